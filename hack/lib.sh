@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Shared helpers for hack/*.sh. Source it; it sets no options of its own.
+
+HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT_DIR=$(cd "$HACK_DIR/.." && pwd)
+# shellcheck source=hack/versions.env
+. "$HACK_DIR/versions.env"
+
+KO_CACHE=${KARMADA_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/karmada-operator}
+KO_BIN_CACHE=$KO_CACHE/bin
+
+log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${LOG_TAG:-hack}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# go_version_ok GO: prints its version and succeeds when >= GO_MIN_VERSION
+go_version_ok() {
+        local v
+        v=$("$1" env GOVERSION 2>/dev/null) || return 1
+        v=${v#go}
+        echo "$v"
+        [ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$v" | sort -V | head -n1)" = "$GO_MIN_VERSION" ]
+}
+
+# find_go: the first Go new enough: on PATH, /usr/local/go, or the one hack/setup.sh fetched
+find_go() {
+        local g
+        for g in "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go "$KO_CACHE/go/$GO_BOOTSTRAP_VERSION/bin/go"; do
+                [ -n "$g" ] && [ -x "$g" ] && go_version_ok "$g" >/dev/null && { echo "$g"; return 0; }
+        done
+        return 1
+}
+
+# ensure_go_path: put that Go first on PATH
+ensure_go_path() {
+        local g
+        g=$(find_go) || die "no Go >= $GO_MIN_VERSION found; run hack/setup.sh"
+        PATH=$(dirname "$g"):$PATH
+        # modules that need a newer Go than this one get it through the module proxy
+        export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
+}
+
+# cached_bin NAME VERSION -> path of the cached binary (may not exist yet)
+cached_bin() { printf '%s/%s-%s\n' "$KO_BIN_CACHE" "$1" "$2"; }
+
+# wait_until TIMEOUT_SECONDS DESCRIPTION CMD... : poll CMD every 0.2 s until it succeeds.
+wait_until() {
+        local timeout=$1 what=$2 deadline
+        shift 2
+        deadline=$(($(date +%s) + timeout))
+        until "$@" >/dev/null 2>&1; do
+                if [ "$(date +%s)" -ge "$deadline" ]; then
+                        log "timed out after ${timeout}s waiting for $what"
+                        return 1
+                fi
+                sleep 0.2
+        done
+}

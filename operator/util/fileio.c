@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "strbuf.h"
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        struct strbuf sb = {.max = max};
+        char chunk[8192];
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                r = strbuf_append(&sb, chunk, (size_t)n);
+                if (r < 0) {
+                        if (r == -E2BIG)
+                                r = -EFBIG;
+                        break;
+                }
+        }
+        close(fd);
+        if (r < 0) {
+                strbuf_free_secret(&sb);
+                return r;
+        }
+        if (ret_len)
+                *ret_len = sb.len;
+        *ret = strbuf_steal(&sb);
+        return *ret ? 0 : -ENOMEM;
+}
+
+char *path_dirname(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (!slash)
+                return strdup(".");
+        if (slash == path)
+                return strdup("/");
+        return strndup(path, (size_t)(slash - path));
+}
+
+char *path_join_relative(const char *base, const char *path)
+{
+        char *out;
+
+        if (!base || path[0] == '/')
+                return strdup(path);
+        if (asprintf(&out, "%s/%s", base, path) < 0)
+                return NULL;
+        return out;
+}

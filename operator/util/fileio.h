@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stddef.h>
+
+/* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Directory part of path ("." when it has none); caller frees. */
+char *path_dirname(const char *path);
+/* path itself when absolute or base is NULL, else base/path; caller frees. */
+char *path_join_relative(const char *base, const char *path);

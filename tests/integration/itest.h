@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers for integration tests against the local cluster of hack/cluster.sh. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Print "FAIL file:line: message" and exit 1. */
+#define IT_FAIL(...)                                                 \
+        do {                                                         \
+                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+                fprintf(stderr, __VA_ARGS__);                        \
+                fputc('\n', stderr);                                 \
+                exit(1);                                             \
+        } while (0)
+
+#define IT_ASSERT(cond, ...)                                                                       \
+        do {                                                                                       \
+                if (!(cond)) {                                                                     \
+                        fprintf(stderr, "FAIL %s:%d: '%s' is false: ", __FILE__, __LINE__, #cond); \
+                        fprintf(stderr, __VA_ARGS__);                                              \
+                        fputc('\n', stderr);                                                       \
+                        exit(1);                                                                   \
+                }                                                                                  \
+        } while (0)
+
+/* The admin kubeconfig of the shared test cluster ($KO_TEST_CLUSTER/kubeconfig/admin). */
+const char *itest_kubeconfig(void);
+/* A value of the cluster's cluster.env (e.g. "API_PORT"); exits when missing. */
+const char *itest_cluster_var(const char *name);
+/* Run hack/cluster.sh VERB COMPONENT on the shared cluster (stop/start a component). */
+int itest_cluster_ctl(const char *verb, const char *component);
+/* A DNS-1123 name unique to this run: "<prefix>-<pid>-<n>". Static buffer per call slot. */
+const char *itest_unique_name(const char *prefix);
+/* Monotonic seconds. */
+double itest_now(void);
+/* Log a progress line to stderr. */
+void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

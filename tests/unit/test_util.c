@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/base64.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+
+static void test_strbuf_grows_and_stays_terminated(void **state)
+{
+        struct strbuf sb = {0};
+
+        for (int i = 0; i < 1000; i++)
+                assert_int_equal(strbuf_printf(&sb, "%d,", i % 10), 0);
+        assert_int_equal(sb.len, 2000);
+        assert_int_equal(strlen(sb.buf), 2000);
+        assert_memory_equal(sb.buf, "0,1,2,", 6);
+        strbuf_free(&sb);
+        assert_null(sb.buf);
+}
+
+static void test_strbuf_respects_max(void **state)
+{
+        struct strbuf sb = {.max = 8};
+
+        assert_int_equal(strbuf_puts(&sb, "12345678"), 0);
+        assert_int_equal(strbuf_puts(&sb, "9"), -E2BIG);
+        assert_string_equal(sb.buf, "12345678");
+        strbuf_free(&sb);
+}
+
+static void test_strbuf_urlencodes_reserved_characters(void **state)
+{
+        struct strbuf sb = {0};
+
+        assert_int_equal(strbuf_put_urlencoded(&sb, "app in (a,b)&x=1/ü~._-"), 0);
+        assert_string_equal(sb.buf, "app%20in%20%28a%2Cb%29%26x%3D1%2F%C3%BC~._-");
+        strbuf_free(&sb);
+}
+
+static void test_strbuf_steal_empty_gives_empty_string(void **state)
+{
+        struct strbuf sb = {0};
+        char *s = strbuf_steal(&sb);
+
+        assert_non_null(s);
+        assert_string_equal(s, "");
+        free(s);
+}
+
+static void test_base64_roundtrip(void **state)
+{
+        const char *in = "hello, kubernetes\n";
+        unsigned char *dec;
+        char *enc;
+        size_t n;
+
+        assert_int_equal(base64_encode(in, strlen(in), &enc), 0);
+        assert_string_equal(enc, "aGVsbG8sIGt1YmVybmV0ZXMK");
+        assert_int_equal(base64_decode(enc, strlen(enc), &dec, &n), 0);
+        assert_int_equal(n, strlen(in));
+        assert_memory_equal(dec, in, n);
+        free(enc);
+        free(dec);
+}
+
+static void test_base64_accepts_line_breaks(void **state)
+{
+        unsigned char *dec;
+        size_t n;
+
+        assert_int_equal(base64_decode("aGVs\nbG8=\n", 10, &dec, &n), 0);
+        assert_int_equal(n, 5);
+        assert_memory_equal(dec, "hello", 5);
+        free(dec);
+}
+
+static void test_base64_rejects_garbage(void **state)
+{
+        unsigned char *dec = NULL;
+        size_t n;
+
+        assert_int_equal(base64_decode("not*base64", 10, &dec, &n), -EINVAL);
+        assert_int_equal(base64_decode("abc", 3, &dec, &n), -EINVAL);
+        assert_int_equal(base64_decode("ab=c", 4, &dec, &n), -EINVAL);
+        assert_null(dec);
+}
+
+static void test_path_helpers(void **state)
+{
+        char *s;
+
+        s = path_dirname("/etc/kube/config");
+        assert_string_equal(s, "/etc/kube");
+        free(s);
+        s = path_dirname("config");
+        assert_string_equal(s, ".");
+        free(s);
+        s = path_join_relative("/etc/kube", "ca.crt");
+        assert_string_equal(s, "/etc/kube/ca.crt");
+        free(s);
+        s = path_join_relative("/etc/kube", "/abs/ca.crt");
+        assert_string_equal(s, "/abs/ca.crt");
+        free(s);
+}
+
+static void test_read_file_limits_size(void **state)
+{
+        char *buf = NULL;
+        size_t n;
+
+        assert_int_equal(read_file("/proc/self/status", 16, &buf, &n), -EFBIG);
+        assert_null(buf);
+        assert_int_equal(read_file("/nonexistent/file", 16, &buf, &n), -ENOENT);
+        assert_int_equal(read_file("/proc/self/status", 1 << 20, &buf, &n), 0);
+        assert_true(n > 16);
+        assert_int_equal(strlen(buf), n);
+        free(buf);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_strbuf_grows_and_stays_terminated),
+                cmocka_unit_test(test_strbuf_respects_max),
+                cmocka_unit_test(test_strbuf_urlencodes_reserved_characters),
+                cmocka_unit_test(test_strbuf_steal_empty_gives_empty_string),
+                cmocka_unit_test(test_base64_roundtrip),
+                cmocka_unit_test(test_base64_accepts_line_breaks),
+                cmocka_unit_test(test_base64_rejects_garbage),
+                cmocka_unit_test(test_path_helpers),
+                cmocka_unit_test(test_read_file_limits_size),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
