@@ -1,38 +1,298 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
+#include "kube/config.h"
+#include "runtime/log.h"
+#include "runtime/manager.h"
+#include "util/duration.h"
 #include "version.h"
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: karmada-operator [OPTIONS]\n"
-                   "\n"
-                   "Runs Karmada control planes declared by Karmada custom resources\n"
-                   "(operator.karmada.io/v1alpha1) in a host cluster.\n"
-                   "\n"
-                   "Options:\n"
-                   "  -h, --help       show this help and exit\n"
-                   "      --version    print the version and exit\n");
+        fprintf(f,
+                "Usage: karmada-operator [--help | --version]\n"
+                "       karmada-operator run [OPTIONS]\n"
+                "\n"
+                "Runs Karmada control planes declared by Karmada custom resources\n"
+                "(operator.karmada.io/v1alpha1) in a host cluster.\n"
+                "\n"
+                "Commands:\n"
+                "  run                          run the operator until SIGTERM/SIGINT\n"
+                "\n"
+                "Options of run:\n"
+                "  --kubeconfig PATH            kubeconfig of the host cluster (default: "
+                "$KUBECONFIG,\n"
+                "                               then the in-cluster service account, then "
+                "~/.kube/config)\n"
+                "  --context NAME               kubeconfig context (default: its current-context)\n"
+                "  --concurrency N              Karmada objects reconciled in parallel (default "
+                "5)\n"
+                "  --leader-elect BOOL          run leader election, so only one replica acts "
+                "(default true)\n"
+                "  --leader-election-namespace NS\n"
+                "                               namespace of the Lease (default: the kubeconfig's "
+                "or pod's)\n"
+                "  --leader-election-id NAME    name of the Lease (default karmada-operator)\n"
+                "  --leader-elect-lease-duration D   (default 15s)\n"
+                "  --leader-elect-renew-deadline D   (default 10s)\n"
+                "  --leader-elect-retry-period D     (default 2s)\n"
+                "  --metrics-bind-address ADDR  /metrics, /healthz, /readyz (default :8080; 0 "
+                "disables)\n"
+                "  --health-probe-bind-address ADDR\n"
+                "                               /healthz, /readyz (default :8081; 0 disables)\n"
+                "  --kube-api-qps N             client-side limit of API requests per second "
+                "(default 50)\n"
+                "  --kube-api-burst N           (default 100)\n"
+                "  --log-level LEVEL            error, warn, info or debug (default info)\n"
+                "  --log-format FORMAT          auto, logfmt, json or journal (default auto: the "
+                "journal\n"
+                "                               when stderr is connected to it, else logfmt)\n"
+                "\n"
+                "A process that loses the lease exits with status 1 (its supervisor starts it "
+                "again as a\n"
+                "standby); SIGTERM finishes in-flight work, releases the lease and exits 0.\n"
+                "\n"
+                "Options:\n"
+                "  -h, --help                   show this help and exit\n"
+                "      --version                print the version and exit\n");
+}
+
+enum {
+        OPT_KUBECONFIG = 1000,
+        OPT_CONTEXT,
+        OPT_CONCURRENCY,
+        OPT_LEADER_ELECT,
+        OPT_LE_NAMESPACE,
+        OPT_LE_ID,
+        OPT_LE_LEASE,
+        OPT_LE_RENEW,
+        OPT_LE_RETRY,
+        OPT_METRICS_ADDR,
+        OPT_PROBE_ADDR,
+        OPT_QPS,
+        OPT_BURST,
+        OPT_LOG_LEVEL,
+        OPT_LOG_FORMAT,
+        OPT_VERSION,
+};
+
+struct run_args {
+        struct kube_config_options kube;
+        struct manager_options mgr;
+        int concurrency;
+        enum log_level log_level;
+        enum log_format log_format;
+};
+
+static int bad(const char *flag, const char *value, const char *why)
+{
+        fprintf(stderr, "karmada-operator: --%s=%s: %s\n", flag, value, why);
+        return -EINVAL;
+}
+
+static int parse_long(const char *flag, const char *v, long min, long max, long *ret)
+{
+        char *end;
+        long n;
+
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < min || n > max)
+                return bad(flag, v, "not a number in range");
+        *ret = n;
+        return 0;
+}
+
+static int parse_bool(const char *flag, const char *v, bool *ret)
+{
+        if (!v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                *ret = true;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+                *ret = false;
+        else
+                return bad(flag, v, "want true or false");
+        return 0;
+}
+
+static int parse_duration(const char *flag, const char *v, long *ret)
+{
+        if (duration_parse_ms(v, ret) < 0 || *ret <= 0)
+                return bad(flag, v, "not a positive duration (like 15s or 500ms)");
+        return 0;
+}
+
+static int parse_run(int argc, char **argv, struct run_args *a)
+{
+        static const struct option opts[] = {
+                {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+                {"context", required_argument, NULL, OPT_CONTEXT},
+                {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+                {"leader-elect", optional_argument, NULL, OPT_LEADER_ELECT},
+                {"leader-election-namespace", required_argument, NULL, OPT_LE_NAMESPACE},
+                {"leader-election-id", required_argument, NULL, OPT_LE_ID},
+                {"leader-elect-lease-duration", required_argument, NULL, OPT_LE_LEASE},
+                {"leader-elect-renew-deadline", required_argument, NULL, OPT_LE_RENEW},
+                {"leader-elect-retry-period", required_argument, NULL, OPT_LE_RETRY},
+                {"metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR},
+                {"health-probe-bind-address", required_argument, NULL, OPT_PROBE_ADDR},
+                {"kube-api-qps", required_argument, NULL, OPT_QPS},
+                {"kube-api-burst", required_argument, NULL, OPT_BURST},
+                {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+                {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        long n = 0;
+        int c, r = 0;
+
+        *a = (struct run_args){
+                .concurrency = 5,
+                .log_level = LOG_LEVEL_INFO,
+                .log_format = LOG_FORMAT_AUTO,
+                .mgr = {.leader_elect = true,
+                        .qps = 50,
+                        .burst = 100,
+                        .lease_duration_ms = 15000,
+                        .renew_deadline_ms = 10000,
+                        .retry_period_ms = 2000},
+        };
+        optind = 1;
+        while (r == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case OPT_KUBECONFIG:
+                        a->kube.kubeconfig = optarg;
+                        break;
+                case OPT_CONTEXT:
+                        a->kube.context = optarg;
+                        break;
+                case OPT_CONCURRENCY:
+                        r = parse_long("concurrency", optarg, 1, 64, &n);
+                        a->concurrency = (int)n;
+                        break;
+                case OPT_LEADER_ELECT:
+                        r = parse_bool("leader-elect", optarg, &a->mgr.leader_elect);
+                        break;
+                case OPT_LE_NAMESPACE:
+                        a->mgr.leader_namespace = optarg;
+                        break;
+                case OPT_LE_ID:
+                        a->mgr.leader_name = optarg;
+                        break;
+                case OPT_LE_LEASE:
+                        r = parse_duration("leader-elect-lease-duration", optarg,
+                                           &a->mgr.lease_duration_ms);
+                        break;
+                case OPT_LE_RENEW:
+                        r = parse_duration("leader-elect-renew-deadline", optarg,
+                                           &a->mgr.renew_deadline_ms);
+                        break;
+                case OPT_LE_RETRY:
+                        r = parse_duration("leader-elect-retry-period", optarg,
+                                           &a->mgr.retry_period_ms);
+                        break;
+                case OPT_METRICS_ADDR:
+                        a->mgr.metrics_address = optarg;
+                        break;
+                case OPT_PROBE_ADDR:
+                        a->mgr.probe_address = optarg;
+                        break;
+                case OPT_QPS:
+                        r = parse_long("kube-api-qps", optarg, 0, 100000, &n);
+                        a->mgr.qps = (double)n;
+                        break;
+                case OPT_BURST:
+                        r = parse_long("kube-api-burst", optarg, 0, 100000, &n);
+                        a->mgr.burst = (int)n;
+                        break;
+                case OPT_LOG_LEVEL:
+                        if (log_parse_level(optarg, &a->log_level) < 0)
+                                r = bad("log-level", optarg, "want error, warn, info or debug");
+                        break;
+                case OPT_LOG_FORMAT:
+                        if (log_parse_format(optarg, &a->log_format) < 0)
+                                r = bad("log-format", optarg, "want auto, logfmt, json or journal");
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(EXIT_SUCCESS);
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (r == 0 && optind < argc) {
+                fprintf(stderr, "karmada-operator run: unexpected argument '%s'\n", argv[optind]);
+                r = -EINVAL;
+        }
+        if (r == 0 && !(a->mgr.lease_duration_ms > a->mgr.renew_deadline_ms &&
+                        a->mgr.renew_deadline_ms > a->mgr.retry_period_ms)) {
+                fprintf(stderr,
+                        "karmada-operator: need lease duration > renew deadline > retry period\n");
+                r = -EINVAL;
+        }
+        return r;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+        struct kube_config *cfg = NULL;
+        struct manager *m = NULL;
+        struct run_args a;
+        char err[1024];
+        int r, status;
+
+        if (parse_run(argc, argv, &a) < 0)
+                return 2;
+        log_setup(a.log_level, a.log_format);
+        r = kube_config_load(&a.kube, &cfg, err, sizeof(err));
+        if (r < 0) {
+                log_error("cannot load the host cluster's configuration", "error", err);
+                return 1;
+        }
+        if (cfg->insecure_skip_tls_verify)
+                log_warn("TLS verification of the API server is off (insecure-skip-tls-verify in "
+                         "the kubeconfig)",
+                         "source", cfg->source);
+        a.mgr.config = cfg;
+        r = manager_new(&a.mgr, &m);
+        if (r < 0) {
+                log_error("cannot start", "error", strerror(-r));
+                kube_config_free(cfg);
+                return 1;
+        }
+        (void)a.concurrency; /* used by the Karmada controller */
+        status = manager_run(m);
+        manager_free(m);
+        kube_config_free(cfg);
+        return status;
 }
 
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
+                {"version", no_argument, NULL, OPT_VERSION},
                 {0},
         };
-        int c;
+        int c, status;
 
+        if (argc > 1 && strcmp(argv[1], "run") == 0) {
+                curl_global_init(CURL_GLOBAL_DEFAULT);
+                status = cmd_run(argc - 1, argv + 1);
+                curl_global_cleanup();
+                return status;
+        }
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         usage(stdout);
                         return EXIT_SUCCESS;
-                case 'V':
+                case OPT_VERSION:
                         printf("karmada-operator %s\n", KO_VERSION);
                         return EXIT_SUCCESS;
                 default:
@@ -40,11 +300,8 @@ int main(int argc, char **argv)
                         return 2;
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "karmada-operator: unexpected argument '%s'\n", argv[optind]);
-                usage(stderr);
-                return 2;
-        }
+        if (optind < argc)
+                fprintf(stderr, "karmada-operator: unknown command '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
 }

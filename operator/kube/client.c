@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 
 #include "../util/fileio.h"
 #include "../util/macro.h"
+#include "../util/random.h"
+#include "../util/ratelimit.h"
 #include "../util/strbuf.h"
+#include "../util/timeutil.h"
 #include "status.h"
 #include "version.h"
 #include "watch_stream.h"
@@ -45,8 +47,7 @@ struct kube_client {
         time_t token_read_at;
 
         pthread_mutex_t rate_lock;
-        double qps, burst, tokens;
-        struct timespec rate_last;
+        struct token_bucket rate; /* qps 0: no limit */
 
         pthread_mutex_t pool_lock;
         CURL *idle[MAX_IDLE_HANDLES];
@@ -62,14 +63,6 @@ struct kube_client {
 };
 
 /* ---- small helpers ---- */
-
-static double now_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms(long ms)
 {
@@ -90,15 +83,6 @@ static int sleep_cancellable(long ms, struct kube_cancel *cancel)
                 ms -= step;
         }
         return cancel && atomic_load(&cancel->cancelled) ? -ECANCELED : 0;
-}
-
-static double jitter(void)
-{
-        unsigned int v;
-
-        if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
-                return 0.5;
-        return (double)v / 4294967296.0;
 }
 
 static unsigned char *memdup0(const unsigned char *p, size_t n)
@@ -213,10 +197,10 @@ int kube_client_new(const struct kube_client_options *o, struct kube_client **re
         c->max_retries = o->max_retries > 0   ? o->max_retries
                          : o->max_retries < 0 ? 0
                                               : DEFAULT_MAX_RETRIES;
-        c->qps = o->qps > 0 ? o->qps : 0;
-        c->burst = o->burst > 0 ? o->burst : (c->qps > 1 ? c->qps : 1);
-        c->tokens = c->burst;
-        clock_gettime(CLOCK_MONOTONIC, &c->rate_last);
+        if (o->qps > 0)
+                token_bucket_init(&c->rate, o->qps,
+                                  o->burst > 0 ? o->burst : (o->qps > 1 ? o->qps : 1),
+                                  time_mono_ns());
         c->share = curl_share_init();
         if (!c->share)
                 goto fail;
@@ -342,25 +326,15 @@ static char *token_current(struct kube_client *c, bool refresh)
 
 static void rate_wait(struct kube_client *c)
 {
-        double wait = 0;
-        struct timespec now;
+        long long wait_ns;
 
-        if (c->qps <= 0)
+        if (c->rate.qps <= 0)
                 return;
         pthread_mutex_lock(&c->rate_lock);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        c->tokens += ((double)(now.tv_sec - c->rate_last.tv_sec) +
-                      (double)(now.tv_nsec - c->rate_last.tv_nsec) / 1e9) *
-                     c->qps;
-        if (c->tokens > c->burst)
-                c->tokens = c->burst;
-        c->rate_last = now;
-        c->tokens -= 1;
-        if (c->tokens < 0)
-                wait = -c->tokens / c->qps; /* this caller's slot, reserved */
+        wait_ns = token_bucket_reserve(&c->rate, time_mono_ns());
         pthread_mutex_unlock(&c->rate_lock);
-        if (wait > 0)
-                sleep_ms((long)(wait * 1000));
+        if (wait_ns > 0)
+                sleep_ms((long)(wait_ns / 1000000));
 }
 
 /* ---- one request ---- */
@@ -599,12 +573,13 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
                         connect_to = (struct curl_slist){.data = c->connect_to, .next = NULL};
                         curl_easy_setopt(h, CURLOPT_CONNECT_TO, &connect_to);
                 }
-                t0 = now_s();
+                t0 = ((double)time_mono_ns() / 1e9);
                 rc = curl_easy_perform(h);
                 curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
                 curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
                 curl_slist_free_all(headers); /* the Authorization copy inside is libcurl's */
-                observe(c, rq->verb, (int)code, now_s() - t0, connects, attempt > 0);
+                observe(c, rq->verb, (int)code, ((double)time_mono_ns() / 1e9) - t0, connects,
+                        attempt > 0);
 
                 if (rq->sink_error) {
                         handle_put(c, h, false);
@@ -643,7 +618,7 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
                 /* a stream is resumed by its caller (from where it got to), never replayed */
                 if (rq->sink || !kube_should_retry(cls, rq->idempotent, attempt, c->max_retries))
                         return r;
-                if (sleep_cancellable(kube_retry_delay_ms(attempt, rq->retry_after, jitter()),
+                if (sleep_cancellable(kube_retry_delay_ms(attempt, rq->retry_after, random_unit()),
                                       rq->cancel) < 0)
                         return -ECANCELED;
                 attempt++;
@@ -1093,7 +1068,8 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const char 
                 backoff_ms = backoff_ms ? backoff_ms * 2 : 200;
                 if (backoff_ms > WATCH_BACKOFF_MAX_MS)
                         backoff_ms = WATCH_BACKOFF_MAX_MS;
-                if (sleep_cancellable(backoff_ms + (long)((double)backoff_ms * 0.25 * jitter()),
+                if (sleep_cancellable(backoff_ms +
+                                              (long)((double)backoff_ms * 0.25 * random_unit()),
                                       o->cancel) < 0)
                         return -ECANCELED;
         }

@@ -11,20 +11,7 @@
 #include <curl/curl.h>
 
 #include "kube/client.h"
-
-static long rss_kib(void)
-{
-        char line[256];
-        long kib = -1;
-        FILE *f = fopen("/proc/self/status", "re");
-
-        while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, "VmRSS:", 6) == 0)
-                        kib = strtol(line + 6, NULL, 10);
-        if (f)
-                fclose(f);
-        return kib;
-}
+#include "procmem.h"
 
 static double now(void)
 {
@@ -51,7 +38,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", err);
                 return 1;
         }
-        rss0 = rss_kib();
+        rss0 = procmem_rss_kib();
         heap0 = mallinfo2().uordblks;
         if (kube_client_new(&(struct kube_client_options){.config = cfg}, &c) < 0)
                 return 1;
@@ -60,7 +47,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "GET: %s\n", ks.message);
                 return 1;
         }
-        rss1 = rss_kib();
+        rss1 = procmem_rss_kib();
         t0 = now();
         for (long i = 0; i < n; i++) {
                 cJSON *o = NULL;
@@ -71,7 +58,7 @@ int main(int argc, char **argv)
                 cJSON_Delete(o);
         }
         t1 = now();
-        rss2 = rss_kib();
+        rss2 = procmem_rss_kib();
         heap1 = mallinfo2().uordblks;
         kube_client_stats(c, &st);
         printf("gets=%ld seconds=%.3f gets_per_second=%.0f connections=%llu\n", n, t1 - t0,

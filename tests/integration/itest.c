@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "itest.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -101,4 +106,68 @@ void itest_log(const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fputc('\n', stderr);
+}
+
+pid_t itest_spawn(char *const argv[], const char *log, char *const env[])
+{
+        pid_t pid = fork();
+
+        if (pid < 0)
+                IT_FAIL("fork: %m");
+        if (pid == 0) {
+                if (log) {
+                        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                        if (fd < 0)
+                                _exit(127);
+                        dup2(fd, STDOUT_FILENO);
+                        dup2(fd, STDERR_FILENO);
+                }
+                for (char *const *e = env; e && *e; e++)
+                        putenv(*e);
+                /* unblock what the test may have blocked */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+int itest_wait_exit(pid_t pid, double timeout)
+{
+        double deadline = itest_now() + timeout;
+        int status;
+
+        while (itest_now() < deadline) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                if (r < 0 && errno != EINTR)
+                        IT_FAIL("waitpid %d: %m", (int)pid);
+                usleep(20 * 1000);
+        }
+        return -1;
+}
+
+int itest_free_port(void)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+                IT_FAIL("free port: %m");
+        close(fd);
+        return ntohs(a.sin_port);
+}
+
+const char *itest_operator_bin(void)
+{
+        const char *b = getenv("KO_OPERATOR_BIN");
+
+        if (!b || access(b, X_OK) != 0)
+                IT_FAIL("KO_OPERATOR_BIN is not an executable (run through ctest)");
+        return b;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 /* Print "FAIL file:line: message" and exit 1. */
 #define IT_FAIL(...)                                                 \
@@ -35,5 +36,15 @@ int itest_cluster_ctl(const char *verb, const char *component);
 const char *itest_unique_name(const char *prefix);
 /* Monotonic seconds. */
 double itest_now(void);
+/* Start a program with stdout/stderr appended to log (NULL: inherit), with extra environment
+ * entries ("K=V", NULL-terminated, may be NULL). */
+pid_t itest_spawn(char *const argv[], const char *log, char *const env[]);
+/* Wait for pid to exit, at most timeout seconds; returns the exit status, 128+signal, or -1
+ * on timeout (the process is left running). */
+int itest_wait_exit(pid_t pid, double timeout);
+/* A free TCP port on 127.0.0.1 (bind to 0, read, close). */
+int itest_free_port(void);
+/* The karmada-operator binary under test ($KO_OPERATOR_BIN). */
+const char *itest_operator_bin(void);
 /* Log a progress line to stderr. */
 void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

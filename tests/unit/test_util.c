@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 #include "util/base64.h"
 #include "util/fileio.h"
+#include "util/hashmap.h"
 #include "util/strbuf.h"
 
 static void test_strbuf_grows_and_stays_terminated(void **state)
@@ -125,6 +127,39 @@ static void test_read_file_limits_size(void **state)
         free(buf);
 }
 
+static void test_hashmap_put_get_remove_iterate(void **state)
+{
+        struct hashmap *m = hashmap_new();
+        void *old = NULL;
+        size_t seen = 0;
+        char k[32];
+
+        for (intptr_t i = 0; i < 10000; i++) {
+                snprintf(k, sizeof(k), "key-%ld", (long)i);
+                assert_int_equal(hashmap_put(m, k, (void *)(i + 1), NULL), 0);
+        }
+        assert_int_equal(hashmap_size(m), 10000);
+        assert_int_equal(hashmap_put(m, "key-7", (void *)99, &old), 0);
+        assert_ptr_equal(old, (void *)8);
+        assert_int_equal(hashmap_size(m), 10000);
+        assert_ptr_equal(hashmap_get(m, "key-7"), (void *)99);
+        assert_true(hashmap_contains(m, "key-9999"));
+        assert_false(hashmap_contains(m, "key-10000"));
+        for (intptr_t i = 0; i < 10000; i += 2) {
+                snprintf(k, sizeof(k), "key-%ld", (long)i);
+                assert_non_null(hashmap_remove(m, k));
+        }
+        assert_null(hashmap_remove(m, "key-0"));
+        assert_int_equal(hashmap_size(m), 5000);
+        for (const struct hashmap_entry *e = hashmap_first(m); e; e = hashmap_next(m, e)) {
+                long n = strtol(hashmap_entry_key(e) + 4, NULL, 10);
+                assert_true(n % 2 == 1);
+                seen++;
+        }
+        assert_int_equal(seen, 5000);
+        hashmap_free(m);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -137,6 +172,7 @@ int main(void)
                 cmocka_unit_test(test_base64_rejects_garbage),
                 cmocka_unit_test(test_path_helpers),
                 cmocka_unit_test(test_read_file_limits_size),
+                cmocka_unit_test(test_hashmap_put_get_remove_iterate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "events.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util/timeutil.h"
+#include "util/hashmap.h"
+#include "util/random.h"
+
+#define FORGET_AFTER_S 1800
+#define MAX_TRACKED    4096
+#define MAX_NOTE       1024
+
+struct tracked {
+        char *name; /* the Event's name once created */
+        char *namespace;
+        cJSON *event;   /* the Event to create (until created) */
+        int count;      /* occurrences */
+        int sent_count; /* count the API server has */
+        time_t last_seen;
+        long long last_sent_ms;
+        char last_observed[TIME_RFC3339_MAX];
+};
+
+struct event_recorder {
+        struct events_options o;
+        char *controller, *instance;
+        pthread_mutex_t lock;
+        struct hashmap *tracked; /* dedup key -> struct tracked */
+};
+
+int events_new(const struct events_options *o, struct event_recorder **ret)
+{
+        struct event_recorder *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return -ENOMEM;
+        r->o = *o;
+        if (r->o.series_interval_ms <= 0)
+                r->o.series_interval_ms = 30000;
+        r->controller = strdup(o->controller ? o->controller : "karmada-operator");
+        r->instance = strdup(o->instance ? o->instance : "karmada-operator");
+        r->tracked = hashmap_new();
+        pthread_mutex_init(&r->lock, NULL);
+        if (!r->controller || !r->instance || !r->tracked) {
+                events_free(r);
+                return -ENOMEM;
+        }
+        *ret = r;
+        return 0;
+}
+
+static void tracked_free(struct tracked *t)
+{
+        if (!t)
+                return;
+        free(t->name);
+        free(t->namespace);
+        cJSON_Delete(t->event);
+        free(t);
+}
+
+void events_free(struct event_recorder *r)
+{
+        if (!r)
+                return;
+        for (const struct hashmap_entry *e = r->tracked ? hashmap_first(r->tracked) : NULL; e;
+             e = hashmap_next(r->tracked, e))
+                tracked_free(hashmap_entry_value(e));
+        hashmap_free(r->tracked);
+        pthread_mutex_destroy(&r->lock);
+        free(r->controller);
+        free(r->instance);
+        free(r);
+}
+
+static const char *str(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+        if (b)
+                v = cJSON_GetObjectItemCaseSensitive(v, b);
+        return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+void events_record(struct event_recorder *r, const cJSON *regarding, const char *type,
+                   const char *reason, const char *action, const char *fmt, ...)
+{
+        char note[MAX_NOTE], key[2048], now[TIME_RFC3339_MAX];
+        const char *ns, *name, *uid;
+        struct tracked *t;
+        cJSON *ev, *reg;
+        va_list ap;
+
+        if (!r)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(note, sizeof(note), fmt, ap);
+        va_end(ap);
+        ns = str(regarding, "metadata", "namespace");
+        name = str(regarding, "metadata", "name");
+        uid = str(regarding, "metadata", "uid");
+        if (!*name)
+                return;
+        snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", uid, ns, name, type,
+                 reason, action, note);
+        time_now_rfc3339(now, 6);
+        pthread_mutex_lock(&r->lock);
+        t = hashmap_get(r->tracked, key);
+        if (t) {
+                t->count++;
+                t->last_seen = time(NULL);
+                snprintf(t->last_observed, sizeof(t->last_observed), "%s", now);
+                goto out;
+        }
+        if (hashmap_size(r->tracked) >= MAX_TRACKED)
+                goto out; /* flush forgets old ones; until then new ones are dropped */
+        t = calloc(1, sizeof(*t));
+        ev = cJSON_CreateObject();
+        if (!t || !ev) {
+                free(t);
+                cJSON_Delete(ev);
+                goto out;
+        }
+        if (asprintf(&t->name, "%s.%08x%08x", name, (unsigned)time(NULL),
+                     (unsigned)(random_unit() * 4294967296.0)) < 0)
+                t->name = NULL;
+        t->namespace = strdup(*ns ? ns : "default");
+        cJSON_AddStringToObject(ev, "apiVersion", "events.k8s.io/v1");
+        cJSON_AddStringToObject(ev, "kind", "Event");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "metadata"), "name",
+                                t->name ? t->name : "");
+        cJSON_AddStringToObject(ev, "eventTime", now);
+        cJSON_AddStringToObject(ev, "reportingController", r->controller);
+        cJSON_AddStringToObject(ev, "reportingInstance", r->instance);
+        cJSON_AddStringToObject(ev, "action", action);
+        cJSON_AddStringToObject(ev, "reason", reason);
+        cJSON_AddStringToObject(ev, "type", type);
+        cJSON_AddStringToObject(ev, "note", note);
+        reg = cJSON_AddObjectToObject(ev, "regarding");
+        cJSON_AddStringToObject(reg, "apiVersion", str(regarding, "apiVersion", NULL));
+        cJSON_AddStringToObject(reg, "kind", str(regarding, "kind", NULL));
+        if (*ns)
+                cJSON_AddStringToObject(reg, "namespace", ns);
+        cJSON_AddStringToObject(reg, "name", name);
+        if (*uid)
+                cJSON_AddStringToObject(reg, "uid", uid);
+        t->event = ev;
+        t->count = 1;
+        t->last_seen = time(NULL);
+        if (!t->name || !t->namespace || hashmap_put(r->tracked, key, t, NULL) < 0)
+                tracked_free(t);
+out:
+        pthread_mutex_unlock(&r->lock);
+}
+
+struct pending {
+        char *namespace, *name;
+        cJSON *create; /* or NULL: a series update */
+        int count;
+        char last_observed[TIME_RFC3339_MAX];
+        char key[2048];
+};
+
+void events_flush(struct event_recorder *r)
+{
+        struct pending *p = NULL;
+        size_t n = 0, cap = 0;
+        time_t now = time(NULL);
+        long long now_ms = time_mono_ms();
+
+        if (!r)
+                return;
+        /* collect under the lock, send without it */
+        pthread_mutex_lock(&r->lock);
+        for (const struct hashmap_entry *e = hashmap_first(r->tracked); e;) {
+                const struct hashmap_entry *next = hashmap_next(r->tracked, e);
+                struct tracked *t = hashmap_entry_value(e);
+                bool create = t->event != NULL;
+                bool series = !create && t->count > t->sent_count &&
+                              now_ms - t->last_sent_ms >= r->o.series_interval_ms;
+
+                if (!create && t->count == t->sent_count && now - t->last_seen > FORGET_AFTER_S) {
+                        tracked_free(hashmap_remove(r->tracked, hashmap_entry_key(e)));
+                } else if (create || series) {
+                        if (n == cap) {
+                                struct pending *q =
+                                        realloc(p, (cap = cap ? cap * 2 : 16) * sizeof(*p));
+                                if (!q)
+                                        break;
+                                p = q;
+                        }
+                        p[n] = (struct pending){.namespace = strdup(t->namespace),
+                                                .name = strdup(t->name),
+                                                .create = t->event,
+                                                .count = t->count};
+                        snprintf(p[n].last_observed, sizeof(p[n].last_observed), "%s",
+                                 t->last_observed);
+                        snprintf(p[n].key, sizeof(p[n].key), "%s", hashmap_entry_key(e));
+                        t->event = NULL;
+                        n++;
+                }
+                e = next;
+        }
+        pthread_mutex_unlock(&r->lock);
+
+        for (size_t i = 0; i < n; i++) {
+                struct kube_status st;
+                int q = 0;
+
+                if (p[i].create) {
+                        q = kube_create(r->o.client, &kube_events, p[i].namespace, p[i].create,
+                                        NULL, NULL, &st);
+                        if (q < 0)
+                                log_debug("event not recorded", "namespace", p[i].namespace,
+                                          "error", st.message);
+                } else {
+                        char body[256];
+                        snprintf(body, sizeof(body),
+                                 "{\"series\":{\"count\":%d,\"lastObservedTime\":\"%s\"}}",
+                                 p[i].count, p[i].last_observed);
+                        q = kube_patch(r->o.client, &kube_events, p[i].namespace, p[i].name,
+                                       KUBE_PATCH_MERGE, body, NULL, NULL, &st);
+                        if (q < 0)
+                                log_debug("event series not updated", "event", p[i].name, "error",
+                                          st.message);
+                }
+                pthread_mutex_lock(&r->lock);
+                struct tracked *t = hashmap_get(r->tracked, p[i].key);
+                if (t) {
+                        bool transient = q == -EAGAIN || q == -EIO || q == -ETIMEDOUT ||
+                                         q == -ECONNREFUSED || q == -ECONNRESET ||
+                                         q == -EHOSTUNREACH;
+                        if (q < 0 && transient && p[i].create && !t->event)
+                                t->event = p[i].create; /* try again at the next flush */
+                        else
+                                cJSON_Delete(p[i].create);
+                        if (q >= 0) {
+                                t->sent_count = p[i].create ? 1 : p[i].count;
+                                t->last_sent_ms = now_ms;
+                        }
+                } else {
+                        cJSON_Delete(p[i].create);
+                }
+                pthread_mutex_unlock(&r->lock);
+                free(p[i].namespace);
+                free(p[i].name);
+        }
+        free(p);
+}

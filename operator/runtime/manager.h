@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runs everything an operator process is made of: informers (on every replica, so a standby
+ * is warm), controllers (only while leading), leader election, the HTTP endpoints, systemd
+ * notifications, periodic work (resync, event flush, watchdog) and orderly shutdown on
+ * SIGTERM/SIGINT. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "controller.h"
+#include "events.h"
+#include "informer.h"
+#include "kube/client.h"
+#include "metrics.h"
+
+struct manager_options {
+        struct kube_config *config; /* borrowed */
+        double qps;                 /* client-side limit for the API client */
+        int burst;
+        const char *metrics_address; /* default ":8080"; "0" disables */
+        const char *probe_address;   /* default ":8081"; "0" disables */
+        bool leader_elect;
+        const char *leader_namespace; /* default: the kubeconfig namespace */
+        const char *leader_name;      /* default "karmada-operator" */
+        long lease_duration_ms, renew_deadline_ms, retry_period_ms;
+        long shutdown_timeout_ms; /* for in-flight reconciles; default 3000 */
+};
+
+struct manager;
+
+/* Blocks SIGTERM and SIGINT in the calling thread (and so in every thread created later):
+ * call it first in main(). */
+int manager_new(const struct manager_options *o, struct manager **ret);
+void manager_free(struct manager *m);
+
+struct kube_client *manager_client(struct manager *m);
+struct metrics *manager_metrics(struct manager *m);
+struct event_recorder *manager_events(struct manager *m);
+/* The manager runs and frees them. */
+int manager_add_informer(struct manager *m, struct informer *inf);
+int manager_add_controller(struct manager *m, struct controller *c);
+
+/* Run until SIGTERM/SIGINT (exit status 0) or until leadership is lost (1). */
+int manager_run(struct manager *m);
+/* Ask manager_run() to return (as on SIGTERM); callable from any thread. */
+void manager_request_stop(struct manager *m);

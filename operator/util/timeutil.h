@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stddef.h>
+
+#define TIME_RFC3339_MAX 64
+
+/* The current UTC time as RFC 3339 with `digits` fractional digits (0, 3 or 6):
+ * "2026-11-28T00:00:00.000000Z" (Kubernetes MicroTime with 6). buf holds TIME_RFC3339_MAX. */
+void time_now_rfc3339(char buf[TIME_RFC3339_MAX], int digits);
+/* Monotonic clock in nanoseconds and milliseconds. */
+long long time_mono_ns(void);
+long long time_mono_ms(void);

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The informer store: keys, references, indexes, relist diffs, and readers and writers at
+ * once (run under ASan). */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "runtime/store.h"
+
+static struct kobj *obj(const char *ns, const char *name, const char *rv, const char *app,
+                        const char *owner)
+{
+        char buf[1024];
+
+        snprintf(buf, sizeof(buf),
+                 "{\"metadata\":{\"name\":\"%s\"%s%s%s,\"resourceVersion\":\"%s\","
+                 "\"labels\":{\"app\":\"%s\"},\"ownerReferences\":[{\"uid\":\"%s\"}]}}",
+                 name, ns ? ",\"namespace\":\"" : "", ns ? ns : "", ns ? "\"" : "", rv, app, owner);
+        return kobj_new(cJSON_Parse(buf));
+}
+
+static struct store *new_store(void)
+{
+        struct store *s = store_new();
+
+        assert_non_null(s);
+        assert_int_equal(store_add_index(s, "owner", store_index_owner_uid, NULL), 0);
+        assert_int_equal(store_add_index(s, "app", store_index_label, "app"), 0);
+        return s;
+}
+
+static void test_keys(void **state)
+{
+        struct kobj *a = obj("ns", "a", "1", "x", "u1"), *b = obj(NULL, "b", "1", "x", "u1");
+        char key[16];
+
+        assert_string_equal(a->key, "ns/a");
+        assert_string_equal(b->key, "b");
+        assert_string_equal(a->rv, "1");
+        cJSON *nameless = cJSON_Parse("{\"metadata\":{}}");
+
+        assert_int_equal(kube_object_key(nameless, key, sizeof(key)), -EINVAL);
+        cJSON_Delete(nameless);
+        assert_null(kobj_new(cJSON_Parse("{\"metadata\":{\"namespace\":\"x\"}}")));
+        assert_int_equal(kube_object_key(a->json, key, 3), -ENOBUFS);
+        kobj_unref(a);
+        kobj_unref(b);
+}
+
+static void test_upsert_get_delete_and_references(void **state)
+{
+        struct store *s = new_store();
+        struct kobj *a1 = obj("ns", "a", "1", "web", "u1"), *a2 = obj("ns", "a", "2", "web", "u1");
+        struct kobj *old = NULL, *got;
+
+        assert_int_equal(store_upsert(s, a1, &old), 0);
+        assert_null(old);
+        got = store_get(s, "ns/a");
+        assert_ptr_equal(got, a1);
+        kobj_unref(got);
+        assert_int_equal(store_upsert(s, a2, &old), 0);
+        assert_ptr_equal(old, a1); /* the caller now owns that reference */
+        kobj_unref(old);
+        kobj_unref(a1); /* ours: a1 is freed here, a2 is alive in the store */
+        got = store_get(s, "ns/a");
+        assert_string_equal(got->rv, "2");
+        kobj_unref(got);
+        assert_int_equal(store_len(s), 1);
+        assert_int_equal(store_delete(s, "ns/a", &old), 0);
+        assert_ptr_equal(old, a2);
+        kobj_unref(old);
+        assert_int_equal(store_delete(s, "ns/a", NULL), -ENOENT);
+        assert_null(store_get(s, "ns/a"));
+        kobj_unref(a2);
+        store_free(s);
+}
+
+static void test_indexes_follow_updates(void **state)
+{
+        struct store *s = new_store();
+        struct kobj **l;
+        size_t n;
+        struct kobj *o[] = {obj("ns", "a", "1", "web", "owner-1"),
+                            obj("ns", "b", "1", "web", "owner-2"),
+                            obj("ns", "c", "1", "db", "owner-1")};
+
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(store_upsert(s, o[i], NULL), 0);
+        assert_int_equal(store_by_index(s, "app", "web", &l, &n), 0);
+        assert_int_equal(n, 2);
+        store_list_free(l, n);
+        assert_int_equal(store_by_index(s, "owner", "owner-1", &l, &n), 0);
+        assert_int_equal(n, 2);
+        store_list_free(l, n);
+        /* b moves from web to db */
+        struct kobj *b2 = obj("ns", "b", "2", "db", "owner-2");
+        assert_int_equal(store_upsert(s, b2, NULL), 0);
+        assert_int_equal(store_by_index(s, "app", "web", &l, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(l[0]->key, "ns/a");
+        store_list_free(l, n);
+        assert_int_equal(store_by_index(s, "app", "db", &l, &n), 0);
+        assert_int_equal(n, 2);
+        store_list_free(l, n);
+        /* deletes leave the index */
+        assert_int_equal(store_delete(s, "ns/c", NULL), 0);
+        assert_int_equal(store_by_index(s, "owner", "owner-1", &l, &n), 0);
+        assert_int_equal(n, 1);
+        store_list_free(l, n);
+        assert_int_equal(store_by_index(s, "app", "nothing", &l, &n), 0);
+        assert_int_equal(n, 0);
+        store_list_free(l, n);
+        assert_int_equal(store_by_index(s, "no-such-index", "x", &l, &n), -ENOENT);
+        for (int i = 0; i < 3; i++)
+                kobj_unref(o[i]);
+        kobj_unref(b2);
+        store_free(s);
+}
+
+struct diffs {
+        int added, updated, deleted;
+        char last_deleted[32];
+};
+
+static void on_diff(void *userdata, struct kobj *old, struct kobj *new)
+{
+        struct diffs *d = userdata;
+
+        if (!old)
+                d->added++;
+        else if (new)
+                d->updated++;
+        else {
+                d->deleted++;
+                snprintf(d->last_deleted, sizeof(d->last_deleted), "%s", old->key);
+        }
+}
+
+static void test_replace_reports_adds_changes_and_deletes(void **state)
+{
+        struct store *s = new_store();
+        struct kobj *first[] = {obj("ns", "a", "1", "x", "u"), obj("ns", "b", "1", "x", "u"),
+                                obj("ns", "c", "1", "x", "u")};
+        struct kobj *second[] = {obj("ns", "a", "1", "x", "u"), obj("ns", "b", "5", "y", "u"),
+                                 obj("ns", "d", "1", "x", "u")};
+        struct diffs d = {0};
+        struct kobj **l;
+        size_t n;
+
+        assert_int_equal(store_replace(s, first, 3, on_diff, &d), 0);
+        assert_int_equal(d.added, 3);
+        memset(&d, 0, sizeof(d));
+        assert_int_equal(store_replace(s, second, 3, on_diff, &d), 0);
+        assert_int_equal(d.added, 1);   /* d */
+        assert_int_equal(d.updated, 1); /* b: new resourceVersion; a unchanged is not reported */
+        assert_int_equal(d.deleted, 1); /* c */
+        assert_string_equal(d.last_deleted, "ns/c");
+        assert_int_equal(store_len(s), 3);
+        assert_int_equal(store_by_index(s, "app", "y", &l, &n), 0);
+        assert_int_equal(n, 1);
+        store_list_free(l, n);
+        for (int i = 0; i < 3; i++) {
+                kobj_unref(first[i]);
+                kobj_unref(second[i]);
+        }
+        store_free(s);
+}
+
+#define WRITERS 2
+#define READERS 4
+#define ROUNDS  3000
+
+struct stress {
+        struct store *s;
+        atomic_bool stop;
+        atomic_long reads;
+};
+
+static void *writer(void *arg)
+{
+        struct stress *st = arg;
+        unsigned seed = (unsigned)(uintptr_t)pthread_self();
+
+        for (int i = 0; i < ROUNDS; i++) {
+                char name[16], rv[16];
+                struct kobj *o;
+                snprintf(name, sizeof(name), "o%d", rand_r(&seed) % 64);
+                snprintf(rv, sizeof(rv), "%d", i);
+                if (rand_r(&seed) % 4 == 0) {
+                        store_delete(st->s, name, NULL);
+                        continue;
+                }
+                o = obj(NULL, name, rv, i % 2 ? "a" : "b", "u");
+                store_upsert(st->s, o, NULL);
+                kobj_unref(o);
+        }
+        return NULL;
+}
+
+static void *reader(void *arg)
+{
+        struct stress *st = arg;
+
+        while (!atomic_load(&st->stop)) {
+                struct kobj **l, *o;
+                size_t n;
+                if (store_by_index(st->s, "app", "a", &l, &n) == 0) {
+                        for (size_t i = 0; i < n; i++)
+                                assert_non_null(
+                                        cJSON_GetObjectItemCaseSensitive(l[i]->json, "metadata"));
+                        store_list_free(l, n);
+                }
+                o = store_get(st->s, "o7");
+                kobj_unref(o);
+                if (store_list(st->s, &l, &n) == 0)
+                        store_list_free(l, n);
+                atomic_fetch_add(&st->reads, 1);
+        }
+        return NULL;
+}
+
+static void test_readers_and_writers_at_once(void **state)
+{
+        struct stress st = {.s = new_store()};
+        pthread_t w[WRITERS], r[READERS];
+        struct kobj **l;
+        size_t n, in_index = 0;
+
+        for (int i = 0; i < READERS; i++)
+                pthread_create(&r[i], NULL, reader, &st);
+        for (int i = 0; i < WRITERS; i++)
+                pthread_create(&w[i], NULL, writer, &st);
+        for (int i = 0; i < WRITERS; i++)
+                pthread_join(w[i], NULL);
+        atomic_store(&st.stop, true);
+        for (int i = 0; i < READERS; i++)
+                pthread_join(r[i], NULL);
+        assert_true(atomic_load(&st.reads) > 0);
+        /* the indexes agree with the objects */
+        assert_int_equal(store_list(st.s, &l, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                const cJSON *app = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(l[i]->json, "metadata"), "labels"),
+                        "app");
+                in_index += strcmp(app->valuestring, "a") == 0;
+        }
+        store_list_free(l, n);
+        assert_int_equal(store_by_index(st.s, "app", "a", &l, &n), 0);
+        assert_int_equal(n, in_index);
+        store_list_free(l, n);
+        store_free(st.s);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_keys),
+                cmocka_unit_test(test_upsert_get_delete_and_references),
+                cmocka_unit_test(test_indexes_follow_updates),
+                cmocka_unit_test(test_replace_reports_adds_changes_and_deletes),
+                cmocka_unit_test(test_readers_and_writers_at_once),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
