@@ -167,7 +167,10 @@ args_of() {
                         --authorization-kubeconfig="$k/kube-scheduler" --bind-address=127.0.0.1 --secure-port="$SCHED_PORT"
                         --leader-elect=false --profiling=false --v=1) ;;
         kwok)
+                # node leases keep the nodes Ready (without them the node lifecycle controller
+                # marks them NotReady between status heartbeats)
                 ARGS=(--kubeconfig="$k/kwok" --manage-all-nodes=true --server-address="127.0.0.1:$KWOK_PORT"
+                        --node-lease-duration-seconds=40
                         --node-ip=127.0.0.1 --cidr=10.16.0.1/16) ;;
         *) die "unknown component '$1' (one of: ${COMPONENTS[*]})" ;;
         esac

@@ -7,8 +7,11 @@
 
 #include <curl/curl.h>
 
+#include "karmada/pki.h"
 #include "kube/config.h"
+#include "render.h"
 #include "runtime/log.h"
+#include "controller.h"
 #include "runtime/manager.h"
 #include "util/duration.h"
 #include "version.h"
@@ -18,12 +21,19 @@ static void usage(FILE *f)
         fprintf(f,
                 "Usage: karmada-operator [--help | --version]\n"
                 "       karmada-operator run [OPTIONS]\n"
+                "       karmada-operator render -f FILE [--json] [--show-secrets] [--key-algorithm "
+                "ALG]\n"
                 "\n"
                 "Runs Karmada control planes declared by Karmada custom resources\n"
                 "(operator.karmada.io/v1alpha1) in a host cluster.\n"
                 "\n"
                 "Commands:\n"
                 "  run                          run the operator until SIGTERM/SIGINT\n"
+                "  render                       print every object the operator would apply for "
+                "the\n"
+                "                               Karmada objects in FILE (- for stdin), without a "
+                "cluster;\n"
+                "                               generated keys are masked unless --show-secrets\n"
                 "\n"
                 "Options of run:\n"
                 "  --kubeconfig PATH            kubeconfig of the host cluster (default: "
@@ -80,7 +90,21 @@ enum {
         OPT_LOG_LEVEL,
         OPT_LOG_FORMAT,
         OPT_VERSION,
+        OPT_KEY_ALG,
 };
+
+static int parse_key_alg(const char *v, enum pki_key_type *ret)
+{
+        if (strcmp(v, "rsa") == 0)
+                *ret = PKI_RSA_3072;
+        else if (strcmp(v, "ecdsa") == 0)
+                *ret = PKI_ECDSA_P256;
+        else {
+                fprintf(stderr, "karmada-operator: --key-algorithm=%s: want rsa or ecdsa\n", v);
+                return -EINVAL;
+        }
+        return 0;
+}
 
 struct run_args {
         struct kube_config_options kube;
@@ -88,6 +112,7 @@ struct run_args {
         int concurrency;
         enum log_level log_level;
         enum log_format log_format;
+        enum pki_key_type keys;
 };
 
 static int bad(const char *flag, const char *value, const char *why)
@@ -145,6 +170,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                 {"kube-api-burst", required_argument, NULL, OPT_BURST},
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+                {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -218,6 +244,9 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                         if (log_parse_format(optarg, &a->log_format) < 0)
                                 r = bad("log-format", optarg, "want auto, logfmt, json or journal");
                         break;
+                case OPT_KEY_ALG:
+                        r = parse_key_alg(optarg, &a->keys);
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(EXIT_SUCCESS);
@@ -265,11 +294,62 @@ static int cmd_run(int argc, char **argv)
                 kube_config_free(cfg);
                 return 1;
         }
-        (void)a.concurrency; /* used by the Karmada controller */
+        r = karmada_controller_setup(
+                m, &(struct karmada_controller_options){.workers = a.concurrency, .keys = a.keys});
+        if (r < 0) {
+                log_error("cannot set up the Karmada controller", "error", strerror(-r));
+                manager_free(m);
+                kube_config_free(cfg);
+                return 1;
+        }
         status = manager_run(m);
         manager_free(m);
         kube_config_free(cfg);
         return status;
+}
+
+static int cmd_render(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"filename", required_argument, NULL, 'f'},
+                {"json", no_argument, NULL, 'j'},
+                {"show-secrets", no_argument, NULL, 's'},
+                {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        struct render_options o = {.keys = PKI_RSA_3072};
+        const char *file = NULL;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        file = optarg;
+                        break;
+                case 'j':
+                        o.json = true;
+                        break;
+                case 's':
+                        o.show_secrets = true;
+                        break;
+                case OPT_KEY_ALG:
+                        if (parse_key_alg(optarg, &o.keys) < 0)
+                                return 2;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        return 2;
+                }
+        }
+        if (!file || optind < argc) {
+                fprintf(stderr, "karmada-operator render: need -f FILE and nothing else\n");
+                return 2;
+        }
+        return ko_render(file, &o, stdout, stderr);
 }
 
 int main(int argc, char **argv)
@@ -281,6 +361,8 @@ int main(int argc, char **argv)
         };
         int c, status;
 
+        if (argc > 1 && strcmp(argv[1], "render") == 0)
+                return cmd_render(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "run") == 0) {
                 curl_global_init(CURL_GLOBAL_DEFAULT);
                 status = cmd_run(argc - 1, argv + 1);

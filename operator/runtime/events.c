@@ -216,6 +216,8 @@ void events_flush(struct event_recorder *r)
                 struct kube_status st;
                 int q = 0;
 
+                log_debug(p[i].create ? "sending event" : "updating event series", "namespace",
+                          p[i].namespace, "event", p[i].name);
                 if (p[i].create) {
                         q = kube_create(r->o.client, &kube_events, p[i].namespace, p[i].create,
                                         NULL, NULL, &st);

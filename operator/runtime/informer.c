@@ -23,6 +23,7 @@ struct informer {
         bool started;
         struct kube_cancel cancel;
         atomic_bool synced;
+        unsigned list_failures; /* before the first sync; only the informer thread */
         pthread_mutex_t stats_lock;
         struct informer_stats stats;
         _Atomic time_t last_resync;
@@ -129,12 +130,21 @@ static int do_list(struct informer *inf, char **ret_rv)
         cJSON *list = NULL, *items, *it;
         const cJSON *rv;
         struct kobj **objs = NULL;
+        char api_version[128];
         size_t n = 0;
         int r;
 
         r = kube_list(inf->o.client, inf->o.resource, inf->o.namespace, &lo, &list, &st);
         if (r < 0) {
-                log_debug("informer list failed", "informer", inf->name, "error", st.message);
+                /* before the first sync nothing works; say so, but not on every retry */
+                if (!atomic_load(&inf->synced) && (inf->list_failures++ % 10) == 0)
+                        log_warn(st.code == 404 ? "informer cannot list: the API server does not "
+                                                  "serve this resource (is its CRD installed?)"
+                                                : "informer cannot list; not ready until it can",
+                                 "informer", inf->name, "error", st.message);
+                else
+                        log_debug("informer list failed", "informer", inf->name, "error",
+                                  st.message);
                 return r;
         }
         rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(list, "metadata"),
@@ -145,9 +155,15 @@ static int do_list(struct informer *inf, char **ret_rv)
                 r = objs ? -EBADMSG : -ENOMEM;
                 goto out;
         }
+        kube_resource_api_version(inf->o.resource, api_version, sizeof(api_version));
         while (items && (it = items->child)) {
                 struct kobj *o;
                 cJSON_DetachItemViaPointer(items, it);
+                /* list items come without apiVersion and kind; watch events carry them */
+                if (!cJSON_GetObjectItemCaseSensitive(it, "kind")) {
+                        cJSON_AddStringToObject(it, "apiVersion", api_version);
+                        cJSON_AddStringToObject(it, "kind", inf->o.resource->kind);
+                }
                 inf->o.transform(it);
                 o = kobj_new(it);
                 if (o)

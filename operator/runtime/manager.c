@@ -34,13 +34,18 @@ struct manager {
         struct controller *controllers[MAX_PARTS];
         size_t n_controllers;
         struct http_server *metrics_server, *probe_server;
+        struct {
+                void (*fn)(void *);
+                void *data;
+        } cleanups[MAX_PARTS];
+        size_t n_cleanups;
         atomic_bool controllers_started;
         atomic_bool lost_leadership;
         atomic_bool stop_requested;
         atomic_llong heartbeat_ms;
         sigset_t signals;
-        struct metric_family *m_requests, *m_latency, *m_build, *m_rss, *m_vsz, *m_cpu, *m_fds,
-                *m_max_fds, *m_start;
+        struct metric_family *m_requests, *m_latency, *m_lease_requests, *m_build, *m_rss, *m_vsz,
+                *m_cpu, *m_fds, *m_max_fds, *m_start;
         double start_time;
 };
 
@@ -49,14 +54,21 @@ struct manager {
 static void observe_request(void *userdata, const char *verb, int code, double seconds)
 {
         struct manager *m = userdata;
-        char c[8];
+        char c[16];
         const char *host = kube_client_server(m->client);
 
-        snprintf(c, sizeof(c), "%d", code);
-        if (!code)
-                snprintf(c, sizeof(c), "<error>");
+        snprintf(c, sizeof(c), code ? "%d" : "<error>", code);
         metric_add(m->m_requests, (const char *const[]){c, host, verb}, 1);
         metric_observe(m->m_latency, (const char *const[]){verb, host}, seconds);
+}
+
+static void observe_lease_request(void *userdata, const char *verb, int code, double seconds)
+{
+        struct manager *m = userdata;
+        char c[16];
+
+        snprintf(c, sizeof(c), code ? "%d" : "<error>", code);
+        metric_add(m->m_lease_requests, (const char *const[]){c, verb}, 1);
 }
 
 static void collect_process(void *userdata, struct metrics *mt)
@@ -118,6 +130,10 @@ static void setup_metrics(struct manager *m)
                                       "Request latency in seconds. Broken down by verb, and host.",
                                       (const char *const[]){"verb", "host", NULL},
                                       metrics_buckets_rest, metrics_buckets_rest_n);
+        m->m_lease_requests =
+                metrics_family(mt, METRIC_COUNTER, "leader_election_requests_total",
+                               "API requests of the leader elector, by status code and method.",
+                               (const char *const[]){"code", "method", NULL}, NULL, 0);
         m->m_build = metrics_family(mt, METRIC_GAUGE, "karmada_operator_build_info",
                                     "Build information of karmada-operator; always 1.",
                                     (const char *const[]){"version", NULL}, NULL, 0);
@@ -214,7 +230,8 @@ int manager_new(const struct manager_options *o, struct manager **ret)
                 r = kube_client_new(&lo, &m->leader_client);
                 if (r < 0)
                         goto fail;
-                kube_client_set_observer(m->leader_client, observe_request, m);
+                /* its requests are counted apart, so rest_client_requests_total shows the work */
+                kube_client_set_observer(m->leader_client, observe_lease_request, m);
                 le.client = m->leader_client;
                 r = leader_new(&le, &m->leader);
                 if (r < 0)
@@ -249,7 +266,20 @@ void manager_free(struct manager *m)
         kube_client_free(m->client);
         kube_client_free(m->leader_client);
         metrics_free(m->metrics);
+        while (m->n_cleanups > 0) {
+                m->n_cleanups--;
+                m->cleanups[m->n_cleanups].fn(m->cleanups[m->n_cleanups].data);
+        }
         free(m);
+}
+
+int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data)
+{
+        if (m->n_cleanups >= MAX_PARTS)
+                return -ENOSPC;
+        m->cleanups[m->n_cleanups].fn = fn;
+        m->cleanups[m->n_cleanups++].data = data;
+        return 0;
 }
 
 struct kube_client *manager_client(struct manager *m)

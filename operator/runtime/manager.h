@@ -40,6 +40,9 @@ struct event_recorder *manager_events(struct manager *m);
 int manager_add_informer(struct manager *m, struct informer *inf);
 int manager_add_controller(struct manager *m, struct controller *c);
 
+/* Call fn(data) when the manager is freed, after its parts (last added, first called). */
+int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data);
+
 /* Run until SIGTERM/SIGINT (exit status 0) or until leadership is lost (1). */
 int manager_run(struct manager *m);
 /* Ask manager_run() to return (as on SIGTERM); callable from any thread. */

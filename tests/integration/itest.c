@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "itest.h"
 
+#include <curl/curl.h>
+
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+#include "util/yaml.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -170,4 +178,59 @@ const char *itest_operator_bin(void)
         if (!b || access(b, X_OK) != 0)
                 IT_FAIL("KO_OPERATOR_BIN is not an executable (run through ctest)");
         return b;
+}
+
+static size_t to_strbuf(char *data, size_t size, size_t n, void *userdata)
+{
+        return strbuf_append(userdata, data, size * n) == 0 ? size * n : 0;
+}
+
+long itest_http_get(int port, const char *path, struct strbuf *out)
+{
+        CURL *h = curl_easy_init();
+        char url[256];
+        long code = 0;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_strbuf);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+        if (curl_easy_perform(h) == CURLE_OK)
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(h);
+        return code;
+}
+
+void itest_apply_crds(struct kube_client *kc)
+{
+        static const char *const files[] = {"operator.karmada.io_karmadas.yaml", NULL};
+        struct kube_write_options wo = {.field_manager = "itest", .force = true};
+        double t0 = itest_now();
+
+        for (const char *const *f = files; *f; f++) {
+                char path[4096], *text = NULL, err[512];
+                size_t len;
+                cJSON *crd = NULL;
+                struct kube_status st;
+
+                snprintf(path, sizeof(path), "%s/crds/%s", KO_SOURCE_DIR, *f);
+                if (read_file(path, 16u << 20, &text, &len) < 0 ||
+                    yaml_parse_one(text, len, path, NULL, &crd, err, sizeof(err)) < 0)
+                        IT_FAIL("%s: cannot load", path);
+                free(text);
+                if (kube_apply(kc, &kube_crds, NULL, crd, &wo, NULL, &st) < 0)
+                        IT_FAIL("apply %s: %s", path, st.message);
+                cJSON_Delete(crd);
+        }
+        for (;;) { /* served once Established */
+                cJSON *l = NULL;
+                if (kube_list(kc, &ko_karmadas, "default", NULL, &l, NULL) == 0) {
+                        cJSON_Delete(l);
+                        return;
+                }
+                if (itest_now() - t0 > 30)
+                        IT_FAIL("the Karmada CRD is not served after 30s");
+                usleep(200 * 1000);
+        }
 }

@@ -46,5 +46,12 @@ int itest_wait_exit(pid_t pid, double timeout);
 int itest_free_port(void);
 /* The karmada-operator binary under test ($KO_OPERATOR_BIN). */
 const char *itest_operator_bin(void);
+/* GET http://127.0.0.1:port/path (2 s timeout); the status (0: no answer), body appended to
+ * out (a struct strbuf). */
+struct strbuf;
+long itest_http_get(int port, const char *path, struct strbuf *out);
+/* Apply the operator's CRDs (the files in crds/) and wait until they are served. */
+struct kube_client;
+void itest_apply_crds(struct kube_client *kc);
 /* Log a progress line to stderr. */
 void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "kube/client.h"
 #include "runtime/informer.h"
 #include "runtime/log.h"
+#include "util/fileio.h"
 
 #define N 100
 
@@ -198,6 +200,46 @@ static void wait_converged(struct seen *s, struct informer *inf, double timeout)
         }
 }
 
+/* A resource the API server does not serve (a CRD never installed): the informer never
+ * reports synced, and says why once on stderr rather than failing silently. */
+static void unserved_resource(void)
+{
+        static const struct kube_resource widgets = {"example.invalid", "v1", "widgets", "Widget",
+                                                     true};
+        char path[] = "/tmp/ko-itest-stderr-XXXXXX", *text = NULL;
+        struct informer *inf;
+        size_t len;
+        int fd, saved;
+
+        fd = mkstemp(path);
+        IT_ASSERT(fd >= 0, "mkstemp");
+        saved = dup(STDERR_FILENO);
+        IT_ASSERT(saved >= 0 && dup2(fd, STDERR_FILENO) >= 0, "redirect stderr");
+        IT_ASSERT(informer_new(&(struct informer_options){.client = kc,
+                                                          .resource = &widgets,
+                                                          .namespace = ns},
+                               &inf) == 0,
+                  "informer");
+        IT_ASSERT(informer_start(inf) == 0, "start");
+        usleep(1500 * 1000);
+        IT_ASSERT(!informer_has_synced(inf), "an unserved resource never syncs");
+        informer_free(inf);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        close(fd);
+        IT_ASSERT(read_file(path, 1u << 20, &text, &len) == 0, "read %s", path);
+        unlink(path);
+        IT_ASSERT(strstr(text, "level=warn") && strstr(text, "is its CRD installed?") &&
+                          strstr(text, "informer=widgets"),
+                  "the informer warns about the missing resource: %s", text);
+        /* retries at 0.2, 0.4, 0.8 s fail again, but the warning is not repeated */
+        IT_ASSERT(strstr(strstr(text, "is its CRD installed?") + 1, "is its CRD installed?") ==
+                          NULL,
+                  "warned once: %s", text);
+        itest_log("an unserved resource: never synced, one warning naming it");
+        free(text);
+}
+
 int main(void)
 {
         struct kube_config_options co = {.kubeconfig = itest_kubeconfig()};
@@ -284,6 +326,7 @@ int main(void)
                   stats.lists, stats.relists_410, stats.events);
 
         informer_free(inf);
+        unserved_resource();
         IT_ASSERT(kube_delete(kc, &kube_namespaces, NULL, ns, NULL, NULL) == 0, "cleanup");
         kube_client_free(kc);
         kube_config_free(cfg);

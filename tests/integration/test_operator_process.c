@@ -35,29 +35,6 @@ static struct op ops[MAX_PROCS];
 static const char *ns, *lease_name;
 static struct kube_client *kc;
 
-static size_t to_strbuf(char *data, size_t size, size_t n, void *userdata)
-{
-        return strbuf_append(userdata, data, size * n) == 0 ? size * n : 0;
-}
-
-/* GET http://127.0.0.1:port/path; returns the status (0: no answer), body in out. */
-static long http_get(int port, const char *path, struct strbuf *out)
-{
-        CURL *h = curl_easy_init();
-        char url[128];
-        long code = 0;
-
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_strbuf);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-        if (curl_easy_perform(h) == CURLE_OK)
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_cleanup(h);
-        return code;
-}
-
 static void start_op(int i, char *const env[])
 {
         char mport[32], pport[32];
@@ -95,7 +72,7 @@ static int leader_status(int i)
         char err[256], labels[128];
         double v = -1;
 
-        if (http_get(ops[i].metrics_port, "/metrics", &sb) != 200) {
+        if (itest_http_get(ops[i].metrics_port, "/metrics", &sb) != 200) {
                 strbuf_free(&sb);
                 return -1;
         }
@@ -166,17 +143,21 @@ static void check_endpoints(int i)
         char err[256], labels[160];
         double v;
 
-        IT_ASSERT(http_get(ops[i].probe_port, "/healthz", &sb) == 200 &&
+        IT_ASSERT(itest_http_get(ops[i].probe_port, "/healthz", &sb) == 200 &&
                           strncmp(sb.buf, "ok", 2) == 0,
                   "healthz: %s", sb.buf ? sb.buf : "");
+        /* ready once its informers have synced (the leader) or at once (a standby) */
+        for (double t0 = itest_now();; usleep(100 * 1000)) {
+                strbuf_reset(&sb);
+                if (itest_http_get(ops[i].probe_port, "/readyz", &sb) == 200 &&
+                    strncmp(sb.buf, "ok", 2) == 0)
+                        break;
+                IT_ASSERT(itest_now() - t0 < 10, "readyz after 10s: %s", sb.buf ? sb.buf : "");
+        }
         strbuf_reset(&sb);
-        IT_ASSERT(http_get(ops[i].probe_port, "/readyz", &sb) == 200 &&
-                          strncmp(sb.buf, "ok", 2) == 0,
-                  "readyz: %s", sb.buf ? sb.buf : "");
+        IT_ASSERT(itest_http_get(ops[i].probe_port, "/nope", &sb) == 404, "404 for unknown paths");
         strbuf_reset(&sb);
-        IT_ASSERT(http_get(ops[i].probe_port, "/nope", &sb) == 404, "404 for unknown paths");
-        strbuf_reset(&sb);
-        IT_ASSERT(http_get(ops[i].metrics_port, "/metrics", &sb) == 200, "metrics");
+        IT_ASSERT(itest_http_get(ops[i].metrics_port, "/metrics", &sb) == 200, "metrics");
         if (prom_parse(sb.buf, &d, err, sizeof(err)) < 0)
                 IT_FAIL("/metrics: %s", err);
         IT_ASSERT(prom_value(&d, "karmada_operator_build_info", "version=\"0.1.0\"", &v) && v == 1,
@@ -274,6 +255,7 @@ int main(void)
         IT_ASSERT(kube_create(kc, &kube_namespaces, NULL, o, NULL, NULL, NULL) == 0, "namespace");
         cJSON_Delete(o);
 
+        itest_apply_crds(kc); /* the leader's informers need the Karmada CRD to become ready */
         start_op(0, NULL);
         start_op(1, NULL);
         leader = wait_one_leader(30, &took);

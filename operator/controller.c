@@ -1,0 +1,849 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "controller.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "karmada/conditions.h"
+#include "karmada/desired.h"
+#include "karmada/spec.h"
+#include "karmada/sync.h"
+#include "reconciler.h"
+#include "runtime/log.h"
+#include "util/macro.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+
+#define KEY_ALG_ANNOTATION     "operator.karmada.io/key-algorithm"
+#define DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
+#define MAX_RECONCILERS        32
+
+/* What the operator creates in the host cluster, watched so changes to them are undone. */
+static const struct kube_resource *const owned_resources[] = {
+        &kube_deployments, &kube_statefulsets,         &kube_services,
+        &kube_secrets,     &kube_poddisruptionbudgets,
+};
+#define N_OWNED (sizeof(owned_resources) / sizeof(owned_resources[0]))
+
+struct kctl {
+        struct karmada_controller_options o;
+        struct manager *m;
+        struct kube_client *client;
+        struct event_recorder *events;
+        struct informer *karmadas;
+        struct informer *owned[N_OWNED];
+        struct controller *ctrl;
+        pthread_mutex_t node_lock;
+        char node_addr[128];
+        long long node_at_ms;
+};
+
+/* ---- event handlers: every change maps to the key of its Karmada object ---- */
+
+static const char *meta_str(const cJSON *obj, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(obj, "metadata"), key);
+
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void enqueue(struct kctl *kc, const char *key)
+{
+        wq_add(controller_queue(kc->ctrl), key);
+}
+
+static void karmada_add(void *userdata, struct kobj *o)
+{
+        enqueue(userdata, o->key);
+}
+
+/* Status updates (our own) need no reconcile; spec and metadata changes do. */
+static void karmada_update(void *userdata, struct kobj *old, struct kobj *new)
+{
+        const cJSON *om = cJSON_GetObjectItemCaseSensitive(old->json, "metadata");
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(new->json, "metadata");
+        static const char *const keys[] = {"generation", "labels", "annotations",
+                                           "deletionTimestamp", "finalizers"};
+
+        if (old == new) { /* a resync */
+                enqueue(userdata, new->key);
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(om, keys[i]),
+                                   cJSON_GetObjectItemCaseSensitive(nm, keys[i]), true)) {
+                        enqueue(userdata, new->key);
+                        return;
+                }
+}
+
+static void karmada_delete(void *userdata, struct kobj *o)
+{
+        enqueue(userdata, o->key);
+}
+
+static void owned_event(struct kctl *kc, const struct kobj *o)
+{
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(o->json, "metadata"), "labels");
+        const cJSON *inst = cJSON_GetObjectItemCaseSensitive(labels, KO_LABEL_INSTANCE);
+        const char *ns = meta_str(o->json, "namespace");
+        char key[512];
+
+        if (!cJSON_IsString(inst) || !ns)
+                return;
+        snprintf(key, sizeof(key), "%s/%s", ns, inst->valuestring);
+        enqueue(kc, key);
+}
+
+static void owned_add(void *userdata, struct kobj *o)
+{
+        owned_event(userdata, o);
+}
+
+static void owned_update(void *userdata, struct kobj *old, struct kobj *new)
+{
+        owned_event(userdata, new);
+}
+
+static void owned_delete(void *userdata, struct kobj *o)
+{
+        owned_event(userdata, o);
+}
+
+/* ---- what is observed: the caches, plus direct reads for what they do not hold ---- */
+
+struct observation {
+        struct kctl *kc;
+        const char *prefix; /* the instance's names start with it: those live in the caches */
+        struct kobj *refs[64];
+        int n_refs;
+        cJSON *fetched[16];
+        int n_fetched;
+};
+
+static struct informer *informer_of(struct kctl *kc, const struct kube_resource *r)
+{
+        for (size_t i = 0; i < N_OWNED; i++)
+                if (owned_resources[i] == r)
+                        return kc->owned[i];
+        return NULL;
+}
+
+static const cJSON *observe(void *userdata, const struct kube_resource *r, const char *ns,
+                            const char *name)
+{
+        struct observation *ob = userdata;
+        struct informer *inf = informer_of(ob->kc, r);
+        char key[512];
+        struct kobj *o;
+        cJSON *got = NULL;
+
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        if (inf && (o = store_get(informer_store(inf), key))) {
+                if (ob->n_refs >= (int)ELEMENTSOF(ob->refs)) {
+                        kobj_unref(o);
+                        return NULL;
+                }
+                ob->refs[ob->n_refs++] = o;
+                return o->json;
+        }
+        /* Secrets the user made (a custom CA) carry no label of ours: read them */
+        if (r == &kube_secrets && ob->prefix &&
+            strncmp(name, ob->prefix, strlen(ob->prefix)) != 0 &&
+            ob->n_fetched < (int)ELEMENTSOF(ob->fetched) &&
+            kube_get(ob->kc->client, r, ns, name, &got, NULL) == 0) {
+                ob->fetched[ob->n_fetched++] = got;
+                return got;
+        }
+        return NULL;
+}
+
+static void observation_done(struct observation *ob)
+{
+        for (int i = 0; i < ob->n_refs; i++)
+                kobj_unref(ob->refs[i]);
+        for (int i = 0; i < ob->n_fetched; i++)
+                cJSON_Delete(ob->fetched[i]);
+}
+
+/* The address of a control-plane node (for NodePort), cached for a minute. */
+static const char *node_address(struct kctl *kc, char *buf, size_t size)
+{
+        static const char *const selectors[] = {"node-role.kubernetes.io/control-plane",
+                                                "node-role.kubernetes.io/master", NULL};
+        long long now = time_mono_ms();
+
+        pthread_mutex_lock(&kc->node_lock);
+        if (kc->node_addr[0] && now - kc->node_at_ms < 60000) {
+                snprintf(buf, size, "%s", kc->node_addr);
+                pthread_mutex_unlock(&kc->node_lock);
+                return buf;
+        }
+        pthread_mutex_unlock(&kc->node_lock);
+        buf[0] = '\0';
+        for (int i = 0; !buf[0] && i <= 2; i++) {
+                struct kube_list_options lo = {.label_selector = selectors[i], .limit = 10};
+                cJSON *list = NULL;
+                const cJSON *node, *addr;
+                if (kube_list(kc->client, &kube_nodes, NULL, &lo, &list, NULL) < 0)
+                        break;
+                cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(list, "items"))
+                {
+                        cJSON_ArrayForEach(addr,
+                                           cJSON_GetObjectItemCaseSensitive(
+                                                   cJSON_GetObjectItemCaseSensitive(node, "status"),
+                                                   "addresses"))
+                        {
+                                const cJSON *t = cJSON_GetObjectItemCaseSensitive(addr, "type");
+                                const cJSON *a = cJSON_GetObjectItemCaseSensitive(addr, "address");
+                                if (!buf[0] && cJSON_IsString(t) &&
+                                    strcmp(t->valuestring, "InternalIP") == 0 && cJSON_IsString(a))
+                                        snprintf(buf, size, "%s", a->valuestring);
+                        }
+                        if (buf[0])
+                                break;
+                }
+                cJSON_Delete(list);
+        }
+        pthread_mutex_lock(&kc->node_lock);
+        snprintf(kc->node_addr, sizeof(kc->node_addr), "%s", buf);
+        kc->node_at_ms = now;
+        pthread_mutex_unlock(&kc->node_lock);
+        return buf[0] ? buf : NULL;
+}
+
+/* ---- finalizer ---- */
+
+static int finalizer_index(const cJSON *cr)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "finalizers");
+        int i = 0;
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, f)
+        {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, KO_FINALIZER) == 0)
+                        return i;
+                i++;
+        }
+        return -1;
+}
+
+static int add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "finalizers");
+        char body[512];
+
+        /* a test on the resourceVersion makes it a compare-and-swap */
+        snprintf(body, sizeof(body),
+                 f ? "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"%s\"},"
+                     "{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\",\"value\":\"" KO_FINALIZER
+                     "\"}]"
+                   : "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"%s\"},"
+                     "{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":[\"" KO_FINALIZER
+                     "\"]}]",
+                 meta_str(cr, "resourceVersion"));
+        return kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
+                          KUBE_PATCH_JSON, body, NULL, NULL, st);
+}
+
+static int remove_finalizer(struct kctl *kc, const cJSON *cr, int index, struct kube_status *st)
+{
+        char body[512];
+
+        snprintf(body, sizeof(body),
+                 "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":\"" KO_FINALIZER
+                 "\"},"
+                 "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]",
+                 index, index);
+        return kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
+                          KUBE_PATCH_JSON, body, NULL, NULL, st);
+}
+
+/* Objects of an instance in the caches, by label. */
+static bool belongs(const struct kobj *o, const char *ns, const char *name)
+{
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(o->json, "metadata"), "labels");
+        const cJSON *inst = cJSON_GetObjectItemCaseSensitive(labels, KO_LABEL_INSTANCE);
+        const char *ons = meta_str(o->json, "namespace");
+
+        return cJSON_IsString(inst) && strcmp(inst->valuestring, name) == 0 && ons &&
+               strcmp(ons, ns) == 0;
+}
+
+static int delete_instance_objects(struct kctl *kc, const char *ns, const char *name, char *err,
+                                   size_t errlen)
+{
+        struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
+        int failures = 0;
+
+        for (size_t i = 0; i < N_OWNED; i++) {
+                struct kobj **l;
+                size_t n;
+                if (store_list(informer_store(kc->owned[i]), &l, &n) < 0)
+                        return -ENOMEM;
+                for (size_t j = 0; j < n; j++) {
+                        struct kube_status st;
+                        int r;
+                        if (!belongs(l[j], ns, name))
+                                continue;
+                        r = kube_delete(kc->client, owned_resources[i], ns,
+                                        meta_str(l[j]->json, "name"), &del, &st);
+                        if (r < 0 && r != -ENOENT) {
+                                snprintf(err, errlen, "delete %s %s/%s: %s",
+                                         owned_resources[i]->kind, ns, meta_str(l[j]->json, "name"),
+                                         st.message);
+                                failures++;
+                        }
+                }
+                store_list_free(l, n);
+        }
+        return failures ? -EIO : 0;
+}
+
+static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *prefix, char *err,
+                               size_t errlen)
+{
+        char want[KO_NAME_MAX + 32];
+        cJSON *list = NULL;
+        const cJSON *pvc;
+        int r;
+
+        snprintf(want, sizeof(want), "etcd-data-%s-etcd-", prefix);
+        r = kube_list(kc->client, &kube_persistentvolumeclaims, ns, NULL, &list, NULL);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(pvc, cJSON_GetObjectItemCaseSensitive(list, "items"))
+        {
+                const char *n = meta_str(pvc, "name");
+                struct kube_status st;
+                if (n && strncmp(n, want, strlen(want)) == 0 &&
+                    (r = kube_delete(kc->client, &kube_persistentvolumeclaims, ns, n, NULL, &st)) <
+                            0 &&
+                    r != -ENOENT) {
+                        snprintf(err, errlen, "delete PersistentVolumeClaim %s/%s: %s", ns, n,
+                                 st.message);
+                        break;
+                }
+                r = 0;
+        }
+        cJSON_Delete(list);
+        return r;
+}
+
+static void finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out)
+{
+        const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "labels");
+        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
+        const cJSON *nocascade = cJSON_GetObjectItemCaseSensitive(labels, KO_NO_CASCADE_LABEL);
+        const cJSON *deldata = cJSON_GetObjectItemCaseSensitive(ann, DELETE_DATA_ANNOTATION);
+        bool cascade = !(cJSON_IsString(nocascade) && strcmp(nocascade->valuestring, "true") == 0);
+        int idx = finalizer_index(cr), r;
+        struct kube_status st;
+        char prefix[KO_NAME_MAX];
+
+        if (idx < 0)
+                return; /* nothing of ours to do */
+        if (cascade) {
+                r = delete_instance_objects(kc, ns, name, out->error, sizeof(out->error));
+                if (r >= 0 && cJSON_IsString(deldata) &&
+                    strcmp(deldata->valuestring, "true") == 0 &&
+                    ko_prefix(name, prefix, sizeof(prefix)) == 0)
+                        r = delete_etcd_volumes(kc, ns, prefix, out->error, sizeof(out->error));
+                if (r < 0) {
+                        out->result = RECONCILE_ERROR;
+                        return;
+                }
+        }
+        for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++)
+                if ((*rec)->finalize) {
+                        struct reconcile_ctx ctx = {.host = kc->client, .events = kc->events};
+                        r = (*rec)->finalize(&ctx);
+                        if (r < 0) {
+                                snprintf(out->error, sizeof(out->error), "%s: finalize: %s",
+                                         (*rec)->name, strerror(-r));
+                                out->result = RECONCILE_ERROR;
+                                return;
+                        }
+                }
+        r = remove_finalizer(kc, cr, idx, &st);
+        if (r < 0 && r != -ENOENT) {
+                snprintf(out->error, sizeof(out->error), "remove finalizer: %s", st.message);
+                out->result = RECONCILE_ERROR;
+                return;
+        }
+        log_info("deleted", "karmada", name, "namespace", ns, "cascade",
+                 cascade ? "true" : "false");
+}
+
+/* ---- status ---- */
+
+struct step {
+        const struct reconciler *rec;
+        bool enabled, ready, failed;
+        char reason[64];
+        char message[512];
+};
+
+static void step_set(struct step *s, bool ready, const char *reason, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void step_set(struct step *s, bool ready, const char *reason, const char *fmt, ...)
+{
+        va_list ap;
+
+        s->ready = ready;
+        snprintf(s->reason, sizeof(s->reason), "%s", reason);
+        va_start(ap, fmt);
+        vsnprintf(s->message, sizeof(s->message), fmt, ap);
+        va_end(ap);
+}
+
+/* Write status when it differs from the live one; returns <0 on a failed write. */
+static int write_status(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_status *st)
+{
+        const cJSON *live = cJSON_GetObjectItemCaseSensitive(cr, "status");
+        cJSON *patch;
+        char *body;
+        int r;
+
+        if (live && cJSON_Compare(live, status, true))
+                return 0;
+        log_debug("writing status", "karmada", meta_str(cr, "name"), "namespace",
+                  meta_str(cr, "namespace"));
+        patch = cJSON_CreateObject();
+        cJSON_AddItemToObject(patch, "status", cJSON_Duplicate(status, true));
+        body = cJSON_PrintUnformatted(patch);
+        cJSON_Delete(patch);
+        if (!body)
+                return -ENOMEM;
+        r = kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
+                       KUBE_PATCH_MERGE, body,
+                       &(struct kube_write_options){.subresource = "status"}, NULL, st);
+        free(body);
+        return r;
+}
+
+/* A copy of the live status (keeps lastTransitionTimes), with a conditions list. */
+static cJSON *status_from(const cJSON *cr)
+{
+        const cJSON *live = cJSON_GetObjectItemCaseSensitive(cr, "status");
+        cJSON *s = live ? cJSON_Duplicate(live, true) : cJSON_CreateObject();
+
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(s, "conditions"))) {
+                cJSON_DeleteItemFromObjectCaseSensitive(s, "conditions");
+                cJSON_AddArrayToObject(s, "conditions");
+        }
+        return s;
+}
+
+static void set_num(cJSON *o, const char *k, double v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        cJSON_AddNumberToObject(o, k, v);
+}
+
+static void set_obj(cJSON *o, const char *k, cJSON *v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        cJSON_AddItemToObject(o, k, v);
+}
+
+static void set_str(cJSON *o, const char *k, const char *v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        if (v)
+                cJSON_AddStringToObject(o, k, v);
+}
+
+/* An invalid spec: Ready=False, InvalidSpec, the message naming the field; nothing applied. */
+static void invalid(struct kctl *kc, const cJSON *cr, const char *message,
+                    struct reconcile_outcome *out)
+{
+        cJSON *status = status_from(cr);
+        const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "generation");
+        long long g = cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0;
+        struct kube_status st;
+
+        ko_condition_set(cJSON_GetObjectItemCaseSensitive(status, "conditions"), "Ready", KO_FALSE,
+                         "InvalidSpec", message, g);
+        set_num(status, "observedGeneration", (double)g);
+        if (write_status(kc, cr, status, &st) < 0) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
+        }
+        events_record(kc->events, cr, "Warning", "InvalidSpec", "Validate", "%s", message);
+        log_warn("invalid Karmada spec", "karmada", meta_str(cr, "name"), "namespace",
+                 meta_str(cr, "namespace"), "error", message);
+        cJSON_Delete(status);
+}
+
+/* ---- one reconcile ---- */
+
+static bool dep_ready(const struct step *steps, int n, const char *name, const char **blocking)
+{
+        for (int i = 0; i < n; i++)
+                if (strcmp(steps[i].rec->name, name) == 0) {
+                        if (steps[i].enabled && !steps[i].ready) {
+                                *blocking = name;
+                                return false;
+                        }
+                        return true;
+                }
+        return true;
+}
+
+static enum pki_key_type key_type(struct kctl *kc, const cJSON *cr)
+{
+        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(ann, KEY_ALG_ANNOTATION);
+
+        if (cJSON_IsString(a) && strcasecmp(a->valuestring, "ecdsa") == 0)
+                return PKI_ECDSA_P256;
+        if (cJSON_IsString(a) && strcasecmp(a->valuestring, "rsa") == 0)
+                return PKI_RSA_3072;
+        return kc->o.keys;
+}
+
+/* Apply what differs, step by step; fills steps[]. Returns the number of objects written. */
+static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired *d,
+                       struct observation *ob, struct step *steps, int n)
+{
+        struct kube_write_options wo = {.field_manager = KO_MANAGER, .force = true};
+        int written = 0;
+
+        for (int i = 0; i < n; i++) {
+                struct step *s = &steps[i];
+                const char *blocking = NULL, *waiting;
+                char why[512] = "";
+                bool deps = true, rolled = true;
+
+                if (!s->enabled)
+                        continue;
+                for (const char *const *a = s->rec->after; a && *a && deps; a++)
+                        deps = dep_ready(steps, i, *a, &blocking);
+                if (!deps) {
+                        step_set(s, false, "Waiting", "waiting for %s", blocking);
+                        continue;
+                }
+                step_set(s, true, "Ready", "ready");
+                for (size_t j = 0; j < d->n; j++) {
+                        struct desired_object *o = &d->objs[j];
+                        const char *name = meta_str(o->obj, "name");
+                        const cJSON *live;
+                        cJSON *applied = NULL;
+                        struct kube_status st;
+
+                        if (strcmp(o->owner, s->rec->name) != 0)
+                                continue;
+                        live = observe(ob, o->resource, k->namespace, name);
+                        if (!ko_in_sync(o->obj, live, why, sizeof(why))) {
+                                log_debug("applying", "karmada", k->name, "kind", o->resource->kind,
+                                          "name", name, "because", why);
+                                if (kube_apply(kc->client, o->resource, k->namespace, o->obj, &wo,
+                                               &applied, &st) < 0) {
+                                        step_set(s, false, "ApplyFailed", "%s %s: %s",
+                                                 o->resource->kind, name, st.message);
+                                        s->failed = true;
+                                        break;
+                                }
+                                written++;
+                                live = applied;
+                                if (ob->n_fetched < (int)ELEMENTSOF(ob->fetched))
+                                        ob->fetched[ob->n_fetched++] = applied;
+                                else
+                                        live = NULL, cJSON_Delete(applied);
+                        }
+                        if (o->workload && rolled && !ko_rollout_done(live, why, sizeof(why))) {
+                                step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,
+                                         name, why);
+                                rolled = false;
+                        }
+                }
+                if (s->failed || !s->ready)
+                        continue;
+                waiting = desired_waiting(d, s->rec->name);
+                if (waiting)
+                        step_set(s, false, "Waiting", "waiting for %s", waiting);
+        }
+        return written;
+}
+
+/* Delete what the operator made for this instance earlier and no longer wants (a component
+ * switched off, a PDB removed). */
+static int prune(struct kctl *kc, const struct karmada *k, const struct desired *d, char *err,
+                 size_t errlen)
+{
+        int deleted = 0;
+
+        for (size_t i = 0; i < N_OWNED; i++) {
+                struct kobj **l;
+                size_t n;
+                if (store_list(informer_store(kc->owned[i]), &l, &n) < 0)
+                        return -ENOMEM;
+                for (size_t j = 0; j < n; j++) {
+                        const char *name = meta_str(l[j]->json, "name");
+                        bool wanted = false;
+                        struct kube_status st;
+                        if (!belongs(l[j], k->namespace, k->name))
+                                continue;
+                        for (size_t x = 0; x < d->n && !wanted; x++)
+                                wanted = d->objs[x].resource == owned_resources[i] &&
+                                         strcmp(meta_str(d->objs[x].obj, "name"), name) == 0;
+                        if (wanted)
+                                continue;
+                        log_info("deleting what is no longer wanted", "karmada", k->name, "kind",
+                                 owned_resources[i]->kind, "name", name);
+                        if (kube_delete(kc->client, owned_resources[i], k->namespace, name,
+                                        &(struct kube_delete_options){
+                                                .propagation = KUBE_PROPAGATION_BACKGROUND},
+                                        &st) < 0)
+                                snprintf(err, errlen, "delete %s %s: %s", owned_resources[i]->kind,
+                                         name, st.message);
+                        else
+                                deleted++;
+                }
+                store_list_free(l, n);
+        }
+        return deleted;
+}
+
+static void reconcile(void *userdata, const char *key, struct reconcile_outcome *out)
+{
+        struct kctl *kc = userdata;
+        struct kobj *obj = store_get(informer_store(kc->karmadas), key);
+        struct observation ob = {.kc = kc};
+        struct ko_spec_error serr = {{0}};
+        struct observed observed = {.get = observe, .userdata = &ob};
+        struct step steps[MAX_RECONCILERS];
+        struct karmada *k = NULL;
+        struct desired d;
+        struct kube_status st;
+        char node[128], err[1024] = "", msg[512];
+        cJSON *status = NULL, *conds;
+        bool all_ready = true, any_waiting = false, any_failed = false;
+        int n = 0, r;
+
+        if (!obj)
+                return; /* gone */
+        if (meta_str(obj->json, "deletionTimestamp")) {
+                finalize(kc, obj->json, out);
+                goto done;
+        }
+        if (finalizer_index(obj->json) < 0 && add_finalizer(kc, obj->json, &st) < 0) {
+                out->result =
+                        st.code == 409 || st.code == 422 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "add finalizer: %s", st.message);
+                goto done;
+        }
+        r = karmada_parse(obj->json, &k, &serr);
+        if (r == -EINVAL) {
+                invalid(kc, obj->json, serr.message, out);
+                goto done;
+        }
+        if (r < 0) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "parse: %s", strerror(-r));
+                goto done;
+        }
+        status = status_from(obj->json);
+        conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+        if (k->suspend) {
+                ko_condition_set(conds, "Suspended", KO_TRUE, "Suspended",
+                                 "spec.suspend is true: nothing is changed", k->generation);
+                set_num(status, "observedGeneration", (double)k->generation);
+                if (write_status(kc, obj->json, status, &st) < 0)
+                        log_warn("write status", "karmada", key, "error", st.message);
+                goto done;
+        }
+        ko_condition_remove(conds, "Suspended");
+        if (k->host_secret_name) {
+                ko_condition_set(conds, "Ready", KO_FALSE, "HostClusterUnsupported",
+                                 "spec.hostCluster.secretRef: installing into another cluster is "
+                                 "not supported yet",
+                                 k->generation);
+                set_num(status, "observedGeneration", (double)k->generation);
+                write_status(kc, obj->json, status, &st);
+                goto done;
+        }
+        ob.prefix = k->prefix;
+        if (strcmp(k->service_type, "NodePort") == 0)
+                observed.node_address = node_address(kc, node, sizeof(node));
+        r = ko_build_desired(k, &observed, key_type(kc, obj->json), &d, err, sizeof(err));
+        if (r < 0) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "%s", err);
+                goto done;
+        }
+        for (size_t i = 0; i < d.n; i++)
+                ko_stamp(d.objs[i].obj);
+        for (const struct reconciler *const *rec = ko_reconcilers; *rec && n < MAX_RECONCILERS;
+             rec++, n++)
+                steps[n] = (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, k)};
+        apply_steps(kc, k, &d, &ob, steps, n);
+
+        for (int i = 0; i < n; i++) {
+                if (!steps[i].enabled) {
+                        if (steps[i].rec->condition)
+                                ko_condition_remove(conds, steps[i].rec->condition);
+                        continue;
+                }
+                all_ready = all_ready && steps[i].ready;
+                any_waiting = any_waiting || desired_waiting(&d, steps[i].rec->name);
+                any_failed = any_failed || steps[i].failed;
+                if (steps[i].rec->condition) {
+                        bool was = ko_condition_is_true(conds, steps[i].rec->condition);
+                        ko_condition_set(conds, steps[i].rec->condition,
+                                         steps[i].ready ? KO_TRUE : KO_FALSE, steps[i].reason,
+                                         steps[i].message, k->generation);
+                        if (steps[i].ready && !was)
+                                events_record(kc->events, obj->json, "Normal",
+                                              steps[i].rec->condition, "Reconcile", "%s is ready",
+                                              steps[i].rec->name);
+                        if (steps[i].failed)
+                                events_record(kc->events, obj->json, "Warning", steps[i].reason,
+                                              "Reconcile", "%s", steps[i].message);
+                }
+        }
+        if (!any_waiting && !any_failed)
+                prune(kc, k, &d, err, sizeof(err));
+        {
+                bool was_ready = ko_condition_is_true(conds, "Ready");
+                const struct step *first = NULL;
+
+                for (int i = 0; i < n && !first; i++)
+                        if (steps[i].enabled && !steps[i].ready)
+                                first = &steps[i];
+                if (first)
+                        snprintf(msg, sizeof(msg), "%s: %s", first->rec->name, first->message);
+                else
+                        snprintf(msg, sizeof(msg), "Karmada %s is running", k->version);
+                ko_condition_set(conds, "Ready", all_ready ? KO_TRUE : KO_FALSE,
+                                 all_ready    ? "Ready"
+                                 : any_failed ? "Failed"
+                                              : "Progressing",
+                                 msg, k->generation);
+                if (all_ready && !was_ready)
+                        events_record(kc->events, obj->json, "Normal", "Ready", "Reconcile",
+                                      "Karmada %s is ready", k->version);
+        }
+        set_num(status, "observedGeneration", (double)k->generation);
+        if (all_ready) {
+                set_str(status, "karmadaVersion", k->version);
+                set_str(status, "kubernetesVersion", k->comp[KO_APISERVER].image_tag);
+        }
+        {
+                char admin[KO_NAME_MAX + 16], svc[KO_NAME_MAX + 16];
+                ko_name(k->prefix, "admin-config", admin, sizeof(admin));
+                ko_name(k->prefix, "apiserver", svc, sizeof(svc));
+                if (observe(&ob, &kube_secrets, k->namespace, admin)) {
+                        cJSON *ref = cJSON_CreateObject();
+                        cJSON_AddStringToObject(ref, "name", admin);
+                        cJSON_AddStringToObject(ref, "namespace", k->namespace);
+                        set_obj(status, "secretRef", ref);
+                }
+                if (observe(&ob, &kube_services, k->namespace, svc)) {
+                        cJSON *ref = cJSON_CreateObject();
+                        cJSON_AddStringToObject(ref, "name", svc);
+                        set_obj(status, "apiServerService", ref);
+                }
+        }
+        if (write_status(kc, obj->json, status, &st) < 0) {
+                out->result = st.code == 409 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
+        } else if (any_failed) {
+                out->result = RECONCILE_ERROR;
+                for (int i = 0; i < n; i++)
+                        if (steps[i].failed)
+                                snprintf(out->error, sizeof(out->error), "%s: %s",
+                                         steps[i].rec->name, steps[i].message);
+        } else if (!all_ready) {
+                out->result = RECONCILE_REQUEUE_AFTER;
+                out->requeue_after_ms = kc->o.progress_seconds * 1000;
+        }
+        desired_free(&d);
+done:
+        cJSON_Delete(status);
+        observation_done(&ob);
+        karmada_free(k);
+        kobj_unref(obj);
+}
+
+/* ---- setup ---- */
+
+static void kctl_free(void *p)
+{
+        struct kctl *kc = p;
+
+        pthread_mutex_destroy(&kc->node_lock);
+        free(kc);
+}
+
+int karmada_controller_setup(struct manager *m, const struct karmada_controller_options *o)
+{
+        static const struct informer_handlers karmada_handlers = {
+                .on_add = karmada_add, .on_update = karmada_update, .on_delete = karmada_delete};
+        static const struct informer_handlers owned_handlers = {
+                .on_add = owned_add, .on_update = owned_update, .on_delete = owned_delete};
+        struct kctl *kc = calloc(1, sizeof(*kc));
+        int r;
+
+        if (!kc)
+                return -ENOMEM;
+        kc->o = *o;
+        if (kc->o.resync_seconds <= 0)
+                kc->o.resync_seconds = 600;
+        if (kc->o.progress_seconds <= 0)
+                kc->o.progress_seconds = 5;
+        kc->m = m;
+        kc->client = manager_client(m);
+        kc->events = manager_events(m);
+        pthread_mutex_init(&kc->node_lock, NULL);
+        r = controller_new(&(struct controller_options){.name = "karmada",
+                                                        .workers = o->workers,
+                                                        .reconcile = reconcile,
+                                                        .userdata = kc,
+                                                        .metrics = manager_metrics(m)},
+                           &kc->ctrl);
+        if (r < 0)
+                return r;
+        r = informer_new(&(struct informer_options){.client = kc->client,
+                                                    .resource = &ko_karmadas,
+                                                    .handlers = &karmada_handlers,
+                                                    .userdata = kc,
+                                                    .resync_seconds = kc->o.resync_seconds,
+                                                    .name = "karmadas"},
+                         &kc->karmadas);
+        if (r < 0)
+                return r;
+        manager_add_informer(m, kc->karmadas);
+        for (size_t i = 0; i < N_OWNED; i++) {
+                r = informer_new(&(struct informer_options){.client = kc->client,
+                                                            .resource = owned_resources[i],
+                                                            .label_selector = KO_LABEL_MANAGED_BY
+                                                            "=" KO_MANAGER,
+                                                            .handlers = &owned_handlers,
+                                                            .userdata = kc,
+                                                            .name = owned_resources[i]->resource},
+                                 &kc->owned[i]);
+                if (r < 0)
+                        return r;
+                manager_add_informer(m, kc->owned[i]);
+        }
+        manager_add_cleanup(m, kctl_free, kc);
+        return manager_add_controller(m, kc->ctrl);
+}

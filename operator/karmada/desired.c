@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "desired.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base64.h"
+#include "util/macro.h"
+#include "util/strbuf.h"
+
+/* Components whose binary takes Karmada feature gates (--feature-gates), and so the
+ * instance-wide spec.featureGates. */
+static const bool takes_karmada_gates[KO_N_COMPONENTS] = {
+        [KO_AGGREGATED_APISERVER] = true,
+        [KO_CONTROLLER_MANAGER] = true,
+        [KO_SCHEDULER] = true,
+        [KO_WEBHOOK] = true,
+};
+
+int desired_init(struct desired *d, const struct karmada *k, const struct observed *o)
+{
+        memset(d, 0, sizeof(*d));
+        d->k = k;
+        d->observed = o;
+        d->key_type = PKI_RSA_3072;
+        d->owner = "";
+        for (int i = 0; i < KO_N_COMPONENTS; i++) {
+                d->flags[i] = cJSON_CreateObject();
+                d->gates[i] = cJSON_CreateObject();
+                if (!d->flags[i] || !d->gates[i]) {
+                        desired_free(d);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+void desired_free(struct desired *d)
+{
+        for (size_t i = 0; i < d->n; i++)
+                cJSON_Delete(d->objs[i].obj);
+        free(d->objs);
+        for (int i = 0; i < KO_N_COMPONENTS; i++) {
+                cJSON_Delete(d->flags[i]);
+                cJSON_Delete(d->gates[i]);
+        }
+        pki_free(d->ca);
+        pki_free(d->front_proxy_ca);
+        pki_free(d->etcd_ca);
+        pki_free(d->karmada_pair);
+        pki_free(d->etcd_client);
+        free(d->ca_pem);
+        memset(d, 0, sizeof(*d));
+}
+
+int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bool workload)
+{
+        if (!obj)
+                return -ENOMEM;
+        if (d->n == d->cap) {
+                size_t cap = d->cap ? d->cap * 2 : 32;
+                struct desired_object *o = realloc(d->objs, cap * sizeof(*o));
+                if (!o) {
+                        cJSON_Delete(obj);
+                        return -ENOMEM;
+                }
+                d->objs = o;
+                d->cap = cap;
+        }
+        d->objs[d->n++] = (struct desired_object){
+                .resource = r, .obj = obj, .owner = d->owner, .workload = workload};
+        return 0;
+}
+
+int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(d->flags[c], name);
+        return cJSON_AddStringToObject(d->flags[c], name, value) ? 0 : -ENOMEM;
+}
+
+int desired_gate(struct desired *d, enum ko_component c, const char *gate, bool on)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(d->gates[c], gate);
+        return cJSON_AddBoolToObject(d->gates[c], gate, on) ? 0 : -ENOMEM;
+}
+
+void desired_wait(struct desired *d, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (d->n_waiting >= (int)ELEMENTSOF(d->waiting))
+                return;
+        d->waiting[d->n_waiting].owner = d->owner;
+        va_start(ap, fmt);
+        vsnprintf(d->waiting[d->n_waiting].what, sizeof(d->waiting[0].what), fmt, ap);
+        va_end(ap);
+        d->n_waiting++;
+}
+
+const char *desired_waiting(const struct desired *d, const char *owner)
+{
+        for (int i = 0; i < d->n_waiting; i++)
+                if (strcmp(d->waiting[i].owner, owner) == 0)
+                        return d->waiting[i].what;
+        return NULL;
+}
+
+const cJSON *desired_observed(const struct desired *d, const struct kube_resource *r,
+                              const char *ns, const char *name)
+{
+        if (!d->observed || !d->observed->get)
+                return NULL;
+        return d->observed->get(d->observed->userdata, r, ns, name);
+}
+
+/* ---- command lines ---- */
+
+static void set_str(cJSON *o, const char *k, const char *v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        cJSON_AddStringToObject(o, k, v);
+}
+
+/* "A=true,B=false" into gates (later wins). */
+static void parse_gates(cJSON *gates, const char *s)
+{
+        char *copy = strdup(s), *p, *next;
+
+        for (p = copy; p && *p; p = next) {
+                char *eq;
+                next = strchr(p, ',');
+                if (next)
+                        *next++ = '\0';
+                eq = strchr(p, '=');
+                if (!eq)
+                        continue;
+                *eq = '\0';
+                cJSON_DeleteItemFromObjectCaseSensitive(gates, p);
+                cJSON_AddBoolToObject(gates, p, strcmp(eq + 1, "true") == 0);
+        }
+        free(copy);
+}
+
+static void merge_gates(cJSON *gates, const cJSON *from)
+{
+        const cJSON *g;
+
+        cJSON_ArrayForEach(g, from)
+        {
+                cJSON_DeleteItemFromObjectCaseSensitive(gates, g->string);
+                cJSON_AddBoolToObject(gates, g->string, cJSON_IsTrue(g));
+        }
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+        return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* "k=v,..." or "--k=v" entries, sorted by key */
+static char **sorted(const cJSON *o, int *ret_n)
+{
+        int n = cJSON_GetArraySize(o), i = 0;
+        cJSON **items = calloc((size_t)n + 1, sizeof(*items));
+        const cJSON *it;
+
+        if (!items)
+                return NULL;
+        cJSON_ArrayForEach(it, o) items[i++] = (cJSON *)it;
+        qsort(items, (size_t)n, sizeof(*items), cmp_items);
+        *ret_n = n;
+        return (char **)items;
+}
+
+static int finish_component(struct desired *d, enum ko_component c)
+{
+        const struct ko_settings *s = &d->k->comp[c];
+        cJSON *container = d->container[c], *cmd, *args, *gates, *newcmd;
+        const cJSON *it;
+        cJSON **items;
+        struct strbuf sb = {0};
+        int n;
+
+        cmd = cJSON_GetObjectItemCaseSensitive(container, "command");
+        if (!cJSON_IsArray(cmd) || !cmd->child)
+                return -EINVAL;
+        args = cJSON_CreateObject();
+        gates = cJSON_CreateObject();
+        if (!args || !gates) {
+                cJSON_Delete(args);
+                cJSON_Delete(gates);
+                return -ENOMEM;
+        }
+        /* base flags as the reconciler wrote them */
+        for (it = cmd->child->next; it; it = it->next) {
+                const char *a = cJSON_IsString(it) ? it->valuestring : "";
+                const char *eq = strchr(a, '=');
+                char key[128];
+                if (strncmp(a, "--", 2) != 0 || !eq || eq - a - 2 >= (int)sizeof(key))
+                        continue;
+                snprintf(key, sizeof(key), "%.*s", (int)(eq - a - 2), a + 2);
+                if (strcmp(key, "feature-gates") == 0)
+                        parse_gates(gates, eq + 1);
+                else
+                        set_str(args, key, eq + 1);
+        }
+        /* contributions, instance-wide gates, the component's own, then extraArgs */
+        cJSON_ArrayForEach(it, d->flags[c]) set_str(args, it->string, it->valuestring);
+        merge_gates(gates, d->gates[c]);
+        if (takes_karmada_gates[c])
+                merge_gates(gates, d->k->feature_gates);
+        merge_gates(gates, s->feature_gates);
+        if (gates->child) {
+                int ng;
+                char **g = sorted(gates, &ng);
+                for (int i = 0; g && i < ng; i++) {
+                        cJSON *e = (cJSON *)g[i];
+                        strbuf_printf(&sb, "%s%s=%s", i ? "," : "", e->string,
+                                      cJSON_IsTrue(e) ? "true" : "false");
+                }
+                free(g);
+                set_str(args, "feature-gates", sb.buf);
+                strbuf_free(&sb);
+        }
+        cJSON_ArrayForEach(it, s->extra_args) set_str(args, it->string, it->valuestring);
+        newcmd = cJSON_CreateArray();
+        cJSON_AddItemToArray(newcmd, cJSON_CreateString(cmd->child->valuestring));
+        items = (cJSON **)sorted(args, &n);
+        for (int i = 0; items && i < n; i++) {
+                strbuf_printf(&sb, "--%s=%s", items[i]->string, items[i]->valuestring);
+                cJSON_AddItemToArray(newcmd, cJSON_CreateString(sb.buf));
+                strbuf_reset(&sb);
+        }
+        free(items);
+        strbuf_free(&sb);
+        cJSON_ReplaceItemInObjectCaseSensitive(container, "command", newcmd);
+        cJSON_Delete(args);
+        cJSON_Delete(gates);
+        return 0;
+}
+
+int desired_finish(struct desired *d)
+{
+        for (int c = 0; c < KO_N_COMPONENTS; c++) {
+                int r;
+                if (!d->container[c])
+                        continue;
+                r = finish_component(d, (enum ko_component)c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- builders ---- */
+
+const char *ko_service_host(const struct karmada *k, const char *service, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s.%s.svc.%s", service, k->namespace, k->dns_domain);
+        return buf;
+}
+
+cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const char *name, int c)
+{
+        cJSON *o = cJSON_CreateObject(), *meta, *labels;
+        char av[128];
+
+        if (!o)
+                return NULL;
+        cJSON_AddStringToObject(o, "apiVersion", kube_resource_api_version(r, av, sizeof(av)));
+        cJSON_AddStringToObject(o, "kind", r->kind);
+        meta = cJSON_AddObjectToObject(o, "metadata");
+        cJSON_AddStringToObject(meta, "name", name);
+        if (r->namespaced)
+                cJSON_AddStringToObject(meta, "namespace", k->namespace);
+        labels = cJSON_AddObjectToObject(meta, "labels");
+        cJSON_AddStringToObject(labels, KO_LABEL_MANAGED_BY, KO_MANAGER);
+        cJSON_AddStringToObject(labels, KO_LABEL_NAME,
+                                c >= 0 ? ko_components[c].app_name : "karmada");
+        cJSON_AddStringToObject(labels, KO_LABEL_INSTANCE, k->name);
+        /* garbage collection follows the owner; not across clusters, not when asked not to */
+        if (k->uid && k->cascade && !k->host_secret_name && r->namespaced) {
+                cJSON *refs = cJSON_AddArrayToObject(meta, "ownerReferences"),
+                      *ref = cJSON_CreateObject();
+                cJSON_AddStringToObject(ref, "apiVersion", "operator.karmada.io/v1alpha1");
+                cJSON_AddStringToObject(ref, "kind", "Karmada");
+                cJSON_AddStringToObject(ref, "name", k->name);
+                cJSON_AddStringToObject(ref, "uid", k->uid);
+                cJSON_AddTrueToObject(ref, "controller");
+                cJSON_AddTrueToObject(ref, "blockOwnerDeletion");
+                cJSON_AddItemToArray(refs, ref);
+        }
+        return o;
+}
+
+cJSON *ko_selector(const struct karmada *k, enum ko_component c)
+{
+        cJSON *s = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(s, KO_LABEL_NAME, ko_components[c].app_name);
+        cJSON_AddStringToObject(s, KO_LABEL_INSTANCE, k->name);
+        return s;
+}
+
+static void merge_strings(cJSON *dst, const cJSON *src)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, src)
+        {
+                if (!cJSON_GetObjectItemCaseSensitive(dst, it->string))
+                        cJSON_AddStringToObject(dst, it->string, it->valuestring);
+        }
+}
+
+static cJSON *dup(const cJSON *v)
+{
+        return cJSON_Duplicate(v, true);
+}
+
+cJSON *ko_workload(const struct karmada *k, enum ko_component c, bool sts, const char *container,
+                   const char *binary, cJSON **ret_container)
+{
+        const struct ko_settings *s = &k->comp[c];
+        char name[KO_NAME_MAX + 32];
+        cJSON *o, *meta, *spec, *tmpl, *tmeta, *labels, *pspec, *ctr, *ctrs;
+
+        ko_name(k->prefix, ko_components[c].suffix, name, sizeof(name));
+        o = ko_object(k, sts ? &kube_statefulsets : &kube_deployments, name, (int)c);
+        if (!o)
+                return NULL;
+        meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+        merge_strings(cJSON_GetObjectItemCaseSensitive(meta, "labels"), s->labels);
+        if (s->annotations)
+                cJSON_AddItemToObject(meta, "annotations", dup(s->annotations));
+        spec = cJSON_AddObjectToObject(o, "spec");
+        cJSON_AddNumberToObject(spec, "replicas", s->replicas);
+        if (sts) {
+                cJSON_AddStringToObject(spec, "serviceName", name);
+                cJSON_AddStringToObject(spec, "podManagementPolicy", "Parallel");
+        }
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(spec, "selector"), "matchLabels",
+                              ko_selector(k, c));
+        tmpl = cJSON_AddObjectToObject(spec, "template");
+        tmeta = cJSON_AddObjectToObject(tmpl, "metadata");
+        labels = ko_selector(k, c);
+        merge_strings(labels, s->labels);
+        cJSON_AddItemToObject(tmeta, "labels", labels);
+        if (s->annotations)
+                cJSON_AddItemToObject(tmeta, "annotations", dup(s->annotations));
+        pspec = cJSON_AddObjectToObject(tmpl, "spec");
+        cJSON_AddFalseToObject(pspec, "automountServiceAccountToken");
+        cJSON_AddStringToObject(pspec, "priorityClassName", s->priority_class);
+        if (s->tolerations)
+                cJSON_AddItemToObject(pspec, "tolerations", dup(s->tolerations));
+        if (s->affinity) {
+                cJSON_AddItemToObject(pspec, "affinity", dup(s->affinity));
+        } else if (s->replicas > 1) {
+                /* spread replicas over nodes when possible, never block scheduling */
+                cJSON *pref = cJSON_CreateObject(), *term = cJSON_CreateObject(), *list;
+                cJSON_AddNumberToObject(pref, "weight", 100);
+                cJSON_AddItemToObject(cJSON_AddObjectToObject(term, "labelSelector"), "matchLabels",
+                                      ko_selector(k, c));
+                cJSON_AddStringToObject(term, "topologyKey", "kubernetes.io/hostname");
+                cJSON_AddItemToObject(pref, "podAffinityTerm", term);
+                list = cJSON_AddArrayToObject(
+                        cJSON_AddObjectToObject(cJSON_AddObjectToObject(pspec, "affinity"),
+                                                "podAntiAffinity"),
+                        "preferredDuringSchedulingIgnoredDuringExecution");
+                cJSON_AddItemToArray(list, pref);
+        }
+        ctrs = cJSON_AddArrayToObject(pspec, "containers");
+        ctr = cJSON_CreateObject();
+        cJSON_AddStringToObject(ctr, "name", container);
+        cJSON_AddStringToObject(ctr, "image", s->image);
+        cJSON_AddStringToObject(ctr, "imagePullPolicy", s->pull_policy);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(ctr, "command"), cJSON_CreateString(binary));
+        if (s->resources && s->resources->child)
+                cJSON_AddItemToObject(ctr, "resources", dup(s->resources));
+        cJSON_AddItemToArray(ctrs, ctr);
+        *ret_container = ctr;
+        return o;
+}
+
+void ko_add_arg(cJSON *container, const char *fmt, ...)
+{
+        char buf[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(container, "command"),
+                             cJSON_CreateString(buf));
+}
+
+static cJSON *get_or_add_array(cJSON *o, const char *key)
+{
+        cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+
+        return a ? a : cJSON_AddArrayToObject(o, key);
+}
+
+void ko_add_env_pod_ip(cJSON *container)
+{
+        cJSON *e = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(e, "name", "POD_IP");
+        cJSON_AddStringToObject(
+                cJSON_AddObjectToObject(cJSON_AddObjectToObject(e, "valueFrom"), "fieldRef"),
+                "fieldPath", "status.podIP");
+        cJSON_AddItemToArray(get_or_add_array(container, "env"), e);
+}
+
+void ko_add_port(cJSON *container, const char *name, int port)
+{
+        cJSON *p = cJSON_CreateObject();
+
+        if (name)
+                cJSON_AddStringToObject(p, "name", name);
+        cJSON_AddNumberToObject(p, "containerPort", port);
+        cJSON_AddStringToObject(p, "protocol", "TCP");
+        cJSON_AddItemToArray(get_or_add_array(container, "ports"), p);
+}
+
+void ko_add_mount(cJSON *workload, cJSON *container, const char *volume, const char *path,
+                  const char *secret, bool read_only)
+{
+        cJSON *pspec = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(workload, "spec"),
+                                                 "template"),
+                "spec");
+        cJSON *vols = get_or_add_array(pspec, "volumes"), *m = cJSON_CreateObject(), *v;
+        bool have = false;
+
+        cJSON_ArrayForEach(v, vols) have =
+                have ||
+                strcmp(cJSON_GetObjectItemCaseSensitive(v, "name")->valuestring, volume) == 0;
+        if (!have && secret) {
+                v = cJSON_CreateObject();
+                cJSON_AddStringToObject(v, "name", volume);
+                cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "secret"), "secretName", secret);
+                cJSON_AddItemToArray(vols, v);
+        }
+        cJSON_AddStringToObject(m, "name", volume);
+        cJSON_AddStringToObject(m, "mountPath", path);
+        if (read_only)
+                cJSON_AddTrueToObject(m, "readOnly");
+        cJSON_AddItemToArray(get_or_add_array(container, "volumeMounts"), m);
+}
+
+void ko_add_probe(cJSON *container, const char *kind, const char *path, int port, bool https,
+                  int initial_delay, int period, int timeout, int failures)
+{
+        cJSON *p = cJSON_AddObjectToObject(container, kind),
+              *g = cJSON_AddObjectToObject(p, "httpGet");
+
+        cJSON_AddStringToObject(g, "path", path);
+        cJSON_AddNumberToObject(g, "port", port);
+        cJSON_AddStringToObject(g, "scheme", https ? "HTTPS" : "HTTP");
+        cJSON_AddNumberToObject(p, "initialDelaySeconds", initial_delay);
+        cJSON_AddNumberToObject(p, "periodSeconds", period);
+        cJSON_AddNumberToObject(p, "timeoutSeconds", timeout);
+        cJSON_AddNumberToObject(p, "successThreshold", 1);
+        cJSON_AddNumberToObject(p, "failureThreshold", failures);
+}
+
+cJSON *ko_service(const struct karmada *k, enum ko_component c, const char *name, const char *type,
+                  const struct ko_port *ports)
+{
+        cJSON *o = ko_object(k, &kube_services, name, (int)c), *spec, *list;
+        bool headless = strcmp(type, "Headless") == 0;
+
+        if (!o)
+                return NULL;
+        spec = cJSON_AddObjectToObject(o, "spec");
+        cJSON_AddStringToObject(spec, "type", headless ? "ClusterIP" : type);
+        if (headless)
+                cJSON_AddStringToObject(spec, "clusterIP", "None");
+        cJSON_AddItemToObject(spec, "selector", ko_selector(k, c));
+        list = cJSON_AddArrayToObject(spec, "ports");
+        for (; ports && ports->port; ports++) {
+                cJSON *p = cJSON_CreateObject();
+                if (ports->name)
+                        cJSON_AddStringToObject(p, "name", ports->name);
+                cJSON_AddNumberToObject(p, "port", ports->port);
+                cJSON_AddStringToObject(p, "protocol", "TCP");
+                cJSON_AddNumberToObject(p, "targetPort", ports->target);
+                cJSON_AddItemToArray(list, p);
+        }
+        return o;
+}
+
+cJSON *ko_pdb(const struct karmada *k, enum ko_component c)
+{
+        const struct ko_settings *s = &k->comp[c];
+        char name[KO_NAME_MAX + 32];
+        cJSON *o, *spec;
+
+        if (!s->pdb_min_available && !s->pdb_max_unavailable)
+                return NULL;
+        ko_name(k->prefix, ko_components[c].suffix, name, sizeof(name));
+        o = ko_object(k, &kube_poddisruptionbudgets, name, (int)c);
+        if (!o)
+                return NULL;
+        spec = cJSON_AddObjectToObject(o, "spec");
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(spec, "selector"), "matchLabels",
+                              ko_selector(k, c));
+        if (s->pdb_min_available)
+                cJSON_AddItemToObject(spec, "minAvailable", dup(s->pdb_min_available));
+        else
+                cJSON_AddItemToObject(spec, "maxUnavailable", dup(s->pdb_max_unavailable));
+        return o;
+}
+
+cJSON *ko_secret(const struct karmada *k, const char *name, const char *const *keys,
+                 const char *const *values, const size_t *lens, int n)
+{
+        cJSON *o = ko_object(k, &kube_secrets, name, -1), *data;
+
+        if (!o)
+                return NULL;
+        cJSON_AddStringToObject(o, "type", "Opaque");
+        data = cJSON_AddObjectToObject(o, "data");
+        for (int i = 0; i < n; i++) {
+                char *b64 = NULL;
+                if (base64_encode(values[i], lens[i], &b64) < 0) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
+                cJSON_AddStringToObject(data, keys[i], b64);
+                free_secret(b64, strlen(b64));
+        }
+        return o;
+}

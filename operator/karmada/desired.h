@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The desired state of one Karmada instance: every object to apply (tagged with the reconciler
+ * that contributed it), plus the flags and feature gates reconcilers contribute to component
+ * command lines, merged last so the user's own settings win. Built by pure code from the
+ * spec and what is observed; nothing here talks to an API server. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "kube/resource.h"
+#include "names.h"
+#include "pki.h"
+#include "spec.h"
+
+/* What exists now, read-only: the live objects the desired state depends on (existing
+ * certificates, the API server's Service for its node port or load balancer address). */
+struct observed {
+        /* A live object or NULL; valid until the desired state is freed. */
+        const cJSON *(*get)(void *userdata, const struct kube_resource *r, const char *ns,
+                            const char *name);
+        void *userdata;
+        const char *node_address; /* a control-plane node's address (NodePort), or NULL */
+};
+
+struct desired_object {
+        const struct kube_resource *resource;
+        cJSON *obj;
+        const char *owner;   /* the reconciler that contributed it */
+        bool workload;       /* a Deployment or StatefulSet whose rollout gates readiness */
+        bool keep_on_delete; /* left behind when the instance is deleted (PVCs, CRDs) */
+};
+
+struct desired {
+        const struct karmada *k;
+        const struct observed *observed;
+        enum pki_key_type key_type;
+        const char *owner; /* the reconciler contributing now */
+
+        struct desired_object *objs;
+        size_t n, cap;
+
+        /* per component: its main container (borrowed from its workload), and contributions */
+        cJSON *container[KO_N_COMPONENTS];
+        cJSON *flags[KO_N_COMPONENTS];
+        cJSON *gates[KO_N_COMPONENTS];
+
+        /* PKI material shared by the reconcilers of one build */
+        struct pki_cert *ca, *front_proxy_ca, *etcd_ca, *karmada_pair, *etcd_client;
+        char *ca_pem;
+
+        /* reconcilers that cannot contribute (all their objects) yet, and what they wait for */
+        struct {
+                const char *owner;
+                char what[256];
+        } waiting[8];
+        int n_waiting;
+};
+
+int desired_init(struct desired *d, const struct karmada *k, const struct observed *o);
+void desired_free(struct desired *d);
+
+/* Add an object (takes ownership) for the reconciler in d->owner. */
+int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bool workload);
+/* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
+int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value);
+int desired_gate(struct desired *d, enum ko_component c, const char *gate, bool on);
+/* The reconciler contributing now cannot finish yet; what it waits for. */
+void desired_wait(struct desired *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What the named reconciler waits for, or NULL. */
+const char *desired_waiting(const struct desired *d, const char *owner);
+/* Merge every contribution into the command lines (base flags, then contributed flags and
+ * gates, then spec.featureGates, then the component's featureGates, then its extraArgs), and
+ * sort the flags. Call once after every reconciler contributed. */
+int desired_finish(struct desired *d);
+/* A live object, through d->observed. */
+const cJSON *desired_observed(const struct desired *d, const struct kube_resource *r,
+                              const char *ns, const char *name);
+
+/* ---- object builders ---- */
+
+/* apiVersion, kind, metadata {name, namespace, labels, ownerReferences}; c < 0 for objects
+ * that belong to no component (then app.kubernetes.io/name is "karmada"). */
+cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const char *name, int c);
+/* The labels selecting a component's pods: name and instance. */
+cJSON *ko_selector(const struct karmada *k, enum ko_component c);
+/* A Deployment (or StatefulSet when sts) for component c with one container named
+ * container running binary; the caller adds flags, ports, probes, mounts. Common settings
+ * (image, replicas, labels, annotations, resources, priority class, tolerations, affinity)
+ * are applied. Returns the object; *ret_container is its main container. */
+cJSON *ko_workload(const struct karmada *k, enum ko_component c, bool sts, const char *container,
+                   const char *binary, cJSON **ret_container);
+void ko_add_arg(cJSON *container, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ko_add_env_pod_ip(cJSON *container);
+void ko_add_port(cJSON *container, const char *name, int port);
+void ko_add_mount(cJSON *workload, cJSON *container, const char *volume, const char *path,
+                  const char *secret, bool read_only);
+void ko_add_probe(cJSON *container, const char *kind, const char *path, int port, bool https,
+                  int initial_delay, int period, int timeout, int failures);
+struct ko_port {
+        const char *name; /* or NULL */
+        int port, target;
+};
+/* A Service for component c; type ClusterIP, NodePort, LoadBalancer or Headless; ports end
+ * with a zero port. */
+cJSON *ko_service(const struct karmada *k, enum ko_component c, const char *name, const char *type,
+                  const struct ko_port *ports);
+/* The PodDisruptionBudget of a component, or NULL when it asks for none. */
+cJSON *ko_pdb(const struct karmada *k, enum ko_component c);
+/* A Secret with these keys (base64 added here); values are raw bytes. */
+cJSON *ko_secret(const struct karmada *k, const char *name, const char *const *keys,
+                 const char *const *values, const size_t *lens, int n);
+/* The in-cluster DNS name of a Service: <name>.<namespace>.svc.<dns domain>. */
+const char *ko_service_host(const struct karmada *k, const char *service, char *buf, size_t size);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The components of a control plane and the names of everything the operator creates
+ * (upstream's names, so an instance upstream installed can be adopted). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum ko_component {
+        KO_ETCD,
+        KO_APISERVER,
+        KO_AGGREGATED_APISERVER,
+        KO_KUBE_CONTROLLER_MANAGER,
+        KO_CONTROLLER_MANAGER,
+        KO_SCHEDULER,
+        KO_WEBHOOK,
+        KO_DESCHEDULER,
+        KO_SEARCH,
+        KO_METRICS_ADAPTER,
+        KO_N_COMPONENTS,
+};
+
+enum ko_tag_source {
+        KO_TAG_ETCD,       /* the release's etcd version */
+        KO_TAG_KUBERNETES, /* the release's Kubernetes version */
+        KO_TAG_KARMADA,    /* the release itself */
+};
+
+struct ko_component_info {
+        const char *spec_key;       /* key under spec.components */
+        const char *app_name;       /* app.kubernetes.io/name */
+        const char *suffix;         /* objects are named <prefix>-<suffix> */
+        const char *image_registry; /* default registry of the image */
+        const char *image_name;     /* image name under the registry */
+        enum ko_tag_source tag;
+        int default_replicas;
+        bool optional;          /* installed only when present in the spec */
+        bool kubeconfig_secret; /* gets a <name>-config Secret */
+        const char *condition;  /* the status condition of the component */
+};
+
+extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
+
+#define KO_LABEL_MANAGED_BY  "app.kubernetes.io/managed-by"
+#define KO_LABEL_NAME        "app.kubernetes.io/name"
+#define KO_LABEL_INSTANCE    "app.kubernetes.io/instance"
+#define KO_MANAGER           "karmada-operator"
+#define KO_FINALIZER         "operator.karmada.io/finalizer"
+#define KO_NO_CASCADE_LABEL  "operator.karmada.io/disable-cascading-deletion"
+#define KO_HASH_ANNOTATION   "operator.karmada.io/applied-hash"
+#define KO_SYSTEM_NAMESPACE  "karmada-system"
+#define KO_APISERVER_PORT    5443
+#define KO_ETCD_CLIENT_PORT  2379
+#define KO_ETCD_PEER_PORT    2380
+#define KO_ETCD_METRICS_PORT 2381
+
+/* "<name>-karmada", or the name itself when it contains "karmada" (upstream's rule). */
+int ko_prefix(const char *instance, char *buf, size_t size);
+/* <prefix>-<suffix> into buf; -ENOBUFS when it does not fit. */
+int ko_name(const char *prefix, const char *suffix, char *buf, size_t size);

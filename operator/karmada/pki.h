@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Certificates and keys with OpenSSL 3: CAs, leaves signed by them, PEM in and out (in memory
+ * only), and the checks that decide whether an existing certificate can be kept. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum pki_key_type {
+        PKI_RSA_3072, /* upstream's choice */
+        PKI_ECDSA_P256,
+};
+
+struct pki_request {
+        const char *cn;
+        const char *const *orgs; /* NULL-terminated, or NULL */
+        bool ca;
+        bool server_auth, client_auth;
+        const char *const *sans; /* NULL-terminated names and addresses, or NULL */
+        int days;                /* validity */
+        enum pki_key_type key_type;
+};
+
+struct pki_cert;
+
+int pki_new_ca(const struct pki_request *r, struct pki_cert **ret);
+int pki_issue(const struct pki_cert *ca, const struct pki_request *r, struct pki_cert **ret);
+/* Parse PEM: a certificate and (optionally, key may be NULL) its private key. -EINVAL when
+ * either does not parse or the key does not belong to the certificate. */
+int pki_load(const void *cert_pem, size_t cert_len, const void *key_pem, size_t key_len,
+             struct pki_cert **ret);
+void pki_free(struct pki_cert *c);
+
+/* PEM text, caller frees (keys: wipe with free_secret). */
+int pki_cert_pem(const struct pki_cert *c, char **ret, size_t *ret_len);
+int pki_key_pem(const struct pki_cert *c, char **ret, size_t *ret_len);
+
+/* Signed by ca (and within its validity)? */
+bool pki_signed_by(const struct pki_cert *leaf, const struct pki_cert *ca);
+/* Has exactly the subject, usages and SANs r asks for (SAN order and duplicates aside)? */
+bool pki_matches(const struct pki_cert *c, const struct pki_request *r);
+/* Seconds until it expires (negative when expired). */
+long long pki_seconds_left(const struct pki_cert *c);
+/* Total validity in seconds (notAfter - notBefore). */
+long long pki_lifetime(const struct pki_cert *c);
+bool pki_has_key(const struct pki_cert *c);
+
+/* Whether a SAN is an IP address (else it is a DNS name); for tests and callers. */
+bool pki_san_is_ip(const char *san);

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/macro.h"
+#include "util/strbuf.h"
+
+const struct kube_resource ko_karmadas = {
+        .group = "operator.karmada.io",
+        .version = "v1alpha1",
+        .resource = "karmadas",
+        .kind = "Karmada",
+        .namespaced = true,
+};
+
+struct parser {
+        struct strbuf problems;
+        int n;
+};
+
+static void problem(struct parser *p, const char *path, const char *fmt, ...) _printf_(3, 4);
+static void problem(struct parser *p, const char *path, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (p->n++ >= 8)
+                return; /* enough to act on */
+        strbuf_printf(&p->problems, "%s%s: ", p->problems.len ? "; " : "", path);
+        va_start(ap, fmt);
+        strbuf_vprintf(&p->problems, fmt, ap);
+        va_end(ap);
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+        return cJSON_IsNull(v) ? NULL : v;
+}
+
+/* A child that must be an object (or absent). */
+static const cJSON *obj_at(struct parser *p, const cJSON *o, const char *key, const char *path)
+{
+        const cJSON *v = get(o, key);
+
+        if (v && !cJSON_IsObject(v)) {
+                problem(p, path, "must be an object");
+                return NULL;
+        }
+        return v;
+}
+
+static const char *str_at(struct parser *p, const cJSON *o, const char *key, const char *path)
+{
+        const cJSON *v = get(o, key);
+
+        if (!v)
+                return NULL;
+        if (!cJSON_IsString(v)) {
+                problem(p, path, "must be a string");
+                return NULL;
+        }
+        return *v->valuestring ? v->valuestring : NULL;
+}
+
+static bool bool_at(struct parser *p, const cJSON *o, const char *key, const char *path, bool def)
+{
+        const cJSON *v = get(o, key);
+
+        if (!v)
+                return def;
+        if (!cJSON_IsBool(v)) {
+                problem(p, path, "must be true or false");
+                return def;
+        }
+        return cJSON_IsTrue(v);
+}
+
+static bool int_at(struct parser *p, const cJSON *o, const char *key, const char *path, long min,
+                   long max, int *ret)
+{
+        const cJSON *v = get(o, key);
+
+        if (!v)
+                return false;
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble) {
+                problem(p, path, "must be an integer");
+                return false;
+        }
+        if (v->valuedouble < (double)min || v->valuedouble > (double)max) {
+                problem(p, path, "must be between %ld and %ld, not %.0f", min, max, v->valuedouble);
+                return false;
+        }
+        *ret = (int)v->valuedouble;
+        return true;
+}
+
+/* An object whose values all have one type (cJSON_IsString or cJSON_IsBool). */
+static const cJSON *map_at(struct parser *p, const cJSON *o, const char *key, const char *path,
+                           cJSON_bool (*is)(const cJSON *), const char *what)
+{
+        const cJSON *v = obj_at(p, o, key, path), *e;
+
+        cJSON_ArrayForEach(e, v)
+        {
+                if (!is(e)) {
+                        char sub[512];
+                        snprintf(sub, sizeof(sub), "%s.%s", path, e->string);
+                        problem(p, sub, "must be %s", what);
+                }
+        }
+        return v && v->child ? v : NULL;
+}
+
+static const cJSON *list_at(struct parser *p, const cJSON *o, const char *key, const char *path,
+                            bool strings)
+{
+        const cJSON *v = get(o, key), *e;
+        int i = 0;
+
+        if (!v)
+                return NULL;
+        if (!cJSON_IsArray(v)) {
+                problem(p, path, "must be a list");
+                return NULL;
+        }
+        cJSON_ArrayForEach(e, v)
+        {
+                if (strings ? !cJSON_IsString(e) : !cJSON_IsObject(e)) {
+                        char sub[512];
+                        snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+                        problem(p, sub, "must be %s", strings ? "a string" : "an object");
+                }
+                i++;
+        }
+        return v->child ? v : NULL;
+}
+
+/* RFC 1123 label (or subdomain when dots allowed). */
+static bool dns_name(const char *s, bool dots, size_t max)
+{
+        size_t n = strlen(s);
+        bool start = true;
+
+        if (n == 0 || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '.' && dots && !start && s[i - 1] != '-') {
+                        start = true;
+                        continue;
+                }
+                if (!(islower((unsigned char)c) || isdigit((unsigned char)c) ||
+                      (c == '-' && !start)))
+                        return false;
+                start = false;
+        }
+        return s[n - 1] != '-' && s[n - 1] != '.';
+}
+
+static bool is_int_or_percent(const cJSON *v)
+{
+        if (cJSON_IsNumber(v))
+                return v->valuedouble >= 0 && v->valuedouble == (double)(long)v->valuedouble;
+        if (cJSON_IsString(v)) {
+                char *end;
+                long n = strtol(v->valuestring, &end, 10);
+                return end != v->valuestring && strcmp(end, "%") == 0 && n >= 0 && n <= 100;
+        }
+        return false;
+}
+
+static char *dupf(const char *fmt, ...) _printf_(1, 2);
+static char *dupf(const char *fmt, ...)
+{
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
+}
+
+static const char *tag_of(const struct karmada *k, enum ko_tag_source t)
+{
+        switch (t) {
+        case KO_TAG_ETCD:
+                return k->release->etcd;
+        case KO_TAG_KUBERNETES:
+                return k->release->kubernetes;
+        default:
+                return k->version;
+        }
+}
+
+static void parse_common(struct parser *p, struct karmada *k, enum ko_component c, const cJSON *o,
+                         const char *path)
+{
+        const struct ko_component_info *info = &ko_components[c];
+        struct ko_settings *cc = &k->comp[c];
+        const char *repo, *tag, *policy;
+        char sub[384];
+        const cJSON *pdb;
+
+        cc->enabled = true;
+#define SUB(k_) (snprintf(sub, sizeof(sub), "%s.%s", path, k_), sub)
+        repo = str_at(p, o, "imageRepository", SUB("imageRepository"));
+        tag = str_at(p, o, "imageTag", SUB("imageTag"));
+        policy = str_at(p, o, "imagePullPolicy", SUB("imagePullPolicy"));
+        if (policy && strcmp(policy, "Always") != 0 && strcmp(policy, "IfNotPresent") != 0 &&
+            strcmp(policy, "Never") != 0)
+                problem(p, SUB("imagePullPolicy"),
+                        "must be Always, IfNotPresent or Never, not \"%s\"", policy);
+        cc->pull_policy = policy ? policy : "IfNotPresent";
+        cc->image_tag = strdup(tag ? tag : tag_of(k, info->tag));
+        if (repo)
+                cc->image = dupf("%s:%s", repo, cc->image_tag);
+        else
+                cc->image = dupf("%s/%s:%s",
+                                 k->private_registry ? k->private_registry : info->image_registry,
+                                 info->image_name, cc->image_tag);
+        cc->replicas = info->default_replicas;
+        int_at(p, o, "replicas", SUB("replicas"), 0, 1000, &cc->replicas);
+        cc->labels = map_at(p, o, "labels", SUB("labels"), cJSON_IsString, "a string");
+        cc->annotations =
+                map_at(p, o, "annotations", SUB("annotations"), cJSON_IsString, "a string");
+        cc->resources = obj_at(p, o, "resources", SUB("resources"));
+        cc->affinity = obj_at(p, o, "affinity", SUB("affinity"));
+        cc->tolerations = list_at(p, o, "tolerations", SUB("tolerations"), false);
+        cc->priority_class = str_at(p, o, "priorityClassName", SUB("priorityClassName"));
+        if (!cc->priority_class)
+                cc->priority_class = "system-node-critical";
+        pdb = obj_at(p, o, "podDisruptionBudgetConfig", SUB("podDisruptionBudgetConfig"));
+        if (pdb) {
+                cc->pdb_min_available = get(pdb, "minAvailable");
+                cc->pdb_max_unavailable = get(pdb, "maxUnavailable");
+                if (!cc->pdb_min_available == !cc->pdb_max_unavailable)
+                        problem(p, SUB("podDisruptionBudgetConfig"),
+                                "set exactly one of minAvailable and maxUnavailable");
+                else if (!is_int_or_percent(cc->pdb_min_available ? cc->pdb_min_available
+                                                                  : cc->pdb_max_unavailable))
+                        problem(p, SUB("podDisruptionBudgetConfig"),
+                                "want a number or a percentage like \"50%%\"");
+        }
+        cc->extra_args = map_at(p, o, "extraArgs", SUB("extraArgs"), cJSON_IsString, "a string");
+        cc->feature_gates =
+                map_at(p, o, "featureGates", SUB("featureGates"), cJSON_IsBool, "true or false");
+        cc->controllers = list_at(p, o, "controllers", SUB("controllers"), true);
+#undef SUB
+}
+
+static void parse_etcd(struct parser *p, struct karmada *k, const cJSON *etcd)
+{
+        const cJSON *local = obj_at(p, etcd, "local", "spec.components.etcd.local");
+        const cJSON *ext = obj_at(p, etcd, "external", "spec.components.etcd.external");
+        const cJSON *vd;
+        char want[KO_NAME_MAX + 16];
+        int kinds = 0;
+
+        if (local && ext) {
+                problem(p, "spec.components.etcd", "set local or external, not both");
+                return;
+        }
+        if (ext) {
+                k->etcd_external = true;
+                k->etcd_endpoints = list_at(p, ext, "endpoints",
+                                            "spec.components.etcd.external.endpoints", true);
+                if (!k->etcd_endpoints)
+                        problem(p, "spec.components.etcd.external.endpoints",
+                                "at least one endpoint is required");
+                k->etcd_secret = str_at(
+                        p, obj_at(p, ext, "secretRef", "spec.components.etcd.external.secretRef"),
+                        "name", "spec.components.etcd.external.secretRef.name");
+                ko_name(k->prefix, "etcd-cert", want, sizeof(want));
+                if (!k->etcd_secret || strcmp(k->etcd_secret, want) != 0)
+                        problem(p, "spec.components.etcd.external.secretRef.name",
+                                "must be \"%s\" (the Secret the components mount)", want);
+                return;
+        }
+        parse_common(p, k, KO_ETCD, local, "spec.components.etcd.local");
+        if (k->comp[KO_ETCD].replicas < 1)
+                problem(p, "spec.components.etcd.local.replicas", "etcd needs at least one member");
+        vd = obj_at(p, local, "volumeData", "spec.components.etcd.local.volumeData");
+        k->etcd_volume = KO_VOLUME_EMPTY_DIR;
+        if ((k->etcd_volume_spec = obj_at(p, vd, "volumeClaim",
+                                          "spec.components.etcd.local.volumeData.volumeClaim"))) {
+                k->etcd_volume = KO_VOLUME_CLAIM;
+                kinds++;
+                if (!obj_at(p, k->etcd_volume_spec, "spec",
+                            "spec.components.etcd.local.volumeData.volumeClaim.spec"))
+                        problem(p, "spec.components.etcd.local.volumeData.volumeClaim.spec",
+                                "required");
+        }
+        if (obj_at(p, vd, "hostPath", "spec.components.etcd.local.volumeData.hostPath")) {
+                k->etcd_volume = KO_VOLUME_HOST_PATH;
+                k->etcd_volume_spec = get(vd, "hostPath");
+                kinds++;
+                if (!str_at(p, k->etcd_volume_spec, "path",
+                            "spec.components.etcd.local.volumeData.hostPath.path"))
+                        problem(p, "spec.components.etcd.local.volumeData.hostPath.path",
+                                "required");
+        }
+        if (obj_at(p, vd, "emptyDir", "spec.components.etcd.local.volumeData.emptyDir")) {
+                k->etcd_volume = KO_VOLUME_EMPTY_DIR;
+                k->etcd_volume_spec = get(vd, "emptyDir");
+                kinds++;
+        }
+        if (kinds > 1)
+                problem(p, "spec.components.etcd.local.volumeData",
+                        "set one of volumeClaim, hostPath and emptyDir");
+        k->etcd_server_sans = list_at(p, local, "serverCertSANs",
+                                      "spec.components.etcd.local.serverCertSANs", true);
+        k->etcd_peer_sans =
+                list_at(p, local, "peerCertSANs", "spec.components.etcd.local.peerCertSANs", true);
+}
+
+static bool url_ok(const char *u)
+{
+        return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) &&
+               u[strcspn(u, ":") + 3] && !strpbrk(u, " \t\r\n");
+}
+
+static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        const cJSON *host, *net, *crd, *http, *cert, *comps, *c;
+        const char *v;
+        char sub[256];
+
+        v = str_at(p, spec, "karmadaVersion", "spec.karmadaVersion");
+        k->release = v ? ko_release_find(v) : ko_release_default();
+        if (!k->release) {
+                struct strbuf known = {0};
+                for (unsigned i = 0; i < ko_n_releases; i++)
+                        strbuf_printf(&known, "%s%s", i ? ", " : "", ko_releases[i].karmada);
+                problem(p, "spec.karmadaVersion",
+                        "\"%s\" is not a release this operator supports (%s)", v, known.buf);
+                strbuf_free(&known);
+                k->release = ko_release_default();
+        }
+        k->version = strdup(k->release->karmada);
+
+        host = obj_at(p, spec, "hostCluster", "spec.hostCluster");
+        net = obj_at(p, host, "networking", "spec.hostCluster.networking");
+        k->dns_domain = str_at(p, net, "dnsDomain", "spec.hostCluster.networking.dnsDomain");
+        if (!k->dns_domain)
+                k->dns_domain = "cluster.local";
+        else if (!dns_name(k->dns_domain, true, 253))
+                problem(p, "spec.hostCluster.networking.dnsDomain", "\"%s\" is not a DNS domain",
+                        k->dns_domain);
+        c = obj_at(p, host, "secretRef", "spec.hostCluster.secretRef");
+        k->host_secret_name = str_at(p, c, "name", "spec.hostCluster.secretRef.name");
+        k->host_secret_namespace =
+                str_at(p, c, "namespace", "spec.hostCluster.secretRef.namespace");
+        if (!k->host_secret_namespace)
+                k->host_secret_namespace = k->namespace;
+
+        c = obj_at(p, spec, "privateRegistry", "spec.privateRegistry");
+        k->private_registry = str_at(p, c, "registry", "spec.privateRegistry.registry");
+        if (c && !k->private_registry)
+                problem(p, "spec.privateRegistry.registry", "required");
+        else if (k->private_registry &&
+                 (strpbrk(k->private_registry, " :@") || k->private_registry[0] == '/'))
+                problem(p, "spec.privateRegistry.registry",
+                        "\"%s\" is not a registry (host[/path])", k->private_registry);
+
+        k->feature_gates =
+                map_at(p, spec, "featureGates", "spec.featureGates", cJSON_IsBool, "true or false");
+        k->suspend = bool_at(p, spec, "suspend", "spec.suspend", false);
+
+        crd = obj_at(p, spec, "crdTarball", "spec.crdTarball");
+        http = obj_at(p, crd, "httpSource", "spec.crdTarball.httpSource");
+        v = str_at(p, http, "url", "spec.crdTarball.httpSource.url");
+        if (v && !url_ok(v))
+                problem(p, "spec.crdTarball.httpSource.url", "\"%s\" is not an http(s) URL", v);
+        if (v)
+                k->crd_url = strdup(v);
+        else {
+                char buf[256];
+                k->crd_url = strdup(ko_release_crd_url(k->version, buf, sizeof(buf)));
+        }
+        k->crd_proxy = str_at(p, obj_at(p, http, "proxy", "spec.crdTarball.httpSource.proxy"),
+                              "proxyURL", "spec.crdTarball.httpSource.proxy.proxyURL");
+        if (k->crd_proxy && !url_ok(k->crd_proxy))
+                problem(p, "spec.crdTarball.httpSource.proxy.proxyURL",
+                        "\"%s\" is not an http(s) URL", k->crd_proxy);
+        v = str_at(p, crd, "crdDownloadPolicy", "spec.crdTarball.crdDownloadPolicy");
+        if (v && strcmp(v, "Always") != 0 && strcmp(v, "IfNotPresent") != 0)
+                problem(p, "spec.crdTarball.crdDownloadPolicy",
+                        "must be Always or IfNotPresent, not \"%s\"", v);
+        k->crd_always = v && strcmp(v, "Always") == 0;
+
+        cert = obj_at(p, spec, "customCertificate", "spec.customCertificate");
+        c = obj_at(p, cert, "apiServerCACert", "spec.customCertificate.apiServerCACert");
+        k->ca_secret_name = str_at(p, c, "name", "spec.customCertificate.apiServerCACert.name");
+        if (c && !k->ca_secret_name)
+                problem(p, "spec.customCertificate.apiServerCACert.name", "required");
+        k->ca_secret_namespace =
+                str_at(p, c, "namespace", "spec.customCertificate.apiServerCACert.namespace");
+        if (!k->ca_secret_namespace)
+                k->ca_secret_namespace = k->namespace;
+        k->leaf_days = 365;
+        int_at(p, cert, "leafCertValidityDays", "spec.customCertificate.leafCertValidityDays", 1,
+               36500, &k->leaf_days);
+
+        comps = obj_at(p, spec, "components", "spec.components");
+        c = obj_at(p, comps, "etcd", "spec.components.etcd");
+        if (comps && !c)
+                problem(p, "spec.components.etcd", "required");
+        parse_etcd(p, k, c);
+        for (int i = KO_APISERVER; i < KO_N_COMPONENTS; i++) {
+                const struct ko_component_info *info = &ko_components[i];
+                snprintf(sub, sizeof(sub), "spec.components.%s", info->spec_key);
+                c = obj_at(p, comps, info->spec_key, sub);
+                if (info->optional && !c)
+                        continue;
+                parse_common(p, k, (enum ko_component)i, c, sub);
+        }
+        c = get(comps, "karmadaAPIServer");
+        k->service_subnet =
+                str_at(p, c, "serviceSubnet", "spec.components.karmadaAPIServer.serviceSubnet");
+        if (!k->service_subnet)
+                k->service_subnet = "10.96.0.0/12";
+        k->service_type =
+                str_at(p, c, "serviceType", "spec.components.karmadaAPIServer.serviceType");
+        if (!k->service_type)
+                k->service_type = "ClusterIP";
+        if (strcmp(k->service_type, "ClusterIP") != 0 && strcmp(k->service_type, "NodePort") != 0 &&
+            strcmp(k->service_type, "LoadBalancer") != 0)
+                problem(p, "spec.components.karmadaAPIServer.serviceType",
+                        "must be ClusterIP, NodePort or LoadBalancer, not \"%s\"", k->service_type);
+        if (k->host_secret_name && strcmp(k->service_type, "ClusterIP") == 0)
+                problem(p, "spec.components.karmadaAPIServer.serviceType",
+                        "a control plane in another cluster (spec.hostCluster.secretRef) needs "
+                        "NodePort or LoadBalancer");
+        k->lb_class = str_at(p, c, "loadBalancerClass",
+                             "spec.components.karmadaAPIServer.loadBalancerClass");
+        k->service_annotations = map_at(p, c, "serviceAnnotations",
+                                        "spec.components.karmadaAPIServer.serviceAnnotations",
+                                        cJSON_IsString, "a string");
+        k->extra_volumes = list_at(p, c, "extraVolumes",
+                                   "spec.components.karmadaAPIServer.extraVolumes", false);
+        k->extra_volume_mounts =
+                list_at(p, c, "extraVolumeMounts",
+                        "spec.components.karmadaAPIServer.extraVolumeMounts", false);
+        k->sidecars = list_at(p, c, "sidecarContainers",
+                              "spec.components.karmadaAPIServer.sidecarContainers", false);
+        k->apiserver_sans =
+                list_at(p, c, "certSANs", "spec.components.karmadaAPIServer.certSANs", true);
+        k->aggregated_sans = list_at(p, get(comps, "karmadaAggregatedAPIServer"), "certSANs",
+                                     "spec.components.karmadaAggregatedAPIServer.certSANs", true);
+}
+
+int karmada_parse(const cJSON *in, struct karmada **ret, struct ko_spec_error *err)
+{
+        struct parser p = {0};
+        struct karmada *k;
+        const cJSON *meta, *spec, *labels;
+        int r = 0;
+
+        k = calloc(1, sizeof(*k));
+        if (!k)
+                return -ENOMEM;
+        k->obj = cJSON_Duplicate(in, true);
+        if (!k->obj) {
+                free(k);
+                return -ENOMEM;
+        }
+        meta = get(k->obj, "metadata");
+        k->name = str_at(&p, meta, "name", "metadata.name");
+        k->namespace = str_at(&p, meta, "namespace", "metadata.namespace");
+        k->uid = str_at(&p, meta, "uid", "metadata.uid");
+        if (cJSON_IsNumber(get(meta, "generation")))
+                k->generation = (long long)get(meta, "generation")->valuedouble;
+        k->deleting = get(meta, "deletionTimestamp") != NULL;
+        labels = get(meta, "labels");
+        k->cascade = !cJSON_IsString(get(labels, KO_NO_CASCADE_LABEL)) ||
+                     strcmp(get(labels, KO_NO_CASCADE_LABEL)->valuestring, "true") != 0;
+        if (!k->name || !k->namespace) {
+                problem(&p, "metadata", "name and namespace are required");
+                k->name = k->name ? k->name : "";
+                k->namespace = k->namespace ? k->namespace : "";
+        } else if (!dns_name(k->name, false, 63) ||
+                   ko_prefix(k->name, k->prefix, sizeof(k->prefix)) < 0 ||
+                   strlen(k->prefix) + strlen("-aggregated-apiserver") > 63) {
+                problem(&p, "metadata.name",
+                        "\"%s\" is too long or not a DNS label: the names made from it must fit 63 "
+                        "characters",
+                        k->name);
+        }
+        spec = obj_at(&p, k->obj, "spec", "spec");
+        parse_spec(&p, k, spec);
+        for (int i = 0; i < KO_N_COMPONENTS; i++)
+                if (k->comp[i].enabled && (!k->comp[i].image || !k->comp[i].image_tag))
+                        r = -ENOMEM;
+        if (!k->version || !k->crd_url)
+                r = -ENOMEM;
+        if (p.n && err)
+                snprintf(err->message, sizeof(err->message), "%s%s", p.problems.buf,
+                         p.n > 8 ? "; ..." : "");
+        if (p.n)
+                r = -EINVAL;
+        strbuf_free(&p.problems);
+        if (r < 0) {
+                karmada_free(k);
+                return r;
+        }
+        *ret = k;
+        return 0;
+}
+
+void karmada_free(struct karmada *k)
+{
+        if (!k)
+                return;
+        for (int i = 0; i < KO_N_COMPONENTS; i++) {
+                free(k->comp[i].image);
+                free(k->comp[i].image_tag);
+        }
+        free(k->version);
+        free(k->crd_url);
+        cJSON_Delete(k->obj);
+        free(k);
+}
+
+const char *karmada_key(const struct karmada *k, char *buf, unsigned size)
+{
+        snprintf(buf, size, "%s/%s", k->namespace, k->name);
+        return buf;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Karmada custom resource as a typed, defaulted and validated C struct. Embedded
+ * Kubernetes types (resources, affinity, volumes, containers, ...) stay JSON, borrowed from the
+ * object the struct keeps. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "kube/resource.h"
+#include "names.h"
+#include "versions.h"
+
+#define KO_NAME_MAX 64
+
+enum ko_volume_kind {
+        KO_VOLUME_EMPTY_DIR,
+        KO_VOLUME_HOST_PATH,
+        KO_VOLUME_CLAIM,
+};
+
+/* Settings every component has (upstream's CommonSettings), defaulted. */
+struct ko_settings {
+        bool enabled;
+        char *image; /* repository:tag, private registry applied */
+        char *image_tag;
+        const char *pull_policy;
+        int replicas;
+        const char *priority_class;
+        const cJSON *labels; /* objects of strings, or NULL */
+        const cJSON *annotations;
+        const cJSON *resources;
+        const cJSON *tolerations;
+        const cJSON *affinity;
+        const cJSON *pdb_min_available; /* number or string, or NULL */
+        const cJSON *pdb_max_unavailable;
+        const cJSON *extra_args;    /* object of strings, or NULL */
+        const cJSON *feature_gates; /* object of booleans, or NULL */
+        const cJSON *controllers;   /* array of strings, or NULL */
+};
+
+struct karmada {
+        cJSON *obj; /* the whole custom resource; owned */
+        const char *name, *namespace, *uid;
+        long long generation;
+        bool deleting;            /* metadata.deletionTimestamp set */
+        bool cascade;             /* false: the disable-cascading-deletion label is "true" */
+        char prefix[KO_NAME_MAX]; /* names are <prefix>-<component> */
+
+        char *version; /* the Karmada release to run */
+        const struct ko_release *release;
+        const char *dns_domain;
+        const char *private_registry;
+        const cJSON *feature_gates;
+        bool suspend;
+
+        const char *host_secret_name; /* remote host cluster, or NULL */
+        const char *host_secret_namespace;
+
+        char *crd_url;
+        const char *crd_proxy;
+        bool crd_always;
+
+        const char *ca_secret_name; /* customCertificate.apiServerCACert */
+        const char *ca_secret_namespace;
+        int leaf_days;
+
+        struct ko_settings comp[KO_N_COMPONENTS];
+
+        bool etcd_external;
+        const cJSON *etcd_endpoints; /* external */
+        const char *etcd_secret;     /* external client credentials Secret */
+        enum ko_volume_kind etcd_volume;
+        const cJSON *etcd_volume_spec; /* the volumeData entry */
+        const cJSON *etcd_server_sans, *etcd_peer_sans;
+
+        const char *service_subnet;
+        const char *service_type; /* ClusterIP, NodePort, LoadBalancer */
+        const char *lb_class;
+        const cJSON *service_annotations;
+        const cJSON *extra_volumes, *extra_volume_mounts, *sidecars;
+        const cJSON *apiserver_sans, *aggregated_sans;
+};
+
+/* operator.karmada.io/v1alpha1 karmadas */
+extern const struct kube_resource ko_karmadas;
+
+/* Where a spec went wrong: the field path and what is wrong there. */
+struct ko_spec_error {
+        char message[1024]; /* "spec.x.y: what; spec.z: what" (all problems found) */
+};
+
+/* Parse, default and validate a Karmada object (takes a copy of obj). On a bad spec returns
+ * -EINVAL and fills err; the object is never partly applied. */
+int karmada_parse(const cJSON *obj, struct karmada **ret, struct ko_spec_error *err);
+void karmada_free(struct karmada *k);
+/* The key "namespace/name" into buf. */
+const char *karmada_key(const struct karmada *k, char *buf, unsigned size);

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "sync.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "names.h"
+
+bool ko_quantity(const char *s, long double *ret)
+{
+        static const struct {
+                const char *suffix;
+                long double factor;
+        } suffixes[] = {
+                {"Ki", 1024.0L},
+                {"Mi", 1048576.0L},
+                {"Gi", 1073741824.0L},
+                {"Ti", 1099511627776.0L},
+                {"Pi", 1125899906842624.0L},
+                {"Ei", 1152921504606846976.0L},
+                {"n", 1e-9L},
+                {"u", 1e-6L},
+                {"m", 1e-3L},
+                {"k", 1e3L},
+                {"M", 1e6L},
+                {"G", 1e9L},
+                {"T", 1e12L},
+                {"P", 1e15L},
+                {"E", 1e18L},
+        };
+        const char *p = s;
+        char *end;
+        long double v;
+
+        if (*p == '+' || *p == '-')
+                p++;
+        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+                return false;
+        errno = 0;
+        v = strtold(s, &end);
+        if (errno || end == s)
+                return false;
+        if (!*end) {
+                *ret = v;
+                return true;
+        }
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+                if (strcmp(end, suffixes[i].suffix) == 0) {
+                        *ret = v * suffixes[i].factor;
+                        return true;
+                }
+        return false; /* strtold took any exponent already: "2e3" ends at "" */
+}
+
+static bool is_zero(const cJSON *v)
+{
+        return cJSON_IsNull(v) || cJSON_IsFalse(v) || (cJSON_IsNumber(v) && v->valuedouble == 0) ||
+               (cJSON_IsString(v) && !*v->valuestring) ||
+               ((cJSON_IsObject(v) || cJSON_IsArray(v)) && !v->child);
+}
+
+static bool fail_at(char *where, size_t len, const char *path)
+{
+        if (where && len)
+                snprintf(where, len, "%s", *path ? path : ".");
+        return false;
+}
+
+static bool subset(const cJSON *d, const cJSON *l, char *path, size_t plen, size_t used,
+                   char *where, size_t wlen)
+{
+        if (!l)
+                return is_zero(d) || fail_at(where, wlen, path);
+        if (cJSON_IsObject(d)) {
+                if (!cJSON_IsObject(l))
+                        return fail_at(where, wlen, path);
+                for (const cJSON *c = d->child; c; c = c->next) {
+                        int n = snprintf(path + used, plen - used, ".%s", c->string);
+                        size_t u = n < 0 || (size_t)n >= plen - used ? plen - 1 : used + (size_t)n;
+                        if (!subset(c, cJSON_GetObjectItemCaseSensitive(l, c->string), path, plen,
+                                    u, where, wlen))
+                                return false;
+                        path[used] = '\0';
+                }
+                return true;
+        }
+        if (cJSON_IsArray(d)) {
+                const cJSON *a = d->child, *b;
+                int i = 0;
+                if (!cJSON_IsArray(l) || cJSON_GetArraySize(d) != cJSON_GetArraySize(l))
+                        return fail_at(where, wlen, path);
+                for (b = l->child; a && b; a = a->next, b = b->next, i++) {
+                        int n = snprintf(path + used, plen - used, "[%d]", i);
+                        size_t u = n < 0 || (size_t)n >= plen - used ? plen - 1 : used + (size_t)n;
+                        if (!subset(a, b, path, plen, u, where, wlen))
+                                return false;
+                        path[used] = '\0';
+                }
+                return true;
+        }
+        if (cJSON_IsString(d)) {
+                long double x, y;
+                if (!cJSON_IsString(l))
+                        return fail_at(where, wlen, path);
+                if (strcmp(d->valuestring, l->valuestring) == 0)
+                        return true;
+                if (ko_quantity(d->valuestring, &x) && ko_quantity(l->valuestring, &y) &&
+                    fabsl(x - y) <= fabsl(x) * 1e-12L)
+                        return true;
+                return fail_at(where, wlen, path);
+        }
+        if (cJSON_IsNumber(d))
+                return (cJSON_IsNumber(l) && d->valuedouble == l->valuedouble) ||
+                       fail_at(where, wlen, path);
+        if (cJSON_IsBool(d))
+                return (cJSON_IsBool(l) && cJSON_IsTrue(d) == cJSON_IsTrue(l)) ||
+                       fail_at(where, wlen, path);
+        return is_zero(d) || fail_at(where, wlen, path);
+}
+
+bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen)
+{
+        char path[1024] = "";
+
+        return subset(desired, live, path, sizeof(path), 0, where, wherelen);
+}
+
+static const char *annotation(const cJSON *obj, const char *key)
+{
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                                 "annotations"),
+                key);
+
+        return cJSON_IsString(a) ? a->valuestring : NULL;
+}
+
+int ko_stamp(cJSON *desired)
+{
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        char hex[65], *text;
+        cJSON *meta, *ann;
+
+        meta = cJSON_GetObjectItemCaseSensitive(desired, "metadata");
+        ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+        cJSON_DeleteItemFromObjectCaseSensitive(ann, KO_HASH_ANNOTATION);
+        text = cJSON_PrintUnformatted(desired);
+        if (!text)
+                return -ENOMEM;
+        if (!EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL)) {
+                free(text);
+                return -EIO;
+        }
+        free(text);
+        for (int i = 0; i < 16; i++)
+                snprintf(hex + (size_t)2 * (size_t)i, 3, "%02x", md[i]);
+        if (!ann)
+                ann = cJSON_AddObjectToObject(meta, "annotations");
+        return cJSON_AddStringToObject(ann, KO_HASH_ANNOTATION, hex) ? 0 : -ENOMEM;
+}
+
+bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen)
+{
+        const char *want = annotation(desired, KO_HASH_ANNOTATION),
+                   *have = annotation(live, KO_HASH_ANNOTATION);
+        char where[512] = "";
+
+        if (!live) {
+                snprintf(why, whylen, "missing");
+                return false;
+        }
+        if (!want || !have || strcmp(want, have) != 0) {
+                snprintf(why, whylen, "changed");
+                return false;
+        }
+        if (!ko_subset(desired, live, where, sizeof(where))) {
+                snprintf(why, whylen, "drifted at %s", where);
+                return false;
+        }
+        return true;
+}
+
+static double num(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b);
+
+        return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b);
+
+        return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+bool ko_rollout_done(const cJSON *live, char *why, size_t whylen)
+{
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(live, "kind");
+        const cJSON *spec_replicas = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(live, "spec"), "replicas");
+        double want = cJSON_IsNumber(spec_replicas) ? spec_replicas->valuedouble : 1;
+        bool sts = cJSON_IsString(kind) && strcmp(kind->valuestring, "StatefulSet") == 0;
+
+        if (!live) {
+                snprintf(why, whylen, "not created yet");
+                return false;
+        }
+        if (num(live, "status", "observedGeneration") < num(live, "metadata", "generation")) {
+                snprintf(why, whylen, "its controller has not seen generation %.0f yet",
+                         num(live, "metadata", "generation"));
+                return false;
+        }
+        if (num(live, "status", "updatedReplicas") < want) {
+                snprintf(why, whylen, "%.0f of %.0f replicas updated",
+                         num(live, "status", "updatedReplicas"), want);
+                return false;
+        }
+        if (num(live, "status", "readyReplicas") < want) {
+                snprintf(why, whylen, "%.0f of %.0f replicas ready",
+                         num(live, "status", "readyReplicas"), want);
+                return false;
+        }
+        if (num(live, "status", "availableReplicas") < want) {
+                snprintf(why, whylen, "%.0f of %.0f replicas available",
+                         num(live, "status", "availableReplicas"), want);
+                return false;
+        }
+        if (num(live, "status", "replicas") > want) {
+                snprintf(why, whylen, "%.0f old replicas still running",
+                         num(live, "status", "replicas") - want);
+                return false;
+        }
+        if (sts && *str(live, "status", "updateRevision") &&
+            strcmp(str(live, "status", "currentRevision"), str(live, "status", "updateRevision")) !=
+                    0) {
+                snprintf(why, whylen, "revision %s not rolled out yet",
+                         str(live, "status", "updateRevision"));
+                return false;
+        }
+        snprintf(why, whylen, "%.0f/%.0f ready", want, want);
+        return true;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Deciding what to write: is a live object already as desired (so nothing is sent), and has a
+ * workload finished rolling out. Pure functions. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* Does live hold everything desired says? Fields the server adds (defaults, status, node
+ * ports) are fine; a desired zero value (false, 0, "", {}, [], null) matches an absent field;
+ * lists must have the same length; strings that are both Kubernetes quantities compare by
+ * value ("1000m" == "1"). On a difference, *where (may be NULL) gets its path. */
+bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen);
+
+/* Stamp desired with the hash of its content (annotation operator.karmada.io/applied-hash), so
+ * a field removed from the desired state shows as a change too. */
+int ko_stamp(cJSON *desired);
+/* A stamped desired object is in sync when live carries the same hash and holds all of it. */
+bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen);
+
+/* Has this Deployment or StatefulSet finished rolling out: the controller saw the current
+ * generation, and every desired replica is updated, ready and available (not merely one Ready
+ * pod)? *why gets what is missing. */
+bool ko_rollout_done(const cJSON *live, char *why, size_t whylen);
+
+/* A Kubernetes quantity ("100m", "1Gi", "2e3") as a number; false when not one. */
+bool ko_quantity(const char *s, long double *ret);

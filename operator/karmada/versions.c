@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "versions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Karmada pins its control-plane images in operator/pkg/constants of each release (read from
+ * the Go module of each version listed). */
+const struct ko_release ko_releases[] = {
+        {.karmada = "v1.18.2", .kubernetes = "v1.35.2", .etcd = "3.6.6-0"},
+        {.karmada = "v1.18.1", .kubernetes = "v1.35.2", .etcd = "3.6.6-0"},
+        {.karmada = "v1.17.1", .kubernetes = "v1.35.2", .etcd = "3.6.6-0"},
+        {.karmada = "v1.16.0", .kubernetes = "v1.34.1", .etcd = "3.6.0-0"},
+};
+const unsigned ko_n_releases = sizeof(ko_releases) / sizeof(ko_releases[0]);
+
+const struct ko_release *ko_release_find(const char *v)
+{
+        for (unsigned i = 0; v && i < ko_n_releases; i++)
+                if (strcmp(ko_releases[i].karmada, v) == 0)
+                        return &ko_releases[i];
+        return NULL;
+}
+
+const struct ko_release *ko_release_default(void)
+{
+        return &ko_releases[0];
+}
+
+const char *ko_release_crd_url(const char *v, char *buf, unsigned size)
+{
+        snprintf(buf, size,
+                 "https://github.com/karmada-io/karmada/releases/download/%s/crds.tar.gz", v);
+        return buf;
+}
+
+bool ko_version_parse(const char *v, int *major, int *minor, int *patch)
+{
+        char *end;
+        long n[3];
+
+        if (!v || *v != 'v')
+                return false;
+        v++;
+        for (int i = 0; i < 3; i++) {
+                if (*v < '0' || *v > '9')
+                        return false;
+                n[i] = strtol(v, &end, 10);
+                if (n[i] > 100000 || (i < 2 && *end != '.') || (i == 2 && *end))
+                        return false;
+                v = end + 1;
+        }
+        *major = (int)n[0];
+        *minor = (int)n[1];
+        *patch = (int)n[2];
+        return true;
+}
+
+int ko_version_compare(const char *a, const char *b)
+{
+        int x[3], y[3];
+
+        if (!ko_version_parse(a, &x[0], &x[1], &x[2]) || !ko_version_parse(b, &y[0], &y[1], &y[2]))
+                return strcmp(a ? a : "", b ? b : "");
+        for (int i = 0; i < 3; i++)
+                if (x[i] != y[i])
+                        return x[i] < y[i] ? -1 : 1;
+        return 0;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one table of supported Karmada releases and what each is paired with. */
+#pragma once
+
+#include <stdbool.h>
+
+struct ko_release {
+        const char *karmada;    /* "v1.18.2" */
+        const char *kubernetes; /* kube-apiserver and kube-controller-manager image tag */
+        const char *etcd;       /* registry.k8s.io/etcd image tag */
+};
+
+/* Newest first; the first is the default for an empty spec.karmadaVersion. */
+extern const struct ko_release ko_releases[];
+extern const unsigned ko_n_releases;
+
+const struct ko_release *ko_release_find(const char *karmada_version);
+const struct ko_release *ko_release_default(void);
+/* The default CRD tarball of a release. Writes into buf. */
+const char *ko_release_crd_url(const char *karmada_version, char *buf, unsigned size);
+
+/* "v1.18.2" -> 1, 18, 2; false when not of that form. */
+bool ko_version_parse(const char *v, int *major, int *minor, int *patch);
+/* <0, 0, >0 like strcmp, for parseable versions. */
+int ko_version_compare(const char *a, const char *b);

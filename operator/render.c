@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* karmada-operator render -f FILE: every object the operator would apply for the Karmada
+ * objects in FILE, as YAML, without a cluster. Generated key material is masked unless asked
+ * for: the output is for review. */
+#include "render.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "karmada/spec.h"
+#include "reconciler.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+#include "util/yaml.h"
+
+static void mask_secret(cJSON *obj)
+{
+        cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
+
+        /* the length of an ECDSA signature varies: no length either, for stable output */
+        cJSON_ArrayForEach(e, data) cJSON_SetValuestring(e, "<generated>");
+}
+
+int ko_render(const char *path, const struct render_options *o, FILE *out, FILE *errout)
+{
+        struct yaml_limits lim = {0};
+        char *text = NULL, err[1024];
+        cJSON *docs = NULL, *doc;
+        size_t len;
+        int r, status = 0, n = 0;
+
+        r = strcmp(path, "-") == 0 ? -ENOTSUP : read_file(path, 16u << 20, &text, &len);
+        if (r == -ENOTSUP) {
+                struct strbuf sb = {.max = 16u << 20};
+                char buf[8192];
+                size_t got;
+                r = 0;
+                while (r == 0 && (got = fread(buf, 1, sizeof(buf), stdin)) > 0)
+                        r = strbuf_append(&sb, buf, got);
+                len = sb.len;
+                text = r == 0 ? strbuf_steal(&sb) : NULL;
+                strbuf_free(&sb);
+                if (r == 0 && !text)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                fprintf(errout, "karmada-operator render: %s: %s\n", path, strerror(-r));
+                return 1;
+        }
+        r = yaml_parse_stream(text, len, path, &lim, &docs, err, sizeof(err));
+        free(text);
+        if (r < 0) {
+                fprintf(errout, "karmada-operator render: %s\n", err);
+                return 1;
+        }
+        cJSON_ArrayForEach(doc, docs)
+        {
+                const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+                struct ko_spec_error serr = {{0}};
+                struct karmada *k = NULL;
+                struct desired d;
+                const cJSON **objs;
+                char *yaml = NULL;
+
+                if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Karmada") != 0)
+                        continue;
+                n++;
+                /* render shows what a new instance gets: the namespace is the object's */
+                r = karmada_parse(doc, &k, &serr);
+                if (r < 0) {
+                        fprintf(errout, "karmada-operator render: %s: invalid Karmada: %s\n", path,
+                                r == -EINVAL ? serr.message : strerror(-r));
+                        status = 1;
+                        continue;
+                }
+                r = ko_build_desired(k, NULL, o->keys, &d, err, sizeof(err));
+                if (r < 0) {
+                        fprintf(errout, "karmada-operator render: %s/%s: %s\n", k->namespace,
+                                k->name, err);
+                        karmada_free(k);
+                        status = 1;
+                        continue;
+                }
+                for (int i = 0; i < d.n_waiting; i++)
+                        fprintf(errout,
+                                "# %s/%s: %s is not rendered without a cluster: it waits for %s\n",
+                                k->namespace, k->name, d.waiting[i].owner, d.waiting[i].what);
+                objs = calloc(d.n + 1, sizeof(*objs));
+                for (size_t i = 0; objs && i < d.n; i++) {
+                        if (!o->show_secrets && d.objs[i].resource == &kube_secrets)
+                                mask_secret(d.objs[i].obj);
+                        objs[i] = d.objs[i].obj;
+                }
+                if (objs && o->json) {
+                        for (size_t i = 0; i < d.n; i++) {
+                                char *j = cJSON_Print(objs[i]);
+                                fprintf(out, "%s\n", j ? j : "");
+                                free(j);
+                        }
+                } else if (objs && yaml_emit(objs, d.n, &yaml) == 0) {
+                        fputs(yaml, out);
+                }
+                free(yaml);
+                free(objs);
+                desired_free(&d);
+                karmada_free(k);
+        }
+        cJSON_Delete(docs);
+        if (n == 0) {
+                fprintf(errout, "karmada-operator render: %s: no Karmada object found\n", path);
+                return 1;
+        }
+        return status;
+}

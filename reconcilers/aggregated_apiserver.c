@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* karmada-aggregated-apiserver: serves cluster.karmada.io for the Karmada API server. */
+#include "common.h"
+
+static bool aggregated_enabled(const struct karmada *k)
+{
+        return k->comp[KO_AGGREGATED_APISERVER].enabled;
+}
+
+static int aggregated_contribute(const struct karmada *k, struct desired *d)
+{
+        char name[KO_NAME_MAX + 32];
+        cJSON *w, *c;
+        int r;
+
+        w = ko_component_workload(d, KO_AGGREGATED_APISERVER, "karmada-aggregated-apiserver",
+                                  "/bin/karmada-aggregated-apiserver", false, &c);
+        if (!w)
+                return -ENOMEM;
+        ko_add_env_pod_ip(c);
+        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
+        ko_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
+        ko_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
+        ko_add_arg(c, "--tls-cert-file=%s/karmada.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--tls-private-key-file=%s/karmada.key", KO_PKI_DIR);
+        ko_add_arg(c, "--tls-min-version=VersionTLS13");
+        ko_add_arg(c, "--audit-log-path=-");
+        ko_add_arg(c, "--audit-log-maxage=0");
+        ko_add_arg(c, "--audit-log-maxbackup=0");
+        ko_add_arg(c, "--bind-address=$(POD_IP)");
+        ko_etcd_client(k, w, c);
+        ko_add_probe(c, "readinessProbe", "/readyz", 443, true, 5, 10, 5, 3);
+        ko_mount_kubeconfig(k, KO_AGGREGATED_APISERVER, w, c);
+        ko_mount_certs(k, w, c, "apiserver-cert");
+        r = ko_add_workload(d, KO_AGGREGATED_APISERVER, w);
+        if (r < 0)
+                return r;
+        return desired_add(d, &kube_services,
+                           ko_service(k, KO_AGGREGATED_APISERVER,
+                                      ko_comp_name(k, KO_AGGREGATED_APISERVER, name, sizeof(name)),
+                                      "ClusterIP", (const struct ko_port[]){{NULL, 443, 443}, {0}}),
+                           false);
+}
+
+const struct reconciler ko_rec_aggregated_apiserver = {
+        .name = "karmada-aggregated-apiserver",
+        .after = (const char *const[]){"kubeconfig", NULL},
+        .condition = "KarmadaAggregatedAPIServerReady",
+        .enabled = aggregated_enabled,
+        .contribute = aggregated_contribute,
+};

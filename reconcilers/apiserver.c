@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Karmada API server: a kube-apiserver Deployment with upstream's flags and a Service of
+ * the asked type (ClusterIP, NodePort, LoadBalancer). */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+static bool apiserver_enabled(const struct karmada *k)
+{
+        return true;
+}
+
+static int apiserver_contribute(const struct karmada *k, struct desired *d)
+{
+        char name[KO_NAME_MAX + 16];
+        cJSON *w, *c, *spec, *pspec, *svc, *sspec, *meta, *e;
+        const cJSON *it;
+        int r;
+
+        ko_comp_name(k, KO_APISERVER, name, sizeof(name));
+        w = ko_component_workload(d, KO_APISERVER, "kube-apiserver", "kube-apiserver", false, &c);
+        if (!w)
+                return -ENOMEM;
+        ko_add_arg(c, "--allow-privileged=true");
+        ko_add_arg(c, "--authorization-mode=Node,RBAC");
+        ko_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--disable-admission-plugins=StorageObjectInUseProtection,ServiceAccount");
+        ko_add_arg(c, "--enable-admission-plugins=NodeRestriction");
+        ko_add_arg(c, "--enable-bootstrap-token-auth=true");
+        ko_add_arg(c, "--bind-address=0.0.0.0");
+        ko_add_arg(c, "--secure-port=%d", KO_APISERVER_PORT);
+        ko_add_arg(c, "--service-account-issuer=https://kubernetes.default.svc.%s", k->dns_domain);
+        ko_add_arg(c, "--service-account-key-file=%s/karmada.key", KO_PKI_DIR);
+        ko_add_arg(c, "--service-account-signing-key-file=%s/karmada.key", KO_PKI_DIR);
+        ko_add_arg(c, "--service-cluster-ip-range=%s", k->service_subnet);
+        ko_add_arg(c, "--proxy-client-cert-file=%s/front-proxy-client.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--proxy-client-key-file=%s/front-proxy-client.key", KO_PKI_DIR);
+        ko_add_arg(c, "--requestheader-allowed-names=front-proxy-client");
+        ko_add_arg(c, "--requestheader-client-ca-file=%s/front-proxy-ca.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--requestheader-extra-headers-prefix=X-Remote-Extra-");
+        ko_add_arg(c, "--requestheader-group-headers=X-Remote-Group");
+        ko_add_arg(c, "--requestheader-username-headers=X-Remote-User");
+        ko_add_arg(c, "--tls-cert-file=%s/apiserver.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--tls-private-key-file=%s/apiserver.key", KO_PKI_DIR);
+        ko_add_arg(c, "--tls-min-version=VersionTLS13");
+        ko_add_arg(c, "--max-requests-inflight=1500");
+        ko_add_arg(c, "--max-mutating-requests-inflight=500");
+        ko_add_arg(c, "--v=2");
+        ko_etcd_client(k, w, c);
+        ko_add_port(c, "https", KO_APISERVER_PORT);
+        ko_add_probe(c, "livenessProbe", "/livez", KO_APISERVER_PORT, true, 10, 10, 15, 8);
+        ko_add_probe(c, "readinessProbe", "/readyz", KO_APISERVER_PORT, true, 10, 10, 15, 3);
+        ko_mount_certs(k, w, c, "apiserver-cert");
+        /* the user's volumes, mounts and sidecars */
+        spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
+        pspec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"),
+                                                 "spec");
+        cJSON_ArrayForEach(it, k->extra_volumes) cJSON_AddItemToArray(
+                cJSON_GetObjectItemCaseSensitive(pspec, "volumes"), cJSON_Duplicate(it, true));
+        cJSON_ArrayForEach(it, k->extra_volume_mounts) cJSON_AddItemToArray(
+                cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"), cJSON_Duplicate(it, true));
+        cJSON_ArrayForEach(it, k->sidecars) cJSON_AddItemToArray(
+                cJSON_GetObjectItemCaseSensitive(pspec, "containers"), cJSON_Duplicate(it, true));
+        r = ko_add_workload(d, KO_APISERVER, w);
+        if (r < 0)
+                return r;
+        svc = ko_service(
+                k, KO_APISERVER, name, k->service_type,
+                (const struct ko_port[]){{"client", KO_APISERVER_PORT, KO_APISERVER_PORT}, {0}});
+        if (!svc)
+                return -ENOMEM;
+        sspec = cJSON_GetObjectItemCaseSensitive(svc, "spec");
+        if (k->lb_class && strcmp(k->service_type, "LoadBalancer") == 0)
+                cJSON_AddStringToObject(sspec, "loadBalancerClass", k->lb_class);
+        if (k->service_annotations) {
+                meta = cJSON_GetObjectItemCaseSensitive(svc, "metadata");
+                e = cJSON_Duplicate(k->service_annotations, true);
+                cJSON_AddItemToObject(meta, "annotations", e);
+        }
+        return desired_add(d, &kube_services, svc, false);
+}
+
+const struct reconciler ko_rec_apiserver = {
+        .name = "karmada-apiserver",
+        .after = (const char *const[]){"pki", "etcd", NULL},
+        .condition = "KarmadaAPIServerReady",
+        .enabled = apiserver_enabled,
+        .contribute = apiserver_contribute,
+};

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/strbuf.h"
+
+const char *ko_obj_name(const struct karmada *k, const char *suffix, char *buf, size_t size)
+{
+        ko_name(k->prefix, suffix, buf, size);
+        return buf;
+}
+
+const char *ko_comp_name(const struct karmada *k, enum ko_component c, char *buf, size_t size)
+{
+        return ko_obj_name(k, ko_components[c].suffix, buf, size);
+}
+
+cJSON *ko_component_workload(struct desired *d, enum ko_component c, const char *container,
+                             const char *binary, bool sts, cJSON **ret_container)
+{
+        cJSON *w = ko_workload(d->k, c, sts, container, binary, ret_container);
+
+        if (w)
+                d->container[c] = *ret_container;
+        return w;
+}
+
+int ko_add_workload(struct desired *d, enum ko_component c, cJSON *workload)
+{
+        cJSON *pdb;
+        int r;
+
+        r = desired_add(d, c == KO_ETCD ? &kube_statefulsets : &kube_deployments, workload, true);
+        if (r < 0)
+                return r;
+        pdb = ko_pdb(d->k, c);
+        return pdb ? desired_add(d, &kube_poddisruptionbudgets, pdb, false) : 0;
+}
+
+void ko_mount_kubeconfig(const struct karmada *k, enum ko_component c, cJSON *workload,
+                         cJSON *container)
+{
+        char comp[KO_NAME_MAX + 32], secret[KO_NAME_MAX + 40];
+
+        snprintf(secret, sizeof(secret), "%s-config", ko_comp_name(k, c, comp, sizeof(comp)));
+        ko_add_mount(workload, container, "karmada-config", KO_CONFIG_DIR, secret, true);
+}
+
+void ko_mount_certs(const struct karmada *k, cJSON *workload, cJSON *container, const char *volume)
+{
+        char secret[KO_NAME_MAX + 16];
+
+        ko_add_mount(workload, container, volume, KO_PKI_DIR,
+                     ko_obj_name(k, "cert", secret, sizeof(secret)), true);
+}
+
+void ko_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container)
+{
+        char secret[KO_NAME_MAX + 16], svc[KO_NAME_MAX + 16], host[512];
+        struct strbuf servers = {0};
+        const cJSON *e;
+
+        ko_obj_name(k, "etcd-cert", secret, sizeof(secret));
+        if (k->etcd_external) {
+                cJSON_ArrayForEach(e, k->etcd_endpoints)
+                        strbuf_printf(&servers, "%s%s", servers.len ? "," : "", e->valuestring);
+                ko_add_arg(container, "--etcd-cafile=%s/ca.crt", KO_ETCD_CLIENT_DIR);
+                ko_add_arg(container, "--etcd-certfile=%s/tls.crt", KO_ETCD_CLIENT_DIR);
+                ko_add_arg(container, "--etcd-keyfile=%s/tls.key", KO_ETCD_CLIENT_DIR);
+                ko_add_arg(container, "--etcd-servers=%s", servers.buf ? servers.buf : "");
+                strbuf_free(&servers);
+        } else {
+                ko_service_host(k, ko_obj_name(k, "etcd-client", svc, sizeof(svc)), host,
+                                sizeof(host));
+                ko_add_arg(container, "--etcd-cafile=%s/etcd-ca.crt", KO_ETCD_CLIENT_DIR);
+                ko_add_arg(container, "--etcd-certfile=%s/etcd-client.crt", KO_ETCD_CLIENT_DIR);
+                ko_add_arg(container, "--etcd-keyfile=%s/etcd-client.key", KO_ETCD_CLIENT_DIR);
+                ko_add_arg(container, "--etcd-servers=https://%s:%d", host, KO_ETCD_CLIENT_PORT);
+        }
+        ko_add_mount(workload, container, "etcd-client-cert", KO_ETCD_CLIENT_DIR, secret, true);
+}
+
+void ko_default_tolerations(const struct karmada *k, enum ko_component c, cJSON *workload)
+{
+        cJSON *pspec, *list, *t;
+
+        if (k->comp[c].tolerations)
+                return;
+        pspec = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(workload, "spec"),
+                                                 "template"),
+                "spec");
+        list = cJSON_AddArrayToObject(pspec, "tolerations");
+        t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "key", "node-role.kubernetes.io/master");
+        cJSON_AddStringToObject(t, "operator", "Exists");
+        cJSON_AddItemToArray(list, t);
+}
+
+void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def)
+{
+        struct strbuf sb = {0};
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, list) strbuf_printf(&sb, "%s%s", sb.len ? "," : "", e->valuestring);
+        if (sb.len || def)
+                ko_add_arg(container, "--controllers=%s", sb.len ? sb.buf : def);
+        strbuf_free(&sb);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers the component reconcilers share. */
+#pragma once
+#include <errno.h>
+
+#include "reconciler.h"
+
+#define KO_PKI_DIR         "/etc/karmada/pki"
+#define KO_CONFIG_DIR      "/etc/karmada/config"
+#define KO_KUBECONFIG      KO_CONFIG_DIR "/karmada.config"
+#define KO_ETCD_CLIENT_DIR KO_PKI_DIR "/etcd-client"
+
+/* <prefix>-<suffix> of the instance into buf (always fits: names are validated). */
+const char *ko_obj_name(const struct karmada *k, const char *suffix, char *buf, size_t size);
+/* The name of a component's workload, Service, PDB: <prefix>-<component suffix>. */
+const char *ko_comp_name(const struct karmada *k, enum ko_component c, char *buf, size_t size);
+
+/* The workload of a component and its PDB, registered so that desired_finish() merges the
+ * command line; the caller adds flags, mounts and probes to *ret_container first. */
+cJSON *ko_component_workload(struct desired *d, enum ko_component c, const char *container,
+                             const char *binary, bool sts, cJSON **ret_container);
+/* Add the workload and its PDB to d (takes the workload). */
+int ko_add_workload(struct desired *d, enum ko_component c, cJSON *workload);
+/* Mount the kubeconfig Secret of component c at KO_CONFIG_DIR. */
+void ko_mount_kubeconfig(const struct karmada *k, enum ko_component c, cJSON *workload,
+                         cJSON *container);
+/* Mount the instance's certificates (<prefix>-cert) at KO_PKI_DIR. */
+void ko_mount_certs(const struct karmada *k, cJSON *workload, cJSON *container, const char *volume);
+/* The etcd flags and client credentials of an API server (local or external etcd). */
+void ko_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container);
+/* --controllers=a,b,c from the spec's list, else def (no flag when both are empty). */
+void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def);
+/* Tolerate the control-plane taint when the user set no tolerations (upstream's default). */
+void ko_default_tolerations(const struct karmada *k, enum ko_component c, cJSON *workload);

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The instance's certificates, as upstream issues them (names, CNs, usages, SANs), kept in
+ * <prefix>-cert, <prefix>-etcd-cert and <prefix>-webhook-cert. Generated once: an existing CA is
+ * always kept; an existing leaf is kept while it is signed by its CA, asks for what is wanted
+ * (SANs change with certSANs, serviceType, the node or load balancer address) and has more than
+ * a third of its life left. Otherwise the leaf is issued again from the same CA. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "util/base64.h"
+#include "util/macro.h"
+#include "util/strbuf.h"
+
+#define CA_DAYS  3650
+#define MAX_SANS 64
+
+struct sans {
+        const char *list[MAX_SANS + 1];
+        char *owned[MAX_SANS];
+        int n, n_owned;
+};
+
+static void san_add(struct sans *s, const char *v)
+{
+        if (!v || !*v || s->n >= MAX_SANS)
+                return;
+        for (int i = 0; i < s->n; i++)
+                if (strcmp(s->list[i], v) == 0)
+                        return;
+        s->list[s->n++] = v;
+        s->list[s->n] = NULL;
+}
+
+static void san_addf(struct sans *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void san_addf(struct sans *s, const char *fmt, ...)
+{
+        va_list ap;
+        char *v;
+
+        if (s->n_owned >= MAX_SANS)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&v, fmt, ap) < 0)
+                v = NULL;
+        va_end(ap);
+        if (!v)
+                return;
+        s->owned[s->n_owned++] = v;
+        san_add(s, v);
+}
+
+static void san_add_list(struct sans *s, const cJSON *list)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, list) san_add(s, e->valuestring);
+}
+
+static void sans_free(struct sans *s)
+{
+        for (int i = 0; i < s->n_owned; i++)
+                free(s->owned[i]);
+}
+
+/* The address clients outside the cluster use: a LoadBalancer's ingress, or NULL. */
+static const char *lb_address(const struct karmada *k, const struct desired *d)
+{
+        char name[KO_NAME_MAX + 16];
+        const cJSON *svc, *ing, *e;
+
+        if (strcmp(k->service_type, "LoadBalancer") != 0)
+                return NULL;
+        svc = desired_observed(d, &kube_services, k->namespace,
+                               ko_comp_name(k, KO_APISERVER, name, sizeof(name)));
+        ing = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(svc, "status"),
+                                                 "loadBalancer"),
+                "ingress");
+        cJSON_ArrayForEach(e, ing)
+        {
+                const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "hostname"),
+                            *ip = cJSON_GetObjectItemCaseSensitive(e, "ip");
+                if (cJSON_IsString(h) && *h->valuestring)
+                        return h->valuestring;
+                if (cJSON_IsString(ip) && *ip->valuestring)
+                        return ip->valuestring;
+        }
+        return NULL;
+}
+
+/* The names the Karmada API server is reached by (upstream's list, the DNS domain honoured). */
+static void apiserver_sans(const struct karmada *k, const struct desired *d, struct sans *s)
+{
+        san_add(s, "localhost");
+        san_add(s, "kubernetes");
+        san_add(s, "kubernetes.default");
+        san_add(s, "kubernetes.default.svc");
+        san_addf(s, "*.%s.svc.%s", KO_SYSTEM_NAMESPACE, k->dns_domain);
+        san_addf(s, "*.%s.svc", KO_SYSTEM_NAMESPACE);
+        san_addf(s, "*.%s.svc.%s", k->namespace, k->dns_domain);
+        san_addf(s, "*.%s.svc", k->namespace);
+        san_add(s, "127.0.0.1");
+        san_add_list(s, k->apiserver_sans);
+        if (strcmp(k->service_type, "NodePort") == 0 && d->observed)
+                san_add(s, d->observed->node_address);
+        san_add(s, lb_address(k, d));
+}
+
+struct bundle {
+        /* name -> PEM, for the Secrets */
+        char *names[16];
+        char *certs[16], *keys[16];
+        size_t cert_lens[16], key_lens[16];
+        int n;
+};
+
+static void bundle_free(struct bundle *b)
+{
+        for (int i = 0; i < b->n; i++) {
+                free(b->names[i]);
+                free(b->certs[i]);
+                free_secret(b->keys[i], b->key_lens[i]);
+        }
+}
+
+static int bundle_add(struct bundle *b, const char *name, const struct pki_cert *c)
+{
+        int r;
+
+        if (b->n >= 16)
+                return -ENOSPC;
+        b->names[b->n] = strdup(name);
+        if (!b->names[b->n])
+                return -ENOMEM;
+        r = pki_cert_pem(c, &b->certs[b->n], &b->cert_lens[b->n]);
+        if (r >= 0)
+                r = pki_key_pem(c, &b->keys[b->n], &b->key_lens[b->n]);
+        b->n++;
+        return r;
+}
+
+/* "<name>.crt"/"<name>.key" of a live Secret, decoded, or NULL. */
+static struct pki_cert *from_secret(const cJSON *secret, const char *name)
+{
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(secret, "data");
+        char ck[96], kk[96];
+        const cJSON *c, *k;
+        unsigned char *cert = NULL, *key = NULL;
+        size_t cl = 0, kl = 0;
+        struct pki_cert *out = NULL;
+
+        snprintf(ck, sizeof(ck), "%s.crt", name);
+        snprintf(kk, sizeof(kk), "%s.key", name);
+        c = cJSON_GetObjectItemCaseSensitive(data, ck);
+        k = cJSON_GetObjectItemCaseSensitive(data, kk);
+        if (!cJSON_IsString(c) || !cJSON_IsString(k))
+                return NULL;
+        if (base64_decode(c->valuestring, strlen(c->valuestring), &cert, &cl) == 0 &&
+            base64_decode(k->valuestring, strlen(k->valuestring), &key, &kl) == 0)
+                pki_load(cert, cl, key, kl, &out);
+        free(cert);
+        free_secret(key, kl);
+        return out;
+}
+
+/* The CA: the custom one when asked for, else the existing one, else a new one. */
+static int get_ca(const struct karmada *k, struct desired *d, const cJSON *existing,
+                  const char *name, const char *cn, bool custom, struct pki_cert **ret)
+{
+        struct pki_request r = {.cn = cn, .ca = true, .days = CA_DAYS, .key_type = d->key_type};
+
+        if (custom) {
+                const cJSON *s = desired_observed(d, &kube_secrets, k->ca_secret_namespace,
+                                                  k->ca_secret_name);
+                const cJSON *data = cJSON_GetObjectItemCaseSensitive(s, "data");
+                const cJSON *c = cJSON_GetObjectItemCaseSensitive(data, "tls.crt");
+                const cJSON *key = cJSON_GetObjectItemCaseSensitive(data, "tls.key");
+                unsigned char *cb = NULL, *kb = NULL;
+                size_t cl = 0, kl = 0;
+                int q = -EINVAL;
+
+                if (!s) {
+                        desired_wait(d,
+                                     "the CA Secret %s/%s (spec.customCertificate.apiServerCACert) "
+                                     "does not exist",
+                                     k->ca_secret_namespace, k->ca_secret_name);
+                        return -ENOENT;
+                }
+                if (cJSON_IsString(c) && cJSON_IsString(key) &&
+                    base64_decode(c->valuestring, strlen(c->valuestring), &cb, &cl) == 0 &&
+                    base64_decode(key->valuestring, strlen(key->valuestring), &kb, &kl) == 0)
+                        q = pki_load(cb, cl, kb, kl, ret);
+                free(cb);
+                free_secret(kb, kl);
+                if (q < 0)
+                        desired_wait(d, "the CA Secret %s/%s has no valid tls.crt and tls.key",
+                                     k->ca_secret_namespace, k->ca_secret_name);
+                return q;
+        }
+        *ret = from_secret(existing, name);
+        if (*ret)
+                return 0;
+        return pki_new_ca(&r, ret);
+}
+
+/* A leaf: the existing one when still right, else a new one. */
+static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
+                    const struct pki_cert *ca, const struct pki_request *r, struct pki_cert **ret)
+{
+        struct pki_cert *c = from_secret(existing, name);
+
+        if (c && pki_signed_by(c, ca) && pki_matches(c, r) &&
+            pki_seconds_left(c) > pki_lifetime(c) / 3) {
+                *ret = c;
+                return 0;
+        }
+        pki_free(c);
+        return pki_issue(ca, r, ret);
+}
+
+static bool pki_enabled(const struct karmada *k)
+{
+        return true;
+}
+
+static int pki_contribute(const struct karmada *k, struct desired *d)
+{
+        static const char *const masters[] = {"system:masters", NULL};
+        char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16],
+                webhook_secret[KO_NAME_MAX + 16];
+        char etcd_svc[KO_NAME_MAX + 16], etcd_client_svc[KO_NAME_MAX + 16];
+        struct sans api = {0}, karmada = {0}, etcd = {0};
+        struct pki_cert *apiserver = NULL, *fp_client = NULL, *etcd_server = NULL;
+        struct bundle all = {0}, etcd_only = {0};
+        const cJSON *existing, *existing_etcd;
+        const char *keys[32], *vals[32];
+        size_t lens[32];
+        int r, n = 0;
+
+        ko_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
+        ko_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
+        ko_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
+        existing = desired_observed(d, &kube_secrets, k->namespace, cert_secret);
+        existing_etcd = desired_observed(d, &kube_secrets, k->namespace, etcd_secret);
+
+        apiserver_sans(k, d, &api);
+        for (int i = 0; i < api.n; i++)
+                san_add(&karmada, api.list[i]);
+        san_add_list(&karmada, k->aggregated_sans);
+
+        r = get_ca(k, d, existing, "ca", "karmada", k->ca_secret_name != NULL, &d->ca);
+        if (r < 0 && k->ca_secret_name) {
+                r = 0; /* waiting for the user's CA (desired_wait says what is wrong) */
+                goto out;
+        }
+        if (r >= 0)
+                r = get_ca(k, d, existing, "front-proxy-ca", "front-proxy-ca", false,
+                           &d->front_proxy_ca);
+        if (r >= 0)
+                r = get_leaf(d, existing, "karmada", d->ca,
+                             &(struct pki_request){.cn = "system:admin",
+                                                   .orgs = masters,
+                                                   .server_auth = true,
+                                                   .client_auth = true,
+                                                   .sans = karmada.list,
+                                                   .days = k->leaf_days,
+                                                   .key_type = d->key_type},
+                             &d->karmada_pair);
+        if (r >= 0)
+                r = get_leaf(d, existing, "apiserver", d->ca,
+                             &(struct pki_request){.cn = "karmada-apiserver",
+                                                   .server_auth = true,
+                                                   .sans = api.list,
+                                                   .days = k->leaf_days,
+                                                   .key_type = d->key_type},
+                             &apiserver);
+        if (r >= 0)
+                r = get_leaf(d, existing, "front-proxy-client", d->front_proxy_ca,
+                             &(struct pki_request){.cn = "front-proxy-client",
+                                                   .client_auth = true,
+                                                   .days = k->leaf_days,
+                                                   .key_type = d->key_type},
+                             &fp_client);
+        if (r >= 0 && !k->etcd_external) {
+                ko_obj_name(k, "etcd", etcd_svc, sizeof(etcd_svc));
+                ko_obj_name(k, "etcd-client", etcd_client_svc, sizeof(etcd_client_svc));
+                san_add(&etcd, "localhost");
+                san_addf(&etcd, "%s.%s.svc.%s", etcd_client_svc, k->namespace, k->dns_domain);
+                san_addf(&etcd, "*.%s.%s.svc.%s", etcd_svc, k->namespace, k->dns_domain);
+                san_add(&etcd, "127.0.0.1");
+                san_add_list(&etcd, k->etcd_server_sans);
+                san_add_list(&etcd,
+                             k->etcd_peer_sans); /* one certificate serves clients and peers */
+                r = get_ca(k, d, existing_etcd ? existing_etcd : existing, "etcd-ca",
+                           "karmada-etcd-ca", false, &d->etcd_ca);
+                if (r >= 0)
+                        r = get_leaf(d, existing_etcd ? existing_etcd : existing, "etcd-server",
+                                     d->etcd_ca,
+                                     &(struct pki_request){.cn = "karmada-etcd-server",
+                                                           .server_auth = true,
+                                                           .client_auth = true,
+                                                           .sans = etcd.list,
+                                                           .days = k->leaf_days,
+                                                           .key_type = d->key_type},
+                                     &etcd_server);
+                if (r >= 0)
+                        r = get_leaf(d, existing_etcd ? existing_etcd : existing, "etcd-client",
+                                     d->etcd_ca,
+                                     &(struct pki_request){.cn = "karmada-etcd-client",
+                                                           .server_auth = true,
+                                                           .client_auth = true,
+                                                           .days = k->leaf_days,
+                                                           .key_type = d->key_type},
+                                     &d->etcd_client);
+        }
+        if (r < 0)
+                goto out;
+
+        /* <prefix>-cert: every pair; <prefix>-etcd-cert: the etcd ones; webhook: the karmada pair
+         */
+        if ((r = bundle_add(&all, "ca", d->ca)) < 0 ||
+            (r = bundle_add(&all, "karmada", d->karmada_pair)) < 0 ||
+            (r = bundle_add(&all, "apiserver", apiserver)) < 0 ||
+            (r = bundle_add(&all, "front-proxy-ca", d->front_proxy_ca)) < 0 ||
+            (r = bundle_add(&all, "front-proxy-client", fp_client)) < 0)
+                goto out;
+        if (!k->etcd_external && ((r = bundle_add(&etcd_only, "etcd-ca", d->etcd_ca)) < 0 ||
+                                  (r = bundle_add(&etcd_only, "etcd-server", etcd_server)) < 0 ||
+                                  (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client)) < 0))
+                goto out;
+        for (struct bundle *b = &all; b; b = b == &all ? &etcd_only : NULL)
+                for (int i = 0; i < b->n; i++) {
+                        char *ck = NULL, *kk = NULL;
+                        if (asprintf(&ck, "%s.crt", b->names[i]) < 0 ||
+                            asprintf(&kk, "%s.key", b->names[i]) < 0) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        keys[n] = ck, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
+                        keys[n] = kk, vals[n] = b->keys[i], lens[n++] = b->key_lens[i];
+                }
+        r = desired_add(d, &kube_secrets, ko_secret(k, cert_secret, keys, vals, lens, n), false);
+        if (r >= 0 && !k->etcd_external)
+                r = desired_add(d, &kube_secrets,
+                                ko_secret(k, etcd_secret, keys + (size_t)2 * (size_t)all.n,
+                                          vals + (size_t)2 * (size_t)all.n,
+                                          lens + (size_t)2 * (size_t)all.n, 2 * etcd_only.n),
+                                false);
+        if (r >= 0)
+                r = desired_add(d, &kube_secrets,
+                                ko_secret(k, webhook_secret,
+                                          (const char *const[]){"tls.crt", "tls.key"},
+                                          (const char *const[]){all.certs[1], all.keys[1]},
+                                          (const size_t[]){all.cert_lens[1], all.key_lens[1]}, 2),
+                                false);
+        if (r >= 0) {
+                d->ca_pem = strndup(all.certs[0], all.cert_lens[0]);
+                r = d->ca_pem ? 0 : -ENOMEM;
+        }
+out:
+        for (int i = 0; i < n; i++)
+                free((char *)keys[i]);
+        bundle_free(&all);
+        bundle_free(&etcd_only);
+        pki_free(apiserver);
+        pki_free(fp_client);
+        pki_free(etcd_server);
+        sans_free(&api);
+        sans_free(&karmada);
+        sans_free(&etcd);
+        return r;
+}
+
+const struct reconciler ko_rec_pki = {
+        .name = "pki",
+        .condition = "CertificatesReady",
+        .enabled = pki_enabled,
+        .contribute = pki_contribute,
+};

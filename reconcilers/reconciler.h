@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The plug-in point: one const table per reconciler, all listed in one registry. A reconciler
+ * contributes objects, flags and feature gates to the desired state (pure code), and may have
+ * side effects of its own (reconcile) and clean-up on deletion (finalize). The driver walks the
+ * registry in order and applies a reconciler's objects only once every reconciler it comes
+ * after is Ready. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "karmada/desired.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "runtime/events.h"
+
+/* What a reconcile hook may use. */
+struct reconcile_ctx {
+        const struct karmada *k;
+        struct desired *d;
+        struct kube_client *host; /* the cluster the control plane runs in */
+        struct event_recorder *events;
+};
+
+struct step_result {
+        bool ready;      /* this step is done */
+        char reason[64]; /* CamelCase, for its condition */
+        char message[512];
+        long requeue_after_ms; /* 0: the watches will bring the next change */
+};
+
+struct reconciler {
+        const char *name;
+        const char *const *after; /* reconcilers that must be Ready first (NULL-terminated) */
+        const char *condition;    /* the status condition this step sets, or NULL */
+        bool (*enabled)(const struct karmada *k);
+        /* pure: add objects, flags and feature gates; desired_wait() when it cannot yet */
+        int (*contribute)(const struct karmada *k, struct desired *d);
+        /* side effects after its objects are applied and rolled out; NULL when none */
+        int (*reconcile)(struct reconcile_ctx *ctx, struct step_result *ret);
+        /* on deletion: clean what garbage collection cannot reach; NULL when nothing */
+        int (*finalize)(struct reconcile_ctx *ctx);
+};
+
+/* The registry, in dependency order, NULL-terminated. */
+extern const struct reconciler *const ko_reconcilers[];
+
+const struct reconciler *ko_reconciler_find(const char *name);
+bool ko_reconciler_enabled(const struct reconciler *r, const struct karmada *k);
+
+/* Build the whole desired state of k: every enabled reconciler contributes, then the command
+ * lines are merged. Reconcilers that had to wait are in d->waiting. */
+int ko_build_desired(const struct karmada *k, const struct observed *o, enum pki_key_type keys,
+                     struct desired *d, char *err, size_t errlen);

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The operator end to end on the real cluster (kwok makes rollouts finish): upstream's samples
+ * reach Ready with every object owned and labelled; drift is undone (an edited image, a deleted
+ * Service); a replicas change scales only that component; an invalid spec gets InvalidSpec and
+ * nothing; two instances share a namespace; a kill -9 mid-install converges with the same CA;
+ * nothing is written when nothing changed; deletion removes everything and the finalizer. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "itest.h"
+#include "karmada/names.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "promparse.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+#include "util/yaml.h"
+
+static struct kube_client *kc;
+static const char *ns;
+static pid_t op = -1;
+static int op_metrics_port;
+static char op_log[256];
+
+static const struct kube_resource *const owned[] = {&kube_deployments, &kube_statefulsets,
+                                                    &kube_services, &kube_secrets,
+                                                    &kube_poddisruptionbudgets};
+
+static cJSON *load_yaml(const char *path, const char *const *from, const char *const *to)
+{
+        char *text = NULL, err[512];
+        size_t len;
+        struct strbuf sb = {0};
+        cJSON *doc = NULL;
+
+        if (read_file(path, 16u << 20, &text, &len) < 0)
+                IT_FAIL("cannot read %s", path);
+        /* fill placeholders */
+        for (const char *p = text; *p;) {
+                bool hit = false;
+                for (int i = 0; from && from[i]; i++)
+                        if (strncmp(p, from[i], strlen(from[i])) == 0) {
+                                strbuf_puts(&sb, to[i]);
+                                p += strlen(from[i]);
+                                hit = true;
+                                break;
+                        }
+                if (!hit)
+                        strbuf_append(&sb, p++, 1);
+        }
+        if (yaml_parse_one(sb.buf, sb.len, path, NULL, &doc, err, sizeof(err)) < 0)
+                IT_FAIL("%s", err);
+        free(text);
+        strbuf_free(&sb);
+        return doc;
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+        if (b)
+                v = cJSON_GetObjectItemCaseSensitive(v, b);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void start_operator(void)
+{
+        char mport[32];
+
+        op_metrics_port = itest_free_port();
+        snprintf(mport, sizeof(mport), "127.0.0.1:%d", op_metrics_port);
+        snprintf(op_log, sizeof(op_log), "/tmp/ko-e2e-operator-%d.log", (int)getpid());
+        char *argv[] = {(char *)itest_operator_bin(),
+                        "run",
+                        "--kubeconfig",
+                        (char *)itest_kubeconfig(),
+                        "--leader-election-namespace",
+                        (char *)ns,
+                        "--metrics-bind-address",
+                        mport,
+                        "--health-probe-bind-address",
+                        "0",
+                        "--log-level",
+                        "debug",
+                        NULL};
+        op = itest_spawn(argv, op_log, NULL);
+}
+
+static void stop_operator(int sig)
+{
+        int status;
+
+        if (op < 0)
+                return;
+        kill(op, sig);
+        status = itest_wait_exit(op, 10);
+        if (sig == SIGTERM && status != 0)
+                IT_FAIL("operator exited with %d on SIGTERM (log: %s)", status, op_log);
+        op = -1;
+}
+
+static void show_log(void)
+{
+        char *text = NULL;
+        size_t len;
+
+        if (op > 0) {
+                kill(op, SIGKILL);
+                itest_wait_exit(op, 5);
+        }
+        if (op_log[0] && read_file(op_log, 64u << 20, &text, &len) == 0) {
+                fprintf(stderr, "-- last of the operator log %s:\n%s\n", op_log,
+                        len > 6000 ? text + len - 6000 : text);
+                free(text);
+        }
+}
+
+static cJSON *get_karmada(const char *name)
+{
+        cJSON *o = NULL;
+
+        kube_get(kc, &ko_karmadas, ns, name, &o, NULL);
+        return o;
+}
+
+static const cJSON *condition(const cJSON *k, const char *type)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(
+                                      cJSON_GetObjectItemCaseSensitive(k, "status"), "conditions"))
+        {
+                if (strcmp(str_at(c, "type", NULL), type) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+/* Wait until Ready has status want (and, when given, reason); returns seconds taken. */
+static double wait_ready(const char *name, const char *want, const char *reason, double timeout)
+{
+        double t0 = itest_now();
+        char last[600] = "";
+
+        while (itest_now() - t0 < timeout) {
+                cJSON *k = get_karmada(name);
+                const cJSON *c = condition(k, "Ready");
+                const cJSON *og = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(k, "status"), "observedGeneration");
+                const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(k, "metadata"), "generation");
+                bool ok = c && strcmp(str_at(c, "status", NULL), want) == 0 &&
+                          (!reason || strcmp(str_at(c, "reason", NULL), reason) == 0) &&
+                          cJSON_IsNumber(og) && cJSON_IsNumber(gen) &&
+                          og->valuedouble == gen->valuedouble;
+                if (c)
+                        snprintf(last, sizeof(last), "%s %s: %s", str_at(c, "status", NULL),
+                                 str_at(c, "reason", NULL), str_at(c, "message", NULL));
+                cJSON_Delete(k);
+                if (ok)
+                        return itest_now() - t0;
+                usleep(200 * 1000);
+        }
+        show_log();
+        IT_FAIL("%s: Ready is not %s %s within %.0fs; last: %s", name, want, reason ? reason : "",
+                timeout, last);
+}
+
+static cJSON *list_instance(const struct kube_resource *r, const char *instance)
+{
+        char sel[256];
+        cJSON *list = NULL;
+
+        snprintf(sel, sizeof(sel), "app.kubernetes.io/instance=%s", instance);
+        IT_ASSERT(kube_list(kc, r, ns, &(struct kube_list_options){.label_selector = sel}, &list,
+                            NULL) == 0,
+                  "list");
+        return list;
+}
+
+static int count_instance_objects(const char *instance)
+{
+        int n = 0;
+
+        for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+                cJSON *l = list_instance(owned[i], instance);
+                n += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(l, "items"));
+                cJSON_Delete(l);
+        }
+        return n;
+}
+
+static void check_owned_and_labelled(const char *name)
+{
+        cJSON *k = get_karmada(name);
+        const char *uid = str_at(k, "metadata", "uid");
+        int n = 0;
+
+        for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+                cJSON *l = list_instance(owned[i], name);
+                const cJSON *it;
+                cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items"))
+                {
+                        const cJSON *meta = cJSON_GetObjectItemCaseSensitive(it, "metadata");
+                        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+                        const cJSON *ref = cJSON_GetArrayItem(
+                                cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences"), 0);
+                        IT_ASSERT(ref && strcmp(str_at(ref, "uid", NULL), uid) == 0 &&
+                                          cJSON_IsTrue(cJSON_GetObjectItem(ref, "controller")),
+                                  "%s %s is owned by the Karmada", owned[i]->kind,
+                                  str_at(meta, "name", NULL));
+                        IT_ASSERT(strcmp(str_at(labels, KO_LABEL_MANAGED_BY, NULL), KO_MANAGER) ==
+                                                  0 &&
+                                          str_at(labels, KO_LABEL_NAME, NULL),
+                                  "%s %s is labelled", owned[i]->kind, str_at(meta, "name", NULL));
+                        n++;
+                }
+                cJSON_Delete(l);
+        }
+        IT_ASSERT(n >= 20, "only %d objects for %s", n, name);
+        itest_log("%s: %d objects, all owned by it and labelled", name, n);
+        cJSON_Delete(k);
+}
+
+static double writes_so_far(void)
+{
+        struct strbuf sb = {0};
+        struct prom_doc d;
+        char err[256];
+        double w;
+
+        IT_ASSERT(itest_http_get(op_metrics_port, "/metrics", &sb) == 200, "scrape the operator");
+        IT_ASSERT(prom_parse(sb.buf, &d, err, sizeof(err)) == 0, "metrics: %s", err);
+        w = prom_sum(&d, "rest_client_requests_total", "method=\"PATCH\"") +
+            prom_sum(&d, "rest_client_requests_total", "method=\"POST\"") +
+            prom_sum(&d, "rest_client_requests_total", "method=\"PUT\"") +
+            prom_sum(&d, "rest_client_requests_total", "method=\"DELETE\"");
+        prom_doc_free(&d);
+        strbuf_free(&sb);
+        return w;
+}
+
+static char *object_field(const struct kube_resource *r, const char *name, const char *const *path)
+{
+        cJSON *o = NULL;
+        const cJSON *v;
+        char *out = NULL;
+
+        if (kube_get(kc, r, ns, name, &o, NULL) < 0)
+                return NULL;
+        v = o;
+        for (; v && *path; path++)
+                v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, (int)strtol(*path, NULL, 10))
+                                     : cJSON_GetObjectItemCaseSensitive(v, *path);
+        if (v && cJSON_IsString(v))
+                out = strdup(v->valuestring);
+        else if (v)
+                out = cJSON_PrintUnformatted(v);
+        cJSON_Delete(o);
+        return out;
+}
+
+static const char *const image_path[] = {"spec", "template", "spec", "containers",
+                                         "0",    "image",    NULL};
+
+static void test_drift_is_undone(const char *prefix)
+{
+        char name[128], patch[256], *img0, *img, *uid0, *uid;
+        double t0;
+
+        snprintf(name, sizeof(name), "%s-scheduler", prefix);
+        img0 = object_field(&kube_deployments, name, image_path);
+        IT_ASSERT(img0, "scheduler image");
+        snprintf(patch, sizeof(patch),
+                 "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"karmada-"
+                 "scheduler\",\"image\":\"evil.example/x:1\"}]}}}}");
+        IT_ASSERT(kube_patch(kc, &kube_deployments, ns, name, KUBE_PATCH_STRATEGIC, patch, NULL,
+                             NULL, NULL) == 0,
+                  "edit");
+        t0 = itest_now();
+        for (;;) {
+                img = object_field(&kube_deployments, name, image_path);
+                if (img && strcmp(img, img0) == 0)
+                        break;
+                free(img);
+                if (itest_now() - t0 > 30) {
+                        show_log();
+                        IT_FAIL("edited image of %s not reverted within 30s", name);
+                }
+                usleep(100 * 1000);
+        }
+        itest_log("an edited image of %s was reverted in %.2fs", name, itest_now() - t0);
+        free(img);
+        free(img0);
+
+        snprintf(name, sizeof(name), "%s-webhook", prefix);
+        uid0 = object_field(&kube_services, name, (const char *const[]){"metadata", "uid", NULL});
+        IT_ASSERT(kube_delete(kc, &kube_services, ns, name, NULL, NULL) == 0, "delete service");
+        t0 = itest_now();
+        for (;;) {
+                uid = object_field(&kube_services, name,
+                                   (const char *const[]){"metadata", "uid", NULL});
+                if (uid && strcmp(uid, uid0) != 0)
+                        break;
+                free(uid);
+                if (itest_now() - t0 > 30) {
+                        show_log();
+                        IT_FAIL("deleted Service %s not recreated within 30s", name);
+                }
+                usleep(100 * 1000);
+        }
+        itest_log("a deleted Service %s was recreated in %.2fs", name, itest_now() - t0);
+        free(uid);
+        free(uid0);
+}
+
+static void test_scaling_touches_only_that_component(const char *instance, const char *prefix)
+{
+        cJSON *before = list_instance(&kube_deployments, instance), *after;
+        const cJSON *it;
+        char patch[] = "{\"spec\":{\"components\":{\"karmadaScheduler\":{\"replicas\":2}}}}";
+        char sched[128];
+        int changed = 0;
+
+        snprintf(sched, sizeof(sched), "%s-scheduler", prefix);
+        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, patch, NULL, NULL,
+                             NULL) == 0,
+                  "scale");
+        wait_ready(instance, "True", NULL, 60);
+        after = list_instance(&kube_deployments, instance);
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(after, "items"))
+        {
+                const char *name = str_at(it, "metadata", "name");
+                const cJSON *b = NULL, *x;
+                cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(before, "items"))
+                {
+                        if (strcmp(str_at(x, "metadata", "name"), name) == 0)
+                                b = x;
+                }
+                IT_ASSERT(b, "%s existed before", name);
+                double g0 = cJSON_GetObjectItem(cJSON_GetObjectItem(b, "metadata"), "generation")
+                                    ->valuedouble;
+                double g1 = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "metadata"), "generation")
+                                    ->valuedouble;
+                if (strcmp(name, sched) == 0) {
+                        IT_ASSERT(g1 > g0, "the scheduler changed");
+                        IT_ASSERT(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "spec"), "replicas")
+                                                  ->valueint == 2,
+                                  "2 replicas");
+                } else if (g1 != g0) {
+                        changed++;
+                        itest_log("unexpected change of %s (generation %.0f -> %.0f)", name, g0,
+                                  g1);
+                }
+        }
+        IT_ASSERT(changed == 0, "%d other Deployments changed", changed);
+        itest_log("replicas of karmadaScheduler 1 -> 2: only %s changed", sched);
+        cJSON_Delete(before);
+        cJSON_Delete(after);
+}
+
+static void test_invalid_spec(void)
+{
+        cJSON *bad =
+                cJSON_Parse("{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                            "\"metadata\":{\"name\":\"broken\"},"
+                            "\"spec\":{\"karmadaVersion\":\"v1.17.9\",\"components\":{\"etcd\":{"
+                            "\"local\":{}}}}}");
+        cJSON *k;
+        const char *msg;
+
+        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, bad, NULL, NULL, NULL) == 0, "create broken");
+        wait_ready("broken", "False", "InvalidSpec", 30);
+        k = get_karmada("broken");
+        msg = str_at(condition(k, "Ready"), "message", NULL);
+        IT_ASSERT(strstr(msg, "spec.karmadaVersion"), "the message names the field: %s", msg);
+        IT_ASSERT(count_instance_objects("broken") == 0, "nothing was created for an invalid spec");
+        itest_log("invalid spec: Ready=False InvalidSpec \"%s\"; nothing created", msg);
+        cJSON_Delete(k);
+        cJSON_Delete(bad);
+        IT_ASSERT(kube_delete(kc, &ko_karmadas, ns, "broken", NULL, NULL) == 0, "delete broken");
+}
+
+static char *ca_of(const char *prefix)
+{
+        char name[128];
+
+        snprintf(name, sizeof(name), "%s-cert", prefix);
+        return object_field(&kube_secrets, name, (const char *const[]){"data", "ca.crt", NULL});
+}
+
+static void test_kill_mid_install_keeps_the_ca(void)
+{
+        cJSON *cr =
+                cJSON_Parse("{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                            "\"metadata\":{\"name\":\"crash\"},\"spec\":{\"components\":{\"etcd\":{"
+                            "\"local\":{}}}}}");
+        char *ca1 = NULL, *ca2;
+        double t0 = itest_now();
+
+        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, cr, NULL, NULL, NULL) == 0, "create crash");
+        cJSON_Delete(cr);
+        /* as soon as the certificates exist, before the instance is Ready */
+        while (!(ca1 = ca_of("crash-karmada")) && itest_now() - t0 < 60)
+                usleep(20 * 1000);
+        IT_ASSERT(ca1, "certificates created");
+        stop_operator(SIGKILL);
+        itest_log("operator killed with -9 mid-install");
+        start_operator();
+        wait_ready("crash", "True", NULL, 120);
+        ca2 = ca_of("crash-karmada");
+        IT_ASSERT(ca2 && strcmp(ca1, ca2) == 0, "the same CA after the restart");
+        itest_log("after the restart the install converged with the same CA");
+        free(ca1);
+        free(ca2);
+}
+
+static void test_delete(const char *instance)
+{
+        double t0 = itest_now();
+        cJSON *k;
+
+        IT_ASSERT(kube_delete(kc, &ko_karmadas, ns, instance, NULL, NULL) == 0, "delete %s",
+                  instance);
+        for (;;) {
+                k = get_karmada(instance);
+                int left = count_instance_objects(instance);
+                if (!k && left == 0)
+                        break;
+                cJSON_Delete(k);
+                if (itest_now() - t0 > 60) {
+                        show_log();
+                        IT_FAIL("%s: %d objects left or finalizer not removed after 60s", instance,
+                                left);
+                }
+                usleep(200 * 1000);
+        }
+        itest_log("%s deleted: every object gone, finalizer removed (%.1fs)", instance,
+                  itest_now() - t0);
+}
+
+static void make_pvs(int n)
+{
+        for (int i = 0; i < n; i++) {
+                char body[512];
+                snprintf(body, sizeof(body),
+                         "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{"
+                         "\"name\":\"%s-pv-%d\"},"
+                         "\"spec\":{\"capacity\":{\"storage\":\"3Gi\"},\"accessModes\":["
+                         "\"ReadWriteOnce\"],"
+                         "\"hostPath\":{\"path\":\"/tmp/%s-%d\"}}}",
+                         ns, i, ns, i);
+                cJSON *pv = cJSON_Parse(body);
+                IT_ASSERT(kube_create(kc, &kube_persistentvolumes, NULL, pv, NULL, NULL, NULL) == 0,
+                          "pv");
+                cJSON_Delete(pv);
+        }
+}
+
+static void cleanup(void)
+{
+        if (op > 0)
+                show_log();
+}
+
+int main(void)
+{
+        struct kube_config_options co = {.kubeconfig = itest_kubeconfig()};
+        const char *src = getenv("KO_KARMADA_SRC");
+        struct kube_config *cfg;
+        char err[512], path[1024], body[256];
+        cJSON *sample, *o;
+        double t, w0, w1;
+
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        atexit(cleanup);
+        if (!src || !*src)
+                IT_FAIL("KO_KARMADA_SRC is not set (hack/karmada-src.sh)");
+        if (kube_config_load(&co, &cfg, err, sizeof(err)) < 0)
+                IT_FAIL("%s", err);
+        IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg}, &kc) == 0,
+                  "client");
+        ns = itest_unique_name("e2e");
+        snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"%s\"}}", ns);
+        o = cJSON_Parse(body);
+        IT_ASSERT(kube_create(kc, &kube_namespaces, NULL, o, NULL, NULL, NULL) == 0, "namespace");
+        cJSON_Delete(o);
+        itest_apply_crds(kc);
+        make_pvs(2); /* the samples' etcd asks for a 3Gi volume claim; nothing provisions them here
+                      */
+        start_operator();
+
+        /* upstream's two samples, placeholders filled, in one namespace */
+        snprintf(path, sizeof(path), "%s/operator/config/samples/karmada.yaml", src);
+        sample = load_yaml(path, NULL, NULL);
+        cJSON_DeleteItemFromObject(cJSON_GetObjectItem(sample, "metadata"), "namespace");
+        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, sample, NULL, NULL, NULL) == 0,
+                  "create karmada-demo");
+        cJSON_Delete(sample);
+        snprintf(path, sizeof(path), "%s/operator/config/samples/karmada-sample.yaml", src);
+        sample = load_yaml(
+                path,
+                (const char *const[]){"{{karmada_instance_name}}", "{{karmada_instance_namespace}}",
+                                      "{{crd_tarball}}", "{{image_tag}}", NULL},
+                (const char *const[]){"second", ns, "{httpSource: {url: 'http://local'}}",
+                                      "v1.18.2", NULL});
+        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, sample, NULL, NULL, NULL) == 0,
+                  "create second");
+        cJSON_Delete(sample);
+        t = wait_ready("karmada-demo", "True", NULL, 180);
+        itest_log("upstream sample karmada-demo Ready after %.1fs", t);
+        wait_ready("second", "True", NULL, 180);
+        itest_log(
+                "upstream sample karmada-sample (as \"second\") Ready too, in the same namespace");
+        check_owned_and_labelled("karmada-demo");
+        check_owned_and_labelled("second");
+        o = get_karmada("karmada-demo");
+        IT_ASSERT(strcmp(str_at(o, "status", "karmadaVersion"), "v1.18.2") == 0,
+                  "status.karmadaVersion");
+        IT_ASSERT(strcmp(str_at(cJSON_GetObjectItem(o, "status"), "secretRef", "name"),
+                         "karmada-demo-admin-config") == 0,
+                  "status.secretRef");
+        IT_ASSERT(strcmp(str_at(cJSON_GetObjectItem(o, "status"), "apiServerService", "name"),
+                         "karmada-demo-apiserver") == 0,
+                  "status.apiServerService");
+        cJSON_Delete(o);
+
+        /* nothing changed: nothing written */
+        sleep(2);
+        w0 = writes_so_far();
+        sleep(8);
+        w1 = writes_so_far();
+        IT_ASSERT(w1 == w0, "%.0f writes in 8 s of steady state", w1 - w0);
+        itest_log("steady state: 0 writes in 8 s (%.0f writes in all so far)", w1);
+
+        test_drift_is_undone("karmada-demo");
+        test_scaling_touches_only_that_component("karmada-demo", "karmada-demo");
+        test_invalid_spec();
+        test_kill_mid_install_keeps_the_ca();
+        test_delete("crash");
+        test_delete("second");
+        test_delete("karmada-demo");
+        stop_operator(SIGTERM);
+        IT_ASSERT(kube_delete(kc, &kube_namespaces, NULL, ns, NULL, NULL) == 0, "cleanup");
+        for (int i = 0; i < 2; i++) {
+                char pv[128];
+                snprintf(pv, sizeof(pv), "%s-pv-%d", ns, i);
+                kube_delete(kc, &kube_persistentvolumes, NULL, pv, NULL, NULL);
+        }
+        unlink(op_log);
+        kube_client_free(kc);
+        kube_config_free(cfg);
+        curl_global_cleanup();
+        itest_log("ok");
+        return 0;
+}

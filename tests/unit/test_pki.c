@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Certificates: CNs, organizations, usages, SANs, chains, validity, PEM round trips. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "karmada/pki.h"
+
+static const char *const masters[] = {"system:masters", NULL};
+static const char *const sans[] = {
+        "localhost", "kubernetes.default.svc", "*.team.svc.cluster.local", "127.0.0.1", "fd00::1",
+        NULL};
+
+static X509 *x509_of(const struct pki_cert *c)
+{
+        char *pem;
+        size_t len;
+        BIO *b;
+        X509 *x;
+
+        assert_int_equal(pki_cert_pem(c, &pem, &len), 0);
+        b = BIO_new_mem_buf(pem, (int)len);
+        x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        BIO_free(b);
+        free(pem);
+        assert_non_null(x);
+        return x;
+}
+
+static void check_issued(enum pki_key_type t)
+{
+        struct pki_request car = {.cn = "karmada", .days = 3650, .key_type = t};
+        struct pki_request lr = {.cn = "system:admin",
+                                 .orgs = masters,
+                                 .server_auth = true,
+                                 .client_auth = true,
+                                 .sans = sans,
+                                 .days = 30,
+                                 .key_type = t};
+        struct pki_cert *ca = NULL, *leaf = NULL, *other = NULL;
+        X509 *x;
+        char buf[256];
+
+        assert_int_equal(pki_new_ca(&car, &ca), 0);
+        assert_int_equal(pki_issue(ca, &lr, &leaf), 0);
+        assert_true(pki_signed_by(leaf, ca));
+        assert_true(pki_matches(leaf, &lr));
+        assert_true(pki_matches(ca, &(struct pki_request){.cn = "karmada", .ca = true}));
+        /* validity: 30 days, from a few minutes ago (clock skew) */
+        assert_true(pki_lifetime(leaf) >= 30LL * 86400 && pki_lifetime(leaf) <= 30LL * 86400 + 600);
+        assert_true(pki_seconds_left(leaf) > 29LL * 86400);
+        /* the subject, usages and SANs in the certificate itself */
+        x = x509_of(leaf);
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof(buf));
+        assert_string_equal(buf, "system:admin");
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_organizationName, buf, sizeof(buf));
+        assert_string_equal(buf, "system:masters");
+        assert_true(X509_get_extended_key_usage(x) & XKU_SSL_SERVER);
+        assert_true(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
+        assert_int_equal(X509_check_ca(x), 0);
+        assert_int_equal(X509_check_host(x, "kubernetes.default.svc", 0, 0, NULL), 1);
+        assert_int_equal(
+                X509_check_host(x, "demo-karmada-apiserver.team.svc.cluster.local", 0, 0, NULL), 1);
+        assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+        assert_int_equal(X509_check_ip_asc(x, "fd00::1", 0), 1);
+        assert_int_equal(X509_check_host(x, "evil.example", 0, 0, NULL), 0);
+        X509_free(x);
+        /* not signed by another CA */
+        assert_int_equal(pki_new_ca(&car, &other), 0);
+        assert_false(pki_signed_by(leaf, other));
+        pki_free(other);
+        pki_free(leaf);
+        pki_free(ca);
+}
+
+static void test_rsa_chain(void **state)
+{
+        check_issued(PKI_RSA_3072);
+}
+
+static void test_ecdsa_chain(void **state)
+{
+        check_issued(PKI_ECDSA_P256);
+}
+
+static void test_matches_detects_every_difference(void **state)
+{
+        struct pki_request ca_req = {.cn = "karmada", .days = 10, .key_type = PKI_ECDSA_P256};
+        struct pki_request r = {.cn = "karmada-apiserver",
+                                .server_auth = true,
+                                .sans = sans,
+                                .days = 10,
+                                .key_type = PKI_ECDSA_P256};
+        struct pki_cert *ca, *c;
+        struct pki_request changed;
+
+        assert_int_equal(pki_new_ca(&ca_req, &ca), 0);
+        assert_int_equal(pki_issue(ca, &r, &c), 0);
+        assert_true(pki_matches(c, &r));
+        /* the same SANs in another order and spelling still match */
+        changed = r;
+        changed.sans = (const char *const[]){"fd00:0:0::1",
+                                             "127.0.0.1",
+                                             "*.team.svc.cluster.local",
+                                             "localhost",
+                                             "kubernetes.default.svc",
+                                             "localhost",
+                                             NULL};
+        assert_true(pki_matches(c, &changed));
+        changed.sans = (const char *const[]){"localhost",
+                                             "kubernetes.default.svc",
+                                             "*.team.svc.cluster.local",
+                                             "127.0.0.1",
+                                             "fd00::1",
+                                             "10.0.0.9",
+                                             NULL};
+        assert_false(pki_matches(c, &changed)); /* a SAN more */
+        changed.sans = (const char *const[]){"localhost", NULL};
+        assert_false(pki_matches(c, &changed)); /* SANs fewer */
+        changed = r;
+        changed.cn = "other";
+        assert_false(pki_matches(c, &changed));
+        changed = r;
+        changed.client_auth = true;
+        assert_false(pki_matches(c, &changed));
+        changed = r;
+        changed.orgs = masters;
+        assert_false(pki_matches(c, &changed));
+        pki_free(c);
+        pki_free(ca);
+}
+
+static void test_pem_round_trip_and_key_check(void **state)
+{
+        struct pki_request r = {.cn = "front-proxy-ca", .days = 10, .key_type = PKI_ECDSA_P256};
+        struct pki_cert *a, *b, *loaded;
+        char *cert, *key, *key_b;
+        size_t cl, kl, klb;
+
+        assert_int_equal(pki_new_ca(&r, &a), 0);
+        assert_int_equal(pki_new_ca(&r, &b), 0);
+        assert_int_equal(pki_cert_pem(a, &cert, &cl), 0);
+        assert_int_equal(pki_key_pem(a, &key, &kl), 0);
+        assert_int_equal(pki_key_pem(b, &key_b, &klb), 0);
+        assert_non_null(strstr(cert, "-----BEGIN CERTIFICATE-----"));
+        assert_non_null(strstr(key, "PRIVATE KEY-----"));
+        assert_int_equal(pki_load(cert, cl, key, kl, &loaded), 0);
+        assert_true(pki_has_key(loaded));
+        assert_true(pki_matches(loaded, &(struct pki_request){.cn = "front-proxy-ca", .ca = true}));
+        pki_free(loaded);
+        /* a key that is not the certificate's is refused */
+        assert_int_equal(pki_load(cert, cl, key_b, klb, &loaded), -EINVAL);
+        /* certificate only */
+        assert_int_equal(pki_load(cert, cl, NULL, 0, &loaded), 0);
+        assert_false(pki_has_key(loaded));
+        assert_int_equal(pki_issue(loaded, &r, &(struct pki_cert *){NULL}),
+                         -EINVAL); /* cannot sign */
+        pki_free(loaded);
+        /* garbage */
+        assert_int_equal(pki_load("not a cert", 10, NULL, 0, &loaded), -EINVAL);
+        free(cert);
+        free(key);
+        free(key_b);
+        pki_free(a);
+        pki_free(b);
+}
+
+static void test_san_kinds(void **state)
+{
+        assert_true(pki_san_is_ip("127.0.0.1"));
+        assert_true(pki_san_is_ip("fd00::1"));
+        assert_false(pki_san_is_ip("localhost"));
+        assert_false(pki_san_is_ip("10.0.0"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_rsa_chain),
+                cmocka_unit_test(test_ecdsa_chain),
+                cmocka_unit_test(test_matches_detects_every_difference),
+                cmocka_unit_test(test_pem_round_trip_and_key_check),
+                cmocka_unit_test(test_san_kinds),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the operator renders: golden manifests (KO_UPDATE_GOLDEN=1 rewrites them), command-line
+ * merging (the user's settings win), labels and owner references on every object. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "karmada/desired.h"
+#include "reconciler.h"
+#include "render.h"
+#include "util/fileio.h"
+#include "util/yaml.h"
+
+static char *render_file(const char *path)
+{
+        struct render_options o = {.keys = PKI_ECDSA_P256};
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        FILE *fo = open_memstream(&out, &olen), *fe = open_memstream(&err, &elen);
+        int status;
+
+        status = ko_render(path, &o, fo, fe);
+        fclose(fo);
+        fclose(fe);
+        if (status != 0)
+                fail_msg("render %s failed: %s", path, err);
+        free(err);
+        return out;
+}
+
+static void golden(const char *input, const char *golden_name)
+{
+        char gpath[1024], *want = NULL;
+        size_t len;
+        char *got = render_file(input);
+
+        snprintf(gpath, sizeof(gpath), "%s/golden/%s", KO_TEST_DATA, golden_name);
+        if (getenv("KO_UPDATE_GOLDEN")) {
+                FILE *f = fopen(gpath, "we");
+                assert_non_null(f);
+                fputs(got, f);
+                fclose(f);
+        }
+        if (read_file(gpath, 16u << 20, &want, &len) < 0)
+                fail_msg("%s missing: run with KO_UPDATE_GOLDEN=1", gpath);
+        if (strcmp(want, got) != 0) {
+                /* show the first difference */
+                size_t i = 0, line = 1;
+                while (want[i] && want[i] == got[i])
+                        line += want[i++] == '\n';
+                fail_msg("%s differs from the render at line %zu (KO_UPDATE_GOLDEN=1 to "
+                         "accept):\nwant: %.80s\ngot:  %.80s",
+                         gpath, line, want + i, got + i);
+        }
+        free(want);
+        free(got);
+}
+
+static void test_golden_full_spec(void **state)
+{
+        golden(KO_TEST_DATA "/karmada-full.yaml", "karmada-full.yaml");
+}
+
+static void test_golden_upstream_sample(void **state)
+{
+        const char *src = getenv("KO_KARMADA_SRC");
+        char path[1024];
+
+        if (!src)
+                skip(); /* run under CTest, which sets it (hack/karmada-src.sh) */
+        snprintf(path, sizeof(path), "%s/operator/config/samples/karmada.yaml", src);
+        golden(path, "upstream-karmada-sample.yaml");
+}
+
+static struct karmada *parse(const char *y)
+{
+        struct ko_spec_error err;
+        struct karmada *k = NULL;
+        char perr[256];
+        cJSON *doc = NULL;
+
+        if (yaml_parse_one(y, strlen(y), "t", NULL, &doc, perr, sizeof(perr)) < 0)
+                fail_msg("%s", perr);
+        if (karmada_parse(doc, &k, &err) < 0)
+                fail_msg("%s", err.message);
+        cJSON_Delete(doc);
+        return k;
+}
+
+static const cJSON *find(const struct desired *d, const char *kind, const char *name)
+{
+        for (size_t i = 0; i < d->n; i++)
+                if (strcmp(d->objs[i].resource->kind, kind) == 0 &&
+                    strcmp(cJSON_GetObjectItem(cJSON_GetObjectItem(d->objs[i].obj, "metadata"),
+                                               "name")
+                                   ->valuestring,
+                           name) == 0)
+                        return d->objs[i].obj;
+        return NULL;
+}
+
+static const cJSON *command(const cJSON *workload)
+{
+        const cJSON *c = cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(workload, "spec"), "template"), "spec");
+
+        return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "containers"), 0),
+                                   "command");
+}
+
+static bool has_arg(const cJSON *cmd, const char *arg)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, cmd) if (strcmp(e->valuestring, arg) == 0) return true;
+        return false;
+}
+
+static void test_user_settings_win_over_contributions(void **state)
+{
+        struct karmada *k = parse(
+                "apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"
+                "metadata: {name: m, namespace: ns, uid: u}\n"
+                "spec:\n  featureGates: {A: true, C: true}\n  components:\n    etcd: {local: {}}\n"
+                "    karmadaControllerManager:\n      featureGates: {A: false}\n"
+                "      extraArgs: {v: '7', concurrent-work-syncs: '3'}\n"
+                "    karmadaScheduler:\n      extraArgs: {feature-gates: 'Only=true'}\n");
+        struct desired d;
+        char err[256];
+        const cJSON *cm, *sched, *kcm;
+
+        assert_int_equal(desired_init(&d, k, NULL), 0);
+        d.key_type = PKI_ECDSA_P256;
+        for (const struct reconciler *const *r = ko_reconcilers; *r; r++) {
+                if (!ko_reconciler_enabled(*r, k))
+                        continue;
+                d.owner = (*r)->name;
+                assert_int_equal((*r)->contribute(k, &d), 0);
+        }
+        /* a feature reconciler's contributions */
+        assert_int_equal(desired_gate(&d, KO_CONTROLLER_MANAGER, "B", true), 0);
+        assert_int_equal(desired_gate(&d, KO_CONTROLLER_MANAGER, "A", true), 0);
+        assert_int_equal(desired_flag(&d, KO_CONTROLLER_MANAGER, "v", "3"), 0);
+        assert_int_equal(desired_finish(&d), 0);
+        (void)err;
+
+        cm = command(find(&d, "Deployment", "m-karmada-controller-manager"));
+        /* spec.featureGates < contributions < the component's featureGates; extraArgs win over all
+         */
+        assert_true(has_arg(cm, "--feature-gates=A=false,B=true,C=true"));
+        assert_true(has_arg(cm, "--v=7"));
+        assert_true(has_arg(cm, "--concurrent-work-syncs=3"));
+        assert_string_equal(cJSON_GetArrayItem(cm, 0)->valuestring,
+                            "/bin/karmada-controller-manager");
+        sched = command(find(&d, "Deployment", "m-karmada-scheduler"));
+        assert_true(has_arg(sched, "--feature-gates=Only=true"));
+        /* instance-wide Karmada gates never reach Kubernetes components */
+        kcm = command(find(&d, "Deployment", "m-karmada-kube-controller-manager"));
+        for (const cJSON *e = kcm->child; e; e = e->next)
+                assert_null(strstr(e->valuestring, "feature-gates"));
+        /* flags are sorted after the binary */
+        for (const cJSON *e = cm->child->next; e && e->next; e = e->next)
+                assert_true(strcmp(e->valuestring, e->next->valuestring) < 0);
+        desired_free(&d);
+        karmada_free(k);
+}
+
+static void test_every_object_is_labelled_and_owned(void **state)
+{
+        struct karmada *k =
+                parse("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"
+                      "metadata: {name: owned, namespace: ns, uid: \"1234\"}\nspec: {}\n");
+        struct desired d;
+        char err[256];
+
+        assert_int_equal(ko_build_desired(k, NULL, PKI_ECDSA_P256, &d, err, sizeof(err)), 0);
+        assert_true(d.n > 15);
+        for (size_t i = 0; i < d.n; i++) {
+                const cJSON *meta = cJSON_GetObjectItem(d.objs[i].obj, "metadata");
+                const cJSON *labels = cJSON_GetObjectItem(meta, "labels");
+                const cJSON *ref =
+                        cJSON_GetArrayItem(cJSON_GetObjectItem(meta, "ownerReferences"), 0);
+                assert_string_equal(
+                        cJSON_GetObjectItem(labels, "app.kubernetes.io/managed-by")->valuestring,
+                        "karmada-operator");
+                assert_string_equal(
+                        cJSON_GetObjectItem(labels, "app.kubernetes.io/instance")->valuestring,
+                        "owned");
+                assert_non_null(cJSON_GetObjectItem(labels, "app.kubernetes.io/name"));
+                assert_non_null(ref);
+                assert_string_equal(cJSON_GetObjectItem(ref, "uid")->valuestring, "1234");
+                assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ref, "controller")));
+                assert_string_equal(cJSON_GetObjectItem(meta, "namespace")->valuestring, "ns");
+        }
+        desired_free(&d);
+        karmada_free(k);
+}
+
+static void test_invalid_input_is_reported_not_rendered(void **state)
+{
+        struct render_options o = {.keys = PKI_ECDSA_P256};
+        char *out = NULL, *err = NULL, path[] = "/tmp/ko-render-XXXXXX";
+        size_t olen = 0, elen = 0;
+        FILE *fo = open_memstream(&out, &olen), *fe = open_memstream(&err, &elen);
+        int fd = mkstemp(path);
+        FILE *f = fdopen(fd, "w");
+
+        fputs("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: bad, "
+              "namespace: ns}\n"
+              "spec: {components: {etcd: {local: {replicas: 0}}}}\n",
+              f);
+        fclose(f);
+        assert_int_equal(ko_render(path, &o, fo, fe), 1);
+        fclose(fo);
+        fclose(fe);
+        assert_non_null(strstr(err, "spec.components.etcd.local.replicas"));
+        assert_int_equal(olen, 0);
+        unlink(path);
+        free(out);
+        free(err);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_golden_full_spec),
+                cmocka_unit_test(test_golden_upstream_sample),
+                cmocka_unit_test(test_user_settings_win_over_contributions),
+                cmocka_unit_test(test_every_object_is_labelled_and_owned),
+                cmocka_unit_test(test_invalid_input_is_reported_not_rendered),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

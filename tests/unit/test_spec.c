@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Karmada spec: defaults like upstream's, and every invalid case names its field. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "karmada/spec.h"
+#include "util/yaml.h"
+
+static cJSON *yaml(const char *y)
+{
+        char err[256];
+        cJSON *doc = NULL;
+
+        if (yaml_parse_one(y, strlen(y), "test", NULL, &doc, err, sizeof(err)) < 0)
+                fail_msg("%s", err);
+        return doc;
+}
+
+#define META                                                                               \
+        "apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: demo, " \
+        "namespace: team, uid: u-1, generation: 3}\n"
+
+static struct karmada *parse_ok(const char *y)
+{
+        struct ko_spec_error err = {{0}};
+        struct karmada *k = NULL;
+        cJSON *doc = yaml(y);
+
+        if (karmada_parse(doc, &k, &err) < 0)
+                fail_msg("unexpected error: %s", err.message);
+        cJSON_Delete(doc);
+        return k;
+}
+
+static void parse_fails(const char *y, const char *const *needles)
+{
+        struct ko_spec_error err = {{0}};
+        struct karmada *k = NULL;
+        cJSON *doc = yaml(y);
+
+        assert_int_equal(karmada_parse(doc, &k, &err), -EINVAL);
+        assert_null(k);
+        for (; *needles; needles++)
+                if (!strstr(err.message, *needles))
+                        fail_msg("error \"%s\" lacks \"%s\"", err.message, *needles);
+        cJSON_Delete(doc);
+}
+
+#define FAILS(y, ...) parse_fails(y, (const char *const[]){__VA_ARGS__, NULL})
+
+static void test_empty_spec_gets_upstream_defaults(void **state)
+{
+        struct karmada *k = parse_ok(META "spec: {}\n");
+
+        assert_string_equal(k->prefix, "demo-karmada");
+        assert_int_equal(k->generation, 3);
+        assert_string_equal(k->version, ko_release_default()->karmada);
+        assert_string_equal(k->dns_domain, "cluster.local");
+        assert_false(k->etcd_external);
+        assert_int_equal(k->etcd_volume, KO_VOLUME_EMPTY_DIR);
+        assert_true(k->comp[KO_ETCD].enabled);
+        assert_int_equal(k->comp[KO_ETCD].replicas, 1);
+        assert_string_equal(k->comp[KO_ETCD].image, "registry.k8s.io/etcd:3.6.6-0");
+        assert_string_equal(k->comp[KO_APISERVER].image, "registry.k8s.io/kube-apiserver:v1.35.2");
+        assert_string_equal(k->comp[KO_KUBE_CONTROLLER_MANAGER].image,
+                            "registry.k8s.io/kube-controller-manager:v1.35.2");
+        assert_string_equal(k->comp[KO_SCHEDULER].image,
+                            "docker.io/karmada/karmada-scheduler:v1.18.2");
+        assert_int_equal(k->comp[KO_METRICS_ADAPTER].replicas, 2);
+        assert_false(k->comp[KO_DESCHEDULER].enabled); /* optional ones only when present */
+        assert_false(k->comp[KO_SEARCH].enabled);
+        assert_string_equal(k->comp[KO_WEBHOOK].pull_policy, "IfNotPresent");
+        assert_string_equal(k->comp[KO_WEBHOOK].priority_class, "system-node-critical");
+        assert_string_equal(k->service_type, "ClusterIP");
+        assert_string_equal(k->service_subnet, "10.96.0.0/12");
+        assert_int_equal(k->leaf_days, 365);
+        assert_string_equal(
+                k->crd_url,
+                "https://github.com/karmada-io/karmada/releases/download/v1.18.2/crds.tar.gz");
+        assert_false(k->crd_always);
+        assert_true(k->cascade);
+        karmada_free(k);
+}
+
+static void test_version_drives_every_default_tag(void **state)
+{
+        struct karmada *k = parse_ok(
+                META "spec:\n  karmadaVersion: v1.16.0\n  components:\n    etcd: {local: {}}\n"
+                     "    karmadaScheduler: {imageTag: custom}\n    karmadaDescheduler: {}\n");
+
+        assert_string_equal(k->comp[KO_APISERVER].image_tag, "v1.34.1");
+        assert_string_equal(k->comp[KO_ETCD].image_tag, "3.6.0-0");
+        assert_string_equal(k->comp[KO_CONTROLLER_MANAGER].image_tag, "v1.16.0");
+        assert_string_equal(k->comp[KO_SCHEDULER].image_tag, "custom"); /* explicit wins */
+        assert_true(k->comp[KO_DESCHEDULER].enabled);
+        assert_string_equal(k->comp[KO_DESCHEDULER].image,
+                            "docker.io/karmada/karmada-descheduler:v1.16.0");
+        assert_non_null(strstr(k->crd_url, "/v1.16.0/"));
+        karmada_free(k);
+}
+
+static void test_private_registry_replaces_default_registries_only(void **state)
+{
+        struct karmada *k = parse_ok(
+                META "spec:\n  privateRegistry: {registry: mirror.example/karmada}\n  components:\n"
+                     "    etcd: {local: {}}\n    karmadaWebhook: {imageRepository: "
+                     "quay.io/me/webhook}\n");
+
+        assert_string_equal(k->comp[KO_APISERVER].image,
+                            "mirror.example/karmada/kube-apiserver:v1.35.2");
+        assert_string_equal(k->comp[KO_CONTROLLER_MANAGER].image,
+                            "mirror.example/karmada/karmada-controller-manager:v1.18.2");
+        assert_string_equal(k->comp[KO_WEBHOOK].image, "quay.io/me/webhook:v1.18.2");
+        karmada_free(k);
+}
+
+static void test_upstream_shaped_spec(void **state)
+{
+        struct karmada *k = parse_ok(
+                META
+                "spec:\n  hostCluster: {networking: {dnsDomain: corp.local}}\n"
+                "  featureGates: {Failover: true}\n"
+                "  customCertificate: {leafCertValidityDays: 30}\n"
+                "  crdTarball: {httpSource: {url: 'http://local/crds.tar.gz', proxy: {proxyURL: "
+                "'http://proxy:3128'}},"
+                " crdDownloadPolicy: Always}\n"
+                "  components:\n"
+                "    etcd:\n      local:\n        replicas: 3\n        volumeData:\n          "
+                "volumeClaim:\n"
+                "            metadata: {name: etcd-data}\n            spec: {accessModes: "
+                "[ReadWriteOnce], resources: {requests: {storage: 3Gi}}}\n"
+                "    karmadaAPIServer:\n      serviceType: NodePort\n      certSANs: "
+                "[api.example.com, 10.1.2.3]\n"
+                "      extraArgs: {v: '4'}\n      podDisruptionBudgetConfig: {minAvailable: 1}\n"
+                "      labels: {team: a}\n      annotations: {note: x}\n      resources: "
+                "{requests: {cpu: 100m}}\n"
+                "    karmadaControllerManager:\n      featureGates: {PropagateDeps: false}\n      "
+                "controllers: ['*', '-hpa']\n");
+
+        assert_string_equal(k->dns_domain, "corp.local");
+        assert_int_equal(k->leaf_days, 30);
+        assert_true(k->crd_always);
+        assert_string_equal(k->crd_proxy, "http://proxy:3128");
+        assert_int_equal(k->etcd_volume, KO_VOLUME_CLAIM);
+        assert_int_equal(k->comp[KO_ETCD].replicas, 3);
+        assert_string_equal(k->service_type, "NodePort");
+        assert_int_equal(cJSON_GetArraySize(k->apiserver_sans), 2);
+        assert_non_null(k->comp[KO_APISERVER].extra_args);
+        assert_non_null(k->comp[KO_APISERVER].pdb_min_available);
+        assert_non_null(k->comp[KO_CONTROLLER_MANAGER].feature_gates);
+        assert_int_equal(cJSON_GetArraySize(k->comp[KO_CONTROLLER_MANAGER].controllers), 2);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(k->feature_gates, "Failover")));
+        karmada_free(k);
+}
+
+static void test_invalid_specs_name_their_field(void **state)
+{
+        FAILS(META "spec: {components: {etcd: {local: {}, external: {endpoints: [a], secretRef: "
+                   "{name: demo-karmada-etcd-cert}}}}}\n",
+              "spec.components.etcd", "not both");
+        FAILS(META "spec: {components: {etcd: {external: {endpoints: ['https://e:2379'], "
+                   "secretRef: {name: mine}}}}}\n",
+              "spec.components.etcd.external.secretRef.name", "demo-karmada-etcd-cert");
+        FAILS(META "spec: {components: {etcd: {external: {secretRef: {name: "
+                   "demo-karmada-etcd-cert}}}}}\n",
+              "spec.components.etcd.external.endpoints");
+        FAILS(META "spec: {components: {etcd: {local: {}}, karmadaAPIServer: {serviceType: "
+                   "ExternalName}}}\n",
+              "spec.components.karmadaAPIServer.serviceType", "ExternalName");
+        FAILS(META "spec: {components: {etcd: {local: {imagePullPolicy: Sometimes}}}}\n",
+              "spec.components.etcd.local.imagePullPolicy");
+        FAILS(META "spec: {components: {etcd: {local: {}}, karmadaWebhook: {replicas: -1}}}\n",
+              "spec.components.karmadaWebhook.replicas");
+        FAILS(META "spec: {components: {etcd: {local: {replicas: 0}}}}\n",
+              "spec.components.etcd.local.replicas");
+        FAILS(META "spec: {components: {etcd: {local: {}}, karmadaScheduler: "
+                   "{podDisruptionBudgetConfig: {minAvailable: 1, maxUnavailable: 1}}}}\n",
+              "spec.components.karmadaScheduler.podDisruptionBudgetConfig", "exactly one");
+        FAILS(META "spec: {components: {etcd: {local: {}}, karmadaScheduler: "
+                   "{podDisruptionBudgetConfig: {}}}}\n",
+              "spec.components.karmadaScheduler.podDisruptionBudgetConfig");
+        FAILS(META "spec: {components: {etcd: {local: {}}, karmadaScheduler: "
+                   "{podDisruptionBudgetConfig: {minAvailable: lots}}}}\n",
+              "podDisruptionBudgetConfig", "percentage");
+        FAILS(META "spec: {karmadaVersion: v9.9.9}\n", "spec.karmadaVersion", "v9.9.9", "v1.18.2");
+        FAILS(META "spec: {hostCluster: {networking: {dnsDomain: 'Not_A_Domain'}}}\n",
+              "spec.hostCluster.networking.dnsDomain");
+        FAILS(META "spec: {crdTarball: {httpSource: {url: 'ftp://x/y.tgz'}}}\n",
+              "spec.crdTarball.httpSource.url");
+        FAILS(META "spec: {crdTarball: {crdDownloadPolicy: Never}}\n",
+              "spec.crdTarball.crdDownloadPolicy");
+        FAILS(META "spec: {customCertificate: {leafCertValidityDays: 0}}\n",
+              "spec.customCertificate.leafCertValidityDays");
+        FAILS(META "spec: {privateRegistry: {}}\n", "spec.privateRegistry.registry", "required");
+        FAILS(META "spec: {components: {etcd: {local: {labels: {a: 1}}}}}\n",
+              "spec.components.etcd.local.labels.a", "string");
+        FAILS(META "spec: {featureGates: {Failover: 'yes please'}}\n", "spec.featureGates.Failover",
+              "true or false");
+        FAILS(META "spec: {components: {etcd: {local: {volumeData: {emptyDir: {}, hostPath: {path: "
+                   "/x}}}}}}\n",
+              "spec.components.etcd.local.volumeData", "one of");
+        FAILS(META "spec: {components: {etcd: {local: {volumeData: {hostPath: {}}}}}}\n",
+              "spec.components.etcd.local.volumeData.hostPath.path");
+        FAILS(META
+              "spec: {components: {etcd: {local: {}}, karmadaAPIServer: {serviceType: ClusterIP}}, "
+              "hostCluster: {secretRef: {name: remote}}}\n",
+              "serviceType", "another cluster");
+        FAILS(META "spec: {components: []}\n", "spec.components", "object");
+        FAILS(META "spec: {suspend: maybe}\n", "spec.suspend");
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {namespace: "
+              "x}\nspec: {}\n",
+              "metadata");
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: "
+              "a-very-long-instance-name-that-leaves-no-room-for-the-suffixes, namespace: "
+              "x}\nspec: {}\n",
+              "metadata.name", "63");
+}
+
+static void test_several_problems_are_all_reported(void **state)
+{
+        FAILS(META "spec: {karmadaVersion: v0.0.1, suspend: 3, components: {etcd: {local: "
+                   "{replicas: 0}}}}\n",
+              "spec.karmadaVersion", "spec.suspend", "spec.components.etcd.local.replicas");
+}
+
+static void test_cascade_label_and_deletion(void **state)
+{
+        struct karmada *k = parse_ok("apiVersion: operator.karmada.io/v1alpha1\nkind: "
+                                     "Karmada\nmetadata: {name: my-karmada, namespace: ns, "
+                                     "labels: {operator.karmada.io/disable-cascading-deletion: "
+                                     "'true'}, deletionTimestamp: '2026-01-01T00:00:00Z'}\n"
+                                     "spec: {}\n");
+
+        assert_false(k->cascade);
+        assert_true(k->deleting);
+        assert_string_equal(k->prefix, "my-karmada"); /* contains "karmada": no suffix */
+        karmada_free(k);
+}
+
+static void test_versions(void **state)
+{
+        int a, b, c;
+
+        assert_true(ko_version_parse("v1.18.2", &a, &b, &c));
+        assert_int_equal(a * 10000 + b * 100 + c, 11802);
+        assert_false(ko_version_parse("1.18.2", &a, &b, &c));
+        assert_false(ko_version_parse("v1.18", &a, &b, &c));
+        assert_false(ko_version_parse("v1.18.2-rc.1", &a, &b, &c));
+        assert_true(ko_version_compare("v1.17.1", "v1.18.0") < 0);
+        assert_true(ko_version_compare("v1.18.10", "v1.18.9") > 0);
+        assert_int_equal(ko_version_compare("v1.18.2", "v1.18.2"), 0);
+        assert_non_null(ko_release_find("v1.17.1"));
+        assert_null(ko_release_find("v1.17.2"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_empty_spec_gets_upstream_defaults),
+                cmocka_unit_test(test_version_drives_every_default_tag),
+                cmocka_unit_test(test_private_registry_replaces_default_registries_only),
+                cmocka_unit_test(test_upstream_shaped_spec),
+                cmocka_unit_test(test_invalid_specs_name_their_field),
+                cmocka_unit_test(test_several_problems_are_all_reported),
+                cmocka_unit_test(test_cascade_label_and_deletion),
+                cmocka_unit_test(test_versions),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

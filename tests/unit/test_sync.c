@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What counts as in sync (so nothing is written), what counts as rolled out, and conditions. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "karmada/conditions.h"
+#include "karmada/names.h"
+#include "karmada/sync.h"
+
+static bool sub(const char *d, const char *l, char *where)
+{
+        cJSON *dj = cJSON_Parse(d), *lj = cJSON_Parse(l);
+        bool r;
+
+        assert_non_null(dj);
+        assert_non_null(lj);
+        r = ko_subset(dj, lj, where, 256);
+        cJSON_Delete(dj);
+        cJSON_Delete(lj);
+        return r;
+}
+
+static void test_subset_rules(void **state)
+{
+        char where[256] = "";
+
+        /* the server adds fields: fine */
+        assert_true(sub("{\"spec\":{\"replicas\":1}}",
+                        "{\"spec\":{\"replicas\":1,\"strategy\":{}},\"status\":{}}", where));
+        /* a changed value, reported with its path */
+        assert_false(
+                sub("{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"a:1\"}]}}}}",
+                    "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"a:2\","
+                    "\"name\":\"x\"}]}}}}",
+                    where));
+        assert_string_equal(where, ".spec.template.spec.containers[0].image");
+        /* lists must keep their length (a removed flag or container shows) */
+        assert_false(
+                sub("{\"command\":[\"a\",\"b\"]}", "{\"command\":[\"a\",\"b\",\"c\"]}", where));
+        assert_string_equal(where, ".command");
+        /* zero values match absent fields (the server drops them) */
+        assert_true(
+                sub("{\"a\":false,\"b\":0,\"c\":\"\",\"d\":{},\"e\":[],\"f\":null}", "{}", where));
+        assert_false(sub("{\"a\":true}", "{}", where));
+        /* quantities compare by value */
+        assert_true(sub("{\"cpu\":\"1000m\",\"mem\":\"1024Mi\",\"x\":\"0.5\"}",
+                        "{\"cpu\":\"1\",\"mem\":\"1Gi\",\"x\":\"500m\"}", where));
+        assert_false(sub("{\"cpu\":\"100m\"}", "{\"cpu\":\"1\"}", where));
+        /* types must agree */
+        assert_false(sub("{\"port\":443}", "{\"port\":\"443\"}", where));
+        assert_false(sub("{\"a\":{\"b\":1}}", "{\"a\":[1]}", where));
+}
+
+static void test_quantities(void **state)
+{
+        long double v;
+
+        assert_true(ko_quantity("100m", &v) && v > 0.0999L && v < 0.1001L);
+        assert_true(ko_quantity("3Gi", &v) && v == 3221225472.0L);
+        assert_true(ko_quantity("2e3", &v) && v == 2000.0L);
+        assert_true(ko_quantity("1.5k", &v) && v == 1500.0L);
+        assert_false(ko_quantity("abc", &v));
+        assert_false(ko_quantity("1Zi", &v));
+        assert_false(ko_quantity("v1.18.2", &v));
+}
+
+static void test_stamp_catches_removed_fields(void **state)
+{
+        cJSON *desired =
+                cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":\"1\",\"b\":\"2\"}}}");
+        cJSON *live, *smaller;
+        char why[256];
+
+        assert_int_equal(ko_stamp(desired), 0);
+        live = cJSON_Duplicate(desired, true);
+        assert_true(ko_in_sync(desired, live, why, sizeof(why)));
+        /* a label removed from the desired state: live still holds everything, but the hash moved
+         */
+        smaller = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":\"1\"}}}");
+        assert_int_equal(ko_stamp(smaller), 0);
+        assert_false(ko_in_sync(smaller, live, why, sizeof(why)));
+        assert_string_equal(why, "changed");
+        /* stamping twice gives the same hash */
+        assert_int_equal(ko_stamp(smaller), 0);
+        assert_false(ko_in_sync(smaller, live, why, sizeof(why)));
+        /* a drifted live object */
+        cJSON_ReplaceItemInObject(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(live, "metadata"), "labels"), "a",
+                cJSON_CreateString("9"));
+        assert_false(ko_in_sync(desired, live, why, sizeof(why)));
+        assert_non_null(strstr(why, "drifted at .metadata.labels.a"));
+        assert_false(ko_in_sync(desired, NULL, why, sizeof(why)));
+        assert_string_equal(why, "missing");
+        cJSON_Delete(desired);
+        cJSON_Delete(live);
+        cJSON_Delete(smaller);
+}
+
+static bool rolled(const char *json)
+{
+        cJSON *o = cJSON_Parse(json);
+        char why[256];
+        bool r;
+
+        assert_non_null(o);
+        r = ko_rollout_done(o, why, sizeof(why));
+        cJSON_Delete(o);
+        return r;
+}
+
+static void test_rollout_is_finished_only_when_all_replicas_are_new_and_ready(void **state)
+{
+        assert_true(rolled("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":2},\"spec\":{"
+                           "\"replicas\":2},"
+                           "\"status\":{\"observedGeneration\":2,\"replicas\":2,"
+                           "\"updatedReplicas\":2,\"readyReplicas\":2,"
+                           "\"availableReplicas\":2}}"));
+        /* upstream would count this Ready: one old pod ready */
+        assert_false(rolled("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":2},\"spec\":{"
+                            "\"replicas\":1},"
+                            "\"status\":{\"observedGeneration\":2,\"replicas\":2,"
+                            "\"updatedReplicas\":1,\"readyReplicas\":1,"
+                            "\"availableReplicas\":1}}"));
+        assert_false(rolled("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":3},\"spec\":{"
+                            "\"replicas\":1},"
+                            "\"status\":{\"observedGeneration\":2,\"replicas\":1,"
+                            "\"updatedReplicas\":1,\"readyReplicas\":1,"
+                            "\"availableReplicas\":1}}"));
+        assert_false(rolled("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":1},\"spec\":{"
+                            "\"replicas\":3},"
+                            "\"status\":{\"observedGeneration\":1,\"replicas\":3,"
+                            "\"updatedReplicas\":3,\"readyReplicas\":2,"
+                            "\"availableReplicas\":2}}"));
+        assert_false(rolled(
+                "{\"kind\":\"StatefulSet\",\"metadata\":{\"generation\":1},\"spec\":{\"replicas\":"
+                "1},"
+                "\"status\":{\"observedGeneration\":1,\"replicas\":1,\"updatedReplicas\":1,"
+                "\"readyReplicas\":1,"
+                "\"availableReplicas\":1,\"currentRevision\":\"a\",\"updateRevision\":\"b\"}}"));
+        assert_true(rolled(
+                "{\"kind\":\"StatefulSet\",\"metadata\":{\"generation\":1},\"spec\":{\"replicas\":"
+                "1},"
+                "\"status\":{\"observedGeneration\":1,\"replicas\":1,\"updatedReplicas\":1,"
+                "\"readyReplicas\":1,"
+                "\"availableReplicas\":1,\"currentRevision\":\"b\",\"updateRevision\":\"b\"}}"));
+        assert_false(ko_rollout_done(NULL, (char[64]){0}, 64));
+}
+
+static void test_conditions_move_time_only_on_flips(void **state)
+{
+        cJSON *conds = cJSON_CreateArray();
+        const cJSON *c;
+        char t1[64];
+
+        assert_true(ko_condition_set(conds, "Ready", KO_FALSE, "Progressing", "etcd: starting", 1));
+        c = ko_condition_get(conds, "Ready");
+        snprintf(t1, sizeof(t1), "%s", cJSON_GetObjectItem(c, "lastTransitionTime")->valuestring);
+        sleep(1);
+        /* same status, new message: time stays */
+        assert_true(ko_condition_set(conds, "Ready", KO_FALSE, "Progressing", "apiserver: starting",
+                                     2));
+        assert_string_equal(cJSON_GetObjectItem(c, "lastTransitionTime")->valuestring, t1);
+        assert_int_equal(cJSON_GetObjectItem(c, "observedGeneration")->valueint, 2);
+        /* nothing changed: reports no change */
+        assert_false(ko_condition_set(conds, "Ready", KO_FALSE, "Progressing",
+                                      "apiserver: starting", 2));
+        /* a flip moves it */
+        assert_true(ko_condition_set(conds, "Ready", KO_TRUE, "Ready", "running", 2));
+        assert_string_not_equal(cJSON_GetObjectItem(c, "lastTransitionTime")->valuestring, t1);
+        assert_true(ko_condition_is_true(conds, "Ready"));
+        assert_true(ko_condition_remove(conds, "Ready"));
+        assert_false(ko_condition_remove(conds, "Ready"));
+        cJSON_Delete(conds);
+}
+
+static void test_reasons_fit_the_api_pattern(void **state)
+{
+        char a[] = "apply failed!", b[] = "1st", c[] = "Ok:";
+
+        ko_condition_reason(a);
+        assert_string_equal(a, "apply_failed_");
+        ko_condition_reason(b);
+        assert_string_equal(b, "Xst");
+        ko_condition_reason(c);
+        assert_string_equal(c, "Ok");
+}
+
+static void test_names(void **state)
+{
+        char buf[64];
+
+        assert_int_equal(ko_prefix("demo", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "demo-karmada");
+        assert_int_equal(ko_prefix("karmada-demo", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "karmada-demo");
+        assert_int_equal(ko_name("demo-karmada", "apiserver", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "demo-karmada-apiserver");
+        assert_int_equal(ko_name("demo-karmada", "apiserver", buf, 8), -ENOBUFS);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_subset_rules),
+                cmocka_unit_test(test_quantities),
+                cmocka_unit_test(test_stamp_catches_removed_fields),
+                cmocka_unit_test(test_rollout_is_finished_only_when_all_replicas_are_new_and_ready),
+                cmocka_unit_test(test_conditions_move_time_only_on_flips),
+                cmocka_unit_test(test_reasons_fit_the_api_pattern),
+                cmocka_unit_test(test_names),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
