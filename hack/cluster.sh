@@ -10,8 +10,12 @@
 #   hack/cluster.sh kill   COMPONENT [--name N | --state-dir DIR]     SIGKILL it (a crash, for tests)
 #   hack/cluster.sh start  COMPONENT [--name N | --state-dir DIR]     start it again with the same flags
 #   hack/cluster.sh env    [--name N | --state-dir DIR]               print the cluster's variables
+#   hack/cluster.sh run    NAME [--name N | --state-dir DIR] -- CMD [ARG...]
+#                                  (re)start CMD as an extra process of the cluster (log in
+#                                  logs/NAME.log); `down` and `stop NAME` stop it
 #
-# COMPONENT is one of: etcd kube-apiserver kube-controller-manager kube-scheduler kwok.
+# COMPONENT is one of: etcd kube-apiserver kube-controller-manager kube-scheduler kwok, or
+# the NAME of an extra process (stop, kill).
 # Each cluster keeps its state (PKI, kubeconfigs, logs, pids) in one directory, so several can
 # run at once. Processes are stopped by the pid `up` recorded (checked against their start
 # time), never by name.
@@ -59,8 +63,6 @@ pid_of() {
 }
 
 # ---- ports and PKI ----
-
-used_ports() { ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u; }
 
 pick_ports() {
         local used chosen=" " n p
@@ -320,8 +322,29 @@ cmd_up() {
         echo "$STATE/kubeconfig/admin"
 }
 
-# clients first (all at once), then the API server, then its storage
+# run_extra NAME CMD...: an extra process that lives with the cluster (the operator in
+# local-up.sh); a previous one of that NAME is stopped first
+run_extra() {
+        local name=$1 pid
+        shift
+        case " ${COMPONENTS[*]} " in *" $name "*) die "$name is a cluster component" ;; esac
+        stop_components "$name"
+        mkdir -p "$STATE/logs" "$STATE/pids"
+        setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
+        pid=$!
+        echo "$pid $(proc_start "$pid")" >"$STATE/pids/$name"
+        log "$name started (pid $pid, log $STATE/logs/$name.log)"
+}
+
+# extras (what `run` started) first, then clients (all at once), then the API server, then
+# its storage
 stop_all() {
+        local f extras=()
+        for f in "$STATE"/pids/*; do
+                [ -e "$f" ] || continue
+                case " ${COMPONENTS[*]} " in *" $(basename "$f") "*) ;; *) extras+=("$(basename "$f")") ;; esac
+        done
+        [ ${#extras[@]} -eq 0 ] || stop_components "${extras[@]}"
         stop_components kwok kube-scheduler kube-controller-manager
         stop_components kube-apiserver
         stop_components etcd
@@ -361,7 +384,7 @@ main() {
         shift
         case $cmd in
         -h | --help | help) usage; exit 0 ;;
-        start | stop | kill) component=${1:-}; [ -n "$component" ] || die "$cmd needs a component"; shift ;;
+        start | stop | kill | run) component=${1:-}; [ -n "$component" ] || die "$cmd needs a name"; shift ;;
         esac
         NAME=local STATE="" NODES=1
         while [ $# -gt 0 ]; do
@@ -369,6 +392,7 @@ main() {
                 --name) NAME=$2; shift 2 ;;
                 --state-dir) STATE=$2; shift 2 ;;
                 --nodes) NODES=$2; shift 2 ;;
+                --) shift; break ;;
                 *) die "unknown argument '$1'" ;;
                 esac
         done
@@ -381,8 +405,9 @@ main() {
         status) cmd_status ;;
         env) load_env; cat "$STATE/cluster.env" ;;
         start) load_env; args_of "$component"; start_component "$component" ;;
-        stop) load_env; args_of "$component"; stop_components "$component" ;;
-        kill) load_env; args_of "$component"; STOP_SIGNAL=KILL stop_components "$component" ;;
+        stop) load_env; stop_components "$component" ;;
+        kill) load_env; STOP_SIGNAL=KILL stop_components "$component" ;;
+        run) load_env; [ $# -gt 0 ] || die "run needs -- CMD"; run_extra "$component" "$@" ;;
         *) usage >&2; exit 2 ;;
         esac
 }

@@ -39,6 +39,18 @@ ensure_go_path() {
         export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 }
 
+used_ports() { ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u; }
+
+# free_port: a TCP port in 20000-31999 that nothing listens on or uses now
+free_port() {
+        local used p
+        used=" $(used_ports | tr '\n' ' ') "
+        while :; do
+                p=$((20000 + RANDOM % 12000))
+                case "$used" in *" $p "*) ;; *) echo "$p"; return 0 ;; esac
+        done
+}
+
 # cached_bin NAME VERSION -> path of the cached binary (may not exist yet)
 cached_bin() { printf '%s/%s-%s\n' "$KO_BIN_CACHE" "$1" "$2"; }
 

@@ -1,26 +1,66 @@
 #!/usr/bin/env bash
-# Set up everything and bring up a local host cluster (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok) for development.
-# Stop it with: hack/cluster.sh down
+# Set up everything and run the main job locally: a host cluster (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kwok), the Karmada CRD, the operator (built from
+# this tree, running in the background) and the sample Karmada in crds/samples/, waited for
+# until Ready. Run it again to rebuild and restart the operator; stop everything with
+# hack/cluster.sh down.
 set -euo pipefail
 LOG_TAG=local-up
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT_DIR"
+
+READY_TIMEOUT=${KO_READY_TIMEOUT:-300}
 
 "$HACK_DIR/setup.sh"
 ensure_go_path
 "$HACK_DIR/build-bins.sh"
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
+operator=$ROOT_DIR/build/dev/operator/karmada-operator
 kubeconfig=$("$HACK_DIR/cluster.sh" up --name local)
-kubectl=$(cached_bin kubectl "$KUBE_VERSION")
+kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
+
+kubectl apply --server-side --field-manager=local-up -f crds/operator.karmada.io_karmadas.yaml >/dev/null
+crd_established() {
+        [ "$(kubectl get crd karmadas.operator.karmada.io \
+                -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]
+}
+wait_until 60 "the Karmada CRD to be established" crd_established
+
+metrics_port=$(free_port)
+probe_port=$(free_port)
+while [ "$probe_port" = "$metrics_port" ]; do probe_port=$(free_port); done
+"$HACK_DIR/cluster.sh" run karmada-operator --name local -- "$operator" run \
+        --kubeconfig "$kubeconfig" --leader-election-namespace kube-system \
+        --metrics-bind-address "127.0.0.1:$metrics_port" --health-probe-bind-address "127.0.0.1:$probe_port"
+state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
+oplog=$state/logs/karmada-operator.log
+operator_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$probe_port/readyz" >/dev/null 2>&1; }
+if ! wait_until 60 "the operator to become ready" operator_ready; then
+        tail -n 30 "$oplog" >&2
+        die "the operator did not become ready; its log: $oplog"
+fi
+
+kubectl create namespace karmada-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -f crds/samples/karmada.yaml >/dev/null
+log "waiting up to ${READY_TIMEOUT}s for karmada-system/karmada-demo to become Ready"
+start=$SECONDS
+if ! kubectl wait -n karmada-system karmada/karmada-demo --for=condition=Ready --timeout="${READY_TIMEOUT}s" >/dev/null; then
+        kubectl get karmada -n karmada-system karmada-demo -o yaml >&2 || true
+        tail -n 30 "$oplog" >&2
+        die "karmada-demo did not become Ready; the operator's log: $oplog"
+fi
+log "karmada-demo Ready after $((SECONDS - start))s"
+kubectl get karmadas -A
 
 cat <<EOT
 
-Local cluster is up (Kubernetes $KUBE_VERSION, one kwok node).
+Local cluster (Kubernetes $KUBE_VERSION, one kwok node) with the operator and a Karmada.
   export KUBECONFIG=$kubeconfig
-  alias kubectl=$kubectl
-  kubectl get nodes
-Operator binary: $ROOT_DIR/build/dev/operator/karmada-operator
-Status: hack/cluster.sh status     Stop: hack/cluster.sh down
+  alias kubectl=$(cached_bin kubectl "$KUBE_VERSION")
+  kubectl get karmadas -A; kubectl get all -n karmada-system
+Operator: log $oplog, pid in $state/pids/karmada-operator
+  metrics http://127.0.0.1:$metrics_port/metrics   probes http://127.0.0.1:$probe_port/readyz
+Render a CR without a cluster: $operator render -f crds/samples/karmada.yaml
+Stop everything: hack/cluster.sh down
 EOT

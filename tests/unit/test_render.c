@@ -69,6 +69,12 @@ static void test_golden_full_spec(void **state)
         golden(KO_TEST_DATA "/karmada-full.yaml", "karmada-full.yaml");
 }
 
+/* the sample hack/local-up.sh applies */
+static void test_golden_our_sample(void **state)
+{
+        golden(KO_TEST_DATA "/../../crds/samples/karmada.yaml", "sample-karmada.yaml");
+}
+
 static void test_golden_upstream_sample(void **state)
 {
         const char *src = getenv("KO_KARMADA_SRC");
@@ -232,6 +238,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_golden_full_spec),
+                cmocka_unit_test(test_golden_our_sample),
                 cmocka_unit_test(test_golden_upstream_sample),
                 cmocka_unit_test(test_user_settings_win_over_contributions),
                 cmocka_unit_test(test_every_object_is_labelled_and_owned),
