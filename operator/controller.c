@@ -15,6 +15,7 @@
 #include "karmada/sync.h"
 #include "reconciler.h"
 #include "runtime/log.h"
+#include "util/hashmap.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -41,7 +42,27 @@ struct kctl {
         pthread_mutex_t node_lock;
         char node_addr[128];
         long long node_at_ms;
+        pthread_mutex_t written_lock;
+        struct hashmap *written; /* key -> struct written */
 };
+
+/* The status last written for a Karmada object, and the resourceVersion that write produced.
+ * While the cache still shows an older version, reconciles start from this status rather than
+ * the stale one: a condition flips (and its Event is sent) once, and the same status is not
+ * written twice. */
+struct written {
+        char *rv;
+        cJSON *status;
+};
+
+static void written_free(struct written *w)
+{
+        if (!w)
+                return;
+        free(w->rv);
+        cJSON_Delete(w->status);
+        free(w);
+}
 
 /* ---- event handlers: every change maps to the key of its Karmada object ---- */
 
@@ -411,15 +432,72 @@ static void step_set(struct step *s, bool ready, const char *reason, const char 
         va_end(ap);
 }
 
-/* Write status when it differs from the live one; returns <0 on a failed write. */
+static void written_key(const cJSON *cr, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", meta_str(cr, "namespace") ?: "", meta_str(cr, "name") ?: "");
+}
+
+/* A copy of the object's current status: the one last written while the cache shows an older
+ * version of the object, else the cached one (or NULL). */
+static cJSON *current_status(struct kctl *kc, const cJSON *cr)
+{
+        const char *rv = meta_str(cr, "resourceVersion");
+        char key[512];
+        struct written *w;
+        cJSON *s;
+        int c;
+
+        written_key(cr, key, sizeof(key));
+        pthread_mutex_lock(&kc->written_lock);
+        w = hashmap_get(kc->written, key);
+        if (w && kube_rv_compare(rv, w->rv, &c) == 0 && c < 0) {
+                s = cJSON_Duplicate(w->status, true);
+        } else {
+                written_free(hashmap_remove(kc->written, key)); /* the cache moved on */
+                s = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cr, "status"), true);
+        }
+        pthread_mutex_unlock(&kc->written_lock);
+        return s;
+}
+
+static void remember_status(struct kctl *kc, const cJSON *cr, const char *rv, const cJSON *status)
+{
+        char key[512];
+        struct written *w = calloc(1, sizeof(*w)), *old = NULL;
+
+        written_key(cr, key, sizeof(key));
+        if (w && rv) {
+                w->rv = strdup(rv);
+                w->status = cJSON_Duplicate(status, true);
+        }
+        pthread_mutex_lock(&kc->written_lock);
+        if (!w || !w->rv || !w->status) {
+                written_free(w); /* out of memory: fall back to the cache */
+                written_free(hashmap_remove(kc->written, key));
+        } else if (hashmap_put(kc->written, key, w, (void **)&old) < 0) {
+                written_free(w);
+        }
+        written_free(old);
+        pthread_mutex_unlock(&kc->written_lock);
+}
+
+static void forget_status(struct kctl *kc, const char *key)
+{
+        pthread_mutex_lock(&kc->written_lock);
+        written_free(hashmap_remove(kc->written, key));
+        pthread_mutex_unlock(&kc->written_lock);
+}
+
+/* Write status when it differs from the current one; returns <0 on a failed write. */
 static int write_status(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_status *st)
 {
-        const cJSON *live = cJSON_GetObjectItemCaseSensitive(cr, "status");
-        cJSON *patch;
+        cJSON *current = current_status(kc, cr), *patch, *written = NULL;
+        bool same = current && cJSON_Compare(current, status, true);
         char *body;
         int r;
 
-        if (live && cJSON_Compare(live, status, true))
+        cJSON_Delete(current);
+        if (same)
                 return 0;
         log_debug("writing status", "karmada", meta_str(cr, "name"), "namespace",
                   meta_str(cr, "namespace"));
@@ -431,17 +509,21 @@ static int write_status(struct kctl *kc, const cJSON *cr, cJSON *status, struct 
                 return -ENOMEM;
         r = kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
                        KUBE_PATCH_MERGE, body,
-                       &(struct kube_write_options){.subresource = "status"}, NULL, st);
+                       &(struct kube_write_options){.subresource = "status"}, &written, st);
         free(body);
+        if (r >= 0)
+                remember_status(kc, cr, meta_str(written, "resourceVersion"), status);
+        cJSON_Delete(written);
         return r;
 }
 
-/* A copy of the live status (keeps lastTransitionTimes), with a conditions list. */
-static cJSON *status_from(const cJSON *cr)
+/* A copy of the current status (keeps lastTransitionTimes), with a conditions list. */
+static cJSON *status_from(struct kctl *kc, const cJSON *cr)
 {
-        const cJSON *live = cJSON_GetObjectItemCaseSensitive(cr, "status");
-        cJSON *s = live ? cJSON_Duplicate(live, true) : cJSON_CreateObject();
+        cJSON *s = current_status(kc, cr);
 
+        if (!s)
+                s = cJSON_CreateObject();
         if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(s, "conditions"))) {
                 cJSON_DeleteItemFromObjectCaseSensitive(s, "conditions");
                 cJSON_AddArrayToObject(s, "conditions");
@@ -472,7 +554,7 @@ static void set_str(cJSON *o, const char *k, const char *v)
 static void invalid(struct kctl *kc, const cJSON *cr, const char *message,
                     struct reconcile_outcome *out)
 {
-        cJSON *status = status_from(cr);
+        cJSON *status = status_from(kc, cr);
         const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "generation");
         long long g = cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0;
@@ -638,8 +720,10 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         bool all_ready = true, any_waiting = false, any_failed = false;
         int n = 0, r;
 
-        if (!obj)
-                return; /* gone */
+        if (!obj) {
+                forget_status(kc, key); /* gone */
+                return;
+        }
         if (meta_str(obj->json, "deletionTimestamp")) {
                 finalize(kc, obj->json, out);
                 goto done;
@@ -660,7 +744,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 snprintf(out->error, sizeof(out->error), "parse: %s", strerror(-r));
                 goto done;
         }
-        status = status_from(obj->json);
+        status = status_from(kc, obj->json);
         conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
         if (k->suspend) {
                 ko_condition_set(conds, "Suspended", KO_TRUE, "Suspended",
@@ -790,6 +874,11 @@ static void kctl_free(void *p)
         struct kctl *kc = p;
 
         pthread_mutex_destroy(&kc->node_lock);
+        pthread_mutex_destroy(&kc->written_lock);
+        for (const struct hashmap_entry *e = hashmap_first(kc->written); e;
+             e = hashmap_next(kc->written, e))
+                written_free(hashmap_entry_value(e));
+        hashmap_free(kc->written);
         free(kc);
 }
 
@@ -813,6 +902,12 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         kc->client = manager_client(m);
         kc->events = manager_events(m);
         pthread_mutex_init(&kc->node_lock, NULL);
+        pthread_mutex_init(&kc->written_lock, NULL);
+        kc->written = hashmap_new();
+        if (!kc->written || manager_add_cleanup(m, kctl_free, kc) < 0) {
+                kctl_free(kc);
+                return -ENOMEM;
+        }
         r = controller_new(&(struct controller_options){.name = "karmada",
                                                         .workers = o->workers,
                                                         .reconcile = reconcile,
@@ -829,7 +924,7 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
                                                     .name = "karmadas"},
                          &kc->karmadas);
         if (r < 0)
-                return r;
+                goto fail;
         manager_add_informer(m, kc->karmadas);
         for (size_t i = 0; i < N_OWNED; i++) {
                 r = informer_new(&(struct informer_options){.client = kc->client,
@@ -841,9 +936,11 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
                                                             .name = owned_resources[i]->resource},
                                  &kc->owned[i]);
                 if (r < 0)
-                        return r;
+                        goto fail;
                 manager_add_informer(m, kc->owned[i]);
         }
-        manager_add_cleanup(m, kctl_free, kc);
         return manager_add_controller(m, kc->ctrl);
+fail:
+        controller_free(kc->ctrl);
+        return r;
 }

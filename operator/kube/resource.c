@@ -105,3 +105,27 @@ int kube_query_add(struct strbuf *sb, const char *key, const char *value)
                 r = strbuf_put_urlencoded(sb, value);
         return r;
 }
+
+static bool rv_valid(const char *v)
+{
+        if (!v || *v < '1' || *v > '9')
+                return false;
+        for (v++; *v; v++)
+                if (*v < '0' || *v > '9')
+                        return false;
+        return true;
+}
+
+int kube_rv_compare(const char *a, const char *b, int *ret)
+{
+        size_t la, lb;
+        int c;
+
+        if (!rv_valid(a) || !rv_valid(b))
+                return -EINVAL;
+        la = strlen(a);
+        lb = strlen(b);
+        c = la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+        *ret = c < 0 ? -1 : c > 0;
+        return 0;
+}

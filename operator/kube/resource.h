@@ -35,3 +35,8 @@ int kube_resource_path(struct strbuf *sb, const struct kube_resource *r, const c
 
 /* Append "?k=v" or "&k=v" (value escaped); skipped when value is NULL. */
 int kube_query_add(struct strbuf *sb, const char *key, const char *value);
+
+/* Order two resourceVersions of objects of one resource (comparable since Kubernetes 1.35,
+ * KEP-5504): *ret is <0, 0 or >0. -EINVAL when either is not a positive decimal integer
+ * without leading zeros (then only equality means anything). */
+int kube_rv_compare(const char *a, const char *b, int *ret);

@@ -35,6 +35,7 @@ struct event_recorder {
         char *controller, *instance;
         pthread_mutex_t lock;
         struct hashmap *tracked; /* dedup key -> struct tracked */
+        struct metric_family *m_events;
 };
 
 int events_new(const struct events_options *o, struct event_recorder **ret)
@@ -49,6 +50,12 @@ int events_new(const struct events_options *o, struct event_recorder **ret)
         r->controller = strdup(o->controller ? o->controller : "karmada-operator");
         r->instance = strdup(o->instance ? o->instance : "karmada-operator");
         r->tracked = hashmap_new();
+        if (o->metrics)
+                r->m_events =
+                        metrics_family(o->metrics, METRIC_COUNTER, "karmada_operator_events_total",
+                                       "Events recorded, repeats folded into a series included, by "
+                                       "type and reason.",
+                                       (const char *const[]){"type", "reason", NULL}, NULL, 0);
         pthread_mutex_init(&r->lock, NULL);
         if (!r->controller || !r->instance || !r->tracked) {
                 events_free(r);
@@ -110,6 +117,8 @@ void events_record(struct event_recorder *r, const cJSON *regarding, const char 
         uid = str(regarding, "metadata", "uid");
         if (!*name)
                 return;
+        if (r->m_events)
+                metric_add(r->m_events, (const char *const[]){type, reason}, 1);
         snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", uid, ns, name, type,
                  reason, action, note);
         time_now_rfc3339(now, 6);

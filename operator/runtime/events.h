@@ -7,12 +7,14 @@
 #include <cjson/cJSON.h>
 
 #include "kube/client.h"
+#include "runtime/metrics.h"
 
 struct events_options {
         struct kube_client *client;
         const char *controller;  /* reportingController, e.g. "karmada-operator" */
         const char *instance;    /* reportingInstance, e.g. the leader identity */
         long series_interval_ms; /* least time between series updates of one event; default 30 s */
+        struct metrics *metrics; /* optional: karmada_operator_events_total{type,reason} */
 };
 
 struct event_recorder;

@@ -240,7 +240,8 @@ int manager_new(const struct manager_options *o, struct manager **ret)
         r = events_new(
                 &(struct events_options){.client = m->client,
                                          .controller = "karmada-operator",
-                                         .instance = m->leader ? leader_identity(m->leader) : NULL},
+                                         .instance = m->leader ? leader_identity(m->leader) : NULL,
+                                         .metrics = m->metrics},
                 &m->events);
         if (r < 0)
                 goto fail;

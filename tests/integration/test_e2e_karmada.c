@@ -172,6 +172,59 @@ static double wait_ready(const char *name, const char *want, const char *reason,
                 timeout, last);
 }
 
+/* Each milestone of an install is one Event, sent once: a reconcile that reads the Karmada
+ * object from a cache not yet showing its last status write must not see the condition flip
+ * again (which would also move its lastTransitionTime). */
+static int milestones_once(const char *name)
+{
+        cJSON *list = NULL;
+        const cJSON *e;
+        char seen[4096] = ",";
+        int n = 0;
+
+        IT_ASSERT(kube_list(kc, &kube_events, ns, NULL, &list, NULL) == 0, "list events");
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(list, "items"))
+        {
+                char key[160];
+
+                if (strcmp(str_at(e, "reportingController", NULL), "karmada-operator") != 0 ||
+                    strcmp(str_at(e, "regarding", "name"), name) != 0 ||
+                    strcmp(str_at(e, "type", NULL), "Normal") != 0)
+                        continue;
+                IT_ASSERT(!cJSON_GetObjectItem(e, "series"), "event %s repeated: series %s",
+                          str_at(e, "reason", NULL),
+                          cJSON_PrintUnformatted(cJSON_GetObjectItem(e, "series")));
+                snprintf(key, sizeof(key), ",%s,", str_at(e, "reason", NULL));
+                IT_ASSERT(strstr(seen, key) == NULL, "event %s sent twice", key);
+                snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", key + 1);
+                n++;
+        }
+        IT_ASSERT(n >= 2, "milestone events of %s: %d", name, n);
+        cJSON_Delete(list);
+        return n;
+}
+
+/* ... and recorded once: the operator counts what it records, repeats included */
+static void check_milestones_once(const char *const *names)
+{
+        struct strbuf sb = {0};
+        struct prom_doc d;
+        char err[256];
+        double recorded;
+        int sent = 0;
+
+        for (const char *const *n = names; *n; n++)
+                sent += milestones_once(*n);
+        IT_ASSERT(itest_http_get(op_metrics_port, "/metrics", &sb) == 200, "scrape the operator");
+        IT_ASSERT(prom_parse(sb.buf, &d, err, sizeof(err)) == 0, "metrics: %s", err);
+        recorded = prom_sum(&d, "karmada_operator_events_total", "type=\"Normal\"");
+        prom_doc_free(&d);
+        strbuf_free(&sb);
+        IT_ASSERT(recorded == sent, "%.0f Normal events recorded, %d distinct ones sent", recorded,
+                  sent);
+        itest_log("%d milestone events, each recorded and sent once", sent);
+}
+
 static cJSON *list_instance(const struct kube_resource *r, const char *instance)
 {
         char sel[256];
@@ -538,6 +591,7 @@ int main(void)
         w1 = writes_so_far();
         IT_ASSERT(w1 == w0, "%.0f writes in 8 s of steady state", w1 - w0);
         itest_log("steady state: 0 writes in 8 s (%.0f writes in all so far)", w1);
+        check_milestones_once((const char *const[]){"karmada-demo", "second", NULL});
 
         test_drift_is_undone("karmada-demo");
         test_scaling_touches_only_that_component("karmada-demo", "karmada-demo");

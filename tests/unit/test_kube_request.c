@@ -193,6 +193,41 @@ static void test_retry_after_parsing(void **state)
         assert_int_equal(kube_parse_retry_after(NULL), -1);
 }
 
+static void test_resource_versions_order_as_integers(void **state)
+{
+        static const struct {
+                const char *a, *b;
+                int want; /* -2: not comparable */
+        } cases[] = {
+                {"1", "1", 0},
+                {"9", "10", -1},
+                {"100", "99", 1},
+                {"123456789012345678901234567890", "123456789012345678901234567891", -1},
+                {"42", "41", 1},
+                {"0", "1", -2},  /* zero is never a live version */
+                {"01", "1", -2}, /* leading zeros */
+                {"12a", "12", -2},
+                {"", "1", -2},
+                {"-1", "1", -2},
+                {NULL, "1", -2},
+        };
+        int r;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                r = 7;
+                if (cases[i].want == -2) {
+                        assert_int_equal(kube_rv_compare(cases[i].a, cases[i].b, &r), -EINVAL);
+                        assert_int_equal(kube_rv_compare(cases[i].b, cases[i].a, &r), -EINVAL);
+                        continue;
+                }
+                assert_int_equal(kube_rv_compare(cases[i].a, cases[i].b, &r), 0);
+                assert_int_equal(r, cases[i].want);
+                assert_int_equal(kube_rv_compare(cases[i].b, cases[i].a, &r), 0);
+                assert_int_equal(r, -cases[i].want);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -200,6 +235,7 @@ int main(void)
                 cmocka_unit_test(test_path_segments_are_escaped_and_validated),
                 cmocka_unit_test(test_query_building),
                 cmocka_unit_test(test_api_version),
+                cmocka_unit_test(test_resource_versions_order_as_integers),
                 cmocka_unit_test(test_status_body_is_parsed),
                 cmocka_unit_test(test_non_status_error_body_is_kept_short),
                 cmocka_unit_test(test_errno_mapping),
