@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) of the operator on a local cluster brought up and down here:
+# time from creating Karmada objects to Ready, API requests per reconcile (and writes in a
+# steady state, which must be 0), and the operator's memory — for 1 instance, then for N
+# (default 20) in all.
+#   hack/bench-karmada.sh [N] [--key-algorithm rsa|ecdsa]
+set -euo pipefail
+LOG_TAG=bench
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT_DIR"
+
+N=20 ALG=rsa
+while [ $# -gt 0 ]; do
+        case $1 in
+        --key-algorithm) ALG=$2; shift 2 ;;
+        [0-9]*) N=$1; shift ;;
+        *) die "usage: $0 [N] [--key-algorithm rsa|ecdsa]" ;;
+        esac
+done
+STEADY=${KO_BENCH_STEADY_SECONDS:-30}
+
+cmake --preset ci >/dev/null
+cmake --build --preset ci -j "$(nproc)" --target karmada-operator >/dev/null
+kubeconfig=$("$HACK_DIR/cluster.sh" up --name bench)
+trap '"$HACK_DIR/cluster.sh" down --name bench >/dev/null 2>&1' EXIT
+kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
+state=$("$HACK_DIR/cluster.sh" env --name bench | sed -n 's/^STATE=//p')
+
+kubectl apply --server-side -f crds/operator.karmada.io_karmadas.yaml >/dev/null
+crd_established() {
+        [ "$(kubectl get crd karmadas.operator.karmada.io \
+                -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]
+}
+wait_until 60 "the CRD" crd_established
+mport=$(free_port)
+"$HACK_DIR/cluster.sh" run karmada-operator --name bench -- build/ci/operator/karmada-operator run \
+        --kubeconfig "$kubeconfig" --leader-election-namespace kube-system --key-algorithm "$ALG" \
+        --metrics-bind-address "127.0.0.1:$mport" --health-probe-bind-address 0
+pid=$(awk '{print $1}' "$state/pids/karmada-operator")
+metrics() { curl -fsS --max-time 5 "http://127.0.0.1:$mport/metrics"; }
+wait_until 60 "the operator" metrics >/dev/null
+
+# sum of a family's samples whose labels match a regular expression
+msum() { awk -v f="$1" -v re="$2" '$1 ~ "^"f"({|$)" && $1 ~ re {s += $NF} END {printf "%d\n", s}'; }
+snapshot() { # -> "reads writes reconciles" of the operator's own client (not the lease)
+        local m
+        m=$(metrics)
+        echo "$(msum rest_client_requests_total 'method="GET"' <<<"$m")" \
+                "$(msum rest_client_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m")" \
+                "$(msum controller_runtime_reconcile_total '' <<<"$m")"
+}
+memory() {
+        local rss pd
+        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+        pd=$(awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup")
+        echo "RSS $((rss / 1024)).$(((rss % 1024) * 10 / 1024)) MiB, private dirty $((pd / 1024)).$(((pd % 1024) * 10 / 1024)) MiB"
+}
+ready_count() {
+        kubectl get karmadas -A -o 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+                grep -c '^True$' || true
+}
+create() { # create FIRST LAST: instance bench-i in namespace bench-i
+        local i
+        for ((i = $1; i <= $2; i++)); do
+                cat <<EOT
+apiVersion: v1
+kind: Namespace
+metadata: {name: bench-$i}
+---
+apiVersion: operator.karmada.io/v1alpha1
+kind: Karmada
+metadata: {name: bench-$i, namespace: bench-$i}
+spec: {karmadaVersion: v1.18.2}
+---
+EOT
+        done | kubectl create -f - >/dev/null
+}
+
+# phase: create FIRST..LAST, time to all Ready, steady state, one forced reconcile each
+phase() {
+        local first=$1 last=$2 total=$2 t0 took r0 w0 c0 r1 w1 c1 i n=$(($2 - $1 + 1))
+        read -r r0 w0 c0 <<<"$(snapshot)"
+        t0=$(date +%s.%N)
+        create "$first" "$last"
+        while [ "$(ready_count)" -lt "$total" ]; do
+                sleep 0.2
+                awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN {exit !(now - t0 > 600)}' &&
+                        die "not all $total Ready after 600s"
+        done
+        took=$(awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN {printf "%.1f", now - t0}')
+        log "$n new instance(s) ($total in all) Ready ${took}s after creation ($ALG keys)"
+        sleep 5 # let the last status writes and the events settle
+        read -r r1 w1 c1 <<<"$(snapshot)"
+        log "installing them took $((w1 - w0)) writes, $((r1 - r0)) reads and $((c1 - c0)) reconciles ($(((w1 - w0) / n)) writes per instance, events included)"
+        read -r r0 w0 c0 <<<"$(snapshot)"
+        sleep "$STEADY"
+        read -r r1 w1 c1 <<<"$(snapshot)"
+        log "steady state for ${STEADY}s with $total instance(s): $((w1 - w0)) writes, $((r1 - r0)) reads, $((c1 - c0)) reconciles"
+        # a reconcile of each unchanged CR (an annotation the operator ignores triggers it)
+        read -r r0 w0 c0 <<<"$(snapshot)"
+        for ((i = 1; i <= total; i++)); do
+                kubectl annotate -n "bench-$i" karmada "bench-$i" --overwrite "bench/touch=$(date +%s%N)" >/dev/null
+        done
+        local deadline=$((SECONDS + 60))
+        while :; do
+                read -r r1 w1 c1 <<<"$(snapshot)"
+                [ $((c1 - c0)) -ge "$total" ] && break
+                [ $SECONDS -lt $deadline ] || die "the annotations did not trigger $total reconciles"
+                sleep 0.2
+        done
+        sleep 2
+        read -r r1 w1 c1 <<<"$(snapshot)"
+        log "forced reconcile of $total unchanged instance(s): $((c1 - c0)) reconciles, $((w1 - w0)) writes, $((r1 - r0)) reads ($(awk -v r=$((r1 - r0)) -v c=$((c1 - c0)) 'BEGIN {printf "%.1f", r / c}') reads per reconcile)"
+        log "operator memory with $total instance(s): $(memory)"
+}
+
+log "operator memory before any instance: $(memory)"
+phase 1 1
+phase 2 "$N"
