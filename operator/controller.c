@@ -302,11 +302,22 @@ static bool belongs(const struct kobj *o, const char *ns, const char *name)
                strcmp(ons, ns) == 0;
 }
 
-static int delete_instance_objects(struct kctl *kc, const char *ns, const char *name, char *err,
-                                   size_t errlen)
+static bool wanted(const struct desired *keep, const struct kube_resource *r, const char *name)
+{
+        for (size_t x = 0; keep && x < keep->n; x++)
+                if (keep->objs[x].resource == r &&
+                    strcmp(meta_str(keep->objs[x].obj, "name"), name) == 0)
+                        return true;
+        return false;
+}
+
+/* Delete the objects of an instance in the caches that keep does not list (NULL: all of them).
+ * Returns how many were deleted, or -EIO (err says the last failure). */
+static int delete_owned(struct kctl *kc, const char *ns, const char *instance,
+                        const struct desired *keep, char *err, size_t errlen)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
-        int failures = 0;
+        int deleted = 0, failures = 0;
 
         for (size_t i = 0; i < N_OWNED; i++) {
                 struct kobj **l;
@@ -314,22 +325,26 @@ static int delete_instance_objects(struct kctl *kc, const char *ns, const char *
                 if (store_list(informer_store(kc->owned[i]), &l, &n) < 0)
                         return -ENOMEM;
                 for (size_t j = 0; j < n; j++) {
+                        const char *name = meta_str(l[j]->json, "name");
                         struct kube_status st;
                         int r;
-                        if (!belongs(l[j], ns, name))
+                        if (!belongs(l[j], ns, instance) || wanted(keep, owned_resources[i], name))
                                 continue;
-                        r = kube_delete(kc->client, owned_resources[i], ns,
-                                        meta_str(l[j]->json, "name"), &del, &st);
+                        if (keep)
+                                log_info("deleting what is no longer wanted", "karmada", instance,
+                                         "kind", owned_resources[i]->kind, "name", name);
+                        r = kube_delete(kc->client, owned_resources[i], ns, name, &del, &st);
                         if (r < 0 && r != -ENOENT) {
                                 snprintf(err, errlen, "delete %s %s/%s: %s",
-                                         owned_resources[i]->kind, ns, meta_str(l[j]->json, "name"),
-                                         st.message);
+                                         owned_resources[i]->kind, ns, name, st.message);
                                 failures++;
+                        } else {
+                                deleted++;
                         }
                 }
                 store_list_free(l, n);
         }
-        return failures ? -EIO : 0;
+        return failures ? -EIO : deleted;
 }
 
 static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *prefix, char *err,
@@ -379,7 +394,7 @@ static void finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome 
         if (idx < 0)
                 return; /* nothing of ours to do */
         if (cascade) {
-                r = delete_instance_objects(kc, ns, name, out->error, sizeof(out->error));
+                r = delete_owned(kc, ns, name, NULL, out->error, sizeof(out->error));
                 if (r >= 0 && cJSON_IsString(deldata) &&
                     strcmp(deldata->valuestring, "true") == 0 &&
                     ko_prefix(name, prefix, sizeof(prefix)) == 0)
@@ -665,45 +680,6 @@ static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired 
         return written;
 }
 
-/* Delete what the operator made for this instance earlier and no longer wants (a component
- * switched off, a PDB removed). */
-static int prune(struct kctl *kc, const struct karmada *k, const struct desired *d, char *err,
-                 size_t errlen)
-{
-        int deleted = 0;
-
-        for (size_t i = 0; i < N_OWNED; i++) {
-                struct kobj **l;
-                size_t n;
-                if (store_list(informer_store(kc->owned[i]), &l, &n) < 0)
-                        return -ENOMEM;
-                for (size_t j = 0; j < n; j++) {
-                        const char *name = meta_str(l[j]->json, "name");
-                        bool wanted = false;
-                        struct kube_status st;
-                        if (!belongs(l[j], k->namespace, k->name))
-                                continue;
-                        for (size_t x = 0; x < d->n && !wanted; x++)
-                                wanted = d->objs[x].resource == owned_resources[i] &&
-                                         strcmp(meta_str(d->objs[x].obj, "name"), name) == 0;
-                        if (wanted)
-                                continue;
-                        log_info("deleting what is no longer wanted", "karmada", k->name, "kind",
-                                 owned_resources[i]->kind, "name", name);
-                        if (kube_delete(kc->client, owned_resources[i], k->namespace, name,
-                                        &(struct kube_delete_options){
-                                                .propagation = KUBE_PROPAGATION_BACKGROUND},
-                                        &st) < 0)
-                                snprintf(err, errlen, "delete %s %s: %s", owned_resources[i]->kind,
-                                         name, st.message);
-                        else
-                                deleted++;
-                }
-                store_list_free(l, n);
-        }
-        return deleted;
-}
-
 static void reconcile(void *userdata, const char *key, struct reconcile_outcome *out)
 {
         struct kctl *kc = userdata;
@@ -803,8 +779,10 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                                               "Reconcile", "%s", steps[i].message);
                 }
         }
-        if (!any_waiting && !any_failed)
-                prune(kc, k, &d, err, sizeof(err));
+        /* what was made earlier and is no longer wanted (a component switched off) */
+        if (!any_waiting && !any_failed &&
+            delete_owned(kc, k->namespace, k->name, &d, err, sizeof(err)) < 0)
+                log_warn("cannot delete what is no longer wanted", "karmada", key, "error", err);
         {
                 bool was_ready = ko_condition_is_true(conds, "Ready");
                 const struct step *first = NULL;

@@ -17,17 +17,7 @@ static int aggregated_contribute(const struct karmada *k, struct desired *d)
                                   "/bin/karmada-aggregated-apiserver", false, &c);
         if (!w)
                 return -ENOMEM;
-        ko_add_env_pod_ip(c);
-        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--tls-cert-file=%s/karmada.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-private-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-min-version=VersionTLS13");
-        ko_add_arg(c, "--audit-log-path=-");
-        ko_add_arg(c, "--audit-log-maxage=0");
-        ko_add_arg(c, "--audit-log-maxbackup=0");
-        ko_add_arg(c, "--bind-address=$(POD_IP)");
+        ko_aggregated_server_args(c);
         ko_etcd_client(k, w, c);
         ko_add_probe(c, "readinessProbe", "/readyz", 443, true, 5, 10, 5, 3);
         ko_mount_kubeconfig(k, KO_AGGREGATED_APISERVER, w, c);

@@ -109,3 +109,18 @@ void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def)
                 ko_add_arg(container, "--controllers=%s", sb.len ? sb.buf : def);
         strbuf_free(&sb);
 }
+
+void ko_aggregated_server_args(cJSON *c)
+{
+        ko_add_env_pod_ip(c);
+        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
+        ko_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
+        ko_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
+        ko_add_arg(c, "--tls-cert-file=%s/karmada.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--tls-private-key-file=%s/karmada.key", KO_PKI_DIR);
+        ko_add_arg(c, "--tls-min-version=VersionTLS13");
+        ko_add_arg(c, "--audit-log-path=-");
+        ko_add_arg(c, "--audit-log-maxage=0");
+        ko_add_arg(c, "--audit-log-maxbackup=0");
+        ko_add_arg(c, "--bind-address=$(POD_IP)");
+}

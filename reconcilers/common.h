@@ -28,6 +28,10 @@ void ko_mount_kubeconfig(const struct karmada *k, enum ko_component c, cJSON *wo
 void ko_mount_certs(const struct karmada *k, cJSON *workload, cJSON *container, const char *volume);
 /* The etcd flags and client credentials of an API server (local or external etcd). */
 void ko_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container);
+/* The flags of an aggregated API server (aggregated-apiserver, search, metrics-adapter):
+ * POD_IP, the kubeconfig for itself and for delegated authn/authz, its serving certificate,
+ * TLS 1.3, audit log to stdout, bound to the pod's address. */
+void ko_aggregated_server_args(cJSON *container);
 /* --controllers=a,b,c from the spec's list, else def (no flag when both are empty). */
 void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def);
 /* Tolerate the control-plane taint when the user set no tolerations (upstream's default). */

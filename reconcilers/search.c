@@ -22,17 +22,7 @@ static int contribute(const struct karmada *k, struct desired *d, enum ko_compon
         w = ko_component_workload(d, comp, ko_components[comp].app_name, binary, false, &c);
         if (!w)
                 return -ENOMEM;
-        ko_add_env_pod_ip(c);
-        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--tls-cert-file=%s/karmada.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-private-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-min-version=VersionTLS13");
-        ko_add_arg(c, "--audit-log-path=-");
-        ko_add_arg(c, "--audit-log-maxage=0");
-        ko_add_arg(c, "--audit-log-maxbackup=0");
-        ko_add_arg(c, "--bind-address=$(POD_IP)");
+        ko_aggregated_server_args(c);
         if (comp == KO_SEARCH) {
                 ko_etcd_client(k, w, c);
                 ko_add_probe(c, "livenessProbe", "/livez", 443, true, 15, 15, 5, 3);

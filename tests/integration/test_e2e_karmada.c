@@ -418,6 +418,50 @@ static void test_scaling_touches_only_that_component(const char *instance, const
         cJSON_Delete(after);
 }
 
+static bool exists(const struct kube_resource *r, const char *name)
+{
+        cJSON *o = NULL;
+        int rc = kube_get(kc, r, ns, name, &o, NULL);
+
+        cJSON_Delete(o);
+        IT_ASSERT(rc == 0 || rc == -ENOENT, "get %s %s: %d", r->kind, name, rc);
+        return rc == 0;
+}
+
+/* An optional component and a PDB switched on, then off: what they needed is deleted. */
+static void test_switched_off_is_deleted(const char *instance, const char *prefix)
+{
+        static const char on[] =
+                "{\"spec\":{\"components\":{\"karmadaDescheduler\":{},\"karmadaScheduler\":{"
+                "\"podDisruptionBudgetConfig\":{\"minAvailable\":1}}}}}";
+        static const char off[] =
+                "{\"spec\":{\"components\":{\"karmadaDescheduler\":null,\"karmadaScheduler\":{"
+                "\"podDisruptionBudgetConfig\":null}}}}";
+        char desched[128], config[128], pdb[128];
+        double t0;
+
+        snprintf(desched, sizeof(desched), "%s-descheduler", prefix);
+        snprintf(config, sizeof(config), "%s-descheduler-config", prefix);
+        snprintf(pdb, sizeof(pdb), "%s-scheduler", prefix);
+        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, on, NULL, NULL,
+                             NULL) == 0,
+                  "switch on");
+        wait_ready(instance, "True", NULL, 60);
+        IT_ASSERT(exists(&kube_deployments, desched) && exists(&kube_secrets, config) &&
+                          exists(&kube_poddisruptionbudgets, pdb),
+                  "descheduler, its kubeconfig and the scheduler's PDB exist");
+        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, off, NULL, NULL,
+                             NULL) == 0,
+                  "switch off");
+        wait_ready(instance, "True", NULL, 60);
+        for (t0 = itest_now();
+             exists(&kube_deployments, desched) || exists(&kube_secrets, config) ||
+             exists(&kube_poddisruptionbudgets, pdb);
+             usleep(100 * 1000))
+                IT_ASSERT(itest_now() - t0 < 30, "still there 30s after switching off");
+        itest_log("descheduler and a PDB switched on, then off: their objects deleted");
+}
+
 static void test_invalid_spec(void)
 {
         cJSON *bad =
@@ -595,6 +639,7 @@ int main(void)
 
         test_drift_is_undone("karmada-demo");
         test_scaling_touches_only_that_component("karmada-demo", "karmada-demo");
+        test_switched_off_is_deleted("karmada-demo", "karmada-demo");
         test_invalid_spec();
         test_kill_mid_install_keeps_the_ca();
         test_delete("crash");
