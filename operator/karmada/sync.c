@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "names.h"
+#include "util/digest.h"
 
 bool ko_quantity(const char *s, long double *ret)
 {
@@ -142,10 +141,9 @@ static const char *annotation(const cJSON *obj, const char *key)
 
 int ko_stamp(cJSON *desired)
 {
-        unsigned char md[32];
-        unsigned int mdlen = 0;
-        char hex[65], *text;
+        char hex[SHA256_HEX_LEN], *text;
         cJSON *meta, *ann;
+        int r;
 
         meta = cJSON_GetObjectItemCaseSensitive(desired, "metadata");
         ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
@@ -153,13 +151,11 @@ int ko_stamp(cJSON *desired)
         text = cJSON_PrintUnformatted(desired);
         if (!text)
                 return -ENOMEM;
-        if (!EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL)) {
-                free(text);
-                return -EIO;
-        }
+        r = sha256_hex(text, strlen(text), hex);
         free(text);
-        for (int i = 0; i < 16; i++)
-                snprintf(hex + (size_t)2 * (size_t)i, 3, "%02x", md[i]);
+        if (r < 0)
+                return r;
+        hex[32] = '\0'; /* 128 bits tell versions apart */
         if (!ann)
                 ann = cJSON_AddObjectToObject(meta, "annotations");
         return cJSON_AddStringToObject(ann, KO_HASH_ANNOTATION, hex) ? 0 : -ENOMEM;
