@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything and run the main job locally: a host cluster (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok), the Karmada CRD, the operator (built from
-# this tree, running in the background) and the sample Karmada in crds/samples/, waited for
-# until Ready. Run it again to rebuild and restart the operator; stop everything with
-# hack/cluster.sh down.
+# kube-controller-manager, kube-scheduler, kwok), ko-plane beside it (it runs on loopback the
+# etcd, kube-apiserver and Karmada components the operator renders, since kwok's pods are
+# simulated), the Karmada CRD, the operator (built from this tree, in the background) and the
+# sample Karmada of crds/samples/, waited for until Ready. Karmada's CRD tarball comes from its
+# Go module (hack/karmada-crds.sh) into the operator's cache, as if downloaded from GitHub.
+# Run it again to rebuild and restart; stop everything with hack/cluster.sh down.
 set -euo pipefail
 LOG_TAG=local-up
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +21,16 @@ cmake --build --preset dev -j "$(nproc)"
 operator=$ROOT_DIR/build/dev/operator/karmada-operator
 kubeconfig=$("$HACK_DIR/cluster.sh" up --name local)
 kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
+state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
+"$HACK_DIR/plane.sh" --name local --bin "$ROOT_DIR/build/dev/hack/ko-plane"
+
+# the sample's CRD tarball, where the operator keeps what it downloads (sha256 of the URL)
+version=$(sed -n 's/^ *karmadaVersion: *//p' crds/samples/karmada.yaml)
+url=https://github.com/karmada-io/karmada/releases/download/$version/crds.tar.gz
+cache=$state/operator-cache
+sum=$(printf '%s' "$url" | sha256sum | cut -d' ' -f1)
+mkdir -p "$cache/crds/$sum"
+cp "$("$HACK_DIR/karmada-crds.sh" "$version")" "$cache/crds/$sum/crds.tar.gz"
 
 kubectl apply --server-side --field-manager=local-up -f crds/operator.karmada.io_karmadas.yaml >/dev/null
 crd_established() {
@@ -31,9 +43,8 @@ metrics_port=$(free_port)
 probe_port=$(free_port)
 while [ "$probe_port" = "$metrics_port" ]; do probe_port=$(free_port); done
 "$HACK_DIR/cluster.sh" run karmada-operator --name local -- "$operator" run \
-        --kubeconfig "$kubeconfig" --leader-election-namespace kube-system \
+        --kubeconfig "$kubeconfig" --leader-election-namespace kube-system --cache-dir "$cache" \
         --metrics-bind-address "127.0.0.1:$metrics_port" --health-probe-bind-address "127.0.0.1:$probe_port"
-state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
 oplog=$state/logs/karmada-operator.log
 operator_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$probe_port/readyz" >/dev/null 2>&1; }
 if ! wait_until 60 "the operator to become ready" operator_ready; then
@@ -59,6 +70,10 @@ Local cluster (Kubernetes $KUBE_VERSION, one kwok node) with the operator and a 
   export KUBECONFIG=$kubeconfig
   alias kubectl=$(cached_bin kubectl "$KUBE_VERSION")
   kubectl get karmadas -A; kubectl get all -n karmada-system
+The Karmada API server (its admin kubeconfig):
+  kubectl get secret -n karmada-system karmada-demo-admin-config -o jsonpath='{.data.karmada\.config}' | base64 -d > karmada.config
+  kubectl --kubeconfig karmada.config get crds
+Processes ko-plane runs: $state/plane/pods/*/log
 Operator: log $oplog, pid in $state/pids/karmada-operator
   metrics http://127.0.0.1:$metrics_port/metrics   probes http://127.0.0.1:$probe_port/readyz
 Render a CR without a cluster: $operator render -f crds/samples/karmada.yaml

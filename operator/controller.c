@@ -13,8 +13,11 @@
 #include "karmada/desired.h"
 #include "karmada/spec.h"
 #include "karmada/sync.h"
+#include "kube/config.h"
 #include "reconciler.h"
 #include "runtime/log.h"
+#include "util/base64.h"
+#include "util/digest.h"
 #include "util/hashmap.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
@@ -44,7 +47,28 @@ struct kctl {
         long long node_at_ms;
         pthread_mutex_t written_lock;
         struct hashmap *written; /* key -> struct written */
+        pthread_mutex_t planes_lock;
+        struct hashmap *planes; /* key -> struct plane */
 };
+
+/* An instance's Karmada API server as the operator reaches it (through the admin kubeconfig),
+ * and what each step remembers of what it did there. Used only by the worker that reconciles
+ * the instance (the work queue never hands one key to two workers). */
+struct plane {
+        char sum[SHA256_HEX_LEN]; /* of the admin kubeconfig the client was made from */
+        char server[256];
+        struct kube_client *client;
+        struct ko_memo applied[MAX_RECONCILERS]; /* objects of each step, checked and applied */
+        struct ko_memo hook[MAX_RECONCILERS];    /* each step's reconcile hook */
+};
+
+static void plane_free(struct plane *p)
+{
+        if (!p)
+                return;
+        kube_client_free(p->client);
+        free(p);
+}
 
 /* The status last written for a Karmada object, and the resourceVersion that write produced.
  * While the cache still shows an older version, reconciles start from this status rather than
@@ -432,6 +456,9 @@ struct step {
         bool enabled, ready, failed;
         char reason[64];
         char message[512];
+        bool degraded; /* ready, but what it made in the Karmada API server does not work */
+        char degraded_reason[64];
+        char degraded_message[512];
 };
 
 static void step_set(struct step *s, bool ready, const char *reason, const char *fmt, ...)
@@ -616,9 +643,236 @@ static enum pki_key_type key_type(struct kctl *kc, const cJSON *cr)
         return kc->o.keys;
 }
 
+/* ---- the Karmada API server of an instance ---- */
+
+static struct plane *plane_get(struct kctl *kc, const char *key)
+{
+        struct plane *p;
+
+        pthread_mutex_lock(&kc->planes_lock);
+        p = hashmap_get(kc->planes, key);
+        if (!p && (p = calloc(1, sizeof(*p))) && hashmap_put(kc->planes, key, p, NULL) < 0) {
+                free(p);
+                p = NULL;
+        }
+        pthread_mutex_unlock(&kc->planes_lock);
+        return p;
+}
+
+static void plane_forget(struct kctl *kc, const char *key)
+{
+        pthread_mutex_lock(&kc->planes_lock);
+        plane_free(hashmap_remove(kc->planes, key));
+        pthread_mutex_unlock(&kc->planes_lock);
+}
+
+/* A client of the instance's Karmada API server, made from its admin kubeconfig (again when
+ * that changes); NULL with why filled while there is none. */
+static struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
+                                        struct observation *ob, char *why, size_t whylen)
+{
+        char name[KO_NAME_MAX + 16], sum[SHA256_HEX_LEN], err[512];
+        const cJSON *secret, *data;
+        unsigned char *text = NULL;
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        size_t len;
+
+        ko_name(k->prefix, "admin-config", name, sizeof(name));
+        secret = observe(ob, &kube_secrets, k->namespace, name);
+        data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(secret, "data"),
+                                                KO_KUBECONFIG_KEY);
+        if (!cJSON_IsString(data)) {
+                snprintf(why, whylen, "Secret %s with the admin kubeconfig", name);
+                return NULL;
+        }
+        sha256_hex(data->valuestring, strlen(data->valuestring), sum);
+        if (p->client && strcmp(sum, p->sum) == 0)
+                return p->client;
+        if (base64_decode(data->valuestring, strlen(data->valuestring), &text, &len) < 0 ||
+            kube_config_from_memory((const char *)text, len, name, NULL, &cfg, err, sizeof(err)) <
+                    0 ||
+            kube_client_new(&(struct kube_client_options){.config = cfg,
+                                                          .timeout_ms = 15000,
+                                                          .connect_timeout_ms = 5000},
+                            &c) < 0) {
+                snprintf(why, whylen, "a usable admin kubeconfig in Secret %s: %s", name,
+                         cfg    ? "cannot make a client"
+                         : text ? err
+                                : "not base64");
+                free(text);
+                kube_config_free(cfg);
+                return NULL;
+        }
+        free(text);
+        manager_observe_client(kc->m, c);
+        snprintf(p->server, sizeof(p->server), "%s", cfg->server);
+        kube_config_free(cfg);
+        kube_client_free(p->client);
+        p->client = c;
+        snprintf(p->sum, sizeof(p->sum), "%s", sum);
+        /* another server or other credentials: what was checked before proves nothing */
+        memset(p->applied, 0, sizeof(p->applied));
+        memset(p->hook, 0, sizeof(p->hook));
+        return c;
+}
+
+/* An APIService that is not Available: why, into buf; NULL when it is. */
+static const char *apiservice_unavailable(const cJSON *live, char *buf, size_t size)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c,
+                           cJSON_GetObjectItemCaseSensitive(
+                                   cJSON_GetObjectItemCaseSensitive(live, "status"), "conditions"))
+        {
+                const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
+                const cJSON *status = cJSON_GetObjectItemCaseSensitive(c, "status");
+                if (!cJSON_IsString(type) || strcmp(type->valuestring, "Available") != 0)
+                        continue;
+                if (cJSON_IsString(status) && strcmp(status->valuestring, "True") == 0)
+                        return NULL;
+                snprintf(buf, size, "APIService %s is not available: %s: %s",
+                         meta_str(live, "name"),
+                         cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "reason"))
+                                 ? cJSON_GetObjectItemCaseSensitive(c, "reason")->valuestring
+                                 : "",
+                         cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "message"))
+                                 ? cJSON_GetObjectItemCaseSensitive(c, "message")->valuestring
+                                 : "");
+                return buf;
+        }
+        snprintf(buf, size, "APIService %s is not available yet", meta_str(live, "name"));
+        return buf;
+}
+
+/* Apply a step's objects in the Karmada API server: nothing at all when they are what was
+ * checked last (memo) and that is recent; else read each and apply what differs. APIServices
+ * that are not Available make the step degraded (and are checked again next time). Returns the
+ * number written, or -1 when the step cannot go on (s says why). */
+static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                            struct step *s, struct kube_client *c, struct plane *p,
+                            struct ko_memo *memo)
+{
+        struct strbuf all = {0};
+        char fp[SHA256_HEX_LEN], why[600];
+        long long now = time_mono_ms();
+        bool settled = true;
+        int written = 0;
+
+        for (size_t j = 0; j < d->n; j++)
+                if (d->objs[j].in_karmada && strcmp(d->objs[j].owner, s->rec->name) == 0)
+                        strbuf_printf(&all, "%s/%s:%s;", d->objs[j].resource->resource,
+                                      meta_str(d->objs[j].obj, "name"),
+                                      ko_annotation(d->objs[j].obj, KO_HASH_ANNOTATION));
+        if (!all.len)
+                return 0;
+        strbuf_printf(&all, "%s", p->sum);
+        sha256_hex(all.buf, all.len, fp);
+        strbuf_free(&all);
+        if (memo->at_ms && now - memo->at_ms < kc->o.resync_seconds * 1000 &&
+            strcmp(memo->value, fp) == 0)
+                return 0;
+        for (size_t j = 0; j < d->n; j++) {
+                const struct desired_object *o = &d->objs[j];
+                struct kube_status st;
+                cJSON *live = NULL;
+                int r;
+
+                if (!o->in_karmada || strcmp(o->owner, s->rec->name) != 0)
+                        continue;
+                r = ko_apply_if_changed(c, o->resource, meta_str(o->obj, "namespace"), o->obj,
+                                        &live, &st);
+                if (r < 0 && st.code == 0) {
+                        /* not (yet) reachable: a rollout that has not finished, as a rule */
+                        step_set(s, false, "Waiting", "the Karmada API server at %s: %s", p->server,
+                                 st.message);
+                        return -1;
+                }
+                if (r < 0) {
+                        step_set(s, false, "ApplyFailed", "%s %s in the Karmada API server: %s",
+                                 o->resource->kind, meta_str(o->obj, "name"), st.message);
+                        s->failed = true;
+                        return -1;
+                }
+                written += r;
+                if (o->resource == &kube_apiservices &&
+                    apiservice_unavailable(live, why, sizeof(why))) {
+                        if (!s->degraded) {
+                                s->degraded = true;
+                                snprintf(s->degraded_reason, sizeof(s->degraded_reason),
+                                         "APIServiceUnavailable");
+                                snprintf(s->degraded_message, sizeof(s->degraded_message), "%s",
+                                         why);
+                        }
+                        settled = false;
+                }
+                cJSON_Delete(live);
+        }
+        if (settled) {
+                snprintf(memo->value, sizeof(memo->value), "%s", fp);
+                memo->at_ms = now;
+        } else {
+                memo->at_ms = 0;
+        }
+        return written;
+}
+
+/* After a step's host objects are rolled out: its objects in the Karmada API server, then its
+ * reconcile hook. */
+static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct desired *d,
+                            struct observation *ob, struct step *s, int i, const char *key)
+{
+        bool objects = false;
+        struct kube_client *c;
+        struct step_result res = {0};
+        struct plane *p;
+        char why[512];
+        int r;
+
+        for (size_t j = 0; j < d->n && !objects; j++)
+                objects = d->objs[j].in_karmada && strcmp(d->objs[j].owner, s->rec->name) == 0;
+        if (!objects && !s->rec->reconcile)
+                return;
+        p = plane_get(kc, key);
+        if (!p) {
+                step_set(s, false, "Failed", "out of memory");
+                s->failed = true;
+                return;
+        }
+        c = plane_client(kc, p, k, ob, why, sizeof(why));
+        if (!c) {
+                step_set(s, false, "Waiting", "waiting for %s", why);
+                return;
+        }
+        if (apply_in_karmada(kc, k, d, s, c, p, &p->applied[i]) < 0 || !s->rec->reconcile)
+                return;
+        r = s->rec->reconcile(&(struct reconcile_ctx){.k = k,
+                                                      .d = d,
+                                                      .host = kc->client,
+                                                      .karmada = c,
+                                                      .events = kc->events,
+                                                      .memo = &p->hook[i],
+                                                      .resync_ms = kc->o.resync_seconds * 1000,
+                                                      .cache_dir = kc->o.cache_dir},
+                              &res);
+        if (r < 0) {
+                step_set(s, false, "Failed", "%s", strerror(-r));
+                s->failed = true;
+        } else if (!res.ready) {
+                step_set(s, false, res.reason, "%s", res.message);
+        } else if (!res.degraded) {
+                step_set(s, true, res.reason, "%s", res.message);
+        } else if (!s->degraded) {
+                s->degraded = true;
+                snprintf(s->degraded_reason, sizeof(s->degraded_reason), "%s", res.reason);
+                snprintf(s->degraded_message, sizeof(s->degraded_message), "%s", res.message);
+        }
+}
+
 /* Apply what differs, step by step; fills steps[]. Returns the number of objects written. */
 static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired *d,
-                       struct observation *ob, struct step *steps, int n)
+                       struct observation *ob, struct step *steps, int n, const char *key)
 {
         struct kube_write_options wo = {.field_manager = KO_MANAGER, .force = true};
         int written = 0;
@@ -645,7 +899,7 @@ static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired 
                         cJSON *applied = NULL;
                         struct kube_status st;
 
-                        if (strcmp(o->owner, s->rec->name) != 0)
+                        if (strcmp(o->owner, s->rec->name) != 0 || o->in_karmada)
                                 continue;
                         live = observe(ob, o->resource, k->namespace, name);
                         if (!ko_in_sync(o->obj, live, why, sizeof(why))) {
@@ -676,6 +930,8 @@ static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired 
                 waiting = desired_waiting(d, s->rec->name);
                 if (waiting)
                         step_set(s, false, "Waiting", "waiting for %s", waiting);
+                else
+                        step_in_karmada(kc, k, d, ob, s, i, key);
         }
         return written;
 }
@@ -693,11 +949,12 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         struct kube_status st;
         char node[128], err[1024] = "", msg[512];
         cJSON *status = NULL, *conds;
-        bool all_ready = true, any_waiting = false, any_failed = false;
+        bool all_ready = true, any_waiting = false, any_failed = false, any_degraded = false;
         int n = 0, r;
 
-        if (!obj) {
-                forget_status(kc, key); /* gone */
+        if (!obj) { /* gone */
+                forget_status(kc, key);
+                plane_forget(kc, key);
                 return;
         }
         if (meta_str(obj->json, "deletionTimestamp")) {
@@ -754,7 +1011,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         for (const struct reconciler *const *rec = ko_reconcilers; *rec && n < MAX_RECONCILERS;
              rec++, n++)
                 steps[n] = (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, k)};
-        apply_steps(kc, k, &d, &ob, steps, n);
+        apply_steps(kc, k, &d, &ob, steps, n, key);
 
         for (int i = 0; i < n; i++) {
                 if (!steps[i].enabled) {
@@ -803,6 +1060,19 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                         events_record(kc->events, obj->json, "Normal", "Ready", "Reconcile",
                                       "Karmada %s is ready", k->version);
         }
+        {
+                const struct step *deg = NULL;
+
+                for (int i = 0; i < n && !deg; i++)
+                        if (steps[i].enabled && steps[i].degraded)
+                                deg = &steps[i];
+                any_degraded = deg != NULL;
+                if (deg)
+                        snprintf(msg, sizeof(msg), "%s: %s", deg->rec->name, deg->degraded_message);
+                ko_condition_set(conds, "Degraded", deg ? KO_TRUE : KO_FALSE,
+                                 deg ? deg->degraded_reason : "AsExpected",
+                                 deg ? msg : "everything installed works", k->generation);
+        }
         set_num(status, "observedGeneration", (double)k->generation);
         if (all_ready) {
                 set_str(status, "karmadaVersion", k->version);
@@ -833,9 +1103,9 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                         if (steps[i].failed)
                                 snprintf(out->error, sizeof(out->error), "%s: %s",
                                          steps[i].rec->name, steps[i].message);
-        } else if (!all_ready) {
+        } else if (!all_ready || any_degraded) {
                 out->result = RECONCILE_REQUEUE_AFTER;
-                out->requeue_after_ms = kc->o.progress_seconds * 1000;
+                out->requeue_after_ms = kc->o.progress_seconds * 1000 * (all_ready ? 2 : 1);
         }
         desired_free(&d);
 done:
@@ -853,10 +1123,15 @@ static void kctl_free(void *p)
 
         pthread_mutex_destroy(&kc->node_lock);
         pthread_mutex_destroy(&kc->written_lock);
+        pthread_mutex_destroy(&kc->planes_lock);
         for (const struct hashmap_entry *e = hashmap_first(kc->written); e;
              e = hashmap_next(kc->written, e))
                 written_free(hashmap_entry_value(e));
         hashmap_free(kc->written);
+        for (const struct hashmap_entry *e = hashmap_first(kc->planes); e;
+             e = hashmap_next(kc->planes, e))
+                plane_free(hashmap_entry_value(e));
+        hashmap_free(kc->planes);
         free(kc);
 }
 
@@ -881,8 +1156,10 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         kc->events = manager_events(m);
         pthread_mutex_init(&kc->node_lock, NULL);
         pthread_mutex_init(&kc->written_lock, NULL);
+        pthread_mutex_init(&kc->planes_lock, NULL);
         kc->written = hashmap_new();
-        if (!kc->written || manager_add_cleanup(m, kctl_free, kc) < 0) {
+        kc->planes = hashmap_new();
+        if (!kc->written || !kc->planes || manager_add_cleanup(m, kctl_free, kc) < 0) {
                 kctl_free(kc);
                 return -ENOMEM;
         }
@@ -896,6 +1173,7 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
                 return r;
         r = informer_new(&(struct informer_options){.client = kc->client,
                                                     .resource = &ko_karmadas,
+                                                    .namespace = o->namespace,
                                                     .handlers = &karmada_handlers,
                                                     .userdata = kc,
                                                     .resync_seconds = kc->o.resync_seconds,
@@ -907,6 +1185,7 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         for (size_t i = 0; i < N_OWNED; i++) {
                 r = informer_new(&(struct informer_options){.client = kc->client,
                                                             .resource = owned_resources[i],
+                                                            .namespace = o->namespace,
                                                             .label_selector = KO_LABEL_MANAGED_BY
                                                             "=" KO_MANAGER,
                                                             .handlers = &owned_handlers,

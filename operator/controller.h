@@ -12,6 +12,8 @@ struct karmada_controller_options {
         enum pki_key_type keys; /* default key algorithm of new certificates */
         long resync_seconds;    /* periodic full reconcile; default 600 */
         long progress_seconds;  /* requeue while an instance is progressing; default 5 */
+        const char *cache_dir;  /* downloads (CRD tarballs) */
+        const char *namespace;  /* only Karmada objects of this namespace; NULL: all */
 };
 
 /* Register the informers and the controller with the manager (which runs and frees them). */

@@ -33,7 +33,8 @@ static void usage(FILE *f)
                 "the\n"
                 "                               Karmada objects in FILE (- for stdin), without a "
                 "cluster;\n"
-                "                               generated keys are masked unless --show-secrets\n"
+                "                               generated keys and certificates are masked unless\n"
+                "                               --show-secrets\n"
                 "\n"
                 "Options of run:\n"
                 "  --kubeconfig PATH            kubeconfig of the host cluster (default: "
@@ -43,6 +44,9 @@ static void usage(FILE *f)
                 "  --context NAME               kubeconfig context (default: its current-context)\n"
                 "  --concurrency N              Karmada objects reconciled in parallel (default "
                 "5)\n"
+                "  --watch-namespace NS         only the Karmada objects of namespace NS "
+                "(default:\n"
+                "                               all namespaces)\n"
                 "  --leader-elect BOOL          run leader election, so only one replica acts "
                 "(default true)\n"
                 "  --leader-election-namespace NS\n"
@@ -63,6 +67,11 @@ static void usage(FILE *f)
                 "  --log-format FORMAT          auto, logfmt, json or journal (default auto: the "
                 "journal\n"
                 "                               when stderr is connected to it, else logfmt)\n"
+                "  --cache-dir DIR              downloads (CRD tarballs); default "
+                "$CACHE_DIRECTORY\n"
+                "                               (systemd), else $XDG_CACHE_HOME/karmada-operator,\n"
+                "                               else ~/.cache/karmada-operator, else\n"
+                "                               /tmp/karmada-operator\n"
                 "  --key-algorithm ALG          keys of new certificates: rsa (RSA-3072, as "
                 "upstream;\n"
                 "                               the default) or ecdsa (P-256); a Karmada object's\n"
@@ -71,6 +80,7 @@ static void usage(FILE *f)
                 "Options of render:\n"
                 "  -f, --filename FILE          YAML or JSON with one or more Karmada objects\n"
                 "  --json                       print JSON instead of YAML\n"
+                "  (the host cluster's objects come first, then those of the Karmada API server)\n"
                 "  --show-secrets               print the generated keys and certificates\n"
                 "  --key-algorithm ALG          as for run\n"
                 "\n"
@@ -101,6 +111,8 @@ enum {
         OPT_LOG_FORMAT,
         OPT_VERSION,
         OPT_KEY_ALG,
+        OPT_CACHE_DIR,
+        OPT_WATCH_NS,
 };
 
 static int parse_key_alg(const char *v, enum pki_key_type *ret)
@@ -123,7 +135,26 @@ struct run_args {
         enum log_level log_level;
         enum log_format log_format;
         enum pki_key_type keys;
+        const char *cache_dir;
+        char cache_buf[4096];
+        const char *watch_namespace;
 };
+
+/* --cache-dir, else systemd's CacheDirectory=, else the XDG cache, else /tmp */
+static const char *default_cache_dir(char *buf, size_t size)
+{
+        const char *v;
+
+        if ((v = secure_getenv("CACHE_DIRECTORY")) && *v)
+                snprintf(buf, size, "%s", v);
+        else if ((v = secure_getenv("XDG_CACHE_HOME")) && *v == '/')
+                snprintf(buf, size, "%s/karmada-operator", v);
+        else if ((v = secure_getenv("HOME")) && *v == '/' && strcmp(v, "/") != 0)
+                snprintf(buf, size, "%s/.cache/karmada-operator", v);
+        else
+                snprintf(buf, size, "/tmp/karmada-operator");
+        return buf;
+}
 
 static int bad(const char *flag, const char *value, const char *why)
 {
@@ -181,6 +212,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
+                {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+                {"watch-namespace", required_argument, NULL, OPT_WATCH_NS},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -257,6 +290,14 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                 case OPT_KEY_ALG:
                         r = parse_key_alg(optarg, &a->keys);
                         break;
+                case OPT_WATCH_NS:
+                        a->watch_namespace = *optarg ? optarg : NULL;
+                        break;
+                case OPT_CACHE_DIR:
+                        if (optarg[0] != '/')
+                                r = bad("cache-dir", optarg, "want an absolute path");
+                        a->cache_dir = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(EXIT_SUCCESS);
@@ -264,6 +305,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                         return -EINVAL;
                 }
         }
+        if (!a->cache_dir)
+                a->cache_dir = default_cache_dir(a->cache_buf, sizeof(a->cache_buf));
         if (r == 0 && optind < argc) {
                 fprintf(stderr, "karmada-operator run: unexpected argument '%s'\n", argv[optind]);
                 r = -EINVAL;
@@ -305,7 +348,10 @@ static int cmd_run(int argc, char **argv)
                 return 1;
         }
         r = karmada_controller_setup(
-                m, &(struct karmada_controller_options){.workers = a.concurrency, .keys = a.keys});
+                m, &(struct karmada_controller_options){.workers = a.concurrency,
+                                                        .keys = a.keys,
+                                                        .cache_dir = a.cache_dir,
+                                                        .namespace = a.watch_namespace});
         if (r < 0) {
                 log_error("cannot set up the Karmada controller", "error", strerror(-r));
                 manager_free(m);

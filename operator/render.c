@@ -15,12 +15,30 @@
 #include "util/strbuf.h"
 #include "util/yaml.h"
 
-static void mask_secret(cJSON *obj)
+/* CA bundles (of webhooks, APIServices) anywhere in o */
+static void mask_ca_bundles(cJSON *o)
 {
-        cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
+        cJSON *e;
 
-        /* the length of an ECDSA signature varies: no length either, for stable output */
-        cJSON_ArrayForEach(e, data) cJSON_SetValuestring(e, "<generated>");
+        cJSON_ArrayForEach(e, o)
+        {
+                if (cJSON_IsString(e) && e->string && strcmp(e->string, "caBundle") == 0)
+                        cJSON_SetValuestring(e, "<generated>");
+                else if (cJSON_IsObject(e) || cJSON_IsArray(e))
+                        mask_ca_bundles(e);
+        }
+}
+
+/* What is generated anew by every render: Secrets' data (keys, certificates, kubeconfigs) and
+ * CA bundles. The length of an ECDSA signature varies: no length either, for stable output. */
+static void mask_generated(const struct desired_object *o)
+{
+        cJSON *e;
+
+        if (o->resource == &kube_secrets)
+                cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o->obj, "data"))
+                        cJSON_SetValuestring(e, "<generated>");
+        mask_ca_bundles(o->obj);
 }
 
 int ko_render(const char *path, const struct render_options *o, FILE *out, FILE *errout)
@@ -87,22 +105,32 @@ int ko_render(const char *path, const struct render_options *o, FILE *out, FILE 
                         fprintf(errout,
                                 "# %s/%s: %s is not rendered without a cluster: it waits for %s\n",
                                 k->namespace, k->name, d.waiting[i].owner, d.waiting[i].what);
+                /* the host cluster's objects, then those of the Karmada API server */
                 objs = calloc(d.n + 1, sizeof(*objs));
-                for (size_t i = 0; objs && i < d.n; i++) {
-                        if (!o->show_secrets && d.objs[i].resource == &kube_secrets)
-                                mask_secret(d.objs[i].obj);
-                        objs[i] = d.objs[i].obj;
-                }
-                if (objs && o->json) {
+                for (int where = 0; objs && where < 2; where++) {
+                        size_t m = 0;
                         for (size_t i = 0; i < d.n; i++) {
+                                if (d.objs[i].in_karmada != (where == 1))
+                                        continue;
+                                if (!o->show_secrets)
+                                        mask_generated(&d.objs[i]);
+                                objs[m++] = d.objs[i].obj;
+                        }
+                        if (where == 1 && m && !o->json)
+                                fprintf(out,
+                                        "# In the Karmada API server of %s/%s (through its admin "
+                                        "kubeconfig):\n",
+                                        k->namespace, k->name);
+                        for (size_t i = 0; o->json && i < m; i++) {
                                 char *j = cJSON_Print(objs[i]);
                                 fprintf(out, "%s\n", j ? j : "");
                                 free(j);
                         }
-                } else if (objs && yaml_emit(objs, d.n, &yaml) == 0) {
-                        fputs(yaml, out);
+                        if (!o->json && m && yaml_emit(objs, m, &yaml) == 0)
+                                fputs(yaml, out);
+                        free(yaml);
+                        yaml = NULL;
                 }
-                free(yaml);
                 free(objs);
                 desired_free(&d);
                 karmada_free(k);

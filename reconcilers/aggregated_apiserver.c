@@ -25,11 +25,15 @@ static int aggregated_contribute(const struct karmada *k, struct desired *d)
         r = ko_add_workload(d, KO_AGGREGATED_APISERVER, w);
         if (r < 0)
                 return r;
-        return desired_add(d, &kube_services,
-                           ko_service(k, KO_AGGREGATED_APISERVER,
-                                      ko_comp_name(k, KO_AGGREGATED_APISERVER, name, sizeof(name)),
-                                      "ClusterIP", (const struct ko_port[]){{NULL, 443, 443}, {0}}),
-                           false);
+        r = desired_add(d, &kube_services,
+                        ko_service(k, KO_AGGREGATED_APISERVER,
+                                   ko_comp_name(k, KO_AGGREGATED_APISERVER, name, sizeof(name)),
+                                   "ClusterIP", (const struct ko_port[]){{NULL, 443, 443}, {0}}),
+                        false);
+        /* the Cluster API (cluster.karmada.io), in the Karmada API server */
+        return r < 0 ? r
+                     : ko_add_apiservice(k, d, KO_AGGREGATED_APISERVER, "cluster.karmada.io",
+                                         "v1alpha1", 2000, 10, true);
 }
 
 const struct reconciler ko_rec_aggregated_apiserver = {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "common.h"
 
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "util/base64.h"
 #include "util/strbuf.h"
 
 const char *ko_obj_name(const struct karmada *k, const char *suffix, char *buf, size_t size)
@@ -123,4 +125,55 @@ void ko_aggregated_server_args(cJSON *c)
         ko_add_arg(c, "--audit-log-maxage=0");
         ko_add_arg(c, "--audit-log-maxbackup=0");
         ko_add_arg(c, "--bind-address=$(POD_IP)");
+}
+
+char *ko_ca_bundle(struct desired *d)
+{
+        char *b64 = NULL;
+
+        if (!d->ca_pem) {
+                desired_wait(d, "the instance's CA");
+                return NULL;
+        }
+        return base64_encode(d->ca_pem, strlen(d->ca_pem), &b64) < 0 ? NULL : b64;
+}
+
+int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_component c,
+                      const char *group, const char *version, int group_priority,
+                      int version_priority, bool first_of_component)
+{
+        const char *app = ko_components[c].app_name;
+        char svc[KO_NAME_MAX + 32], host[512], name[256];
+        cJSON *o, *spec, *ref;
+        char *ca = ko_ca_bundle(d);
+        int r;
+
+        if (!ca)
+                return d->ca_pem ? -ENOMEM : 0;
+        ko_comp_name(k, c, svc, sizeof(svc));
+        if (first_of_component) {
+                o = ko_karmada_object(k, &kube_services, svc, KO_SYSTEM_NAMESPACE, app);
+                spec = cJSON_AddObjectToObject(o, "spec");
+                cJSON_AddStringToObject(spec, "type", "ExternalName");
+                cJSON_AddStringToObject(spec, "externalName",
+                                        ko_service_host(k, svc, host, sizeof(host)));
+                r = desired_add_karmada(d, &kube_services, o);
+                if (r < 0) {
+                        free(ca);
+                        return r;
+                }
+        }
+        snprintf(name, sizeof(name), "%s.%s", version, group);
+        o = ko_karmada_object(k, &kube_apiservices, name, NULL, app);
+        spec = cJSON_AddObjectToObject(o, "spec");
+        cJSON_AddStringToObject(spec, "group", group);
+        cJSON_AddStringToObject(spec, "version", version);
+        cJSON_AddNumberToObject(spec, "groupPriorityMinimum", group_priority);
+        cJSON_AddNumberToObject(spec, "versionPriority", version_priority);
+        cJSON_AddStringToObject(spec, "caBundle", ca);
+        ref = cJSON_AddObjectToObject(spec, "service");
+        cJSON_AddStringToObject(ref, "name", svc);
+        cJSON_AddStringToObject(ref, "namespace", KO_SYSTEM_NAMESPACE);
+        free(ca);
+        return desired_add_karmada(d, &kube_apiservices, o);
 }

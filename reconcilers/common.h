@@ -32,6 +32,17 @@ void ko_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container);
  * POD_IP, the kubeconfig for itself and for delegated authn/authz, its serving certificate,
  * TLS 1.3, audit log to stdout, bound to the pod's address. */
 void ko_aggregated_server_args(cJSON *container);
+/* ---- objects in the Karmada API server ---- */
+
+/* The CA bundle (base64 of the instance's CA) for webhooks and APIServices; NULL (after
+ * desired_wait) while the CA is not known. Caller frees. */
+char *ko_ca_bundle(struct desired *d);
+/* An APIService for group/version, served by component c's host Service through an
+ * ExternalName Service of the same name in karmada-system; the ExternalName Service is added
+ * once per component (first_of_component). */
+int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_component c,
+                      const char *group, const char *version, int group_priority,
+                      int version_priority, bool first_of_component);
 /* --controllers=a,b,c from the spec's list, else def (no flag when both are empty). */
 void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def);
 /* Tolerate the control-plane taint when the user set no tolerations (upstream's default). */

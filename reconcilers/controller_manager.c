@@ -32,7 +32,7 @@ static int cm_contribute(const struct karmada *k, struct desired *d)
 
 const struct reconciler ko_rec_controller_manager = {
         .name = "karmada-controller-manager",
-        .after = (const char *const[]){"kubeconfig", "karmada-aggregated-apiserver", NULL},
+        .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaControllerManagerReady",
         .enabled = cm_enabled,
         .contribute = cm_contribute,

@@ -46,7 +46,7 @@ static int kcm_contribute(const struct karmada *k, struct desired *d)
 
 const struct reconciler ko_rec_kube_controller_manager = {
         .name = "kube-controller-manager",
-        .after = (const char *const[]){"kubeconfig", NULL},
+        .after = (const char *const[]){"karmada-webhook", NULL},
         .condition = "KubeControllerManagerReady",
         .enabled = kcm_enabled,
         .contribute = kcm_contribute,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Kubeconfigs of the Karmada API server (key karmada.config): <prefix>-admin-config for users
  * and the operator, reaching the server the way its Service is exposed, and one
- * <component>-config per component, reaching it inside the cluster. Written once: an existing
+ * <component>-config per component, reaching it inside the cluster. In the Karmada API server,
+ * namespace karmada-system, applied through the admin kubeconfig. Written once: an existing
  * kubeconfig is kept while it points at the same server, trusts the current CA and carries a
  * client certificate of that CA with a third of its life left. */
 #include <errno.h>
@@ -80,7 +81,7 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
                             const struct pki_cert *ca)
 {
         const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(secret, "data"), "karmada.config");
+                cJSON_GetObjectItemCaseSensitive(secret, "data"), KO_KUBECONFIG_KEY);
         unsigned char *text = NULL;
         size_t len = 0;
         struct kube_config *cfg = NULL;
@@ -171,7 +172,7 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
                 if (!secret)
                         return -ENOMEM;
                 cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(secret, "data"),
-                                        "karmada.config", keep);
+                                        KO_KUBECONFIG_KEY, keep);
                 return desired_add(d, &kube_secrets, secret, false);
         }
         if (!*client) {
@@ -187,7 +188,7 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
         r = render(server, d->ca_pem, *client, &text);
         if (r < 0)
                 return r;
-        secret = ko_secret(k, name, (const char *const[]){"karmada.config"},
+        secret = ko_secret(k, name, (const char *const[]){KO_KUBECONFIG_KEY},
                            (const char *const[]){text}, (const size_t[]){strlen(text)}, 1);
         free_secret(text, strlen(text));
         return desired_add(d, &kube_secrets, secret, false);
@@ -228,6 +229,12 @@ static int kubeconfig_contribute(const struct karmada *k, struct desired *d)
         pki_free(client);
         free(server);
         free(incluster);
+        /* Karmada's own namespace in its API server; applying it through the admin kubeconfig
+         * proves that kubeconfig works */
+        if (r >= 0)
+                r = desired_add_karmada(d, &kube_namespaces,
+                                        ko_karmada_object(k, &kube_namespaces, KO_SYSTEM_NAMESPACE,
+                                                          NULL, "karmada"));
         return r;
 }
 

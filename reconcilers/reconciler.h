@@ -13,16 +13,28 @@
 #include "kube/client.h"
 #include "runtime/events.h"
 
+/* What a reconcile hook remembers of one instance between reconciles (e.g. a fingerprint of
+ * what it applied, so an unchanged instance costs no request). */
+struct ko_memo {
+        char value[160];
+        long long at_ms; /* monotonic time it was set */
+};
+
 /* What a reconcile hook may use. */
 struct reconcile_ctx {
         const struct karmada *k;
         struct desired *d;
-        struct kube_client *host; /* the cluster the control plane runs in */
+        struct kube_client *host;    /* the cluster the control plane runs in */
+        struct kube_client *karmada; /* the instance's Karmada API server (admin kubeconfig) */
         struct event_recorder *events;
+        struct ko_memo *memo;  /* this reconciler's, for this instance */
+        long long resync_ms;   /* how long a memo may be trusted before checking again */
+        const char *cache_dir; /* where downloads are kept (CRD tarballs) */
 };
 
 struct step_result {
         bool ready;      /* this step is done */
+        bool degraded;   /* ready, but something it made does not work (reason, message) */
         char reason[64]; /* CamelCase, for its condition */
         char message[512];
         long requeue_after_ms; /* 0: the watches will bring the next change */

@@ -51,7 +51,7 @@ static int descheduler_contribute(const struct karmada *k, struct desired *d)
 
 const struct reconciler ko_rec_scheduler = {
         .name = "karmada-scheduler",
-        .after = (const char *const[]){"kubeconfig", NULL},
+        .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaSchedulerReady",
         .enabled = scheduler_enabled,
         .contribute = scheduler_contribute,
@@ -59,7 +59,7 @@ const struct reconciler ko_rec_scheduler = {
 
 const struct reconciler ko_rec_descheduler = {
         .name = "karmada-descheduler",
-        .after = (const char *const[]){"kubeconfig", NULL},
+        .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaDeschedulerReady",
         .enabled = descheduler_enabled,
         .contribute = descheduler_contribute,

@@ -1,6 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* karmada-search and karmada-metrics-adapter: aggregated API servers behind Services on 443. */
 #include "common.h"
+#include "util/macro.h"
+
+/* The APIs they serve (upstream's groups and priorities). */
+static const struct {
+        enum ko_component comp;
+        const char *group, *version;
+        int group_priority, version_priority;
+} apis[] = {
+        {KO_SEARCH, "search.karmada.io", "v1alpha1", 2000, 10},
+        {KO_METRICS_ADAPTER, "metrics.k8s.io", "v1beta1", 100, 200},
+        {KO_METRICS_ADAPTER, "custom.metrics.k8s.io", "v1beta1", 100, 200},
+        {KO_METRICS_ADAPTER, "custom.metrics.k8s.io", "v1beta2", 100, 200},
+};
 
 static bool search_enabled(const struct karmada *k)
 {
@@ -17,6 +30,7 @@ static int contribute(const struct karmada *k, struct desired *d, enum ko_compon
 {
         char name[KO_NAME_MAX + 32];
         cJSON *w, *c, *svc;
+        bool first = true;
         int r;
 
         w = ko_component_workload(d, comp, ko_components[comp].app_name, binary, false, &c);
@@ -39,7 +53,16 @@ static int contribute(const struct karmada *k, struct desired *d, enum ko_compon
                 return r;
         svc = ko_service(k, comp, ko_comp_name(k, comp, name, sizeof(name)), "ClusterIP",
                          (const struct ko_port[]){{NULL, 443, 443}, {0}});
-        return desired_add(d, &kube_services, svc, false);
+        r = desired_add(d, &kube_services, svc, false);
+        /* their APIs, in the Karmada API server */
+        for (size_t i = 0; i < ELEMENTSOF(apis) && r >= 0; i++)
+                if (apis[i].comp == comp) {
+                        r = ko_add_apiservice(k, d, comp, apis[i].group, apis[i].version,
+                                              apis[i].group_priority, apis[i].version_priority,
+                                              first);
+                        first = false;
+                }
+        return r;
 }
 
 static int search_contribute(const struct karmada *k, struct desired *d)
@@ -54,7 +77,7 @@ static int metrics_adapter_contribute(const struct karmada *k, struct desired *d
 
 const struct reconciler ko_rec_search = {
         .name = "karmada-search",
-        .after = (const char *const[]){"kubeconfig", NULL},
+        .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaSearchReady",
         .enabled = search_enabled,
         .contribute = search_contribute,
@@ -62,7 +85,7 @@ const struct reconciler ko_rec_search = {
 
 const struct reconciler ko_rec_metrics_adapter = {
         .name = "karmada-metrics-adapter",
-        .after = (const char *const[]){"kubeconfig", NULL},
+        .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaMetricsAdapterReady",
         .enabled = metrics_adapter_enabled,
         .contribute = metrics_adapter_contribute,

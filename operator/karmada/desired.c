@@ -75,6 +75,15 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
         return 0;
 }
 
+int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj)
+{
+        int ret = desired_add(d, r, obj, false);
+
+        if (ret == 0)
+                d->objs[d->n - 1].in_karmada = true;
+        return ret;
+}
+
 int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value)
 {
         cJSON_DeleteItemFromObjectCaseSensitive(d->flags[c], name);
@@ -293,6 +302,27 @@ cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const c
                 cJSON_AddTrueToObject(ref, "blockOwnerDeletion");
                 cJSON_AddItemToArray(refs, ref);
         }
+        return o;
+}
+
+cJSON *ko_karmada_object(const struct karmada *k, const struct kube_resource *r, const char *name,
+                         const char *ns, const char *app)
+{
+        cJSON *o = cJSON_CreateObject(), *meta, *labels;
+        char av[128];
+
+        if (!o)
+                return NULL;
+        cJSON_AddStringToObject(o, "apiVersion", kube_resource_api_version(r, av, sizeof(av)));
+        cJSON_AddStringToObject(o, "kind", r->kind);
+        meta = cJSON_AddObjectToObject(o, "metadata");
+        cJSON_AddStringToObject(meta, "name", name);
+        if (r->namespaced && ns)
+                cJSON_AddStringToObject(meta, "namespace", ns);
+        labels = cJSON_AddObjectToObject(meta, "labels");
+        cJSON_AddStringToObject(labels, KO_LABEL_MANAGED_BY, KO_MANAGER);
+        cJSON_AddStringToObject(labels, KO_LABEL_NAME, app);
+        cJSON_AddStringToObject(labels, KO_LABEL_INSTANCE, k->name);
         return o;
 }
 

@@ -31,6 +31,7 @@ struct desired_object {
         const char *owner;   /* the reconciler that contributed it */
         bool workload;       /* a Deployment or StatefulSet whose rollout gates readiness */
         bool keep_on_delete; /* left behind when the instance is deleted (PVCs, CRDs) */
+        bool in_karmada;     /* lives in the instance's Karmada API server, not the host */
 };
 
 struct desired {
@@ -64,6 +65,9 @@ void desired_free(struct desired *d);
 
 /* Add an object (takes ownership) for the reconciler in d->owner. */
 int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bool workload);
+/* Add an object for the Karmada API server of the instance (takes ownership); the driver
+ * applies it through the admin kubeconfig once the reconciler's turn comes. */
+int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj);
 /* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
 int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value);
 int desired_gate(struct desired *d, enum ko_component c, const char *gate, bool on);
@@ -84,6 +88,10 @@ const cJSON *desired_observed(const struct desired *d, const struct kube_resourc
 /* apiVersion, kind, metadata {name, namespace, labels, ownerReferences}; c < 0 for objects
  * that belong to no component (then app.kubernetes.io/name is "karmada"). */
 cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const char *name, int c);
+/* An object for the Karmada API server: apiVersion, kind, metadata {name, namespace (when
+ * namespaced), labels managed-by, name (app), instance}; no owner (it is another cluster). */
+cJSON *ko_karmada_object(const struct karmada *k, const struct kube_resource *r, const char *name,
+                         const char *ns, const char *app);
 /* The labels selecting a component's pods: name and instance. */
 cJSON *ko_selector(const struct karmada *k, enum ko_component c);
 /* A Deployment (or StatefulSet when sts) for component c with one container named

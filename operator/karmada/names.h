@@ -49,6 +49,7 @@ extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
 #define KO_NO_CASCADE_LABEL  "operator.karmada.io/disable-cascading-deletion"
 #define KO_HASH_ANNOTATION   "operator.karmada.io/applied-hash"
 #define KO_SYSTEM_NAMESPACE  "karmada-system"
+#define KO_KUBECONFIG_KEY    "karmada.config" /* the key of kubeconfig Secrets */
 #define KO_APISERVER_PORT    5443
 #define KO_ETCD_CLIENT_PORT  2379
 #define KO_ETCD_PEER_PORT    2380

@@ -129,7 +129,7 @@ bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wher
         return subset(desired, live, path, sizeof(path), 0, where, wherelen);
 }
 
-static const char *annotation(const cJSON *obj, const char *key)
+const char *ko_annotation(const cJSON *obj, const char *key)
 {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
@@ -163,8 +163,8 @@ int ko_stamp(cJSON *desired)
 
 bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen)
 {
-        const char *want = annotation(desired, KO_HASH_ANNOTATION),
-                   *have = annotation(live, KO_HASH_ANNOTATION);
+        const char *want = ko_annotation(desired, KO_HASH_ANNOTATION),
+                   *have = ko_annotation(live, KO_HASH_ANNOTATION);
         char where[512] = "";
 
         if (!live) {
@@ -244,4 +244,35 @@ bool ko_rollout_done(const cJSON *live, char *why, size_t whylen)
         }
         snprintf(why, whylen, "%.0f/%.0f ready", want, want);
         return true;
+}
+
+int ko_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                        const cJSON *obj, cJSON **ret_live, struct kube_status *st)
+{
+        const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+        struct kube_write_options wo = {.field_manager = KO_MANAGER, .force = true};
+        cJSON *live = NULL;
+        char why[256];
+        int ret;
+
+        if (!cJSON_IsString(name))
+                return -EINVAL;
+        ret = kube_get(c, r, ns, name->valuestring, &live, st);
+        if (ret < 0 && ret != -ENOENT)
+                return ret;
+        if (ret == 0 && ko_in_sync(obj, live, why, sizeof(why))) {
+                ret = 0;
+        } else {
+                cJSON_Delete(live);
+                live = NULL;
+                ret = kube_apply(c, r, ns, obj, &wo, &live, st);
+                if (ret >= 0)
+                        ret = 1;
+        }
+        if (ret >= 0 && ret_live)
+                *ret_live = live;
+        else
+                cJSON_Delete(live);
+        return ret;
 }

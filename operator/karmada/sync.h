@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "kube/client.h"
+
 /* Does live hold everything desired says? Fields the server adds (defaults, status, node
  * ports) are fine; a desired zero value (false, 0, "", {}, [], null) matches an absent field;
  * lists must have the same length; strings that are both Kubernetes quantities compare by
@@ -18,6 +20,13 @@ bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wher
  * a field removed from the desired state shows as a change too. */
 int ko_stamp(cJSON *desired);
 /* A stamped desired object is in sync when live carries the same hash and holds all of it. */
+/* Server-side apply obj (already stamped) as the operator unless the live object is in sync
+ * (read first). Returns 1 when it wrote, 0 when nothing was needed, or a negative errno with st
+ * filled. *ret_live (optional): the object as it is now; caller frees. */
+int ko_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                        const cJSON *obj, cJSON **ret_live, struct kube_status *st);
+/* An annotation's value, or NULL. */
+const char *ko_annotation(const cJSON *obj, const char *key);
 bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen);
 
 /* Has this Deployment or StatefulSet finished rolling out: the controller saw the current

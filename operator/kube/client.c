@@ -521,7 +521,7 @@ static void observe(struct kube_client *c, const char *verb, int code, double se
         c->stats.writes += write;
         pthread_mutex_unlock(&c->stats_lock);
         if (c->observer)
-                c->observer(c->observer_userdata, verb, code, seconds);
+                c->observer(c->observer_userdata, c, verb, code, seconds);
 }
 
 /* Perform rq with retries. Returns 0 for 2xx (body in rq->out), else a negative errno with st

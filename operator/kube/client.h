@@ -49,7 +49,10 @@ void kube_client_stats(struct kube_client *c, struct kube_client_stats *ret);
 const char *kube_client_server(const struct kube_client *c);
 
 /* Called after each request (for metrics): verb, HTTP code (0: none), seconds taken. */
-typedef void (*kube_request_observer)(void *userdata, const char *verb, int code, double seconds);
+/* Called after every request: which client, the verb, the status code (0: no response), the
+ * time it took. */
+typedef void (*kube_request_observer)(void *userdata, const struct kube_client *c, const char *verb,
+                                      int code, double seconds);
 void kube_client_set_observer(struct kube_client *c, kube_request_observer fn, void *userdata);
 
 /* ---- requests ---- */

@@ -51,18 +51,20 @@ struct manager {
 
 /* ---- metrics ---- */
 
-static void observe_request(void *userdata, const char *verb, int code, double seconds)
+static void observe_request(void *userdata, const struct kube_client *client, const char *verb,
+                            int code, double seconds)
 {
         struct manager *m = userdata;
         char c[16];
-        const char *host = kube_client_server(m->client);
+        const char *host = kube_client_server(client);
 
         snprintf(c, sizeof(c), code ? "%d" : "<error>", code);
         metric_add(m->m_requests, (const char *const[]){c, host, verb}, 1);
         metric_observe(m->m_latency, (const char *const[]){verb, host}, seconds);
 }
 
-static void observe_lease_request(void *userdata, const char *verb, int code, double seconds)
+static void observe_lease_request(void *userdata, const struct kube_client *client,
+                                  const char *verb, int code, double seconds)
 {
         struct manager *m = userdata;
         char c[16];
@@ -281,6 +283,11 @@ int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data)
         m->cleanups[m->n_cleanups].fn = fn;
         m->cleanups[m->n_cleanups++].data = data;
         return 0;
+}
+
+void manager_observe_client(struct manager *m, struct kube_client *c)
+{
+        kube_client_set_observer(c, observe_request, m);
 }
 
 struct kube_client *manager_client(struct manager *m)

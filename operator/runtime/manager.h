@@ -36,6 +36,8 @@ void manager_free(struct manager *m);
 struct kube_client *manager_client(struct manager *m);
 struct metrics *manager_metrics(struct manager *m);
 struct event_recorder *manager_events(struct manager *m);
+/* Count another client's requests in rest_client_* too (e.g. one per Karmada API server). */
+void manager_observe_client(struct manager *m, struct kube_client *c);
 /* The manager runs and frees them. */
 int manager_add_informer(struct manager *m, struct informer *inf);
 int manager_add_controller(struct manager *m, struct controller *c);

@@ -4,6 +4,8 @@
 #include <curl/curl.h>
 
 #include "karmada/spec.h"
+#include "karmada/versions.h"
+#include "util/digest.h"
 #include "kube/client.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
@@ -11,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -151,6 +155,8 @@ int itest_wait_exit(pid_t pid, double timeout)
                 pid_t r = waitpid(pid, &status, WNOHANG);
                 if (r == pid)
                         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                if (r < 0 && errno == ECHILD)
+                        return -1; /* reaped already */
                 if (r < 0 && errno != EINTR)
                         IT_FAIL("waitpid %d: %m", (int)pid);
                 usleep(20 * 1000);
@@ -233,4 +239,73 @@ void itest_apply_crds(struct kube_client *kc)
                         IT_FAIL("the Karmada CRD is not served after 30s");
                 usleep(200 * 1000);
         }
+}
+
+const char *itest_crd_tarball(const char *version)
+{
+        static char bufs[4][1024];
+        static int slot;
+        const char *dir = getenv("KO_KARMADA_CRDS_DIR");
+        char *b = bufs[slot++ % 4];
+
+        if (!dir || !*dir)
+                IT_FAIL("KO_KARMADA_CRDS_DIR is not set (hack/karmada-crds.sh)");
+        snprintf(b, 1024, "%s/%s/crds.tar.gz", dir, version);
+        if (access(b, R_OK) < 0)
+                IT_FAIL("%s: %s (hack/karmada-crds.sh %s)", b, strerror(errno), version);
+        return b;
+}
+
+static char cache_dir[256];
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+        (void)st, (void)flag, (void)f;
+        return remove(p);
+}
+
+void itest_rm_rf(const char *path)
+{
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void cache_cleanup(void)
+{
+        if (cache_dir[0])
+                itest_rm_rf(cache_dir);
+}
+
+const char *itest_operator_cache(void)
+{
+        /* "http://local": what upstream's e2e tests put in its sample (and its cache) */
+        static const char *const versions[] = {"v1.18.2", "v1.17.1", "v1.16.0", "http://local",
+                                               NULL};
+
+        if (cache_dir[0])
+                return cache_dir;
+        snprintf(cache_dir, sizeof(cache_dir), "/tmp/ko-itest-cache-%d", (int)getpid());
+        atexit(cache_cleanup);
+        for (const char *const *v = versions; *v; v++) {
+                char url[256], sum[SHA256_HEX_LEN], path[1024], *bytes = NULL;
+                size_t len = 0;
+                FILE *f;
+                bool is_url = strncmp(*v, "http", 4) == 0;
+                if (is_url)
+                        snprintf(url, sizeof(url), "%s", *v);
+                else
+                        ko_release_crd_url(*v, url, sizeof(url));
+                sha256_hex(url, strlen(url), sum);
+                snprintf(path, sizeof(path), "%s/crds", cache_dir);
+                (void)mkdir(cache_dir, 0700), (void)mkdir(path, 0700);
+                snprintf(path, sizeof(path), "%s/crds/%s", cache_dir, sum);
+                IT_ASSERT(mkdir(path, 0700) == 0 || errno == EEXIST, "mkdir %s", path);
+                IT_ASSERT(read_file(itest_crd_tarball(is_url ? "v1.18.2" : *v), 256u << 20, &bytes,
+                                    &len) == 0,
+                          "read the CRD tarball");
+                snprintf(path, sizeof(path), "%s/crds/%s/crds.tar.gz", cache_dir, sum);
+                f = fopen(path, "we");
+                IT_ASSERT(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0, "seed %s", path);
+                free(bytes);
+        }
+        return cache_dir;
 }

@@ -40,10 +40,12 @@ double itest_now(void);
  * entries ("K=V", NULL-terminated, may be NULL). */
 pid_t itest_spawn(char *const argv[], const char *log, char *const env[]);
 /* Wait for pid to exit, at most timeout seconds; returns the exit status, 128+signal, or -1
- * on timeout (the process is left running). */
+ * on timeout (the process is left running) or when it was reaped already. */
 int itest_wait_exit(pid_t pid, double timeout);
 /* A free TCP port on 127.0.0.1 (bind to 0, read, close). */
 int itest_free_port(void);
+/* rm -rf */
+void itest_rm_rf(const char *path);
 /* The karmada-operator binary under test ($KO_OPERATOR_BIN). */
 const char *itest_operator_bin(void);
 /* GET http://127.0.0.1:port/path (2 s timeout); the status (0: no answer), body appended to
@@ -53,5 +55,12 @@ long itest_http_get(int port, const char *path, struct strbuf *out);
 /* Apply the operator's CRDs (the files in crds/) and wait until they are served. */
 struct kube_client;
 void itest_apply_crds(struct kube_client *kc);
+/* Karmada's crds.tar.gz of a release ($KO_KARMADA_CRDS_DIR, from hack/karmada-crds.sh). */
+const char *itest_crd_tarball(const char *version);
+/* A cache directory for the operator (--cache-dir), seeded with the CRD tarballs of v1.18.2
+ * v1.17.1 and v1.16.0 under their default URLs (and v1.18.2's under "http://local", as upstream's
+ * tests do), as if downloaded before: instances without spec.crdTarball then need no network.
+ * Removed at exit. */
+const char *itest_operator_cache(void);
 /* Log a progress line to stderr. */
 void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -16,7 +16,9 @@
 #include "karmada/names.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
+#include "kube/config.h"
 #include "promparse.h"
+#include "util/base64.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
 #include "util/yaml.h"
@@ -88,6 +90,10 @@ static void start_operator(void)
                         "0",
                         "--log-level",
                         "debug",
+                        "--cache-dir",
+                        (char *)itest_operator_cache(),
+                        "--watch-namespace",
+                        (char *)ns,
                         NULL};
         op = itest_spawn(argv, op_log, NULL);
 }
@@ -492,12 +498,34 @@ static char *ca_of(const char *prefix)
         return object_field(&kube_secrets, name, (const char *const[]){"data", "ca.crt", NULL});
 }
 
+/* The server of the instance's admin kubeconfig. */
+static char *admin_server(const char *prefix)
+{
+        char name[128], err[256], *b64, *out = NULL;
+        unsigned char *text = NULL;
+        struct kube_config *cfg = NULL;
+        size_t len;
+
+        snprintf(name, sizeof(name), "%s-admin-config", prefix);
+        b64 = object_field(&kube_secrets, name,
+                           (const char *const[]){"data", "karmada.config", NULL});
+        if (b64 && base64_decode(b64, strlen(b64), &text, &len) == 0 &&
+            kube_config_from_memory((const char *)text, len, name, NULL, &cfg, err, sizeof(err)) ==
+                    0)
+                out = strdup(cfg->server);
+        kube_config_free(cfg);
+        free(text);
+        free(b64);
+        return out;
+}
+
 static void test_kill_mid_install_keeps_the_ca(void)
 {
         cJSON *cr =
                 cJSON_Parse("{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
                             "\"metadata\":{\"name\":\"crash\"},\"spec\":{\"components\":{\"etcd\":{"
-                            "\"local\":{}}}}}");
+                            "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
+                            "\"LoadBalancer\"}}}}");
         char *ca1 = NULL, *ca2;
         double t0 = itest_now();
 
@@ -514,6 +542,19 @@ static void test_kill_mid_install_keeps_the_ca(void)
         ca2 = ca_of("crash-karmada");
         IT_ASSERT(ca2 && strcmp(ca1, ca2) == 0, "the same CA after the restart");
         itest_log("after the restart the install converged with the same CA");
+        {
+                /* a LoadBalancer: reached at the address the load balancer got */
+                const char *path[] = {"status", "loadBalancer", "ingress", "0", "ip", NULL};
+                char *ing = object_field(&kube_services, "crash-karmada-apiserver", path);
+                char *server = admin_server("crash-karmada"), want[128];
+                IT_ASSERT(ing && server, "load balancer address and admin kubeconfig");
+                snprintf(want, sizeof(want), "https://%s:5443", ing);
+                IT_ASSERT(strcmp(server, want) == 0, "admin kubeconfig server %s, want %s", server,
+                          want);
+                itest_log("LoadBalancer: published %s, the admin kubeconfig says %s", ing, server);
+                free(ing);
+                free(server);
+        }
         free(ca1);
         free(ca2);
 }
@@ -628,7 +669,22 @@ int main(void)
                   "status.apiServerService");
         cJSON_Delete(o);
 
-        /* nothing changed: nothing written */
+        /* nothing changed: nothing written (once the real aggregated apiservers serve, so
+         * Degraded has settled: that flip is a change) */
+        for (const char *const *n = (const char *const[]){"karmada-demo", "second", NULL}; *n;
+             n++) {
+                double t0 = itest_now();
+                bool settled = false;
+                while (!settled && itest_now() - t0 < 120) {
+                        cJSON *k = get_karmada(*n);
+                        settled = strcmp(str_at(condition(k, "Degraded"), "status", NULL),
+                                         "False") == 0;
+                        cJSON_Delete(k);
+                        if (!settled)
+                                usleep(250 * 1000);
+                }
+                IT_ASSERT(settled, "%s: Degraded is not False after 120s", *n);
+        }
         sleep(2);
         w0 = writes_so_far();
         sleep(8);

@@ -179,6 +179,7 @@ static void test_user_settings_win_over_contributions(void **state)
         karmada_free(k);
 }
 
+/* In the host: owned by the Karmada object; in its Karmada API server: labelled, no owner. */
 static void test_every_object_is_labelled_and_owned(void **state)
 {
         struct karmada *k =
@@ -186,6 +187,7 @@ static void test_every_object_is_labelled_and_owned(void **state)
                       "metadata: {name: owned, namespace: ns, uid: \"1234\"}\nspec: {}\n");
         struct desired d;
         char err[256];
+        int n_karmada = 0;
 
         assert_int_equal(ko_build_desired(k, NULL, PKI_ECDSA_P256, &d, err, sizeof(err)), 0);
         assert_true(d.n > 15);
@@ -201,11 +203,22 @@ static void test_every_object_is_labelled_and_owned(void **state)
                         cJSON_GetObjectItem(labels, "app.kubernetes.io/instance")->valuestring,
                         "owned");
                 assert_non_null(cJSON_GetObjectItem(labels, "app.kubernetes.io/name"));
+                if (d.objs[i].in_karmada) {
+                        const cJSON *ns = cJSON_GetObjectItem(meta, "namespace");
+                        n_karmada++;
+                        assert_null(ref);
+                        assert_true(!ns || strcmp(ns->valuestring, "karmada-system") == 0);
+                        assert_int_equal(d.objs[i].resource->namespaced, ns != NULL);
+                        continue;
+                }
                 assert_non_null(ref);
                 assert_string_equal(cJSON_GetObjectItem(ref, "uid")->valuestring, "1234");
                 assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ref, "controller")));
                 assert_string_equal(cJSON_GetObjectItem(meta, "namespace")->valuestring, "ns");
         }
+        /* namespace, APIService + ExternalName Service, 3 ClusterRoles, 1 binding, 2 webhook
+         * configurations, metrics-adapter's 3 APIServices + Service */
+        assert_int_equal(n_karmada, 13);
         desired_free(&d);
         karmada_free(k);
 }

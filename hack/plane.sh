@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Run ko-plane (hack/tools/plane.c) beside a cluster of hack/cluster.sh: it runs, as real
+# processes on loopback, the etcd, kube-apiserver, kube-controller-manager and Karmada
+# components the operator asks that cluster for, with their DNS names, Service ports, node
+# ports and load balancers. It stops with `hack/cluster.sh down` (or `stop ko-plane`).
+#   hack/plane.sh [--name N | --state-dir DIR] [--bin PATH_TO_KO_PLANE] [--only IMAGE,...]
+set -euo pipefail
+LOG_TAG=plane
+. "$(dirname "$0")/lib.sh"
+
+where=(--name local) bin=$ROOT_DIR/build/dev/hack/ko-plane only=()
+while [ $# -gt 0 ]; do
+        case $1 in
+        --name | --state-dir) where=("$1" "$2"); shift 2 ;;
+        --bin) bin=$2; shift 2 ;;
+        --only) only=(--only "$2"); shift 2 ;;
+        *) die "unknown argument '$1'" ;;
+        esac
+done
+[ -x "$bin" ] || die "$bin missing (cmake --build --preset dev --target ko-plane)"
+command -v socat >/dev/null || die "socat not found; run hack/setup.sh"
+state=$("$HACK_DIR/cluster.sh" env "${where[@]}" | sed -n 's/^STATE=//p')
+[ -n "$state" ] || die "no cluster"
+"$HACK_DIR/cluster.sh" run ko-plane "${where[@]}" -- "$bin" --kubeconfig "$state/kubeconfig/admin" \
+        --state "$state/plane" --bin-dir "$KO_BIN_CACHE" --kube-version "$KUBE_VERSION" \
+        --etcd-version "$ETCD_VERSION" "${only[@]}"

@@ -1,0 +1,1005 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ko-plane: run on loopback, as real processes, what the operator asks the host cluster to run
+ * for its Karmada instances. The host cluster of tests is kwok: pods there are simulated, so
+ * nothing would ever serve the Karmada API. ko-plane plays the parts of a node for the
+ * objects labelled app.kubernetes.io/managed-by=karmada-operator:
+ *
+ *   kubelet       the main container of each Deployment and StatefulSet whose image it has a
+ *                 binary for (etcd, kube-apiserver, kube-controller-manager, karmada-*) runs as a
+ *                 process with the rendered command line: Secret and ConfigMap volumes become
+ *                 files in a private directory (0700) and their mount paths in the arguments
+ *                 point there, emptyDir and claims become directories, $(VAR) is expanded from
+ *                 the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A
+ *                 change of the command line or of a volume restarts it; a crash restarts it
+ *                 with backoff. One pod per workload.
+ *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file maps
+ *                 <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
+ *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
+ *                 bind-mounted on /etc/hosts (unshare -m).
+ *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
+ *                 (the kwok node's address) too.
+ *   load balancer a LoadBalancer Service gets its own address as status.loadBalancer.ingress.
+ *
+ * So a wrong flag, a missing SAN or a wrong CA in what the operator renders fails here as it
+ * would in a real cluster.
+ *
+ *   ko-plane --kubeconfig FILE --state DIR --bin-dir DIR [--kube-version V] [--etcd-version V]
+ *            [--only IMAGE,...]     (run only these images, e.g. etcd,kube-apiserver)
+ *
+ * Binaries: <bin-dir>/etcd-<etcd-version>, <bin-dir>/kube-apiserver-<kube-version>,
+ * <bin-dir>/kube-controller-manager-<kube-version>, <bin-dir>/<karmada image name>-<image tag>.
+ * Logs: DIR/pods/<ns>_<pod>/log, DIR/forwards.log; the hosts file: DIR/hosts. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "karmada/names.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/resource.h"
+#include "util/base64.h"
+#include "util/digest.h"
+#include "util/hashmap.h"
+#include "util/strbuf.h"
+
+#define SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER
+#define MAX_ARGS 256
+
+static const struct kube_resource karmadas = {"operator.karmada.io", "v1alpha1", "karmadas",
+                                              "Karmada", true};
+
+static struct {
+        const char *state, *bin_dir, *kube_version, *etcd_version, *only;
+        struct kube_client *client;
+        struct hashmap *addrs; /* "pod:ns/name" or "svc:ns/name" -> "127.x.y.z" */
+        unsigned next_addr;
+        struct hashmap *procs; /* key -> struct proc */
+        struct strbuf hosts;   /* this pass's hosts file */
+        cJSON *secrets;        /* this pass's list of the operator's Secrets */
+        volatile sig_atomic_t stop;
+} g;
+
+struct proc {
+        char *argv[MAX_ARGS + 8];
+        int argc;
+        char sum[SHA256_HEX_LEN];
+        char log[4096];
+        pid_t pid;
+        long long next_start_ms; /* after a crash */
+        long long backoff_ms;
+        bool wanted; /* in this pass */
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+        char ts[32];
+        time_t t = time(NULL);
+        va_list ap;
+
+        strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+        fprintf(stderr, "%s [plane] ", ts);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *str(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+        if (b)
+                v = cJSON_GetObjectItemCaseSensitive(v, b);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *at(const cJSON *o, const char *a, const char *b, const char *c)
+{
+        o = cJSON_GetObjectItemCaseSensitive(o, a);
+        if (b)
+                o = cJSON_GetObjectItemCaseSensitive(o, b);
+        if (c)
+                o = cJSON_GetObjectItemCaseSensitive(o, c);
+        return o;
+}
+
+static int mkdirs(const char *path)
+{
+        char buf[4096];
+
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = '\0';
+                if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        return 0;
+                *s = '/';
+        }
+}
+
+/* ---- addresses ---- */
+
+static const char *addr_of(const char *kind, const char *ns, const char *name)
+{
+        char key[600], ip[32];
+        const char *have;
+        FILE *f;
+
+        snprintf(key, sizeof(key), "%s:%s/%s", kind, ns, name);
+        have = hashmap_get(g.addrs, key);
+        if (have)
+                return have;
+        g.next_addr++;
+        snprintf(ip, sizeof(ip), "127.%u.%u.%u", 1 + g.next_addr / 65536, (g.next_addr / 256) % 256,
+                 g.next_addr % 256);
+        if (g.next_addr % 256 == 0) /* skip .0 */
+                return addr_of(kind, ns, name);
+        hashmap_put(g.addrs, key, strdup(ip), NULL);
+        {
+                char path[4200];
+                snprintf(path, sizeof(path), "%s/addresses", g.state);
+                f = fopen(path, "ae");
+                if (f) {
+                        fprintf(f, "%s %s\n", key, ip);
+                        fclose(f);
+                }
+        }
+        return hashmap_get(g.addrs, key);
+}
+
+static void load_addresses(void)
+{
+        char path[4200], key[600], ip[32];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/addresses", g.state);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fscanf(f, "%599s %31s", key, ip) == 2) {
+                struct in_addr in;
+                hashmap_put(g.addrs, key, strdup(ip), NULL);
+                if (inet_pton(AF_INET, ip, &in) == 1) {
+                        unsigned n = ntohl(in.s_addr) & 0xffffffu; /* 127.a.b.c */
+                        if (n >= 65536 && n - 65536 > g.next_addr)
+                                g.next_addr = n - 65536;
+                }
+        }
+        fclose(f);
+}
+
+static void host_entry(const char *ip, const char *name)
+{
+        strbuf_printf(&g.hosts, "%s %s\n", ip, name);
+}
+
+/* rewrite the hosts file in place (it is bind-mounted: its inode must stay) when it changed */
+static void write_hosts(void)
+{
+        char path[4200], buf[1 << 16];
+        ssize_t n = 0;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/hosts", g.state);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof(buf));
+        if (n < 0 || (size_t)n != g.hosts.len || memcmp(buf, g.hosts.buf, (size_t)n) != 0) {
+                if (ftruncate(fd, 0) == 0 && pwrite(fd, g.hosts.buf, g.hosts.len, 0) < 0)
+                        say("cannot write %s: %s", path, strerror(errno));
+        }
+        close(fd);
+}
+
+/* ---- processes ---- */
+
+static struct proc *proc_want(const char *key)
+{
+        struct proc *p = hashmap_get(g.procs, key);
+
+        if (!p) {
+                p = calloc(1, sizeof(*p));
+                if (!p || hashmap_put(g.procs, key, p, NULL) < 0) {
+                        free(p);
+                        return NULL;
+                }
+        }
+        p->wanted = true;
+        return p;
+}
+
+static void proc_stop(const char *key, struct proc *p)
+{
+        if (p->pid <= 0)
+                return;
+        kill(-p->pid, SIGTERM);
+        for (int i = 0; i < 50; i++) {
+                if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+                        p->pid = 0;
+                        break;
+                }
+                usleep(100 * 1000);
+        }
+        if (p->pid > 0) {
+                kill(-p->pid, SIGKILL);
+                waitpid(p->pid, NULL, 0);
+                p->pid = 0;
+        }
+        say("stopped %s", key);
+}
+
+static void proc_start(const char *key, struct proc *p)
+{
+        pid_t pid;
+        int fd;
+
+        fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                say("%s: %s: %s", key, p->log, strerror(errno));
+                return;
+        }
+        pid = fork();
+        if (pid == 0) {
+                setsid();
+                /* never outlive ko-plane, even when it is killed */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() == 1)
+                        _exit(1);
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+                fd = open("/dev/null", O_RDONLY);
+                dup2(fd, STDIN_FILENO);
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGINT, SIG_DFL);
+                execvp(p->argv[0], p->argv);
+                fprintf(stderr, "exec %s: %s\n", p->argv[0], strerror(errno));
+                _exit(127);
+        }
+        close(fd);
+        if (pid < 0) {
+                say("%s: fork: %s", key, strerror(errno));
+                return;
+        }
+        p->pid = pid;
+        say("started %s (pid %d, log %s)", key, pid, p->log);
+}
+
+static void proc_free_argv(struct proc *p)
+{
+        for (int i = 0; i < p->argc; i++)
+                free(p->argv[i]);
+        p->argc = 0;
+        p->argv[0] = NULL;
+}
+
+/* Run argv under key: started, or restarted when sum differs from what runs. Takes argv. */
+static void proc_run(const char *key, char **argv, int argc, const char *sum, const char *log)
+{
+        struct proc *p = proc_want(key);
+
+        if (!p)
+                return;
+        if (p->argc && strcmp(p->sum, sum) == 0) {
+                for (int i = 0; i < argc; i++)
+                        free(argv[i]);
+                return;
+        }
+        if (p->pid > 0) {
+                say("%s changed: restarting", key);
+                proc_stop(key, p);
+        }
+        proc_free_argv(p);
+        for (int i = 0; i < argc; i++)
+                p->argv[i] = argv[i];
+        p->argv[argc] = NULL;
+        p->argc = argc;
+        snprintf(p->sum, sizeof(p->sum), "%s", sum);
+        snprintf(p->log, sizeof(p->log), "%s", log);
+        p->backoff_ms = 0;
+        p->next_start_ms = 0;
+        proc_start(key, p);
+}
+
+static void procs_stop(bool all);
+
+/* reap what exited, restart it with backoff; stop what is no longer wanted */
+static void procs_tend(void)
+{
+        long long now = now_ms();
+        const struct hashmap_entry *e, *next;
+
+        procs_stop(false);
+        for (e = hashmap_first(g.procs); e; e = next) {
+                struct proc *p = hashmap_entry_value(e);
+                const char *key = hashmap_entry_key(e);
+                int status;
+
+                next = hashmap_next(g.procs, e);
+                if (!p->wanted) {
+                        say("stopped %s", key);
+                        proc_free_argv(p);
+                        free(hashmap_remove(g.procs, key));
+                        continue;
+                }
+                if (p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == p->pid) {
+                        p->pid = 0;
+                        p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : 1000;
+                        if (p->backoff_ms > 30000)
+                                p->backoff_ms = 30000;
+                        p->next_start_ms = now + p->backoff_ms;
+                        say("%s exited (%s %d); again in %llds (log %s)", key,
+                            WIFEXITED(status) ? "status" : "signal",
+                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                            p->backoff_ms / 1000, p->log);
+                }
+                if (p->pid == 0 && p->argc && now >= p->next_start_ms)
+                        proc_start(key, p);
+        }
+}
+
+/* Those that are no longer wanted (or all), all at once: SIGTERM, up to 8 s, then SIGKILL. */
+static void procs_stop(bool all)
+{
+        const struct hashmap_entry *e;
+        bool left = true;
+
+        for (e = hashmap_first(g.procs); e; e = hashmap_next(g.procs, e)) {
+                struct proc *p = hashmap_entry_value(e);
+                if (p->pid > 0 && (all || !p->wanted))
+                        kill(-p->pid, SIGTERM);
+        }
+        for (int i = 0; i < 80 && left; i++) {
+                left = false;
+                for (e = hashmap_first(g.procs); e; e = hashmap_next(g.procs, e)) {
+                        struct proc *p = hashmap_entry_value(e);
+                        if (!all && p->wanted)
+                                continue;
+                        if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == p->pid)
+                                p->pid = 0;
+                        left = left || p->pid > 0;
+                }
+                if (left)
+                        usleep(100 * 1000);
+        }
+        for (e = hashmap_first(g.procs); e; e = hashmap_next(g.procs, e)) {
+                struct proc *p = hashmap_entry_value(e);
+                if (p->pid > 0 && (all || !p->wanted)) {
+                        kill(-p->pid, SIGKILL);
+                        waitpid(p->pid, NULL, 0);
+                        p->pid = 0;
+                        say("killed %s: it ignored SIGTERM for 8s", hashmap_entry_key(e));
+                }
+        }
+}
+
+/* ---- pods ---- */
+
+struct pod {
+        char ns[64], name[320], ip[32];
+        const cJSON *labels;     /* of the template; borrowed */
+        const cJSON *containers; /* borrowed */
+        const char *sts_service; /* spec.serviceName of its StatefulSet, or NULL */
+};
+
+/* the binary for an image, or NULL */
+static char *binary_for(const char *image)
+{
+        const char *slash = strrchr(image, '/'), *base = slash ? slash + 1 : image;
+        const char *colon = strchr(base, ':');
+        char name[128], tag[128], path[4200];
+
+        snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - base) : (int)strlen(base), base);
+        snprintf(tag, sizeof(tag), "%s", colon ? colon + 1 : "latest");
+        if (g.only) {
+                char list[1024];
+                snprintf(list, sizeof(list), ",%s,", g.only);
+                snprintf(path, sizeof(path), ",%s,", name);
+                if (!strstr(list, path))
+                        return NULL;
+        }
+        if (strcmp(name, "etcd") == 0)
+                snprintf(path, sizeof(path), "%s/etcd-%s", g.bin_dir, g.etcd_version);
+        else if (strcmp(name, "kube-apiserver") == 0 ||
+                 strcmp(name, "kube-controller-manager") == 0)
+                snprintf(path, sizeof(path), "%s/%s-%s", g.bin_dir, name, g.kube_version);
+        else
+                snprintf(path, sizeof(path), "%s/%s-%s", g.bin_dir, name, tag);
+        return access(path, X_OK) == 0 ? strdup(path) : NULL;
+}
+
+static const cJSON *find_secret(const char *ns, const char *name)
+{
+        const cJSON *s;
+
+        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(g.secrets, "items"))
+        {
+                if (name && strcmp(str(s, "metadata", "namespace") ?: "", ns) == 0 &&
+                    strcmp(str(s, "metadata", "name") ?: "", name) == 0)
+                        return s;
+        }
+        return NULL;
+}
+
+/* write path unless it holds exactly these bytes already */
+static int write_if_changed(const char *path, const unsigned char *bytes, size_t len)
+{
+        char tmp[4500], have[SHA256_HEX_LEN] = "", want[SHA256_HEX_LEN];
+        int fd, r = 0;
+
+        sha256_hex(bytes, len, want);
+        if (sha256_file_hex(path, have) == 0 && strcmp(have, want) == 0)
+                return 0;
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, bytes, len) != (ssize_t)len)
+                r = -EIO;
+        close(fd);
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        return r;
+}
+
+struct mount {
+        const char *path; /* in the container */
+        char host[4200];
+};
+
+/* Write a volume's files (Secret: base64 data; ConfigMap: data) into dir; hash what it wrote. */
+static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const char *dir,
+                        struct strbuf *sum)
+{
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
+        int r = mkdirs(dir);
+
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(e, data)
+        {
+                const char *rel = e->string;
+                const cJSON *it;
+                unsigned char *bytes = NULL;
+                size_t len = 0;
+                char path[4400];
+
+                if (cJSON_IsArray(items) && cJSON_GetArraySize(items) > 0) {
+                        rel = NULL;
+                        cJSON_ArrayForEach(it, items) if (str(it, "key", NULL) &&
+                                                          strcmp(str(it, "key", NULL), e->string) ==
+                                                                  0) rel = str(it, "path", NULL);
+                        if (!rel)
+                                continue;
+                }
+                if (!cJSON_IsString(e) || strstr(rel, "..") || rel[0] == '/')
+                        continue;
+                if (secret) {
+                        if (base64_decode(e->valuestring, strlen(e->valuestring), &bytes, &len) < 0)
+                                continue;
+                } else {
+                        bytes = (unsigned char *)strdup(e->valuestring);
+                        len = strlen(e->valuestring);
+                }
+                snprintf(path, sizeof(path), "%s/%s", dir, rel);
+                if (strchr(rel, '/')) {
+                        char d[4400];
+                        snprintf(d, sizeof(d), "%s", path);
+                        *strrchr(d, '/') = '\0';
+                        mkdirs(d);
+                }
+                if (write_if_changed(path, bytes, len) < 0)
+                        r = -EIO;
+                {
+                        char h[SHA256_HEX_LEN];
+                        sha256_hex(bytes, len, h);
+                        strbuf_printf(sum, "%s=%s;", path, h);
+                }
+                free(bytes);
+        }
+        return r;
+}
+
+/* replace every whole occurrence of from: not inside a longer name or number, and followed by
+ * one of the characters in `then` or the end */
+static char *replace_word(const char *s, const char *from, const char *to, const char *then)
+{
+        struct strbuf out = {0};
+        size_t n = strlen(from);
+
+        for (const char *p = s; *p;) {
+                bool starts = p == s || !(p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9') ||
+                                          (p[-1] >= 'a' && p[-1] <= 'z'));
+                if (starts && strncmp(p, from, n) == 0 && (p[n] == '\0' || strchr(then, p[n]))) {
+                        strbuf_printf(&out, "%s", to);
+                        p += n;
+                } else {
+                        strbuf_append(&out, p, 1);
+                        p++;
+                }
+        }
+        return out.buf ? strbuf_steal(&out) : strdup("");
+}
+
+static char *expand(const char *s, const cJSON *env)
+{
+        struct strbuf out = {0};
+
+        for (const char *p = s; *p;) {
+                if (p[0] == '$' && p[1] == '$') {
+                        strbuf_append(&out, "$", 1);
+                        p += 2;
+                } else if (p[0] == '$' && p[1] == '(' && strchr(p, ')')) {
+                        const char *end = strchr(p, ')');
+                        char name[256];
+                        const cJSON *v;
+                        snprintf(name, sizeof(name), "%.*s", (int)(end - p - 2), p + 2);
+                        v = cJSON_GetObjectItemCaseSensitive(env, name);
+                        if (cJSON_IsString(v))
+                                strbuf_printf(&out, "%s", v->valuestring);
+                        else
+                                strbuf_append(&out, p, (size_t)(end - p + 1));
+                        p = end + 1;
+                } else {
+                        strbuf_append(&out, p, 1);
+                        p++;
+                }
+        }
+        return out.buf ? strbuf_steal(&out) : strdup("");
+}
+
+static int cmp_mount_len(const void *a, const void *b)
+{
+        const struct mount *x = a, *y = b;
+
+        return (int)strlen(y->path) - (int)strlen(x->path);
+}
+
+/* Start (or keep) the process of a pod: its first container, with the rewritten command. */
+static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *claim_templates,
+                    const char *sts)
+{
+        const cJSON *c = cJSON_GetArrayItem(pod->containers, 0), *e, *vol;
+        char dir[4200], key[512], log[4300];
+        struct mount mounts[32];
+        int n_mounts = 0, argc = 0;
+        char *argv[MAX_ARGS + 8], *bin;
+        struct strbuf sum = {0};
+        cJSON *env = cJSON_CreateObject();
+        char h[SHA256_HEX_LEN];
+
+        bin = binary_for(str(c, "image", NULL) ? str(c, "image", NULL) : "");
+        if (!bin) {
+                cJSON_Delete(env);
+                return;
+        }
+        snprintf(dir, sizeof(dir), "%s/pods/%s_%s", g.state, pod->ns, pod->name);
+        mkdirs(dir);
+        /* env: values and field references */
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
+        {
+                const char *name = str(e, "name", NULL), *v = str(e, "value", NULL);
+                const char *field = str(at(e, "valueFrom", "fieldRef", NULL), "fieldPath", NULL);
+                if (!name)
+                        continue;
+                if (!v && field)
+                        v = strcmp(field, "metadata.name") == 0        ? pod->name
+                            : strcmp(field, "metadata.namespace") == 0 ? pod->ns
+                            : strcmp(field, "status.podIP") == 0       ? pod->ip
+                            : strcmp(field, "status.hostIP") == 0      ? "127.0.0.1"
+                                                                       : "";
+                cJSON_AddStringToObject(env, name, v ? v : "");
+        }
+        /* volumes: files for Secrets and ConfigMaps, directories for the rest */
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"))
+        {
+                const char *vname = str(e, "name", NULL), *mpath = str(e, "mountPath", NULL);
+                const char *sub = str(e, "subPath", NULL);
+                char vdir[4300];
+                if (!vname || !mpath || n_mounts >= (int)(sizeof(mounts) / sizeof(mounts[0])))
+                        continue;
+                snprintf(vdir, sizeof(vdir), "%s/volumes/%s", dir, vname);
+                vol = NULL;
+                cJSON_ArrayForEach(vol,
+                                   cJSON_GetObjectItemCaseSensitive(
+                                           pspec, "volumes")) if (str(vol, "name", NULL) &&
+                                                                  strcmp(str(vol, "name", NULL),
+                                                                         vname) == 0) break;
+                if (vol && cJSON_GetObjectItemCaseSensitive(vol, "secret")) {
+                        const char *sname = str(vol, "secret", "secretName");
+                        const cJSON *s = find_secret(pod->ns, sname);
+                        cJSON *got = NULL;
+                        if (!s && sname &&
+                            kube_get(g.client, &kube_secrets, pod->ns, sname, &got, NULL) == 0)
+                                s = got; /* one the operator did not make (a custom CA) */
+                        if (!s) {
+                                say("%s/%s: Secret %s not there (yet)", pod->ns, pod->name,
+                                    sname ? sname : "?");
+                                goto keep;
+                        }
+                        write_volume(s, true, at(vol, "secret", "items", NULL), vdir, &sum);
+                        cJSON_Delete(got);
+                } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
+                        cJSON *m = NULL;
+                        const char *mname = str(vol, "configMap", "name");
+                        if (!mname ||
+                            kube_get(g.client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0)
+                                goto keep;
+                        write_volume(m, false, at(vol, "configMap", "items", NULL), vdir, &sum);
+                        cJSON_Delete(m);
+                } else {
+                        /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
+                        const char *claim = str(vol, "persistentVolumeClaim", "claimName");
+                        if (claim || (!vol && claim_templates && sts)) {
+                                snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", g.state, pod->ns,
+                                         claim ? claim : vname, claim ? "" : pod->name);
+                        }
+                        mkdirs(vdir);
+                }
+                mounts[n_mounts].path = mpath;
+                snprintf(mounts[n_mounts].host, sizeof(mounts[n_mounts].host), "%s%s%s", vdir,
+                         sub ? "/" : "", sub ? sub : "");
+                n_mounts++;
+        }
+        qsort(mounts, (size_t)n_mounts, sizeof(mounts[0]), cmp_mount_len);
+        /* the command line: the binary, then command[1:] and args, rewritten */
+        argv[argc++] = strdup("unshare");
+        argv[argc++] = strdup(geteuid() == 0 ? "-m" : "-rm");
+        argv[argc++] = strdup("--");
+        argv[argc++] = strdup("/bin/sh");
+        argv[argc++] = strdup("-c");
+        argv[argc++] = strdup("mount --bind \"$0\" /etc/hosts && exec \"$@\"");
+        {
+                char hosts[4300];
+                snprintf(hosts, sizeof(hosts), "%s/hosts", g.state);
+                argv[argc++] = strdup(hosts);
+        }
+        argv[argc++] = bin;
+        for (int part = 0; part < 2; part++) {
+                const cJSON *list = cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command");
+                int i = 0;
+                cJSON_ArrayForEach(e, list)
+                {
+                        char *a, *b;
+                        if (part == 0 && i++ == 0)
+                                continue; /* the binary inside the image */
+                        if (!cJSON_IsString(e) || argc >= MAX_ARGS)
+                                continue;
+                        a = expand(e->valuestring, env);
+                        for (int m = 0; m < n_mounts; m++) {
+                                b = replace_word(a, mounts[m].path, mounts[m].host, "/,");
+                                free(a);
+                                a = b;
+                        }
+                        b = replace_word(a, "0.0.0.0", pod->ip, ":/,");
+                        free(a);
+                        argv[argc++] = b;
+                        strbuf_printf(&sum, "%s\n", b);
+                }
+        }
+        argv[argc] = NULL;
+        strbuf_printf(&sum, "%s", bin);
+        sha256_hex(sum.buf, sum.len, h);
+        snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
+        snprintf(log, sizeof(log), "%s/log", dir);
+        proc_run(key, argv, argc, h, log);
+        bin = NULL;
+        goto out;
+keep: /* cannot tell what it should run now: leave what runs alone */
+        snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
+        if (hashmap_get(g.procs, key))
+                ((struct proc *)hashmap_get(g.procs, key))->wanted = true;
+out:
+        free(bin);
+        strbuf_free(&sum);
+        cJSON_Delete(env);
+}
+
+/* ---- services ---- */
+
+static bool selects(const cJSON *selector, const cJSON *labels)
+{
+        const cJSON *e;
+
+        if (!cJSON_IsObject(selector) || !selector->child)
+                return false;
+        cJSON_ArrayForEach(e, selector)
+        {
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, e->string);
+                if (!cJSON_IsString(e) || !cJSON_IsString(l) ||
+                    strcmp(e->valuestring, l->valuestring) != 0)
+                        return false;
+        }
+        return true;
+}
+
+static int target_port(const cJSON *port, const struct pod *pod)
+{
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(port, "targetPort"), *c, *p;
+
+        if (cJSON_IsNumber(t))
+                return t->valueint;
+        if (cJSON_IsString(t)) {
+                cJSON_ArrayForEach(c, pod->containers)
+                        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "ports")) if (
+                                str(p, "name", NULL) &&
+                                strcmp(str(p, "name", NULL), t->valuestring) ==
+                                        0) return cJSON_GetObjectItemCaseSensitive(p,
+                                                                                   "containerPort")
+                                ->valueint;
+        }
+        return cJSON_GetObjectItemCaseSensitive(port, "port")->valueint;
+}
+
+static void forward(const char *ip, int port, const char *to_ip, int to_port)
+{
+        char key[128], listen[128], conn[128], h[SHA256_HEX_LEN], log[4300];
+        char *argv[8];
+        int argc = 0;
+
+        snprintf(key, sizeof(key), "fwd:%s:%d", ip, port);
+        snprintf(listen, sizeof(listen), "TCP-LISTEN:%d,bind=%s,reuseaddr,fork", port, ip);
+        snprintf(conn, sizeof(conn), "TCP:%s:%d", to_ip, to_port);
+        sha256_hex(conn, strlen(conn), h);
+        snprintf(log, sizeof(log), "%s/forwards.log", g.state);
+        argv[argc++] = strdup("socat");
+        argv[argc++] = strdup(listen);
+        argv[argc++] = strdup(conn);
+        proc_run(key, argv, argc, h, log);
+}
+
+static void service(const cJSON *svc, const struct pod *pods, int n_pods, const char *domain)
+{
+        const char *ns = str(svc, "metadata", "namespace"), *name = str(svc, "metadata", "name");
+        const char *type = str(svc, "spec", "type"), *cip = str(svc, "spec", "clusterIP");
+        bool headless = cip && strcmp(cip, "None") == 0;
+        const struct pod *ep = NULL;
+        const cJSON *port;
+        const char *ip;
+        char fq[600];
+
+        if (!ns || !name)
+                return;
+        for (int i = 0; i < n_pods && !ep; i++)
+                if (strcmp(pods[i].ns, ns) == 0 &&
+                    selects(at(svc, "spec", "selector", NULL), pods[i].labels))
+                        ep = &pods[i];
+        ip = headless ? (ep ? ep->ip : NULL) : addr_of("svc", ns, name);
+        if (ip) {
+                snprintf(fq, sizeof(fq), "%s.%s.svc.%s %s.%s.svc %s.%s", name, ns, domain, name, ns,
+                         name, ns);
+                host_entry(ip, fq);
+        }
+        /* the pods of a StatefulSet by name, under its governing Service */
+        for (int i = 0; i < n_pods; i++)
+                if (pods[i].sts_service && strcmp(pods[i].sts_service, name) == 0 &&
+                    strcmp(pods[i].ns, ns) == 0) {
+                        snprintf(fq, sizeof(fq), "%s.%s.%s.svc.%s %s.%s.%s.svc", pods[i].name, name,
+                                 ns, domain, pods[i].name, name, ns);
+                        host_entry(pods[i].ip, fq);
+                }
+        if (!ep)
+                return;
+        cJSON_ArrayForEach(port, at(svc, "spec", "ports", NULL))
+        {
+                const cJSON *p = cJSON_GetObjectItemCaseSensitive(port, "port");
+                const cJSON *np = cJSON_GetObjectItemCaseSensitive(port, "nodePort");
+                int to = target_port(port, ep);
+                if (!cJSON_IsNumber(p))
+                        continue;
+                if (!headless)
+                        forward(ip, p->valueint, ep->ip, to);
+                if (cJSON_IsNumber(np) && np->valueint > 0)
+                        forward("127.0.0.1", np->valueint, ep->ip, to);
+        }
+        /* a load balancer: the Service's own address */
+        if (type && strcmp(type, "LoadBalancer") == 0 && !headless) {
+                const cJSON *ing = at(svc, "status", "loadBalancer", "ingress");
+                const char *have = str(cJSON_GetArrayItem(ing, 0), "ip", NULL);
+                if (!have || strcmp(have, ip) != 0) {
+                        char body[256];
+                        struct kube_status st;
+                        snprintf(body, sizeof(body),
+                                 "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"%s\"}]}}}",
+                                 ip);
+                        if (kube_patch(g.client, &kube_services, ns, name, KUBE_PATCH_MERGE, body,
+                                       &(struct kube_write_options){.subresource = "status"}, NULL,
+                                       &st) < 0)
+                                say("load balancer of %s/%s: %s", ns, name, st.message);
+                        else
+                                say("load balancer of %s/%s: %s", ns, name, ip);
+                }
+        }
+}
+
+/* ---- one pass ---- */
+
+static const char *domain_of(const cJSON *karmadas_list, const char *ns, const char *instance)
+{
+        const cJSON *k;
+
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(karmadas_list, "items"))
+        {
+                if (strcmp(str(k, "metadata", "namespace") ?: "", ns) == 0 &&
+                    strcmp(str(k, "metadata", "name") ?: "", instance) == 0) {
+                        const char *d =
+                                str(at(k, "spec", "hostCluster", "networking"), "dnsDomain", NULL);
+                        return d ? d : "cluster.local";
+                }
+        }
+        return "cluster.local";
+}
+
+static void pass(void)
+{
+        struct kube_list_options lo = {.label_selector = SELECTOR};
+        cJSON *ks = NULL, *svcs = NULL, *deps = NULL, *stss = NULL;
+        struct pod pods[256];
+        int n_pods = 0;
+        const cJSON *w, *s;
+
+        if (kube_list(g.client, &karmadas, NULL, NULL, &ks, NULL) < 0 ||
+            kube_list(g.client, &kube_services, NULL, &lo, &svcs, NULL) < 0 ||
+            kube_list(g.client, &kube_deployments, NULL, &lo, &deps, NULL) < 0 ||
+            kube_list(g.client, &kube_statefulsets, NULL, &lo, &stss, NULL) < 0 ||
+            kube_list(g.client, &kube_secrets, NULL, &lo, &g.secrets, NULL) < 0)
+                goto out; /* the host API is away: keep what runs */
+        for (const struct hashmap_entry *e = hashmap_first(g.procs); e;
+             e = hashmap_next(g.procs, e))
+                ((struct proc *)hashmap_entry_value(e))->wanted = false;
+        strbuf_reset(&g.hosts);
+        strbuf_printf(&g.hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+        for (int kind = 0; kind < 2; kind++) {
+                cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(kind ? stss : deps, "items"))
+                {
+                        const cJSON *reps = at(w, "spec", "replicas", NULL);
+                        struct pod *p = &pods[n_pods];
+                        if (n_pods >= (int)(sizeof(pods) / sizeof(pods[0])) ||
+                            (cJSON_IsNumber(reps) && reps->valueint < 1) ||
+                            at(w, "metadata", "deletionTimestamp", NULL))
+                                continue;
+                        snprintf(p->ns, sizeof(p->ns), "%s", str(w, "metadata", "namespace"));
+                        snprintf(p->name, sizeof(p->name), "%s-0", str(w, "metadata", "name"));
+                        snprintf(p->ip, sizeof(p->ip), "%s", addr_of("pod", p->ns, p->name));
+                        p->labels = at(w, "spec", "template", "metadata");
+                        p->labels = cJSON_GetObjectItemCaseSensitive(p->labels, "labels");
+                        p->containers = at(w, "spec", "template", "spec");
+                        p->containers =
+                                cJSON_GetObjectItemCaseSensitive(p->containers, "containers");
+                        p->sts_service = kind ? str(w, "spec", "serviceName") : NULL;
+                        host_entry(p->ip, p->name);
+                        n_pods++;
+                        run_pod(p, at(w, "spec", "template", "spec"),
+                                kind ? at(w, "spec", "volumeClaimTemplates", NULL) : NULL,
+                                kind ? str(w, "metadata", "name") : NULL);
+                }
+        }
+        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(svcs, "items"))
+        {
+                const char *inst = str(at(s, "metadata", "labels", NULL), KO_LABEL_INSTANCE, NULL);
+                service(s, pods, n_pods,
+                        domain_of(ks, str(s, "metadata", "namespace") ?: "", inst ? inst : ""));
+        }
+        write_hosts();
+        procs_tend();
+out:
+        cJSON_Delete(ks);
+        cJSON_Delete(svcs);
+        cJSON_Delete(deps);
+        cJSON_Delete(stss);
+        cJSON_Delete(g.secrets);
+        g.secrets = NULL;
+}
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        g.stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"kubeconfig", required_argument, NULL, 'k'},
+                {"state", required_argument, NULL, 's'},
+                {"bin-dir", required_argument, NULL, 'b'},
+                {"kube-version", required_argument, NULL, 'K'},
+                {"etcd-version", required_argument, NULL, 'E'},
+                {"only", required_argument, NULL, 'o'},
+                {0},
+        };
+        struct kube_config_options co = {0};
+        struct kube_config *cfg;
+        char err[512];
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (c) {
+                case 'k':
+                        co.kubeconfig = optarg;
+                        break;
+                case 's':
+                        g.state = optarg;
+                        break;
+                case 'b':
+                        g.bin_dir = optarg;
+                        break;
+                case 'K':
+                        g.kube_version = optarg;
+                        break;
+                case 'E':
+                        g.etcd_version = optarg;
+                        break;
+                case 'o':
+                        g.only = optarg;
+                        break;
+                default:
+                        fprintf(stderr, "usage: ko-plane --kubeconfig FILE --state DIR --bin-dir "
+                                        "DIR [--kube-version V] [--etcd-version V] [--only "
+                                        "IMAGE,...]\n");
+                        return 2;
+                }
+        }
+        if (!co.kubeconfig || !g.state || !g.bin_dir) {
+                fprintf(stderr, "ko-plane: --kubeconfig, --state and --bin-dir are required\n");
+                return 2;
+        }
+        if (!g.kube_version)
+                g.kube_version = "v1.35.4";
+        if (!g.etcd_version)
+                g.etcd_version = "v3.6.6";
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (kube_config_load(&co, &cfg, err, sizeof(err)) < 0 ||
+            kube_client_new(&(struct kube_client_options){.config = cfg}, &g.client) < 0) {
+                fprintf(stderr, "ko-plane: %s\n", err);
+                return 1;
+        }
+        kube_config_free(cfg);
+        if (mkdirs(g.state) < 0) {
+                fprintf(stderr, "ko-plane: %s: %s\n", g.state, strerror(errno));
+                return 1;
+        }
+        g.addrs = hashmap_new();
+        g.procs = hashmap_new();
+        load_addresses();
+        signal(SIGTERM, on_signal);
+        signal(SIGINT, on_signal);
+        signal(SIGPIPE, SIG_IGN);
+        say("running what the operator asks for (state %s)", g.state);
+        while (!g.stop) {
+                pass();
+                for (int i = 0; i < 10 && !g.stop; i++)
+                        usleep(100 * 1000);
+        }
+        procs_stop(true);
+        say("stopped");
+        kube_client_free(g.client);
+        curl_global_cleanup();
+        return 0;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "live.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "util/base64.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+
+#define MAX_OPS 4
+
+struct kube_client *live_kc;
+static struct kube_config *host_cfg;
+
+static struct {
+        pid_t pid;
+        char log[256];
+} ops[MAX_OPS];
+
+static void dump_logs(void)
+{
+        for (int i = 0; i < MAX_OPS; i++) {
+                char *text = NULL;
+                size_t len;
+                if (ops[i].pid > 0) {
+                        kill(ops[i].pid, SIGKILL);
+                        itest_wait_exit(ops[i].pid, 5);
+                        ops[i].pid = 0;
+                }
+                if (ops[i].log[0] && read_file(ops[i].log, 64u << 20, &text, &len) == 0) {
+                        fprintf(stderr, "-- last of %s:\n%s\n", ops[i].log,
+                                len > 4000 ? text + len - 4000 : text);
+                        free(text);
+                }
+        }
+}
+
+void live_setup(void)
+{
+        struct kube_config_options co = {.kubeconfig = itest_kubeconfig()};
+        char err[512];
+
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        atexit(dump_logs);
+        if (kube_config_load(&co, &host_cfg, err, sizeof(err)) < 0)
+                IT_FAIL("%s", err);
+        IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = host_cfg}, &live_kc) == 0,
+                  "client");
+        itest_apply_crds(live_kc);
+}
+
+void live_teardown(void)
+{
+        for (int i = 0; i < MAX_OPS; i++) {
+                if (ops[i].pid > 0)
+                        live_stop_operator(i);
+                if (ops[i].log[0])
+                        unlink(ops[i].log);
+                ops[i].log[0] = '\0';
+        }
+        kube_client_free(live_kc);
+        kube_config_free(host_cfg);
+        curl_global_cleanup();
+}
+
+void live_start_operator(int slot, const char *bin, const char *ns, const char *cache)
+{
+        char mport[32];
+        char *argv[] = {(char *)bin,
+                        "run",
+                        "--kubeconfig",
+                        (char *)itest_kubeconfig(),
+                        "--leader-election-namespace",
+                        (char *)ns,
+                        "--leader-election-id",
+                        "live",
+                        "--watch-namespace",
+                        (char *)ns,
+                        "--metrics-bind-address",
+                        mport,
+                        "--health-probe-bind-address",
+                        "0",
+                        "--key-algorithm",
+                        "ecdsa",
+                        "--cache-dir",
+                        (char *)cache,
+                        NULL};
+
+        IT_ASSERT(slot >= 0 && slot < MAX_OPS, "operator slot %d", slot);
+        snprintf(mport, sizeof(mport), "127.0.0.1:%d", itest_free_port());
+        snprintf(ops[slot].log, sizeof(ops[slot].log), "/tmp/ko-live-operator-%d-%d.log",
+                 (int)getpid(), slot);
+        ops[slot].pid = itest_spawn(argv, ops[slot].log, NULL);
+}
+
+void live_stop_operator(int slot)
+{
+        kill(ops[slot].pid, SIGTERM);
+        IT_ASSERT(itest_wait_exit(ops[slot].pid, 10) == 0, "operator %d exits 0", slot);
+        ops[slot].pid = 0;
+}
+
+void live_make_ns(const char *ns)
+{
+        char body[256];
+        cJSON *o;
+
+        snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"%s\"}}", ns);
+        o = cJSON_Parse(body);
+        IT_ASSERT(kube_create(live_kc, &kube_namespaces, NULL, o, NULL, NULL, NULL) == 0,
+                  "namespace");
+        cJSON_Delete(o);
+}
+
+void live_create(const char *ns, const char *fmt, ...)
+{
+        struct strbuf b = {0};
+        struct kube_status st;
+        va_list ap;
+        cJSON *o;
+
+        va_start(ap, fmt);
+        strbuf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        o = cJSON_Parse(b.buf);
+        IT_ASSERT(o, "JSON: %s", b.buf);
+        IT_ASSERT(kube_create(live_kc, &ko_karmadas, ns, o, NULL, NULL, &st) == 0, "create: %s",
+                  st.message);
+        cJSON_Delete(o);
+        strbuf_free(&b);
+}
+
+void live_patch(const char *ns, const char *name, const char *fmt, ...)
+{
+        struct strbuf b = {0};
+        struct kube_status st;
+        va_list ap;
+
+        va_start(ap, fmt);
+        strbuf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        IT_ASSERT(kube_patch(live_kc, &ko_karmadas, ns, name, KUBE_PATCH_MERGE, b.buf, NULL, NULL,
+                             &st) == 0,
+                  "patch %s with %s: %s", name, b.buf, st.message);
+        strbuf_free(&b);
+}
+
+cJSON *live_get(const char *ns, const char *name)
+{
+        cJSON *k = NULL;
+
+        if (kube_get(live_kc, &ko_karmadas, ns, name, &k, NULL) < 0)
+                return NULL;
+        return k;
+}
+
+const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
+                           size_t size)
+{
+        cJSON *k = live_get(ns, name);
+        const cJSON *c;
+
+        buf[0] = '\0';
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), "conditions"))
+        {
+                const cJSON *t = cJSON_GetObjectItem(c, "type");
+                if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
+                        snprintf(buf, size, "%s %s %s",
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")),
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")),
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")));
+        }
+        cJSON_Delete(k);
+        return buf;
+}
+
+double live_wait_condition(const char *ns, const char *name, const char *type, const char *prefix,
+                           double timeout)
+{
+        double t0 = itest_now();
+        char buf[1024];
+
+        while (itest_now() - t0 < timeout) {
+                if (strncmp(live_condition(ns, name, type, buf, sizeof(buf)), prefix,
+                            strlen(prefix)) == 0)
+                        return itest_now() - t0;
+                usleep(250 * 1000);
+        }
+        IT_FAIL("%s/%s: %s is not \"%s\" after %.0fs: %s", ns, name, type, prefix, timeout, buf);
+}
+
+struct kube_client *live_karmada_client(const char *ns, const char *name, char **ret_ca)
+{
+        cJSON *k = live_get(ns, name), *secret = NULL;
+        const cJSON *ref, *data;
+        unsigned char *text = NULL;
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        char err[512];
+        size_t len;
+
+        IT_ASSERT(k, "get %s", name);
+        ref = cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), "secretRef");
+        IT_ASSERT(cJSON_IsString(cJSON_GetObjectItem(ref, "name")), "status.secretRef");
+        IT_ASSERT(kube_get(live_kc, &kube_secrets,
+                           cJSON_GetObjectItem(ref, "namespace")->valuestring,
+                           cJSON_GetObjectItem(ref, "name")->valuestring, &secret, NULL) == 0,
+                  "admin Secret");
+        data = cJSON_GetObjectItem(cJSON_GetObjectItem(secret, "data"), "karmada.config");
+        IT_ASSERT(cJSON_IsString(data) &&
+                          base64_decode(data->valuestring, strlen(data->valuestring), &text,
+                                        &len) == 0,
+                  "karmada.config");
+        if (kube_config_from_memory((const char *)text, len, "admin", NULL, &cfg, err,
+                                    sizeof(err)) < 0)
+                IT_FAIL("%s", err);
+        IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg}, &c) == 0, "client");
+        if (ret_ca)
+                *ret_ca = strndup((const char *)cfg->ca, cfg->ca_len);
+        kube_config_free(cfg);
+        free(text);
+        cJSON_Delete(secret);
+        cJSON_Delete(k);
+        return c;
+}
+
+void live_wait_deleted(const char *ns, const char *name, double timeout)
+{
+        for (double t = itest_now(); itest_now() - t < timeout; usleep(200 * 1000)) {
+                cJSON *k = NULL;
+                if (kube_get(live_kc, &ko_karmadas, ns, name, &k, NULL) == -ENOENT)
+                        return;
+                cJSON_Delete(k);
+        }
+        IT_FAIL("%s/%s is not deleted after %.0fs", ns, name, timeout);
+}

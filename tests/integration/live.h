@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers of the tests whose Karmada API servers really run (ko-plane beside the cluster):
+ * operator processes, namespaces, Karmada objects and their conditions, and clients of an
+ * instance's Karmada API server. */
+#pragma once
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "itest.h"
+
+struct kube_client;
+
+/* The client of the host cluster (set by live_setup). */
+extern struct kube_client *live_kc;
+
+/* Connect live_kc and apply the operator's CRDs; at exit, operators still running are killed
+ * and the end of their logs printed. */
+void live_setup(void);
+void live_teardown(void);
+/* Start operator number `slot` (0..3) of binary `bin`, watching only `ns`, with ECDSA keys and
+ * the cache directory `cache`. */
+void live_start_operator(int slot, const char *bin, const char *ns, const char *cache);
+/* SIGTERM it and check that it exits 0. */
+void live_stop_operator(int slot);
+void live_make_ns(const char *ns);
+/* Create a Karmada object from JSON (a printf format). */
+void live_create(const char *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Merge-patch a Karmada object (JSON as a printf format). */
+void live_patch(const char *ns, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* The Karmada object, or NULL. */
+cJSON *live_get(const char *ns, const char *name);
+/* A status condition: "status reason message" into buf ("" when there is none). */
+const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
+                           size_t size);
+/* Wait until the condition starts with `prefix` (e.g. "False UpgradeRefused"); the seconds it
+ * took. Fails the test (with the operators' logs) on timeout. */
+double live_wait_condition(const char *ns, const char *name, const char *type, const char *prefix,
+                           double timeout);
+/* A client of the instance's Karmada API server, from the Secret status.secretRef names; its CA
+ * (PEM) into *ret_ca when ret_ca is not NULL. */
+struct kube_client *live_karmada_client(const char *ns, const char *name, char **ret_ca);
+/* Wait until the Karmada object is gone. */
+void live_wait_deleted(const char *ns, const char *name, double timeout);
