@@ -60,6 +60,12 @@ struct plane {
         struct kube_client *client;
         struct ko_memo applied[MAX_RECONCILERS]; /* objects of each step, checked and applied */
         struct ko_memo hook[MAX_RECONCILERS];    /* each step's reconcile hook */
+        struct {                                 /* the upgrade in progress */
+                long long generation;            /* of the spec it rolls out */
+                int step;                        /* the step it waits for */
+                int done;                        /* steps reported done (Events) */
+                long long since_ms;              /* when it began to wait for `step` */
+        } upgrade;
 };
 
 static void plane_free(struct plane *p)
@@ -872,7 +878,8 @@ static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct des
 
 /* Apply what differs, step by step; fills steps[]. Returns the number of objects written. */
 static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired *d,
-                       struct observation *ob, struct step *steps, int n, const char *key)
+                       struct observation *ob, struct step *steps, int n, const char *key,
+                       bool ordered)
 {
         struct kube_write_options wo = {.field_manager = KO_MANAGER, .force = true};
         int written = 0;
@@ -885,6 +892,10 @@ static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired 
 
                 if (!s->enabled)
                         continue;
+                /* an upgrade: one step at a time, each after every step before it is done */
+                for (int j = 0; ordered && j < i && deps; j++)
+                        if (steps[j].enabled && !steps[j].ready)
+                                deps = false, blocking = steps[j].rec->name;
                 for (const char *const *a = s->rec->after; a && *a && deps; a++)
                         deps = dep_ready(steps, i, *a, &blocking);
                 if (!deps) {
@@ -936,6 +947,118 @@ static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired 
         return written;
 }
 
+/* ---- upgrades ---- */
+
+static const char *cond_field(const cJSON *conds, const char *type, const char *field)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ko_condition_get(conds, type), field);
+
+        return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The spec that was last all Ready (status.lastReadySpec), parsed; NULL when there is none. */
+static struct karmada *last_ready(const cJSON *cr, const cJSON *status)
+{
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(status, "lastReadySpec");
+        struct karmada *k = NULL;
+        cJSON *copy;
+
+        if (!cJSON_IsObject(spec) || !(copy = cJSON_Duplicate(cr, true)))
+                return NULL;
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "status");
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "spec");
+        cJSON_AddItemToObject(copy, "spec", cJSON_Duplicate(spec, true));
+        if (karmada_parse(copy, &k, NULL) < 0)
+                k = NULL;
+        cJSON_Delete(copy);
+        return k;
+}
+
+/* The first component whose image differs between a and b, or NULL. */
+static const char *image_change(const struct karmada *a, const struct karmada *b)
+{
+        for (int i = 0; i < KO_N_COMPONENTS; i++)
+                if (a->comp[i].enabled && b->comp[i].enabled &&
+                    strcmp(a->comp[i].image, b->comp[i].image) != 0)
+                        return ko_components[i].spec_key;
+        return NULL;
+}
+
+/* A change that is not made: Ready=False with the reason, nothing applied. */
+static void refuse(struct kctl *kc, const cJSON *cr, cJSON *status, long long generation,
+                   const char *reason, const char *message, struct reconcile_outcome *out)
+{
+        cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+        struct kube_status st = {0};
+
+        if (strcmp(cond_field(conds, "Ready", "reason"), reason) != 0) {
+                events_record(kc->events, cr, "Warning", reason, "Upgrade", "%s", message);
+                log_warn("change refused", "karmada", meta_str(cr, "name"), "namespace",
+                         meta_str(cr, "namespace"), "reason", reason, "message", message);
+        }
+        ko_condition_set(conds, "Ready", KO_FALSE, reason, message, generation);
+        set_num(status, "observedGeneration", (double)generation);
+        if (write_status(kc, cr, status, &st) < 0) {
+                out->result = st.code == 409 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
+        }
+}
+
+/* After a pass of an upgrade: an Event for each step that finished (in order), the Upgrading
+ * condition, and the deadline of the step it waits for. Returns the milliseconds left before
+ * that deadline, 0 when it has passed (the caller rolls back), -1 when the upgrade is done. */
+static long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struct plane *p,
+                                  const char *from, const struct karmada *k,
+                                  const struct step *steps, int n)
+{
+        long long now = time_mono_ms(), left;
+        int cur = n, total = 0, cur_pos = 0;
+        char msg[1024];
+
+        if (p->upgrade.generation != k->generation) {
+                p->upgrade.generation = k->generation;
+                p->upgrade.step = -1;
+                p->upgrade.done = 0;
+        }
+        for (int i = 0; i < n; i++)
+                if (steps[i].enabled && ++total && cur == n && !steps[i].ready)
+                        cur = i, cur_pos = total;
+        for (int i = 0, pos = 0; i < n; i++)
+                if (steps[i].enabled && ++pos && i >= p->upgrade.done && i < cur)
+                        events_record(kc->events, cr, "Normal", "UpgradeStep", "Upgrade",
+                                      "step %d of %d: %s is at %s", pos, total, steps[i].rec->name,
+                                      k->version);
+        if (cur > p->upgrade.done)
+                p->upgrade.done = cur;
+        if (cur == n) {
+                snprintf(msg, sizeof(msg), "upgraded from %s to %s", from, k->version);
+                if (strcmp(cond_field(conds, "Upgrading", "reason"), "Upgraded") != 0)
+                        events_record(kc->events, cr, "Normal", "Upgraded", "Upgrade", "%s", msg);
+                ko_condition_set(conds, "Upgrading", KO_FALSE, "Upgraded", msg, k->generation);
+                return -1;
+        }
+        if (cur != p->upgrade.step) {
+                p->upgrade.step = cur;
+                p->upgrade.since_ms = now;
+        }
+        left = k->step_timeout_ms - (now - p->upgrade.since_ms);
+        if (left <= 0) {
+                snprintf(msg, sizeof(msg),
+                         "%s to %s: step %s did not finish within %lds (%s); rolled back to %s",
+                         from, k->version, steps[cur].rec->name, k->step_timeout_ms / 1000,
+                         steps[cur].message, from);
+                events_record(kc->events, cr, "Warning", "UpgradeFailed", "Upgrade", "%s", msg);
+                log_warn("upgrade failed", "karmada", meta_str(cr, "name"), "namespace",
+                         meta_str(cr, "namespace"), "message", msg);
+                ko_condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed", msg, k->generation);
+                return 0;
+        }
+        snprintf(msg, sizeof(msg), "%s to %s: step %d of %d, %s: %s", from, k->version, cur_pos,
+                 total, steps[cur].rec->name, steps[cur].message);
+        ko_condition_set(conds, "Upgrading", KO_TRUE, "Upgrading", msg, k->generation);
+        return left;
+}
+
 static void reconcile(void *userdata, const char *key, struct reconcile_outcome *out)
 {
         struct kctl *kc = userdata;
@@ -944,12 +1067,15 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         struct ko_spec_error serr = {{0}};
         struct observed observed = {.get = observe, .userdata = &ob};
         struct step steps[MAX_RECONCILERS];
-        struct karmada *k = NULL;
+        struct karmada *k = NULL, *last = NULL, *run;
         struct desired d;
         struct kube_status st;
-        char node[128], err[1024] = "", msg[512];
+        char node[128], err[1024] = "", msg[1024];
         cJSON *status = NULL, *conds;
         bool all_ready = true, any_waiting = false, any_failed = false, any_degraded = false;
+        bool upgrading = false, rollback = false;
+        long long left = -1; /* of an upgrade step's deadline */
+        const char *running;
         int n = 0, r;
 
         if (!obj) { /* gone */
@@ -997,10 +1123,37 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 write_status(kc, obj->json, status, &st);
                 goto done;
         }
+        /* a change of version or images is an upgrade: checked, ordered, rolled back when a
+         * step does not finish in time (then `run` is the last spec that was Ready) */
+        last = last_ready(obj->json, status);
+        running = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "karmadaVersion"));
+        if (ko_upgrade_check(running, k->version, k->allow_downgrade, msg, sizeof(msg)) < 0) {
+                refuse(kc, obj->json, status, k->generation, "UpgradeRefused", msg, out);
+                goto done;
+        }
+        if (last && !k->etcd_external && !last->etcd_external &&
+            k->comp[KO_ETCD].replicas != last->comp[KO_ETCD].replicas) {
+                snprintf(msg, sizeof(msg),
+                         "spec.components.etcd.local.replicas: %d to %d on a running instance is "
+                         "refused: the operator does not add or remove etcd members; set it back "
+                         "to %d",
+                         last->comp[KO_ETCD].replicas, k->comp[KO_ETCD].replicas,
+                         last->comp[KO_ETCD].replicas);
+                refuse(kc, obj->json, status, k->generation, "EtcdScalingRefused", msg, out);
+                goto done;
+        }
+        if (last && (strcmp(last->version, k->version) != 0 || image_change(last, k))) {
+                const cJSON *g = cJSON_GetObjectItemCaseSensitive(
+                        ko_condition_get(conds, "Upgrading"), "observedGeneration");
+                upgrading = true;
+                rollback = strcmp(cond_field(conds, "Upgrading", "reason"), "UpgradeFailed") == 0 &&
+                           cJSON_IsNumber(g) && (long long)g->valuedouble == k->generation;
+        }
+        run = rollback ? last : k;
         ob.prefix = k->prefix;
-        if (strcmp(k->service_type, "NodePort") == 0)
+        if (strcmp(run->service_type, "NodePort") == 0)
                 observed.node_address = node_address(kc, node, sizeof(node));
-        r = ko_build_desired(k, &observed, key_type(kc, obj->json), &d, err, sizeof(err));
+        r = ko_build_desired(run, &observed, key_type(kc, obj->json), &d, err, sizeof(err));
         if (r < 0) {
                 out->result = RECONCILE_ERROR;
                 snprintf(out->error, sizeof(out->error), "%s", err);
@@ -1010,8 +1163,14 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 ko_stamp(d.objs[i].obj);
         for (const struct reconciler *const *rec = ko_reconcilers; *rec && n < MAX_RECONCILERS;
              rec++, n++)
-                steps[n] = (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, k)};
-        apply_steps(kc, k, &d, &ob, steps, n, key);
+                steps[n] = (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, run)};
+        apply_steps(kc, run, &d, &ob, steps, n, key, upgrading && !rollback);
+        if (upgrading && !rollback) {
+                struct plane *p = plane_get(kc, key);
+                if (p)
+                        left = upgrade_progress(kc, obj->json, conds, p, last->version, k, steps,
+                                                n);
+        }
 
         for (int i = 0; i < n; i++) {
                 if (!steps[i].enabled) {
@@ -1043,6 +1202,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         {
                 bool was_ready = ko_condition_is_true(conds, "Ready");
                 const struct step *first = NULL;
+                const char *reason = all_ready ? "Ready" : any_failed ? "Failed" : "Progressing";
 
                 for (int i = 0; i < n && !first; i++)
                         if (steps[i].enabled && !steps[i].ready)
@@ -1050,13 +1210,23 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 if (first)
                         snprintf(msg, sizeof(msg), "%s: %s", first->rec->name, first->message);
                 else
-                        snprintf(msg, sizeof(msg), "Karmada %s is running", k->version);
-                ko_condition_set(conds, "Ready", all_ready ? KO_TRUE : KO_FALSE,
-                                 all_ready    ? "Ready"
-                                 : any_failed ? "Failed"
-                                              : "Progressing",
-                                 msg, k->generation);
-                if (all_ready && !was_ready)
+                        snprintf(msg, sizeof(msg), "Karmada %s is running", run->version);
+                if (left == 0) {
+                        reason = "UpgradeFailed";
+                        snprintf(msg, sizeof(msg), "%s", cond_field(conds, "Upgrading", "message"));
+                } else if (rollback && all_ready) {
+                        reason = "RolledBack";
+                        if (strcmp(cond_field(conds, "Ready", "reason"), reason) != 0)
+                                events_record(kc->events, obj->json, "Normal", reason, "Upgrade",
+                                              "Karmada %s runs again", run->version);
+                        snprintf(msg, sizeof(msg),
+                                 "Karmada %s is running: the upgrade to %s was rolled back (see "
+                                 "condition Upgrading); change the spec to try again",
+                                 run->version, k->version);
+                }
+                ko_condition_set(conds, "Ready", strcmp(reason, "Ready") == 0 ? KO_TRUE : KO_FALSE,
+                                 reason, msg, k->generation);
+                if (strcmp(reason, "Ready") == 0 && !was_ready)
                         events_record(kc->events, obj->json, "Normal", "Ready", "Reconcile",
                                       "Karmada %s is ready", k->version);
         }
@@ -1074,10 +1244,13 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                                  deg ? msg : "everything installed works", k->generation);
         }
         set_num(status, "observedGeneration", (double)k->generation);
-        if (all_ready) {
-                set_str(status, "karmadaVersion", k->version);
-                set_str(status, "kubernetesVersion", k->comp[KO_APISERVER].image_tag);
+        if (all_ready && left != 0) {
+                set_str(status, "karmadaVersion", run->version);
+                set_str(status, "kubernetesVersion", run->comp[KO_APISERVER].image_tag);
         }
+        if (all_ready && !rollback) /* what an upgrade that fails returns to */
+                set_obj(status, "lastReadySpec",
+                        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(obj->json, "spec"), true));
         {
                 char admin[KO_NAME_MAX + 16], svc[KO_NAME_MAX + 16];
                 ko_name(k->prefix, "admin-config", admin, sizeof(admin));
@@ -1103,14 +1276,17 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                         if (steps[i].failed)
                                 snprintf(out->error, sizeof(out->error), "%s: %s",
                                          steps[i].rec->name, steps[i].message);
-        } else if (!all_ready || any_degraded) {
+        } else if (!all_ready || any_degraded || left == 0) {
                 out->result = RECONCILE_REQUEUE_AFTER;
                 out->requeue_after_ms = kc->o.progress_seconds * 1000 * (all_ready ? 2 : 1);
+                if (left >= 0 && left + 100 < out->requeue_after_ms) /* the step's deadline */
+                        out->requeue_after_ms = left + 100;
         }
         desired_free(&d);
 done:
         cJSON_Delete(status);
         observation_done(&ob);
+        karmada_free(last);
         karmada_free(k);
         kobj_unref(obj);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/duration.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 
@@ -462,7 +463,7 @@ int karmada_parse(const cJSON *in, struct karmada **ret, struct ko_spec_error *e
 {
         struct parser p = {0};
         struct karmada *k;
-        const cJSON *meta, *spec, *labels;
+        const cJSON *meta, *spec, *labels, *ann;
         int r = 0;
 
         k = calloc(1, sizeof(*k));
@@ -480,6 +481,18 @@ int karmada_parse(const cJSON *in, struct karmada **ret, struct ko_spec_error *e
         if (cJSON_IsNumber(get(meta, "generation")))
                 k->generation = (long long)get(meta, "generation")->valuedouble;
         k->deleting = get(meta, "deletionTimestamp") != NULL;
+        ann = get(meta, "annotations");
+        k->allow_downgrade =
+                cJSON_IsString(get(ann, KO_ALLOW_DOWNGRADE_ANNOTATION)) &&
+                strcmp(get(ann, KO_ALLOW_DOWNGRADE_ANNOTATION)->valuestring, "true") == 0;
+        k->step_timeout_ms = KO_STEP_TIMEOUT_DEFAULT_MS;
+        if (get(ann, KO_STEP_TIMEOUT_ANNOTATION) &&
+            (!cJSON_IsString(get(ann, KO_STEP_TIMEOUT_ANNOTATION)) ||
+             duration_parse_ms(get(ann, KO_STEP_TIMEOUT_ANNOTATION)->valuestring,
+                               &k->step_timeout_ms) < 0 ||
+             k->step_timeout_ms < 1000))
+                problem(&p, "metadata.annotations[" KO_STEP_TIMEOUT_ANNOTATION "]",
+                        "not a duration of at least 1s, like \"90s\" or \"10m\"");
         labels = get(meta, "labels");
         k->cascade = !cJSON_IsString(get(labels, KO_NO_CASCADE_LABEL)) ||
                      strcmp(get(labels, KO_NO_CASCADE_LABEL)->valuestring, "true") != 0;

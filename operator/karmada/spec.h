@@ -14,6 +14,10 @@
 
 #define KO_NAME_MAX 64
 
+/* How long one step of an upgrade may take before it is rolled back ("10m" when unset). */
+#define KO_STEP_TIMEOUT_ANNOTATION "operator.karmada.io/upgrade-step-timeout"
+#define KO_STEP_TIMEOUT_DEFAULT_MS 600000L
+
 enum ko_volume_kind {
         KO_VOLUME_EMPTY_DIR,
         KO_VOLUME_HOST_PATH,
@@ -47,6 +51,9 @@ struct karmada {
         bool deleting;            /* metadata.deletionTimestamp set */
         bool cascade;             /* false: the disable-cascading-deletion label is "true" */
         char prefix[KO_NAME_MAX]; /* names are <prefix>-<component> */
+
+        bool allow_downgrade; /* KO_ALLOW_DOWNGRADE_ANNOTATION is "true" */
+        long step_timeout_ms; /* KO_STEP_TIMEOUT_ANNOTATION: each upgrade step's deadline */
 
         char *version; /* the Karmada release to run */
         const struct ko_release *release;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "versions.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,5 +67,33 @@ int ko_version_compare(const char *a, const char *b)
         for (int i = 0; i < 3; i++)
                 if (x[i] != y[i])
                         return x[i] < y[i] ? -1 : 1;
+        return 0;
+}
+
+int ko_upgrade_check(const char *from, const char *to, bool allow_downgrade, char *msg,
+                     size_t msglen)
+{
+        int f[3], t[3];
+
+        if (!from || !*from || !to || strcmp(from, to) == 0 ||
+            !ko_version_parse(from, &f[0], &f[1], &f[2]) ||
+            !ko_version_parse(to, &t[0], &t[1], &t[2]))
+                return 0;
+        if (ko_version_compare(to, from) < 0) {
+                if (allow_downgrade)
+                        return 0;
+                snprintf(msg, msglen,
+                         "spec.karmadaVersion: %s is older than the running %s: a downgrade is "
+                         "refused unless the annotation %s is \"true\"",
+                         to, from, KO_ALLOW_DOWNGRADE_ANNOTATION);
+                return -EPERM;
+        }
+        if (t[0] != f[0] || t[1] > f[1] + 1) {
+                snprintf(msg, msglen,
+                         "spec.karmadaVersion: %s skips a minor release after the running %s: "
+                         "upgrade one minor release at a time (first to a v%d.%d release)",
+                         to, from, f[0], f[1] + 1);
+                return -EPERM;
+        }
         return 0;
 }

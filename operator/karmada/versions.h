@@ -3,6 +3,11 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* Set to "true" on a Karmada object: a lower spec.karmadaVersion than the running one is applied.
+ */
+#define KO_ALLOW_DOWNGRADE_ANNOTATION "operator.karmada.io/allow-downgrade"
 
 struct ko_release {
         const char *karmada;    /* "v1.18.2" */
@@ -23,3 +28,8 @@ const char *ko_release_crd_url(const char *karmada_version, char *buf, unsigned 
 bool ko_version_parse(const char *v, int *major, int *minor, int *patch);
 /* <0, 0, >0 like strcmp, for parseable versions. */
 int ko_version_compare(const char *a, const char *b);
+/* Whether the running release `from` (NULL: nothing runs yet) may be replaced by `to`: one minor
+ * release at a time, never backwards unless allowed. -EPERM with msg naming the field when
+ * refused. */
+int ko_upgrade_check(const char *from, const char *to, bool allow_downgrade, char *msg,
+                     size_t msglen);

@@ -261,6 +261,51 @@ static void test_versions(void **state)
         assert_null(ko_release_find("v1.17.2"));
 }
 
+static void test_upgrade_policy(void **state)
+{
+        char msg[512] = "";
+
+        (void)state;
+        assert_int_equal(ko_upgrade_check(NULL, "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(ko_upgrade_check("v1.17.1", "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(ko_upgrade_check("v1.18.1", "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(ko_upgrade_check("v1.16.0", "v1.18.2", false, msg, sizeof(msg)), -EPERM);
+        assert_non_null(strstr(msg, "spec.karmadaVersion"));
+        assert_non_null(strstr(msg, "skips a minor"));
+        assert_non_null(strstr(msg, "v1.17"));
+        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.17.1", false, msg, sizeof(msg)), -EPERM);
+        assert_non_null(strstr(msg, "downgrade"));
+        assert_non_null(strstr(msg, KO_ALLOW_DOWNGRADE_ANNOTATION));
+        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.18.1", false, msg, sizeof(msg)), -EPERM);
+        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.16.0", true, msg, sizeof(msg)), 0);
+        assert_int_equal(ko_upgrade_check("v1.18.2", "v2.0.0", false, msg, sizeof(msg)), -EPERM);
+}
+
+static void test_upgrade_annotations(void **state)
+{
+        struct karmada *k = parse_ok(META "spec: {}\n");
+
+        (void)state;
+        assert_false(k->allow_downgrade);
+        assert_int_equal(k->step_timeout_ms, 600000);
+        karmada_free(k);
+        k = parse_ok("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: "
+                     "a, namespace: b, annotations: {operator.karmada.io/allow-downgrade: "
+                     "'true', operator.karmada.io/upgrade-step-timeout: 1m30s}}\nspec: {}\n");
+        assert_true(k->allow_downgrade);
+        assert_int_equal(k->step_timeout_ms, 90000);
+        karmada_free(k);
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
+              "namespace: b, annotations: {operator.karmada.io/upgrade-step-timeout: soon}}\n"
+              "spec: {}\n",
+              "metadata.annotations[operator.karmada.io/upgrade-step-timeout]", "duration");
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
+              "namespace: b, annotations: {operator.karmada.io/upgrade-step-timeout: 10ms}}\n"
+              "spec: {}\n",
+              "upgrade-step-timeout", "at least 1s");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -272,6 +317,8 @@ int main(void)
                 cmocka_unit_test(test_several_problems_are_all_reported),
                 cmocka_unit_test(test_cascade_label_and_deletion),
                 cmocka_unit_test(test_versions),
+                cmocka_unit_test(test_upgrade_policy),
+                cmocka_unit_test(test_upgrade_annotations),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

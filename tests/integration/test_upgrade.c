@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Upgrades by version bump, with the Karmada API servers running for real (ko-plane):
+ *   - a skipped minor, a downgrade and a new etcd size are refused, and nothing of the
+ *     instance changes;
+ *   - a step that never finishes (a webhook that cannot be scheduled) fails the upgrade after
+ *     its deadline and the instance returns to the images it ran before;
+ *   - v1.17.1 -> v1.18.2 goes one step at a time (checked while it happens: no component takes
+ *     the new version before every component ahead of it has finished rolling out), the CRDs
+ *     follow the instance's version, status.karmadaVersion flips at the end only, and what was
+ *     stored in the Karmada API server before is still there;
+ *   - the other instance is never touched. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "live.h"
+
+#define FROM "v1.17.1"
+#define TO   "v1.18.2"
+
+static const char *ns;
+
+/* the Deployments whose image follows the Karmada version, in the order an upgrade takes
+ * them (kube-controller-manager's follows Kubernetes: the same in both releases) */
+static const char *const order[] = {"aggregated-apiserver", "webhook", "controller-manager",
+                                    "scheduler", "metrics-adapter"};
+#define N_ORDER (sizeof(order) / sizeof(order[0]))
+
+static void create(const char *name, const char *version)
+{
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaVersion\":\"%s\","
+                    "\"components\":{\"etcd\":{\"local\":{}},"
+                    "\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}",
+                    name, version);
+}
+
+static const char *status_str(const char *name, const char *key, char *buf, size_t size)
+{
+        cJSON *k = live_get(ns, name);
+
+        snprintf(buf, size, "%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), key))
+                         ?: "");
+        cJSON_Delete(k);
+        return buf;
+}
+
+static cJSON *deployment(const char *instance, const char *suffix)
+{
+        char name[128];
+        cJSON *d = NULL;
+
+        snprintf(name, sizeof(name), "%s-karmada-%s", instance, suffix);
+        IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, name, &d, NULL) == 0, "get %s", name);
+        return d;
+}
+
+static double num(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, a), b);
+
+        return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *image(const cJSON *d)
+{
+        const cJSON *c = cJSON_GetArrayItem(
+                cJSON_GetObjectItem(
+                        cJSON_GetObjectItem(
+                                cJSON_GetObjectItem(cJSON_GetObjectItem(d, "spec"), "template"),
+                                "spec"),
+                        "containers"),
+                0);
+
+        return cJSON_GetStringValue(cJSON_GetObjectItem(c, "image")) ?: "";
+}
+
+static bool has_tag(const cJSON *d, const char *tag)
+{
+        const char *img = image(d), *colon = strrchr(img, ':');
+
+        return colon && strcmp(colon + 1, tag) == 0;
+}
+
+/* finished rolling out: what the operator's own check asks, read independently */
+static bool rolled_out(const cJSON *d)
+{
+        double want = num(d, "spec", "replicas");
+
+        return num(d, "status", "observedGeneration") >= num(d, "metadata", "generation") &&
+               num(d, "status", "updatedReplicas") == want &&
+               num(d, "status", "availableReplicas") == want &&
+               num(d, "status", "replicas") == want;
+}
+
+/* The generations of an instance's workloads, as "name=generation," */
+static void generations(const char *instance, char *buf, size_t size)
+{
+        static const struct kube_resource *const kinds[] = {&kube_deployments, &kube_statefulsets};
+        char sel[128];
+
+        buf[0] = '\0';
+        snprintf(sel, sizeof(sel), "app.kubernetes.io/instance=%s", instance);
+        for (size_t i = 0; i < 2; i++) {
+                cJSON *list = NULL;
+                const cJSON *o;
+                IT_ASSERT(kube_list(live_kc, kinds[i], ns,
+                                    &(struct kube_list_options){.label_selector = sel}, &list,
+                                    NULL) == 0,
+                          "list");
+                cJSON_ArrayForEach(o, cJSON_GetObjectItem(list, "items"))
+                {
+                        size_t len = strlen(buf);
+                        snprintf(buf + len, size - len, "%s=%.0f,",
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(
+                                         cJSON_GetObjectItem(o, "metadata"), "name")),
+                                 num(o, "metadata", "generation"));
+                }
+                cJSON_Delete(list);
+        }
+        IT_ASSERT(strlen(buf) > 20, "workloads of %s: %s", instance, buf);
+}
+
+/* The resourceVersions of the instance's certificates and kubeconfigs: an upgrade keeps them. */
+static void secrets(const char *instance, char *buf, size_t size)
+{
+        static const char *const names[] = {"cert", "etcd-cert", "webhook-cert", "admin-config"};
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                char name[128];
+                size_t len = strlen(buf);
+                cJSON *o = NULL;
+
+                snprintf(name, sizeof(name), "%s-karmada-%s", instance, names[i]);
+                IT_ASSERT(kube_get(live_kc, &kube_secrets, ns, name, &o, NULL) == 0, "get %s",
+                          name);
+                snprintf(buf + len, size - len, "%s=%s,", name,
+                         cJSON_GetStringValue(cJSON_GetObjectItem(
+                                 cJSON_GetObjectItem(o, "metadata"), "resourceVersion")));
+                cJSON_Delete(o);
+        }
+}
+
+/* A change that is refused: the condition says why, and no workload changes. */
+static void refused(const char *name, const char *patch, const char *reason, const char *field,
+                    const char *needle, const char *restore)
+{
+        char want[128];
+
+        char before[4096], after[4096], buf[1024];
+
+        generations(name, before, sizeof(before));
+        live_patch(ns, name, "%s", patch);
+        snprintf(want, sizeof(want), "False %s", reason);
+        live_wait_condition(ns, name, "Ready", want, 60);
+        live_condition(ns, name, "Ready", buf, sizeof(buf));
+        IT_ASSERT(strstr(buf, needle) && strstr(buf, field), "%s", buf);
+        sleep(3); /* time for a change it would wrongly make */
+        generations(name, after, sizeof(after));
+        IT_ASSERT(strcmp(before, after) == 0, "refused, yet changed: %s -> %s", before, after);
+        itest_log("%s refused: \"%.160s\"", name, buf);
+        live_patch(ns, name, "%s", restore);
+        live_wait_condition(ns, name, "Ready", "True", 60);
+}
+
+static bool crds_new(struct kube_client *kk)
+{
+        cJSON *crd = NULL;
+        char *text;
+        bool yes;
+
+        IT_ASSERT(kube_get(kk, &kube_crds, NULL, "propagationpolicies.policy.karmada.io", &crd,
+                           NULL) == 0,
+                  "get the PropagationPolicy CRD");
+        text = cJSON_PrintUnformatted(crd);
+        yes = strstr(text, "overflowAffinities") != NULL; /* new in v1.18 */
+        free(text);
+        cJSON_Delete(crd);
+        return yes;
+}
+
+/* One look while an upgrade runs. Read from the last step back to the first: a component seen
+ * at the new version means every one ahead of it had finished before, and still has. */
+static bool check_order_once(struct kube_client *kk, int *partial)
+{
+        char version[64];
+        bool later_new =
+                strcmp(status_str("up", "karmadaVersion", version, sizeof(version)), TO) == 0;
+        bool done = later_new;
+        int n_new = 0;
+
+        for (int i = (int)N_ORDER - 1; i >= 0; i--) {
+                cJSON *d = deployment("up", order[i]);
+                bool is_new = has_tag(d, TO), ok = rolled_out(d);
+                IT_ASSERT(!later_new || (is_new && ok),
+                          "%s is %s (rolled out: %d) while a later step is already at " TO
+                          " (status.karmadaVersion %s)",
+                          order[i], image(d), ok, version);
+                if (strcmp(order[i], "webhook") == 0)
+                        IT_ASSERT(!(later_new || is_new) || crds_new(kk),
+                                  "the webhook is upgraded before the CRDs");
+                n_new += is_new;
+                later_new = later_new || is_new;
+                cJSON_Delete(d);
+        }
+        *partial += n_new > 0 && n_new < (int)N_ORDER;
+        return done;
+}
+
+/* The UpgradeStep events of "up" for TO, ordered by time: their step names must come in the
+ * upgrade order. */
+static bool step_events_in_order(int *ret_n, const char **ret_missing)
+{
+        static const char *const want[] = {
+                "etcd",
+                "karmada-apiserver",
+                "karmada-aggregated-apiserver",
+                "karmada-resources",
+                "karmada-webhook",
+                "kube-controller-manager",
+                "karmada-controller-manager",
+                "karmada-scheduler",
+                "karmada-metrics-adapter",
+        };
+        struct {
+                char time[64], step[64];
+        } ev[64];
+        cJSON *list = NULL;
+        const cJSON *e;
+        int n = 0, at = 0;
+
+        IT_ASSERT(kube_list(live_kc, &kube_events, ns, NULL, &list, NULL) == 0, "list events");
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(list, "items"))
+        {
+                const char *note = cJSON_GetStringValue(cJSON_GetObjectItem(e, "note")) ?: "";
+                const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(e, "reason")) ?: "";
+                const char *who = cJSON_GetStringValue(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(e, "regarding"), "name"));
+                const char *step = strstr(note, ": "), *tail = strstr(note, " is at ");
+
+                /* "step 7 of 11: karmada-webhook is at v1.18.2" */
+                if (strcmp(reason, "UpgradeStep") != 0 || !who || strcmp(who, "up") != 0 ||
+                    strncmp(note, "step ", 5) != 0 || !step || !tail || tail < step ||
+                    strcmp(tail + strlen(" is at "), TO) != 0 || n == 64)
+                        continue;
+                step += 2;
+                snprintf(ev[n].time, sizeof(ev[n].time), "%s",
+                         cJSON_GetStringValue(cJSON_GetObjectItem(e, "eventTime")) ?: "");
+                snprintf(ev[n].step, sizeof(ev[n].step), "%.*s", (int)(tail - step), step);
+                n++;
+        }
+        cJSON_Delete(list);
+        /* by eventTime (RFC 3339 with microseconds: text order is time order) */
+        for (int i = 1; i < n; i++)
+                for (int j = i; j > 0 && strcmp(ev[j - 1].time, ev[j].time) > 0; j--) {
+                        __typeof__(ev[0]) t = ev[j];
+                        ev[j] = ev[j - 1];
+                        ev[j - 1] = t;
+                }
+        for (int i = 0; i < n && at < (int)(sizeof(want) / sizeof(want[0])); i++)
+                if (strcmp(ev[i].step, want[at]) == 0)
+                        at++;
+        *ret_n = n;
+        *ret_missing = at < (int)(sizeof(want) / sizeof(want[0])) ? want[at] : NULL;
+        return !*ret_missing;
+}
+
+/* (Events are sent in batches: the last ones may still be on their way.) */
+static void check_step_events(void)
+{
+        const char *missing = NULL;
+        int n = 0;
+
+        for (double t0 = itest_now(); itest_now() - t0 < 15; usleep(500 * 1000))
+                if (step_events_in_order(&n, &missing))
+                        break;
+        IT_ASSERT(!missing,
+                  "%d UpgradeStep events; the steps in time order do not include %s after the "
+                  "ones before it",
+                  n, missing);
+        itest_log("%d UpgradeStep events, in the upgrade's order", n);
+}
+
+int main(void)
+{
+        char other_before[4096], other_after[4096], buf[1024], certs[1024], certs_after[1024];
+        struct kube_client *kk;
+        struct kube_status st;
+        cJSON *cm, *got = NULL, *d;
+        int partial = 0;
+        double t0;
+
+        live_setup();
+        ns = itest_unique_name("upgrade");
+        live_make_ns(ns);
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache());
+        create("up", FROM);
+        create("other", "v1.16.0");
+        t0 = itest_now();
+        live_wait_condition(ns, "up", "Ready", "True", 240);
+        live_wait_condition(ns, "other", "Ready", "True", 240);
+        itest_log("up (" FROM ") and other (v1.16.0) Ready after %.1fs", itest_now() - t0);
+        IT_ASSERT(strcmp(status_str("up", "karmadaVersion", buf, sizeof(buf)), FROM) == 0, "%s",
+                  buf);
+
+        /* refused, and nothing changes */
+        refused("other", "{\"spec\":{\"karmadaVersion\":\"" TO "\"}}", "UpgradeRefused",
+                "spec.karmadaVersion", "skips a minor",
+                "{\"spec\":{\"karmadaVersion\":\"v1.16.0\"}}");
+        refused("up", "{\"spec\":{\"karmadaVersion\":\"v1.16.0\"}}", "UpgradeRefused",
+                "spec.karmadaVersion", "downgrade", "{\"spec\":{\"karmadaVersion\":\"" FROM "\"}}");
+        refused("other", "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":3}}}}}",
+                "EtcdScalingRefused", "spec.components.etcd.local.replicas", "1 to 3",
+                "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":null}}}}}");
+        generations("other", other_before, sizeof(other_before));
+
+        /* data in the Karmada API server before the upgrade */
+        kk = live_karmada_client(ns, "up", NULL);
+        cm = cJSON_Parse("{\"metadata\":{\"name\":\"before-upgrade\"},\"data\":{\"k\":\"v\"}}");
+        IT_ASSERT(kube_create(kk, &kube_configmaps, "default", cm, NULL, NULL, &st) == 0,
+                  "ConfigMap: %s", st.message);
+        cJSON_Delete(cm);
+        IT_ASSERT(!crds_new(kk), FROM "'s CRDs");
+        secrets("up", certs, sizeof(certs));
+
+        /* a step that never finishes: rolled back to the images of before */
+        live_patch(
+                ns, "up",
+                "{\"metadata\":{\"annotations\":{\"" KO_STEP_TIMEOUT_ANNOTATION "\":\"20s\"}},"
+                "\"spec\":{\"karmadaVersion\":\"" TO "\",\"components\":{\"karmadaWebhook\":{"
+                "\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution"
+                "\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"ko-test/nowhere\","
+                "\"operator\":\"In\",\"values\":[\"x\"]}]}]}}}}}}}");
+        t0 = itest_now();
+        live_wait_condition(ns, "up", "Upgrading", "True Upgrading", 60);
+        live_wait_condition(ns, "up", "Upgrading", "False UpgradeFailed", 180);
+        live_condition(ns, "up", "Upgrading", buf, sizeof(buf));
+        IT_ASSERT(strstr(buf, "webhook") && strstr(buf, "rolled back to " FROM), "%s", buf);
+        live_wait_condition(ns, "up", "Ready", "False RolledBack", 120);
+        itest_log("failed and rolled back after %.1fs: \"%.200s\"", itest_now() - t0, buf);
+        for (size_t i = 0; i < N_ORDER; i++) {
+                d = deployment("up", order[i]);
+                IT_ASSERT(has_tag(d, FROM) && rolled_out(d), "%s after the rollback: %s", order[i],
+                          image(d));
+                cJSON_Delete(d);
+        }
+        IT_ASSERT(strcmp(status_str("up", "karmadaVersion", buf, sizeof(buf)), FROM) == 0,
+                  "status.karmadaVersion after a failed upgrade: %s", buf);
+        IT_ASSERT(!crds_new(kk), "the CRDs are " FROM "'s again");
+
+        /* the upgrade, watched while it runs */
+        live_patch(ns, "up",
+                   "{\"metadata\":{\"annotations\":{\"" KO_STEP_TIMEOUT_ANNOTATION "\":null}},"
+                   "\"spec\":{\"components\":{\"karmadaWebhook\":{\"affinity\":null}}}}");
+        t0 = itest_now();
+        while (!check_order_once(kk, &partial)) {
+                IT_ASSERT(itest_now() - t0 < 300, "not upgraded after 300s: %s",
+                          live_condition(ns, "up", "Upgrading", buf, sizeof(buf)));
+                usleep(100 * 1000);
+        }
+        live_wait_condition(ns, "up", "Upgrading", "False Upgraded", 30);
+        live_wait_condition(ns, "up", "Ready", "True", 30);
+        itest_log("upgraded " FROM " -> " TO " in %.1fs (%d looks caught it half way, each "
+                  "in order)",
+                  itest_now() - t0, partial);
+        check_step_events();
+        IT_ASSERT(crds_new(kk), "the CRDs are " TO "'s");
+        IT_ASSERT(kube_get(kk, &kube_configmaps, "default", "before-upgrade", &got, &st) == 0 &&
+                          strcmp(cJSON_GetStringValue(
+                                         cJSON_GetObjectItem(cJSON_GetObjectItem(got, "data"), "k"))
+                                         ?: "",
+                                 "v") == 0,
+                  "the ConfigMap written before the upgrade: %s", st.message);
+        cJSON_Delete(got);
+        secrets("up", certs_after, sizeof(certs_after));
+        IT_ASSERT(strcmp(certs, certs_after) == 0,
+                  "certificates or kubeconfigs rewritten: %s -> %s", certs, certs_after);
+        itest_log("the CRDs are " TO "'s, the data of before is there, certificates and "
+                  "kubeconfigs unchanged");
+
+        /* the other instance was never touched */
+        generations("other", other_after, sizeof(other_after));
+        IT_ASSERT(strcmp(other_before, other_after) == 0, "other changed: %s -> %s", other_before,
+                  other_after);
+        live_condition(ns, "other", "Ready", buf, sizeof(buf));
+        IT_ASSERT(strncmp(buf, "True", 4) == 0, "other: %s", buf);
+
+        kube_client_free(kk);
+        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
+        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "other", NULL, NULL) == 0, "delete other");
+        live_wait_deleted(ns, "up", 90);
+        live_wait_deleted(ns, "other", 90);
+        live_teardown();
+        itest_log("ok");
+        return 0;
+}
