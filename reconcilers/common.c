@@ -177,3 +177,18 @@ int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_compon
         free(ca);
         return desired_add_karmada(d, &kube_apiservices, o);
 }
+
+cJSON *ko_csv_array(const char *csv)
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (const char *p = csv, *e; a && *p; p = *e ? e + 1 : e) {
+                char word[128];
+                e = strchr(p, ',');
+                if (!e)
+                        e = p + strlen(p);
+                snprintf(word, sizeof(word), "%.*s", (int)(e - p), p);
+                cJSON_AddItemToArray(a, cJSON_CreateString(word));
+        }
+        return a;
+}

@@ -47,3 +47,5 @@ int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_compon
 void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def);
 /* Tolerate the control-plane taint when the user set no tolerations (upstream's default). */
 void ko_default_tolerations(const struct karmada *k, enum ko_component c, cJSON *workload);
+/* "a,b,c" -> ["a", "b", "c"] (words of at most 127 bytes) */
+cJSON *ko_csv_array(const char *csv);

@@ -49,21 +49,6 @@ static const struct rule karmada_rules[] = {
         {"work.karmada.io", "resourcebindings,resourcebindings/status,works,works/status"},
 };
 
-static cJSON *csv_array(const char *csv)
-{
-        cJSON *a = cJSON_CreateArray();
-
-        for (const char *p = csv, *e; *p; p = *e ? e + 1 : e) {
-                char word[128];
-                e = strchr(p, ',');
-                if (!e)
-                        e = p + strlen(p);
-                snprintf(word, sizeof(word), "%.*s", (int)(e - p), p);
-                cJSON_AddItemToArray(a, cJSON_CreateString(word));
-        }
-        return a;
-}
-
 /* karmada-view / karmada-edit: aggregated into view / edit (RBAC defaults' auto-update) */
 static cJSON *aggregated_role(const struct karmada *k, const char *name, const char *aggregate_to,
                               const char *verbs)
@@ -81,9 +66,9 @@ static cJSON *aggregated_role(const struct karmada *k, const char *name, const c
         rules = cJSON_AddArrayToObject(o, "rules");
         for (size_t i = 0; i < ELEMENTSOF(karmada_rules); i++) {
                 cJSON *r = cJSON_CreateObject();
-                cJSON_AddItemToObject(r, "apiGroups", csv_array(karmada_rules[i].group));
-                cJSON_AddItemToObject(r, "resources", csv_array(karmada_rules[i].resources));
-                cJSON_AddItemToObject(r, "verbs", csv_array(verbs));
+                cJSON_AddItemToObject(r, "apiGroups", ko_csv_array(karmada_rules[i].group));
+                cJSON_AddItemToObject(r, "resources", ko_csv_array(karmada_rules[i].resources));
+                cJSON_AddItemToObject(r, "verbs", ko_csv_array(verbs));
                 cJSON_AddItemToArray(rules, r);
         }
         return o;
@@ -106,9 +91,9 @@ static int resources_contribute(const struct karmada *k, struct desired *d)
         /* proxying to member clusters, for system:admin (the admin kubeconfig's user) */
         o = ko_karmada_object(k, &kube_clusterroles, "cluster-proxy-admin", NULL, "karmada");
         rule = cJSON_CreateObject();
-        cJSON_AddItemToObject(rule, "apiGroups", csv_array("cluster.karmada.io"));
-        cJSON_AddItemToObject(rule, "resources", csv_array("clusters/proxy"));
-        cJSON_AddItemToObject(rule, "verbs", csv_array("*"));
+        cJSON_AddItemToObject(rule, "apiGroups", ko_csv_array("cluster.karmada.io"));
+        cJSON_AddItemToObject(rule, "resources", ko_csv_array("clusters/proxy"));
+        cJSON_AddItemToObject(rule, "verbs", ko_csv_array("*"));
         cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "rules"), rule);
         r = desired_add_karmada(d, &kube_clusterroles, o);
         if (r < 0)
@@ -135,23 +120,6 @@ struct tarball {
         char sum[SHA256_HEX_LEN];
 };
 
-static int mkdir_p(const char *path)
-{
-        char buf[4096];
-
-        if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-                return -ENAMETOOLONG;
-        for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
-                if (s)
-                        *s = '\0';
-                if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-                if (!s)
-                        return 0;
-                *s = '/';
-        }
-}
-
 /* The tarball of k, downloaded (when missing, or when the policy is Always and fresh says
  * so) and extracted into a directory named after its digest. */
 static int get_tarball(const struct reconcile_ctx *ctx, bool download_again, struct tarball *t,
@@ -172,7 +140,7 @@ static int get_tarball(const struct reconcile_ctx *ctx, bool download_again, str
                 return -ENAMETOOLONG;
         snprintf(file, sizeof(file), "%s/crds.tar.gz", base);
         pthread_mutex_lock(&cache_lock);
-        r = mkdir_p(base);
+        r = mkdir_p(base, 0700);
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", base, strerror(-r));
                 goto out;

@@ -66,22 +66,6 @@ static const struct hook validating[] = {
          "Namespaced", "validate-resourcebinding", 3, "NoneOnDryRun"},
 };
 
-/* "A,B" -> ["A", "B"] */
-static cJSON *strings(const char *csv)
-{
-        cJSON *a = cJSON_CreateArray();
-
-        for (const char *p = csv, *e; *p; p = *e ? e + 1 : e) {
-                char word[64];
-                e = strchr(p, ',');
-                if (!e)
-                        e = p + strlen(p);
-                snprintf(word, sizeof(word), "%.*s", (int)(e - p), p);
-                cJSON_AddItemToArray(a, cJSON_CreateString(word));
-        }
-        return a;
-}
-
 static cJSON *configuration(const struct karmada *k, const struct kube_resource *r,
                             const char *name, const struct hook *hooks, size_t n, const char *ca)
 {
@@ -96,10 +80,10 @@ static cJSON *configuration(const struct karmada *k, const struct kube_resource 
                       *rule = cJSON_CreateObject(), *cc;
 
                 cJSON_AddStringToObject(w, "name", h->name);
-                cJSON_AddItemToObject(rule, "operations", strings(h->ops));
-                cJSON_AddItemToObject(rule, "apiGroups", strings(h->group));
-                cJSON_AddItemToObject(rule, "apiVersions", strings("*"));
-                cJSON_AddItemToObject(rule, "resources", strings(h->resource));
+                cJSON_AddItemToObject(rule, "operations", ko_csv_array(h->ops));
+                cJSON_AddItemToObject(rule, "apiGroups", ko_csv_array(h->group));
+                cJSON_AddItemToObject(rule, "apiVersions", ko_csv_array("*"));
+                cJSON_AddItemToObject(rule, "resources", ko_csv_array(h->resource));
                 cJSON_AddStringToObject(rule, "scope", h->scope);
                 cJSON_AddItemToArray(rules, rule);
                 cc = cJSON_AddObjectToObject(w, "clientConfig");
@@ -119,7 +103,7 @@ static cJSON *configuration(const struct karmada *k, const struct kube_resource 
                 cJSON_AddStringToObject(w, "failurePolicy", "Fail");
                 cJSON_AddStringToObject(w, "sideEffects",
                                         h->side_effects ? h->side_effects : "None");
-                cJSON_AddItemToObject(w, "admissionReviewVersions", strings("v1"));
+                cJSON_AddItemToObject(w, "admissionReviewVersions", ko_csv_array("v1"));
                 cJSON_AddNumberToObject(w, "timeoutSeconds", h->timeout);
                 cJSON_AddItemToArray(list, w);
         }

@@ -54,6 +54,7 @@
 #include "kube/resource.h"
 #include "util/base64.h"
 #include "util/digest.h"
+#include "util/fileio.h"
 #include "util/hashmap.h"
 #include "util/strbuf.h"
 
@@ -125,22 +126,6 @@ static const cJSON *at(const cJSON *o, const char *a, const char *b, const char 
         if (c)
                 o = cJSON_GetObjectItemCaseSensitive(o, c);
         return o;
-}
-
-static int mkdirs(const char *path)
-{
-        char buf[4096];
-
-        snprintf(buf, sizeof(buf), "%s", path);
-        for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
-                if (s)
-                        *s = '\0';
-                if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-                if (!s)
-                        return 0;
-                *s = '/';
-        }
 }
 
 /* ---- addresses ---- */
@@ -478,7 +463,7 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
                         struct strbuf *sum)
 {
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
-        int r = mkdirs(dir);
+        int r = mkdir_p(dir, 0700);
 
         if (r < 0)
                 return r;
@@ -512,7 +497,7 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
                         char d[4400];
                         snprintf(d, sizeof(d), "%s", path);
                         *strrchr(d, '/') = '\0';
-                        mkdirs(d);
+                        mkdir_p(d, 0700);
                 }
                 if (write_if_changed(path, bytes, len) < 0)
                         r = -EIO;
@@ -600,7 +585,7 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                 return;
         }
         snprintf(dir, sizeof(dir), "%s/pods/%s_%s", g.state, pod->ns, pod->name);
-        mkdirs(dir);
+        mkdir_p(dir, 0700);
         /* env: values and field references */
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
         {
@@ -660,7 +645,7 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                                 snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", g.state, pod->ns,
                                          claim ? claim : vname, claim ? "" : pod->name);
                         }
-                        mkdirs(vdir);
+                        mkdir_p(vdir, 0700);
                 }
                 mounts[n_mounts].path = mpath;
                 snprintf(mounts[n_mounts].host, sizeof(mounts[n_mounts].host), "%s%s%s", vdir,
@@ -981,7 +966,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         kube_config_free(cfg);
-        if (mkdirs(g.state) < 0) {
+        if (mkdir_p(g.state, 0700) < 0) {
                 fprintf(stderr, "ko-plane: %s: %s\n", g.state, strerror(errno));
                 return 1;
         }

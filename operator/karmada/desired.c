@@ -272,39 +272,6 @@ const char *ko_service_host(const struct karmada *k, const char *service, char *
         return buf;
 }
 
-cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const char *name, int c)
-{
-        cJSON *o = cJSON_CreateObject(), *meta, *labels;
-        char av[128];
-
-        if (!o)
-                return NULL;
-        cJSON_AddStringToObject(o, "apiVersion", kube_resource_api_version(r, av, sizeof(av)));
-        cJSON_AddStringToObject(o, "kind", r->kind);
-        meta = cJSON_AddObjectToObject(o, "metadata");
-        cJSON_AddStringToObject(meta, "name", name);
-        if (r->namespaced)
-                cJSON_AddStringToObject(meta, "namespace", k->namespace);
-        labels = cJSON_AddObjectToObject(meta, "labels");
-        cJSON_AddStringToObject(labels, KO_LABEL_MANAGED_BY, KO_MANAGER);
-        cJSON_AddStringToObject(labels, KO_LABEL_NAME,
-                                c >= 0 ? ko_components[c].app_name : "karmada");
-        cJSON_AddStringToObject(labels, KO_LABEL_INSTANCE, k->name);
-        /* garbage collection follows the owner; not across clusters, not when asked not to */
-        if (k->uid && k->cascade && !k->host_secret_name && r->namespaced) {
-                cJSON *refs = cJSON_AddArrayToObject(meta, "ownerReferences"),
-                      *ref = cJSON_CreateObject();
-                cJSON_AddStringToObject(ref, "apiVersion", "operator.karmada.io/v1alpha1");
-                cJSON_AddStringToObject(ref, "kind", "Karmada");
-                cJSON_AddStringToObject(ref, "name", k->name);
-                cJSON_AddStringToObject(ref, "uid", k->uid);
-                cJSON_AddTrueToObject(ref, "controller");
-                cJSON_AddTrueToObject(ref, "blockOwnerDeletion");
-                cJSON_AddItemToArray(refs, ref);
-        }
-        return o;
-}
-
 cJSON *ko_karmada_object(const struct karmada *k, const struct kube_resource *r, const char *name,
                          const char *ns, const char *app)
 {
@@ -323,6 +290,27 @@ cJSON *ko_karmada_object(const struct karmada *k, const struct kube_resource *r,
         cJSON_AddStringToObject(labels, KO_LABEL_MANAGED_BY, KO_MANAGER);
         cJSON_AddStringToObject(labels, KO_LABEL_NAME, app);
         cJSON_AddStringToObject(labels, KO_LABEL_INSTANCE, k->name);
+        return o;
+}
+
+cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const char *name, int c)
+{
+        cJSON *o = ko_karmada_object(k, r, name, k->namespace,
+                                     c >= 0 ? ko_components[c].app_name : "karmada");
+        cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+
+        /* garbage collection follows the owner; not across clusters, not when asked not to */
+        if (o && k->uid && k->cascade && !k->host_secret_name && r->namespaced) {
+                cJSON *refs = cJSON_AddArrayToObject(meta, "ownerReferences"),
+                      *ref = cJSON_CreateObject();
+                cJSON_AddStringToObject(ref, "apiVersion", "operator.karmada.io/v1alpha1");
+                cJSON_AddStringToObject(ref, "kind", "Karmada");
+                cJSON_AddStringToObject(ref, "name", k->name);
+                cJSON_AddStringToObject(ref, "uid", k->uid);
+                cJSON_AddTrueToObject(ref, "controller");
+                cJSON_AddTrueToObject(ref, "blockOwnerDeletion");
+                cJSON_AddItemToArray(refs, ref);
+        }
         return o;
 }
 

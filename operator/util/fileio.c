@@ -69,3 +69,20 @@ char *path_join_relative(const char *base, const char *path)
                 return NULL;
         return out;
 }
+
+int mkdir_p(const char *path, mode_t mode)
+{
+        char buf[4096];
+
+        if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+                return -ENAMETOOLONG;
+        for (char *s = strchr(buf + 1, '/');; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        return 0;
+                *s = '/';
+        }
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
@@ -9,3 +10,5 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 char *path_dirname(const char *path);
 /* path itself when absolute or base is NULL, else base/path; caller frees. */
 char *path_join_relative(const char *base, const char *path);
+/* mkdir -p with mode for each directory it creates; -errno on failure. */
+int mkdir_p(const char *path, mode_t mode);

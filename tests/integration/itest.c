@@ -295,10 +295,8 @@ const char *itest_operator_cache(void)
                 else
                         ko_release_crd_url(*v, url, sizeof(url));
                 sha256_hex(url, strlen(url), sum);
-                snprintf(path, sizeof(path), "%s/crds", cache_dir);
-                (void)mkdir(cache_dir, 0700), (void)mkdir(path, 0700);
                 snprintf(path, sizeof(path), "%s/crds/%s", cache_dir, sum);
-                IT_ASSERT(mkdir(path, 0700) == 0 || errno == EEXIST, "mkdir %s", path);
+                IT_ASSERT(mkdir_p(path, 0700) == 0, "mkdir %s", path);
                 IT_ASSERT(read_file(itest_crd_tarball(is_url ? "v1.18.2" : *v), 256u << 20, &bytes,
                                     &len) == 0,
                           "read the CRD tarball");

@@ -72,13 +72,14 @@ void live_teardown(void)
         curl_global_cleanup();
 }
 
-void live_start_operator(int slot, const char *bin, const char *ns, const char *cache)
+void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
+                         const char *kubeconfig)
 {
         char mport[32];
         char *argv[] = {(char *)bin,
                         "run",
                         "--kubeconfig",
-                        (char *)itest_kubeconfig(),
+                        (char *)(kubeconfig ? kubeconfig : itest_kubeconfig()),
                         "--leader-election-namespace",
                         (char *)ns,
                         "--leader-election-id",
@@ -100,6 +101,11 @@ void live_start_operator(int slot, const char *bin, const char *ns, const char *
         snprintf(ops[slot].log, sizeof(ops[slot].log), "/tmp/ko-live-operator-%d-%d.log",
                  (int)getpid(), slot);
         ops[slot].pid = itest_spawn(argv, ops[slot].log, NULL);
+}
+
+const char *live_operator_log(int slot)
+{
+        return ops[slot].log;
 }
 
 void live_stop_operator(int slot)

@@ -19,9 +19,13 @@ extern struct kube_client *live_kc;
  * and the end of their logs printed. */
 void live_setup(void);
 void live_teardown(void);
-/* Start operator number `slot` (0..3) of binary `bin`, watching only `ns`, with ECDSA keys and
- * the cache directory `cache`. */
-void live_start_operator(int slot, const char *bin, const char *ns, const char *cache);
+/* Start operator number `slot` (0..3) of binary `bin`, watching only `ns` (its Lease there
+ * too), with ECDSA keys, the cache directory `cache` and `kubeconfig` (NULL: the cluster's
+ * admin). */
+void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
+                         const char *kubeconfig);
+/* The log file of operator `slot`. */
+const char *live_operator_log(int slot);
 /* SIGTERM it and check that it exits 0. */
 void live_stop_operator(int slot);
 void live_make_ns(const char *ns);

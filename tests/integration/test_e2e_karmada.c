@@ -669,21 +669,32 @@ int main(void)
                   "status.apiServerService");
         cJSON_Delete(o);
 
-        /* nothing changed: nothing written (once the real aggregated apiservers serve, so
-         * Degraded has settled: that flip is a change) */
-        for (const char *const *n = (const char *const[]){"karmada-demo", "second", NULL}; *n;
-             n++) {
-                double t0 = itest_now();
-                bool settled = false;
-                while (!settled && itest_now() - t0 < 120) {
-                        cJSON *k = get_karmada(*n);
-                        settled = strcmp(str_at(condition(k, "Degraded"), "status", NULL),
-                                         "False") == 0;
-                        cJSON_Delete(k);
-                        if (!settled)
-                                usleep(250 * 1000);
+        /* nothing changed: nothing written, once Degraded has settled (its flip is a change):
+         * "second" runs the real karmada-aggregated-apiserver v1.18.2 (ko-plane), so its
+         * APIService becomes Available; upstream's sample asks for the image tag "latest",
+         * which ko-plane has no binary for, so its APIService never does, and says so */
+        {
+                static const char *const want[][3] = {
+                        {"second", "False", "AsExpected"},
+                        {"karmada-demo", "True", "APIServiceUnavailable"},
+                };
+                for (size_t i = 0; i < 2; i++) {
+                        double t0 = itest_now();
+                        bool settled = false;
+                        while (!settled && itest_now() - t0 < 120) {
+                                cJSON *k = get_karmada(want[i][0]);
+                                const cJSON *c = condition(k, "Degraded");
+                                settled = strcmp(str_at(c, "status", NULL), want[i][1]) == 0 &&
+                                          strcmp(str_at(c, "reason", NULL), want[i][2]) == 0;
+                                cJSON_Delete(k);
+                                if (!settled)
+                                        usleep(250 * 1000);
+                        }
+                        IT_ASSERT(settled, "%s: Degraded is not %s %s after 120s", want[i][0],
+                                  want[i][1], want[i][2]);
                 }
-                IT_ASSERT(settled, "%s: Degraded is not False after 120s", *n);
+                itest_log("Degraded: False for second, True (APIServiceUnavailable) for "
+                          "karmada-demo, whose aggregated apiserver cannot run here");
         }
         sleep(2);
         w0 = writes_so_far();

@@ -133,7 +133,7 @@ static void test_missing_san_fails(const char *cache, const char *url)
 
         IT_ASSERT(faulty && *faulty, "KO_OPERATOR_FAULTY_BIN");
         live_make_ns(ns);
-        live_start_operator(1, faulty, ns, cache);
+        live_start_operator(1, faulty, ns, cache, NULL);
         create_karmada(ns, "bad", url);
         snprintf(path, sizeof(path), "%s/plane/pods/%s_bad-karmada-apiserver-0/log", dir, ns);
         for (t0 = itest_now(); itest_now() - t0 < 90; usleep(500 * 1000)) {
@@ -176,7 +176,7 @@ int main(void)
 
         ns = itest_unique_name("live");
         live_make_ns(ns);
-        live_start_operator(0, itest_operator_bin(), ns, cache);
+        live_start_operator(0, itest_operator_bin(), ns, cache, NULL);
         create_karmada(ns, "live", url);
         t = live_wait_condition(ns, "live", "Ready", "True", 240);
         IT_ASSERT(fileserver_requests(srv) >= 1, "the tarball was downloaded");

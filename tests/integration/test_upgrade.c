@@ -301,7 +301,7 @@ int main(void)
         live_setup();
         ns = itest_unique_name("upgrade");
         live_make_ns(ns);
-        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache());
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
         create("up", FROM);
         create("other", "v1.16.0");
         t0 = itest_now();
