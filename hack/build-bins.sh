@@ -2,8 +2,8 @@
 # Build, once, the pinned binaries of the local test cluster and cache them outside the repo:
 #   $KO_BIN_CACHE/<name>-<version>  (kube-apiserver, kube-controller-manager, kube-scheduler,
 #   kubectl, etcd, etcdutl, kwok, and Karmada's karmada-webhook,
-#   karmada-aggregated-apiserver and karmada-metrics-adapter). A binary already in the cache is
-#   never rebuilt.
+#   karmada-aggregated-apiserver and karmada-metrics-adapter; operator-verify and opm, the OLM
+#   validators). A binary already in the cache is never rebuilt.
 # Usage: hack/build-bins.sh [name...]   (default: all)
 set -euo pipefail
 LOG_TAG=build
@@ -126,6 +126,32 @@ build_karmada() {
         rm -rf "$dir"
 }
 
+# operator-framework's validators (tests of bundle/): each from a wrapper module, because
+# `go install mod@version` refuses modules with replace lines; opm without cgo needs
+# the containers_image_openpgp tag.
+build_olm() {
+        local v dir
+        for v in "operator-verify:$OLM_API_VERSION:github.com/operator-framework/api/cmd/operator-verify" \
+                "opm:$OPM_VERSION:github.com/operator-framework/operator-registry/cmd/opm"; do
+                local name=${v%%:*} rest=${v#*:} ver pkg mod
+                ver=${rest%%:*} pkg=${rest#*:}
+                have "$name" "$ver" && continue
+                mod=${pkg%/cmd/*}
+                dir="$KO_CACHE/src/$name-$ver"
+                log "building $name $ver (cold: a few minutes)"
+                rm -rf "$dir" && mkdir -p "$dir"
+                printf 'module ko.local/%s-build\n\ngo 1.26.3\n' "$name" >"$dir/go.mod"
+                (
+                        cd "$dir"
+                        quiet go get "$pkg@$ver" "$mod@$ver"
+                        CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -tags containers_image_openpgp \
+                                -o "out/$name" "$pkg"
+                ) || die "building $name $ver failed (see output above)"
+                install -m 0755 "$dir/out/$name" "$(cached_bin "$name" "$ver")"
+                rm -rf "$dir"
+        done
+}
+
 main() {
         ensure_go_path
         mkdir -p "$KO_BIN_CACHE"
@@ -136,6 +162,7 @@ main() {
         build_kwok
         build_kube
         build_karmada
+        build_olm
         log "binaries ready in $KO_BIN_CACHE ($((SECONDS - start))s)"
 }
 main "$@"

@@ -10,6 +10,7 @@
 #   hack/cluster.sh kill   COMPONENT [--name N | --state-dir DIR]     SIGKILL it (a crash, for tests)
 #   hack/cluster.sh start  COMPONENT [--name N | --state-dir DIR]     start it again with the same flags
 #   hack/cluster.sh env    [--name N | --state-dir DIR]               print the cluster's variables
+#   hack/cluster.sh kubectl [--name N | --state-dir DIR] -- ARG...    the pinned kubectl, as admin
 #   hack/cluster.sh run    NAME [--name N | --state-dir DIR] -- CMD [ARG...]
 #                                  (re)start CMD as an extra process of the cluster (log in
 #                                  logs/NAME.log); `down` and `stop NAME` stop it
@@ -408,6 +409,7 @@ main() {
         stop) load_env; stop_components "$component" ;;
         kill) load_env; STOP_SIGNAL=KILL stop_components "$component" ;;
         run) load_env; [ $# -gt 0 ] || die "run needs -- CMD"; run_extra "$component" "$@" ;;
+        kubectl) load_env; kubectl_ "$@" ;;
         *) usage >&2; exit 2 ;;
         esac
 }

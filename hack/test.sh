@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one test command (CI runs exactly this): setup, build, and every test.
 #   1. hack/setup.sh and the pinned cluster binaries (cached; a second run builds nothing)
-#   2. the `ci` preset (warnings are errors): build, unit tests, lint (clang-format, clang-tidy)
+#   2. the `ci` preset (warnings are errors): build, unit tests, lint (clang-format, clang-tidy),
+#      packaging (the image's libraries, the systemd unit: on the unsanitized binary)
 #   3. the `asan` preset (AddressSanitizer + UndefinedBehaviorSanitizer): build, then every test
-#      but lint (unit + integration against a local cluster that CTest brings up and down)
+#      but lint and packaging (unit, compat, integration against a local cluster that CTest
+#      brings up and down)
 # Exits non-zero on any failure. Extra arguments go to the asan ctest run (e.g. -R plumbing).
 set -euo pipefail
 LOG_TAG=test
@@ -19,11 +21,11 @@ jobs=$(nproc)
 log "ci preset: build and unit tests"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$jobs"
-ctest --preset ci -L "unit|lint" -j "$jobs"
+ctest --preset ci -L "unit|lint|packaging" -j "$jobs"
 
 log "asan preset: build and every test"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
-ctest --preset asan -LE lint "$@"
+ctest --preset asan -LE "lint|packaging" "$@"
 
 log "all tests passed in $((SECONDS - start))s"

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ko-bundlegen SRC_DIR CRD SAMPLE OUT_DIR VERSION [REPLACES]
+ *
+ * Writes the OLM bundle and the plain manifests from their single sources:
+ *   SRC_DIR/csv.yaml         the hand-written part of the ClusterServiceVersion
+ *   SRC_DIR/rbac.yaml        the operator's ClusterRole and leader-election Role
+ *   SRC_DIR/deployment.yaml  the operator's Deployment
+ *   CRD, SAMPLE              crds/operator.karmada.io_karmadas.yaml, crds/samples/karmada.yaml
+ * into OUT_DIR/manifests/ (CSV and CRD), OUT_DIR/metadata/annotations.yaml,
+ * OUT_DIR/bundle.Dockerfile and OUT_DIR/plain/karmada-operator.yaml (namespace
+ * karmada-operator-system; ServiceAccount, RBAC, Deployment) with the CRD beside it.
+ * relatedImages lists every image the operator deploys by default (its release table). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "karmada/names.h"
+#include "karmada/spec.h"
+#include "util/fileio.h"
+#include "util/yaml.h"
+
+#define PACKAGE   "karmada-operator"
+#define CHANNEL   "stable"
+#define NAMESPACE "karmada-operator-system"
+
+static void die(const char *what, const char *arg)
+{
+        fprintf(stderr, "ko-bundlegen: %s%s\n", what, arg);
+        exit(1);
+}
+
+static cJSON *load(const char *path, bool stream)
+{
+        char *text = NULL, err[512];
+        size_t len;
+        cJSON *doc = NULL;
+
+        if (read_file(path, 16u << 20, &text, &len) < 0)
+                die("cannot read ", path);
+        if ((stream ? yaml_parse_stream(text, len, path, NULL, &doc, err, sizeof(err))
+                    : yaml_parse_one(text, len, path, NULL, &doc, err, sizeof(err))) < 0)
+                die(err, "");
+        free(text);
+        return doc;
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+        char path[4096];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "we");
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+                die("cannot write ", path);
+}
+
+static void write_yaml(const char *dir, const char *name, const char *header,
+                       const cJSON *const *docs, size_t n)
+{
+        char *text = NULL, *all = NULL;
+        const char *body;
+
+        if (yaml_emit(docs, n, &text) < 0)
+                die("cannot emit ", name);
+        /* no empty first document: some readers take only the first */
+        body = strncmp(text, "---\n", 4) == 0 ? text + 4 : text;
+        if (asprintf(&all, "%s%s", header, body) < 0)
+                die("out of memory", "");
+        write_text(dir, name, all);
+        free(all);
+        free(text);
+}
+
+static cJSON *get(const cJSON *o, const char *k)
+{
+        return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static cJSON *child(cJSON *o, const char *k)
+{
+        cJSON *c = get(o, k);
+
+        return c ? c : cJSON_AddObjectToObject(o, k);
+}
+
+static void set(cJSON *o, const char *k, cJSON *v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        cJSON_AddItemToObject(o, k, v);
+}
+
+/* Every image the operator deploys by default: each component of the default release (the
+ * optional ones too, for mirroring). */
+static cJSON *related_images(const char *operator_image)
+{
+        cJSON *list = cJSON_CreateArray(), *spec;
+        struct ko_spec_error err;
+        struct karmada *k = NULL;
+
+        spec = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"namespace\":\"y\"},\"spec\":{"
+                           "\"components\":{\"etcd\":{\"local\":{}},\"karmadaDescheduler\":{},"
+                           "\"karmadaSearch\":{}}}}");
+        if (!spec || karmada_parse(spec, &k, &err) < 0)
+                die("cannot parse the default spec: ", err.message);
+        for (int i = 0; i < KO_N_COMPONENTS; i++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "name", ko_components[i].app_name);
+                cJSON_AddStringToObject(e, "image", k->comp[i].image);
+                cJSON_AddItemToArray(list, e);
+        }
+        {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "name", PACKAGE);
+                cJSON_AddStringToObject(e, "image", operator_image);
+                cJSON_AddItemToArray(list, e);
+        }
+        karmada_free(k);
+        cJSON_Delete(spec);
+        return list;
+}
+
+static const cJSON *find_kind(const cJSON *docs, const char *kind)
+{
+        const cJSON *d;
+
+        cJSON_ArrayForEach(d, docs)
+        {
+                const cJSON *k = get(d, "kind");
+                if (cJSON_IsString(k) && strcmp(k->valuestring, kind) == 0)
+                        return d;
+        }
+        die("no document of kind ", kind);
+        return NULL;
+}
+
+/* Least privilege: no rule of the operator may use a wildcard. */
+static void no_wildcards(const cJSON *rbac)
+{
+        const cJSON *doc, *rule, *list, *v;
+
+        cJSON_ArrayForEach(doc, rbac)
+        {
+                cJSON_ArrayForEach(rule, get(doc, "rules"))
+                {
+                        cJSON_ArrayForEach(list, rule)
+                        {
+                                cJSON_ArrayForEach(v, list)
+                                {
+                                        if (cJSON_IsString(v) && strchr(v->valuestring, '*'))
+                                                die("a wildcard in the RBAC rules: ", list->string);
+                                }
+                        }
+                }
+        }
+}
+
+static const char *container_image(const cJSON *deployment)
+{
+        const cJSON *c = cJSON_GetArrayItem(
+                get(get(get(get(deployment, "spec"), "template"), "spec"), "containers"), 0);
+        const cJSON *img = get(c, "image");
+
+        if (!cJSON_IsString(img))
+                die("the Deployment has no container image", "");
+        return img->valuestring;
+}
+
+static void mkdirs(const char *out, const char *sub)
+{
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/%s", out, sub);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                die("cannot create ", path);
+}
+
+static cJSON *with_meta(const cJSON *src, const char *ns)
+{
+        cJSON *o = cJSON_Duplicate(src, true);
+        cJSON *meta = child(o, "metadata");
+
+        if (ns)
+                set(meta, "namespace", cJSON_CreateString(ns));
+        return o;
+}
+
+static cJSON *binding(const char *kind, const char *name, const char *role_kind, const char *ns)
+{
+        cJSON *b = cJSON_CreateObject(), *meta, *ref, *subj;
+
+        cJSON_AddStringToObject(b, "apiVersion", "rbac.authorization.k8s.io/v1");
+        cJSON_AddStringToObject(b, "kind", kind);
+        meta = cJSON_AddObjectToObject(b, "metadata");
+        cJSON_AddStringToObject(meta, "name", name);
+        if (strcmp(kind, "RoleBinding") == 0)
+                cJSON_AddStringToObject(meta, "namespace", ns);
+        ref = cJSON_AddObjectToObject(b, "roleRef");
+        cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
+        cJSON_AddStringToObject(ref, "kind", role_kind);
+        cJSON_AddStringToObject(ref, "name", name);
+        subj = cJSON_CreateObject();
+        cJSON_AddStringToObject(subj, "kind", "ServiceAccount");
+        cJSON_AddStringToObject(subj, "name", PACKAGE);
+        cJSON_AddStringToObject(subj, "namespace", ns);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "subjects"), subj);
+        return b;
+}
+
+static void plain(const char *out, const cJSON *rbac, const cJSON *deployment, const char *crd)
+{
+        const cJSON *role = find_kind(rbac, "ClusterRole"), *le = find_kind(rbac, "Role");
+        cJSON *docs[7];
+        char dir[4096], *text = NULL;
+        size_t len;
+
+        docs[0] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
+                              "\"name\":\"" NAMESPACE "\"}}");
+        docs[1] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":"
+                              "{\"name\":\"" PACKAGE "\",\"namespace\":\"" NAMESPACE "\"}}");
+        docs[2] = with_meta(role, NULL);
+        docs[3] = binding("ClusterRoleBinding",
+                          cJSON_GetStringValue(get(get(role, "metadata"), "name")), "ClusterRole",
+                          NAMESPACE);
+        docs[4] = with_meta(le, NAMESPACE);
+        docs[5] = binding("RoleBinding", cJSON_GetStringValue(get(get(le, "metadata"), "name")),
+                          "Role", NAMESPACE);
+        docs[6] = with_meta(deployment, NAMESPACE);
+        mkdirs(out, "plain");
+        snprintf(dir, sizeof(dir), "%s/plain", out);
+        write_yaml(dir, PACKAGE ".yaml",
+                   "# Generated by hack/gen-bundle.sh from bundle/src/; do not edit.\n"
+                   "# kubectl apply --server-side -f bundle/plain/\n",
+                   (const cJSON *const *)docs, 7);
+        for (int i = 0; i < 7; i++)
+                cJSON_Delete(docs[i]);
+        if (read_file(crd, 16u << 20, &text, &len) < 0)
+                die("cannot read ", crd);
+        write_text(dir, "operator.karmada.io_karmadas.yaml", text);
+        free(text);
+}
+
+int main(int argc, char **argv)
+{
+        const char *src, *crd_path, *sample_path, *out, *version, *replaces;
+        cJSON *csv, *rbac, *deployment, *crd, *samples, *meta, *ann, *spec, *install, *perm;
+        cJSON *owned;
+        char path[4096], name[256], *examples, *crd_text = NULL;
+        const char *image;
+        size_t len;
+
+        if (argc < 6 || argc > 7) {
+                fprintf(stderr,
+                        "usage: ko-bundlegen SRC_DIR CRD SAMPLE OUT_DIR VERSION [REPLACES]\n");
+                return 2;
+        }
+        src = argv[1], crd_path = argv[2], sample_path = argv[3], out = argv[4];
+        version = argv[5], replaces = argc == 7 ? argv[6] : NULL;
+
+        snprintf(path, sizeof(path), "%s/csv.yaml", src);
+        {
+                cJSON *body = load(path, false), *e;
+                csv = cJSON_CreateObject();
+                cJSON_AddStringToObject(csv, "apiVersion", "operators.coreos.com/v1alpha1");
+                cJSON_AddStringToObject(csv, "kind", "ClusterServiceVersion");
+                while ((e = body->child)) {
+                        cJSON_DetachItemViaPointer(body, e);
+                        cJSON_AddItemToObject(csv, e->string, e);
+                }
+                cJSON_Delete(body);
+        }
+        snprintf(path, sizeof(path), "%s/rbac.yaml", src);
+        rbac = load(path, true);
+        no_wildcards(rbac);
+        snprintf(path, sizeof(path), "%s/deployment.yaml", src);
+        deployment = load(path, false);
+        crd = load(crd_path, false);
+        samples = load(sample_path, true);
+        image = container_image(deployment);
+
+        meta = child(csv, "metadata");
+        snprintf(name, sizeof(name), PACKAGE ".v%s", version);
+        set(meta, "name", cJSON_CreateString(name));
+        ann = child(meta, "annotations");
+        examples = cJSON_PrintUnformatted(samples);
+        set(ann, "alm-examples", cJSON_CreateString(examples));
+        free(examples);
+        set(ann, "containerImage", cJSON_CreateString(image));
+        spec = child(csv, "spec");
+        set(spec, "version", cJSON_CreateString(version));
+        if (replaces) {
+                snprintf(name, sizeof(name), PACKAGE ".v%s", replaces);
+                set(spec, "replaces", cJSON_CreateString(name));
+        }
+        snprintf(name, sizeof(name), "<%s", version);
+        set(ann, "olm.skipRange", cJSON_CreateString(name));
+
+        /* the owned CRD: name, version and kind from the CRD itself */
+        owned = cJSON_GetArrayItem(get(get(spec, "customresourcedefinitions"), "owned"), 0);
+        if (!owned)
+                die("csv.yaml lists no owned CRD", "");
+        set(owned, "name", cJSON_Duplicate(get(get(crd, "metadata"), "name"), true));
+        set(owned, "kind", cJSON_Duplicate(get(get(get(crd, "spec"), "names"), "kind"), true));
+        set(owned, "version",
+            cJSON_Duplicate(get(cJSON_GetArrayItem(get(get(crd, "spec"), "versions"), 0), "name"),
+                            true));
+
+        /* the install strategy */
+        install = cJSON_CreateObject();
+        cJSON_AddStringToObject(install, "strategy", "deployment");
+        {
+                cJSON *is = cJSON_AddObjectToObject(install, "spec"), *d = cJSON_CreateObject();
+                cJSON_AddItemToObject(
+                        d, "name", cJSON_Duplicate(get(get(deployment, "metadata"), "name"), true));
+                cJSON_AddItemToObject(
+                        d, "label",
+                        cJSON_Duplicate(get(get(deployment, "metadata"), "labels"), true));
+                cJSON_AddItemToObject(d, "spec", cJSON_Duplicate(get(deployment, "spec"), true));
+                cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "deployments"), d);
+                perm = cJSON_CreateObject();
+                cJSON_AddStringToObject(perm, "serviceAccountName", PACKAGE);
+                cJSON_AddItemToObject(
+                        perm, "rules",
+                        cJSON_Duplicate(get(find_kind(rbac, "ClusterRole"), "rules"), true));
+                cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "clusterPermissions"), perm);
+                perm = cJSON_CreateObject();
+                cJSON_AddStringToObject(perm, "serviceAccountName", PACKAGE);
+                cJSON_AddItemToObject(perm, "rules",
+                                      cJSON_Duplicate(get(find_kind(rbac, "Role"), "rules"), true));
+                cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "permissions"), perm);
+        }
+        set(spec, "install", install);
+        set(spec, "relatedImages", related_images(image));
+
+        mkdirs(out, "manifests");
+        mkdirs(out, "metadata");
+        snprintf(path, sizeof(path), "%s/manifests", out);
+        write_yaml(path, PACKAGE ".clusterserviceversion.yaml",
+                   "# Generated by hack/gen-bundle.sh from bundle/src/; do not edit.\n",
+                   (const cJSON *const *)&csv, 1);
+        if (read_file(crd_path, 16u << 20, &crd_text, &len) < 0)
+                die("cannot read ", crd_path);
+        write_text(path, "operator.karmada.io_karmadas.yaml", crd_text);
+        free(crd_text);
+        snprintf(path, sizeof(path), "%s/metadata", out);
+        write_text(path, "annotations.yaml",
+                   "annotations:\n"
+                   "  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n"
+                   "  operators.operatorframework.io.bundle.manifests.v1: manifests/\n"
+                   "  operators.operatorframework.io.bundle.metadata.v1: metadata/\n"
+                   "  operators.operatorframework.io.bundle.package.v1: " PACKAGE "\n"
+                   "  operators.operatorframework.io.bundle.channels.v1: " CHANNEL "\n"
+                   "  operators.operatorframework.io.bundle.channel.default.v1: " CHANNEL "\n");
+        write_text(out, "bundle.Dockerfile",
+                   "# Generated by hack/gen-bundle.sh; build from bundle/:\n"
+                   "#   docker build -f bundle/bundle.Dockerfile bundle/\n"
+                   "FROM scratch\n"
+                   "LABEL operators.operatorframework.io.bundle.mediatype.v1=registry+v1\n"
+                   "LABEL operators.operatorframework.io.bundle.manifests.v1=manifests/\n"
+                   "LABEL operators.operatorframework.io.bundle.metadata.v1=metadata/\n"
+                   "LABEL operators.operatorframework.io.bundle.package.v1=" PACKAGE "\n"
+                   "LABEL operators.operatorframework.io.bundle.channels.v1=" CHANNEL "\n"
+                   "LABEL operators.operatorframework.io.bundle.channel.default.v1=" CHANNEL "\n"
+                   "COPY manifests /manifests/\n"
+                   "COPY metadata /metadata/\n");
+        plain(out, rbac, deployment, crd_path);
+
+        cJSON_Delete(csv);
+        cJSON_Delete(rbac);
+        cJSON_Delete(deployment);
+        cJSON_Delete(crd);
+        cJSON_Delete(samples);
+        return 0;
+}
