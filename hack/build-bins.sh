@@ -3,7 +3,7 @@
 #   $KO_BIN_CACHE/<name>-<version>  (kube-apiserver, kube-controller-manager, kube-scheduler,
 #   kubectl, etcd, etcdutl, kwok, and Karmada's karmada-webhook,
 #   karmada-aggregated-apiserver and karmada-metrics-adapter; operator-verify and opm, the OLM
-#   validators). A binary already in the cache is never rebuilt.
+#   validators; versitygw, an S3 server for backup tests). A binary already in the cache is never rebuilt.
 # Usage: hack/build-bins.sh [name...]   (default: all)
 set -euo pipefail
 LOG_TAG=build
@@ -152,6 +152,18 @@ build_olm() {
         done
 }
 
+build_versitygw() {
+        have versitygw "$VERSITYGW_VERSION" && return 0
+        local dir="$KO_CACHE/src/versitygw-$VERSITYGW_VERSION"
+        log "building versitygw $VERSITYGW_VERSION"
+        rm -rf "$dir" && mkdir -p "$dir"
+        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" \
+                github.com/versity/versitygw/cmd/versitygw@"$VERSITYGW_VERSION" ||
+                die "building versitygw $VERSITYGW_VERSION failed (see output above)"
+        install -m 0755 "$dir/versitygw" "$(cached_bin versitygw "$VERSITYGW_VERSION")"
+        rm -rf "$dir"
+}
+
 main() {
         ensure_go_path
         mkdir -p "$KO_BIN_CACHE"
@@ -163,6 +175,7 @@ main() {
         build_kube
         build_karmada
         build_olm
+        build_versitygw
         log "binaries ready in $KO_BIN_CACHE ($((SECONDS - start))s)"
 }
 main "$@"

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "s3.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "digest.h"
+#include "strbuf.h"
+
+int s3_encode(struct strbuf *out, const char *in, bool keep_slash)
+{
+        static const char hex[] = "0123456789ABCDEF";
+
+        for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+                int r;
+                if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+                    (keep_slash && *p == '/'))
+                        r = strbuf_printf(out, "%c", *p);
+                else
+                        r = strbuf_printf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int by_name_then_value(const void *a, const void *b)
+{
+        const struct s3_param *x = a, *y = b;
+        int c = strcmp(x->name, y->name);
+
+        return c ? c : strcmp(x->value ? x->value : "", y->value ? y->value : "");
+}
+
+int s3_url(struct strbuf *out, const struct s3_target *t, const char *key,
+           const struct s3_param *params, size_t n_params)
+{
+        const char *scheme_end = strstr(t->endpoint, "://");
+        struct s3_param *sorted = NULL;
+        size_t elen = strlen(t->endpoint);
+        int r;
+
+        if (!scheme_end || !t->bucket || !*t->bucket)
+                return -EINVAL;
+        while (elen && t->endpoint[elen - 1] == '/')
+                elen--;
+        if (t->path_style)
+                r = strbuf_printf(out, "%.*s/%s", (int)elen, t->endpoint, t->bucket);
+        else
+                r = strbuf_printf(out, "%.*s%s.%.*s", (int)(scheme_end + 3 - t->endpoint),
+                                  t->endpoint, t->bucket,
+                                  (int)(elen - (size_t)(scheme_end + 3 - t->endpoint)),
+                                  scheme_end + 3);
+        if (r >= 0)
+                r = strbuf_printf(out, "/");
+        if (r >= 0 && key)
+                r = s3_encode(out, key[0] == '/' ? key + 1 : key, true);
+        if (r < 0 || !n_params)
+                return r < 0 ? r : 0;
+        sorted = malloc(n_params * sizeof(*sorted));
+        if (!sorted)
+                return -ENOMEM;
+        memcpy(sorted, params, n_params * sizeof(*sorted));
+        qsort(sorted, n_params, sizeof(*sorted), by_name_then_value);
+        for (size_t i = 0; i < n_params && r >= 0; i++) {
+                r = strbuf_printf(out, "%c", i ? '&' : '?');
+                if (r >= 0)
+                        r = s3_encode(out, sorted[i].name, false);
+                if (r >= 0)
+                        r = strbuf_printf(out, "=");
+                if (r >= 0 && sorted[i].value)
+                        r = s3_encode(out, sorted[i].value, false);
+        }
+        free(sorted);
+        return r < 0 ? r : 0;
+}
+
+int s3_sigv4_param(struct strbuf *out, const struct s3_target *t)
+{
+        int r = strbuf_printf(out, "aws:amz:%s:s3",
+                              t->region && *t->region ? t->region : "us-east-1");
+
+        return r < 0 ? r : 0;
+}
+
+/* ---- requests ---- */
+
+struct body {
+        const unsigned char *data;
+        size_t len, at;
+};
+
+struct answer {
+        struct strbuf *out;
+        size_t max;
+        bool too_big;
+        char etag[256];
+};
+
+static size_t read_body(char *buf, size_t size, size_t n, void *userdata)
+{
+        struct body *b = userdata;
+        size_t take = size * n < b->len - b->at ? size * n : b->len - b->at;
+
+        memcpy(buf, b->data + b->at, take);
+        b->at += take;
+        return take;
+}
+
+static size_t write_answer(char *buf, size_t size, size_t n, void *userdata)
+{
+        struct answer *a = userdata;
+
+        if (a->out->len + size * n > a->max) {
+                a->too_big = true;
+                return 0;
+        }
+        return strbuf_append(a->out, buf, size * n) < 0 ? 0 : size * n;
+}
+
+static size_t header(char *buf, size_t size, size_t n, void *userdata)
+{
+        struct answer *a = userdata;
+        size_t len = size * n;
+
+        if (len > 5 && strncasecmp(buf, "etag:", 5) == 0) {
+                const char *v = buf + 5;
+                size_t vl = len - 5;
+                while (vl && (*v == ' ' || *v == '\t'))
+                        v++, vl--;
+                while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+                        vl--;
+                snprintf(a->etag, sizeof(a->etag), "%.*s", (int)vl, v);
+        }
+        return len;
+}
+
+/* the text of the first element named name below node, or NULL; caller frees */
+static char *xml_text(xmlNode *node, const char *name)
+{
+        for (xmlNode *n = node; n; n = n->next) {
+                char *t;
+                if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
+                        return (char *)xmlNodeGetContent(n);
+                if ((t = xml_text(n->children, name)))
+                        return t;
+        }
+        return NULL;
+}
+
+static void error_from(struct s3_error *e, long http, const struct strbuf *body, const char *why)
+{
+        xmlDoc *doc = NULL;
+        char *code = NULL, *msg = NULL;
+
+        if (!e)
+                return;
+        e->http = http;
+        snprintf(e->code, sizeof(e->code), "%s", http ? "HTTP" : "NoAnswer");
+        snprintf(e->message, sizeof(e->message), "%s", why);
+        if (body && body->len)
+                doc = xmlReadMemory(body->buf, (int)body->len, "s3.xml", NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (doc) {
+                code = xml_text(xmlDocGetRootElement(doc), "Code");
+                msg = xml_text(xmlDocGetRootElement(doc), "Message");
+        }
+        if (code)
+                snprintf(e->code, sizeof(e->code), "%s", code);
+        if (code || msg)
+                snprintf(e->message, sizeof(e->message), "%s: %s", code ? code : "error",
+                         msg ? msg : "");
+        xmlFree(code);
+        xmlFree(msg);
+        xmlFreeDoc(doc);
+}
+
+/* One signed request. body may be NULL. The answer (at most max bytes) into out; an error
+ * status or an <Error> document in a 200 is a failure. */
+static int request(const struct s3_client *c, const char *method, const char *key,
+                   const struct s3_param *params, size_t n_params, const void *data, size_t len,
+                   const char *content_type, struct strbuf *out, size_t max, char *etag,
+                   size_t etag_len, struct s3_error *e)
+{
+        struct strbuf url = {0}, sig = {0}, user = {0}, own = {0}, hdr = {0};
+        struct body b = {data, len, 0};
+        struct answer a = {.out = out ? out : &own, .max = max ? max : (1u << 20)};
+        struct curl_slist *headers = NULL;
+        char errbuf[CURL_ERROR_SIZE] = "", sum[SHA256_HEX_LEN];
+        long http = 0;
+        CURLcode cc;
+        CURL *h;
+        int r;
+
+        if (s3_url(&url, &c->target, key, params, n_params) < 0 ||
+            s3_sigv4_param(&sig, &c->target) < 0 ||
+            strbuf_printf(&user, "%s:%s", c->access_key, c->secret_key) < 0 ||
+            sha256_hex(data ? data : "", data ? len : 0, sum) < 0 ||
+            strbuf_printf(&hdr, "x-amz-content-sha256: %s", sum) < 0 || !(h = curl_easy_init())) {
+                r = -ENOMEM;
+                error_from(e, 0, NULL, "out of memory");
+                goto out;
+        }
+        headers = curl_slist_append(headers, hdr.buf);
+        headers = curl_slist_append(headers, "Expect:");
+        if (content_type) {
+                strbuf_free(&hdr);
+                strbuf_printf(&hdr, "Content-Type: %s", content_type);
+                headers = curl_slist_append(headers, hdr.buf);
+        }
+        curl_easy_setopt(h, CURLOPT_URL, url.buf);
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sig.buf);
+        curl_easy_setopt(h, CURLOPT_USERPWD, user.buf);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms ? c->timeout_ms : 300000L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (c->ca_pem) {
+                struct curl_blob blob = {(void *)c->ca_pem, c->ca_len, CURL_BLOB_COPY};
+                curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+        }
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_answer);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
+        if (strcmp(method, "PUT") == 0) {
+                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+                curl_easy_setopt(h, CURLOPT_READDATA, &b);
+                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+        } else if (strcmp(method, "POST") == 0) {
+                curl_easy_setopt(h, CURLOPT_POST, 1L);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, data ? (const char *)data : "");
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(data ? len : 0));
+        } else if (strcmp(method, "GET") != 0) {
+                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        }
+        cc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+        curl_easy_cleanup(h);
+        if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && a.too_big)) {
+                r = -EIO;
+                error_from(e, 0, NULL, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        } else if (a.too_big) {
+                r = -EFBIG;
+                error_from(e, http, NULL, "the answer is larger than expected");
+        } else if (http < 200 || http >= 300 ||
+                   (a.out->len && strstr(a.out->buf, "<Error>") && strcmp(method, "GET") != 0)) {
+                r = -EIO;
+                error_from(e, http, a.out, "request failed");
+        } else {
+                r = 0;
+                if (etag)
+                        snprintf(etag, etag_len, "%s", a.etag);
+        }
+out:
+        curl_slist_free_all(headers);
+        strbuf_free(&url);
+        strbuf_free(&sig);
+        strbuf_free(&user);
+        strbuf_free(&own);
+        strbuf_free(&hdr);
+        return r;
+}
+
+int s3_put(const struct s3_client *c, const char *key, const void *buf, size_t len,
+           struct s3_error *e)
+{
+        return request(c, "PUT", key, NULL, 0, buf, len, NULL, NULL, 0, NULL, 0, e);
+}
+
+int s3_get(const struct s3_client *c, const char *key, size_t max, struct strbuf *out,
+           struct s3_error *e)
+{
+        return request(c, "GET", key, NULL, 0, NULL, 0, NULL, out, max, NULL, 0, e);
+}
+
+int s3_delete(const struct s3_client *c, const char *key, struct s3_error *e)
+{
+        return request(c, "DELETE", key, NULL, 0, NULL, 0, NULL, NULL, 0, NULL, 0, e);
+}
+
+void s3_objects_free(struct s3_object *o, size_t n)
+{
+        for (size_t i = 0; o && i < n; i++) {
+                free(o[i].key);
+                free(o[i].last_modified);
+        }
+        free(o);
+}
+
+int s3_list(const struct s3_client *c, const char *prefix, struct s3_object **ret, size_t *ret_n,
+            struct s3_error *e)
+{
+        struct s3_object *list = NULL;
+        size_t n = 0;
+        char *token = NULL;
+        int r = 0;
+
+        do {
+                struct s3_param p[3] = {{"list-type", "2"}, {"prefix", prefix ? prefix : ""}};
+                struct strbuf out = {0};
+                xmlDoc *doc;
+                xmlNode *root;
+
+                if (token)
+                        p[2] = (struct s3_param){"continuation-token", token};
+                r = request(c, "GET", NULL, p, token ? 3 : 2, NULL, 0, NULL, &out, 16u << 20, NULL,
+                            0, e);
+                xmlFree(token);
+                token = NULL;
+                if (r < 0) {
+                        strbuf_free(&out);
+                        break;
+                }
+                doc = xmlReadMemory(out.buf ? out.buf : "", (int)out.len, "list.xml", NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                strbuf_free(&out);
+                if (!doc) {
+                        r = -EBADMSG;
+                        error_from(e, 200, NULL, "the object list is not XML");
+                        break;
+                }
+                root = xmlDocGetRootElement(doc);
+                for (xmlNode *o = root ? root->children : NULL; o && r == 0; o = o->next) {
+                        struct s3_object *grown;
+                        char *size;
+                        if (o->type != XML_ELEMENT_NODE ||
+                            strcmp((const char *)o->name, "Contents") != 0)
+                                continue;
+                        grown = realloc(list, (n + 1) * sizeof(*list));
+                        if (!grown) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        list = grown;
+                        list[n] = (struct s3_object){0};
+                        list[n].key = xml_text(o->children, "Key");
+                        list[n].last_modified = xml_text(o->children, "LastModified");
+                        size = xml_text(o->children, "Size");
+                        list[n].size = size ? strtoll(size, NULL, 10) : 0;
+                        xmlFree(size);
+                        n++;
+                }
+                {
+                        char *trunc = root ? xml_text(root->children, "IsTruncated") : NULL;
+                        if (trunc && strcmp(trunc, "true") == 0)
+                                token = xml_text(root->children, "NextContinuationToken");
+                        xmlFree(trunc);
+                }
+                xmlFreeDoc(doc);
+        } while (r == 0 && token);
+        xmlFree(token);
+        if (r < 0) {
+                s3_objects_free(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+struct s3_upload {
+        const struct s3_client *c;
+        char *key, *id;
+        struct strbuf parts; /* <Part> elements */
+        int n;
+};
+
+static void upload_free(struct s3_upload *u)
+{
+        if (!u)
+                return;
+        free(u->key);
+        xmlFree(u->id);
+        strbuf_free(&u->parts);
+        free(u);
+}
+
+int s3_upload_begin(const struct s3_client *c, const char *key, struct s3_upload **ret,
+                    struct s3_error *e)
+{
+        struct s3_param p = {"uploads", NULL};
+        struct strbuf out = {0};
+        struct s3_upload *u;
+        xmlDoc *doc;
+        int r;
+
+        r = request(c, "POST", key, &p, 1, NULL, 0, NULL, &out, 1u << 20, NULL, 0, e);
+        if (r < 0) {
+                strbuf_free(&out);
+                return r;
+        }
+        u = calloc(1, sizeof(*u));
+        doc = xmlReadMemory(out.buf ? out.buf : "", (int)out.len, "upload.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        strbuf_free(&out);
+        if (u) {
+                u->c = c;
+                u->key = strdup(key);
+                u->id = doc ? xml_text(xmlDocGetRootElement(doc), "UploadId") : NULL;
+        }
+        xmlFreeDoc(doc);
+        if (!u || !u->key || !u->id) {
+                upload_free(u);
+                error_from(e, 200, NULL, "no UploadId in the answer");
+                return -EBADMSG;
+        }
+        *ret = u;
+        return 0;
+}
+
+int s3_upload_part(struct s3_upload *u, const void *buf, size_t len, struct s3_error *e)
+{
+        char num[16], etag[256] = "";
+        struct s3_param p[2] = {{"partNumber", num}, {"uploadId", u->id}};
+        int r;
+
+        if (u->n >= 10000) {
+                error_from(e, 0, NULL, "more than 10,000 parts");
+                return -E2BIG;
+        }
+        snprintf(num, sizeof(num), "%d", u->n + 1);
+        r = request(u->c, "PUT", u->key, p, 2, buf, len, NULL, NULL, 0, etag, sizeof(etag), e);
+        if (r < 0)
+                return r;
+        if (!etag[0]) {
+                error_from(e, 200, NULL, "no ETag for the part");
+                return -EBADMSG;
+        }
+        u->n++;
+        return strbuf_printf(&u->parts, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+                             u->n, etag) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+int s3_upload_complete(struct s3_upload *u, struct s3_error *e)
+{
+        struct s3_param p = {"uploadId", u->id};
+        struct strbuf xml = {0};
+        int r;
+
+        if (strbuf_printf(&xml, "<CompleteMultipartUpload>%s</CompleteMultipartUpload>",
+                          u->parts.buf ? u->parts.buf : "") < 0) {
+                s3_upload_abort(u);
+                error_from(e, 0, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        r = request(u->c, "POST", u->key, &p, 1, xml.buf, xml.len, "application/xml", NULL, 0, NULL,
+                    0, e);
+        strbuf_free(&xml);
+        if (r < 0) {
+                s3_upload_abort(u);
+                return r;
+        }
+        upload_free(u);
+        return 0;
+}
+
+void s3_upload_abort(struct s3_upload *u)
+{
+        struct s3_param p = {"uploadId", u ? u->id : NULL};
+
+        if (!u)
+                return;
+        request(u->c, "DELETE", u->key, &p, 1, NULL, 0, NULL, NULL, 0, NULL, 0, NULL);
+        upload_free(u);
+}
