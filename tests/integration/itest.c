@@ -8,6 +8,7 @@
 #include "util/digest.h"
 #include "kube/client.h"
 #include "util/fileio.h"
+#include "util/s3.h"
 #include "util/strbuf.h"
 #include "util/yaml.h"
 
@@ -306,4 +307,28 @@ const char *itest_operator_cache(void)
                 free(bytes);
         }
         return cache_dir;
+}
+
+void itest_s3_client(struct s3_client *c)
+{
+        static const char *const keys[] = {
+                "S3_ENDPOINT=", "S3_BUCKET=", "S3_ACCESS_KEY=", "S3_SECRET_KEY="};
+        static char env[4][256];
+        char path[1024], line[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/s3.env", state_dir());
+        f = fopen(path, "re");
+        IT_ASSERT(f, "%s (hack/s3.sh)", path);
+        while (fgets(line, sizeof(line), f))
+                for (int i = 0; i < 4; i++)
+                        if (strncmp(line, keys[i], strlen(keys[i])) == 0) {
+                                snprintf(env[i], sizeof(env[i]), "%s", line + strlen(keys[i]));
+                                env[i][strcspn(env[i], "\n")] = '\0';
+                        }
+        fclose(f);
+        for (int i = 0; i < 4; i++)
+                IT_ASSERT(env[i][0], "%s in %s", keys[i], path);
+        *c = (struct s3_client){
+                .target = {env[0], env[1], NULL, true}, .access_key = env[2], .secret_key = env[3]};
 }

@@ -64,3 +64,6 @@ const char *itest_crd_tarball(const char *version);
 const char *itest_operator_cache(void);
 /* Log a progress line to stderr. */
 void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A client of the S3 server of hack/s3.sh ($KO_TEST_CLUSTER/s3.env; the `s3` fixture). */
+struct s3_client;
+void itest_s3_client(struct s3_client *c);

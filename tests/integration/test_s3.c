@@ -13,31 +13,6 @@
 #include "util/s3.h"
 #include "util/strbuf.h"
 
-static char env[4][256];
-
-static void load_env(struct s3_client *c)
-{
-        static const char *const keys[] = {
-                "S3_ENDPOINT=", "S3_BUCKET=", "S3_ACCESS_KEY=", "S3_SECRET_KEY="};
-        char path[1024], line[512];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/s3.env", getenv("KO_TEST_CLUSTER"));
-        f = fopen(path, "re");
-        IT_ASSERT(f, "%s (hack/s3.sh)", path);
-        while (fgets(line, sizeof(line), f))
-                for (int i = 0; i < 4; i++)
-                        if (strncmp(line, keys[i], strlen(keys[i])) == 0) {
-                                snprintf(env[i], sizeof(env[i]), "%s", line + strlen(keys[i]));
-                                env[i][strcspn(env[i], "\n")] = '\0';
-                        }
-        fclose(f);
-        for (int i = 0; i < 4; i++)
-                IT_ASSERT(env[i][0], "%s in %s", keys[i], path);
-        *c = (struct s3_client){
-                .target = {env[0], env[1], NULL, true}, .access_key = env[2], .secret_key = env[3]};
-}
-
 static size_t count(const struct s3_client *c, const char *prefix, long long *size)
 {
         struct s3_object *o = NULL;
@@ -63,7 +38,7 @@ int main(void)
         uint32_t x = 7;
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        load_env(&c);
+        itest_s3_client(&c);
         IT_ASSERT(data, "memory");
         for (size_t i = 0; i < big; i++)
                 data[i] = (unsigned char)((x = x * 1664525u + 1013904223u) >> 24);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Talking to an instance's etcd for backups, over its HTTP/JSON gateway with the instance's
+ * etcd client certificate (kept in memory only): a member's status, and a snapshot streamed
+ * straight into an S3 multipart upload (checked against etcd's SHA-256 as it streams; the
+ * upload is aborted on any failure, so no partial object stays). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/digest.h"
+#include "util/s3.h"
+
+struct ko_etcd_member {
+        const char *url;             /* https://<member or service>:2379 */
+        const char *resolve;         /* "host:port:address" (CURLOPT_RESOLVE), or NULL */
+        const char *ca, *cert, *key; /* PEM */
+        size_t ca_len, cert_len, key_len;
+};
+
+struct ko_etcd_status {
+        long long revision, db_size;
+        unsigned long long member_id, leader;
+        bool learner;
+        char version[32];
+        char errors[256]; /* what the member reports wrong, "" when nothing */
+};
+
+struct ko_snapshot {
+        uint64_t size;               /* of the object: the database and its 32-byte hash */
+        char sha256[SHA256_HEX_LEN]; /* of the database, as etcd computed it */
+        long long revision;          /* from the status call just before */
+};
+
+int ko_etcd_status(const struct ko_etcd_member *m, struct ko_etcd_status *st, char *err,
+                   size_t errlen);
+/* Status first (refused when the member reports errors, is a learner or knows no leader), then
+ * the snapshot into key. */
+int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_client *c,
+                           const char *key, struct ko_snapshot *res, char *err, size_t errlen);

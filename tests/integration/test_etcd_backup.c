@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A snapshot of a real instance's etcd (run by ko-plane with the operator's certificates),
+ * streamed over etcd's gateway with the instance's etcd client certificate into a multipart
+ * upload to a real S3 server (versitygw): the object is a snapshot etcdutl accepts (its hash
+ * checks), with the data written through the Karmada API server before. A wrong CA fails
+ * before anything is uploaded; an S3 server that refuses the upload leaves no object. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "karmada/etcd_backup.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "live.h"
+#include "util/base64.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+
+static char *secret_key(const cJSON *secret, const char *key, size_t *len)
+{
+        const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(secret, "data"), key);
+        unsigned char *out = NULL;
+
+        IT_ASSERT(cJSON_IsString(v) &&
+                          base64_decode(v->valuestring, strlen(v->valuestring), &out, len) == 0,
+                  "Secret key %s", key);
+        return (char *)out;
+}
+
+/* ko-plane's address of a Service (its addresses file) */
+static void service_address(const char *ns, const char *name, char *ip, size_t size)
+{
+        char path[1024], key[300], k[600], a[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/plane/addresses", getenv("KO_TEST_CLUSTER"));
+        snprintf(key, sizeof(key), "svc:%s/%s", ns, name);
+        ip[0] = '\0';
+        f = fopen(path, "re");
+        IT_ASSERT(f, "%s", path);
+        while (fscanf(f, "%599s %63s", k, a) == 2)
+                if (strcmp(k, key) == 0)
+                        snprintf(ip, size, "%s", a);
+        fclose(f);
+        IT_ASSERT(ip[0], "no address of %s in %s", key, path);
+}
+
+static const char *etcdutl(void)
+{
+        static char path[1024];
+        const char *cache = getenv("KARMADA_OPERATOR_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
+
+        if (cache && *cache)
+                snprintf(path, sizeof(path), "%s/bin/etcdutl-%s", cache, KO_PIN_ETCD_VERSION);
+        else if (xdg && *xdg)
+                snprintf(path, sizeof(path), "%s/karmada-operator/bin/etcdutl-%s", xdg,
+                         KO_PIN_ETCD_VERSION);
+        else
+                snprintf(path, sizeof(path), "%s/.cache/karmada-operator/bin/etcdutl-%s",
+                         getenv("HOME"), KO_PIN_ETCD_VERSION);
+        IT_ASSERT(access(path, X_OK) == 0, "%s (hack/build-bins.sh)", path);
+        return path;
+}
+
+int main(void)
+{
+        const char *ns = NULL;
+        struct kube_client *kk;
+        struct ko_etcd_member m = {0};
+        struct ko_etcd_status st;
+        struct ko_snapshot snap = {0};
+        struct s3_client s3, bad;
+        struct s3_object *objs = NULL;
+        struct s3_error e = {0};
+        struct strbuf got = {0}, key = {0};
+        char err[1024] = "", ip[64], host[256], url[300], resolve[400], file[256], log[256];
+        char *text = NULL;
+        cJSON *secret = NULL, *o;
+        size_t n = 0, len;
+        double t0;
+        int fd;
+
+        live_setup();
+        itest_s3_client(&s3);
+        ns = itest_unique_name("backup");
+        live_make_ns(ns);
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"bk\"},\"spec\":{\"components\":{\"etcd\":{"
+                        "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        live_wait_condition(ns, "bk", "Ready", "True", 240);
+
+        /* data to find in the snapshot */
+        kk = live_karmada_client(ns, "bk", NULL);
+        for (int i = 0; i < 60; i++) {
+                char body[200];
+                struct kube_status ks;
+                snprintf(body, sizeof(body),
+                         "{\"metadata\":{\"name\":\"before-backup-%d\"},\"data\":{\"i\":\"%d\"}}",
+                         i, i);
+                o = cJSON_Parse(body);
+                IT_ASSERT(kube_create(kk, &kube_configmaps, "default", o, NULL, NULL, &ks) == 0,
+                          "ConfigMap: %s", ks.message);
+                cJSON_Delete(o);
+        }
+        kube_client_free(kk);
+
+        /* the member, as the operator will reach it: the client Service, the etcd client
+         * certificate from the instance's Secret, in memory */
+        IT_ASSERT(kube_get(live_kc, &kube_secrets, ns, "bk-karmada-etcd-cert", &secret, NULL) == 0,
+                  "etcd Secret");
+        m.ca = secret_key(secret, "etcd-ca.crt", &m.ca_len);
+        m.cert = secret_key(secret, "etcd-client.crt", &m.cert_len);
+        m.key = secret_key(secret, "etcd-client.key", &m.key_len);
+        service_address(ns, "bk-karmada-etcd-client", ip, sizeof(ip));
+        snprintf(host, sizeof(host), "bk-karmada-etcd-client.%s.svc.cluster.local", ns);
+        snprintf(url, sizeof(url), "https://%s:2379", host);
+        snprintf(resolve, sizeof(resolve), "%s:2379:%s", host, ip);
+        m.url = url;
+        m.resolve = resolve;
+
+        IT_ASSERT(ko_etcd_status(&m, &st, err, sizeof(err)) == 0, "status: %s", err);
+        IT_ASSERT(st.revision > 60 && st.leader && !st.learner && !st.errors[0],
+                  "status: revision %lld leader %llx learner %d errors %s", st.revision, st.leader,
+                  st.learner, st.errors);
+        itest_log("etcd %s: revision %lld, db %lld bytes, leader %llx", st.version, st.revision,
+                  st.db_size, st.leader);
+
+        strbuf_printf(&key, "snapshots/%s/bk.db", ns);
+        t0 = itest_now();
+        IT_ASSERT(ko_etcd_snapshot_to_s3(&m, &s3, key.buf, &snap, err, sizeof(err)) == 0,
+                  "snapshot: %s", err);
+        itest_log("snapshot of revision %lld: %llu bytes, sha256 %.16s..., uploaded in %.2fs",
+                  snap.revision, (unsigned long long)snap.size, snap.sha256, itest_now() - t0);
+        IT_ASSERT(s3_list(&s3, key.buf, &objs, &n, &e) == 0 && n == 1 &&
+                          objs[0].size == (long long)snap.size,
+                  "the object: %zu listed, %lld bytes, %s", n, n ? objs[0].size : -1, e.message);
+        s3_objects_free(objs, n);
+
+        /* etcdutl accepts it (it checks the hash at the end) and finds the data */
+        IT_ASSERT(s3_get(&s3, key.buf, 512u << 20, &got, &e) == 0 && got.len == snap.size,
+                  "get: %s", e.message);
+        snprintf(file, sizeof(file), "/tmp/ko-backup-%d.db", (int)getpid());
+        fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        IT_ASSERT(fd >= 0 && write(fd, got.buf, got.len) == (ssize_t)got.len && close(fd) == 0,
+                  "write %s", file);
+        strbuf_free(&got);
+        snprintf(log, sizeof(log), "/tmp/ko-backup-%d.status", (int)getpid());
+        {
+                char *argv[] = {(char *)etcdutl(), "snapshot", "status", file, "-w", "json", NULL};
+                IT_ASSERT(itest_wait_exit(itest_spawn(argv, log, NULL), 60) == 0,
+                          "etcdutl snapshot status");
+        }
+        IT_ASSERT(read_file(log, 1u << 20, &text, &len) == 0, "read %s", log);
+        o = cJSON_Parse(strchr(text, '{') ? strchr(text, '{') : text);
+        IT_ASSERT(o && cJSON_GetObjectItem(o, "revision")->valuedouble >= (double)snap.revision &&
+                          cJSON_GetObjectItem(o, "totalKey")->valuedouble > 60,
+                  "etcdutl snapshot status: %s", text);
+        itest_log("etcdutl snapshot status: revision %.0f, %.0f keys",
+                  cJSON_GetObjectItem(o, "revision")->valuedouble,
+                  cJSON_GetObjectItem(o, "totalKey")->valuedouble);
+        cJSON_Delete(o);
+        free(text);
+        unlink(file);
+        unlink(log);
+
+        /* a CA that is not etcd's: refused before anything is uploaded */
+        {
+                struct ko_etcd_member wrong = m;
+                wrong.ca = m.cert; /* a certificate, but not the one that signed etcd's */
+                wrong.ca_len = m.cert_len;
+                IT_ASSERT(ko_etcd_snapshot_to_s3(&wrong, &s3, "snapshots/wrong-ca.db", &snap, err,
+                                                 sizeof(err)) < 0,
+                          "a wrong CA was accepted");
+                itest_log("wrong CA refused: %.120s", err);
+                n = 0;
+                IT_ASSERT(s3_list(&s3, "snapshots/wrong-ca", &objs, &n, &e) == 0 && n == 0,
+                          "an object after a refused snapshot");
+                s3_objects_free(objs, n);
+        }
+        /* S3 refuses the upload: nothing stays */
+        bad = s3;
+        bad.secret_key = "not-the-secret";
+        IT_ASSERT(ko_etcd_snapshot_to_s3(&m, &bad, "snapshots/refused.db", &snap, err,
+                                         sizeof(err)) < 0 &&
+                          strstr(err, "S3"),
+                  "an upload with a wrong secret: %s", err);
+        n = 0;
+        IT_ASSERT(s3_list(&s3, "snapshots/refused", &objs, &n, &e) == 0 && n == 0,
+                  "an object after a refused upload");
+        s3_objects_free(objs, n);
+        itest_log("S3 refused: \"%.120s\"; nothing left", err);
+
+        IT_ASSERT(s3_delete(&s3, key.buf, &e) == 0, "delete: %s", e.message);
+        strbuf_free(&key);
+        free((char *)m.ca);
+        free((char *)m.cert);
+        free((char *)m.key);
+        cJSON_Delete(secret);
+        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
+        live_wait_deleted(ns, "bk", 90);
+        live_teardown();
+        itest_log("ok");
+        return 0;
+}
