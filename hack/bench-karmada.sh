@@ -70,14 +70,19 @@ memory() {
         pd=$(awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup")
         echo "RSS $((rss / 1024)).$(((rss % 1024) * 10 / 1024)) MiB, private dirty $((pd / 1024)).$(((pd % 1024) * 10 / 1024)) MiB"
 }
-ready_count() {
-        kubectl get karmadas -A -o 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
-                grep -c '^True$' || true
+# how many instances have condition TYPE with status STATUS
+count_condition() {
+        kubectl get karmadas -A -o "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"$1\")].status}{\"\\n\"}{end}" |
+                grep -c "^$2\$" || true
 }
-# instances whose APIServices are all Available (the aggregated API servers run for real)
-working_count() {
-        kubectl get karmadas -A -o 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Degraded")].status}{"\n"}{end}' |
-                grep -c '^False$' || true
+# wait_condition T0 TOTAL TYPE STATUS: until TOTAL instances have it; prints seconds since T0
+wait_condition() {
+        while [ "$(count_condition "$3" "$4")" -lt "$2" ]; do
+                sleep 0.2
+                awk -v t0="$1" -v now="$(date +%s.%N)" 'BEGIN {exit !(now - t0 > 600)}' &&
+                        die "not all $2 $3=$4 after 600s"
+        done
+        awk -v t0="$1" -v now="$(date +%s.%N)" 'BEGIN {printf "%.1f", now - t0}'
 }
 create() { # create FIRST LAST: instance bench-i in namespace bench-i
         local i
@@ -104,21 +109,11 @@ phase() {
         read -r r0 w0 c0 ar0 aw0 <<<"$(snapshot)"
         t0=$(date +%s.%N)
         create "$first" "$last"
-        while [ "$(ready_count)" -lt "$total" ]; do
-                sleep 0.2
-                awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN {exit !(now - t0 > 600)}' &&
-                        die "not all $total Ready after 600s"
-        done
-        took=$(awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN {printf "%.1f", now - t0}')
+        took=$(wait_condition "$t0" "$total" Ready True)
         log "$n new instance(s) ($total in all) Ready ${took}s after creation ($ALG keys)"
         # Degraded flips to False once the aggregated API servers answer: a real change, so the
         # steady state starts after it
-        while [ "$(working_count)" -lt "$total" ]; do
-                sleep 0.2
-                awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN {exit !(now - t0 > 600)}' &&
-                        die "not all $total Degraded=False after 600s"
-        done
-        took=$(awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN {printf "%.1f", now - t0}')
+        took=$(wait_condition "$t0" "$total" Degraded False)
         log "... and Degraded=False (every APIService Available) ${took}s after creation"
         sleep 5 # let the last status writes and the events settle
         read -r r1 w1 c1 ar1 aw1 <<<"$(snapshot)"
