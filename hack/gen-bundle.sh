@@ -11,12 +11,7 @@ cd "$ROOT_DIR"
 
 check=false
 [ "${1:-}" = --check ] && check=true
-gen=${KO_BUNDLEGEN:-}
-if [ -z "$gen" ]; then
-        cmake --preset dev >/dev/null
-        cmake --build --preset dev --target ko-bundlegen >/dev/null
-        gen=build/dev/hack/ko-bundlegen
-fi
+gen=${KO_BUNDLEGEN:-$(build_tool ko-bundlegen)}
 version=$(sed -n 's/^project(karmada-operator VERSION \([0-9.]*\) .*/\1/p' CMakeLists.txt)
 [ -n "$version" ] || die "no project version in CMakeLists.txt"
 tmp=$(mktemp -d)

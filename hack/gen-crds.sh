@@ -14,12 +14,7 @@ ensure_go_path
 dir=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
 openapi=$dir/api/openapi-spec/v3/api__v1_openapi.json
 [ -f "$openapi" ] || die "no $openapi"
-gen=${KO_CRDGEN:-}
-if [ -z "$gen" ]; then
-        cmake --preset dev >/dev/null
-        cmake --build --preset dev --target ko-crdgen >/dev/null
-        gen=build/dev/hack/ko-crdgen
-fi
+gen=${KO_CRDGEN:-$(build_tool ko-crdgen)}
 rc=0
 for src in crds/src/*.yaml; do
         name=$(sed -n 's/^  name: \([a-z0-9.-]*\)$/\1/p' "$src" | head -n1) # <plural>.<group>

@@ -9,6 +9,13 @@ ROOT_DIR=$(cd "$HACK_DIR/.." && pwd)
 KO_CACHE=${KARMADA_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/karmada-operator}
 KO_BIN_CACHE=$KO_CACHE/bin
 
+# build_tool TARGET: the path of a hack/tools binary, built with the dev preset (from the root)
+build_tool() {
+        cmake --preset dev >/dev/null
+        cmake --build --preset dev --target "$1" >/dev/null
+        echo "build/dev/hack/$1"
+}
+
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${LOG_TAG:-hack}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

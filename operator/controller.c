@@ -956,14 +956,17 @@ static const char *cond_field(const cJSON *conds, const char *type, const char *
         return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* The spec that was last all Ready (status.lastReadySpec), parsed; NULL when there is none. */
+/* The spec that was last all Ready (status.lastReadySpec), parsed; NULL when there is none or
+ * when it is the spec itself (the steady state: nothing to compare, nothing to parse twice). */
 static struct karmada *last_ready(const cJSON *cr, const cJSON *status)
 {
         const cJSON *spec = cJSON_GetObjectItemCaseSensitive(status, "lastReadySpec");
         struct karmada *k = NULL;
         cJSON *copy;
 
-        if (!cJSON_IsObject(spec) || !(copy = cJSON_Duplicate(cr, true)))
+        if (!cJSON_IsObject(spec) ||
+            cJSON_Compare(spec, cJSON_GetObjectItemCaseSensitive(cr, "spec"), true) ||
+            !(copy = cJSON_Duplicate(cr, true)))
                 return NULL;
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "status");
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "spec");
@@ -984,14 +987,16 @@ static const char *image_change(const struct karmada *a, const struct karmada *b
         return NULL;
 }
 
-/* A change that is not made: Ready=False with the reason, nothing applied. */
+/* A change that is not made: Ready=False with the reason, nothing applied; a Warning Event
+ * and a log line when the reason is new, if `report`. */
 static void refuse(struct kctl *kc, const cJSON *cr, cJSON *status, long long generation,
-                   const char *reason, const char *message, struct reconcile_outcome *out)
+                   const char *reason, const char *message, bool report,
+                   struct reconcile_outcome *out)
 {
         cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
         struct kube_status st = {0};
 
-        if (strcmp(cond_field(conds, "Ready", "reason"), reason) != 0) {
+        if (report && strcmp(cond_field(conds, "Ready", "reason"), reason) != 0) {
                 events_record(kc->events, cr, "Warning", reason, "Upgrade", "%s", message);
                 log_warn("change refused", "karmada", meta_str(cr, "name"), "namespace",
                          meta_str(cr, "namespace"), "reason", reason, "message", message);
@@ -1115,12 +1120,10 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         }
         ko_condition_remove(conds, "Suspended");
         if (k->host_secret_name) {
-                ko_condition_set(conds, "Ready", KO_FALSE, "HostClusterUnsupported",
-                                 "spec.hostCluster.secretRef: installing into another cluster is "
-                                 "not supported yet",
-                                 k->generation);
-                set_num(status, "observedGeneration", (double)k->generation);
-                write_status(kc, obj->json, status, &st);
+                refuse(kc, obj->json, status, k->generation, "HostClusterUnsupported",
+                       "spec.hostCluster.secretRef: installing into another cluster is not "
+                       "supported yet",
+                       false, out);
                 goto done;
         }
         /* a change of version or images is an upgrade: checked, ordered, rolled back when a
@@ -1128,7 +1131,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         last = last_ready(obj->json, status);
         running = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "karmadaVersion"));
         if (ko_upgrade_check(running, k->version, k->allow_downgrade, msg, sizeof(msg)) < 0) {
-                refuse(kc, obj->json, status, k->generation, "UpgradeRefused", msg, out);
+                refuse(kc, obj->json, status, k->generation, "UpgradeRefused", msg, true, out);
                 goto done;
         }
         if (last && !k->etcd_external && !last->etcd_external &&
@@ -1139,7 +1142,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                          "to %d",
                          last->comp[KO_ETCD].replicas, k->comp[KO_ETCD].replicas,
                          last->comp[KO_ETCD].replicas);
-                refuse(kc, obj->json, status, k->generation, "EtcdScalingRefused", msg, out);
+                refuse(kc, obj->json, status, k->generation, "EtcdScalingRefused", msg, true, out);
                 goto done;
         }
         if (last && (strcmp(last->version, k->version) != 0 || image_change(last, k))) {
