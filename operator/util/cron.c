@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "duration.h"
+
 static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
                                      "jul", "aug", "sep", "oct", "nov", "dec"};
 static const char *const days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
@@ -113,6 +115,16 @@ int cron_parse(const char *spec, struct cron *c, char *err, size_t errlen)
                 snprintf(err, errlen, "empty schedule");
                 return -EINVAL;
         }
+        if (strncmp(spec, "@every ", 7) == 0) {
+                long ms;
+                if (duration_parse_ms(spec + 7, &ms) < 0 || ms < 1000) {
+                        snprintf(err, errlen, "\"%s\": want @every <duration> of at least 1s",
+                                 spec);
+                        return -EINVAL;
+                }
+                *c = (struct cron){.every_s = ms / 1000};
+                return 0;
+        }
         for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
                 if (strcmp(spec, macros[i].macro) == 0)
                         spec = macros[i].spec;
@@ -161,6 +173,9 @@ time_t cron_next(const struct cron *c, time_t after)
 {
         time_t t = after - after % 60 + 60, end = after + (time_t)5 * 366 * 24 * 3600;
         struct tm tm;
+
+        if (c->every_s)
+                return after + (time_t)c->every_s;
 
         while (t <= end) {
                 if (!gmtime_r(&t, &tm))

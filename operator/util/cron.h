@@ -2,7 +2,8 @@
 /* Cron schedules (the five fields of crontab(5), as Kubernetes CronJobs take them): minute,
  * hour, day of month, month, day of week; each "*", a number, a range "a-b", a list "a,b" and
  * a step "/n" on any of those; month and weekday names (jan, mon); the macros @yearly
- * (@annually), @monthly, @weekly, @daily (@midnight), @hourly. As in Vixie cron, when both day
+ * (@annually), @monthly, @weekly, @daily (@midnight), @hourly, and "@every <duration>" (Go
+ * syntax, at least 1s: every so long after the last time). As in Vixie cron, when both day
  * fields are restricted a day matches either. All times are UTC. */
 #pragma once
 
@@ -18,6 +19,7 @@ struct cron {
         uint16_t month; /* bits 1..12 */
         uint8_t wday;   /* bits 0..6, Sunday 0 (7 is read as 0) */
         bool mday_star, wday_star;
+        long every_s; /* @every: the interval; the fields above are unused */
 };
 
 /* Parse spec; -EINVAL with err naming the field and what is wrong. */

@@ -55,6 +55,19 @@ static void test_next(void **state)
         expect_next("@hourly", "2026-11-28 13:07", "2026-11-28 14:00");
         expect_next("@weekly", "2026-11-28 13:07", "2026-11-29 00:00");
         expect_next("1,2,58 * * * *", "2026-11-28 23:59", "2026-11-29 00:01");
+        expect_next("@every 90m", "2026-11-28 13:07", "2026-11-28 14:37");
+}
+
+static void test_every(void **state)
+{
+        struct cron c;
+        char err[256];
+
+        (void)state;
+        assert_int_equal(cron_parse("@every 2s", &c, err, sizeof(err)), 0);
+        assert_int_equal(cron_next(&c, 1000), 1002); /* seconds, not whole minutes */
+        assert_int_equal(cron_parse("@every 1m30s", &c, err, sizeof(err)), 0);
+        assert_int_equal(cron_next(&c, 1000), 1090);
 }
 
 static void test_never(void **state)
@@ -84,6 +97,9 @@ static void test_invalid(void **state)
                 {"*/ * * * *", "minute"},
                 {"", "5 fields"},
                 {"@sometimes", "5 fields"},
+                {"@every 500ms", "at least 1s"},
+                {"@every", "5 fields"},
+                {"@every soon", "@every <duration>"},
         };
         struct cron c;
 
@@ -102,6 +118,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_next),
                 cmocka_unit_test(test_never),
+                cmocka_unit_test(test_every),
                 cmocka_unit_test(test_invalid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

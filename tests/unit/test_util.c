@@ -13,7 +13,9 @@
 #include "util/base64.h"
 #include "util/fileio.h"
 #include "util/hashmap.h"
+#include "util/seal.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 static void test_strbuf_grows_and_stays_terminated(void **state)
 {
@@ -160,6 +162,64 @@ static void test_hashmap_put_get_remove_iterate(void **state)
         hashmap_free(m);
 }
 
+static void test_seal_roundtrip_and_tamper(void **state)
+{
+        unsigned char key[SEAL_KEY_LEN] = {1, 2, 3}, other[SEAL_KEY_LEN] = {1, 2, 4};
+        static const char msg[] = "-----BEGIN PRIVATE KEY-----\nsecret\n";
+        struct strbuf sealed = {0}, sealed2 = {0}, plain = {0};
+
+        (void)state;
+        assert_int_equal(seal(key, "ns/name", msg, sizeof(msg) - 1, &sealed), 0);
+        assert_int_equal(sealed.len, 8 + 12 + (sizeof(msg) - 1) + 16);
+        assert_null(memmem(sealed.buf, sealed.len, "secret", 6)); /* not in the clear */
+        assert_int_equal(unseal(key, "ns/name", sealed.buf, sealed.len, &plain), 0);
+        assert_int_equal(plain.len, sizeof(msg) - 1);
+        assert_memory_equal(plain.buf, msg, plain.len);
+        /* a fresh nonce each time */
+        assert_int_equal(seal(key, "ns/name", msg, sizeof(msg) - 1, &sealed2), 0);
+        assert_memory_not_equal(sealed.buf + 8, sealed2.buf + 8, 12);
+        /* the wrong key, the wrong aad, any changed byte, a truncated blob: refused */
+        strbuf_reset(&plain);
+        assert_int_equal(unseal(other, "ns/name", sealed.buf, sealed.len, &plain), -EBADMSG);
+        assert_int_equal(unseal(key, "ns/other", sealed.buf, sealed.len, &plain), -EBADMSG);
+        for (size_t i = 0; i < sealed.len; i++) {
+                sealed.buf[i] ^= 0x01;
+                assert_int_equal(unseal(key, "ns/name", sealed.buf, sealed.len, &plain), -EBADMSG);
+                sealed.buf[i] ^= 0x01;
+        }
+        assert_int_equal(unseal(key, "ns/name", sealed.buf, 20, &plain), -EBADMSG);
+        assert_int_equal(plain.len, 0);
+        /* empty input seals too */
+        strbuf_reset(&sealed2);
+        assert_int_equal(seal(key, NULL, "", 0, &sealed2), 0);
+        assert_int_equal(unseal(key, NULL, sealed2.buf, sealed2.len, &plain), 0);
+        assert_int_equal(plain.len, 0);
+        strbuf_free(&sealed);
+        strbuf_free(&sealed2);
+        strbuf_free(&plain);
+}
+
+static void test_rfc3339(void **state)
+{
+        char buf[TIME_RFC3339_MAX];
+        time_t t;
+
+        (void)state;
+        assert_int_equal(time_parse_rfc3339("2026-11-28T06:00:00Z", &t), 0);
+        assert_int_equal(t, 1795845600);
+        time_format_rfc3339(t, buf);
+        assert_string_equal(buf, "2026-11-28T06:00:00Z");
+        assert_int_equal(time_parse_rfc3339("2026-11-28T06:00:00.123456Z", &t), 0);
+        assert_int_equal(t, 1795845600);
+        assert_int_equal(time_parse_rfc3339("2026-11-28T07:30:00+01:30", &t), 0);
+        assert_int_equal(t, 1795845600);
+        assert_int_equal(time_parse_rfc3339("2026-11-28T06:00:00", &t), -EINVAL);
+        assert_int_equal(time_parse_rfc3339("2026-11-28T06:00:00Zjunk", &t), -EINVAL);
+        assert_int_equal(time_parse_rfc3339("2026-11-28T06:00:00.Z", &t), -EINVAL);
+        assert_int_equal(time_parse_rfc3339("yesterday", &t), -EINVAL);
+        assert_int_equal(time_parse_rfc3339(NULL, &t), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -173,6 +233,8 @@ int main(void)
                 cmocka_unit_test(test_path_helpers),
                 cmocka_unit_test(test_read_file_limits_size),
                 cmocka_unit_test(test_hashmap_put_get_remove_iterate),
+                cmocka_unit_test(test_seal_roundtrip_and_tamper),
+                cmocka_unit_test(test_rfc3339),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
