@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generate the OLM bundle (bundle/manifests, bundle/metadata, bundle/bundle.Dockerfile) and the
 # plain manifests (bundle/plain/) from their single sources: bundle/src/ (CSV text, RBAC rules,
-# Deployment), crds/ and crds/samples/karmada.yaml.
+# Deployment), crds/ and crds/samples/.
 #   hack/gen-bundle.sh           write them
 #   hack/gen-bundle.sh --check   fail when what is committed differs from a fresh generation
 set -euo pipefail
@@ -16,7 +16,7 @@ version=$(sed -n 's/^project(karmada-operator VERSION \([0-9.]*\) .*/\1/p' CMake
 [ -n "$version" ] || die "no project version in CMakeLists.txt"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$gen" bundle/src crds/operator.karmada.io_karmadas.yaml crds/samples/karmada.yaml "$tmp" "$version"
+"$gen" bundle/src "$tmp" "$version" crds/samples/*.yaml -- crds/*.yaml
 generated=(manifests metadata plain bundle.Dockerfile)
 if $check; then
         rc=0

@@ -32,7 +32,7 @@ sum=$(printf '%s' "$url" | sha256sum | cut -d' ' -f1)
 mkdir -p "$cache/crds/$sum"
 cp "$("$HACK_DIR/karmada-crds.sh" "$version")" "$cache/crds/$sum/crds.tar.gz"
 
-kubectl apply --server-side --field-manager=local-up -f crds/operator.karmada.io_karmadas.yaml >/dev/null
+kubectl apply --server-side --field-manager=local-up -f crds/ >/dev/null
 crd_established() {
         [ "$(kubectl get crd karmadas.operator.karmada.io \
                 -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "backup.h"
 #include "karmada/pki.h"
 #include "kube/config.h"
 #include "render.h"
@@ -352,8 +353,12 @@ static int cmd_run(int argc, char **argv)
                                                         .keys = a.keys,
                                                         .cache_dir = a.cache_dir,
                                                         .namespace = a.watch_namespace});
+        if (r >= 0)
+                r = backup_controller_setup(
+                        m, &(struct backup_controller_options){.workers = a.concurrency,
+                                                               .namespace = a.watch_namespace});
         if (r < 0) {
-                log_error("cannot set up the Karmada controller", "error", strerror(-r));
+                log_error("cannot set up the controllers", "error", strerror(-r));
                 manager_free(m);
                 kube_config_free(cfg);
                 return 1;

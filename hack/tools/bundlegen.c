@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ko-bundlegen SRC_DIR CRD SAMPLE OUT_DIR VERSION [REPLACES]
+/* ko-bundlegen SRC_DIR OUT_DIR VERSION [--replaces V] SAMPLE... -- CRD...
  *
  * Writes the OLM bundle and the plain manifests from their single sources:
- *   SRC_DIR/csv.yaml         the hand-written part of the ClusterServiceVersion
+ *   SRC_DIR/csv.yaml         the hand-written part of the ClusterServiceVersion (it lists every
+ *                            owned CRD by name, with its display name and descriptors)
  *   SRC_DIR/rbac.yaml        the operator's ClusterRole and leader-election Role
  *   SRC_DIR/deployment.yaml  the operator's Deployment
- *   CRD, SAMPLE              crds/operator.karmada.io_karmadas.yaml, crds/samples/karmada.yaml
- * into OUT_DIR/manifests/ (CSV and CRD), OUT_DIR/metadata/annotations.yaml,
+ *   SAMPLE..., CRD...        the files of crds/samples/ (alm-examples) and of crds/
+ * into OUT_DIR/manifests/ (CSV and CRDs), OUT_DIR/metadata/annotations.yaml,
  * OUT_DIR/bundle.Dockerfile and OUT_DIR/plain/karmada-operator.yaml (namespace
- * karmada-operator-system; ServiceAccount, RBAC, Deployment) with the CRD beside it.
+ * karmada-operator-system; ServiceAccount, RBAC, Deployment) with the CRDs beside it.
  * relatedImages lists every image the operator deploys by default (its release table). */
 #include <errno.h>
 #include <stdio.h>
@@ -211,12 +212,25 @@ static cJSON *binding(const char *kind, const char *name, const char *role_kind,
         return b;
 }
 
-static void plain(const char *out, const cJSON *rbac, const cJSON *deployment, const char *crd)
+/* dir/<basename of path>: the same bytes */
+static void copy_file(const char *dir, const char *path)
+{
+        const char *base = strrchr(path, '/');
+        char *text = NULL;
+        size_t len;
+
+        if (read_file(path, 16u << 20, &text, &len) < 0)
+                die("cannot read ", path);
+        write_text(dir, base ? base + 1 : path, text);
+        free(text);
+}
+
+static void plain(const char *out, const cJSON *rbac, const cJSON *deployment, char *const *crds,
+                  int n_crds)
 {
         const cJSON *role = find_kind(rbac, "ClusterRole"), *le = find_kind(rbac, "Role");
         cJSON *docs[7];
-        char dir[4096], *text = NULL;
-        size_t len;
+        char dir[4096];
 
         docs[0] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
                               "\"name\":\"" NAMESPACE "\"}}");
@@ -238,28 +252,69 @@ static void plain(const char *out, const cJSON *rbac, const cJSON *deployment, c
                    (const cJSON *const *)docs, 7);
         for (int i = 0; i < 7; i++)
                 cJSON_Delete(docs[i]);
-        if (read_file(crd, 16u << 20, &text, &len) < 0)
-                die("cannot read ", crd);
-        write_text(dir, "operator.karmada.io_karmadas.yaml", text);
-        free(text);
+        for (int i = 0; i < n_crds; i++)
+                copy_file(dir, crds[i]);
+}
+
+/* Fill each owned entry of the CSV from its CRD: every CRD listed, nothing else. */
+static void owned_crds(cJSON *spec, char *const *crds, int n_crds)
+{
+        cJSON *owned = get(get(spec, "customresourcedefinitions"), "owned"), *e;
+        int listed = 0;
+
+        cJSON_ArrayForEach(e, owned)
+        {
+                const char *name = cJSON_GetStringValue(get(e, "name"));
+                cJSON *crd = NULL;
+                for (int i = 0; i < n_crds && !crd; i++) {
+                        cJSON *c = load(crds[i], false);
+                        const char *n = cJSON_GetStringValue(get(get(c, "metadata"), "name"));
+                        if (name && n && strcmp(n, name) == 0)
+                                crd = c;
+                        else
+                                cJSON_Delete(c);
+                }
+                if (!crd)
+                        die("csv.yaml lists an owned CRD that is not among the CRDs: ",
+                            name ? name : "(no name)");
+                set(e, "kind", cJSON_Duplicate(get(get(get(crd, "spec"), "names"), "kind"), true));
+                set(e, "version",
+                    cJSON_Duplicate(
+                            get(cJSON_GetArrayItem(get(get(crd, "spec"), "versions"), 0), "name"),
+                            true));
+                cJSON_Delete(crd);
+                listed++;
+        }
+        if (listed != n_crds)
+                die("csv.yaml does not list every CRD as owned", "");
 }
 
 int main(int argc, char **argv)
 {
-        const char *src, *crd_path, *sample_path, *out, *version, *replaces;
-        cJSON *csv, *rbac, *deployment, *crd, *samples, *meta, *ann, *spec, *install, *perm;
-        cJSON *owned;
-        char path[4096], name[256], *examples, *crd_text = NULL;
+        const char *src, *out, *version, *replaces = NULL;
+        cJSON *csv, *rbac, *deployment, *samples, *meta, *ann, *spec, *install, *perm;
+        char path[4096], name[256], *examples;
+        char **sample_paths, **crds;
+        int n_samples = 0, n_crds = 0, i = 4;
         const char *image;
-        size_t len;
 
-        if (argc < 6 || argc > 7) {
-                fprintf(stderr,
-                        "usage: ko-bundlegen SRC_DIR CRD SAMPLE OUT_DIR VERSION [REPLACES]\n");
+        if (argc < 7) {
+                fprintf(stderr, "usage: ko-bundlegen SRC_DIR OUT_DIR VERSION [--replaces V] "
+                                "SAMPLE... -- CRD...\n");
                 return 2;
         }
-        src = argv[1], crd_path = argv[2], sample_path = argv[3], out = argv[4];
-        version = argv[5], replaces = argc == 7 ? argv[6] : NULL;
+        src = argv[1], out = argv[2], version = argv[3];
+        if (strcmp(argv[i], "--replaces") == 0 && i + 1 < argc) {
+                replaces = argv[i + 1];
+                i += 2;
+        }
+        sample_paths = argv + i;
+        while (i < argc && strcmp(argv[i], "--") != 0)
+                i++, n_samples++;
+        if (i >= argc || n_samples == 0 || i + 1 >= argc)
+                die("want SAMPLE... -- CRD...", "");
+        crds = argv + i + 1;
+        n_crds = argc - i - 1;
 
         snprintf(path, sizeof(path), "%s/csv.yaml", src);
         {
@@ -278,8 +333,15 @@ int main(int argc, char **argv)
         no_wildcards(rbac);
         snprintf(path, sizeof(path), "%s/deployment.yaml", src);
         deployment = load(path, false);
-        crd = load(crd_path, false);
-        samples = load(sample_path, true);
+        samples = cJSON_CreateArray();
+        for (int j = 0; j < n_samples; j++) {
+                cJSON *docs = load(sample_paths[j], true), *d;
+                while ((d = docs->child)) {
+                        cJSON_DetachItemViaPointer(docs, d);
+                        cJSON_AddItemToArray(samples, d);
+                }
+                cJSON_Delete(docs);
+        }
         image = container_image(deployment);
 
         meta = child(csv, "metadata");
@@ -298,16 +360,7 @@ int main(int argc, char **argv)
         }
         snprintf(name, sizeof(name), "<%s", version);
         set(ann, "olm.skipRange", cJSON_CreateString(name));
-
-        /* the owned CRD: name, version and kind from the CRD itself */
-        owned = cJSON_GetArrayItem(get(get(spec, "customresourcedefinitions"), "owned"), 0);
-        if (!owned)
-                die("csv.yaml lists no owned CRD", "");
-        set(owned, "name", cJSON_Duplicate(get(get(crd, "metadata"), "name"), true));
-        set(owned, "kind", cJSON_Duplicate(get(get(get(crd, "spec"), "names"), "kind"), true));
-        set(owned, "version",
-            cJSON_Duplicate(get(cJSON_GetArrayItem(get(get(crd, "spec"), "versions"), 0), "name"),
-                            true));
+        owned_crds(spec, crds, n_crds);
 
         /* the install strategy */
         install = cJSON_CreateObject();
@@ -342,10 +395,8 @@ int main(int argc, char **argv)
         write_yaml(path, PACKAGE ".clusterserviceversion.yaml",
                    "# Generated by hack/gen-bundle.sh from bundle/src/; do not edit.\n",
                    (const cJSON *const *)&csv, 1);
-        if (read_file(crd_path, 16u << 20, &crd_text, &len) < 0)
-                die("cannot read ", crd_path);
-        write_text(path, "operator.karmada.io_karmadas.yaml", crd_text);
-        free(crd_text);
+        for (int j = 0; j < n_crds; j++)
+                copy_file(path, crds[j]);
         snprintf(path, sizeof(path), "%s/metadata", out);
         write_text(path, "annotations.yaml",
                    "annotations:\n"
@@ -367,12 +418,11 @@ int main(int argc, char **argv)
                    "LABEL operators.operatorframework.io.bundle.channel.default.v1=" CHANNEL "\n"
                    "COPY manifests /manifests/\n"
                    "COPY metadata /metadata/\n");
-        plain(out, rbac, deployment, crd_path);
+        plain(out, rbac, deployment, crds, n_crds);
 
         cJSON_Delete(csv);
         cJSON_Delete(rbac);
         cJSON_Delete(deployment);
-        cJSON_Delete(crd);
         cJSON_Delete(samples);
         return 0;
 }

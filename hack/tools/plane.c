@@ -973,6 +973,9 @@ int main(int argc, char **argv)
         g.addrs = hashmap_new();
         g.procs = hashmap_new();
         load_addresses();
+        /* the hosts file exists from the start, so that it can be bind-mounted at once */
+        strbuf_printf(&g.hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+        write_hosts();
         signal(SIGTERM, on_signal);
         signal(SIGINT, on_signal);
         signal(SIGPIPE, SIG_IGN);

@@ -210,6 +210,7 @@ int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_clien
         }
         r = s3_upload_begin(c, key, &s.upload, &s.s3);
         if (r < 0) {
+                res->s3_failed = true;
                 snprintf(err, errlen, "S3: %s", s.s3.message);
                 goto out;
         }
@@ -228,6 +229,7 @@ int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_clien
         curl_easy_cleanup(h);
         if (s.error) {
                 r = s.error;
+                res->s3_failed = s.s3.message[0] != '\0';
                 snprintf(err, errlen, "%s%s", s.s3.message[0] ? "S3: " : "",
                          s.s3.message[0] ? s.s3.message : s.message);
         } else if (cc != CURLE_OK || http != 200) {
@@ -248,8 +250,10 @@ int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_clien
                         r = s3_upload_complete(s.upload, &s.s3);
                         s.upload = NULL;
                 }
-                if (r < 0)
+                if (r < 0) {
+                        res->s3_failed = true;
                         snprintf(err, errlen, "S3: %s", s.s3.message);
+                }
                 res->size += sizeof(hash);
                 res->revision = st.revision;
         }

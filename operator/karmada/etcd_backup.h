@@ -31,6 +31,7 @@ struct ko_snapshot {
         uint64_t size;               /* of the object: the database and its 32-byte hash */
         char sha256[SHA256_HEX_LEN]; /* of the database, as etcd computed it */
         long long revision;          /* from the status call just before */
+        bool s3_failed;              /* on failure: S3 failed us (not etcd) */
 };
 
 int ko_etcd_status(const struct ko_etcd_member *m, struct ko_etcd_status *st, char *err,

@@ -209,9 +209,25 @@ long itest_http_get(int port, const char *path, struct strbuf *out)
         return code;
 }
 
+static bool established(const cJSON *crd)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(crd, "status"), "conditions"))
+        {
+                const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(c, "type"));
+                const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(c, "status"));
+                if (t && v && strcmp(t, "Established") == 0 && strcmp(v, "True") == 0)
+                        return true;
+        }
+        return false;
+}
+
 void itest_apply_crds(struct kube_client *kc)
 {
-        static const char *const files[] = {"operator.karmada.io_karmadas.yaml", NULL};
+        static const char *const files[] = {
+                "operator.karmada.io_karmadas.yaml", "operator.karmada.io_karmadabackups.yaml",
+                "operator.karmada.io_karmadabackupschedules.yaml", NULL};
         struct kube_write_options wo = {.field_manager = "itest", .force = true};
         double t0 = itest_now();
 
@@ -230,15 +246,22 @@ void itest_apply_crds(struct kube_client *kc)
                         IT_FAIL("apply %s: %s", path, st.message);
                 cJSON_Delete(crd);
         }
-        for (;;) { /* served once Established */
-                cJSON *l = NULL;
-                if (kube_list(kc, &ko_karmadas, "default", NULL, &l, NULL) == 0) {
-                        cJSON_Delete(l);
-                        return;
+        for (const char *const *f = files; *f; f++) { /* served once Established */
+                char name[256];
+                const char *u = strchr(*f, '_');
+                snprintf(name, sizeof(name), "%.*s.operator.karmada.io",
+                         (int)(strlen(u + 1) - strlen(".yaml")), u + 1);
+                for (;;) {
+                        cJSON *crd = NULL;
+                        bool ok = kube_get(kc, &kube_crds, NULL, name, &crd, NULL) == 0 &&
+                                  established(crd);
+                        cJSON_Delete(crd);
+                        if (ok)
+                                break;
+                        if (itest_now() - t0 > 30)
+                                IT_FAIL("the CRD %s is not established after 30s", name);
+                        usleep(200 * 1000);
                 }
-                if (itest_now() - t0 > 30)
-                        IT_FAIL("the Karmada CRD is not served after 30s");
-                usleep(200 * 1000);
         }
 }
 

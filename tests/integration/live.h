@@ -21,11 +21,14 @@ void live_setup(void);
 void live_teardown(void);
 /* Start operator number `slot` (0..3) of binary `bin`, watching only `ns` (its Lease there
  * too), with ECDSA keys, the cache directory `cache` and `kubeconfig` (NULL: the cluster's
- * admin). */
+ * admin). With ko-plane running, it sees the plane's hosts file as /etc/hosts (as a pod sees
+ * the cluster's DNS). */
 void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
                          const char *kubeconfig);
 /* The log file of operator `slot`. */
 const char *live_operator_log(int slot);
+/* The port of its /metrics on 127.0.0.1. */
+int live_operator_metrics_port(int slot);
 /* SIGTERM it and check that it exits 0. */
 void live_stop_operator(int slot);
 void live_make_ns(const char *ns);
