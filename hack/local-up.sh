@@ -22,7 +22,7 @@ operator=$ROOT_DIR/build/dev/operator/karmada-operator
 kubeconfig=$("$HACK_DIR/cluster.sh" up --name local)
 kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
 state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
-"$HACK_DIR/plane.sh" --name local --bin "$ROOT_DIR/build/dev/hack/ko-plane"
+"$HACK_DIR/plane.sh" --name local --bin "$ROOT_DIR/build/dev/hack/ko-plane" --operator-bin "$operator"
 
 # the sample's CRD tarball, where the operator keeps what it downloads (sha256 of the URL)
 version=$(sed -n 's/^ *karmadaVersion: *//p' crds/samples/karmada.yaml)

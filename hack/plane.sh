@@ -4,6 +4,7 @@
 # components the operator asks that cluster for, with their DNS names, Service ports, node
 # ports and load balancers. It stops with `hack/cluster.sh down` (or `stop ko-plane`).
 #   hack/plane.sh [--name N | --state-dir DIR] [--bin PATH_TO_KO_PLANE] [--only IMAGE,...]
+#                 [--operator-bin PATH]   (runs the init containers of restores)
 set -euo pipefail
 LOG_TAG=plane
 . "$(dirname "$0")/lib.sh"
@@ -14,6 +15,7 @@ while [ $# -gt 0 ]; do
         --name | --state-dir) where=("$1" "$2"); shift 2 ;;
         --bin) bin=$2; shift 2 ;;
         --only) only=(--only "$2"); shift 2 ;;
+        --operator-bin) only+=(--operator-bin "$2"); shift 2 ;;
         *) die "unknown argument '$1'" ;;
         esac
 done

@@ -29,17 +29,6 @@
 #define PENDING_MS     10000      /* how often a Pending backup looks at its instance again */
 #define PKI_AAD        "karmada-operator backup pki v1"
 
-const struct kube_resource ko_karmadabackups = {.group = "operator.karmada.io",
-                                                .version = "v1alpha1",
-                                                .resource = "karmadabackups",
-                                                .kind = "KarmadaBackup",
-                                                .namespaced = true};
-const struct kube_resource ko_karmadabackupschedules = {.group = "operator.karmada.io",
-                                                        .version = "v1alpha1",
-                                                        .resource = "karmadabackupschedules",
-                                                        .kind = "KarmadaBackupSchedule",
-                                                        .namespaced = true};
-
 struct bctl {
         struct backup_controller_options o;
         struct kube_client *client;

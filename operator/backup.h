@@ -6,9 +6,6 @@
 
 #include "runtime/manager.h"
 
-/* operator.karmada.io/v1alpha1 karmadabackups and karmadabackupschedules */
-extern const struct kube_resource ko_karmadabackups, ko_karmadabackupschedules;
-
 struct backup_controller_options {
         int workers;           /* backups taken in parallel (each blocks a worker) */
         const char *namespace; /* only objects of this namespace; NULL: all */

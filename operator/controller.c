@@ -205,9 +205,11 @@ static const cJSON *observe(void *userdata, const struct kube_resource *r, const
                 ob->refs[ob->n_refs++] = o;
                 return o->json;
         }
-        /* Secrets the user made (a custom CA) carry no label of ours: read them */
-        if (r == &kube_secrets && ob->prefix &&
-            strncmp(name, ob->prefix, strlen(ob->prefix)) != 0 &&
+        /* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the
+         * backup a restore starts from is not cached: read them */
+        if (((r == &kube_secrets && ob->prefix &&
+              strncmp(name, ob->prefix, strlen(ob->prefix)) != 0) ||
+             r == &ko_karmadabackups) &&
             ob->n_fetched < (int)ELEMENTSOF(ob->fetched) &&
             kube_get(ob->kc->client, r, ns, name, &got, NULL) == 0) {
                 ob->fetched[ob->n_fetched++] = got;
@@ -846,12 +848,13 @@ static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct des
                 s->failed = true;
                 return;
         }
-        c = plane_client(kc, p, k, ob, why, sizeof(why));
-        if (!c) {
+        /* a hook of the host only runs before the Karmada API server exists (restore) */
+        c = s->rec->host_only ? NULL : plane_client(kc, p, k, ob, why, sizeof(why));
+        if (!c && !s->rec->host_only) {
                 step_set(s, false, "Waiting", "waiting for %s", why);
                 return;
         }
-        if (apply_in_karmada(kc, k, d, s, c, p, &p->applied[i]) < 0 || !s->rec->reconcile)
+        if ((c && apply_in_karmada(kc, k, d, s, c, p, &p->applied[i]) < 0) || !s->rec->reconcile)
                 return;
         r = s->rec->reconcile(&(struct reconcile_ctx){.k = k,
                                                       .d = d,

@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 
 #include "backup.h"
+#include "karmada/etcd_restore.h"
+#include "karmada/names.h"
 #include "karmada/pki.h"
 #include "kube/config.h"
 #include "render.h"
@@ -24,6 +26,7 @@ static void usage(FILE *f)
                 "       karmada-operator run [OPTIONS]\n"
                 "       karmada-operator render -f FILE [--json] [--show-secrets] [--key-algorithm "
                 "ALG]\n"
+                "       karmada-operator etcd-restore OPTIONS  (the init container of restores)\n"
                 "\n"
                 "Runs Karmada control planes declared by Karmada custom resources\n"
                 "(operator.karmada.io/v1alpha1) in a host cluster.\n"
@@ -36,6 +39,16 @@ static void usage(FILE *f)
                 "cluster;\n"
                 "                               generated keys and certificates are masked unless\n"
                 "                               --show-secrets\n"
+                "  etcd-restore                 restore an etcd member's data directory from a\n"
+                "                               backup's snapshot in S3, once: --data-dir D\n"
+                "                               --name N --initial-cluster C\n"
+                "                               --initial-advertise-peer-urls U --endpoint URL\n"
+                "                               --bucket B [--region R] [--path-style] --key K\n"
+                "                               --sha256 HEX [--bump-revision N] [--etcdutl "
+                "PATH];\n"
+                "                               credentials from $AWS_ACCESS_KEY_ID and\n"
+                "                               $AWS_SECRET_ACCESS_KEY, extra CAs from "
+                "$S3_CA_BUNDLE\n"
                 "\n"
                 "Options of run:\n"
                 "  --kubeconfig PATH            kubeconfig of the host cluster (default: "
@@ -73,6 +86,11 @@ static void usage(FILE *f)
                 "                               (systemd), else $XDG_CACHE_HOME/karmada-operator,\n"
                 "                               else ~/.cache/karmada-operator, else\n"
                 "                               /tmp/karmada-operator\n"
+                "  --operator-image IMAGE       this operator's image, run as the init container "
+                "that\n"
+                "                               restores etcd from a backup (default\n"
+                "                               $KARMADA_OPERATOR_IMAGE, else\n"
+                "                               " KO_DEFAULT_IMAGE ")\n"
                 "  --key-algorithm ALG          keys of new certificates: rsa (RSA-3072, as "
                 "upstream;\n"
                 "                               the default) or ecdsa (P-256); a Karmada object's\n"
@@ -113,6 +131,7 @@ enum {
         OPT_VERSION,
         OPT_KEY_ALG,
         OPT_CACHE_DIR,
+        OPT_OPERATOR_IMAGE,
         OPT_WATCH_NS,
 };
 
@@ -214,6 +233,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
                 {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+                {"operator-image", required_argument, NULL, OPT_OPERATOR_IMAGE},
                 {"watch-namespace", required_argument, NULL, OPT_WATCH_NS},
                 {"help", no_argument, NULL, 'h'},
                 {0},
@@ -293,6 +313,12 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                         break;
                 case OPT_WATCH_NS:
                         a->watch_namespace = *optarg ? optarg : NULL;
+                        break;
+                case OPT_OPERATOR_IMAGE:
+                        if (!optarg[0] || strpbrk(optarg, " \t\n"))
+                                r = bad("operator-image", optarg, "not an image reference");
+                        else
+                                ko_set_operator_image(optarg);
                         break;
                 case OPT_CACHE_DIR:
                         if (optarg[0] != '/')
@@ -413,6 +439,100 @@ static int cmd_render(int argc, char **argv)
         return ko_render(file, &o, stdout, stderr);
 }
 
+static int cmd_etcd_restore(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"data-dir", required_argument, NULL, 'd'},
+                {"name", required_argument, NULL, 'n'},
+                {"initial-cluster", required_argument, NULL, 'c'},
+                {"initial-advertise-peer-urls", required_argument, NULL, 'u'},
+                {"endpoint", required_argument, NULL, 'e'},
+                {"bucket", required_argument, NULL, 'b'},
+                {"region", required_argument, NULL, 'r'},
+                {"path-style", no_argument, NULL, 'p'},
+                {"key", required_argument, NULL, 'k'},
+                {"sha256", required_argument, NULL, 's'},
+                {"bump-revision", required_argument, NULL, 'B'},
+                {"etcdutl", required_argument, NULL, 'E'},
+                {0},
+        };
+        struct ko_restore_options o = {.etcdutl = "/usr/local/bin/etcdutl",
+                                       .bump_revision = 1000000000};
+        struct s3_client c = {0};
+        const char *ca = getenv("S3_CA_BUNDLE");
+        char err[1024] = "";
+        long bump;
+        int opt, r;
+
+        while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (opt) {
+                case 'd':
+                        o.data_dir = optarg;
+                        break;
+                case 'n':
+                        o.name = optarg;
+                        break;
+                case 'c':
+                        o.initial_cluster = optarg;
+                        break;
+                case 'u':
+                        o.advertise_peer_urls = optarg;
+                        break;
+                case 'e':
+                        c.target.endpoint = optarg;
+                        break;
+                case 'b':
+                        c.target.bucket = optarg;
+                        break;
+                case 'r':
+                        c.target.region = optarg;
+                        break;
+                case 'p':
+                        c.target.path_style = true;
+                        break;
+                case 'k':
+                        o.key = optarg;
+                        break;
+                case 's':
+                        o.sha256 = optarg;
+                        break;
+                case 'E':
+                        o.etcdutl = optarg;
+                        break;
+                case 'B':
+                        if (parse_long("bump-revision", optarg, 1, 1L << 62, &bump) < 0)
+                                return 2;
+                        o.bump_revision = bump;
+                        break;
+                default:
+                        return 2;
+                }
+        }
+        c.access_key = getenv("AWS_ACCESS_KEY_ID");
+        c.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
+        if (ca && *ca) {
+                c.ca_pem = ca;
+                c.ca_len = strlen(ca);
+        }
+        if (!o.data_dir || !o.name || !o.initial_cluster || !o.advertise_peer_urls ||
+            !c.target.endpoint || !c.target.bucket || !o.key || !o.sha256 || !c.access_key ||
+            !c.secret_key) {
+                fprintf(stderr, "karmada-operator etcd-restore: --data-dir, --name, "
+                                "--initial-cluster, --initial-advertise-peer-urls, --endpoint, "
+                                "--bucket, --key, --sha256, $AWS_ACCESS_KEY_ID and "
+                                "$AWS_SECRET_ACCESS_KEY are required\n");
+                return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        r = ko_etcd_restore(&c, &o, err, sizeof(err));
+        curl_global_cleanup();
+        if (r < 0) {
+                fprintf(stderr, "karmada-operator etcd-restore: %s\n", err);
+                return 1;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -424,6 +544,8 @@ int main(int argc, char **argv)
 
         if (argc > 1 && strcmp(argv[1], "render") == 0)
                 return cmd_render(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "etcd-restore") == 0)
+                return cmd_etcd_restore(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "run") == 0) {
                 curl_global_init(CURL_GLOBAL_DEFAULT);
                 status = cmd_run(argc - 1, argv + 1);

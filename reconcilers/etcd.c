@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "util/base64.h"
 #include "util/strbuf.h"
 
 #define ETCD_PKI "/etc/karmada/pki/etcd"
@@ -60,12 +61,80 @@ static void data_volume(const struct karmada *k, cJSON *sts, cJSON *container)
         cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(pspec, "volumes"), v);
 }
 
+/* spec.restore: an init container that restores the member's data directory from the backup
+ * when it is empty (this operator's image: karmada-operator etcd-restore, then etcdutl) */
+static void restore_init(const struct karmada *k, const struct ko_restore_source *s, cJSON *sts,
+                         const char *name, const char *cluster)
+{
+        cJSON *pspec = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sts, "spec"),
+                                                 "template"),
+                "spec");
+        cJSON *c = cJSON_CreateObject(), *env, *cmd;
+        char secret[KO_NAME_MAX + 16], body[512];
+
+        ko_obj_name(k, "restore", secret, sizeof(secret));
+        cJSON_AddStringToObject(c, "name", "restore");
+        cJSON_AddStringToObject(c, "image", ko_operator_image());
+        cJSON_AddStringToObject(c, "imagePullPolicy", "IfNotPresent");
+        cmd = cJSON_AddArrayToObject(c, "command");
+        cJSON_AddItemToArray(cmd, cJSON_CreateString("/usr/local/bin/karmada-operator"));
+        cJSON_AddItemToArray(cmd, cJSON_CreateString("etcd-restore"));
+        ko_add_arg(c, "--data-dir=/var/lib/etcd");
+        ko_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
+        ko_add_arg(c, "--initial-cluster=%s", cluster);
+        ko_add_arg(c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
+                   name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
+        ko_add_arg(c, "--endpoint=%s", s->endpoint);
+        ko_add_arg(c, "--bucket=%s", s->bucket);
+        if (s->region)
+                ko_add_arg(c, "--region=%s", s->region);
+        if (s->path_style)
+                ko_add_arg(c, "--path-style");
+        ko_add_arg(c, "--key=%s", s->key);
+        ko_add_arg(c, "--sha256=%s", s->sha256);
+        ko_add_arg(c, "--bump-revision=1000000000");
+        ko_add_arg(c, "--etcdutl=/usr/local/bin/etcdutl");
+        env = cJSON_AddArrayToObject(c, "env");
+        cJSON_AddItemToArray(
+                env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
+                                 "{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.name\"}}}"));
+        for (int i = 0; i < 2; i++) {
+                snprintf(body, sizeof(body),
+                         "{\"name\":\"%s\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"%s\","
+                         "\"key\":\"%s\",\"optional\":true}}}",
+                         i ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID", secret,
+                         i ? "secretAccessKey" : "accessKeyID");
+                cJSON_AddItemToArray(env, cJSON_Parse(body));
+        }
+        if (s->ca_bundle) {
+                unsigned char *pem = NULL;
+                size_t len = 0;
+                if (base64_decode(s->ca_bundle, strlen(s->ca_bundle), &pem, &len) == 0) {
+                        cJSON *e = cJSON_CreateObject();
+                        cJSON_AddStringToObject(e, "name", "S3_CA_BUNDLE");
+                        cJSON_AddStringToObject(e, "value", (char *)pem);
+                        cJSON_AddItemToArray(env, e);
+                }
+                free(pem);
+        }
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "volumeMounts"),
+                             cJSON_Parse("{\"name\":\"etcd-data\",\"mountPath\":"
+                                         "\"/var/lib/etcd\"}"));
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(pspec, "initContainers"), c);
+}
+
 static int etcd_contribute(const struct karmada *k, struct desired *d)
 {
         char name[KO_NAME_MAX + 16], client[KO_NAME_MAX + 16], secret[KO_NAME_MAX + 16], host[512];
         struct strbuf cluster = {0};
+        struct ko_restore_source src = {0};
         cJSON *sts, *c, *env, *headless;
         int r;
+
+        /* a restore: etcd waits for the backup (it must not start empty) */
+        if (k->restore_backup && ko_restore_source(k, d, &src) < 0)
+                return 0;
 
         ko_comp_name(k, KO_ETCD, name, sizeof(name));
         ko_obj_name(k, "etcd-client", client, sizeof(client));
@@ -76,6 +145,7 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
         sts = ko_component_workload(d, KO_ETCD, "etcd", "/usr/local/bin/etcd", true, &c);
         if (!sts) {
                 strbuf_free(&cluster);
+                ko_restore_source_free(&src);
                 return -ENOMEM;
         }
         ko_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
@@ -99,7 +169,6 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
         ko_add_arg(c, "--data-dir=/var/lib/etcd");
         ko_add_arg(c, "--snapshot-count=10000");
         ko_add_arg(c, "--cipher-suites=%s", CIPHERS);
-        strbuf_free(&cluster);
         env = cJSON_AddArrayToObject(c, "env");
         cJSON_AddItemToArray(
                 env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
@@ -111,6 +180,11 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
         ko_add_probe(c, "readinessProbe", "/readyz", KO_ETCD_METRICS_PORT, false, 10, 5, 5, 30);
         ko_add_mount(sts, c, "etcd-cert", ETCD_PKI, secret, true);
         data_volume(k, sts, c);
+        if (k->restore_backup) {
+                restore_init(k, &src, sts, name, cluster.buf);
+                ko_restore_source_free(&src);
+        }
+        strbuf_free(&cluster);
         r = ko_add_workload(d, KO_ETCD, sts);
         headless = ko_service(
                 k, KO_ETCD, name, "Headless",
@@ -137,7 +211,7 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
 
 const struct reconciler ko_rec_etcd = {
         .name = "etcd",
-        .after = (const char *const[]){"pki", NULL},
+        .after = (const char *const[]){"restore", "pki", NULL},
         .condition = "EtcdReady",
         .enabled = etcd_enabled,
         .contribute = etcd_contribute,

@@ -379,6 +379,7 @@ out:
 
 const struct reconciler ko_rec_pki = {
         .name = "pki",
+        .after = (const char *const[]){"restore", NULL}, /* its CAs come from the backup */
         .condition = "CertificatesReady",
         .enabled = pki_enabled,
         .contribute = pki_contribute,

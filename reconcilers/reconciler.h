@@ -25,7 +25,8 @@ struct reconcile_ctx {
         const struct karmada *k;
         struct desired *d;
         struct kube_client *host;    /* the cluster the control plane runs in */
-        struct kube_client *karmada; /* the instance's Karmada API server (admin kubeconfig) */
+        struct kube_client *karmada; /* the instance's Karmada API server (admin kubeconfig);
+                                      * NULL for host_only reconcilers */
         struct event_recorder *events;
         struct ko_memo *memo;  /* this reconciler's, for this instance */
         long long resync_ms;   /* how long a memo may be trusted before checking again */
@@ -49,6 +50,9 @@ struct reconciler {
         int (*contribute)(const struct karmada *k, struct desired *d);
         /* side effects after its objects are applied and rolled out; NULL when none */
         int (*reconcile)(struct reconcile_ctx *ctx, struct step_result *ret);
+        /* its hook talks to the host cluster only (ctx->karmada is NULL): it runs before the
+         * Karmada API server exists; such a step adds no objects to the Karmada API server */
+        bool host_only;
         /* on deletion: clean what garbage collection cannot reach; NULL when nothing */
         int (*finalize)(struct reconcile_ctx *ctx);
 };

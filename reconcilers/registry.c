@@ -7,12 +7,13 @@
 
 #include "reconciler.h"
 
-extern const struct reconciler ko_rec_pki, ko_rec_etcd, ko_rec_apiserver, ko_rec_kubeconfig,
-        ko_rec_aggregated_apiserver, ko_rec_kube_controller_manager, ko_rec_controller_manager,
-        ko_rec_karmada_resources, ko_rec_scheduler, ko_rec_webhook, ko_rec_descheduler,
-        ko_rec_search, ko_rec_metrics_adapter;
+extern const struct reconciler ko_rec_restore, ko_rec_pki, ko_rec_etcd, ko_rec_apiserver,
+        ko_rec_kubeconfig, ko_rec_aggregated_apiserver, ko_rec_kube_controller_manager,
+        ko_rec_controller_manager, ko_rec_karmada_resources, ko_rec_scheduler, ko_rec_webhook,
+        ko_rec_descheduler, ko_rec_search, ko_rec_metrics_adapter;
 
 const struct reconciler *const ko_reconcilers[] = {
+        &ko_rec_restore,
         &ko_rec_pki,
         &ko_rec_etcd,
         &ko_rec_apiserver,

@@ -5,15 +5,15 @@
  * objects labelled app.kubernetes.io/managed-by=karmada-operator:
  *
  *   kubelet       the main container of each Deployment and StatefulSet whose image it has a
- *                 binary for (etcd, kube-apiserver, kube-controller-manager, karmada-*) runs as a
- *                 process with the rendered command line: Secret and ConfigMap volumes become
- *                 files in a private directory (0700) and their mount paths in the arguments
- *                 point there, emptyDir and claims become directories, $(VAR) is expanded from
- *                 the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A
- *                 change of the command line or of a volume restarts it; a crash restarts it
- *                 with backoff. One pod per workload.
- *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file maps
- *                 <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
+ *                 binary for (after its init containers, run to their end each time the pod
+ *                 starts anew, with their env - values, fields, Secret keys - as environment)
+ * (etcd, kube-apiserver, kube-controller-manager, karmada-*) runs as a process with the rendered
+ * command line: Secret and ConfigMap volumes become files in a private directory (0700) and their
+ * mount paths in the arguments point there, emptyDir and claims become directories, $(VAR) is
+ * expanded from the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A change of
+ * the command line or of a volume restarts it; a crash restarts it with backoff. One pod per
+ * workload. DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
+ * maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
  *                 bind-mounted on /etc/hosts (unshare -m).
  *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
@@ -25,6 +25,9 @@
  *
  *   ko-plane --kubeconfig FILE --state DIR --bin-dir DIR [--kube-version V] [--etcd-version V]
  *            [--only IMAGE,...]     (run only these images, e.g. etcd,kube-apiserver)
+ *            [--operator-bin PATH]  (the binary of the operator's image: init containers of
+ *                                    restores; their /usr/local/bin/etcdutl is
+ *                                    <bin-dir>/etcdutl-<etcd-version>)
  *
  * Binaries: <bin-dir>/etcd-<etcd-version>, <bin-dir>/kube-apiserver-<kube-version>,
  * <bin-dir>/kube-controller-manager-<kube-version>, <bin-dir>/<karmada image name>-<image tag>.
@@ -65,7 +68,7 @@ static const struct kube_resource karmadas = {"operator.karmada.io", "v1alpha1",
                                               "Karmada", true};
 
 static struct {
-        const char *state, *bin_dir, *kube_version, *etcd_version, *only;
+        const char *state, *bin_dir, *kube_version, *etcd_version, *only, *operator_bin;
         struct kube_client *client;
         struct hashmap *addrs; /* "pod:ns/name" or "svc:ns/name" -> "127.x.y.z" */
         unsigned next_addr;
@@ -409,6 +412,9 @@ static char *binary_for(const char *image)
                 if (!strstr(list, path))
                         return NULL;
         }
+        if (strcmp(name, "karmada-operator") == 0) /* the restore init container */
+                return g.operator_bin && access(g.operator_bin, X_OK) == 0 ? strdup(g.operator_bin)
+                                                                           : NULL;
         if (strcmp(name, "etcd") == 0)
                 snprintf(path, sizeof(path), "%s/etcd-%s", g.bin_dir, g.etcd_version);
         else if (strcmp(name, "kube-apiserver") == 0 ||
@@ -566,31 +572,46 @@ static int cmp_mount_len(const void *a, const void *b)
         return (int)strlen(y->path) - (int)strlen(x->path);
 }
 
-/* Start (or keep) the process of a pod: its first container, with the rewritten command. */
-static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *claim_templates,
-                    const char *sts)
+/* A Secret's data[key], decoded (NUL-terminated), or NULL */
+static char *secret_key(const char *ns, const char *name, const char *key)
 {
-        const cJSON *c = cJSON_GetArrayItem(pod->containers, 0), *e, *vol;
-        char dir[4200], key[512], log[4300];
+        const cJSON *s = find_secret(ns, name);
+        cJSON *got = NULL;
+        const char *v;
+        unsigned char *out = NULL;
+        size_t len;
+
+        if (!s && name && kube_get(g.client, &kube_secrets, ns, name, &got, NULL) == 0)
+                s = got;
+        v = str(s, "data", key);
+        if (!v || base64_decode(v, strlen(v), &out, &len) < 0)
+                out = NULL;
+        cJSON_Delete(got);
+        return (char *)out;
+}
+
+/* The command line of container c of a pod (rewritten: volumes as directories of dir, the
+ * pod's address) into argv, its env values into env, what it depends on into sum. -1 when
+ * it cannot be told yet (a Secret missing), 0 when there is no binary for its image. */
+static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON *c,
+                         const cJSON *claim_templates, const char *sts, const char *dir,
+                         char **argv, int *ret_argc, cJSON *env, struct strbuf *sum)
+{
+        const cJSON *e, *vol;
         struct mount mounts[32];
         int n_mounts = 0, argc = 0;
-        char *argv[MAX_ARGS + 8], *bin;
-        struct strbuf sum = {0};
-        cJSON *env = cJSON_CreateObject();
-        char h[SHA256_HEX_LEN];
+        char *bin;
 
         bin = binary_for(str(c, "image", NULL) ? str(c, "image", NULL) : "");
-        if (!bin) {
-                cJSON_Delete(env);
-                return;
-        }
-        snprintf(dir, sizeof(dir), "%s/pods/%s_%s", g.state, pod->ns, pod->name);
-        mkdir_p(dir, 0700);
-        /* env: values and field references */
+        if (!bin)
+                return 0;
+        /* env: values, field references, Secret keys */
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
         {
                 const char *name = str(e, "name", NULL), *v = str(e, "value", NULL);
                 const char *field = str(at(e, "valueFrom", "fieldRef", NULL), "fieldPath", NULL);
+                const cJSON *skr = at(e, "valueFrom", "secretKeyRef", NULL);
+                char *secret = NULL;
                 if (!name)
                         continue;
                 if (!v && field)
@@ -599,7 +620,19 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                             : strcmp(field, "status.podIP") == 0       ? pod->ip
                             : strcmp(field, "status.hostIP") == 0      ? "127.0.0.1"
                                                                        : "";
+                if (!v && skr) {
+                        secret = secret_key(pod->ns, str(skr, "name", NULL), str(skr, "key", NULL));
+                        if (!secret &&
+                            !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skr, "optional"))) {
+                                free(bin);
+                                return -1;
+                        }
+                        if (!secret)
+                                continue;
+                        v = secret;
+                }
                 cJSON_AddStringToObject(env, name, v ? v : "");
+                free(secret);
         }
         /* volumes: files for Secrets and ConfigMaps, directories for the rest */
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"))
@@ -626,17 +659,22 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                         if (!s) {
                                 say("%s/%s: Secret %s not there (yet)", pod->ns, pod->name,
                                     sname ? sname : "?");
-                                goto keep;
+                                {
+                                        free(bin);
+                                        return -1;
+                                }
                         }
-                        write_volume(s, true, at(vol, "secret", "items", NULL), vdir, &sum);
+                        write_volume(s, true, at(vol, "secret", "items", NULL), vdir, sum);
                         cJSON_Delete(got);
                 } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
                         cJSON *m = NULL;
                         const char *mname = str(vol, "configMap", "name");
                         if (!mname ||
-                            kube_get(g.client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0)
-                                goto keep;
-                        write_volume(m, false, at(vol, "configMap", "items", NULL), vdir, &sum);
+                            kube_get(g.client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0) {
+                                free(bin);
+                                return -1;
+                        }
+                        write_volume(m, false, at(vol, "configMap", "items", NULL), vdir, sum);
                         cJSON_Delete(m);
                 } else {
                         /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
@@ -684,24 +722,123 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                         }
                         b = replace_word(a, "0.0.0.0", pod->ip, ":/,");
                         free(a);
-                        argv[argc++] = b;
-                        strbuf_printf(&sum, "%s\n", b);
+                        a = b;
+                        { /* binaries inside the operator's image */
+                                char etcdutl[4300];
+                                snprintf(etcdutl, sizeof(etcdutl), "%s/etcdutl-%s", g.bin_dir,
+                                         g.etcd_version);
+                                b = replace_word(a, "/usr/local/bin/etcdutl", etcdutl, "");
+                                free(a);
+                                a = b;
+                        }
+                        argv[argc++] = a;
+                        strbuf_printf(sum, "%s\n", a);
                 }
         }
         argv[argc] = NULL;
-        strbuf_printf(&sum, "%s", bin);
-        sha256_hex(sum.buf, sum.len, h);
+        strbuf_printf(sum, "%s", bin);
+        *ret_argc = argc;
+        return 1;
+}
+
+/* Run a pod's init container to its end (its env in the environment); true when it exits 0. */
+static bool run_init(const struct pod *pod, const char *dir, const char *name, char **argv,
+                     const cJSON *env)
+{
+        char log[4400];
+        pid_t pid;
+        int status = -1, fd;
+
+        snprintf(log, sizeof(log), "%s/init-%s.log", dir, name);
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return false;
+        say("%s/%s: init container %s", pod->ns, pod->name, name);
+        pid = fork();
+        if (pid == 0) {
+                const cJSON *e;
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+                cJSON_ArrayForEach(e, env) if (cJSON_IsString(e))
+                        setenv(e->string, e->valuestring, 1);
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGINT, SIG_DFL);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        close(fd);
+        if (pid < 0)
+                return false;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return true;
+        say("%s/%s: init container %s failed (status %d; %s)", pod->ns, pod->name, name, status,
+            log);
+        return false;
+}
+
+/* Start (or keep) the process of a pod: its first container, with the rewritten command,
+ * after its init containers ran to their end (each time the pod starts anew). */
+static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *claim_templates,
+                    const char *sts)
+{
+        const cJSON *c = cJSON_GetArrayItem(pod->containers, 0), *ic;
+        char dir[4200], key[512], log[4300];
+        char *argv[MAX_ARGS + 8];
+        int argc = 0, r;
+        struct strbuf sum = {0};
+        cJSON *env = cJSON_CreateObject();
+        struct proc *p;
+        char h[SHA256_HEX_LEN];
+
+        snprintf(dir, sizeof(dir), "%s/pods/%s_%s", g.state, pod->ns, pod->name);
         snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
+        mkdir_p(dir, 0700);
+        r = container_cmd(pod, pspec, c, claim_templates, sts, dir, argv, &argc, env, &sum);
+        if (r == 0)
+                goto out;
+        if (r < 0)
+                goto keep;
+        sha256_hex(sum.buf, sum.len, h);
+        p = hashmap_get(g.procs, key);
+        if (!p || !p->argc || strcmp(p->sum, h) != 0) { /* the pod starts (anew) */
+                if (p && p->pid > 0) {
+                        say("%s changed: restarting", key);
+                        proc_stop(key, p);
+                }
+                cJSON_ArrayForEach(ic, cJSON_GetObjectItemCaseSensitive(pspec, "initContainers"))
+                {
+                        char *iargv[MAX_ARGS + 8];
+                        int iargc = 0;
+                        struct strbuf isum = {0};
+                        cJSON *ienv = cJSON_CreateObject();
+                        bool ok;
+                        r = container_cmd(pod, pspec, ic, claim_templates, sts, dir, iargv, &iargc,
+                                          ienv, &isum);
+                        ok = r > 0 &&
+                             run_init(pod, dir,
+                                      str(ic, "name", NULL) ? str(ic, "name", NULL) : "init", iargv,
+                                      ienv);
+                        for (int i = 0; i < iargc; i++)
+                                free(iargv[i]);
+                        strbuf_free(&isum);
+                        cJSON_Delete(ienv);
+                        if (!ok) {
+                                for (int i = 0; i < argc; i++)
+                                        free(argv[i]);
+                                goto keep;
+                        }
+                }
+        }
         snprintf(log, sizeof(log), "%s/log", dir);
         proc_run(key, argv, argc, h, log);
-        bin = NULL;
         goto out;
 keep: /* cannot tell what it should run now: leave what runs alone */
-        snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
         if (hashmap_get(g.procs, key))
                 ((struct proc *)hashmap_get(g.procs, key))->wanted = true;
 out:
-        free(bin);
         strbuf_free(&sum);
         cJSON_Delete(env);
 }
@@ -917,6 +1054,7 @@ int main(int argc, char **argv)
                 {"kube-version", required_argument, NULL, 'K'},
                 {"etcd-version", required_argument, NULL, 'E'},
                 {"only", required_argument, NULL, 'o'},
+                {"operator-bin", required_argument, NULL, 'O'},
                 {0},
         };
         struct kube_config_options co = {0};
@@ -943,6 +1081,9 @@ int main(int argc, char **argv)
                         break;
                 case 'o':
                         g.only = optarg;
+                        break;
+                case 'O':
+                        g.operator_bin = optarg;
                         break;
                 default:
                         fprintf(stderr, "usage: ko-plane --kubeconfig FILE --state DIR --bin-dir "

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "version.h"
 
 #define KUBE    "registry.k8s.io"
 #define KARMADA "docker.io/karmada"
@@ -53,4 +56,18 @@ int ko_name(const char *prefix, const char *suffix, char *buf, size_t size)
         int n = snprintf(buf, size, "%s-%s", prefix, suffix);
 
         return n < 0 || (size_t)n >= size ? -ENOBUFS : 0;
+}
+
+static const char *operator_image;
+
+void ko_set_operator_image(const char *image)
+{
+        operator_image = image;
+}
+
+const char *ko_operator_image(void)
+{
+        const char *v = operator_image ? operator_image : getenv("KARMADA_OPERATOR_IMAGE");
+
+        return v && *v ? v : KO_DEFAULT_IMAGE;
 }

@@ -59,3 +59,8 @@ extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
 int ko_prefix(const char *instance, char *buf, size_t size);
 /* <prefix>-<suffix> into buf; -ENOBUFS when it does not fit. */
 int ko_name(const char *prefix, const char *suffix, char *buf, size_t size);
+
+/* This operator's image (for the init container that restores etcd): set by --operator-image,
+ * else $KARMADA_OPERATOR_IMAGE, else KO_DEFAULT_IMAGE. Set once, before any reconcile. */
+void ko_set_operator_image(const char *image);
+const char *ko_operator_image(void);

@@ -12,6 +12,17 @@
 #include "util/macro.h"
 #include "util/strbuf.h"
 
+const struct kube_resource ko_karmadabackups = {.group = "operator.karmada.io",
+                                                .version = "v1alpha1",
+                                                .resource = "karmadabackups",
+                                                .kind = "KarmadaBackup",
+                                                .namespaced = true};
+const struct kube_resource ko_karmadabackupschedules = {.group = "operator.karmada.io",
+                                                        .version = "v1alpha1",
+                                                        .resource = "karmadabackupschedules",
+                                                        .kind = "KarmadaBackupSchedule",
+                                                        .namespaced = true};
+
 const struct kube_resource ko_karmadas = {
         .group = "operator.karmada.io",
         .version = "v1alpha1",
@@ -375,6 +386,11 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
         k->feature_gates =
                 map_at(p, spec, "featureGates", "spec.featureGates", cJSON_IsBool, "true or false");
         k->suspend = bool_at(p, spec, "suspend", "spec.suspend", false);
+        c = obj_at(p, spec, "restore", "spec.restore");
+        k->restore_backup = str_at(p, obj_at(p, c, "backupRef", "spec.restore.backupRef"), "name",
+                                   "spec.restore.backupRef.name");
+        if (c && (!k->restore_backup || !k->restore_backup[0]))
+                problem(p, "spec.restore.backupRef.name", "required");
 
         crd = obj_at(p, spec, "crdTarball", "spec.crdTarball");
         http = obj_at(p, crd, "httpSource", "spec.crdTarball.httpSource");

@@ -61,6 +61,7 @@ struct karmada {
         const char *private_registry;
         const cJSON *feature_gates;
         bool suspend;
+        const char *restore_backup; /* spec.restore.backupRef.name: a new instance from it */
 
         const char *host_secret_name; /* remote host cluster, or NULL */
         const char *host_secret_namespace;
@@ -90,8 +91,8 @@ struct karmada {
         const cJSON *apiserver_sans, *aggregated_sans;
 };
 
-/* operator.karmada.io/v1alpha1 karmadas */
-extern const struct kube_resource ko_karmadas;
+/* operator.karmada.io/v1alpha1 karmadas, karmadabackups, karmadabackupschedules */
+extern const struct kube_resource ko_karmadas, ko_karmadabackups, ko_karmadabackupschedules;
 
 /* Where a spec went wrong: the field path and what is wrong there. */
 struct ko_spec_error {

@@ -12,3 +12,5 @@ char *path_dirname(const char *path);
 char *path_join_relative(const char *base, const char *path);
 /* mkdir -p with mode for each directory it creates; -errno on failure. */
 int mkdir_p(const char *path, mode_t mode);
+/* rm -rf path (not following symbolic links); 0 when it is gone, -errno otherwise. */
+int rm_rf(const char *path);

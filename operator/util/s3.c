@@ -103,6 +103,10 @@ struct answer {
         size_t max;
         bool too_big;
         char etag[256];
+        CURL *h;
+        s3_sink_fn sink; /* a successful answer's body goes here, not to out */
+        void *sink_data;
+        int sink_error;
 };
 
 static size_t read_body(char *buf, size_t size, size_t n, void *userdata)
@@ -118,6 +122,13 @@ static size_t read_body(char *buf, size_t size, size_t n, void *userdata)
 static size_t write_answer(char *buf, size_t size, size_t n, void *userdata)
 {
         struct answer *a = userdata;
+        long http = 0;
+
+        if (a->sink && curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &http) == CURLE_OK &&
+            http >= 200 && http < 300) {
+                a->sink_error = a->sink(buf, size * n, a->sink_data);
+                return a->sink_error < 0 ? 0 : size * n;
+        }
 
         if (a->out->len + size * n > a->max) {
                 a->too_big = true;
@@ -185,14 +196,17 @@ static void error_from(struct s3_error *e, long http, const struct strbuf *body,
 
 /* One signed request. body may be NULL. The answer (at most max bytes) into out; an error
  * status or an <Error> document in a 200 is a failure. */
-static int request(const struct s3_client *c, const char *method, const char *key,
-                   const struct s3_param *params, size_t n_params, const void *data, size_t len,
-                   const char *content_type, struct strbuf *out, size_t max, char *etag,
-                   size_t etag_len, struct s3_error *e)
+static int request_to(const struct s3_client *c, const char *method, const char *key,
+                      const struct s3_param *params, size_t n_params, const void *data, size_t len,
+                      const char *content_type, struct strbuf *out, size_t max, char *etag,
+                      size_t etag_len, s3_sink_fn sink, void *sink_data, struct s3_error *e)
 {
         struct strbuf url = {0}, sig = {0}, user = {0}, own = {0}, hdr = {0};
         struct body b = {data, len, 0};
-        struct answer a = {.out = out ? out : &own, .max = max ? max : (1u << 20)};
+        struct answer a = {.out = out ? out : &own,
+                           .max = max ? max : (1u << 20),
+                           .sink = sink,
+                           .sink_data = sink_data};
         struct curl_slist *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "", sum[SHA256_HEX_LEN];
         long http = 0;
@@ -231,6 +245,7 @@ static int request(const struct s3_client *c, const char *method, const char *ke
                 struct curl_blob blob = {(void *)c->ca_pem, c->ca_len, CURL_BLOB_COPY};
                 curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
         }
+        a.h = h;
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_answer);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header);
@@ -250,7 +265,10 @@ static int request(const struct s3_client *c, const char *method, const char *ke
         cc = curl_easy_perform(h);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
         curl_easy_cleanup(h);
-        if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && a.too_big)) {
+        if (a.sink_error < 0) {
+                r = a.sink_error;
+                error_from(e, http, NULL, "the answer could not be taken");
+        } else if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && a.too_big)) {
                 r = -EIO;
                 error_from(e, 0, NULL, errbuf[0] ? errbuf : curl_easy_strerror(cc));
         } else if (a.too_big) {
@@ -273,6 +291,22 @@ out:
         strbuf_free(&own);
         strbuf_free(&hdr);
         return r;
+}
+
+static int request(const struct s3_client *c, const char *method, const char *key,
+                   const struct s3_param *params, size_t n_params, const void *data, size_t len,
+                   const char *content_type, struct strbuf *out, size_t max, char *etag,
+                   size_t etag_len, struct s3_error *e)
+{
+        return request_to(c, method, key, params, n_params, data, len, content_type, out, max, etag,
+                          etag_len, NULL, NULL, e);
+}
+
+int s3_get_stream(const struct s3_client *c, const char *key, s3_sink_fn sink, void *userdata,
+                  struct s3_error *e)
+{
+        return request_to(c, "GET", key, NULL, 0, NULL, 0, NULL, NULL, 0, NULL, 0, sink, userdata,
+                          e);
 }
 
 int s3_put(const struct s3_client *c, const char *key, const void *buf, size_t len,

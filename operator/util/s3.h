@@ -53,6 +53,11 @@ int s3_put(const struct s3_client *c, const char *key, const void *buf, size_t l
 /* The object, at most max bytes, appended to out. */
 int s3_get(const struct s3_client *c, const char *key, size_t max, struct strbuf *out,
            struct s3_error *e);
+/* The object, handed to sink piece by piece (of any size); a negative return from sink stops
+ * the transfer and is returned. */
+typedef int (*s3_sink_fn)(const void *buf, size_t len, void *userdata);
+int s3_get_stream(const struct s3_client *c, const char *key, s3_sink_fn sink, void *userdata,
+                  struct s3_error *e);
 int s3_delete(const struct s3_client *c, const char *key, struct s3_error *e);
 
 struct s3_object {

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Restoring an instance's etcd from a backup: the snapshot object checked against the SHA-256
+ * its backup recorded (and the one etcd appended), fetched into a file, and turned into a data
+ * directory by etcdutl. */
+#pragma once
+
+#include <stddef.h>
+
+#include "util/s3.h"
+
+/* Read the snapshot object `key` (what `etcdctl snapshot save` writes: the database, then its
+ * SHA-256) and check both that trailing hash and `sha256` (hex, as KarmadaBackup.status
+ * records it). With path, the object is also written there (created 0600, removed again on any
+ * failure). -EBADMSG with err saying which hash differs. */
+int ko_snapshot_fetch(const struct s3_client *c, const char *key, const char *sha256,
+                      const char *path, long long *size, char *err, size_t errlen);
+
+struct ko_restore_options {
+        const char *data_dir; /* etcd's --data-dir: nothing is done when <data_dir>/member exists */
+        const char *etcdutl;  /* path of etcdutl */
+        const char *name;     /* this member's --name */
+        const char *initial_cluster, *advertise_peer_urls;
+        long long bump_revision;  /* added to every revision (--bump-revision) */
+        const char *key, *sha256; /* the snapshot object and its hash */
+};
+
+/* The init container's work: fetch and check the snapshot into the data volume, run
+ * `etcdutl snapshot restore ... --bump-revision N --mark-compacted` into <data_dir>/restore.part
+ * and move its member directory into place. Returns 0 (also when there was nothing to do). */
+int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *o, char *err,
+                    size_t errlen);

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A new instance from a backup (spec.restore). Before anything else runs:
+ *   - the backup's location is copied into a Secret of the instance (<prefix>-restore: the
+ *     object keys, the SHA-256, the bucket and its credentials), so that the etcd members'
+ *     init container can always be rendered, even after the KarmadaBackup is gone;
+ *   - the snapshot is read once and its SHA-256 checked against the backup's: a corrupted or
+ *     replaced snapshot stops the restore here, before etcd or anything else starts;
+ *   - the certificate authorities and keys stored with the backup are unsealed and written as
+ *     the instance's certificate Secrets (renamed for this instance); the pki step then keeps
+ *     the CAs and issues the certificates that must name this instance's hosts.
+ * The etcd step comes after this one and gives each member an init container (this operator's
+ * image, `karmada-operator etcd-restore`) that restores the data directory when it is empty. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common.h"
+#include "karmada/etcd_restore.h"
+#include "karmada/names.h"
+#include "util/base64.h"
+#include "util/seal.h"
+#include "util/strbuf.h"
+
+#define PKI_AAD "karmada-operator backup pki v1"
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+        o = cJSON_GetObjectItemCaseSensitive(o, a);
+        if (b)
+                o = cJSON_GetObjectItemCaseSensitive(o, b);
+        return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+/* A Secret's data[key], decoded and NUL-terminated, or NULL. */
+static char *secret_value(const cJSON *s, const char *key, size_t *len)
+{
+        const char *v = str_at(cJSON_GetObjectItemCaseSensitive(s, "data"), key, NULL);
+        unsigned char *out = NULL;
+        size_t n = 0;
+
+        if (!v || base64_decode(v, strlen(v), &out, &n) < 0)
+                return NULL;
+        if (len)
+                *len = n;
+        return (char *)out;
+}
+
+void ko_restore_source_free(struct ko_restore_source *s)
+{
+        cJSON_Delete(s->doc);
+        if (s->secret_key)
+                OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
+        free(s->access_key);
+        free(s->secret_key);
+        *s = (struct ko_restore_source){0};
+}
+
+static int from_doc(cJSON *doc, char *access, char *secret, struct ko_restore_source *s)
+{
+        *s = (struct ko_restore_source){.doc = doc, .access_key = access, .secret_key = secret};
+        s->endpoint = str_at(doc, "endpoint", NULL);
+        s->bucket = str_at(doc, "bucket", NULL);
+        s->region = str_at(doc, "region", NULL);
+        s->ca_bundle = str_at(doc, "caBundle", NULL);
+        s->path_style = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "forcePathStyle"));
+        s->key = str_at(doc, "objectKey", NULL);
+        s->pki_key = str_at(doc, "pkiObjectKey", NULL);
+        s->sha256 = str_at(doc, "sha256", NULL);
+        s->backup = str_at(doc, "backup", NULL);
+        s->karmada = str_at(doc, "karmada", NULL);
+        if (!doc || !access || !secret || !s->endpoint || !s->bucket || !s->key || !s->pki_key ||
+            !s->sha256 || !s->karmada) {
+                ko_restore_source_free(s);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s)
+{
+        char name[KO_NAME_MAX + 16];
+        const cJSON *rs, *b, *s3, *cred, *bspec, *bstatus;
+        const char *orig;
+        char *text;
+        cJSON *doc;
+
+        ko_obj_name(k, "restore", name, sizeof(name));
+        rs = desired_observed(d, &kube_secrets, k->namespace, name);
+        if (rs) { /* what was copied from the backup */
+                text = secret_value(rs, "source.json", NULL);
+                doc = text ? cJSON_Parse(text) : NULL;
+                free(text);
+                if (from_doc(doc, secret_value(rs, "accessKeyID", NULL),
+                             secret_value(rs, "secretAccessKey", NULL), s) == 0)
+                        return 0;
+        }
+        b = desired_observed(d, &ko_karmadabackups, k->namespace, k->restore_backup);
+        if (!b) {
+                desired_wait(d, "spec.restore.backupRef.name: no KarmadaBackup \"%s\"",
+                             k->restore_backup);
+                return -ENOENT;
+        }
+        if (!str_at(b, "status", "phase") || strcmp(str_at(b, "status", "phase"), "Completed")) {
+                desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
+                             str_at(b, "status", "phase") ? str_at(b, "status", "phase")
+                                                          : "no phase yet");
+                return -EAGAIN;
+        }
+        bspec = cJSON_GetObjectItemCaseSensitive(b, "spec");
+        bstatus = cJSON_GetObjectItemCaseSensitive(b, "status");
+        s3 = cJSON_GetObjectItemCaseSensitive(bspec, "s3");
+        cred = str_at(s3, "credentialsSecretRef", "name")
+                       ? desired_observed(d, &kube_secrets, k->namespace,
+                                          str_at(s3, "credentialsSecretRef", "name"))
+                       : NULL;
+        if (!cred) {
+                desired_wait(d, "the S3 credentials of KarmadaBackup %s (Secret %s)",
+                             k->restore_backup,
+                             str_at(s3, "credentialsSecretRef", "name")
+                                     ? str_at(s3, "credentialsSecretRef", "name")
+                                     : "?");
+                return -ENOENT;
+        }
+        doc = cJSON_CreateObject();
+        cJSON_AddStringToObject(doc, "backup", k->restore_backup);
+        orig = str_at(cJSON_GetObjectItemCaseSensitive(bspec, "karmadaRef"), "name", NULL);
+        cJSON_AddStringToObject(doc, "karmada", orig ? orig : "");
+        for (const char *const *f =
+                     (const char *const[]){"endpoint", "bucket", "region", "caBundle", NULL};
+             *f; f++)
+                if (str_at(s3, *f, NULL))
+                        cJSON_AddStringToObject(doc, *f, str_at(s3, *f, NULL));
+        cJSON_AddBoolToObject(doc, "forcePathStyle",
+                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s3, "forcePathStyle")));
+        for (const char *const *f =
+                     (const char *const[]){"objectKey", "pkiObjectKey", "sha256", NULL};
+             *f; f++)
+                if (str_at(bstatus, *f, NULL))
+                        cJSON_AddStringToObject(doc, *f, str_at(bstatus, *f, NULL));
+        if (from_doc(doc, secret_value(cred, "accessKeyID", NULL),
+                     secret_value(cred, "secretAccessKey", NULL), s) < 0) {
+                desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
+                             k->restore_backup);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static bool restore_enabled(const struct karmada *k)
+{
+        return k->restore_backup != NULL;
+}
+
+static int restore_contribute(const struct karmada *k, struct desired *d)
+{
+        struct ko_restore_source s;
+        char name[KO_NAME_MAX + 16], *doc;
+        int r;
+
+        if (ko_restore_source(k, d, &s) < 0)
+                return 0; /* waiting, said why */
+        doc = cJSON_PrintUnformatted(s.doc);
+        ko_obj_name(k, "restore", name, sizeof(name));
+        r = doc ? desired_add(d, &kube_secrets,
+                              ko_secret(k, name,
+                                        (const char *const[]){"source.json", "accessKeyID",
+                                                              "secretAccessKey"},
+                                        (const char *const[]){doc, s.access_key, s.secret_key},
+                                        (const size_t[]){strlen(doc), strlen(s.access_key),
+                                                         strlen(s.secret_key)},
+                                        3),
+                              false)
+                : -ENOMEM;
+        free(doc);
+        ko_restore_source_free(&s);
+        return r;
+}
+
+static void s3_client_of(const struct ko_restore_source *s, struct s3_client *c)
+{
+        *c = (struct s3_client){.target = {s->endpoint, s->bucket, s->region, s->path_style},
+                                .access_key = s->access_key,
+                                .secret_key = s->secret_key,
+                                .ca_pem = s->ca_bundle,
+                                .ca_len = s->ca_bundle ? strlen(s->ca_bundle) : 0};
+}
+
+/* The instance's certificate Secrets from the sealed file of the backup, renamed from the
+ * backed-up instance's prefix to this one's; those that exist are left alone. Returns how many
+ * it created, or a negative errno with ret->message saying why. */
+static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+                       struct step_result *ret)
+{
+        const struct karmada *k = ctx->k;
+        static const char *const suffixes[] = {"cert", "etcd-cert", "webhook-cert", NULL};
+        char old[KO_NAME_MAX], from[KO_NAME_MAX + 32], to[KO_NAME_MAX + 32];
+        const cJSON *b = desired_observed(ctx->d, &ko_karmadabackups, k->namespace, s->backup);
+        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(b, "spec"), "encryptionKeySecretRef");
+        const char *keyref = str_at(ref, "name", NULL), *keykey = str_at(ref, "key", NULL);
+        struct strbuf sealed = {0}, plain = {0};
+        struct s3_client c;
+        struct s3_error e = {0};
+        struct kube_status st;
+        cJSON *ks = NULL, *doc = NULL;
+        unsigned char *key = NULL;
+        size_t key_len = 0;
+        int r, made = 0;
+
+        if (!b || !keyref) {
+                snprintf(ret->reason, sizeof(ret->reason), "BackupUnavailable");
+                snprintf(ret->message, sizeof(ret->message),
+                         "KarmadaBackup %s (its encryption key) is needed for the certificates",
+                         s->backup);
+                return -ENOENT;
+        }
+        r = kube_get(ctx->host, &kube_secrets, k->namespace, keyref, &ks, &st);
+        if (r >= 0)
+                key = (unsigned char *)secret_value(ks, keykey ? keykey : "key", &key_len);
+        if (!key || key_len != SEAL_KEY_LEN) {
+                snprintf(ret->reason, sizeof(ret->reason), "EncryptionKeyUnavailable");
+                snprintf(ret->message, sizeof(ret->message),
+                         "the encryption key of KarmadaBackup %s (Secret %s) is %s", s->backup,
+                         keyref, r < 0 ? st.message : "not 32 bytes");
+                r = -EINVAL;
+                goto out;
+        }
+        s3_client_of(s, &c);
+        r = s3_get(&c, s->pki_key, 64u << 20, &sealed, &e);
+        if (r < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "SnapshotUnavailable");
+                snprintf(ret->message, sizeof(ret->message), "S3: get %s: %s", s->pki_key,
+                         e.message);
+                goto out;
+        }
+        r = unseal(key, PKI_AAD, sealed.buf, sealed.len, &plain);
+        doc = r == 0 ? cJSON_Parse(plain.buf) : NULL;
+        if (!doc) {
+                snprintf(ret->reason, sizeof(ret->reason), "CertificatesCorrupted");
+                snprintf(ret->message, sizeof(ret->message),
+                         "%s does not open with the key of Secret %s (altered, or another key)",
+                         s->pki_key, keyref);
+                r = -EBADMSG;
+                goto out;
+        }
+        ko_prefix(s->karmada, old, sizeof(old));
+        for (const char *const *x = suffixes; *x; x++) {
+                const cJSON *item;
+                ko_name(old, *x, from, sizeof(from));
+                ko_obj_name(k, *x, to, sizeof(to));
+                if (desired_observed(ctx->d, &kube_secrets, k->namespace, to))
+                        continue;
+                cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "secrets"))
+                {
+                        cJSON *o;
+                        if (!str_at(item, "name", NULL) || strcmp(str_at(item, "name", NULL), from))
+                                continue;
+                        o = ko_object(k, &kube_secrets, to, -1);
+                        cJSON_AddStringToObject(o, "type", "Opaque");
+                        cJSON_AddItemToObject(
+                                o, "data",
+                                cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(item, "data"),
+                                                true));
+                        r = kube_create(ctx->host, &kube_secrets, k->namespace, o, NULL, NULL, &st);
+                        cJSON_Delete(o);
+                        if (r < 0 && r != -EEXIST) {
+                                snprintf(ret->reason, sizeof(ret->reason), "RestoreFailed");
+                                snprintf(ret->message, sizeof(ret->message), "create Secret %s: %s",
+                                         to, st.message);
+                                goto out;
+                        }
+                        made++;
+                }
+        }
+        r = made;
+out:
+        if (key)
+                OPENSSL_cleanse(key, key_len);
+        free(key);
+        if (plain.buf)
+                OPENSSL_cleanse(plain.buf, plain.len);
+        strbuf_free(&plain);
+        strbuf_free(&sealed);
+        cJSON_Delete(doc);
+        cJSON_Delete(ks);
+        return r;
+}
+
+static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
+{
+        const struct karmada *k = ctx->k;
+        struct ko_restore_source s;
+        struct s3_client c;
+        char err[512] = "", sts[KO_NAME_MAX + 16];
+        long long size = 0;
+        int r;
+
+        ko_comp_name(k, KO_ETCD, sts, sizeof(sts));
+        /* restored before (its etcd exists), or checked by this process */
+        if (desired_observed(ctx->d, &kube_statefulsets, k->namespace, sts) ||
+            strncmp(ctx->memo->value, "checked", 7) == 0) {
+                ret->ready = true;
+                snprintf(ret->reason, sizeof(ret->reason), "Restored");
+                snprintf(ret->message, sizeof(ret->message), "from KarmadaBackup %s",
+                         k->restore_backup);
+                return 0;
+        }
+        if (desired_waiting(ctx->d, "restore") || ko_restore_source(k, ctx->d, &s) < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "BackupUnavailable");
+                snprintf(ret->message, sizeof(ret->message), "%s",
+                         desired_waiting(ctx->d, "restore") ? desired_waiting(ctx->d, "restore")
+                                                            : "the backup is not readable");
+                ret->requeue_after_ms = 10000;
+                return 0;
+        }
+        s3_client_of(&s, &c);
+        r = ko_snapshot_fetch(&c, s.key, s.sha256, NULL, &size, err, sizeof(err));
+        if (r < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "%s",
+                         r == -EBADMSG ? "SnapshotCorrupted" : "SnapshotUnavailable");
+                snprintf(ret->message, sizeof(ret->message), "%s; nothing was started", err);
+                ret->requeue_after_ms = r == -EBADMSG ? 0 : 30000;
+                ko_restore_source_free(&s);
+                return 0;
+        }
+        r = restore_pki(ctx, &s, ret);
+        if (r < 0) {
+                ret->requeue_after_ms = 30000;
+        } else if (r > 0) {
+                /* the next build must see them before the pki step runs */
+                snprintf(ret->reason, sizeof(ret->reason), "Restoring");
+                snprintf(ret->message, sizeof(ret->message),
+                         "certificates restored from KarmadaBackup %s", k->restore_backup);
+                ret->requeue_after_ms = 1000;
+        } else {
+                snprintf(ctx->memo->value, sizeof(ctx->memo->value), "checked %s", s.sha256);
+                ret->ready = true;
+                snprintf(ret->reason, sizeof(ret->reason), "SnapshotVerified");
+                snprintf(ret->message, sizeof(ret->message),
+                         "snapshot of KarmadaBackup %s (%lld bytes) verified; etcd restores it",
+                         k->restore_backup, size);
+        }
+        ko_restore_source_free(&s);
+        return 0;
+}
+
+const struct reconciler ko_rec_restore = {
+        .name = "restore",
+        .condition = "RestoreReady",
+        .enabled = restore_enabled,
+        .contribute = restore_contribute,
+        .reconcile = restore_reconcile,
+        .host_only = true,
+};
