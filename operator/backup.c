@@ -393,10 +393,11 @@ static void take(struct bctl *bc, const cJSON *b, struct result *res)
                      kname);
                 goto out;
         }
-        if (!ko_condition_is_true(at(kobj, "status", "conditions"), "Ready")) {
+        /* its etcd, not the whole instance: an upgrade that waits for this backup is not Ready */
+        if (!ko_condition_is_true(at(kobj, "status", "conditions"), "EtcdReady")) {
                 res->phase = "Pending";
-                snprintf(res->message, sizeof(res->message), "waiting for Karmada %s to be Ready",
-                         kname);
+                snprintf(res->message, sizeof(res->message),
+                         "waiting for the etcd of Karmada %s to be ready", kname);
                 goto out;
         }
         snprintf(res->version, sizeof(res->version), "%s",

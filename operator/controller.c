@@ -1012,6 +1012,100 @@ static void refuse(struct kctl *kc, const cJSON *cr, cJSON *status, long long ge
         }
 }
 
+/* The backup an upgrade waits for when the annotation asks for one (from the template of the
+ * KarmadaBackupSchedule it names): 0 when there is none to wait for or it Completed, 1 while it
+ * runs (msg says so), -1 when it failed or cannot be made (msg says why). */
+static int pre_upgrade_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
+                              size_t size)
+{
+        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
+        const char *sched = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(ann, KO_BACKUP_BEFORE_UPGRADE_ANNOTATION));
+        const char *phase, *why;
+        char name[256], ver[64];
+        struct kube_status st;
+        cJSON *b = NULL, *s = NULL, *obj, *meta;
+        int r;
+
+        if (!sched || !*sched)
+                return 0;
+        snprintf(ver, sizeof(ver), "%s", k->version);
+        for (char *c = ver; *c; c++)
+                if (*c == '.' || *c == '+' || *c == '_')
+                        *c = '-';
+        snprintf(name, sizeof(name), "%.60s-pre-%s-g%lld", k->name, ver, k->generation);
+        for (char *c = name; *c; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                        *c = (char)(*c - 'A' + 'a');
+        r = kube_get(kc->client, &ko_karmadabackups, k->namespace, name, &b, &st);
+        if (r == 0) {
+                phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(b, "status"), "phase"));
+                why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(b, "status"), "message"));
+                r = phase && strcmp(phase, "Completed") == 0 ? 0
+                    : phase && strcmp(phase, "Failed") == 0  ? -1
+                                                             : 1;
+                if (r < 0)
+                        snprintf(msg, size,
+                                 "the backup before the upgrade to %s failed (KarmadaBackup %s: "
+                                 "%s); nothing was upgraded. Delete it to try again, or remove "
+                                 "the annotation " KO_BACKUP_BEFORE_UPGRADE_ANNOTATION,
+                                 k->version, name, why ? why : "no message");
+                else if (r > 0)
+                        snprintf(msg, size,
+                                 "backing up before the upgrade to %s: KarmadaBackup "
+                                 "%s is %s%s%s",
+                                 k->version, name, phase ? phase : "new", why ? ": " : "",
+                                 why ? why : "");
+                cJSON_Delete(b);
+                return r;
+        }
+        if (r != -ENOENT) {
+                snprintf(msg, size, "get KarmadaBackup %s: %s", name, st.message);
+                return 1;
+        }
+        r = kube_get(kc->client, &ko_karmadabackupschedules, k->namespace, sched, &s, &st);
+        if (r < 0) {
+                snprintf(msg, size,
+                         "metadata.annotations[" KO_BACKUP_BEFORE_UPGRADE_ANNOTATION
+                         "]: KarmadaBackupSchedule %s: %s",
+                         sched, r == -ENOENT ? "not found" : st.message);
+                return r == -ENOENT ? -1 : 1;
+        }
+        obj = cJSON_CreateObject();
+        cJSON_AddStringToObject(obj, "apiVersion", "operator.karmada.io/v1alpha1");
+        cJSON_AddStringToObject(obj, "kind", "KarmadaBackup");
+        meta = cJSON_AddObjectToObject(obj, "metadata");
+        cJSON_AddStringToObject(meta, "name", name);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"),
+                                "operator.karmada.io/pre-upgrade", k->name);
+        cJSON_AddItemToObject(
+                obj, "spec",
+                cJSON_Duplicate(
+                        cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(s, "spec"), "template"),
+                                "spec"),
+                        true));
+        /* whatever the template says, it is this instance that is backed up */
+        cJSON_ReplaceItemInObjectCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"),
+                                                 "karmadaRef"),
+                "name", cJSON_CreateString(k->name));
+        r = kube_create(kc->client, &ko_karmadabackups, k->namespace, obj, NULL, NULL, &st);
+        cJSON_Delete(obj);
+        cJSON_Delete(s);
+        if (r < 0 && r != -EEXIST) {
+                snprintf(msg, size, "create KarmadaBackup %s: %s", name, st.message);
+                return r == -EINVAL ? -1 : 1;
+        }
+        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s created",
+                 k->version, name);
+        return 1;
+}
+
 /* After a pass of an upgrade: an Event for each step that finished (in order), the Upgrading
  * condition, and the deadline of the step it waits for. Returns the milliseconds left before
  * that deadline, 0 when it has passed (the caller rolls back), -1 when the upgrade is done. */
@@ -1154,6 +1248,23 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 upgrading = true;
                 rollback = strcmp(cond_field(conds, "Upgrading", "reason"), "UpgradeFailed") == 0 &&
                            cJSON_IsNumber(g) && (long long)g->valuedouble == k->generation;
+        }
+        if (upgrading && !rollback) {
+                r = pre_upgrade_backup(kc, obj->json, k, msg, sizeof(msg));
+                if (r < 0) {
+                        refuse(kc, obj->json, status, k->generation, "PreUpgradeBackupFailed", msg,
+                               true, out);
+                        goto done;
+                }
+                if (r > 0) { /* the upgrade waits; the instance stays as it runs */
+                        ko_condition_set(conds, "Upgrading", KO_TRUE, "BackingUp", msg,
+                                         k->generation);
+                        if (write_status(kc, obj->json, status, &st) < 0)
+                                log_warn("write status", "karmada", key, "error", st.message);
+                        out->result = RECONCILE_REQUEUE_AFTER;
+                        out->requeue_after_ms = 2000;
+                        goto done;
+                }
         }
         run = rollback ? last : k;
         ob.prefix = k->prefix;

@@ -16,7 +16,10 @@
 
 /* How long one step of an upgrade may take before it is rolled back ("10m" when unset). */
 #define KO_STEP_TIMEOUT_ANNOTATION "operator.karmada.io/upgrade-step-timeout"
-#define KO_STEP_TIMEOUT_DEFAULT_MS 600000L
+/* Back up before an upgrade, with the template of the KarmadaBackupSchedule it names; the
+ * upgrade waits for the backup and stops when it fails. */
+#define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"
+#define KO_STEP_TIMEOUT_DEFAULT_MS          600000L
 
 enum ko_volume_kind {
         KO_VOLUME_EMPTY_DIR,

@@ -12,7 +12,9 @@
  *     corrupted snapshot is refused before anything starts; spec.restore cannot be added to a
  *     running instance;
  *   - a schedule "@every 2s" with keepLast 3, after at least 5 backups, leaves exactly 3
- *     KarmadaBackups and their 3 snapshots (and certificate files) in the bucket. */
+ *     KarmadaBackups and their 3 snapshots (and certificate files) in the bucket;
+ *   - an upgrade that asks for a backup first stops when that backup fails (nothing upgraded)
+ *     and runs once one completed. */
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -403,6 +405,93 @@ static void corrupted(const char *name)
         live_wait_deleted(ns, "bk3", 90);
 }
 
+static void schedule_template(const char *name, const char *creds)
+{
+        create(&ko_karmadabackupschedules,
+               "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
+               "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"%s\"},\"spec\":{"
+               "\"schedule\":\"@daily\",\"suspend\":true,\"template\":{\"spec\":{"
+               "\"karmadaRef\":{\"name\":\"any\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":"
+               "\"%s\",\"prefix\":\"pre\",\"forcePathStyle\":true,\"credentialsSecretRef\":"
+               "{\"name\":\"%s\"}},\"encryptionKeySecretRef\":{\"name\":\"key\"}}}}}",
+               name, s3.target.endpoint, s3.target.bucket, creds);
+}
+
+/* An upgrade that asks for a backup first (the annotation naming a schedule whose template
+ * is used): a failing backup stops it before anything changes; once a backup completes, the
+ * upgrade runs. */
+static void pre_upgrade(void)
+{
+        char buf[1024];
+        cJSON *k, *b;
+
+        schedule_template("bad-template", "s3-wrong");
+        schedule_template("good-template", "s3");
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"up\",\"annotations\":{"
+                        "\"operator.karmada.io/backup-before-upgrade\":\"bad-template\"}},"
+                        "\"spec\":{\"karmadaVersion\":\"v1.17.1\",\"components\":{\"etcd\":"
+                        "{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        live_wait_condition(ns, "up", "Ready", "True", 240);
+        live_patch(ns, "up", "{\"spec\":{\"karmadaVersion\":\"v1.18.2\"}}");
+        live_wait_condition(ns, "up", "Ready", "False PreUpgradeBackupFailed", 60);
+        itest_log("backup before the upgrade failed: Ready %s",
+                  live_condition(ns, "up", "Ready", buf, sizeof(buf)));
+        k = live_get(ns, "up");
+        IT_ASSERT(strcmp(status_str(k, "karmadaVersion"), "v1.17.1") == 0,
+                  "status.karmadaVersion %s after a failed backup",
+                  status_str(k, "karmadaVersion"));
+        cJSON_Delete(k);
+        {
+                cJSON *dep = NULL;
+                const char *img;
+                IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, "up-karmada-webhook", &dep,
+                                   NULL) == 0,
+                          "webhook Deployment");
+                img = cJSON_GetStringValue(cJSON_GetObjectItem(
+                        cJSON_GetArrayItem(cJSON_GetObjectItem(
+                                                   cJSON_GetObjectItem(
+                                                           cJSON_GetObjectItem(
+                                                                   cJSON_GetObjectItem(dep, "spec"),
+                                                                   "template"),
+                                                           "spec"),
+                                                   "containers"),
+                                           0),
+                        "image"));
+                IT_ASSERT(img && strstr(img, ":v1.17.1"), "webhook image %s after a failed backup",
+                          img ? img : "(none)");
+                cJSON_Delete(dep);
+        }
+        /* as the message says: delete the failed backup, point at a template that works */
+        IT_ASSERT(kube_delete(live_kc, &ko_karmadabackups, ns, "up-pre-v1-18-2-g2", NULL, NULL) ==
+                          0,
+                  "delete the failed backup");
+        live_patch(ns, "up",
+                   "{\"metadata\":{\"annotations\":{\"operator.karmada.io/backup-before-upgrade\":"
+                   "\"good-template\"}}}");
+        for (double t0 = itest_now();;) {
+                k = live_get(ns, "up");
+                if (strcmp(status_str(k, "karmadaVersion"), "v1.18.2") == 0)
+                        break;
+                IT_ASSERT(itest_now() - t0 < 120, "not upgraded after 120s: %s",
+                          live_condition(ns, "up", "Upgrading", buf, sizeof(buf)));
+                cJSON_Delete(k);
+                usleep(250 * 1000);
+        }
+        cJSON_Delete(k);
+        live_wait_condition(ns, "up", "Ready", "True", 120);
+        b = get_backup("up-pre-v1-18-2-g2");
+        IT_ASSERT(strcmp(status_str(b, "phase"), "Completed") == 0 &&
+                          strcmp(status_str(b, "karmadaVersion"), "v1.17.1") == 0,
+                  "the backup before the upgrade: %s of %s", status_str(b, "phase"),
+                  status_str(b, "karmadaVersion"));
+        itest_log(
+                "upgraded to v1.18.2 after KarmadaBackup up-pre-v1-18-2-g2 (of v1.17.1) completed");
+        cJSON_Delete(b);
+        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
+        live_wait_deleted(ns, "up", 90);
+}
+
 int main(void)
 {
         unsigned char key[SEAL_KEY_LEN];
@@ -597,6 +686,7 @@ int main(void)
 
         IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
         live_wait_deleted(ns, "bk", 90);
+        pre_upgrade();
         live_teardown();
         itest_log("ok");
         return 0;
