@@ -2,7 +2,7 @@
 # Set up everything and run the main job locally: a host cluster (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kwok), ko-plane beside it (it runs on loopback the
 # etcd, kube-apiserver and Karmada components the operator renders, since kwok's pods are
-# simulated), the Karmada CRD, the operator (built from this tree, in the background) and the
+# simulated), the operator's CRDs, the operator (built from this tree, in the background) and the
 # sample Karmada of crds/samples/, waited for until Ready. Karmada's CRD tarball comes from its
 # Go module (hack/karmada-crds.sh) into the operator's cache, as if downloaded from GitHub.
 # Run it again to rebuild and restart; stop everything with hack/cluster.sh down.
@@ -34,10 +34,14 @@ cp "$("$HACK_DIR/karmada-crds.sh" "$version")" "$cache/crds/$sum/crds.tar.gz"
 
 kubectl apply --server-side --field-manager=local-up -f crds/ >/dev/null
 crd_established() {
-        [ "$(kubectl get crd karmadas.operator.karmada.io \
-                -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]
+        local crd
+        for crd in karmadas karmadabackups karmadabackupschedules; do
+                [ "$(kubectl get crd "$crd.operator.karmada.io" \
+                        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ] ||
+                        return 1
+        done
 }
-wait_until 60 "the Karmada CRD to be established" crd_established
+wait_until 60 "the operator's CRDs to be established" crd_established
 
 metrics_port=$(free_port)
 probe_port=$(free_port)

@@ -403,13 +403,20 @@ static void take(struct bctl *bc, const cJSON *b, struct result *res)
         snprintf(res->version, sizeof(res->version), "%s",
                  str_at(kobj, "status", "karmadaVersion") ? str_at(kobj, "status", "karmadaVersion")
                                                           : k->version);
-        if (s3_conf_get(bc, ns, spec, &s3, &reason, why, sizeof(why)) < 0) {
+        /* a missing or wrong Secret fails the backup; an API error only delays it */
+        r = s3_conf_get(bc, ns, spec, &s3, &reason, why, sizeof(why));
+        if (r >= 0) {
+                reason = "EncryptionKeyUnavailable";
+                r = secret_value(bc, ns, keyref, "spec.encryptionKeySecretRef.name",
+                                 keykey ? keykey : "key", &key, &key_len, why, sizeof(why));
+        }
+        if (r == -ENOENT || r == -EINVAL) {
                 fail(res, reason, "%s", why);
                 goto out;
         }
-        if (secret_value(bc, ns, keyref, "spec.encryptionKeySecretRef.name",
-                         keykey ? keykey : "key", &key, &key_len, why, sizeof(why)) < 0) {
-                fail(res, "EncryptionKeyUnavailable", "%s", why);
+        if (r < 0) {
+                res->phase = NULL;
+                snprintf(res->message, sizeof(res->message), "%s", why);
                 goto out;
         }
         if (key_len != SEAL_KEY_LEN) {

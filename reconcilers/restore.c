@@ -102,7 +102,8 @@ int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_rest
                              k->restore_backup);
                 return -ENOENT;
         }
-        if (!str_at(b, "status", "phase") || strcmp(str_at(b, "status", "phase"), "Completed")) {
+        if (!str_at(b, "status", "phase") ||
+            strcmp(str_at(b, "status", "phase"), "Completed") != 0) {
                 desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
                              str_at(b, "status", "phase") ? str_at(b, "status", "phase")
                                                           : "no phase yet");
@@ -255,7 +256,8 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
                 cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "secrets"))
                 {
                         cJSON *o;
-                        if (!str_at(item, "name", NULL) || strcmp(str_at(item, "name", NULL), from))
+                        if (!str_at(item, "name", NULL) ||
+                            strcmp(str_at(item, "name", NULL), from) != 0)
                                 continue;
                         o = ko_object(k, &kube_secrets, to, -1);
                         cJSON_AddStringToObject(o, "type", "Opaque");

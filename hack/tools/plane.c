@@ -431,7 +431,7 @@ static const cJSON *find_secret(const char *ns, const char *name)
 
         cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(g.secrets, "items"))
         {
-                if (name && strcmp(str(s, "metadata", "namespace") ?: "", ns) == 0 &&
+                if (name && ns && strcmp(str(s, "metadata", "namespace") ?: "", ns) == 0 &&
                     strcmp(str(s, "metadata", "name") ?: "", name) == 0)
                         return s;
         }

@@ -159,22 +159,37 @@ void live_make_ns(const char *ns)
         cJSON_Delete(o);
 }
 
-void live_create(const char *ns, const char *fmt, ...)
+static void create_v(const struct kube_resource *r, const char *ns, const char *fmt, va_list ap)
 {
         struct strbuf b = {0};
         struct kube_status st;
-        va_list ap;
         cJSON *o;
 
-        va_start(ap, fmt);
         strbuf_vprintf(&b, fmt, ap);
-        va_end(ap);
         o = cJSON_Parse(b.buf);
         IT_ASSERT(o, "JSON: %s", b.buf);
-        IT_ASSERT(kube_create(live_kc, &ko_karmadas, ns, o, NULL, NULL, &st) == 0, "create: %s",
-                  st.message);
+        IT_ASSERT(kube_create(live_kc, r, ns, o, NULL, NULL, &st) == 0, "create %s: %s",
+                  r->resource, st.message);
         cJSON_Delete(o);
         strbuf_free(&b);
+}
+
+void live_create(const char *ns, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        create_v(&ko_karmadas, ns, fmt, ap);
+        va_end(ap);
+}
+
+void live_create_object(const struct kube_resource *r, const char *ns, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        create_v(r, ns, fmt, ap);
+        va_end(ap);
 }
 
 void live_patch(const char *ns, const char *name, const char *fmt, ...)

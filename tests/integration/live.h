@@ -11,6 +11,7 @@
 #include "itest.h"
 
 struct kube_client;
+struct kube_resource;
 
 /* The client of the host cluster (set by live_setup). */
 extern struct kube_client *live_kc;
@@ -34,6 +35,9 @@ void live_stop_operator(int slot);
 void live_make_ns(const char *ns);
 /* Create a Karmada object from JSON (a printf format). */
 void live_create(const char *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Create an object of any resource in ns from printf-formatted JSON. */
+void live_create_object(const struct kube_resource *r, const char *ns, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* Merge-patch a Karmada object (JSON as a printf format). */
 void live_patch(const char *ns, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

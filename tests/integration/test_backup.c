@@ -37,36 +37,18 @@ static struct s3_client s3;
 static const struct kube_resource pps = {"policy.karmada.io", "v1alpha1", "propagationpolicies",
                                          "PropagationPolicy", true};
 
-static void create(const struct kube_resource *r, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-static void create(const struct kube_resource *r, const char *fmt, ...)
-{
-        struct strbuf b = {0};
-        struct kube_status st;
-        va_list ap;
-        cJSON *o;
-
-        va_start(ap, fmt);
-        strbuf_vprintf(&b, fmt, ap);
-        va_end(ap);
-        o = cJSON_Parse(b.buf);
-        IT_ASSERT(o, "JSON: %s", b.buf);
-        IT_ASSERT(kube_create(live_kc, r, ns, o, NULL, NULL, &st) == 0, "create: %s", st.message);
-        cJSON_Delete(o);
-        strbuf_free(&b);
-}
-
 /* a KarmadaBackup of `karmada` to the test bucket under `prefix`, with these Secrets */
 static void backup(const char *name, const char *karmada, const char *prefix, const char *endpoint,
                    const char *creds, const char *key)
 {
-        create(&ko_karmadabackups,
-               "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"KarmadaBackup\","
-               "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaRef\":{\"name\":\"%s\"},"
-               "\"s3\":{\"endpoint\":\"%s\",\"bucket\":\"%s\",\"prefix\":\"%s\","
-               "\"forcePathStyle\":true,\"credentialsSecretRef\":{\"name\":\"%s\"}},"
-               "\"encryptionKeySecretRef\":{\"name\":\"%s\"}}}",
-               name, karmada, endpoint, s3.target.bucket, prefix, creds, key);
+        live_create_object(
+                &ko_karmadabackups, ns,
+                "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"KarmadaBackup\","
+                "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaRef\":{\"name\":\"%s\"},"
+                "\"s3\":{\"endpoint\":\"%s\",\"bucket\":\"%s\",\"prefix\":\"%s\","
+                "\"forcePathStyle\":true,\"credentialsSecretRef\":{\"name\":\"%s\"}},"
+                "\"encryptionKeySecretRef\":{\"name\":\"%s\"}}}",
+                name, karmada, endpoint, s3.target.bucket, prefix, creds, key);
 }
 
 static cJSON *get_backup(const char *name)
@@ -155,10 +137,10 @@ static void creds(const char *name, const char *access, const char *secret)
         IT_ASSERT(base64_encode(access, strlen(access), &e1) == 0 &&
                           base64_encode(secret, strlen(secret), &e2) == 0,
                   "base64");
-        create(&kube_secrets,
-               "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"accessKeyID\":\"%s\","
-               "\"secretAccessKey\":\"%s\"}}",
-               name, e1, e2);
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"accessKeyID\":\"%s\","
+                           "\"secretAccessKey\":\"%s\"}}",
+                           name, e1, e2);
         free(e1);
         free(e2);
 }
@@ -407,14 +389,15 @@ static void corrupted(const char *name)
 
 static void schedule_template(const char *name, const char *creds)
 {
-        create(&ko_karmadabackupschedules,
-               "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
-               "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"%s\"},\"spec\":{"
-               "\"schedule\":\"@daily\",\"suspend\":true,\"template\":{\"spec\":{"
-               "\"karmadaRef\":{\"name\":\"any\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":"
-               "\"%s\",\"prefix\":\"pre\",\"forcePathStyle\":true,\"credentialsSecretRef\":"
-               "{\"name\":\"%s\"}},\"encryptionKeySecretRef\":{\"name\":\"key\"}}}}}",
-               name, s3.target.endpoint, s3.target.bucket, creds);
+        live_create_object(
+                &ko_karmadabackupschedules, ns,
+                "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
+                "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"%s\"},\"spec\":{"
+                "\"schedule\":\"@daily\",\"suspend\":true,\"template\":{\"spec\":{"
+                "\"karmadaRef\":{\"name\":\"any\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":"
+                "\"%s\",\"prefix\":\"pre\",\"forcePathStyle\":true,\"credentialsSecretRef\":"
+                "{\"name\":\"%s\"}},\"encryptionKeySecretRef\":{\"name\":\"key\"}}}}}",
+                name, s3.target.endpoint, s3.target.bucket, creds);
 }
 
 /* An upgrade that asks for a backup first (the annotation naming a schedule whose template
@@ -517,8 +500,9 @@ int main(void)
         {
                 char *enc = NULL;
                 IT_ASSERT(base64_encode(key, sizeof(key), &enc) == 0, "base64");
-                create(&kube_secrets, "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":\"%s\"}}",
-                       enc);
+                live_create_object(&kube_secrets, ns,
+                                   "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":\"%s\"}}",
+                                   enc);
                 free(enc);
         }
         snprintf(prefix, sizeof(prefix), "t-%s", ns);
@@ -629,15 +613,17 @@ int main(void)
 
         /* a schedule: every 2 s, keep the last 3 */
         snprintf(prefix, sizeof(prefix), "s-%s", ns);
-        create(&ko_karmadabackupschedules,
-               "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
-               "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"often\"},\"spec\":{\"schedule\":"
-               "\"@every 2s\","
-               "\"immediate\":true,\"retention\":{\"keepLast\":3},\"template\":{\"spec\":{"
-               "\"karmadaRef\":{\"name\":\"bk\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":\"%s\","
-               "\"prefix\":\"%s\",\"forcePathStyle\":true,\"credentialsSecretRef\":{\"name\":"
-               "\"s3\"}},\"encryptionKeySecretRef\":{\"name\":\"key\"}}}}}",
-               s3.target.endpoint, s3.target.bucket, prefix);
+        live_create_object(
+                &ko_karmadabackupschedules, ns,
+                "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
+                "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"often\"},\"spec\":{"
+                "\"schedule\":"
+                "\"@every 2s\","
+                "\"immediate\":true,\"retention\":{\"keepLast\":3},\"template\":{\"spec\":{"
+                "\"karmadaRef\":{\"name\":\"bk\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":\"%s\","
+                "\"prefix\":\"%s\",\"forcePathStyle\":true,\"credentialsSecretRef\":{\"name\":"
+                "\"s3\"}},\"encryptionKeySecretRef\":{\"name\":\"key\"}}}}}",
+                s3.target.endpoint, s3.target.bucket, prefix);
         t0 = itest_now();
         while (n_seen < 5) {
                 n = schedule_backups("often", &seen, &n_seen, &completed);
