@@ -393,11 +393,13 @@ static void take(struct bctl *bc, const cJSON *b, struct result *res)
                      kname);
                 goto out;
         }
-        /* its etcd, not the whole instance: an upgrade that waits for this backup is not Ready */
-        if (!ko_condition_is_true(at(kobj, "status", "conditions"), "EtcdReady")) {
+        /* installed once (status.karmadaVersion is set when it first was Ready) and its etcd
+         * ready: not Ready as a whole, which an upgrade waiting for this backup is not */
+        if (!str_at(kobj, "status", "karmadaVersion") ||
+            !ko_condition_is_true(at(kobj, "status", "conditions"), "EtcdReady")) {
                 res->phase = "Pending";
                 snprintf(res->message, sizeof(res->message),
-                         "waiting for the etcd of Karmada %s to be ready", kname);
+                         "waiting for Karmada %s to be installed and its etcd ready", kname);
                 goto out;
         }
         snprintf(res->version, sizeof(res->version), "%s",
