@@ -192,3 +192,50 @@ cJSON *ko_csv_array(const char *csv)
         }
         return a;
 }
+
+int ko_gate_on(struct desired *d, const char *gate, const enum ko_component *comps)
+{
+        int r = 0;
+
+        for (; *comps != KO_N_COMPONENTS && r >= 0; comps++)
+                r = desired_gate(d, *comps, gate, true);
+        return r;
+}
+
+cJSON *ko_feature_object(const struct karmada *k, const struct kube_resource *r, const cJSON *given,
+                         const char *ns, const char *feature)
+{
+        const cJSON *gm = cJSON_GetObjectItemCaseSensitive(given, "metadata");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(gm ? gm : given, "name");
+        cJSON *o, *meta, *e;
+
+        if (!cJSON_IsString(name))
+                return NULL;
+        o = ko_karmada_object(k, r, name->valuestring, ns, feature);
+        if (!o)
+                return NULL;
+        meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+        /* the user's labels and annotations too; ours win */
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(
+                                      gm, "labels")) if (cJSON_IsString(e) &&
+                                                         !cJSON_GetObjectItemCaseSensitive(
+                                                                 cJSON_GetObjectItemCaseSensitive(
+                                                                         meta, "labels"),
+                                                                 e->string))
+                cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(meta, "labels"), e->string,
+                                        e->valuestring);
+        if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(gm, "annotations")))
+                cJSON_AddItemToObject(
+                        meta, "annotations",
+                        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(gm, "annotations"), true));
+        /* every field but the identity ones */
+        cJSON_ArrayForEach(e, given)
+        {
+                if (strcmp(e->string, "metadata") == 0 || strcmp(e->string, "apiVersion") == 0 ||
+                    strcmp(e->string, "kind") == 0 || strcmp(e->string, "name") == 0 ||
+                    strcmp(e->string, "namespace") == 0)
+                        continue;
+                cJSON_AddItemToObject(o, e->string, cJSON_Duplicate(e, true));
+        }
+        return o;
+}

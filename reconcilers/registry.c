@@ -10,7 +10,8 @@
 extern const struct reconciler ko_rec_restore, ko_rec_pki, ko_rec_etcd, ko_rec_apiserver,
         ko_rec_kubeconfig, ko_rec_aggregated_apiserver, ko_rec_kube_controller_manager,
         ko_rec_controller_manager, ko_rec_karmada_resources, ko_rec_scheduler, ko_rec_webhook,
-        ko_rec_descheduler, ko_rec_search, ko_rec_metrics_adapter;
+        ko_rec_descheduler, ko_rec_search, ko_rec_metrics_adapter, ko_rec_feature_scheduler,
+        ko_rec_feature_quota, ko_rec_feature_preemption, ko_rec_feature_batch;
 
 const struct reconciler *const ko_reconcilers[] = {
         &ko_rec_restore,
@@ -27,6 +28,11 @@ const struct reconciler *const ko_reconcilers[] = {
         &ko_rec_descheduler,
         &ko_rec_search,
         &ko_rec_metrics_adapter,
+        /* features (spec.features): after the components they set gates on */
+        &ko_rec_feature_scheduler,
+        &ko_rec_feature_quota,
+        &ko_rec_feature_preemption,
+        &ko_rec_feature_batch,
         NULL,
 };
 

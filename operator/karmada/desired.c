@@ -18,6 +18,7 @@ static const bool takes_karmada_gates[KO_N_COMPONENTS] = {
         [KO_CONTROLLER_MANAGER] = true,
         [KO_SCHEDULER] = true,
         [KO_WEBHOOK] = true,
+        [KO_DESCHEDULER] = true,
 };
 
 int desired_init(struct desired *d, const struct karmada *k, const struct observed *o)

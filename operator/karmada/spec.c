@@ -269,6 +269,113 @@ static void parse_common(struct parser *p, struct karmada *k, enum ko_component 
 #undef SUB
 }
 
+/* An array of objects each with a name (a DNS subdomain) and the fields listed as required. */
+static const cJSON *named_list(struct parser *p, const cJSON *o, const char *key, const char *path,
+                               const char *const *required)
+{
+        const cJSON *v = get(o, key), *e;
+        int i = 0;
+
+        if (!v)
+                return NULL;
+        if (!cJSON_IsArray(v)) {
+                problem(p, path, "must be a list");
+                return NULL;
+        }
+        cJSON_ArrayForEach(e, v)
+        {
+                const cJSON *meta = get(e, "metadata");
+                const cJSON *name = get(meta ? meta : e, "name");
+                char sub[512];
+                snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
+                if (!cJSON_IsObject(e)) {
+                        problem(p, sub, "must be an object");
+                        continue;
+                }
+                if (!cJSON_IsString(name) || !name->valuestring[0] ||
+                    strlen(name->valuestring) > 253) {
+                        problem(p, sub, "needs a name");
+                        continue;
+                }
+                for (const char *const *r = required; r && *r; r++)
+                        if (!get(e, *r))
+                                problem(p, sub, "needs %s", *r);
+        }
+        return cJSON_GetArraySize(v) ? v : NULL;
+}
+
+static void parse_features(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        static const char *const frq_fields[] = {"namespace", "spec", NULL};
+        static const char *const pc_fields[] = {"value", NULL};
+        static const char *const ric_fields[] = {"spec", NULL};
+        struct ko_features *f = &k->features;
+        const cJSON *fs = obj_at(p, spec, "features", "spec.features"), *c, *e;
+        long ms;
+
+        c = obj_at(p, fs, "scheduler", "spec.features.scheduler");
+        if (c) {
+                f->scheduler = true;
+                f->plugins = get(c, "plugins");
+                if (f->plugins && !cJSON_IsArray(f->plugins))
+                        problem(p, "spec.features.scheduler.plugins", "must be a list");
+                cJSON_ArrayForEach(e, f->plugins) if (!cJSON_IsString(e) || !e->valuestring[0] ||
+                                                      strpbrk(e->valuestring, ", \t"))
+                        problem(p, "spec.features.scheduler.plugins",
+                                "must hold plugin names (or \"*\", \"-name\")");
+                if (!cJSON_GetArraySize(f->plugins))
+                        f->plugins = NULL;
+                f->overcommit_protection =
+                        bool_at(p, c, "overcommitProtection",
+                                "spec.features.scheduler.overcommitProtection", false);
+        }
+        c = obj_at(p, fs, "quota", "spec.features.quota");
+        if (c) {
+                f->quota = true;
+                f->quota_enforcement =
+                        bool_at(p, c, "enforcement", "spec.features.quota.enforcement", false);
+                f->quota_estimate =
+                        bool_at(p, c, "estimate", "spec.features.quota.estimate", false);
+                f->quota_sync = str_at(p, c, "syncPeriod", "spec.features.quota.syncPeriod");
+                if (f->quota_sync && (duration_parse_ms(f->quota_sync, &ms) < 0 || ms < 1000))
+                        problem(p, "spec.features.quota.syncPeriod",
+                                "\"%s\" is not a duration of at least 1s (like 5m)", f->quota_sync);
+                f->frqs = named_list(p, c, "federatedResourceQuotas",
+                                     "spec.features.quota.federatedResourceQuotas", frq_fields);
+        }
+        c = obj_at(p, fs, "preemption", "spec.features.preemption");
+        if (c) {
+                f->preemption = true;
+                f->priority_scheduling =
+                        bool_at(p, c, "priorityBasedScheduling",
+                                "spec.features.preemption.priorityBasedScheduling", false);
+                f->policy_preemption = bool_at(p, c, "policyPreemption",
+                                               "spec.features.preemption.policyPreemption", false);
+                f->priority_classes =
+                        named_list(p, c, "priorityClasses",
+                                   "spec.features.preemption.priorityClasses", pc_fields);
+                cJSON_ArrayForEach(e, f->priority_classes)
+                {
+                        const cJSON *v = get(e, "value");
+                        if (v && (!cJSON_IsNumber(v) || v->valuedouble > 1000000000 ||
+                                  v->valuedouble < -2147483648.0 ||
+                                  v->valuedouble != (double)(long)v->valuedouble))
+                                problem(p, "spec.features.preemption.priorityClasses",
+                                        "value must be an integer of at most 1000000000");
+                }
+        }
+        c = obj_at(p, fs, "batch", "spec.features.batch");
+        if (c) {
+                f->batch = true;
+                f->multi_templates = bool_at(p, c, "multiplePodTemplates",
+                                             "spec.features.batch.multiplePodTemplates", false);
+                f->customizations =
+                        named_list(p, c, "interpreterCustomizations",
+                                   "spec.features.batch.interpreterCustomizations", ric_fields);
+                f->crds = named_list(p, c, "crds", "spec.features.batch.crds", ric_fields);
+        }
+}
+
 static void parse_etcd(struct parser *p, struct karmada *k, const cJSON *etcd)
 {
         const cJSON *local = obj_at(p, etcd, "local", "spec.components.etcd.local");
@@ -386,6 +493,7 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
         k->feature_gates =
                 map_at(p, spec, "featureGates", "spec.featureGates", cJSON_IsBool, "true or false");
         k->suspend = bool_at(p, spec, "suspend", "spec.suspend", false);
+        parse_features(p, k, spec);
         c = obj_at(p, spec, "restore", "spec.restore");
         k->restore_backup = str_at(p, obj_at(p, c, "backupRef", "spec.restore.backupRef"), "name",
                                    "spec.restore.backupRef.name");

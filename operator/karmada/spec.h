@@ -47,6 +47,31 @@ struct ko_settings {
         const cJSON *controllers;   /* array of strings, or NULL */
 };
 
+/* spec.features (an extension of this operator): Karmada features switched on as a whole, each
+ * by one reconciler that sets its gates and flags on the components that need them and makes
+ * the objects it needs. NULL arrays are empty. */
+struct ko_features {
+        bool scheduler;             /* spec.features.scheduler is there */
+        const cJSON *plugins;       /* array of strings: --plugins of the scheduler */
+        bool overcommit_protection; /* SchedulingOvercommitProtection */
+
+        bool quota;             /* spec.features.quota is there */
+        bool quota_enforcement; /* FederatedQuotaEnforcement */
+        bool quota_estimate;    /* ResourceQuotaEstimate */
+        const char *quota_sync; /* --federated-resource-quota-sync-period, or NULL */
+        const cJSON *frqs;      /* FederatedResourceQuotas: [{name, namespace, spec}] */
+
+        bool preemption;               /* spec.features.preemption is there */
+        bool priority_scheduling;      /* PriorityBasedScheduling */
+        bool policy_preemption;        /* PropagationPolicyPreemption */
+        const cJSON *priority_classes; /* [{name, value, description}] */
+
+        bool batch;                  /* spec.features.batch is there */
+        bool multi_templates;        /* MultiplePodTemplatesScheduling */
+        const cJSON *customizations; /* ResourceInterpreterCustomizations: [{name, spec}] */
+        const cJSON *crds;           /* CustomResourceDefinitions (whole objects) */
+};
+
 struct karmada {
         cJSON *obj; /* the whole custom resource; owned */
         const char *name, *namespace, *uid;
@@ -65,6 +90,7 @@ struct karmada {
         const cJSON *feature_gates;
         bool suspend;
         const char *restore_backup; /* spec.restore.backupRef.name: a new instance from it */
+        struct ko_features features;
 
         const char *host_secret_name; /* remote host cluster, or NULL */
         const char *host_secret_namespace;

@@ -123,6 +123,96 @@ static void check_karmada_apis(const char *ns, const char *name)
 }
 
 /* The kube-apiserver of a faulty render cannot reach its etcd: it says why in its log. */
+/* the --feature-gates of a Deployment's container, "" when none */
+static void gates_of(const char *ns, const char *name, char *buf, size_t size)
+{
+        cJSON *dep = NULL;
+        const cJSON *e;
+
+        buf[0] = '\0';
+        IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, name, &dep, NULL) == 0, "get %s", name);
+        cJSON_ArrayForEach(
+                e,
+                cJSON_GetObjectItem(
+                        cJSON_GetArrayItem(cJSON_GetObjectItem(
+                                                   cJSON_GetObjectItem(
+                                                           cJSON_GetObjectItem(
+                                                                   cJSON_GetObjectItem(dep, "spec"),
+                                                                   "template"),
+                                                           "spec"),
+                                                   "containers"),
+                                           0),
+                        "command"))
+        {
+                if (strncmp(e->valuestring, "--feature-gates=", 16) == 0)
+                        snprintf(buf, size, "%s", e->valuestring + 16);
+        }
+        cJSON_Delete(dep);
+}
+
+/* spec.features on a running instance: the quota and preemption reconcilers put their gates on
+ * exactly the controller-manager, webhook and scheduler, their conditions turn True once those
+ * rolled out, and the FederatedResourceQuota and PriorityClass they make are accepted by the
+ * real Karmada API server and webhook; removing the block takes the gates away again. */
+static void test_features(const char *ns, const char *name)
+{
+        static const struct kube_resource pcs = {"scheduling.k8s.io", "v1", "priorityclasses",
+                                                 "PriorityClass", false};
+        struct kube_client *kk;
+        char cm[512], wh[512], sc[512], ag[512], dep[256];
+        cJSON *o = NULL;
+        double t;
+
+        live_patch(ns, name,
+                   "{\"spec\":{\"features\":{\"quota\":{\"enforcement\":true,"
+                   "\"federatedResourceQuotas\":[{\"name\":\"team\",\"namespace\":\"default\","
+                   "\"spec\":{\"overall\":{\"cpu\":\"10m\"}}}]},\"preemption\":{"
+                   "\"priorityBasedScheduling\":true,\"priorityClasses\":[{\"name\":\"high\","
+                   "\"value\":1000}]}}}}");
+        t = live_wait_condition(ns, name, "QuotaEnforcementReady", "True", 120);
+        live_wait_condition(ns, name, "PreemptionReady", "True", 120);
+        live_wait_condition(ns, name, "Ready", "True", 120);
+        snprintf(dep, sizeof(dep), "%s-karmada-controller-manager", name);
+        gates_of(ns, dep, cm, sizeof(cm));
+        snprintf(dep, sizeof(dep), "%s-karmada-webhook", name);
+        gates_of(ns, dep, wh, sizeof(wh));
+        snprintf(dep, sizeof(dep), "%s-karmada-scheduler", name);
+        gates_of(ns, dep, sc, sizeof(sc));
+        snprintf(dep, sizeof(dep), "%s-karmada-aggregated-apiserver", name);
+        gates_of(ns, dep, ag, sizeof(ag));
+        IT_ASSERT(strcmp(cm, "FederatedQuotaEnforcement=true,PriorityBasedScheduling=true") == 0 &&
+                          strcmp(wh, "FederatedQuotaEnforcement=true") == 0 &&
+                          strcmp(sc, "PriorityBasedScheduling=true") == 0 && !ag[0],
+                  "gates: controller-manager %s, webhook %s, scheduler %s, aggregated %s", cm, wh,
+                  sc, ag);
+        kk = live_karmada_client(ns, name, NULL);
+        IT_ASSERT(kube_get(kk, &frqs, "default", "team", &o, NULL) == 0, "FRQ team");
+        cJSON_Delete(o);
+        o = NULL;
+        IT_ASSERT(kube_get(kk, &pcs, NULL, "high", &o, NULL) == 0 &&
+                          cJSON_GetObjectItem(o, "value")->valueint == 1000,
+                  "PriorityClass high");
+        cJSON_Delete(o);
+        kube_client_free(kk);
+        itest_log("quota and preemption on: conditions True after %.1fs; gates on cm (%s), "
+                  "webhook (%s), scheduler (%s); FRQ and PriorityClass in the Karmada API server",
+                  t, cm, wh, sc);
+        /* off again: the gates go */
+        live_patch(ns, name, "{\"spec\":{\"features\":null}}");
+        for (t = itest_now();; usleep(250 * 1000)) {
+                snprintf(dep, sizeof(dep), "%s-karmada-controller-manager", name);
+                gates_of(ns, dep, cm, sizeof(cm));
+                snprintf(dep, sizeof(dep), "%s-karmada-webhook", name);
+                gates_of(ns, dep, wh, sizeof(wh));
+                if (!cm[0] && !wh[0])
+                        break;
+                IT_ASSERT(itest_now() - t < 60, "gates after the features were removed: %s / %s",
+                          cm, wh);
+        }
+        live_wait_condition(ns, name, "Ready", "True", 120);
+        itest_log("features removed: no gates left after %.1fs", itest_now() - t);
+}
+
 static void test_missing_san_fails(const char *cache, const char *url)
 {
         const char *ns = itest_unique_name("faulty");
@@ -188,6 +278,7 @@ int main(void)
         itest_log("APIService v1alpha1.cluster.karmada.io Available: Degraded=False after %.1fs",
                   t);
         check_karmada_apis(ns, "live");
+        test_features(ns, "live");
 
         test_missing_san_fails(cache, url);
 

@@ -70,6 +70,12 @@ static void test_golden_full_spec(void **state)
 }
 
 /* the sample hack/local-up.sh applies */
+static void test_golden_features(void **state)
+{
+        (void)state;
+        golden(KO_TEST_DATA "/karmada-features.yaml", "karmada-features.yaml");
+}
+
 static void test_golden_our_sample(void **state)
 {
         golden(KO_TEST_DATA "/../../crds/samples/karmada.yaml", "sample-karmada.yaml");
@@ -179,6 +185,128 @@ static void test_user_settings_win_over_contributions(void **state)
         karmada_free(k);
 }
 
+static void build(const struct karmada *k, struct desired *d)
+{
+        assert_int_equal(desired_init(d, k, NULL), 0);
+        d->key_type = PKI_ECDSA_P256;
+        for (const struct reconciler *const *r = ko_reconcilers; *r; r++) {
+                if (!ko_reconciler_enabled(*r, k))
+                        continue;
+                d->owner = (*r)->name;
+                assert_int_equal((*r)->contribute(k, d), 0);
+        }
+        assert_int_equal(desired_finish(d), 0);
+}
+
+/* the --feature-gates argument of a component's workload, "" when it has none */
+static const char *gates_of(const struct desired *d, const char *workload)
+{
+        const cJSON *w = find(d, "Deployment", workload), *e;
+
+        if (!w)
+                fail_msg("no Deployment %s", workload);
+        cJSON_ArrayForEach(e, command(w)) if (strncmp(e->valuestring, "--feature-gates=", 16) ==
+                                              0) return e->valuestring +
+                16;
+        return "";
+}
+
+static bool in_karmada(const struct desired *d, const char *kind, const char *name)
+{
+        for (size_t i = 0; i < d->n; i++)
+                if (d->objs[i].in_karmada && strcmp(d->objs[i].resource->kind, kind) == 0 &&
+                    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
+                                   cJSON_GetObjectItem(d->objs[i].obj, "metadata"), "name")),
+                           name) == 0)
+                        return true;
+        return false;
+}
+
+#define FEATURES_CR                                                                         \
+        "apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"                         \
+        "metadata: {name: f, namespace: ns, uid: u}\n"                                      \
+        "spec:\n  components:\n    etcd: {local: {}}\n    karmadaDescheduler: {}\n%s"       \
+        "  features:\n"                                                                     \
+        "    scheduler: {plugins: ['*', '-ClusterLocality'], overcommitProtection: true}\n" \
+        "    quota: {enforcement: %s, estimate: true, syncPeriod: 5m,\n"                    \
+        "            federatedResourceQuotas: [{name: team, namespace: default,\n"          \
+        "                                       spec: {overall: {cpu: 10m}}}]}\n"           \
+        "    preemption: {priorityBasedScheduling: true, policyPreemption: true,\n"         \
+        "                 priorityClasses: [{name: high, value: 1000}]}\n"                  \
+        "    batch:\n      multiplePodTemplates: true\n"                                    \
+        "      interpreterCustomizations: [{name: pytorchjob, spec: {target: {apiVersion: " \
+        "kubeflow.org/v1, kind: PyTorchJob}}}]\n"                                           \
+        "      crds: [{metadata: {name: pytorchjobs.kubeflow.org}, spec: {group: "          \
+        "kubeflow.org}}]\n"
+
+/* Each feature's gates land on exactly the components that need them; the user's
+ * per-component featureGates still win; a feature switched off sets no gate. */
+static void test_features_put_gates_on_the_right_components(void **state)
+{
+        char cr[4096];
+        struct karmada *k;
+        struct desired d;
+        const cJSON *e;
+
+        (void)state;
+        snprintf(cr, sizeof(cr), FEATURES_CR, "", "true");
+        k = parse(cr);
+        build(k, &d);
+        assert_string_equal(gates_of(&d, "f-karmada-controller-manager"),
+                            "FederatedQuotaEnforcement=true,MultiplePodTemplatesScheduling=true,"
+                            "PriorityBasedScheduling=true,PropagationPolicyPreemption=true,"
+                            "ResourceQuotaEstimate=true");
+        assert_string_equal(gates_of(&d, "f-karmada-webhook"),
+                            "FederatedQuotaEnforcement=true,MultiplePodTemplatesScheduling=true");
+        assert_string_equal(gates_of(&d, "f-karmada-scheduler"),
+                            "MultiplePodTemplatesScheduling=true,PriorityBasedScheduling=true,"
+                            "SchedulingOvercommitProtection=true");
+        assert_string_equal(gates_of(&d, "f-karmada-aggregated-apiserver"), "");
+        assert_string_equal(gates_of(&d, "f-karmada-descheduler"), "");
+        assert_string_equal(gates_of(&d, "f-karmada-kube-controller-manager"), "");
+        assert_true(has_arg(command(find(&d, "Deployment", "f-karmada-scheduler")),
+                            "--plugins=*,-ClusterLocality"));
+        assert_true(has_arg(command(find(&d, "Deployment", "f-karmada-controller-manager")),
+                            "--federated-resource-quota-sync-period=5m"));
+        assert_true(in_karmada(&d, "FederatedResourceQuota", "team"));
+        assert_true(in_karmada(&d, "PriorityClass", "high"));
+        assert_true(in_karmada(&d, "ResourceInterpreterCustomization", "pytorchjob"));
+        assert_true(in_karmada(&d, "CustomResourceDefinition", "pytorchjobs.kubeflow.org"));
+        assert_true(in_karmada(&d, "ClusterPropagationPolicy", "karmada-operator-batch-crds"));
+        for (size_t i = 0; i < d.n; i++) /* the PriorityClass keeps its value */
+                if (strcmp(d.objs[i].resource->kind, "PriorityClass") == 0)
+                        assert_int_equal(cJSON_GetObjectItem(d.objs[i].obj, "value")->valueint,
+                                         1000);
+        desired_free(&d);
+        karmada_free(k);
+
+        /* the user's per-component gate wins; enforcement off sets no gate anywhere */
+        snprintf(cr, sizeof(cr), FEATURES_CR,
+                 "    karmadaWebhook: {featureGates: {MultiplePodTemplatesScheduling: false}}\n",
+                 "false");
+        k = parse(cr);
+        build(k, &d);
+        assert_string_equal(gates_of(&d, "f-karmada-webhook"),
+                            "MultiplePodTemplatesScheduling=false");
+        for (size_t i = 0; i < d.n; i++)
+                if (d.objs[i].workload)
+                        cJSON_ArrayForEach(e, command(d.objs[i].obj))
+                                assert_null(strstr(e->valuestring, "FederatedQuotaEnforcement"));
+        desired_free(&d);
+        karmada_free(k);
+
+        /* no features: none of their gates, flags or objects */
+        k = parse("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"
+                  "metadata: {name: f, namespace: ns, uid: u}\n"
+                  "spec:\n  components:\n    etcd: {local: {}}\n");
+        build(k, &d);
+        assert_string_equal(gates_of(&d, "f-karmada-controller-manager"), "");
+        assert_string_equal(gates_of(&d, "f-karmada-scheduler"), "");
+        assert_false(in_karmada(&d, "PriorityClass", "high"));
+        desired_free(&d);
+        karmada_free(k);
+}
+
 /* In the host: owned by the Karmada object; in its Karmada API server: labelled, no owner. */
 static void test_every_object_is_labelled_and_owned(void **state)
 {
@@ -251,6 +379,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_golden_full_spec),
+                cmocka_unit_test(test_features_put_gates_on_the_right_components),
+                cmocka_unit_test(test_golden_features),
                 cmocka_unit_test(test_golden_our_sample),
                 cmocka_unit_test(test_golden_upstream_sample),
                 cmocka_unit_test(test_user_settings_win_over_contributions),

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* spec.features.preemption: priority and preemption. PriorityBasedScheduling on the
+ * controller-manager and the scheduler (bindings carry their policy's priority and are
+ * scheduled in its order), PropagationPolicyPreemption on the controller-manager (a policy of
+ * higher priority with preemption: Always takes resources from one of lower priority), and the
+ * PriorityClasses listed, in the Karmada API server. Ready once the components run with these
+ * gates. */
+#include "common.h"
+
+static bool preemption_enabled(const struct karmada *k)
+{
+        return k->features.preemption;
+}
+
+static int preemption_contribute(const struct karmada *k, struct desired *d)
+{
+        static const enum ko_component priority[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
+                                                     KO_N_COMPONENTS};
+        static const enum ko_component preempt[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
+        const struct ko_features *f = &k->features;
+        const cJSON *pc;
+        int r = 0;
+
+        if (f->priority_scheduling)
+                r = ko_gate_on(d, "PriorityBasedScheduling", priority);
+        if (r >= 0 && f->policy_preemption)
+                r = ko_gate_on(d, "PropagationPolicyPreemption", preempt);
+        cJSON_ArrayForEach(pc, f->priority_classes)
+        {
+                if (r >= 0)
+                        r = desired_add_karmada(d, &kube_priorityclasses,
+                                                ko_feature_object(k, &kube_priorityclasses, pc,
+                                                                  NULL, "karmada-preemption"));
+        }
+        return r;
+}
+
+const struct reconciler ko_rec_feature_preemption = {
+        .name = "feature-preemption",
+        .after = (const char *const[]){"karmada-controller-manager", "karmada-scheduler", NULL},
+        .condition = "PreemptionReady",
+        .enabled = preemption_enabled,
+        .contribute = preemption_contribute,
+};

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* spec.features.quota: federated resource quotas that are enforced. FederatedQuotaEnforcement
+ * on the controller-manager (it tracks usage) and the webhook (it refuses bindings over quota),
+ * ResourceQuotaEstimate on the controller-manager (the estimators take it from
+ * spec.features.scheduler.estimator), the sync period, and the FederatedResourceQuotas listed,
+ * in the Karmada API server (their namespaces must exist there). Ready once the components
+ * run with these gates. */
+#include "common.h"
+
+static const struct kube_resource frqs = {
+        "policy.karmada.io", "v1alpha1", "federatedresourcequotas", "FederatedResourceQuota", true};
+
+static bool quota_enabled(const struct karmada *k)
+{
+        return k->features.quota;
+}
+
+static int quota_contribute(const struct karmada *k, struct desired *d)
+{
+        static const enum ko_component enforce[] = {KO_CONTROLLER_MANAGER, KO_WEBHOOK,
+                                                    KO_N_COMPONENTS};
+        static const enum ko_component estimate[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
+        const struct ko_features *f = &k->features;
+        const cJSON *q;
+        int r = 0;
+
+        if (f->quota_enforcement)
+                r = ko_gate_on(d, "FederatedQuotaEnforcement", enforce);
+        if (r >= 0 && f->quota_estimate)
+                r = ko_gate_on(d, "ResourceQuotaEstimate", estimate);
+        if (r >= 0 && f->quota_sync)
+                r = desired_flag(d, KO_CONTROLLER_MANAGER, "federated-resource-quota-sync-period",
+                                 f->quota_sync);
+        cJSON_ArrayForEach(q, f->frqs)
+        {
+                const cJSON *ns = cJSON_GetObjectItemCaseSensitive(q, "namespace");
+                if (r >= 0)
+                        r = desired_add_karmada(
+                                d, &frqs,
+                                ko_feature_object(k, &frqs, q,
+                                                  cJSON_IsString(ns) ? ns->valuestring : "default",
+                                                  "karmada-quota"));
+        }
+        return r;
+}
+
+const struct reconciler ko_rec_feature_quota = {
+        .name = "feature-quota",
+        .after = (const char *const[]){"karmada-resources", "karmada-controller-manager",
+                                       "karmada-webhook", NULL},
+        .condition = "QuotaEnforcementReady",
+        .enabled = quota_enabled,
+        .contribute = quota_contribute,
+};
