@@ -5,7 +5,8 @@
  *     reports; the certificates beside it open only with the backup's key and hold the
  *     instance's Secrets; metrics count it;
  *   - failures end Failed with a precise reason and leave no object: an unknown karmadaRef,
- *     wrong S3 credentials, an S3 server that is not there, a missing encryption key;
+ *     wrong S3 credentials, an S3 server that is not there, one that goes away in the middle
+ *     of a multipart upload, a missing encryption key;
  *   - the API server refuses a change to a backup's spec;
  *   - a restore round trip: 200 objects written, backed up, restored into a new instance:
  *     the same 200 with the same content and higher resourceVersions, the same CA; a
@@ -15,9 +16,15 @@
  *     KarmadaBackups and their 3 snapshots (and certificate files) in the bucket;
  *   - an upgrade that asks for a backup first stops when that backup fails (nothing upgraded)
  *     and runs once one completed. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -176,6 +183,87 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
         }
         cJSON_Delete(list);
         return n;
+}
+
+/* ---- an S3 server that goes away in the middle of an upload ---- */
+
+/* A TCP proxy to the S3 server on 127.0.0.1 that forwards connections one after the other and,
+ * once `budget` bytes went to the server, closes everything and accepts no more. */
+struct proxy {
+        int listen_fd, port, target_port;
+        long long budget, sent;
+        atomic_bool down;
+        pthread_t thread;
+};
+
+static bool relay(int from, int to, long long *count)
+{
+        char buf[65536];
+        ssize_t n = read(from, buf, sizeof(buf));
+
+        if (n <= 0)
+                return false;
+        if (count)
+                *count += n;
+        return write(to, buf, (size_t)n) == n;
+}
+
+static void *proxy_run(void *arg)
+{
+        struct proxy *p = arg;
+
+        while (!atomic_load(&p->down)) {
+                struct sockaddr_in a = {.sin_family = AF_INET,
+                                        .sin_port = htons((uint16_t)p->target_port),
+                                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                int c = accept(p->listen_fd, NULL, NULL), t;
+                if (c < 0)
+                        break;
+                t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (t < 0 || connect(t, (struct sockaddr *)&a, sizeof(a)) < 0) {
+                        close(c);
+                        if (t >= 0)
+                                close(t);
+                        continue;
+                }
+                for (;;) {
+                        struct pollfd fds[2] = {{c, POLLIN, 0}, {t, POLLIN, 0}};
+                        if (poll(fds, 2, 1000) < 0)
+                                break;
+                        if (fds[0].revents && !relay(c, t, &p->sent))
+                                break;
+                        if (fds[1].revents && !relay(t, c, NULL))
+                                break;
+                        if (p->sent > p->budget) { /* the server is gone */
+                                atomic_store(&p->down, true);
+                                shutdown(p->listen_fd, SHUT_RDWR);
+                                break;
+                        }
+                }
+                close(c);
+                close(t);
+        }
+        close(p->listen_fd);
+        return NULL;
+}
+
+static void proxy_start(struct proxy *p, int target_port, long long budget)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        int one = 1;
+
+        *p = (struct proxy){.target_port = target_port, .budget = budget};
+        p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        IT_ASSERT(p->listen_fd >= 0 &&
+                          setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+                                  0 &&
+                          bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+                          listen(p->listen_fd, 4) == 0 &&
+                          getsockname(p->listen_fd, (struct sockaddr *)&a, &len) == 0,
+                  "proxy socket");
+        p->port = ntohs(a.sin_port);
+        IT_ASSERT(pthread_create(&p->thread, NULL, proxy_run, p) == 0, "proxy thread");
 }
 
 /* name -> sha256 of data (ConfigMaps) or spec (PropagationPolicies) of the objects labelled
@@ -475,6 +563,49 @@ static void pre_upgrade(void)
         live_wait_deleted(ns, "up", 90);
 }
 
+/* The S3 server goes away after the first 5 MiB part of a snapshot (the database made larger
+ * than that first): Failed, StorageFailed, and no object (the multipart upload never
+ * completes; its parts are not an object). */
+static void mid_upload(const char *prefix)
+{
+        struct kube_client *kk = live_karmada_client(ns, "bk", NULL);
+        struct proxy px;
+        char endpoint[64], p[400], *big = malloc(800u << 10);
+        const char *colon = strrchr(s3.target.endpoint, ':');
+        struct kube_status st;
+        cJSON *b;
+
+        IT_ASSERT(big && colon, "setup");
+        memset(big, 'x', (800u << 10) - 1);
+        big[(800u << 10) - 1] = '\0';
+        for (int i = 0; i < 9; i++) { /* 7 MB more in etcd */
+                cJSON *o = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(o, "metadata");
+                char name[32];
+                snprintf(name, sizeof(name), "big-%d", i);
+                big[0] = (char)('a' + i); /* no two alike */
+                cJSON_AddStringToObject(meta, "name", name);
+                cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "data"), "blob", big);
+                IT_ASSERT(kube_create(kk, &kube_configmaps, "default", o, NULL, NULL, &st) == 0,
+                          "big ConfigMap: %s", st.message);
+                cJSON_Delete(o);
+        }
+        free(big);
+        kube_client_free(kk);
+        proxy_start(&px, atoi(colon + 1), 6ll << 20);
+        snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", px.port);
+        backup("mid-upload", "bk", prefix, endpoint, "s3", "key");
+        expect_failed("mid-upload", "StorageFailed", "S3");
+        IT_ASSERT(atomic_load(&px.down) && px.sent > (5ll << 20),
+                  "the S3 server did not go away mid-upload (%lld bytes sent)", px.sent);
+        pthread_join(px.thread, NULL);
+        b = get_backup("mid-upload");
+        itest_log("S3 gone after %lld bytes of the upload: %s", px.sent, status_str(b, "message"));
+        cJSON_Delete(b);
+        snprintf(p, sizeof(p), "%s/%s/bk/mid-upload-", prefix, ns);
+        IT_ASSERT(count_objects(p) == 0, "%zu objects under %s after the failed upload",
+                  count_objects(p), p);
+}
+
 int main(void)
 {
         unsigned char key[SEAL_KEY_LEN];
@@ -579,6 +710,7 @@ int main(void)
         expect_failed("wrong-secret", "StorageFailed", "SignatureDoesNotMatch");
         expect_failed("s3-down", "StorageFailed", "S3");
         expect_failed("no-key", "EncryptionKeyUnavailable", "spec.encryptionKeySecretRef.name");
+        mid_upload(prefix);
         {
                 char p[400];
                 snprintf(p, sizeof(p), "%s/%s/bk/", prefix, ns);
@@ -595,7 +727,7 @@ int main(void)
         IT_ASSERT(strstr(m.buf, metric), "no %s", metric);
         snprintf(metric, sizeof(metric),
                  "karmada_operator_backups_total{namespace=\"%s\",karmada=\"bk\",result="
-                 "\"failed\"} 3",
+                 "\"failed\"} 4",
                  ns);
         IT_ASSERT(strstr(m.buf, metric), "no %s", metric);
         snprintf(metric, sizeof(metric),
