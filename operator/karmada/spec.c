@@ -269,39 +269,30 @@ static void parse_common(struct parser *p, struct karmada *k, enum ko_component 
 #undef SUB
 }
 
-/* An array of objects each with a name (a DNS subdomain) and the fields listed as required. */
+/* A list of objects each with a name (a DNS subdomain; in metadata for whole objects) and the
+ * fields listed as required. */
 static const cJSON *named_list(struct parser *p, const cJSON *o, const char *key, const char *path,
                                const char *const *required)
 {
-        const cJSON *v = get(o, key), *e;
+        const cJSON *v = list_at(p, o, key, path, false), *e;
         int i = 0;
 
-        if (!v)
-                return NULL;
-        if (!cJSON_IsArray(v)) {
-                problem(p, path, "must be a list");
-                return NULL;
-        }
         cJSON_ArrayForEach(e, v)
         {
                 const cJSON *meta = get(e, "metadata");
                 const cJSON *name = get(meta ? meta : e, "name");
                 char sub[512];
+
                 snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
-                if (!cJSON_IsObject(e)) {
-                        problem(p, sub, "must be an object");
-                        continue;
-                }
-                if (!cJSON_IsString(name) || !name->valuestring[0] ||
-                    strlen(name->valuestring) > 253) {
-                        problem(p, sub, "needs a name");
-                        continue;
-                }
+                if (!cJSON_IsObject(e))
+                        continue; /* list_at said so */
+                if (!cJSON_IsString(name) || !dns_name(name->valuestring, true, 253))
+                        problem(p, sub, "needs a name (a DNS subdomain)");
                 for (const char *const *r = required; r && *r; r++)
                         if (!get(e, *r))
                                 problem(p, sub, "needs %s", *r);
         }
-        return cJSON_GetArraySize(v) ? v : NULL;
+        return v;
 }
 
 static void parse_features(struct parser *p, struct karmada *k, const cJSON *spec)
@@ -316,15 +307,12 @@ static void parse_features(struct parser *p, struct karmada *k, const cJSON *spe
         c = obj_at(p, fs, "scheduler", "spec.features.scheduler");
         if (c) {
                 f->scheduler = true;
-                f->plugins = get(c, "plugins");
-                if (f->plugins && !cJSON_IsArray(f->plugins))
-                        problem(p, "spec.features.scheduler.plugins", "must be a list");
-                cJSON_ArrayForEach(e, f->plugins) if (!cJSON_IsString(e) || !e->valuestring[0] ||
-                                                      strpbrk(e->valuestring, ", \t"))
+                f->plugins = list_at(p, c, "plugins", "spec.features.scheduler.plugins", true);
+                cJSON_ArrayForEach(
+                        e, f->plugins) if (cJSON_IsString(e) &&
+                                           (!e->valuestring[0] || strpbrk(e->valuestring, ", \t")))
                         problem(p, "spec.features.scheduler.plugins",
                                 "must hold plugin names (or \"*\", \"-name\")");
-                if (!cJSON_GetArraySize(f->plugins))
-                        f->plugins = NULL;
                 f->overcommit_protection =
                         bool_at(p, c, "overcommitProtection",
                                 "spec.features.scheduler.overcommitProtection", false);

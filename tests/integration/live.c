@@ -216,6 +216,24 @@ cJSON *live_get(const char *ns, const char *name)
         return k;
 }
 
+cJSON *live_container(const char *ns, const char *deployment)
+{
+        cJSON *dep = NULL, *c;
+
+        IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, deployment, &dep, NULL) == 0,
+                  "Deployment %s", deployment);
+        c = cJSON_DetachItemFromArray(
+                cJSON_GetObjectItem(
+                        cJSON_GetObjectItem(
+                                cJSON_GetObjectItem(cJSON_GetObjectItem(dep, "spec"), "template"),
+                                "spec"),
+                        "containers"),
+                0);
+        cJSON_Delete(dep);
+        IT_ASSERT(c, "Deployment %s has no container", deployment);
+        return c;
+}
+
 const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
                            size_t size)
 {

@@ -43,6 +43,8 @@ void live_patch(const char *ns, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* The Karmada object, or NULL. */
 cJSON *live_get(const char *ns, const char *name);
+/* The first container of a Deployment (the caller frees it). */
+cJSON *live_container(const char *ns, const char *deployment);
 /* A status condition: "status reason message" into buf ("" when there is none). */
 const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
                            size_t size);

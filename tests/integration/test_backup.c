@@ -514,24 +514,11 @@ static void pre_upgrade(void)
                   status_str(k, "karmadaVersion"));
         cJSON_Delete(k);
         {
-                cJSON *dep = NULL;
-                const char *img;
-                IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, "up-karmada-webhook", &dep,
-                                   NULL) == 0,
-                          "webhook Deployment");
-                img = cJSON_GetStringValue(cJSON_GetObjectItem(
-                        cJSON_GetArrayItem(cJSON_GetObjectItem(
-                                                   cJSON_GetObjectItem(
-                                                           cJSON_GetObjectItem(
-                                                                   cJSON_GetObjectItem(dep, "spec"),
-                                                                   "template"),
-                                                           "spec"),
-                                                   "containers"),
-                                           0),
-                        "image"));
+                cJSON *c = live_container(ns, "up-karmada-webhook");
+                const char *img = cJSON_GetStringValue(cJSON_GetObjectItem(c, "image"));
                 IT_ASSERT(img && strstr(img, ":v1.17.1"), "webhook image %s after a failed backup",
                           img ? img : "(none)");
-                cJSON_Delete(dep);
+                cJSON_Delete(c);
         }
         /* as the message says: delete the failed backup, point at a template that works */
         IT_ASSERT(kube_delete(live_kc, &ko_karmadabackups, ns, "up-pre-v1-18-2-g2", NULL, NULL) ==

@@ -126,28 +126,16 @@ static void check_karmada_apis(const char *ns, const char *name)
 /* the --feature-gates of a Deployment's container, "" when none */
 static void gates_of(const char *ns, const char *name, char *buf, size_t size)
 {
-        cJSON *dep = NULL;
+        cJSON *c = live_container(ns, name);
         const cJSON *e;
 
         buf[0] = '\0';
-        IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, name, &dep, NULL) == 0, "get %s", name);
-        cJSON_ArrayForEach(
-                e,
-                cJSON_GetObjectItem(
-                        cJSON_GetArrayItem(cJSON_GetObjectItem(
-                                                   cJSON_GetObjectItem(
-                                                           cJSON_GetObjectItem(
-                                                                   cJSON_GetObjectItem(dep, "spec"),
-                                                                   "template"),
-                                                           "spec"),
-                                                   "containers"),
-                                           0),
-                        "command"))
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(c, "command"))
         {
                 if (strncmp(e->valuestring, "--feature-gates=", 16) == 0)
                         snprintf(buf, size, "%s", e->valuestring + 16);
         }
-        cJSON_Delete(dep);
+        cJSON_Delete(c);
 }
 
 /* spec.features on a running instance: the quota and preemption reconcilers put their gates on

@@ -197,6 +197,23 @@ static void test_invalid_specs_name_their_field(void **state)
               "spec.crdTarball.httpSource.url");
         FAILS(META "spec: {crdTarball: {crdDownloadPolicy: Never}}\n",
               "spec.crdTarball.crdDownloadPolicy");
+        FAILS(META "spec: {features: {scheduler: {plugins: '*'}}}\n",
+              "spec.features.scheduler.plugins", "list");
+        FAILS(META "spec: {features: {scheduler: {plugins: ['a,b']}}}\n",
+              "spec.features.scheduler.plugins", "plugin names");
+        FAILS(META "spec: {features: {quota: {syncPeriod: soon}}}\n",
+              "spec.features.quota.syncPeriod", "soon");
+        FAILS(META "spec: {features: {quota: {federatedResourceQuotas: [{name: q}]}}}\n",
+              "spec.features.quota.federatedResourceQuotas[0]", "namespace");
+        FAILS(META "spec: {features: {preemption: {priorityClasses: [{name: High_1, "
+                   "value: 1}]}}}\n",
+              "spec.features.preemption.priorityClasses[0]", "DNS subdomain");
+        FAILS(META "spec: {features: {preemption: {priorityClasses: [{name: high, "
+                   "value: 2000000000}]}}}\n",
+              "spec.features.preemption.priorityClasses", "1000000000");
+        FAILS(META "spec: {features: {batch: {crds: [{spec: {}}]}}}\n",
+              "spec.features.batch.crds[0]", "name");
+        FAILS(META "spec: {restore: {}}\n", "spec.restore.backupRef.name", "required");
         FAILS(META "spec: {customCertificate: {leafCertValidityDays: 0}}\n",
               "spec.customCertificate.leafCertValidityDays");
         FAILS(META "spec: {privateRegistry: {}}\n", "spec.privateRegistry.registry", "required");
