@@ -578,11 +578,11 @@ static void mid_upload(const char *prefix)
         }
         free(big);
         kube_client_free(kk);
-        proxy_start(&px, atoi(colon + 1), 6ll << 20);
+        proxy_start(&px, (int)strtol(colon + 1, NULL, 10), 6LL << 20);
         snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", px.port);
         backup("mid-upload", "bk", prefix, endpoint, "s3", "key");
         expect_failed("mid-upload", "StorageFailed", "S3");
-        IT_ASSERT(atomic_load(&px.down) && px.sent > (5ll << 20),
+        IT_ASSERT(atomic_load(&px.down) && px.sent > (5LL << 20),
                   "the S3 server did not go away mid-upload (%lld bytes sent)", px.sent);
         pthread_join(px.thread, NULL);
         b = get_backup("mid-upload");
