@@ -1,11 +1,117 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* spec.features.scheduler: the scheduler's plugins (--plugins, e.g. ["*", "-ClusterLocality"])
- * and SchedulingOvercommitProtection on the scheduler. Ready once the scheduler runs with them.
- * (The per-member scheduler-estimators are not deployed yet.) */
+ * and SchedulingOvercommitProtection on the scheduler; with estimator.enabled, one
+ * karmada-scheduler-estimator per member cluster listed: a Deployment (the member's kubeconfig
+ * Secret, key "kubeconfig", mounted; the instance's certificate for gRPC) and a Service
+ * <prefix>-scheduler-estimator-<member> in the host, and the ExternalName Service
+ * karmada-system/karmada-scheduler-estimator-<member> in the Karmada API server, which is how
+ * the scheduler finds it. Ready once all of them rolled out. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "util/strbuf.h"
+
+#define ESTIMATOR_PORT 10352
+#define MEMBER_DIR     "/etc/karmada/member"
+
+/* the app label of a selector, pod template or object: one estimator's, not the scheduler's */
+static void relabel(cJSON *labels, const char *app)
+{
+        if (!labels)
+                return;
+        cJSON_DeleteItemFromObjectCaseSensitive(labels, KO_LABEL_NAME);
+        cJSON_AddStringToObject(labels, KO_LABEL_NAME, app);
+}
+
+static cJSON *at(cJSON *o, const char *const *path)
+{
+        for (; o && *path; path++)
+                o = cJSON_GetObjectItemCaseSensitive(o, *path);
+        return o;
+}
+
+static int estimator(const struct karmada *k, struct desired *d, const cJSON *member)
+{
+        const char *cluster =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(member, "name"));
+        const char *secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(member, "kubeconfigSecretRef"), "name"));
+        const struct ko_features *f = &k->features;
+        char name[KO_NAME_MAX + 96], app[160], host[512], suffix[128];
+        struct strbuf image = {0}, gates = {0};
+        const char *img = k->comp[KO_SCHEDULER].image, *cut;
+        cJSON *w, *c, *svc, *ext, *spec, *port;
+        int r;
+
+        snprintf(suffix, sizeof(suffix), "scheduler-estimator-%s", cluster);
+        snprintf(app, sizeof(app), "karmada-scheduler-estimator-%s", cluster);
+        if (ko_name(k->prefix, suffix, name, sizeof(name)) < 0)
+                return -ENAMETOOLONG;
+        w = ko_workload(k, KO_SCHEDULER, false, "karmada-scheduler-estimator",
+                        "/bin/karmada-scheduler-estimator", &c);
+        if (!w)
+                return -ENOMEM;
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "metadata"),
+                                               "name", cJSON_CreateString(name));
+        relabel(at(w, (const char *const[]){"metadata", "labels", NULL}), app);
+        relabel(at(w, (const char *const[]){"spec", "selector", "matchLabels", NULL}), app);
+        relabel(at(w, (const char *const[]){"spec", "template", "metadata", "labels", NULL}), app);
+        /* the scheduler's image, repository and tag, of the estimator */
+        cut = strstr(img, "karmada-scheduler");
+        if (cut)
+                strbuf_printf(&image, "%.*skarmada-scheduler-estimator%s", (int)(cut - img), img,
+                              cut + strlen("karmada-scheduler"));
+        cJSON_ReplaceItemInObjectCaseSensitive(c, "image",
+                                               cJSON_CreateString(image.buf ? image.buf : img));
+        strbuf_free(&image);
+        ko_add_arg(c, "--kubeconfig=%s/kubeconfig", MEMBER_DIR);
+        ko_add_arg(c, "--cluster-name=%s", cluster);
+        ko_add_arg(c, "--server-port=%d", ESTIMATOR_PORT);
+        ko_add_arg(c, "--grpc-auth-cert-file=%s/karmada.crt", KO_PKI_DIR);
+        ko_add_arg(c, "--grpc-auth-key-file=%s/karmada.key", KO_PKI_DIR);
+        ko_add_arg(c, "--grpc-client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        if (f->overcommit_protection)
+                strbuf_printf(&gates, "SchedulingOvercommitProtection=true");
+        if (f->quota_estimate)
+                strbuf_printf(&gates, "%sResourceQuotaEstimate=true", gates.len ? "," : "");
+        if (gates.len)
+                ko_add_arg(c, "--feature-gates=%s", gates.buf);
+        strbuf_free(&gates);
+        ko_add_port(c, "grpc", ESTIMATOR_PORT);
+        ko_add_mount(w, c, "member-kubeconfig", MEMBER_DIR, secret, true);
+        ko_mount_certs(k, w, c, "karmada-certs");
+        r = desired_add(d, &kube_deployments, w, true);
+        svc = ko_service(k, KO_SCHEDULER, name, "ClusterIP",
+                         (const struct ko_port[]){{"grpc", ESTIMATOR_PORT, ESTIMATOR_PORT}, {0}});
+        if (svc) {
+                relabel(at(svc, (const char *const[]){"metadata", "labels", NULL}), app);
+                relabel(at(svc, (const char *const[]){"spec", "selector", NULL}), app);
+        }
+        if (r >= 0)
+                r = desired_add(d, &kube_services, svc, false);
+        else
+                cJSON_Delete(svc);
+        /* where the scheduler looks for it: karmada-system/karmada-scheduler-estimator-<member> */
+        ext = ko_karmada_object(k, &kube_services, app, KO_SYSTEM_NAMESPACE, app);
+        if (!ext)
+                return -ENOMEM;
+        spec = cJSON_AddObjectToObject(ext, "spec");
+        cJSON_AddStringToObject(spec, "type", "ExternalName");
+        cJSON_AddStringToObject(spec, "externalName", ko_service_host(k, name, host, sizeof(host)));
+        port = cJSON_CreateObject();
+        cJSON_AddStringToObject(port, "name", "grpc");
+        cJSON_AddNumberToObject(port, "port", ESTIMATOR_PORT);
+        cJSON_AddStringToObject(port, "protocol", "TCP");
+        cJSON_AddNumberToObject(port, "targetPort", ESTIMATOR_PORT);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "ports"), port);
+        if (r >= 0)
+                r = desired_add_karmada(d, &kube_services, ext);
+        else
+                cJSON_Delete(ext);
+        return r;
+}
 
 static bool scheduler_features_enabled(const struct karmada *k)
 {
@@ -27,12 +133,17 @@ static int scheduler_features_contribute(const struct karmada *k, struct desired
         if (r >= 0 && plugins.len)
                 r = desired_flag(d, KO_SCHEDULER, "plugins", plugins.buf);
         strbuf_free(&plugins);
+        cJSON_ArrayForEach(p, f->estimators)
+        {
+                if (r >= 0)
+                        r = estimator(k, d, p);
+        }
         return r;
 }
 
 const struct reconciler ko_rec_feature_scheduler = {
         .name = "feature-scheduler",
-        .after = (const char *const[]){"karmada-scheduler", NULL},
+        .after = (const char *const[]){"karmada-resources", "karmada-scheduler", NULL},
         .condition = "SchedulerFeaturesReady",
         .enabled = scheduler_features_enabled,
         .contribute = scheduler_features_contribute,

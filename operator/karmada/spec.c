@@ -300,6 +300,7 @@ static void parse_features(struct parser *p, struct karmada *k, const cJSON *spe
         static const char *const frq_fields[] = {"namespace", "spec", NULL};
         static const char *const pc_fields[] = {"value", NULL};
         static const char *const ric_fields[] = {"spec", NULL};
+        static const char *const est_fields[] = {"kubeconfigSecretRef", NULL};
         struct ko_features *f = &k->features;
         const cJSON *fs = obj_at(p, spec, "features", "spec.features"), *c, *e;
         long ms;
@@ -316,6 +317,26 @@ static void parse_features(struct parser *p, struct karmada *k, const cJSON *spe
                 f->overcommit_protection =
                         bool_at(p, c, "overcommitProtection",
                                 "spec.features.scheduler.overcommitProtection", false);
+                e = obj_at(p, c, "estimator", "spec.features.scheduler.estimator");
+                if (bool_at(p, e, "enabled", "spec.features.scheduler.estimator.enabled", false))
+                        f->estimators = named_list(
+                                p, e, "memberClusters",
+                                "spec.features.scheduler.estimator.memberClusters", est_fields);
+                cJSON_ArrayForEach(e, f->estimators)
+                {
+                        const char *n = cJSON_GetStringValue(get(e, "name"));
+                        if (!cJSON_IsString(get(get(e, "kubeconfigSecretRef"), "name")))
+                                problem(p, "spec.features.scheduler.estimator.memberClusters",
+                                        "each needs kubeconfigSecretRef.name");
+                        /* <prefix>-scheduler-estimator-<name> names a Service: a DNS label */
+                        if (n &&
+                            (!dns_name(n, false, 63) ||
+                             strlen(k->prefix) + strlen("-scheduler-estimator-") + strlen(n) > 63))
+                                problem(p, "spec.features.scheduler.estimator.memberClusters",
+                                        "\"%s\" makes the Service name %s-scheduler-estimator-%s, "
+                                        "longer than 63 characters or not a DNS label",
+                                        n, k->prefix, n);
+                }
         }
         c = obj_at(p, fs, "quota", "spec.features.quota");
         if (c) {

@@ -54,6 +54,7 @@ struct ko_features {
         bool scheduler;             /* spec.features.scheduler is there */
         const cJSON *plugins;       /* array of strings: --plugins of the scheduler */
         bool overcommit_protection; /* SchedulingOvercommitProtection */
+        const cJSON *estimators;    /* [{name, kubeconfigSecretRef: {name}}]: one per member */
 
         bool quota;             /* spec.features.quota is there */
         bool quota_enforcement; /* FederatedQuotaEnforcement */

@@ -141,7 +141,8 @@ static void gates_of(const char *ns, const char *name, char *buf, size_t size)
 /* spec.features on a running instance: the quota and preemption reconcilers put their gates on
  * exactly the controller-manager, webhook and scheduler, their conditions turn True once those
  * rolled out, and the FederatedResourceQuota and PriorityClass they make are accepted by the
- * real Karmada API server and webhook; removing the block takes the gates away again. */
+ * real Karmada API server and webhook; the scheduler feature deploys an estimator for a member
+ * and its ExternalName Service; removing the block takes the gates and the estimator away. */
 static void test_features(const char *ns, const char *name)
 {
         static const struct kube_resource pcs = {"scheduling.k8s.io", "v1", "priorityclasses",
@@ -151,14 +152,20 @@ static void test_features(const char *ns, const char *name)
         cJSON *o = NULL;
         double t;
 
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"member1-kubeconfig\"},\"stringData\":{"
+                           "\"kubeconfig\":\"apiVersion: v1\\nkind: Config\\n\"}}");
         live_patch(ns, name,
-                   "{\"spec\":{\"features\":{\"quota\":{\"enforcement\":true,"
+                   "{\"spec\":{\"features\":{\"scheduler\":{\"estimator\":{\"enabled\":true,"
+                   "\"memberClusters\":[{\"name\":\"member1\",\"kubeconfigSecretRef\":{"
+                   "\"name\":\"member1-kubeconfig\"}}]}},\"quota\":{\"enforcement\":true,"
                    "\"federatedResourceQuotas\":[{\"name\":\"team\",\"namespace\":\"default\","
                    "\"spec\":{\"overall\":{\"cpu\":\"10m\"}}}]},\"preemption\":{"
                    "\"priorityBasedScheduling\":true,\"priorityClasses\":[{\"name\":\"high\","
                    "\"value\":1000}]}}}}");
         t = live_wait_condition(ns, name, "QuotaEnforcementReady", "True", 120);
         live_wait_condition(ns, name, "PreemptionReady", "True", 120);
+        live_wait_condition(ns, name, "SchedulerFeaturesReady", "True", 120);
         live_wait_condition(ns, name, "Ready", "True", 120);
         snprintf(dep, sizeof(dep), "%s-karmada-controller-manager", name);
         gates_of(ns, dep, cm, sizeof(cm));
@@ -174,6 +181,16 @@ static void test_features(const char *ns, const char *name)
                   "gates: controller-manager %s, webhook %s, scheduler %s, aggregated %s", cm, wh,
                   sc, ag);
         kk = live_karmada_client(ns, name, NULL);
+        IT_ASSERT(kube_get(kk, &kube_services, "karmada-system",
+                           "karmada-scheduler-estimator-member1", &o, NULL) == 0 &&
+                          strstr(cJSON_GetStringValue(cJSON_GetObjectItem(
+                                         cJSON_GetObjectItem(o, "spec"), "externalName")),
+                                 "-karmada-scheduler-estimator-member1."),
+                  "the estimator's ExternalName Service in the Karmada API server");
+        cJSON_Delete(o);
+        o = NULL;
+        snprintf(dep, sizeof(dep), "%s-karmada-scheduler-estimator-member1", name);
+        cJSON_Delete(live_container(ns, dep)); /* the estimator's Deployment exists */
         IT_ASSERT(kube_get(kk, &frqs, "default", "team", &o, NULL) == 0, "FRQ team");
         cJSON_Delete(o);
         o = NULL;
@@ -198,7 +215,19 @@ static void test_features(const char *ns, const char *name)
                           cm, wh);
         }
         live_wait_condition(ns, name, "Ready", "True", 120);
-        itest_log("features removed: no gates left after %.1fs", itest_now() - t);
+        {
+                cJSON *gone = NULL;
+                snprintf(dep, sizeof(dep), "%s-karmada-scheduler-estimator-member1", name);
+                for (double t1 = itest_now();
+                     kube_get(live_kc, &kube_deployments, ns, dep, &gone, NULL) == 0;
+                     usleep(250 * 1000)) {
+                        cJSON_Delete(gone);
+                        gone = NULL;
+                        IT_ASSERT(itest_now() - t1 < 30, "the estimator stays after the features "
+                                                         "were removed");
+                }
+        }
+        itest_log("features removed: no gates, no estimator left after %.1fs", itest_now() - t);
 }
 
 static void test_missing_san_fails(const char *cache, const char *url)

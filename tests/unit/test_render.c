@@ -227,7 +227,9 @@ static bool in_karmada(const struct desired *d, const char *kind, const char *na
         "metadata: {name: f, namespace: ns, uid: u}\n"                                      \
         "spec:\n  components:\n    etcd: {local: {}}\n    karmadaDescheduler: {}\n%s"       \
         "  features:\n"                                                                     \
-        "    scheduler: {plugins: ['*', '-ClusterLocality'], overcommitProtection: true}\n" \
+        "    scheduler: {plugins: ['*', '-ClusterLocality'], overcommitProtection: true,\n" \
+        "                estimator: {enabled: true, memberClusters: [{name: member1,\n"     \
+        "                            kubeconfigSecretRef: {name: member1-kubeconfig}}]}}\n" \
         "    quota: {enforcement: %s, estimate: true, syncPeriod: 5m,\n"                    \
         "            federatedResourceQuotas: [{name: team, namespace: default,\n"          \
         "                                       spec: {overall: {cpu: 10m}}}]}\n"           \
@@ -273,6 +275,33 @@ static void test_features_put_gates_on_the_right_components(void **state)
         assert_true(in_karmada(&d, "ResourceInterpreterCustomization", "pytorchjob"));
         assert_true(in_karmada(&d, "CustomResourceDefinition", "pytorchjobs.kubeflow.org"));
         assert_true(in_karmada(&d, "ClusterPropagationPolicy", "karmada-operator-batch-crds"));
+        /* one estimator per member: its own labels, the scheduler's image tag, its gates */
+        {
+                const cJSON *est = find(&d, "Deployment", "f-karmada-scheduler-estimator-member1");
+                const cJSON *svc = find(&d, "Service", "f-karmada-scheduler-estimator-member1");
+                const cJSON *ctr;
+                assert_non_null(est);
+                assert_non_null(svc);
+                ctr = cJSON_GetArrayItem(
+                        cJSON_GetObjectItem(
+                                cJSON_GetObjectItem(
+                                        cJSON_GetObjectItem(cJSON_GetObjectItem(est, "spec"),
+                                                            "template"),
+                                        "spec"),
+                                "containers"),
+                        0);
+                assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(ctr, "image")),
+                                       "/karmada-scheduler-estimator:v1.18.2"));
+                assert_true(has_arg(command(est), "--cluster-name=member1"));
+                assert_true(has_arg(command(est), "--feature-gates=SchedulingOvercommitProtection="
+                                                  "true,ResourceQuotaEstimate=true"));
+                assert_string_equal(
+                        cJSON_GetStringValue(cJSON_GetObjectItem(
+                                cJSON_GetObjectItem(cJSON_GetObjectItem(svc, "spec"), "selector"),
+                                "app.kubernetes.io/name")),
+                        "karmada-scheduler-estimator-member1");
+                assert_true(in_karmada(&d, "Service", "karmada-scheduler-estimator-member1"));
+        }
         for (size_t i = 0; i < d.n; i++) /* the PriorityClass keeps its value */
                 if (strcmp(d.objs[i].resource->kind, "PriorityClass") == 0)
                         assert_int_equal(cJSON_GetObjectItem(d.objs[i].obj, "value")->valueint,

@@ -214,6 +214,13 @@ static void test_invalid_specs_name_their_field(void **state)
         FAILS(META "spec: {features: {batch: {crds: [{spec: {}}]}}}\n",
               "spec.features.batch.crds[0]", "name");
         FAILS(META "spec: {restore: {}}\n", "spec.restore.backupRef.name", "required");
+        FAILS(META "spec: {features: {scheduler: {estimator: {enabled: true, memberClusters: "
+                   "[{name: m1}]}}}}\n",
+              "spec.features.scheduler.estimator.memberClusters[0]", "kubeconfigSecretRef");
+        FAILS(META "spec: {features: {scheduler: {estimator: {enabled: true, memberClusters: "
+                   "[{name: a-member-cluster-with-a-very-long-name-indeed, kubeconfigSecretRef: "
+                   "{name: k}}]}}}}\n",
+              "spec.features.scheduler.estimator.memberClusters", "63 characters");
         FAILS(META "spec: {customCertificate: {leafCertValidityDays: 0}}\n",
               "spec.customCertificate.leafCertValidityDays");
         FAILS(META "spec: {privateRegistry: {}}\n", "spec.privateRegistry.registry", "required");
