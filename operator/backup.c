@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "karmada/conditions.h"
+#include "karmada/desired.h"
 #include "karmada/etcd_backup.h"
 #include "karmada/names.h"
 #include "karmada/retention.h"
@@ -27,7 +28,6 @@
 #define SCHEDULE_LABEL "operator.karmada.io/schedule"
 #define BY_SCHEDULE    "schedule" /* index of backups: "<namespace>/<schedule>" */
 #define PENDING_MS     10000      /* how often a Pending backup looks at its instance again */
-#define PKI_AAD        "karmada-operator backup pki v1"
 
 struct bctl {
         struct backup_controller_options o;
@@ -53,26 +53,22 @@ static const char *str_at(const cJSON *o, const char *a, const char *b)
 
 /* ---- queue keys: "B<ns>/<name>" for backups, "S<ns>/<name>" for schedules ---- */
 
-static void enqueue(struct bctl *bc, char kind, const char *ns, const char *name, long after_ms)
+static void enqueue(struct bctl *bc, char kind, const char *ns, const char *name)
 {
         char key[600];
 
         if (!ns || !name)
                 return;
         snprintf(key, sizeof(key), "%c%s/%s", kind, ns, name);
-        if (after_ms > 0)
-                wq_add_after(controller_queue(bc->ctrl), key, after_ms);
-        else
-                wq_add(controller_queue(bc->ctrl), key);
+        wq_add(controller_queue(bc->ctrl), key);
 }
 
 static void backup_event(void *userdata, struct kobj *o)
 {
         const char *ns = str_at(o->json, "metadata", "namespace");
 
-        enqueue(userdata, 'B', ns, str_at(o->json, "metadata", "name"), 0);
-        enqueue(userdata, 'S', ns, str_at(at(o->json, "metadata", "labels"), SCHEDULE_LABEL, NULL),
-                0);
+        enqueue(userdata, 'B', ns, str_at(o->json, "metadata", "name"));
+        enqueue(userdata, 'S', ns, str_at(at(o->json, "metadata", "labels"), SCHEDULE_LABEL, NULL));
 }
 
 static void backup_update(void *userdata, struct kobj *old, struct kobj *new)
@@ -84,7 +80,7 @@ static void backup_update(void *userdata, struct kobj *old, struct kobj *new)
 static void schedule_event(void *userdata, struct kobj *o)
 {
         enqueue(userdata, 'S', str_at(o->json, "metadata", "namespace"),
-                str_at(o->json, "metadata", "name"), 0);
+                str_at(o->json, "metadata", "name"));
 }
 
 static void schedule_update(void *userdata, struct kobj *old, struct kobj *new)
@@ -127,7 +123,8 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
                 return r;
         }
         v = str_at(at(s, "data", NULL), key, NULL);
-        r = v ? base64_decode(v, strlen(v), ret, len) : -ENOENT;
+        *ret = (unsigned char *)ko_secret_value(s, key, len);
+        r = *ret ? 0 : v ? -EINVAL : -ENOENT;
         if (r < 0)
                 snprintf(why, wlen, "%s: Secret \"%s\" has no %skey %s", field, name,
                          v ? "valid " : "", key);
@@ -314,7 +311,7 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
         cJSON_Delete(doc);
         if (!text)
                 return -ENOMEM;
-        r = seal(key, PKI_AAD, text, strlen(text), out);
+        r = seal(key, KO_BACKUP_PKI_AAD, text, strlen(text), out);
         OPENSSL_cleanse(text, strlen(text));
         free(text);
         if (r < 0)

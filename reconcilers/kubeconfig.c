@@ -89,8 +89,8 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
         char err[256];
         bool ok = false;
 
-        if (!cJSON_IsString(b64) ||
-            base64_decode(b64->valuestring, strlen(b64->valuestring), &text, &len) < 0)
+        text = (unsigned char *)ko_secret_value(secret, KO_KUBECONFIG_KEY, &len);
+        if (!text)
                 return NULL;
         if (kube_config_from_memory((const char *)text, len, "kubeconfig", NULL, &cfg, err,
                                     sizeof(err)) == 0 &&

@@ -19,11 +19,8 @@
 #include "common.h"
 #include "karmada/etcd_restore.h"
 #include "karmada/names.h"
-#include "util/base64.h"
 #include "util/seal.h"
 #include "util/strbuf.h"
-
-#define PKI_AAD "karmada-operator backup pki v1"
 
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
@@ -31,20 +28,6 @@ static const char *str_at(const cJSON *o, const char *a, const char *b)
         if (b)
                 o = cJSON_GetObjectItemCaseSensitive(o, b);
         return cJSON_IsString(o) ? o->valuestring : NULL;
-}
-
-/* A Secret's data[key], decoded and NUL-terminated, or NULL. */
-static char *secret_value(const cJSON *s, const char *key, size_t *len)
-{
-        const char *v = str_at(cJSON_GetObjectItemCaseSensitive(s, "data"), key, NULL);
-        unsigned char *out = NULL;
-        size_t n = 0;
-
-        if (!v || base64_decode(v, strlen(v), &out, &n) < 0)
-                return NULL;
-        if (len)
-                *len = n;
-        return (char *)out;
 }
 
 void ko_restore_source_free(struct ko_restore_source *s)
@@ -89,11 +72,11 @@ int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_rest
         ko_obj_name(k, "restore", name, sizeof(name));
         rs = desired_observed(d, &kube_secrets, k->namespace, name);
         if (rs) { /* what was copied from the backup */
-                text = secret_value(rs, "source.json", NULL);
+                text = ko_secret_value(rs, "source.json", NULL);
                 doc = text ? cJSON_Parse(text) : NULL;
                 free(text);
-                if (from_doc(doc, secret_value(rs, "accessKeyID", NULL),
-                             secret_value(rs, "secretAccessKey", NULL), s) == 0)
+                if (from_doc(doc, ko_secret_value(rs, "accessKeyID", NULL),
+                             ko_secret_value(rs, "secretAccessKey", NULL), s) == 0)
                         return 0;
         }
         b = desired_observed(d, &ko_karmadabackups, k->namespace, k->restore_backup);
@@ -140,8 +123,8 @@ int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_rest
              *f; f++)
                 if (str_at(bstatus, *f, NULL))
                         cJSON_AddStringToObject(doc, *f, str_at(bstatus, *f, NULL));
-        if (from_doc(doc, secret_value(cred, "accessKeyID", NULL),
-                     secret_value(cred, "secretAccessKey", NULL), s) < 0) {
+        if (from_doc(doc, ko_secret_value(cred, "accessKeyID", NULL),
+                     ko_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
                 desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
                              k->restore_backup);
                 return -EINVAL;
@@ -219,7 +202,7 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
         }
         r = kube_get(ctx->host, &kube_secrets, k->namespace, keyref, &ks, &st);
         if (r >= 0)
-                key = (unsigned char *)secret_value(ks, keykey ? keykey : "key", &key_len);
+                key = (unsigned char *)ko_secret_value(ks, keykey ? keykey : "key", &key_len);
         if (!key || key_len != SEAL_KEY_LEN) {
                 snprintf(ret->reason, sizeof(ret->reason), "EncryptionKeyUnavailable");
                 snprintf(ret->message, sizeof(ret->message),
@@ -236,7 +219,7 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
                          e.message);
                 goto out;
         }
-        r = unseal(key, PKI_AAD, sealed.buf, sealed.len, &plain);
+        r = unseal(key, KO_BACKUP_PKI_AAD, sealed.buf, sealed.len, &plain);
         doc = r == 0 ? cJSON_Parse(plain.buf) : NULL;
         if (!doc) {
                 snprintf(ret->reason, sizeof(ret->reason), "CertificatesCorrupted");

@@ -51,6 +51,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "karmada/desired.h"
 #include "karmada/names.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -577,17 +578,13 @@ static char *secret_key(const char *ns, const char *name, const char *key)
 {
         const cJSON *s = find_secret(ns, name);
         cJSON *got = NULL;
-        const char *v;
-        unsigned char *out = NULL;
-        size_t len;
+        char *out;
 
         if (!s && name && kube_get(g.client, &kube_secrets, ns, name, &got, NULL) == 0)
                 s = got;
-        v = str(s, "data", key);
-        if (!v || base64_decode(v, strlen(v), &out, &len) < 0)
-                out = NULL;
+        out = key ? ko_secret_value(s, key, NULL) : NULL;
         cJSON_Delete(got);
-        return (char *)out;
+        return out;
 }
 
 /* The command line of container c of a pod (rewritten: volumes as directories of dir, the

@@ -535,6 +535,21 @@ cJSON *ko_pdb(const struct karmada *k, enum ko_component c)
         return o;
 }
 
+char *ko_secret_value(const cJSON *secret, const char *key, size_t *len)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(secret, "data"), key);
+        unsigned char *out = NULL;
+        size_t n = 0;
+
+        if (!cJSON_IsString(v) ||
+            base64_decode(v->valuestring, strlen(v->valuestring), &out, &n) < 0)
+                return NULL;
+        if (len)
+                *len = n;
+        return (char *)out;
+}
+
 cJSON *ko_secret(const struct karmada *k, const char *name, const char *const *keys,
                  const char *const *values, const size_t *lens, int n)
 {

@@ -120,5 +120,8 @@ cJSON *ko_pdb(const struct karmada *k, enum ko_component c);
 /* A Secret with these keys (base64 added here); values are raw bytes. */
 cJSON *ko_secret(const struct karmada *k, const char *name, const char *const *keys,
                  const char *const *values, const size_t *lens, int n);
+/* data[key] of a Secret object, decoded and NUL-terminated (the caller frees it, cleansing
+ * it when it is a key), or NULL when it is missing or not base64; *len when len. */
+char *ko_secret_value(const cJSON *secret, const char *key, size_t *len);
 /* The in-cluster DNS name of a Service: <name>.<namespace>.svc.<dns domain>. */
 const char *ko_service_host(const struct karmada *k, const char *service, char *buf, size_t size);

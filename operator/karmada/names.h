@@ -54,6 +54,8 @@ extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
 #define KO_ETCD_CLIENT_PORT  2379
 #define KO_ETCD_PEER_PORT    2380
 #define KO_ETCD_METRICS_PORT 2381
+/* What the certificates stored with a backup are sealed with besides the key (pki.enc) */
+#define KO_BACKUP_PKI_AAD "karmada-operator backup pki v1"
 
 /* "<name>-karmada", or the name itself when it contains "karmada" (upstream's rule). */
 int ko_prefix(const char *instance, char *buf, size_t size);

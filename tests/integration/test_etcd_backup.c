@@ -11,23 +11,20 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "karmada/desired.h"
 #include "karmada/etcd_backup.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "live.h"
-#include "util/base64.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
 
 static char *secret_key(const cJSON *secret, const char *key, size_t *len)
 {
-        const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(secret, "data"), key);
-        unsigned char *out = NULL;
+        char *v = ko_secret_value(secret, key, len);
 
-        IT_ASSERT(cJSON_IsString(v) &&
-                          base64_decode(v->valuestring, strlen(v->valuestring), &out, len) == 0,
-                  "Secret key %s", key);
-        return (char *)out;
+        IT_ASSERT(v, "Secret key %s", key);
+        return v;
 }
 
 /* ko-plane's address of a Service (its addresses file) */
