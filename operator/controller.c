@@ -206,11 +206,21 @@ static const cJSON *observe(void *userdata, const struct kube_resource *r, const
                 return o->json;
         }
         /* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the
-         * backup a restore starts from is not cached: read them */
-        if (((r == &kube_secrets && ob->prefix &&
-              strncmp(name, ob->prefix, strlen(ob->prefix)) != 0) ||
-             r == &ko_karmadabackups) &&
-            ob->n_fetched < (int)ELEMENTSOF(ob->fetched) &&
+         * backup a restore starts from is not cached: read them, once per reconcile */
+        if (!(r == &kube_secrets && ob->prefix &&
+              strncmp(name, ob->prefix, strlen(ob->prefix)) != 0) &&
+            r != &ko_karmadabackups)
+                return NULL;
+        for (int i = 0; i < ob->n_fetched; i++) {
+                const cJSON *f = ob->fetched[i];
+                const char *kind =
+                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "kind"));
+                const char *fns = meta_str(f, "namespace"), *fname = meta_str(f, "name");
+                if (kind && strcmp(kind, r->kind) == 0 && fname && strcmp(fname, name) == 0 &&
+                    fns && strcmp(fns, ns) == 0)
+                        return f;
+        }
+        if (ob->n_fetched < (int)ELEMENTSOF(ob->fetched) &&
             kube_get(ob->kc->client, r, ns, name, &got, NULL) == 0) {
                 ob->fetched[ob->n_fetched++] = got;
                 return got;
