@@ -508,6 +508,15 @@ static int cmd_etcd_restore(int argc, char **argv)
                         return 2;
                 }
         }
+        /* a pod that starts again after its restore needs nothing else (the copied credentials
+         * may be gone by then) */
+        if (o.data_dir && ko_etcd_restored(o.data_dir)) {
+                fprintf(stderr,
+                        "karmada-operator etcd-restore: %s/member exists: nothing to "
+                        "restore\n",
+                        o.data_dir);
+                return 0;
+        }
         c.access_key = getenv("AWS_ACCESS_KEY_ID");
         c.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
         if (ca && *ca) {

@@ -167,17 +167,25 @@ static int run(char *const argv[], char *err, size_t errlen)
         return 0;
 }
 
+bool ko_etcd_restored(const char *data_dir)
+{
+        char member[4096];
+        struct stat st;
+
+        snprintf(member, sizeof(member), "%s/member", data_dir);
+        return stat(member, &st) == 0;
+}
+
 int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *o, char *err,
                     size_t errlen)
 {
         char member[4096], snap[4096], part[4096], from[4200], bump[32];
-        struct stat st;
         int r;
 
         snprintf(member, sizeof(member), "%s/member", o->data_dir);
         snprintf(snap, sizeof(snap), "%s/restore.db", o->data_dir);
         snprintf(part, sizeof(part), "%s/restore.part", o->data_dir);
-        if (stat(member, &st) == 0) {
+        if (ko_etcd_restored(o->data_dir)) {
                 fprintf(stderr, "etcd-restore: %s exists: nothing to restore\n", member);
                 return 0;
         }

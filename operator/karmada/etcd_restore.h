@@ -4,6 +4,7 @@
  * directory by etcdutl. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/s3.h"
@@ -23,6 +24,9 @@ struct ko_restore_options {
         long long bump_revision;  /* added to every revision (--bump-revision) */
         const char *key, *sha256; /* the snapshot object and its hash */
 };
+
+/* <data_dir>/member exists: the member has data, there is nothing to restore. */
+bool ko_etcd_restored(const char *data_dir);
 
 /* The init container's work: fetch and check the snapshot into the data volume, run
  * `etcdutl snapshot restore ... --bump-revision N --mark-compacted` into <data_dir>/restore.part
