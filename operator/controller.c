@@ -60,6 +60,7 @@ struct plane {
         struct kube_client *client;
         struct ko_memo applied[MAX_RECONCILERS]; /* objects of each step, checked and applied */
         struct ko_memo hook[MAX_RECONCILERS];    /* each step's reconcile hook */
+        char pruned[SHA256_HEX_LEN];             /* the wanted objects last pruned against */
         struct {                                 /* the upgrade in progress */
                 long long generation;            /* of the spec it rolls out */
                 int step;                        /* the step it waits for */
@@ -836,6 +837,84 @@ static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const stru
         return written;
 }
 
+static bool wanted_in_karmada(const struct desired *d, const struct kube_resource *r,
+                              const char *ns, const char *name)
+{
+        for (size_t j = 0; j < d->n; j++) {
+                const char *ons = meta_str(d->objs[j].obj, "namespace");
+                if (d->objs[j].in_karmada && d->objs[j].resource == r &&
+                    strcmp(meta_str(d->objs[j].obj, "name"), name) == 0 &&
+                    strcmp(ons ? ons : "", ns ? ns : "") == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Delete what the operator made in the Karmada API server (label KO_LABEL_RECONCILER) and no
+ * reconciler wants any more: a feature switched off. Listed only when the set of wanted objects
+ * changed since the last clean pass (and once after a start): reads, and writes only to delete. */
+static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                             struct observation *ob, const char *key)
+{
+        struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
+        struct kube_list_options lo = {.label_selector = KO_LABEL_RECONCILER};
+        struct strbuf all = {0};
+        char fp[SHA256_HEX_LEN], why[512];
+        struct plane *p = plane_get(kc, key);
+        struct kube_client *c;
+        int failures = 0;
+
+        if (!p)
+                return;
+        for (size_t j = 0; j < d->n; j++)
+                if (d->objs[j].in_karmada)
+                        strbuf_printf(&all, "%s/%s/%s;", d->objs[j].resource->resource,
+                                      meta_str(d->objs[j].obj, "namespace")
+                                              ? meta_str(d->objs[j].obj, "namespace")
+                                              : "",
+                                      meta_str(d->objs[j].obj, "name"));
+        strbuf_printf(&all, "%s", p->sum);
+        sha256_hex(all.buf, all.len, fp);
+        strbuf_free(&all);
+        if (strcmp(p->pruned, fp) == 0)
+                return;
+        c = plane_client(kc, p, k, ob, why, sizeof(why));
+        if (!c)
+                return;
+        for (const struct kube_resource *const *r = ko_karmada_prunable; *r; r++) {
+                struct kube_status st;
+                cJSON *list = NULL;
+                const cJSON *o;
+                int rc = kube_list(c, *r, NULL, &lo, &list, &st);
+
+                if (rc == -ENOENT) /* that API is not served (yet): nothing of it to delete */
+                        continue;
+                if (rc < 0) {
+                        log_warn("cannot list what the operator made in the Karmada API server",
+                                 "karmada", key, "kind", (*r)->kind, "error", st.message);
+                        failures++;
+                        continue;
+                }
+                cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(list, "items"))
+                {
+                        const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
+                        if (!name || wanted_in_karmada(d, *r, ns, name))
+                                continue;
+                        log_info("deleting what is no longer wanted in the Karmada API server",
+                                 "karmada", key, "kind", (*r)->kind, "name", name);
+                        rc = kube_delete(c, *r, ns, name, &del, &st);
+                        if (rc < 0 && rc != -ENOENT) {
+                                log_warn("cannot delete", "karmada", key, "kind", (*r)->kind,
+                                         "name", name, "error", st.message);
+                                failures++;
+                        }
+                }
+                cJSON_Delete(list);
+        }
+        if (!failures)
+                memcpy(p->pruned, fp, sizeof(fp));
+}
+
 /* After a step's host objects are rolled out: its objects in the Karmada API server, then its
  * reconcile hook. */
 static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct desired *d,
@@ -1326,6 +1405,8 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         if (!any_waiting && !any_failed &&
             delete_owned(kc, k->namespace, k->name, &d, err, sizeof(err)) < 0)
                 log_warn("cannot delete what is no longer wanted", "karmada", key, "error", err);
+        if (all_ready && !any_failed)
+                prune_in_karmada(kc, run, &d, &ob, key);
         {
                 bool was_ready = ko_condition_is_true(conds, "Ready");
                 const struct step *first = NULL;

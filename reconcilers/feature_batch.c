@@ -9,13 +9,6 @@
 
 #include "common.h"
 
-static const struct kube_resource rics = {"config.karmada.io", "v1alpha1",
-                                          "resourceinterpretercustomizations",
-                                          "ResourceInterpreterCustomization", false};
-static const struct kube_resource cpps = {"policy.karmada.io", "v1alpha1",
-                                          "clusterpropagationpolicies", "ClusterPropagationPolicy",
-                                          false};
-
 static bool batch_enabled(const struct karmada *k)
 {
         return k->features.batch;
@@ -24,7 +17,7 @@ static bool batch_enabled(const struct karmada *k)
 /* every CRD listed, on every member cluster */
 static cJSON *crd_policy(const struct karmada *k)
 {
-        cJSON *p = ko_karmada_object(k, &cpps, "karmada-operator-batch-crds", NULL,
+        cJSON *p = ko_karmada_object(k, &ko_cpps, "karmada-operator-batch-crds", NULL,
                                      "karmada-batch"),
               *spec, *sel, *crd;
 
@@ -61,7 +54,8 @@ static int batch_contribute(const struct karmada *k, struct desired *d)
         {
                 if (r >= 0)
                         r = desired_add_karmada(
-                                d, &rics, ko_feature_object(k, &rics, o, NULL, "karmada-batch"));
+                                d, &ko_rics,
+                                ko_feature_object(k, &ko_rics, o, NULL, "karmada-batch"));
         }
         cJSON_ArrayForEach(o, f->crds)
         {
@@ -71,7 +65,7 @@ static int batch_contribute(const struct karmada *k, struct desired *d)
                                 ko_feature_object(k, &kube_crds, o, NULL, "karmada-batch"));
         }
         if (r >= 0 && f->crds)
-                r = desired_add_karmada(d, &cpps, crd_policy(k));
+                r = desired_add_karmada(d, &ko_cpps, crd_policy(k));
         return r;
 }
 

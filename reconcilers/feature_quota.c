@@ -7,9 +7,6 @@
  * run with these gates. */
 #include "common.h"
 
-static const struct kube_resource frqs = {
-        "policy.karmada.io", "v1alpha1", "federatedresourcequotas", "FederatedResourceQuota", true};
-
 static bool quota_enabled(const struct karmada *k)
 {
         return k->features.quota;
@@ -36,8 +33,8 @@ static int quota_contribute(const struct karmada *k, struct desired *d)
                 const cJSON *ns = cJSON_GetObjectItemCaseSensitive(q, "namespace");
                 if (r >= 0)
                         r = desired_add_karmada(
-                                d, &frqs,
-                                ko_feature_object(k, &frqs, q,
+                                d, &ko_frqs,
+                                ko_feature_object(k, &ko_frqs, q,
                                                   cJSON_IsString(ns) ? ns->valuestring : "default",
                                                   "karmada-quota"));
         }

@@ -13,8 +13,9 @@
 #include "common.h"
 #include "util/strbuf.h"
 
-#define ESTIMATOR_PORT 10352
-#define MEMBER_DIR     "/etc/karmada/member"
+#define ESTIMATOR_PORT        10352
+#define ESTIMATOR_HEALTH_PORT 10351
+#define MEMBER_DIR            "/etc/karmada/member"
 
 /* the app label of a selector, pod template or object: one estimator's, not the scheduler's */
 static void relabel(cJSON *labels, const char *app)
@@ -66,8 +67,12 @@ static int estimator(const struct karmada *k, struct desired *d, const cJSON *me
         cJSON_ReplaceItemInObjectCaseSensitive(c, "image",
                                                cJSON_CreateString(image.buf ? image.buf : img));
         strbuf_free(&image);
+        ko_add_env_pod_ip(c);
         ko_add_arg(c, "--kubeconfig=%s/kubeconfig", MEMBER_DIR);
         ko_add_arg(c, "--cluster-name=%s", cluster);
+        /* the defaults (:8080, :10351) are every address of the pod */
+        ko_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
+        ko_add_arg(c, "--health-probe-bind-address=$(POD_IP):%d", ESTIMATOR_HEALTH_PORT);
         ko_add_arg(c, "--server-port=%d", ESTIMATOR_PORT);
         ko_add_arg(c, "--grpc-auth-cert-file=%s/karmada.crt", KO_PKI_DIR);
         ko_add_arg(c, "--grpc-auth-key-file=%s/karmada.key", KO_PKI_DIR);
@@ -80,6 +85,7 @@ static int estimator(const struct karmada *k, struct desired *d, const cJSON *me
                 ko_add_arg(c, "--feature-gates=%s", gates.buf);
         strbuf_free(&gates);
         ko_add_port(c, "grpc", ESTIMATOR_PORT);
+        ko_add_probe(c, "livenessProbe", "/healthz", ESTIMATOR_HEALTH_PORT, false, 15, 15, 5, 3);
         ko_add_mount(w, c, "member-kubeconfig", MEMBER_DIR, secret, true);
         ko_mount_certs(k, w, c, "karmada-certs");
         r = desired_add(d, &kube_deployments, w, true);

@@ -76,9 +76,41 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
         return 0;
 }
 
+const struct kube_resource ko_frqs = {"policy.karmada.io", "v1alpha1", "federatedresourcequotas",
+                                      "FederatedResourceQuota", true};
+const struct kube_resource ko_rics = {"config.karmada.io", "v1alpha1",
+                                      "resourceinterpretercustomizations",
+                                      "ResourceInterpreterCustomization", false};
+const struct kube_resource ko_cpps = {"policy.karmada.io", "v1alpha1", "clusterpropagationpolicies",
+                                      "ClusterPropagationPolicy", false};
+const struct kube_resource *const ko_karmada_prunable[] = {
+        &kube_services,
+        &kube_apiservices,
+        &kube_clusterroles,
+        &kube_clusterrolebindings,
+        &kube_mutatingwebhookconfigurations,
+        &kube_validatingwebhookconfigurations,
+        &kube_priorityclasses,
+        &kube_crds,
+        &ko_frqs,
+        &ko_rics,
+        &ko_cpps,
+        NULL,
+};
+
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj)
 {
-        int ret = desired_add(d, r, obj, false);
+        cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata"), *labels;
+        int ret;
+
+        if (meta && d->owner) {
+                labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+                if (!labels)
+                        labels = cJSON_AddObjectToObject(meta, "labels");
+                cJSON_DeleteItemFromObjectCaseSensitive(labels, KO_LABEL_RECONCILER);
+                cJSON_AddStringToObject(labels, KO_LABEL_RECONCILER, d->owner);
+        }
+        ret = desired_add(d, r, obj, false);
 
         if (ret == 0)
                 d->objs[d->n - 1].in_karmada = true;

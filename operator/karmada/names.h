@@ -57,6 +57,9 @@ extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
 /* What the certificates stored with a backup are sealed with besides the key (pki.enc) */
 #define KO_BACKUP_PKI_AAD "karmada-operator backup pki v1"
 
+/* on what the operator makes in the Karmada API server: the reconciler that wants it */
+#define KO_LABEL_RECONCILER "operator.karmada.io/reconciler"
+
 /* "<name>-karmada", or the name itself when it contains "karmada" (upstream's rule). */
 int ko_prefix(const char *instance, char *buf, size_t size);
 /* <prefix>-<suffix> into buf; -ENOBUFS when it does not fit. */
