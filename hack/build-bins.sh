@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build, once, the pinned binaries of the local test cluster and cache them outside the repo:
 #   $KO_BIN_CACHE/<name>-<version>  (kube-apiserver, kube-controller-manager, kube-scheduler,
-#   kubectl, etcd, etcdutl, kwok, and Karmada's karmada-webhook,
-#   karmada-aggregated-apiserver and karmada-metrics-adapter; operator-verify and opm, the OLM
+#   kubectl, etcd, etcdutl, kwok, and Karmada's karmada-webhook, karmada-aggregated-apiserver,
+#   karmada-metrics-adapter, karmada-controller-manager, karmada-scheduler and
+#   karmada-scheduler-estimator; operator-verify and opm, the OLM
 #   validators; versitygw, an S3 server for backup tests). A binary already in the cache is never rebuilt.
 # Usage: hack/build-bins.sh [name...]   (default: all)
 set -euo pipefail
@@ -100,7 +101,8 @@ build_kwok() {
 # builds them). Installed as <image name>-<version>, which is what hack/tools/plane.c runs for
 # an image docker.io/karmada/<image name>:<version>.
 KARMADA_BINS=(webhook:karmada-webhook aggregated-apiserver:karmada-aggregated-apiserver
-        metrics-adapter:karmada-metrics-adapter)
+        metrics-adapter:karmada-metrics-adapter controller-manager:karmada-controller-manager
+        scheduler:karmada-scheduler scheduler-estimator:karmada-scheduler-estimator)
 
 build_karmada() {
         local v=$KARMADA_UPSTREAM_VERSION missing=() pkgs=() e

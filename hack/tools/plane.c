@@ -19,6 +19,9 @@
  *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
  *                 (the kwok node's address) too.
  *   load balancer a LoadBalancer Service gets its own address as status.loadBalancer.ingress.
+ *   own ports     a process that listens on a port at every address with no flag to bind it
+ *                 (karmada-scheduler-estimator's --server-port) gets a host port of its own:
+ *                 the argument is rewritten and its Services forward there.
  *
  * So a wrong flag, a missing SAN or a wrong CA in what the operator renders fails here as it
  * would in a real cluster.
@@ -397,6 +400,36 @@ struct pod {
         const char *sts_service; /* spec.serviceName of its StatefulSet, or NULL */
 };
 
+/* A port a pod's process listens on at every address, with no flag to bind it to one: the
+ * gRPC port of karmada-scheduler-estimator (--server-port). In a cluster each pod has its own
+ * network; here all share loopback, so each such pod gets a host port of its own (from its
+ * address), its argument is rewritten to it and its Services forward there. Returns the host
+ * port for `port` of this pod, or `port` itself. */
+static int own_port(const struct pod *pod, int port)
+{
+        const cJSON *c, *a;
+        struct in_addr ip;
+
+        cJSON_ArrayForEach(c, pod->containers)
+        {
+                const char *image =
+                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "image"));
+                if (!image || !strstr(image, "/karmada-scheduler-estimator:"))
+                        continue;
+                for (int part = 0; part < 2; part++)
+                        cJSON_ArrayForEach(
+                                a, cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command"))
+                        {
+                                const char *v = cJSON_GetStringValue(a);
+                                if (v && strncmp(v, "--server-port=", 14) == 0 &&
+                                    strtol(v + 14, NULL, 10) == port &&
+                                    inet_pton(AF_INET, pod->ip, &ip) == 1)
+                                        return 40000 + (int)((ntohl(ip.s_addr) & 0xffff) % 20000);
+                        }
+        }
+        return port;
+}
+
 /* the binary for an image, or NULL */
 static char *binary_for(const char *image)
 {
@@ -720,6 +753,18 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                         b = replace_word(a, "0.0.0.0", pod->ip, ":/,");
                         free(a);
                         a = b;
+                        if (strncmp(a, "--server-port=", 14) == 0) {
+                                int port = (int)strtol(a + 14, NULL, 10);
+                                if (own_port(pod, port) != port) {
+                                        char moved[32];
+                                        snprintf(moved, sizeof(moved), "--server-port=%d",
+                                                 own_port(pod, port));
+                                        free(a);
+                                        a = strdup(moved);
+                                }
+                        }
+                        if (!a)
+                                continue;
                         { /* binaries inside the operator's image */
                                 char etcdutl[4300];
                                 snprintf(etcdutl, sizeof(etcdutl), "%s/etcdutl-%s", g.bin_dir,
@@ -863,17 +908,18 @@ static int target_port(const cJSON *port, const struct pod *pod)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(port, "targetPort"), *c, *p;
 
         if (cJSON_IsNumber(t))
-                return t->valueint;
+                return own_port(pod, t->valueint);
         if (cJSON_IsString(t)) {
                 cJSON_ArrayForEach(c, pod->containers)
                         cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "ports")) if (
                                 str(p, "name", NULL) &&
                                 strcmp(str(p, "name", NULL), t->valuestring) ==
-                                        0) return cJSON_GetObjectItemCaseSensitive(p,
-                                                                                   "containerPort")
-                                ->valueint;
+                                        0) return own_port(pod,
+                                                           cJSON_GetObjectItemCaseSensitive(
+                                                                   p, "containerPort")
+                                                                   ->valueint);
         }
-        return cJSON_GetObjectItemCaseSensitive(port, "port")->valueint;
+        return own_port(pod, cJSON_GetObjectItemCaseSensitive(port, "port")->valueint);
 }
 
 static void forward(const char *ip, int port, const char *to_ip, int to_port)
