@@ -12,13 +12,14 @@
 #include "util/strbuf.h"
 
 /* Components whose binary takes Karmada feature gates (--feature-gates), and so the
- * instance-wide spec.featureGates. */
+ * instance-wide spec.featureGates. Not karmada-descheduler, karmada-search and
+ * karmada-metrics-adapter: they have no such flag (v1.18.2: "unknown flag: --feature-gates")
+ * and would not start. */
 static const bool takes_karmada_gates[KO_N_COMPONENTS] = {
         [KO_AGGREGATED_APISERVER] = true,
         [KO_CONTROLLER_MANAGER] = true,
         [KO_SCHEDULER] = true,
         [KO_WEBHOOK] = true,
-        [KO_DESCHEDULER] = true,
 };
 
 int desired_init(struct desired *d, const struct karmada *k, const struct observed *o)

@@ -348,8 +348,8 @@ static void quota(bool on)
                 rb = wait_binding(ns, "second-deployment", scheduled_is, "False QuotaExceeded", 120,
                                   "Scheduled=False QuotaExceeded");
                 cJSON_Delete(rb);
-                IT_ASSERT(!kget(members[0].kc, &kube_deployments, ns, "second"),
-                          "the second Deployment reached member1 beyond the quota");
+                rb = kget(members[0].kc, &kube_deployments, ns, "second");
+                IT_ASSERT(!rb, "the second Deployment reached member1 beyond the quota");
                 itest_log("quota on: the second Deployment of 10m is refused (QuotaExceeded)");
         } else {
                 wait_on_member(&members[0], ns, "second");
@@ -453,8 +453,9 @@ static cJSON *estimate(const char *ns, int replicas, bool (*ok)(cJSON *, const v
              "\"dynamicWeight\":\"AvailableReplicas\"}}}}}");
         for (double t = itest_now();; usleep(500 * 1000)) {
                 cJSON *q = kget(members[0].kc, &rqs, ns, "rq");
+                bool there = q != NULL;
                 cJSON_Delete(q);
-                if (q)
+                if (there)
                         break;
                 IT_ASSERT(itest_now() - t < 90, "ResourceQuota %s/rq never reached member1", ns);
         }
@@ -537,9 +538,14 @@ static void batch(bool on)
                 IT_ASSERT(kube_delete(kk, &kube_crds, NULL, "pytorchjobs.kubeflow.org", NULL,
                                       NULL) == 0,
                           "delete the CRD");
-                for (double t = itest_now(); kget(kk, &kube_crds, NULL, "pytorchjobs.kubeflow.org");
-                     usleep(500 * 1000))
+                for (double t = itest_now();; usleep(500 * 1000)) {
+                        cJSON *crd = kget(kk, &kube_crds, NULL, "pytorchjobs.kubeflow.org");
+                        bool gone = !crd;
+                        cJSON_Delete(crd);
+                        if (gone)
+                                break;
                         IT_ASSERT(itest_now() - t < 60, "the hand-made CRD stays");
+                }
                 return;
         }
         wait_crd(kk, "the Karmada API server");
@@ -613,8 +619,9 @@ static void features_off(void)
         for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
                 for (;;) {
                         cJSON *o = kget(kk, made[i].r, made[i].ns, made[i].name);
+                        bool gone = !o;
                         cJSON_Delete(o);
-                        if (!o)
+                        if (gone)
                                 break;
                         IT_ASSERT(itest_now() - t < 120, "%s %s stays after the features went",
                                   made[i].r->resource, made[i].name);

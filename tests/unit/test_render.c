@@ -144,7 +144,8 @@ static void test_user_settings_win_over_contributions(void **state)
                 "spec:\n  featureGates: {A: true, C: true}\n  components:\n    etcd: {local: {}}\n"
                 "    karmadaControllerManager:\n      featureGates: {A: false}\n"
                 "      extraArgs: {v: '7', concurrent-work-syncs: '3'}\n"
-                "    karmadaScheduler:\n      extraArgs: {feature-gates: 'Only=true'}\n");
+                "    karmadaScheduler:\n      extraArgs: {feature-gates: 'Only=true'}\n"
+                "    karmadaDescheduler: {}\n");
         struct desired d;
         char err[256];
         const cJSON *cm, *sched, *kcm;
@@ -174,8 +175,12 @@ static void test_user_settings_win_over_contributions(void **state)
                             "/bin/karmada-controller-manager");
         sched = command(find(&d, "Deployment", "m-karmada-scheduler"));
         assert_true(has_arg(sched, "--feature-gates=Only=true"));
-        /* instance-wide Karmada gates never reach Kubernetes components */
+        /* instance-wide Karmada gates never reach Kubernetes components, nor Karmada's that have
+         * no --feature-gates (the descheduler would not start) */
         kcm = command(find(&d, "Deployment", "m-karmada-kube-controller-manager"));
+        for (const cJSON *e = kcm->child; e; e = e->next)
+                assert_null(strstr(e->valuestring, "feature-gates"));
+        kcm = command(find(&d, "Deployment", "m-karmada-descheduler"));
         for (const cJSON *e = kcm->child; e; e = e->next)
                 assert_null(strstr(e->valuestring, "feature-gates"));
         /* flags are sorted after the binary */
