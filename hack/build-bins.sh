@@ -5,7 +5,7 @@
 #   karmada-metrics-adapter, karmada-controller-manager, karmada-scheduler and
 #   karmada-scheduler-estimator; operator-verify and opm, the OLM
 #   validators; versitygw, an S3 server for backup tests). A binary already in the cache is never rebuilt.
-# Usage: hack/build-bins.sh [name...]   (default: all)
+# Usage: hack/build-bins.sh [GROUP...]   GROUP: etcd kwok kube karmada olm versitygw (default: all)
 set -euo pipefail
 LOG_TAG=build
 . "$(dirname "$0")/lib.sh"
@@ -171,13 +171,14 @@ main() {
         mkdir -p "$KO_BIN_CACHE"
         exec 9>"$KO_CACHE/build.lock"
         flock 9
-        local start=$SECONDS
-        build_etcd
-        build_kwok
-        build_kube
-        build_karmada
-        build_olm
-        build_versitygw
+        local start=$SECONDS g groups=("$@")
+        [ ${#groups[@]} -gt 0 ] || groups=(etcd kwok kube karmada olm versitygw)
+        for g in "${groups[@]}"; do
+                case $g in
+                etcd | kwok | kube | karmada | olm | versitygw) "build_$g" ;;
+                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw)" ;;
+                esac
+        done
         log "binaries ready in $KO_BIN_CACHE ($((SECONDS - start))s)"
 }
 main "$@"
