@@ -250,18 +250,24 @@ static bool has_components(cJSON *rb, const void *unused)
         return cJSON_GetArraySize(at(rb, "spec", "components")) > 0;
 }
 
-/* Wait until the member has the Deployment (what the Work of its binding applied). */
-static void wait_on_member(const struct member *m, const char *ns, const char *deploy)
+/* Wait until the member has the object (what the Work of its binding applied). */
+static void wait_object_on(const struct member *m, const struct kube_resource *r, const char *ns,
+                           const char *name)
 {
         for (double t = itest_now();; usleep(500 * 1000)) {
-                cJSON *d = kget(m->kc, &kube_deployments, ns, deploy);
+                cJSON *d = kget(m->kc, r, ns, name);
                 if (d) {
                         cJSON_Delete(d);
                         return;
                 }
-                IT_ASSERT(itest_now() - t < 90, "Deployment %s/%s never reached %s", ns, deploy,
+                IT_ASSERT(itest_now() - t < 90, "%s %s/%s never reached %s", r->kind, ns, name,
                           m->name);
         }
+}
+
+static void wait_on_member(const struct member *m, const char *ns, const char *deploy)
+{
+        wait_object_on(m, &kube_deployments, ns, deploy);
 }
 
 /* namespaces of this run: the member clusters outlive an instance */
@@ -565,7 +571,8 @@ static void batch(bool on)
         }
         IT_ASSERT(strcmp(names, "master=1,worker=2") == 0, "components %s", names);
         cJSON_Delete(rb);
-        itest_log("batch on: the CRD reached both members; the PyTorchJob's binding has "
+        wait_object_on(&members[0], &pytorchjobs, ns, "train");
+        itest_log("batch on: the CRD reached both members, the PyTorchJob member1; its binding has "
                   "components %s",
                   names);
 }
