@@ -20,6 +20,7 @@
 #include "util/base64.h"
 #include "util/cron.h"
 #include "util/duration.h"
+#include "util/json.h"
 #include "util/macro.h"
 #include "util/seal.h"
 #include "util/strbuf.h"
@@ -38,19 +39,6 @@ struct bctl {
         struct metric_family *m_total, *m_last, *m_size, *m_duration;
 };
 
-static const cJSON *at(const cJSON *o, const char *a, const char *b)
-{
-        o = cJSON_GetObjectItemCaseSensitive(o, a);
-        return b ? cJSON_GetObjectItemCaseSensitive(o, b) : o;
-}
-
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-        const cJSON *v = at(o, a, b);
-
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* ---- queue keys: "B<ns>/<name>" for backups, "S<ns>/<name>" for schedules ---- */
 
 static void enqueue(struct bctl *bc, char kind, const char *ns, const char *name)
@@ -65,10 +53,11 @@ static void enqueue(struct bctl *bc, char kind, const char *ns, const char *name
 
 static void backup_event(void *userdata, struct kobj *o)
 {
-        const char *ns = str_at(o->json, "metadata", "namespace");
+        const char *ns = json_str(o->json, "metadata", "namespace");
 
-        enqueue(userdata, 'B', ns, str_at(o->json, "metadata", "name"));
-        enqueue(userdata, 'S', ns, str_at(at(o->json, "metadata", "labels"), SCHEDULE_LABEL, NULL));
+        enqueue(userdata, 'B', ns, json_str(o->json, "metadata", "name"));
+        enqueue(userdata, 'S', ns,
+                json_str(json_at(o->json, "metadata", "labels"), SCHEDULE_LABEL, NULL));
 }
 
 static void backup_update(void *userdata, struct kobj *old, struct kobj *new)
@@ -79,8 +68,8 @@ static void backup_update(void *userdata, struct kobj *old, struct kobj *new)
 
 static void schedule_event(void *userdata, struct kobj *o)
 {
-        enqueue(userdata, 'S', str_at(o->json, "metadata", "namespace"),
-                str_at(o->json, "metadata", "name"));
+        enqueue(userdata, 'S', json_str(o->json, "metadata", "namespace"),
+                json_str(o->json, "metadata", "name"));
 }
 
 static void schedule_update(void *userdata, struct kobj *old, struct kobj *new)
@@ -91,8 +80,8 @@ static void schedule_update(void *userdata, struct kobj *old, struct kobj *new)
 
 static void index_schedule(const cJSON *obj, const void *arg, store_emit_fn emit, void *ctx)
 {
-        const char *s = str_at(at(obj, "metadata", "labels"), SCHEDULE_LABEL, NULL);
-        const char *ns = str_at(obj, "metadata", "namespace");
+        const char *s = json_str(json_at(obj, "metadata", "labels"), SCHEDULE_LABEL, NULL);
+        const char *ns = json_str(obj, "metadata", "namespace");
         char v[600];
 
         (void)arg;
@@ -122,7 +111,7 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
                 snprintf(why, wlen, "%s: Secret \"%s\": %s", field, name, st.message);
                 return r;
         }
-        v = str_at(at(s, "data", NULL), key, NULL);
+        v = json_str(json_at(s, "data", NULL), key, NULL);
         *ret = (unsigned char *)ko_secret_value(s, key, len);
         r = *ret ? 0 : v ? -EINVAL : -ENOENT;
         if (r < 0)
@@ -153,24 +142,24 @@ static void s3_conf_free(struct s3_conf *s)
 static int s3_conf_get(struct bctl *bc, const char *ns, const cJSON *spec, struct s3_conf *s,
                        const char **reason, char *why, size_t wlen)
 {
-        const cJSON *s3 = at(spec, "s3", NULL);
-        const char *cred = str_at(s3, "credentialsSecretRef", "name"),
-                   *ca = str_at(s3, "caBundle", NULL);
+        const cJSON *s3 = json_at(spec, "s3", NULL);
+        const char *cred = json_str(s3, "credentialsSecretRef", "name"),
+                   *ca = json_str(s3, "caBundle", NULL);
         size_t len;
         int r;
 
         *s = (struct s3_conf){0};
-        if (!str_at(s3, "endpoint", NULL) || !str_at(s3, "bucket", NULL) || !cred) {
+        if (!json_str(s3, "endpoint", NULL) || !json_str(s3, "bucket", NULL) || !cred) {
                 *reason = "InvalidSpec";
                 snprintf(why, wlen,
                          "spec.s3: endpoint, bucket and credentialsSecretRef.name are "
                          "required");
                 return -EINVAL;
         }
-        s->c.target.endpoint = str_at(s3, "endpoint", NULL);
-        s->c.target.bucket = str_at(s3, "bucket", NULL);
-        s->c.target.region = str_at(s3, "region", NULL);
-        s->c.target.path_style = cJSON_IsTrue(at(s3, "forcePathStyle", NULL));
+        s->c.target.endpoint = json_str(s3, "endpoint", NULL);
+        s->c.target.bucket = json_str(s3, "bucket", NULL);
+        s->c.target.region = json_str(s3, "region", NULL);
+        s->c.target.path_style = cJSON_IsTrue(json_at(s3, "forcePathStyle", NULL));
         *reason = "CredentialsUnavailable";
         r = secret_value(bc, ns, cred, "spec.s3.credentialsSecretRef.name", "accessKeyID",
                          &s->access, &len, why, wlen);
@@ -227,16 +216,16 @@ static int patch_status(struct bctl *bc, const struct kube_resource *r, const cJ
         char *body;
         int rc;
 
-        cJSON_ArrayForEach(f, at(obj, "status",
-                                 NULL)) if (!cJSON_GetObjectItemCaseSensitive(status, f->string))
+        cJSON_ArrayForEach(f, json_at(obj, "status", NULL)) if (!cJSON_GetObjectItemCaseSensitive(
+                                                                        status, f->string))
                 cJSON_AddNullToObject(status, f->string);
         cJSON_AddItemToObject(patch, "status", status);
         body = cJSON_PrintUnformatted(patch);
         cJSON_Delete(patch);
         if (!body)
                 return -ENOMEM;
-        rc = kube_patch(bc->client, r, str_at(obj, "metadata", "namespace"),
-                        str_at(obj, "metadata", "name"), KUBE_PATCH_MERGE, body,
+        rc = kube_patch(bc->client, r, json_str(obj, "metadata", "namespace"),
+                        json_str(obj, "metadata", "name"), KUBE_PATCH_MERGE, body,
                         &(struct kube_write_options){.subresource = "status"}, NULL, st);
         free(body);
         return rc;
@@ -297,13 +286,14 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
         cJSON_AddStringToObject(doc, "namespace", k->namespace);
         cJSON_AddStringToObject(doc, "karmada", k->name);
         arr = cJSON_AddArrayToObject(doc, "secrets");
-        cJSON_ArrayForEach(item, at(list, "items", NULL))
+        cJSON_ArrayForEach(item, json_at(list, "items", NULL))
         {
                 cJSON *s = cJSON_CreateObject();
-                cJSON_AddStringToObject(s, "name", str_at(item, "metadata", "name"));
-                if (str_at(item, "type", NULL))
-                        cJSON_AddStringToObject(s, "type", str_at(item, "type", NULL));
-                cJSON_AddItemToObject(s, "data", cJSON_Duplicate(at(item, "data", NULL), true));
+                cJSON_AddStringToObject(s, "name", json_str(item, "metadata", "name"));
+                if (json_str(item, "type", NULL))
+                        cJSON_AddStringToObject(s, "type", json_str(item, "type", NULL));
+                cJSON_AddItemToObject(s, "data",
+                                      cJSON_Duplicate(json_at(item, "data", NULL), true));
                 cJSON_AddItemToArray(arr, s);
         }
         cJSON_Delete(list);
@@ -342,13 +332,14 @@ static int mark_running(struct bctl *bc, const cJSON *b, struct result *res)
 
 static void take(struct bctl *bc, const cJSON *b, struct result *res)
 {
-        const char *ns = str_at(b, "metadata", "namespace"), *name = str_at(b, "metadata", "name");
-        const char *uid = str_at(b, "metadata", "uid");
-        const cJSON *spec = at(b, "spec", NULL);
-        const char *kname = str_at(at(spec, "karmadaRef", NULL), "name", NULL);
-        const char *keyref = str_at(at(spec, "encryptionKeySecretRef", NULL), "name", NULL);
-        const char *keykey = str_at(at(spec, "encryptionKeySecretRef", NULL), "key", NULL);
-        const char *prefix = str_at(at(spec, "s3", NULL), "prefix", NULL), *reason;
+        const char *ns = json_str(b, "metadata", "namespace"),
+                   *name = json_str(b, "metadata", "name");
+        const char *uid = json_str(b, "metadata", "uid");
+        const cJSON *spec = json_at(b, "spec", NULL);
+        const char *kname = json_str(json_at(spec, "karmadaRef", NULL), "name", NULL);
+        const char *keyref = json_str(json_at(spec, "encryptionKeySecretRef", NULL), "name", NULL);
+        const char *keykey = json_str(json_at(spec, "encryptionKeySecretRef", NULL), "key", NULL);
+        const char *prefix = json_str(json_at(spec, "s3", NULL), "prefix", NULL), *reason;
         struct ko_etcd_member m = {0};
         struct karmada *k = NULL;
         struct ko_spec_error se;
@@ -392,16 +383,17 @@ static void take(struct bctl *bc, const cJSON *b, struct result *res)
         }
         /* installed once (status.karmadaVersion is set when it first was Ready) and its etcd
          * ready: not Ready as a whole, which an upgrade waiting for this backup is not */
-        if (!str_at(kobj, "status", "karmadaVersion") ||
-            !ko_condition_is_true(at(kobj, "status", "conditions"), "EtcdReady")) {
+        if (!json_str(kobj, "status", "karmadaVersion") ||
+            !ko_condition_is_true(json_at(kobj, "status", "conditions"), "EtcdReady")) {
                 res->phase = "Pending";
                 snprintf(res->message, sizeof(res->message),
                          "waiting for Karmada %s to be installed and its etcd ready", kname);
                 goto out;
         }
         snprintf(res->version, sizeof(res->version), "%s",
-                 str_at(kobj, "status", "karmadaVersion") ? str_at(kobj, "status", "karmadaVersion")
-                                                          : k->version);
+                 json_str(kobj, "status", "karmadaVersion")
+                         ? json_str(kobj, "status", "karmadaVersion")
+                         : k->version);
         /* a missing or wrong Secret fails the backup; an API error only delays it */
         r = s3_conf_get(bc, ns, spec, &s3, &reason, why, sizeof(why));
         if (r >= 0) {
@@ -499,8 +491,8 @@ static bool terminal(const char *phase)
 
 static void record(struct bctl *bc, const cJSON *b, const struct result *res, double seconds)
 {
-        const char *ns = str_at(b, "metadata", "namespace");
-        const char *kname = str_at(at(b, "spec", "karmadaRef"), "name", NULL);
+        const char *ns = json_str(b, "metadata", "namespace");
+        const char *kname = json_str(json_at(b, "spec", "karmadaRef"), "name", NULL);
         const char *labels[] = {ns, kname ? kname : "", NULL};
         bool ok = strcmp(res->phase, "Completed") == 0;
 
@@ -515,10 +507,11 @@ static void record(struct bctl *bc, const cJSON *b, const struct result *res, do
                       ok ? "BackupCompleted" : res->reason, "Backup", "%s", res->message);
         if (ok)
                 log_info("backup completed", "namespace", ns, "backup",
-                         str_at(b, "metadata", "name"), "key", res->key);
+                         json_str(b, "metadata", "name"), "key", res->key);
         else
-                log_warn("backup failed", "namespace", ns, "backup", str_at(b, "metadata", "name"),
-                         "reason", res->reason, "error", res->message);
+                log_warn("backup failed", "namespace", ns, "backup",
+                         json_str(b, "metadata", "name"), "reason", res->reason, "error",
+                         res->message);
 }
 
 static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
@@ -537,7 +530,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                 struct kobj *o;
                 snprintf(key, sizeof(key), "%s/%s", ns, name);
                 o = store_get(informer_store(bc->backups), key);
-                phase = o ? str_at(o->json, "status", "phase") : NULL;
+                phase = o ? json_str(o->json, "status", "phase") : NULL;
                 r = o && !terminal(phase);
                 kobj_unref(o);
                 if (!r) /* gone, or done: nothing to do, nothing read */
@@ -552,7 +545,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                 snprintf(out->error, sizeof(out->error), "get: %s", st.message);
                 return;
         }
-        phase = str_at(b, "status", "phase");
+        phase = json_str(b, "status", "phase");
         if (terminal(phase))
                 goto done;
         status = cJSON_CreateObject();
@@ -589,7 +582,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
         }
         cJSON_AddStringToObject(status, "phase", res.phase);
         cJSON_AddStringToObject(status, "message", res.message);
-        if (!at(b, "status", "startTime")) {
+        if (!json_at(b, "status", "startTime")) {
                 char start[TIME_RFC3339_MAX];
                 time_format_rfc3339((time_t)res.started, start);
                 cJSON_AddStringToObject(status, "startTime", start);
@@ -610,7 +603,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
         ko_condition_set(conds, "Succeeded",
                          strcmp(res.phase, "Completed") == 0 ? KO_TRUE : KO_FALSE, res.reason,
                          res.message,
-                         (long long)cJSON_GetNumberValue(at(b, "metadata", "generation")));
+                         (long long)cJSON_GetNumberValue(json_at(b, "metadata", "generation")));
         record(bc, b, &res, (double)time_mono_ms() / 1000 - t0);
         if (patch_status(bc, &ko_karmadabackups, b, status, &st) < 0) {
                 out->result = RECONCILE_ERROR;
@@ -625,16 +618,16 @@ done:
 /* Delete a finished backup: its objects in the bucket, then the KarmadaBackup. */
 static int remove_backup(struct bctl *bc, const cJSON *b, char *why, size_t wlen)
 {
-        const char *ns = str_at(b, "metadata", "namespace"), *reason;
-        const char *keys[] = {str_at(b, "status", "objectKey"),
-                              str_at(b, "status", "pkiObjectKey")};
+        const char *ns = json_str(b, "metadata", "namespace"), *reason;
+        const char *keys[] = {json_str(b, "status", "objectKey"),
+                              json_str(b, "status", "pkiObjectKey")};
         struct s3_conf s3;
         struct s3_error e = {0};
         struct kube_status st;
         int r = 0;
 
         if (keys[0] || keys[1]) {
-                r = s3_conf_get(bc, ns, at(b, "spec", NULL), &s3, &reason, why, wlen);
+                r = s3_conf_get(bc, ns, json_at(b, "spec", NULL), &s3, &reason, why, wlen);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < ELEMENTSOF(keys) && r >= 0; i++)
@@ -645,15 +638,15 @@ static int remove_backup(struct bctl *bc, const cJSON *b, char *why, size_t wlen
                 if (r < 0)
                         return r;
         }
-        r = kube_delete(bc->client, &ko_karmadabackups, ns, str_at(b, "metadata", "name"), NULL,
+        r = kube_delete(bc->client, &ko_karmadabackups, ns, json_str(b, "metadata", "name"), NULL,
                         &st);
         if (r < 0 && r != -ENOENT) {
-                snprintf(why, wlen, "delete KarmadaBackup %s: %s", str_at(b, "metadata", "name"),
+                snprintf(why, wlen, "delete KarmadaBackup %s: %s", json_str(b, "metadata", "name"),
                          st.message);
                 return r;
         }
         log_info("backup removed by retention", "namespace", ns, "backup",
-                 str_at(b, "metadata", "name"));
+                 json_str(b, "metadata", "name"));
         return 0;
 }
 
@@ -666,11 +659,11 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
         struct ko_backup_item *items;
         size_t n = 0, m = 0;
         long long newest = -1;
-        const cJSON *keep = at(at(sched, "spec", "retention"), "keepLast", NULL);
+        const cJSON *keep = json_at(json_at(sched, "spec", "retention"), "keepLast", NULL);
         int r = 0;
 
-        snprintf(idx, sizeof(idx), "%s/%s", str_at(sched, "metadata", "namespace"),
-                 str_at(sched, "metadata", "name"));
+        snprintf(idx, sizeof(idx), "%s/%s", json_str(sched, "metadata", "namespace"),
+                 json_str(sched, "metadata", "name"));
         if (store_by_index(informer_store(bc->backups), BY_SCHEDULE, idx, &list, &n) < 0)
                 return -ENOMEM;
         items = calloc(n + 1, sizeof(*items));
@@ -679,10 +672,10 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                 return -ENOMEM;
         }
         for (size_t i = 0; i < n; i++) {
-                const char *phase = str_at(list[i]->json, "status", "phase");
+                const char *phase = json_str(list[i]->json, "status", "phase");
                 time_t created;
                 if (!terminal(phase) ||
-                    time_parse_rfc3339(str_at(list[i]->json, "metadata", "creationTimestamp"),
+                    time_parse_rfc3339(json_str(list[i]->json, "metadata", "creationTimestamp"),
                                        &created) < 0)
                         continue;
                 items[m] = (struct ko_backup_item){
@@ -691,11 +684,11 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                         .succeeded = strcmp(phase, "Completed") == 0,
                 };
                 if (items[m].succeeded && items[m].created >= newest) {
-                        const char *stop = str_at(list[i]->json, "status", "stopTime");
+                        const char *stop = json_str(list[i]->json, "status", "stopTime");
                         newest = items[m].created;
                         cJSON_DeleteItemFromObjectCaseSensitive(status, "lastSuccessfulBackup");
                         cJSON_AddStringToObject(status, "lastSuccessfulBackup",
-                                                str_at(list[i]->json, "metadata", "name"));
+                                                json_str(list[i]->json, "metadata", "name"));
                         cJSON_DeleteItemFromObjectCaseSensitive(status, "lastSuccessfulTime");
                         if (stop)
                                 cJSON_AddStringToObject(status, "lastSuccessfulTime", stop);
@@ -728,7 +721,7 @@ static void schedule_condition(cJSON *status, const cJSON *sched, bool ok, const
                 conds = cJSON_AddArrayToObject(status, "conditions");
         }
         ko_condition_set(conds, "Ready", ok ? KO_TRUE : KO_FALSE, reason, message,
-                         (long long)cJSON_GetNumberValue(at(sched, "metadata", "generation")));
+                         (long long)cJSON_GetNumberValue(json_at(sched, "metadata", "generation")));
 }
 
 static void set_time(cJSON *status, const char *field, time_t t)
@@ -745,9 +738,9 @@ static void set_time(cJSON *status, const char *field, time_t t)
 /* A KarmadaBackup from the template, named after the time it was due. */
 static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *why, size_t wlen)
 {
-        const char *ns = str_at(sched, "metadata", "namespace");
-        const char *sname = str_at(sched, "metadata", "name");
-        const char *owner = str_at(sched, "spec", "backupOwnerReference");
+        const char *ns = json_str(sched, "metadata", "namespace");
+        const char *sname = json_str(sched, "metadata", "name");
+        const char *owner = json_str(sched, "spec", "backupOwnerReference");
         struct kube_status st;
         struct tm tm;
         char name[256];
@@ -768,12 +761,13 @@ static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *
                 cJSON_AddStringToObject(ref, "apiVersion", "operator.karmada.io/v1alpha1");
                 cJSON_AddStringToObject(ref, "kind", "KarmadaBackupSchedule");
                 cJSON_AddStringToObject(ref, "name", sname);
-                cJSON_AddStringToObject(ref, "uid", str_at(sched, "metadata", "uid"));
+                cJSON_AddStringToObject(ref, "uid", json_str(sched, "metadata", "uid"));
                 cJSON_AddTrueToObject(ref, "controller");
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
         }
         cJSON_AddItemToObject(
-                b, "spec", cJSON_Duplicate(at(at(sched, "spec", "template"), "spec", NULL), true));
+                b, "spec",
+                cJSON_Duplicate(json_at(json_at(sched, "spec", "template"), "spec", NULL), true));
         r = kube_create(bc->client, &ko_karmadabackups, ns, b, NULL, NULL, &st);
         cJSON_Delete(b);
         if (r == -EEXIST)
@@ -805,16 +799,16 @@ static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name
         if (!o)
                 return;
         sched = o->json;
-        spec = at(sched, "spec", NULL);
-        suspend = cJSON_IsTrue(at(spec, "suspend", NULL));
-        maxage = str_at(at(spec, "retention", NULL), "maxAge", NULL);
-        status = cJSON_Duplicate(at(sched, "status", NULL), true);
+        spec = json_at(sched, "spec", NULL);
+        suspend = cJSON_IsTrue(json_at(spec, "suspend", NULL));
+        maxage = json_str(json_at(spec, "retention", NULL), "maxAge", NULL);
+        status = cJSON_Duplicate(json_at(sched, "status", NULL), true);
         if (!status)
                 status = cJSON_CreateObject();
         cJSON_DeleteItemFromObjectCaseSensitive(status, "observedGeneration");
         cJSON_AddNumberToObject(status, "observedGeneration",
-                                cJSON_GetNumberValue(at(sched, "metadata", "generation")));
-        if (cron_parse(str_at(spec, "schedule", NULL), &cron, err, sizeof(err)) < 0) {
+                                cJSON_GetNumberValue(json_at(sched, "metadata", "generation")));
+        if (cron_parse(json_str(spec, "schedule", NULL), &cron, err, sizeof(err)) < 0) {
                 snprintf(why, sizeof(why), "spec.schedule: %s", err);
                 schedule_condition(status, sched, false, "InvalidSchedule", why);
                 set_time(status, "nextScheduleTime", -1);
@@ -826,13 +820,13 @@ static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name
                 schedule_condition(status, sched, false, "InvalidRetention", why);
                 goto write;
         }
-        if (time_parse_rfc3339(str_at(sched, "metadata", "creationTimestamp"), &created) < 0)
+        if (time_parse_rfc3339(json_str(sched, "metadata", "creationTimestamp"), &created) < 0)
                 created = now;
-        if (time_parse_rfc3339(str_at(status, "lastScheduleTime", NULL), &last) < 0)
+        if (time_parse_rfc3339(json_str(status, "lastScheduleTime", NULL), &last) < 0)
                 last = -1;
         if (!suspend) {
                 time_t due = -1;
-                if (last < 0 && cJSON_IsTrue(at(spec, "immediate", NULL))) {
+                if (last < 0 && cJSON_IsTrue(json_at(spec, "immediate", NULL))) {
                         due = now;
                 } else {
                         /* the newest time due (missed ones are not made up for) */
@@ -860,7 +854,7 @@ static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name
                                    suspend ? "no backups are taken while suspended"
                                            : "backups are taken on schedule");
 write:
-        if (!cJSON_Compare(status, at(sched, "status", NULL), true)) {
+        if (!cJSON_Compare(status, json_at(sched, "status", NULL), true)) {
                 struct kube_status st;
                 cJSON *copy = cJSON_Duplicate(status, true);
                 if (patch_status(bc, &ko_karmadabackupschedules, sched, copy, &st) < 0) {

@@ -19,16 +19,9 @@
 #include "common.h"
 #include "karmada/etcd_restore.h"
 #include "karmada/names.h"
+#include "util/json.h"
 #include "util/seal.h"
 #include "util/strbuf.h"
-
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-        o = cJSON_GetObjectItemCaseSensitive(o, a);
-        if (b)
-                o = cJSON_GetObjectItemCaseSensitive(o, b);
-        return cJSON_IsString(o) ? o->valuestring : NULL;
-}
 
 void ko_restore_source_free(struct ko_restore_source *s)
 {
@@ -43,16 +36,16 @@ void ko_restore_source_free(struct ko_restore_source *s)
 static int from_doc(cJSON *doc, char *access, char *secret, struct ko_restore_source *s)
 {
         *s = (struct ko_restore_source){.doc = doc, .access_key = access, .secret_key = secret};
-        s->endpoint = str_at(doc, "endpoint", NULL);
-        s->bucket = str_at(doc, "bucket", NULL);
-        s->region = str_at(doc, "region", NULL);
-        s->ca_bundle = str_at(doc, "caBundle", NULL);
+        s->endpoint = json_str(doc, "endpoint", NULL);
+        s->bucket = json_str(doc, "bucket", NULL);
+        s->region = json_str(doc, "region", NULL);
+        s->ca_bundle = json_str(doc, "caBundle", NULL);
         s->path_style = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "forcePathStyle"));
-        s->key = str_at(doc, "objectKey", NULL);
-        s->pki_key = str_at(doc, "pkiObjectKey", NULL);
-        s->sha256 = str_at(doc, "sha256", NULL);
-        s->backup = str_at(doc, "backup", NULL);
-        s->karmada = str_at(doc, "karmada", NULL);
+        s->key = json_str(doc, "objectKey", NULL);
+        s->pki_key = json_str(doc, "pkiObjectKey", NULL);
+        s->sha256 = json_str(doc, "sha256", NULL);
+        s->backup = json_str(doc, "backup", NULL);
+        s->karmada = json_str(doc, "karmada", NULL);
         if (!doc || !access || !secret || !s->endpoint || !s->bucket || !s->key || !s->pki_key ||
             !s->sha256 || !s->karmada) {
                 ko_restore_source_free(s);
@@ -85,44 +78,44 @@ int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_rest
                              k->restore_backup);
                 return -ENOENT;
         }
-        if (!str_at(b, "status", "phase") ||
-            strcmp(str_at(b, "status", "phase"), "Completed") != 0) {
+        if (!json_str(b, "status", "phase") ||
+            strcmp(json_str(b, "status", "phase"), "Completed") != 0) {
                 desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
-                             str_at(b, "status", "phase") ? str_at(b, "status", "phase")
-                                                          : "no phase yet");
+                             json_str(b, "status", "phase") ? json_str(b, "status", "phase")
+                                                            : "no phase yet");
                 return -EAGAIN;
         }
         bspec = cJSON_GetObjectItemCaseSensitive(b, "spec");
         bstatus = cJSON_GetObjectItemCaseSensitive(b, "status");
         s3 = cJSON_GetObjectItemCaseSensitive(bspec, "s3");
-        cred = str_at(s3, "credentialsSecretRef", "name")
+        cred = json_str(s3, "credentialsSecretRef", "name")
                        ? desired_observed(d, &kube_secrets, k->namespace,
-                                          str_at(s3, "credentialsSecretRef", "name"))
+                                          json_str(s3, "credentialsSecretRef", "name"))
                        : NULL;
         if (!cred) {
                 desired_wait(d, "the S3 credentials of KarmadaBackup %s (Secret %s)",
                              k->restore_backup,
-                             str_at(s3, "credentialsSecretRef", "name")
-                                     ? str_at(s3, "credentialsSecretRef", "name")
+                             json_str(s3, "credentialsSecretRef", "name")
+                                     ? json_str(s3, "credentialsSecretRef", "name")
                                      : "?");
                 return -ENOENT;
         }
         doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "backup", k->restore_backup);
-        orig = str_at(cJSON_GetObjectItemCaseSensitive(bspec, "karmadaRef"), "name", NULL);
+        orig = json_str(cJSON_GetObjectItemCaseSensitive(bspec, "karmadaRef"), "name", NULL);
         cJSON_AddStringToObject(doc, "karmada", orig ? orig : "");
         for (const char *const *f =
                      (const char *const[]){"endpoint", "bucket", "region", "caBundle", NULL};
              *f; f++)
-                if (str_at(s3, *f, NULL))
-                        cJSON_AddStringToObject(doc, *f, str_at(s3, *f, NULL));
+                if (json_str(s3, *f, NULL))
+                        cJSON_AddStringToObject(doc, *f, json_str(s3, *f, NULL));
         cJSON_AddBoolToObject(doc, "forcePathStyle",
                               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s3, "forcePathStyle")));
         for (const char *const *f =
                      (const char *const[]){"objectKey", "pkiObjectKey", "sha256", NULL};
              *f; f++)
-                if (str_at(bstatus, *f, NULL))
-                        cJSON_AddStringToObject(doc, *f, str_at(bstatus, *f, NULL));
+                if (json_str(bstatus, *f, NULL))
+                        cJSON_AddStringToObject(doc, *f, json_str(bstatus, *f, NULL));
         if (from_doc(doc, ko_secret_value(cred, "accessKeyID", NULL),
                      ko_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
                 desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
@@ -183,7 +176,7 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
         const cJSON *b = desired_observed(ctx->d, &ko_karmadabackups, k->namespace, s->backup);
         const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(b, "spec"), "encryptionKeySecretRef");
-        const char *keyref = str_at(ref, "name", NULL), *keykey = str_at(ref, "key", NULL);
+        const char *keyref = json_str(ref, "name", NULL), *keykey = json_str(ref, "key", NULL);
         struct strbuf sealed = {0}, plain = {0};
         struct s3_client c;
         struct s3_error e = {0};
@@ -239,8 +232,8 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
                 cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "secrets"))
                 {
                         cJSON *o;
-                        if (!str_at(item, "name", NULL) ||
-                            strcmp(str_at(item, "name", NULL), from) != 0)
+                        if (!json_str(item, "name", NULL) ||
+                            strcmp(json_str(item, "name", NULL), from) != 0)
                                 continue;
                         o = ko_object(k, &kube_secrets, to, -1);
                         cJSON_AddStringToObject(o, "type", "Opaque");

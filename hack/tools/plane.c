@@ -63,6 +63,7 @@
 #include "util/digest.h"
 #include "util/fileio.h"
 #include "util/hashmap.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 #define SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER
@@ -114,15 +115,6 @@ static long long now_ms(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *str(const cJSON *o, const char *a, const char *b)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-
-        if (b)
-                v = cJSON_GetObjectItemCaseSensitive(v, b);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static const cJSON *at(const cJSON *o, const char *a, const char *b, const char *c)
@@ -412,8 +404,7 @@ static int own_port(const struct pod *pod, int port)
 
         cJSON_ArrayForEach(c, pod->containers)
         {
-                const char *image =
-                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "image"));
+                const char *image = json_str(c, "image", NULL);
                 if (!image || !strstr(image, "/karmada-scheduler-estimator:"))
                         continue;
                 for (int part = 0; part < 2; part++)
@@ -465,8 +456,8 @@ static const cJSON *find_secret(const char *ns, const char *name)
 
         cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(g.secrets, "items"))
         {
-                if (name && ns && strcmp(str(s, "metadata", "namespace") ?: "", ns) == 0 &&
-                    strcmp(str(s, "metadata", "name") ?: "", name) == 0)
+                if (name && ns && strcmp(json_str(s, "metadata", "namespace") ?: "", ns) == 0 &&
+                    strcmp(json_str(s, "metadata", "name") ?: "", name) == 0)
                         return s;
         }
         return NULL;
@@ -517,9 +508,10 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
 
                 if (cJSON_IsArray(items) && cJSON_GetArraySize(items) > 0) {
                         rel = NULL;
-                        cJSON_ArrayForEach(it, items) if (str(it, "key", NULL) &&
-                                                          strcmp(str(it, "key", NULL), e->string) ==
-                                                                  0) rel = str(it, "path", NULL);
+                        cJSON_ArrayForEach(
+                                it, items) if (json_str(it, "key", NULL) &&
+                                               strcmp(json_str(it, "key", NULL), e->string) == 0)
+                                rel = json_str(it, "path", NULL);
                         if (!rel)
                                 continue;
                 }
@@ -632,14 +624,15 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
         int n_mounts = 0, argc = 0;
         char *bin;
 
-        bin = binary_for(str(c, "image", NULL) ? str(c, "image", NULL) : "");
+        bin = binary_for(json_str(c, "image", NULL) ? json_str(c, "image", NULL) : "");
         if (!bin)
                 return 0;
         /* env: values, field references, Secret keys */
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
         {
-                const char *name = str(e, "name", NULL), *v = str(e, "value", NULL);
-                const char *field = str(at(e, "valueFrom", "fieldRef", NULL), "fieldPath", NULL);
+                const char *name = json_str(e, "name", NULL), *v = json_str(e, "value", NULL);
+                const char *field =
+                        json_str(at(e, "valueFrom", "fieldRef", NULL), "fieldPath", NULL);
                 const cJSON *skr = at(e, "valueFrom", "secretKeyRef", NULL);
                 char *secret = NULL;
                 if (!name)
@@ -651,7 +644,8 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                             : strcmp(field, "status.hostIP") == 0      ? "127.0.0.1"
                                                                        : "";
                 if (!v && skr) {
-                        secret = secret_key(pod->ns, str(skr, "name", NULL), str(skr, "key", NULL));
+                        secret = secret_key(pod->ns, json_str(skr, "name", NULL),
+                                            json_str(skr, "key", NULL));
                         if (!secret &&
                             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skr, "optional"))) {
                                 free(bin);
@@ -667,20 +661,21 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
         /* volumes: files for Secrets and ConfigMaps, directories for the rest */
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"))
         {
-                const char *vname = str(e, "name", NULL), *mpath = str(e, "mountPath", NULL);
-                const char *sub = str(e, "subPath", NULL);
+                const char *vname = json_str(e, "name", NULL),
+                           *mpath = json_str(e, "mountPath", NULL);
+                const char *sub = json_str(e, "subPath", NULL);
                 char vdir[4300];
                 if (!vname || !mpath || n_mounts >= (int)(sizeof(mounts) / sizeof(mounts[0])))
                         continue;
                 snprintf(vdir, sizeof(vdir), "%s/volumes/%s", dir, vname);
                 vol = NULL;
-                cJSON_ArrayForEach(vol,
-                                   cJSON_GetObjectItemCaseSensitive(
-                                           pspec, "volumes")) if (str(vol, "name", NULL) &&
-                                                                  strcmp(str(vol, "name", NULL),
-                                                                         vname) == 0) break;
+                cJSON_ArrayForEach(
+                        vol, cJSON_GetObjectItemCaseSensitive(
+                                     pspec, "volumes")) if (json_str(vol, "name", NULL) &&
+                                                            strcmp(json_str(vol, "name", NULL),
+                                                                   vname) == 0) break;
                 if (vol && cJSON_GetObjectItemCaseSensitive(vol, "secret")) {
-                        const char *sname = str(vol, "secret", "secretName");
+                        const char *sname = json_str(vol, "secret", "secretName");
                         const cJSON *s = find_secret(pod->ns, sname);
                         cJSON *got = NULL;
                         if (!s && sname &&
@@ -698,7 +693,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                         cJSON_Delete(got);
                 } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
                         cJSON *m = NULL;
-                        const char *mname = str(vol, "configMap", "name");
+                        const char *mname = json_str(vol, "configMap", "name");
                         if (!mname ||
                             kube_get(g.client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0) {
                                 free(bin);
@@ -708,7 +703,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                         cJSON_Delete(m);
                 } else {
                         /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
-                        const char *claim = str(vol, "persistentVolumeClaim", "claimName");
+                        const char *claim = json_str(vol, "persistentVolumeClaim", "claimName");
                         if (claim || (!vol && claim_templates && sts)) {
                                 snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", g.state, pod->ns,
                                          claim ? claim : vname, claim ? "" : pod->name);
@@ -861,8 +856,9 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                                           ienv, &isum);
                         ok = r > 0 &&
                              run_init(pod, dir,
-                                      str(ic, "name", NULL) ? str(ic, "name", NULL) : "init", iargv,
-                                      ienv);
+                                      json_str(ic, "name", NULL) ? json_str(ic, "name", NULL)
+                                                                 : "init",
+                                      iargv, ienv);
                         for (int i = 0; i < iargc; i++)
                                 free(iargv[i]);
                         strbuf_free(&isum);
@@ -912,8 +908,8 @@ static int target_port(const cJSON *port, const struct pod *pod)
         if (cJSON_IsString(t)) {
                 cJSON_ArrayForEach(c, pod->containers)
                         cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "ports")) if (
-                                str(p, "name", NULL) &&
-                                strcmp(str(p, "name", NULL), t->valuestring) ==
+                                json_str(p, "name", NULL) &&
+                                strcmp(json_str(p, "name", NULL), t->valuestring) ==
                                         0) return own_port(pod,
                                                            cJSON_GetObjectItemCaseSensitive(
                                                                    p, "containerPort")
@@ -941,8 +937,9 @@ static void forward(const char *ip, int port, const char *to_ip, int to_port)
 
 static void service(const cJSON *svc, const struct pod *pods, int n_pods, const char *domain)
 {
-        const char *ns = str(svc, "metadata", "namespace"), *name = str(svc, "metadata", "name");
-        const char *type = str(svc, "spec", "type"), *cip = str(svc, "spec", "clusterIP");
+        const char *ns = json_str(svc, "metadata", "namespace"),
+                   *name = json_str(svc, "metadata", "name");
+        const char *type = json_str(svc, "spec", "type"), *cip = json_str(svc, "spec", "clusterIP");
         bool headless = cip && strcmp(cip, "None") == 0;
         const struct pod *ep = NULL;
         const cJSON *port;
@@ -986,7 +983,7 @@ static void service(const cJSON *svc, const struct pod *pods, int n_pods, const 
         /* a load balancer: the Service's own address */
         if (type && strcmp(type, "LoadBalancer") == 0 && !headless) {
                 const cJSON *ing = at(svc, "status", "loadBalancer", "ingress");
-                const char *have = str(cJSON_GetArrayItem(ing, 0), "ip", NULL);
+                const char *have = json_str(cJSON_GetArrayItem(ing, 0), "ip", NULL);
                 if (!have || strcmp(have, ip) != 0) {
                         char body[256];
                         struct kube_status st;
@@ -1011,10 +1008,10 @@ static const char *domain_of(const cJSON *karmadas_list, const char *ns, const c
 
         cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(karmadas_list, "items"))
         {
-                if (strcmp(str(k, "metadata", "namespace") ?: "", ns) == 0 &&
-                    strcmp(str(k, "metadata", "name") ?: "", instance) == 0) {
-                        const char *d =
-                                str(at(k, "spec", "hostCluster", "networking"), "dnsDomain", NULL);
+                if (strcmp(json_str(k, "metadata", "namespace") ?: "", ns) == 0 &&
+                    strcmp(json_str(k, "metadata", "name") ?: "", instance) == 0) {
+                        const char *d = json_str(at(k, "spec", "hostCluster", "networking"),
+                                                 "dnsDomain", NULL);
                         return d ? d : "cluster.local";
                 }
         }
@@ -1049,27 +1046,29 @@ static void pass(void)
                             (cJSON_IsNumber(reps) && reps->valueint < 1) ||
                             at(w, "metadata", "deletionTimestamp", NULL))
                                 continue;
-                        snprintf(p->ns, sizeof(p->ns), "%s", str(w, "metadata", "namespace"));
-                        snprintf(p->name, sizeof(p->name), "%s-0", str(w, "metadata", "name"));
+                        snprintf(p->ns, sizeof(p->ns), "%s", json_str(w, "metadata", "namespace"));
+                        snprintf(p->name, sizeof(p->name), "%s-0", json_str(w, "metadata", "name"));
                         snprintf(p->ip, sizeof(p->ip), "%s", addr_of("pod", p->ns, p->name));
                         p->labels = at(w, "spec", "template", "metadata");
                         p->labels = cJSON_GetObjectItemCaseSensitive(p->labels, "labels");
                         p->containers = at(w, "spec", "template", "spec");
                         p->containers =
                                 cJSON_GetObjectItemCaseSensitive(p->containers, "containers");
-                        p->sts_service = kind ? str(w, "spec", "serviceName") : NULL;
+                        p->sts_service = kind ? json_str(w, "spec", "serviceName") : NULL;
                         host_entry(p->ip, p->name);
                         n_pods++;
                         run_pod(p, at(w, "spec", "template", "spec"),
                                 kind ? at(w, "spec", "volumeClaimTemplates", NULL) : NULL,
-                                kind ? str(w, "metadata", "name") : NULL);
+                                kind ? json_str(w, "metadata", "name") : NULL);
                 }
         }
         cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(svcs, "items"))
         {
-                const char *inst = str(at(s, "metadata", "labels", NULL), KO_LABEL_INSTANCE, NULL);
+                const char *inst =
+                        json_str(at(s, "metadata", "labels", NULL), KO_LABEL_INSTANCE, NULL);
                 service(s, pods, n_pods,
-                        domain_of(ks, str(s, "metadata", "namespace") ?: "", inst ? inst : ""));
+                        domain_of(ks, json_str(s, "metadata", "namespace") ?: "",
+                                  inst ? inst : ""));
         }
         write_hosts();
         procs_tend();
