@@ -345,12 +345,20 @@ static bool belongs(const struct kobj *o, const char *ns, const char *name)
                strcmp(ons, ns) == 0;
 }
 
-static bool wanted(const struct desired *keep, const struct kube_resource *r, const char *name)
+/* keep (NULL: nothing) wants the object of r named name on that side (the host cluster, or the
+ * instance's Karmada API server), in namespace ns (NULL: any, as for the host, where all of an
+ * instance is in one namespace, and for cluster-scoped objects). */
+static bool wanted(const struct desired *keep, bool in_karmada, const struct kube_resource *r,
+                   const char *ns, const char *name)
 {
-        for (size_t x = 0; keep && x < keep->n; x++)
-                if (keep->objs[x].resource == r &&
-                    strcmp(meta_str(keep->objs[x].obj, "name"), name) == 0)
+        for (size_t x = 0; keep && x < keep->n; x++) {
+                const struct desired_object *o = &keep->objs[x];
+                const char *ons = meta_str(o->obj, "namespace");
+                if (o->in_karmada == in_karmada && o->resource == r &&
+                    strcmp(meta_str(o->obj, "name"), name) == 0 &&
+                    (!ns || (ons && strcmp(ons, ns) == 0)))
                         return true;
+        }
         return false;
 }
 
@@ -371,7 +379,8 @@ static int delete_owned(struct kctl *kc, const char *ns, const char *instance,
                         const char *name = meta_str(l[j]->json, "name");
                         struct kube_status st;
                         int r;
-                        if (!belongs(l[j], ns, instance) || wanted(keep, owned_resources[i], name))
+                        if (!belongs(l[j], ns, instance) ||
+                            wanted(keep, false, owned_resources[i], NULL, name))
                                 continue;
                         if (keep)
                                 log_info("deleting what is no longer wanted", "karmada", instance,
@@ -837,19 +846,6 @@ static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const stru
         return written;
 }
 
-static bool wanted_in_karmada(const struct desired *d, const struct kube_resource *r,
-                              const char *ns, const char *name)
-{
-        for (size_t j = 0; j < d->n; j++) {
-                const char *ons = meta_str(d->objs[j].obj, "namespace");
-                if (d->objs[j].in_karmada && d->objs[j].resource == r &&
-                    strcmp(meta_str(d->objs[j].obj, "name"), name) == 0 &&
-                    strcmp(ons ? ons : "", ns ? ns : "") == 0)
-                        return true;
-        }
-        return false;
-}
-
 /* Delete what the operator made in the Karmada API server (label KO_LABEL_RECONCILER) and no
  * reconciler wants any more: a feature switched off. Listed only when the set of wanted objects
  * changed since the last clean pass (and once after a start): reads, and writes only to delete. */
@@ -866,13 +862,12 @@ static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const str
 
         if (!p)
                 return;
-        for (size_t j = 0; j < d->n; j++)
+        for (size_t j = 0; j < d->n; j++) {
+                const char *ns = meta_str(d->objs[j].obj, "namespace");
                 if (d->objs[j].in_karmada)
                         strbuf_printf(&all, "%s/%s/%s;", d->objs[j].resource->resource,
-                                      meta_str(d->objs[j].obj, "namespace")
-                                              ? meta_str(d->objs[j].obj, "namespace")
-                                              : "",
-                                      meta_str(d->objs[j].obj, "name"));
+                                      ns ? ns : "", meta_str(d->objs[j].obj, "name"));
+        }
         strbuf_printf(&all, "%s", p->sum);
         sha256_hex(all.buf, all.len, fp);
         strbuf_free(&all);
@@ -898,7 +893,7 @@ static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const str
                 cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(list, "items"))
                 {
                         const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
-                        if (!name || wanted_in_karmada(d, *r, ns, name))
+                        if (!name || wanted(d, true, *r, ns, name))
                                 continue;
                         log_info("deleting what is no longer wanted in the Karmada API server",
                                  "karmada", key, "kind", (*r)->kind, "name", name);
