@@ -202,8 +202,8 @@ int ko_gate_on(struct desired *d, const char *gate, const enum ko_component *com
         return r;
 }
 
-cJSON *ko_feature_object(const struct karmada *k, const struct kube_resource *r, const cJSON *given,
-                         const char *ns, const char *feature)
+static cJSON *feature_object(const struct karmada *k, const struct kube_resource *r,
+                             const cJSON *given, const char *ns, const char *feature)
 {
         const cJSON *gm = cJSON_GetObjectItemCaseSensitive(given, "metadata");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(gm ? gm : given, "name");
@@ -238,4 +238,10 @@ cJSON *ko_feature_object(const struct karmada *k, const struct kube_resource *r,
                 cJSON_AddItemToObject(o, e->string, cJSON_Duplicate(e, true));
         }
         return o;
+}
+
+int ko_add_feature_object(struct desired *d, const struct karmada *k, const struct kube_resource *r,
+                          const cJSON *given, const char *ns, const char *feature)
+{
+        return desired_add_karmada(d, r, feature_object(k, r, given, ns, feature));
 }

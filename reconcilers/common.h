@@ -70,7 +70,7 @@ void ko_restore_source_free(struct ko_restore_source *s);
 
 /* Turn gate on for each component of the list (ending with KO_N_COMPONENTS). */
 int ko_gate_on(struct desired *d, const char *gate, const enum ko_component *comps);
-/* A copy of an object the user gave in spec.features, as an object of the Karmada API server
+/* Add a copy of an object the user gave in spec.features, as an object of the Karmada API server
  * of kind r (apiVersion, kind and our labels set; namespace ns when r is namespaced). */
-cJSON *ko_feature_object(const struct karmada *k, const struct kube_resource *r, const cJSON *given,
-                         const char *ns, const char *feature);
+int ko_add_feature_object(struct desired *d, const struct karmada *k, const struct kube_resource *r,
+                          const cJSON *given, const char *ns, const char *feature);

@@ -53,16 +53,12 @@ static int batch_contribute(const struct karmada *k, struct desired *d)
         cJSON_ArrayForEach(o, f->customizations)
         {
                 if (r >= 0)
-                        r = desired_add_karmada(
-                                d, &ko_rics,
-                                ko_feature_object(k, &ko_rics, o, NULL, "karmada-batch"));
+                        r = ko_add_feature_object(d, k, &ko_rics, o, NULL, "karmada-batch");
         }
         cJSON_ArrayForEach(o, f->crds)
         {
                 if (r >= 0)
-                        r = desired_add_karmada(
-                                d, &kube_crds,
-                                ko_feature_object(k, &kube_crds, o, NULL, "karmada-batch"));
+                        r = ko_add_feature_object(d, k, &kube_crds, o, NULL, "karmada-batch");
         }
         if (r >= 0 && f->crds)
                 r = desired_add_karmada(d, &ko_cpps, crd_policy(k));

@@ -28,9 +28,8 @@ static int preemption_contribute(const struct karmada *k, struct desired *d)
         cJSON_ArrayForEach(pc, f->priority_classes)
         {
                 if (r >= 0)
-                        r = desired_add_karmada(d, &kube_priorityclasses,
-                                                ko_feature_object(k, &kube_priorityclasses, pc,
-                                                                  NULL, "karmada-preemption"));
+                        r = ko_add_feature_object(d, k, &kube_priorityclasses, pc, NULL,
+                                                  "karmada-preemption");
         }
         return r;
 }

@@ -32,11 +32,9 @@ static int quota_contribute(const struct karmada *k, struct desired *d)
         {
                 const cJSON *ns = cJSON_GetObjectItemCaseSensitive(q, "namespace");
                 if (r >= 0)
-                        r = desired_add_karmada(
-                                d, &ko_frqs,
-                                ko_feature_object(k, &ko_frqs, q,
+                        r = ko_add_feature_object(d, k, &ko_frqs, q,
                                                   cJSON_IsString(ns) ? ns->valuestring : "default",
-                                                  "karmada-quota"));
+                                                  "karmada-quota");
         }
         return r;
 }
