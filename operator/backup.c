@@ -111,7 +111,7 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
                 snprintf(why, wlen, "%s: Secret \"%s\": %s", field, name, st.message);
                 return r;
         }
-        v = json_str(json_at(s, "data", NULL), key, NULL);
+        v = json_str(s, "data", key);
         *ret = (unsigned char *)ko_secret_value(s, key, len);
         r = *ret ? 0 : v ? -EINVAL : -ENOENT;
         if (r < 0)
@@ -336,10 +336,10 @@ static void take(struct bctl *bc, const cJSON *b, struct result *res)
                    *name = json_str(b, "metadata", "name");
         const char *uid = json_str(b, "metadata", "uid");
         const cJSON *spec = json_at(b, "spec", NULL);
-        const char *kname = json_str(json_at(spec, "karmadaRef", NULL), "name", NULL);
-        const char *keyref = json_str(json_at(spec, "encryptionKeySecretRef", NULL), "name", NULL);
-        const char *keykey = json_str(json_at(spec, "encryptionKeySecretRef", NULL), "key", NULL);
-        const char *prefix = json_str(json_at(spec, "s3", NULL), "prefix", NULL), *reason;
+        const char *kname = json_str(spec, "karmadaRef", "name");
+        const char *keyref = json_str(spec, "encryptionKeySecretRef", "name");
+        const char *keykey = json_str(spec, "encryptionKeySecretRef", "key");
+        const char *prefix = json_str(spec, "s3", "prefix"), *reason;
         struct ko_etcd_member m = {0};
         struct karmada *k = NULL;
         struct ko_spec_error se;
@@ -801,7 +801,7 @@ static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name
         sched = o->json;
         spec = json_at(sched, "spec", NULL);
         suspend = cJSON_IsTrue(json_at(spec, "suspend", NULL));
-        maxage = json_str(json_at(spec, "retention", NULL), "maxAge", NULL);
+        maxage = json_str(spec, "retention", "maxAge");
         status = cJSON_Duplicate(json_at(sched, "status", NULL), true);
         if (!status)
                 status = cJSON_CreateObject();
