@@ -159,17 +159,26 @@ void live_make_ns(const char *ns)
         cJSON_Delete(o);
 }
 
-static void create_v(const struct kube_resource *r, const char *ns, const char *fmt, va_list ap)
+static void create_v(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                     bool exist_ok, const char *fmt, va_list ap)
 {
         struct strbuf b = {0};
         struct kube_status st;
+        char av[128];
         cJSON *o;
+        int rc;
 
         strbuf_vprintf(&b, fmt, ap);
         o = cJSON_Parse(b.buf);
         IT_ASSERT(o, "JSON: %s", b.buf);
-        IT_ASSERT(kube_create(live_kc, r, ns, o, NULL, NULL, &st) == 0, "create %s: %s",
-                  r->resource, st.message);
+        if (!cJSON_GetObjectItem(o, "kind")) {
+                cJSON_AddStringToObject(o, "apiVersion",
+                                        kube_resource_api_version(r, av, sizeof(av)));
+                cJSON_AddStringToObject(o, "kind", r->kind);
+        }
+        rc = kube_create(c, r, ns, o, NULL, NULL, &st);
+        IT_ASSERT(rc == 0 || (exist_ok && rc == -EEXIST), "create %s in %s: %s (%s)", r->resource,
+                  ns ? ns : "-", st.message, b.buf);
         cJSON_Delete(o);
         strbuf_free(&b);
 }
@@ -179,7 +188,7 @@ void live_create(const char *ns, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        create_v(&ko_karmadas, ns, fmt, ap);
+        create_v(live_kc, &ko_karmadas, ns, false, fmt, ap);
         va_end(ap);
 }
 
@@ -188,8 +197,31 @@ void live_create_object(const struct kube_resource *r, const char *ns, const cha
         va_list ap;
 
         va_start(ap, fmt);
-        create_v(r, ns, fmt, ap);
+        create_v(live_kc, r, ns, false, fmt, ap);
         va_end(ap);
+}
+
+void live_create_in(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                    bool exist_ok, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        create_v(c, r, ns, exist_ok, fmt, ap);
+        va_end(ap);
+}
+
+void live_create_instance(const char *ns, const char *name, const char *version)
+{
+        char v[96] = "";
+
+        if (version)
+                snprintf(v, sizeof(v), "\"karmadaVersion\":\"%s\",", version);
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{%s\"components\":{\"etcd\":{"
+                    "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}",
+                    name, v);
 }
 
 void live_patch(const char *ns, const char *name, const char *fmt, ...)

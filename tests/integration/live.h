@@ -38,6 +38,12 @@ void live_create(const char *ns, const char *fmt, ...) __attribute__((format(pri
 /* Create an object of any resource in ns from printf-formatted JSON. */
 void live_create_object(const struct kube_resource *r, const char *ns, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* The same through client c (apiVersion and kind filled in when the JSON lacks them); with
+ * exist_ok, an object already there is no failure. */
+void live_create_in(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                    bool exist_ok, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A Karmada of `version` (NULL: the default) with a local etcd and a NodePort API server. */
+void live_create_instance(const char *ns, const char *name, const char *version);
 /* Merge-patch a Karmada object (JSON as a printf format). */
 void live_patch(const char *ns, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

@@ -609,9 +609,7 @@ int main(void)
         ns = itest_unique_name("bk");
         live_make_ns(ns);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
-        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                        "\"metadata\":{\"name\":\"bk\"},\"spec\":{\"components\":{\"etcd\":{"
-                        "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        live_create_instance(ns, "bk", NULL);
         IT_ASSERT(RAND_bytes(key, sizeof(key)) == 1, "random key");
         creds("s3", s3.access_key, s3.secret_key);
         creds("s3-wrong", s3.access_key, "not-the-secret");

@@ -85,9 +85,7 @@ int main(void)
         ns = itest_unique_name("backup");
         live_make_ns(ns);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
-        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                        "\"metadata\":{\"name\":\"bk\"},\"spec\":{\"components\":{\"etcd\":{"
-                        "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        live_create_instance(ns, "bk", NULL);
         live_wait_condition(ns, "bk", "Ready", "True", 240);
 
         /* data to find in the snapshot */

@@ -17,8 +17,6 @@
  *               the operator's policy) gets ResourceBinding spec.components master + worker
  *               (off: no components).
  * Then the features are removed again: the objects they made in the Karmada API server go. */
-#include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,7 +27,6 @@
 #include "kube/config.h"
 #include "util/base64.h"
 #include "util/fileio.h"
-#include "util/strbuf.h"
 
 #define NAME "fe"
 
@@ -114,36 +111,6 @@ static void load_members(void)
                           "client of %s", m->name);
                 kube_config_free(cfg);
         }
-}
-
-/* Create an object from printf-formatted JSON; an existing one is fine. */
-static void kput(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void kput(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                 const char *fmt, ...)
-{
-        struct strbuf b = {0};
-        struct kube_status st;
-        cJSON *o;
-        va_list ap;
-        int rc;
-
-        va_start(ap, fmt);
-        strbuf_vprintf(&b, fmt, ap);
-        va_end(ap);
-        o = cJSON_Parse(b.buf);
-        IT_ASSERT(o, "bad JSON in the test: %s", b.buf);
-        if (!cJSON_GetObjectItem(o, "kind")) {
-                char av[128];
-                cJSON_AddStringToObject(o, "apiVersion",
-                                        kube_resource_api_version(r, av, sizeof(av)));
-                cJSON_AddStringToObject(o, "kind", r->kind);
-        }
-        rc = kube_create(c, r, ns, o, NULL, NULL, &st);
-        IT_ASSERT(rc == 0 || rc == -EEXIST, "create %s in %s: %s (%s)", r->resource, ns ? ns : "-",
-                  st.message, b.buf);
-        cJSON_Delete(o);
-        strbuf_free(&b);
 }
 
 static cJSON *kget(struct kube_client *c, const struct kube_resource *r, const char *ns,
@@ -278,17 +245,18 @@ static void ns_name(char *buf, size_t size, const char *base)
 
 static void karmada_ns(const char *ns)
 {
-        kput(kk, &kube_namespaces, NULL, "{\"metadata\":{\"name\":\"%s\"}}", ns);
+        live_create_in(kk, &kube_namespaces, NULL, true, "{\"metadata\":{\"name\":\"%s\"}}", ns);
 }
 
 static void deployment(const char *ns, const char *name, int replicas)
 {
-        kput(kk, &kube_deployments, ns,
-             "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"replicas\":%d,\"selector\":{"
-             "\"matchLabels\":{\"app\":\"%s\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
-             "\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\","
-             "\"resources\":{\"requests\":{\"cpu\":\"10m\"},\"limits\":{\"cpu\":\"10m\"}}}]}}}}",
-             name, replicas, name, name);
+        live_create_in(
+                kk, &kube_deployments, ns, true,
+                "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"replicas\":%d,\"selector\":{"
+                "\"matchLabels\":{\"app\":\"%s\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
+                "\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\","
+                "\"resources\":{\"requests\":{\"cpu\":\"10m\"},\"limits\":{\"cpu\":\"10m\"}}}]}}}}",
+                name, replicas, name, name);
 }
 
 /* A PropagationPolicy of the Deployment(s) named (NULL: all) onto one cluster. */
@@ -299,11 +267,12 @@ static void policy(const char *ns, const char *name, const char *deploy, const c
 
         if (deploy)
                 snprintf(sel, sizeof(sel), ",\"name\":\"%s\"", deploy);
-        kput(kk, &pps, ns,
-             "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
-             "\"apps/v1\",\"kind\":\"Deployment\"%s}],\"placement\":{\"clusterAffinity\":{"
-             "\"clusterNames\":[\"%s\"]}}%s}}",
-             name, sel, cluster, extra ? extra : "");
+        live_create_in(
+                kk, &pps, ns, true,
+                "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
+                "\"apps/v1\",\"kind\":\"Deployment\"%s}],\"placement\":{\"clusterAffinity\":{"
+                "\"clusterNames\":[\"%s\"]}}%s}}",
+                name, sel, cluster, extra ? extra : "");
 }
 
 static void join(const struct member *m)
@@ -314,13 +283,15 @@ static void join(const struct member *m)
                           base64_encode(m->ca, strlen(m->ca), &ca) == 0,
                   "base64");
         karmada_ns("karmada-cluster");
-        kput(kk, &kube_secrets, "karmada-cluster",
-             "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"token\":\"%s\",\"caBundle\":\"%s\"}}",
-             m->name, tok, ca);
-        kput(kk, &clusters, NULL,
-             "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"syncMode\":\"Push\",\"apiEndpoint\":"
-             "\"%s\",\"secretRef\":{\"namespace\":\"karmada-cluster\",\"name\":\"%s\"}}}",
-             m->name, m->server, m->name);
+        live_create_in(
+                kk, &kube_secrets, "karmada-cluster", true,
+                "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"token\":\"%s\",\"caBundle\":\"%s\"}}",
+                m->name, tok, ca);
+        live_create_in(
+                kk, &clusters, NULL, true,
+                "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"syncMode\":\"Push\",\"apiEndpoint\":"
+                "\"%s\",\"secretRef\":{\"namespace\":\"karmada-cluster\",\"name\":\"%s\"}}}",
+                m->name, m->server, m->name);
         free(tok);
         free(ca);
         for (double t = itest_now();; usleep(500 * 1000)) {
@@ -344,8 +315,9 @@ static void quota(bool on)
         ns_name(ns, sizeof(ns), on ? "quota-on" : "quota-off");
         karmada_ns(ns);
         if (!on) /* the same quota, made by hand: without the gate nothing enforces it */
-                kput(kk, &frqs, ns,
-                     "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"overall\":{\"cpu\":\"10m\"}}}");
+                live_create_in(kk, &frqs, ns, true,
+                               "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"overall\":{\"cpu\":"
+                               "\"10m\"}}}");
         policy(ns, "all", NULL, "member1", NULL);
         deployment(ns, "first", 1);
         wait_on_member(&members[0], ns, "first");
@@ -416,8 +388,8 @@ static void priority(bool on)
         ns_name(ns, sizeof(ns), on ? "prio-on" : "prio-off");
         karmada_ns(ns);
         if (!on)
-                kput(kk, &kube_priorityclasses, NULL,
-                     "{\"metadata\":{\"name\":\"high\"},\"value\":1000}");
+                live_create_in(kk, &kube_priorityclasses, NULL, true,
+                               "{\"metadata\":{\"name\":\"high\"},\"value\":1000}");
         policy(ns, "prio", NULL, "member1",
                ",\"schedulePriority\":{\"priorityClassSource\":\"KubePriorityClass\","
                "\"priorityClassName\":\"high\"}");
@@ -448,15 +420,17 @@ static cJSON *estimate(const char *ns, int replicas, bool (*ok)(cJSON *, const v
                        const void *want, const char *what)
 {
         karmada_ns(ns);
-        kput(kk, &rqs, ns,
-             "{\"metadata\":{\"name\":\"rq\"},\"spec\":{\"hard\":{\"requests.cpu\":\"30m\"}}}");
-        kput(kk, &pps, ns,
-             "{\"metadata\":{\"name\":\"est\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
-             "\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"app\"},{\"apiVersion\":\"v1\","
-             "\"kind\":\"ResourceQuota\",\"name\":\"rq\"}],\"placement\":{\"clusterAffinity\":{"
-             "\"clusterNames\":[\"member1\"]},\"replicaScheduling\":{\"replicaSchedulingType\":"
-             "\"Divided\",\"replicaDivisionPreference\":\"Weighted\",\"weightPreference\":{"
-             "\"dynamicWeight\":\"AvailableReplicas\"}}}}}");
+        live_create_in(
+                kk, &rqs, ns, true,
+                "{\"metadata\":{\"name\":\"rq\"},\"spec\":{\"hard\":{\"requests.cpu\":\"30m\"}}}");
+        live_create_in(
+                kk, &pps, ns, true,
+                "{\"metadata\":{\"name\":\"est\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
+                "\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"app\"},{\"apiVersion\":\"v1\","
+                "\"kind\":\"ResourceQuota\",\"name\":\"rq\"}],\"placement\":{\"clusterAffinity\":{"
+                "\"clusterNames\":[\"member1\"]},\"replicaScheduling\":{\"replicaSchedulingType\":"
+                "\"Divided\",\"replicaDivisionPreference\":\"Weighted\",\"weightPreference\":{"
+                "\"dynamicWeight\":\"AvailableReplicas\"}}}}}");
         for (double t = itest_now();; usleep(500 * 1000)) {
                 cJSON *q = kget(members[0].kc, &rqs, ns, "rq");
                 bool there = q != NULL;
@@ -501,15 +475,18 @@ static void pytorchjob(const char *ns)
                                    "\"pytorch\",\"resources\":{\"requests\":{\"cpu\":\"10m\"}}}]}}";
 
         karmada_ns(ns);
-        kput(kk, &pps, ns,
-             "{\"metadata\":{\"name\":\"jobs\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
-             "\"kubeflow.org/v1\",\"kind\":\"PyTorchJob\"}],\"placement\":{\"clusterAffinity\":{"
-             "\"clusterNames\":[\"member1\"]}}}}");
-        kput(kk, &pytorchjobs, ns,
-             "{\"apiVersion\":\"kubeflow.org/v1\",\"kind\":\"PyTorchJob\",\"metadata\":{\"name\":"
-             "\"train\"},\"spec\":{\"pytorchReplicaSpecs\":{\"Master\":{\"replicas\":1,"
-             "\"template\":%s},\"Worker\":{\"replicas\":2,\"template\":%s}}}}",
-             tmpl, tmpl);
+        live_create_in(
+                kk, &pps, ns, true,
+                "{\"metadata\":{\"name\":\"jobs\"},\"spec\":{\"resourceSelectors\":[{"
+                "\"apiVersion\":"
+                "\"kubeflow.org/v1\",\"kind\":\"PyTorchJob\"}],\"placement\":{\"clusterAffinity\":{"
+                "\"clusterNames\":[\"member1\"]}}}}");
+        live_create_in(kk, &pytorchjobs, ns, true,
+                       "{\"apiVersion\":\"kubeflow.org/"
+                       "v1\",\"kind\":\"PyTorchJob\",\"metadata\":{\"name\":"
+                       "\"train\"},\"spec\":{\"pytorchReplicaSpecs\":{\"Master\":{\"replicas\":1,"
+                       "\"template\":%s},\"Worker\":{\"replicas\":2,\"template\":%s}}}}",
+                       tmpl, tmpl);
 }
 
 static void wait_crd(struct kube_client *c, const char *where)
@@ -534,7 +511,7 @@ static void batch(bool on)
         ns_name(ns, sizeof(ns), on ? "batch-on" : "batch-off");
         if (!on) {
                 /* the CRD made by hand, in the Karmada API server only */
-                kput(kk, &kube_crds, NULL, PYTORCH_CRD);
+                live_create_in(kk, &kube_crds, NULL, true, PYTORCH_CRD);
                 wait_crd(kk, "the Karmada API server");
                 pytorchjob(ns);
                 rb = wait_binding(ns, "train-pytorchjob", exists, NULL, 120, "a binding");
@@ -661,11 +638,7 @@ int main(void)
                 free(b);
         }
         live_start_operator(0, itest_operator_bin(), host_ns, itest_operator_cache(), NULL);
-        live_create(host_ns,
-                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                    "\"metadata\":{\"name\":\"" NAME "\"},\"spec\":{\"karmadaVersion\":"
-                    "\"v1.18.2\",\"components\":{\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{"
-                    "\"serviceType\":\"NodePort\"}}}}");
+        live_create_instance(host_ns, NAME, "v1.18.2");
         t = live_wait_condition(host_ns, NAME, "Ready", "True", 300);
         itest_log("instance Ready after %.1fs", t);
         kk = live_karmada_client(host_ns, NAME, NULL);

@@ -149,9 +149,7 @@ static void test_least_privilege(void)
 
         live_start_operator(2, itest_operator_bin(), ns, itest_operator_cache(), kubeconfig);
         t0 = itest_now();
-        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                        "\"metadata\":{\"name\":\"rbac\"},\"spec\":{\"components\":{\"etcd\":{"
-                        "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        live_create_instance(ns, "rbac", NULL);
         live_wait_condition(ns, "rbac", "Ready", "True", 240);
         itest_log("Ready after %.1fs with the shipped RBAC only (a ServiceAccount token)",
                   itest_now() - t0);

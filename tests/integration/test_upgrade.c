@@ -31,16 +31,6 @@ static const char *const order[] = {"aggregated-apiserver", "webhook", "controll
                                     "scheduler", "metrics-adapter"};
 #define N_ORDER (sizeof(order) / sizeof(order[0]))
 
-static void create(const char *name, const char *version)
-{
-        live_create(ns,
-                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaVersion\":\"%s\","
-                    "\"components\":{\"etcd\":{\"local\":{}},"
-                    "\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}",
-                    name, version);
-}
-
 static const char *status_str(const char *name, const char *key, char *buf, size_t size)
 {
         cJSON *k = live_get(ns, name);
@@ -302,8 +292,8 @@ int main(void)
         ns = itest_unique_name("upgrade");
         live_make_ns(ns);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
-        create("up", FROM);
-        create("other", "v1.16.0");
+        live_create_instance(ns, "up", FROM);
+        live_create_instance(ns, "other", "v1.16.0");
         t0 = itest_now();
         live_wait_condition(ns, "up", "Ready", "True", 240);
         live_wait_condition(ns, "other", "Ready", "True", 240);
