@@ -14,6 +14,7 @@
 #include "karmada/spec.h"
 #include "karmada/sync.h"
 #include "kube/config.h"
+#include "karmada_controller/observation.h"
 #include "reconciler.h"
 #include "runtime/log.h"
 #include "util/base64.h"
@@ -171,13 +172,12 @@ static void owned_delete(void *userdata, struct kobj *o)
 
 /* ---- what is observed: the caches, plus direct reads for what they do not hold ---- */
 
-struct observation {
+/* The source of one reconcile's observation: the caches of owned objects, and direct reads of
+ * what they do not hold. */
+struct reader {
         struct kctl *kc;
         const char *prefix; /* the instance's names start with it: those live in the caches */
-        struct kobj *refs[64];
-        int n_refs;
-        cJSON *fetched[16];
-        int n_fetched;
+        struct observation_source src;
 };
 
 static struct informer *informer_of(struct kctl *kc, const struct kube_resource *r)
@@ -188,53 +188,32 @@ static struct informer *informer_of(struct kctl *kc, const struct kube_resource 
         return NULL;
 }
 
+static struct store *store_of(void *userdata, const struct kube_resource *r)
+{
+        struct reader *rd = userdata;
+        struct informer *inf = informer_of(rd->kc, r);
+
+        return inf ? informer_store(inf) : NULL;
+}
+
+/* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the backup a
+ * restore starts from is not cached: those are read (once per reconcile). */
+static int read_direct(void *userdata, const struct kube_resource *r, const char *ns,
+                       const char *name, cJSON **ret)
+{
+        struct reader *rd = userdata;
+
+        if (!(r == &kube_secrets && rd->prefix &&
+              strncmp(name, rd->prefix, strlen(rd->prefix)) != 0) &&
+            r != &ko_karmadabackups)
+                return -ENOENT;
+        return kube_get(rd->kc->client, r, ns, name, ret, NULL);
+}
+
 static const cJSON *observe(void *userdata, const struct kube_resource *r, const char *ns,
                             const char *name)
 {
-        struct observation *ob = userdata;
-        struct informer *inf = informer_of(ob->kc, r);
-        char key[512];
-        struct kobj *o;
-        cJSON *got = NULL;
-
-        snprintf(key, sizeof(key), "%s/%s", ns, name);
-        if (inf && (o = store_get(informer_store(inf), key))) {
-                if (ob->n_refs >= (int)ELEMENTSOF(ob->refs)) {
-                        kobj_unref(o);
-                        return NULL;
-                }
-                ob->refs[ob->n_refs++] = o;
-                return o->json;
-        }
-        /* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the
-         * backup a restore starts from is not cached: read them, once per reconcile */
-        if (!(r == &kube_secrets && ob->prefix &&
-              strncmp(name, ob->prefix, strlen(ob->prefix)) != 0) &&
-            r != &ko_karmadabackups)
-                return NULL;
-        for (int i = 0; i < ob->n_fetched; i++) {
-                const cJSON *f = ob->fetched[i];
-                const char *kind =
-                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "kind"));
-                const char *fns = meta_str(f, "namespace"), *fname = meta_str(f, "name");
-                if (kind && strcmp(kind, r->kind) == 0 && fname && strcmp(fname, name) == 0 &&
-                    fns && strcmp(fns, ns) == 0)
-                        return f;
-        }
-        if (ob->n_fetched < (int)ELEMENTSOF(ob->fetched) &&
-            kube_get(ob->kc->client, r, ns, name, &got, NULL) == 0) {
-                ob->fetched[ob->n_fetched++] = got;
-                return got;
-        }
-        return NULL;
-}
-
-static void observation_done(struct observation *ob)
-{
-        for (int i = 0; i < ob->n_refs; i++)
-                kobj_unref(ob->refs[i]);
-        for (int i = 0; i < ob->n_fetched; i++)
-                cJSON_Delete(ob->fetched[i]);
+        return observation_get(userdata, r, ns, name);
 }
 
 /* The address of a control-plane node (for NodePort), cached for a minute. */
@@ -1012,10 +991,9 @@ static int apply_steps(struct kctl *kc, const struct karmada *k, struct desired 
                                 }
                                 written++;
                                 live = applied;
-                                if (ob->n_fetched < (int)ELEMENTSOF(ob->fetched))
-                                        ob->fetched[ob->n_fetched++] = applied;
-                                else
-                                        live = NULL, cJSON_Delete(applied);
+                                if (observation_set(ob, o->resource, k->namespace, name, applied) <
+                                    0)
+                                        live = NULL;
                         }
                         if (o->workload && rolled && !ko_rollout_done(live, why, sizeof(why))) {
                                 step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,
@@ -1249,9 +1227,11 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
 {
         struct kctl *kc = userdata;
         struct kobj *obj = store_get(informer_store(kc->karmadas), key);
-        struct observation ob = {.kc = kc};
+        struct reader rd = {.kc = kc,
+                            .src = {.store_of = store_of, .read = read_direct, .userdata = &rd}};
+        struct observation *ob = NULL;
         struct ko_spec_error serr = {{0}};
-        struct observed observed = {.get = observe, .userdata = &ob};
+        struct observed observed = {.get = observe};
         struct step steps[MAX_RECONCILERS];
         struct karmada *k = NULL, *last = NULL, *run;
         struct desired d;
@@ -1351,7 +1331,13 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 }
         }
         run = rollback ? last : k;
-        ob.prefix = k->prefix;
+        rd.prefix = k->prefix;
+        if (observation_new(&rd.src, &ob) < 0) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "out of memory");
+                goto done;
+        }
+        observed.userdata = ob;
         if (strcmp(run->service_type, "NodePort") == 0)
                 observed.node_address = node_address(kc, node, sizeof(node));
         r = ko_build_desired(run, &observed, key_type(kc, obj->json), &d, err, sizeof(err));
@@ -1365,7 +1351,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         for (const struct reconciler *const *rec = ko_reconcilers; *rec && n < MAX_RECONCILERS;
              rec++, n++)
                 steps[n] = (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, run)};
-        apply_steps(kc, run, &d, &ob, steps, n, key, upgrading && !rollback);
+        apply_steps(kc, run, &d, ob, steps, n, key, upgrading && !rollback);
         if (upgrading && !rollback) {
                 struct plane *p = plane_get(kc, key);
                 if (p)
@@ -1401,7 +1387,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
             delete_owned(kc, k->namespace, k->name, &d, err, sizeof(err)) < 0)
                 log_warn("cannot delete what is no longer wanted", "karmada", key, "error", err);
         if (all_ready && !any_failed)
-                prune_in_karmada(kc, run, &d, &ob, key);
+                prune_in_karmada(kc, run, &d, ob, key);
         {
                 bool was_ready = ko_condition_is_true(conds, "Ready");
                 const struct step *first = NULL;
@@ -1458,13 +1444,13 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 char admin[KO_NAME_MAX + 16], svc[KO_NAME_MAX + 16];
                 ko_name(k->prefix, "admin-config", admin, sizeof(admin));
                 ko_name(k->prefix, "apiserver", svc, sizeof(svc));
-                if (observe(&ob, &kube_secrets, k->namespace, admin)) {
+                if (observe(ob, &kube_secrets, k->namespace, admin)) {
                         cJSON *ref = cJSON_CreateObject();
                         cJSON_AddStringToObject(ref, "name", admin);
                         cJSON_AddStringToObject(ref, "namespace", k->namespace);
                         set_obj(status, "secretRef", ref);
                 }
-                if (observe(&ob, &kube_services, k->namespace, svc)) {
+                if (observe(ob, &kube_services, k->namespace, svc)) {
                         cJSON *ref = cJSON_CreateObject();
                         cJSON_AddStringToObject(ref, "name", svc);
                         set_obj(status, "apiServerService", ref);
@@ -1488,7 +1474,7 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         desired_free(&d);
 done:
         cJSON_Delete(status);
-        observation_done(&ob);
+        observation_free(ob);
         karmada_free(last);
         karmada_free(k);
         kobj_unref(obj);
