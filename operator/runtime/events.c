@@ -15,9 +15,12 @@
 #include "util/hashmap.h"
 #include "util/random.h"
 
-#define FORGET_AFTER_S 1800
+#define FORGET_AFTER_S 1800 /* an event not seen again for this long is forgotten */
 #define MAX_TRACKED    4096
 #define MAX_NOTE       1024
+#define MAX_ATTEMPTS   6      /* transient failures of one request before it is dropped */
+#define RETRY_BASE_MS  1000LL /* backoff after the first failure, doubled after each */
+#define RETRY_MAX_MS   60000LL
 
 struct tracked {
         char *name; /* the Event's name once created */
@@ -27,6 +30,8 @@ struct tracked {
         int sent_count; /* count the API server has */
         time_t last_seen;
         long long last_sent_ms;
+        int failures;          /* transient failures in a row */
+        long long retry_at_ms; /* not sent again before */
         char last_observed[TIME_RFC3339_MAX];
 };
 
@@ -179,27 +184,31 @@ struct pending {
         char key[2048];
 };
 
-void events_flush(struct event_recorder *r)
+/* Due now: a create, or a series update (at most every series interval), each not before the
+ * backoff of an earlier failure has passed. */
+static bool due(const struct event_recorder *r, const struct tracked *t, long long now_ms)
+{
+        if (now_ms < t->retry_at_ms)
+                return false;
+        return t->event ||
+               (t->count > t->sent_count && now_ms - t->last_sent_ms >= r->o.series_interval_ms);
+}
+
+/* Under the lock: forget what was not seen for a while (sent or not), and take what is due. */
+static size_t collect(struct event_recorder *r, struct pending **ret)
 {
         struct pending *p = NULL;
         size_t n = 0, cap = 0;
         time_t now = time(NULL);
         long long now_ms = time_mono_ms();
 
-        if (!r)
-                return;
-        /* collect under the lock, send without it */
-        pthread_mutex_lock(&r->lock);
         for (const struct hashmap_entry *e = hashmap_first(r->tracked); e;) {
                 const struct hashmap_entry *next = hashmap_next(r->tracked, e);
                 struct tracked *t = hashmap_entry_value(e);
-                bool create = t->event != NULL;
-                bool series = !create && t->count > t->sent_count &&
-                              now_ms - t->last_sent_ms >= r->o.series_interval_ms;
 
-                if (!create && t->count == t->sent_count && now - t->last_seen > FORGET_AFTER_S) {
+                if (now - t->last_seen > FORGET_AFTER_S) {
                         tracked_free(hashmap_remove(r->tracked, hashmap_entry_key(e)));
-                } else if (create || series) {
+                } else if (due(r, t, now_ms)) {
                         if (n == cap) {
                                 struct pending *q =
                                         realloc(p, (cap = cap ? cap * 2 : 16) * sizeof(*p));
@@ -219,49 +228,86 @@ void events_flush(struct event_recorder *r)
                 }
                 e = next;
         }
+        *ret = p;
+        return n;
+}
+
+/* Create the Event or update its series; 0, or a negative errno with st filled. */
+static int send(struct event_recorder *r, const struct pending *p, struct kube_status *st)
+{
+        char body[256];
+
+        log_debug(p->create ? "sending event" : "updating event series", "namespace", p->namespace,
+                  "event", p->name);
+        if (p->create)
+                return kube_create(r->o.client, &kube_events, p->namespace, p->create, NULL, NULL,
+                                   st);
+        snprintf(body, sizeof(body), "{\"series\":{\"count\":%d,\"lastObservedTime\":\"%s\"}}",
+                 p->count, p->last_observed);
+        return kube_patch(r->o.client, &kube_events, p->namespace, p->name, KUBE_PATCH_MERGE, body,
+                          NULL, NULL, st);
+}
+
+/* An answer that the same request will get again: the namespace or the Event is gone (404),
+ * the namespace is terminating or access is denied (403), the request is refused (422, other
+ * 4xx). Timeouts (408), throttling (429), 5xx and transport errors may pass. */
+static bool permanent(int q, const struct kube_status *st)
+{
+        if (st->code >= 400 && st->code < 500)
+                return st->code != 408 && st->code != 429;
+        return q == -EINVAL || q == -ENOMEM;
+}
+
+/* Under the lock: what the answer means for the tracked event. */
+static void settle(struct event_recorder *r, struct pending *p, int q, const struct kube_status *st)
+{
+        struct tracked *t = hashmap_get(r->tracked, p->key);
+        long long now_ms = time_mono_ms(), backoff;
+
+        if (!t)
+                return;
+        if (q >= 0) {
+                t->sent_count = p->create ? 1 : p->count;
+                t->last_sent_ms = now_ms;
+                t->failures = 0;
+                t->retry_at_ms = 0;
+                return;
+        }
+        if (permanent(q, st) || ++t->failures > MAX_ATTEMPTS) {
+                char code[16];
+                snprintf(code, sizeof(code), "%d", st->code);
+                log_debug("event dropped", "namespace", p->namespace, "event", p->name, "code",
+                          code, "error", st->message);
+                tracked_free(hashmap_remove(r->tracked, p->key));
+                return;
+        }
+        backoff = RETRY_BASE_MS << (t->failures - 1);
+        t->retry_at_ms = now_ms + (backoff < RETRY_MAX_MS ? backoff : RETRY_MAX_MS);
+        if (p->create && !t->event) {
+                t->event = p->create; /* the same Event, again after the backoff */
+                p->create = NULL;
+        }
+}
+
+void events_flush(struct event_recorder *r)
+{
+        struct pending *p = NULL;
+        size_t n;
+
+        if (!r)
+                return;
+        /* collect under the lock, send without it */
+        pthread_mutex_lock(&r->lock);
+        n = collect(r, &p);
         pthread_mutex_unlock(&r->lock);
-
         for (size_t i = 0; i < n; i++) {
-                struct kube_status st;
-                int q = 0;
+                struct kube_status st = {0};
+                int q = send(r, &p[i], &st);
 
-                log_debug(p[i].create ? "sending event" : "updating event series", "namespace",
-                          p[i].namespace, "event", p[i].name);
-                if (p[i].create) {
-                        q = kube_create(r->o.client, &kube_events, p[i].namespace, p[i].create,
-                                        NULL, NULL, &st);
-                        if (q < 0)
-                                log_debug("event not recorded", "namespace", p[i].namespace,
-                                          "error", st.message);
-                } else {
-                        char body[256];
-                        snprintf(body, sizeof(body),
-                                 "{\"series\":{\"count\":%d,\"lastObservedTime\":\"%s\"}}",
-                                 p[i].count, p[i].last_observed);
-                        q = kube_patch(r->o.client, &kube_events, p[i].namespace, p[i].name,
-                                       KUBE_PATCH_MERGE, body, NULL, NULL, &st);
-                        if (q < 0)
-                                log_debug("event series not updated", "event", p[i].name, "error",
-                                          st.message);
-                }
                 pthread_mutex_lock(&r->lock);
-                struct tracked *t = hashmap_get(r->tracked, p[i].key);
-                if (t) {
-                        bool transient = q == -EAGAIN || q == -EIO || q == -ETIMEDOUT ||
-                                         q == -ECONNREFUSED || q == -ECONNRESET ||
-                                         q == -EHOSTUNREACH;
-                        if (q < 0 && transient && p[i].create && !t->event)
-                                t->event = p[i].create; /* try again at the next flush */
-                        else
-                                cJSON_Delete(p[i].create);
-                        if (q >= 0) {
-                                t->sent_count = p[i].create ? 1 : p[i].count;
-                                t->last_sent_ms = now_ms;
-                        }
-                } else {
-                        cJSON_Delete(p[i].create);
-                }
+                settle(r, &p[i], q, &st);
                 pthread_mutex_unlock(&r->lock);
+                cJSON_Delete(p[i].create);
                 free(p[i].namespace);
                 free(p[i].name);
         }

@@ -26,5 +26,8 @@ void events_free(struct event_recorder *r);
 void events_record(struct event_recorder *r, const cJSON *regarding, const char *type,
                    const char *reason, const char *action, const char *fmt, ...)
         __attribute__((format(printf, 6, 7)));
-/* Send what is pending (creates, and series updates at most every 30 s per event). */
+/* Send what is pending (creates, and series updates at most every 30 s per event). A request
+ * answered 4xx (the namespace or Event gone, the namespace terminating, refused) is dropped; one
+ * that failed otherwise is sent again after a backoff (1 s doubling to 60 s), at most 6 times.
+ * An event not recorded again for 30 minutes is forgotten, sent or not. */
 void events_flush(struct event_recorder *r);

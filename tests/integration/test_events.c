@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The event recorder against the real API: events.k8s.io/v1 Events are created when flushed,
  * and repeats of one event fold into its series instead of new objects. */
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +30,49 @@ static int series_count(const cJSON *ev)
                 cJSON_GetObjectItemCaseSensitive(ev, "series"), "count");
 
         return cJSON_IsNumber(c) ? c->valueint : 1;
+}
+
+/* Requests the client sent so far. */
+static uint64_t sent(struct kube_client *kc)
+{
+        struct kube_client_stats st;
+
+        kube_client_stats(kc, &st);
+        return st.requests;
+}
+
+/* The namespace deleted: a series update and a new Event, both answered 404, are each sent
+ * once and dropped; later flushes send nothing. */
+static void test_namespace_gone(struct kube_client *kc, struct event_recorder *rec, const cJSON *cm,
+                                const char *ns)
+{
+        double t0 = itest_now();
+        cJSON *o = NULL;
+        uint64_t n0, n1, n2;
+
+        IT_ASSERT(kube_delete(kc, &kube_namespaces, NULL, ns, NULL, NULL) == 0, "delete %s", ns);
+        while (kube_get(kc, &kube_namespaces, NULL, ns, &o, NULL) == 0) {
+                cJSON_Delete(o);
+                o = NULL;
+                IT_ASSERT(itest_now() - t0 < 120, "namespace %s still there after 120s", ns);
+                usleep(200 * 1000);
+        }
+        events_record(rec, cm, "Normal", "Installed", "Install", "installed everything");
+        events_record(rec, cm, "Warning", "Gone", "Install", "a new event");
+        n0 = sent(kc);
+        events_flush(rec);
+        n1 = sent(kc);
+        for (int i = 0; i < 5; i++) {
+                usleep(5000);
+                events_flush(rec);
+        }
+        n2 = sent(kc);
+        IT_ASSERT(n1 - n0 == 2, "one series update and one create after the namespace went: %d",
+                  (int)(n1 - n0));
+        IT_ASSERT(n2 == n1, "%d requests in 5 flushes after they were answered 404",
+                  (int)(n2 - n1));
+        itest_log("namespace gone: a series update and a create, each answered 404 once, then "
+                  "nothing in 5 flushes");
 }
 
 int main(void)
@@ -103,9 +147,9 @@ int main(void)
         itest_log("5 records -> 2 Events; the repeated one has series.count 4");
 
         cJSON_Delete(list);
+        test_namespace_gone(kc, rec, cm, ns);
         cJSON_Delete(cm);
         events_free(rec);
-        IT_ASSERT(kube_delete(kc, &kube_namespaces, NULL, ns, NULL, NULL) == 0, "cleanup");
         kube_client_free(kc);
         kube_config_free(cfg);
         curl_global_cleanup();
