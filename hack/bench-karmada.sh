@@ -56,13 +56,15 @@ wait_until 60 "the operator" metrics >/dev/null
 msum() { awk -v f="$1" -v re="$2" '$1 ~ "^"f"({|$)" && $1 ~ re {s += $NF} END {printf "%d\n", s}'; }
 host=$(kubectl config view -o 'jsonpath={.clusters[0].cluster.server}')
 snapshot() { # -> "reads writes reconciles karmada-reads karmada-writes" (not the lease)
-        local m
+        local m lr lw
         m=$(metrics)
-        echo "$(msum rest_client_requests_total "host=\"$host\".*method=\"GET\"" <<<"$m")" \
-                "$(msum rest_client_requests_total "host=\"$host\".*method=\"(POST|PUT|PATCH|DELETE)\"" <<<"$m")" \
+        lr=$(msum leader_election_requests_total 'method="GET"' <<<"$m")
+        lw=$(msum leader_election_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m")
+        echo "$(($(msum rest_client_requests_total "host=\"$host\".*method=\"GET\"" <<<"$m") - lr))" \
+                "$(($(msum rest_client_requests_total "host=\"$host\".*method=\"(POST|PUT|PATCH|DELETE)\"" <<<"$m") - lw))" \
                 "$(msum controller_runtime_reconcile_total '' <<<"$m")" \
-                "$(msum rest_client_requests_total 'method="GET"' <<<"$m")" \
-                "$(msum rest_client_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m")"
+                "$(($(msum rest_client_requests_total 'method="GET"' <<<"$m") - lr))" \
+                "$(($(msum rest_client_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m") - lw))"
 }
 memory() {
         local rss pd

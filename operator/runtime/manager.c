@@ -63,12 +63,14 @@ static void observe_request(void *userdata, const struct kube_client *client, co
         metric_observe(m->m_latency, (const char *const[]){verb, host}, seconds);
 }
 
+/* The leader elector's requests: in rest_client_requests_total like every other, and apart */
 static void observe_lease_request(void *userdata, const struct kube_client *client,
                                   const char *verb, int code, double seconds)
 {
         struct manager *m = userdata;
         char c[16];
 
+        observe_request(userdata, client, verb, code, seconds);
         snprintf(c, sizeof(c), code ? "%d" : "<error>", code);
         metric_add(m->m_lease_requests, (const char *const[]){c, verb}, 1);
 }
@@ -232,7 +234,7 @@ int manager_new(const struct manager_options *o, struct manager **ret)
                 r = kube_client_new(&lo, &m->leader_client);
                 if (r < 0)
                         goto fail;
-                /* its requests are counted apart, so rest_client_requests_total shows the work */
+                /* its requests are also counted apart (leader_election_requests_total) */
                 kube_client_set_observer(m->leader_client, observe_lease_request, m);
                 le.client = m->leader_client;
                 r = leader_new(&le, &m->leader);
