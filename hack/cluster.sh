@@ -17,6 +17,8 @@
 #
 # COMPONENT is one of: etcd kube-apiserver kube-controller-manager kube-scheduler kwok, or
 # the NAME of an extra process (stop, kill).
+# kubeconfig/karmada-operator is a user of its own (system:masters) for the operator: the
+# kube-apiserver's audit log (logs/audit.log, JSON lines) records its requests and nobody else's.
 # Each cluster keeps its state (PKI, kubeconfigs, logs, pids) in one directory, so several can
 # run at once. Processes are stopped by the pid `up` recorded (checked against their start
 # time), never by name.
@@ -110,11 +112,28 @@ EOF
         issue_cert kube-controller-manager "/CN=system:kube-controller-manager" client
         issue_cert kube-scheduler "/CN=system:kube-scheduler" client
         issue_cert kwok "/O=system:masters/CN=kwok" client
+        # the operator's own user, so the audit log tells its requests from everyone else's
+        issue_cert karmada-operator "/O=system:masters/CN=karmada-operator" client
         openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
         openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
 }
 
 b64() { base64 -w0 <"$1"; }
+
+# The audit policy: every request of the operator's user (kubeconfig/karmada-operator) at
+# Metadata level (verb, resource, name, code, time), once it completed; nothing of anyone else.
+# Tests count the operator's requests from logs/audit.log (JSON lines).
+write_audit_policy() {
+        cat >"$STATE/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+  users: [karmada-operator]
+- level: None
+EOF
+}
 
 write_kubeconfig() { # file user
         local d=$STATE/pki
@@ -158,7 +177,9 @@ args_of() {
                         --client-ca-file="$p/ca.crt" --authorization-mode=Node,RBAC --allow-privileged=true
                         --service-account-issuer=https://kubernetes.default.svc.cluster.local
                         --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key"
-                        --service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none --profiling=false --v=1) ;;
+                        --service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none --profiling=false --v=1
+                        --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/logs/audit.log"
+                        --audit-log-format=json) ;;
         kube-controller-manager)
                 ARGS=(--kubeconfig="$k/kube-controller-manager" --authentication-kubeconfig="$k/kube-controller-manager"
                         --authorization-kubeconfig="$k/kube-controller-manager" --bind-address=127.0.0.1 --secure-port="$KCM_PORT"
@@ -310,7 +331,8 @@ cmd_up() {
         make_pki
         mkdir -p "$STATE/kubeconfig"
         local u
-        for u in admin kube-controller-manager kube-scheduler kwok; do write_kubeconfig "$STATE/kubeconfig/$u" "$u"; done
+        for u in admin kube-controller-manager kube-scheduler kwok karmada-operator; do write_kubeconfig "$STATE/kubeconfig/$u" "$u"; done
+        write_audit_policy
         local start=$SECONDS c ok=1
         for c in "${COMPONENTS[@]}"; do start_component "$c" || { ok=0; break; }; done
         if [ $ok = 1 ]; then create_nodes || ok=0; fi

@@ -46,8 +46,9 @@ wait_until 60 "the operator's CRDs to be established" crd_established
 metrics_port=$(free_port)
 probe_port=$(free_port)
 while [ "$probe_port" = "$metrics_port" ]; do probe_port=$(free_port); done
+# the operator as its own user: the API server's audit log ($state/logs/audit.log) has its requests
 "$HACK_DIR/cluster.sh" run karmada-operator --name local -- "$operator" run \
-        --kubeconfig "$kubeconfig" --leader-election-namespace kube-system --cache-dir "$cache" \
+        --kubeconfig "$state/kubeconfig/karmada-operator" --leader-election-namespace kube-system --cache-dir "$cache" \
         --metrics-bind-address "127.0.0.1:$metrics_port" --health-probe-bind-address "127.0.0.1:$probe_port"
 oplog=$state/logs/karmada-operator.log
 operator_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$probe_port/readyz" >/dev/null 2>&1; }
@@ -78,7 +79,7 @@ The Karmada API server (its admin kubeconfig):
   kubectl get secret -n karmada-system karmada-demo-admin-config -o jsonpath='{.data.karmada\.config}' | base64 -d > karmada.config
   kubectl --kubeconfig karmada.config get crds
 Processes ko-plane runs: $state/plane/pods/*/log
-Operator: log $oplog, pid in $state/pids/karmada-operator
+Operator: log $oplog, pid in $state/pids/karmada-operator, its requests in $state/logs/audit.log
   metrics http://127.0.0.1:$metrics_port/metrics   probes http://127.0.0.1:$probe_port/readyz
 Render a CR without a cluster: $operator render -f crds/samples/karmada.yaml
 Stop everything: hack/cluster.sh down

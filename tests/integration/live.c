@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "live.h"
 
+#include "audit.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -107,7 +109,7 @@ void live_start_operator(int slot, const char *bin, const char *ns, const char *
                 char *args[] = {(char *)bin,
                                 "run",
                                 "--kubeconfig",
-                                (char *)(kubeconfig ? kubeconfig : itest_kubeconfig()),
+                                (char *)(kubeconfig ? kubeconfig : audit_operator_kubeconfig()),
                                 "--leader-election-namespace",
                                 (char *)ns,
                                 "--leader-election-id",

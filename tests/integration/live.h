@@ -21,9 +21,9 @@ extern struct kube_client *live_kc;
 void live_setup(void);
 void live_teardown(void);
 /* Start operator number `slot` (0..3) of binary `bin`, watching only `ns` (its Lease there
- * too), with ECDSA keys, the cache directory `cache` and `kubeconfig` (NULL: the cluster's
- * admin). With ko-plane running, it sees the plane's hosts file as /etc/hosts (as a pod sees
- * the cluster's DNS). */
+ * too), with ECDSA keys, the cache directory `cache` and `kubeconfig` (NULL: the operator's own
+ * user, whose requests the audit log records). With ko-plane running, it sees the plane's hosts
+ * file as /etc/hosts (as a pod sees the cluster's DNS). */
 void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
                          const char *kubeconfig);
 /* The log file of operator `slot`. */

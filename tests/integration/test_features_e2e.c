@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "itest.h"
 #include "live.h"
 #include "kube/client.h"
@@ -554,6 +555,14 @@ static void batch(bool on)
                   names);
 }
 
+/* Settled (nothing degraded), then no request of the operator for 10 s but the lease's. */
+static void at_rest(const char *after)
+{
+        live_wait_condition(host_ns, NAME, "Degraded", "False", 120);
+        sleep(2);
+        audit_assert_at_rest(after, 10, live_operator_metrics_port(0));
+}
+
 static void features_on(void)
 {
         char qns[64];
@@ -641,6 +650,7 @@ int main(void)
         live_create_instance(host_ns, NAME, "v1.18.2");
         t = live_wait_condition(host_ns, NAME, "Ready", "True", 300);
         itest_log("instance Ready after %.1fs", t);
+        at_rest("install");
         kk = live_karmada_client(host_ns, NAME, NULL);
         t = itest_now();
         join(&members[0]);
@@ -655,6 +665,7 @@ int main(void)
         batch(false);
 
         features_on();
+        at_rest("features switched on");
         quota(true);
         preemption(true);
         priority(true);
@@ -662,6 +673,7 @@ int main(void)
         batch(true);
 
         features_off();
+        at_rest("features switched off");
 
         kube_client_free(kk);
         IT_ASSERT(kube_delete(live_kc, &ko_karmadas, host_ns, NAME, NULL, NULL) == 0, "delete");

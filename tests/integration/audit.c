@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "audit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "itest.h"
+#include "promparse.h"
+#include "util/strbuf.h"
+
+#define OPERATOR_USER "karmada-operator"
+
+static const char *log_path(void)
+{
+        static char path[4096];
+        const char *d = getenv("KO_TEST_CLUSTER");
+
+        IT_ASSERT(d && *d, "KO_TEST_CLUSTER is not set");
+        snprintf(path, sizeof(path), "%s/logs/audit.log", d);
+        return path;
+}
+
+const char *audit_operator_kubeconfig(void)
+{
+        static char path[4096];
+        const char *d = getenv("KO_TEST_CLUSTER");
+
+        IT_ASSERT(d && *d, "KO_TEST_CLUSTER is not set");
+        snprintf(path, sizeof(path), "%s/kubeconfig/" OPERATOR_USER, d);
+        IT_ASSERT(access(path, R_OK) == 0, "%s: not readable", path);
+        return path;
+}
+
+long audit_mark(void)
+{
+        FILE *f = fopen(log_path(), "re");
+        long end;
+
+        IT_ASSERT(f, "%s: cannot open (does the kube-apiserver write an audit log?)", log_path());
+        IT_ASSERT(fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0, "seek %s", log_path());
+        fclose(f);
+        return end;
+}
+
+static const char *str(const cJSON *o, const char *a, const char *b)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+        if (b)
+                v = cJSON_GetObjectItemCaseSensitive(v, b);
+        return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* One completed request of the operator's user, counted; anything else in the line is a
+ * failure of the test's setup. */
+static void count_line(const char *line, struct audit_counts *out, struct strbuf *summary)
+{
+        cJSON *ev = cJSON_Parse(line);
+        const char *verb, *resource;
+        const cJSON *code;
+
+        IT_ASSERT(ev, "audit log: not JSON: %.200s", line);
+        if (strcmp(str(ev, "stage", NULL), "ResponseComplete") != 0 ||
+            strcmp(str(ev, "user", "username"), OPERATOR_USER) != 0) {
+                cJSON_Delete(ev);
+                return;
+        }
+        verb = str(ev, "verb", NULL);
+        resource = str(ev, "objectRef", "resource");
+        code = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(ev, "responseStatus"), "code");
+        if (strcmp(resource, "leases") == 0 &&
+            strcmp(str(ev, "objectRef", "apiGroup"), "coordination.k8s.io") == 0) {
+                out->lease++;
+        } else if (strcmp(verb, "watch") == 0) {
+                out->watches++;
+        } else {
+                out->requests++;
+                strbuf_printf(summary, "%s %s %d %s; ", verb, resource,
+                              cJSON_IsNumber(code) ? code->valueint : 0,
+                              str(ev, "objectRef", "name"));
+        }
+        cJSON_Delete(ev);
+}
+
+void audit_count(long mark, struct audit_counts *out)
+{
+        struct strbuf summary = {0};
+        char *line = NULL;
+        size_t cap = 0;
+        FILE *f = fopen(log_path(), "re");
+
+        IT_ASSERT(f, "%s: cannot open", log_path());
+        IT_ASSERT(fseek(f, mark, SEEK_SET) == 0, "seek %s", log_path());
+        memset(out, 0, sizeof(*out));
+        while (getline(&line, &cap, f) > 0)
+                count_line(line, out, &summary);
+        free(line);
+        fclose(f);
+        snprintf(out->summary, sizeof(out->summary), "%s", summary.buf ? summary.buf : "");
+        strbuf_free(&summary);
+}
+
+/* rest_client_requests_total for the host cluster, less the leader election's requests */
+static double metric_requests(int port)
+{
+        struct strbuf sb = {0}, host = {0};
+        struct prom_doc d;
+        char err[256];
+        double n;
+
+        IT_ASSERT(itest_http_get(port, "/metrics", &sb) == 200, "scrape the operator");
+        IT_ASSERT(prom_parse(sb.buf, &d, err, sizeof(err)) == 0, "metrics: %s", err);
+        strbuf_printf(&host, "host=\"https://127.0.0.1:%s\"", itest_cluster_var("API_PORT"));
+        n = prom_sum(&d, "rest_client_requests_total", host.buf) -
+            prom_sum(&d, "leader_election_requests_total", NULL);
+        prom_doc_free(&d);
+        strbuf_free(&sb);
+        strbuf_free(&host);
+        return n;
+}
+
+void audit_assert_at_rest(const char *after, double seconds, int metrics_port)
+{
+        struct audit_counts c;
+        double m0 = 0, m1 = 0;
+        long mark;
+
+        if (metrics_port > 0)
+                m0 = metric_requests(metrics_port);
+        mark = audit_mark();
+        usleep((useconds_t)(seconds * 1e6));
+        audit_count(mark, &c);
+        if (metrics_port > 0)
+                m1 = metric_requests(metrics_port);
+        IT_ASSERT(c.requests == 0,
+                  "at rest after %s: the API server's audit log has %d requests of the operator "
+                  "in %.0f s (lease %d, watches %d): %.1500s",
+                  after, c.requests, seconds, c.lease, c.watches, c.summary);
+        IT_ASSERT(metrics_port <= 0 || m1 - m0 == c.requests + c.watches,
+                  "at rest after %s: the operator's rest_client_requests_total (less the lease) "
+                  "grew by %.0f, the audit log counts %d requests and %d watches",
+                  after, m1 - m0, c.requests, c.watches);
+        itest_log("at rest after %s: 0 requests in %.0f s by the API server's audit log (lease %d, "
+                  "watches %d)%s",
+                  after, seconds, c.lease, c.watches,
+                  metrics_port > 0 ? "; the operator's metric agrees" : "");
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The operator's requests counted from the outside: the host cluster's kube-apiserver writes
+ * an audit log (hack/cluster.sh: $KO_TEST_CLUSTER/logs/audit.log) of every request the user
+ * "karmada-operator" makes (kubeconfig/karmada-operator), and only of those. */
+#pragma once
+
+#include <stdbool.h>
+
+/* The kubeconfig of the operator's own user. */
+const char *audit_operator_kubeconfig(void);
+
+struct audit_counts {
+        int requests;       /* every request but the lease's and watches */
+        int lease;          /* coordination.k8s.io leases (the leader election) */
+        int watches;        /* watches that ended (the server closes them on their timeout) */
+        char summary[2048]; /* the requests by verb, resource and code: "patch events 404 x3; " */
+};
+
+/* A point in the log to count from (its length now). */
+long audit_mark(void);
+/* Count what the log holds after mark. */
+void audit_count(long mark, struct audit_counts *out);
+/* Assert that the operator sends no request but the lease's (and the renewal of a watch) for
+ * `seconds`, counted by the audit log. With metrics_port > 0, its own metric must agree:
+ * rest_client_requests_total for the host cluster, less leader_election_requests_total, grows
+ * by what the log counts, watches included. `after` names the situation for the log line. */
+void audit_assert_at_rest(const char *after, double seconds, int metrics_port);
