@@ -620,6 +620,7 @@ static void test_many_estimators(const char *instance)
         IT_ASSERT(exists(&kube_deployments, dep), "Deployment %s", dep);
         itest_log("%s with %d estimator members: Ready after %.1fs", instance, N_ESTIMATORS,
                   itest_now() - t0);
+        sleep(3); /* the last rollouts' status settles */
         audit_assert_at_rest("an instance with 40 estimator members", 10, op_metrics_port);
 }
 

@@ -60,9 +60,11 @@ static void setup_world(struct world *w, struct observation_source *src, int n_d
         assert_non_null(w->deployments);
         for (int i = 0; i < n_deployments; i++) {
                 char name[64];
+                struct kobj *o;
                 snprintf(name, sizeof(name), "est-%03d", i);
-                assert_int_equal(store_upsert(w->deployments, kobj_new(object("ns", name)), NULL),
-                                 0);
+                o = kobj_new(object("ns", name));
+                assert_int_equal(store_upsert(w->deployments, o, NULL), 0);
+                kobj_unref(o); /* the store holds its own */
         }
         *src = (struct observation_source){
                 .store_of = store_of, .read = read_direct, .userdata = w};
