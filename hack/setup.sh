@@ -13,7 +13,7 @@ LOG_TAG=setup
 
 PACKAGES=(
         build-essential cmake pkg-config git ca-certificates curl openssl iproute2 unzip
-        socat util-linux
+        socat util-linux jq
         libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev libcmocka-dev
         libyaml-dev libarchive-dev libmicrohttpd-dev libxml2-dev
         clang clang-format clang-tidy libclang-rt-14-dev
