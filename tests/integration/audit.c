@@ -123,12 +123,38 @@ static double metric_requests(int port)
         return n;
 }
 
+/* Wait until the operator has sent nothing but the lease's requests and watch renewals for
+ * `quiet` seconds: what it does after a change (the last status writes, deletions) is over. A
+ * loop never settles: after `timeout` seconds the test fails with what it kept sending. */
+static void wait_quiet(const char *after, double quiet, double timeout)
+{
+        double t0 = itest_now(), since = t0;
+        long mark = audit_mark();
+        struct audit_counts c;
+        int total = 0;
+
+        while (itest_now() - since < quiet) {
+                usleep(250 * 1000);
+                audit_count(mark, &c);
+                if (!c.requests)
+                        continue;
+                total += c.requests;
+                IT_ASSERT(itest_now() - t0 < timeout,
+                          "after %s the operator did not settle in %.0f s: %d requests, the last "
+                          "ones: %.1500s",
+                          after, timeout, total, c.summary);
+                since = itest_now();
+                mark = audit_mark();
+        }
+}
+
 void audit_assert_at_rest(const char *after, double seconds, int metrics_port)
 {
         struct audit_counts c;
         double m0 = 0, m1 = 0;
         long mark;
 
+        wait_quiet(after, 5, 120);
         if (metrics_port > 0)
                 m0 = metric_requests(metrics_port);
         mark = audit_mark();

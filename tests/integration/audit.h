@@ -20,8 +20,9 @@ struct audit_counts {
 long audit_mark(void);
 /* Count what the log holds after mark. */
 void audit_count(long mark, struct audit_counts *out);
-/* Assert that the operator sends no request but the lease's (and the renewal of a watch) for
- * `seconds`, counted by the audit log. With metrics_port > 0, its own metric must agree:
+/* Once the operator has been quiet for 5 s (it must settle within 120 s), assert that it sends
+ * no request but the lease's (and the renewal of a watch) for `seconds`, counted by the audit
+ * log. With metrics_port > 0, its own metric must agree:
  * rest_client_requests_total for the host cluster, less leader_election_requests_total, grows
  * by what the log counts, watches included. `after` names the situation for the log line. */
 void audit_assert_at_rest(const char *after, double seconds, int metrics_port);

@@ -555,11 +555,10 @@ static void batch(bool on)
                   names);
 }
 
-/* Settled (nothing degraded), then no request of the operator for 10 s but the lease's. */
+/* Nothing degraded and the operator settled, then no request of it for 10 s but the lease's. */
 static void at_rest(const char *after)
 {
         live_wait_condition(host_ns, NAME, "Degraded", "False", 120);
-        sleep(2);
         audit_assert_at_rest(after, 10, live_operator_metrics_port(0));
 }
 
