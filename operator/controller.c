@@ -20,6 +20,7 @@
 #include "util/base64.h"
 #include "util/digest.h"
 #include "util/hashmap.h"
+#include "util/json.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -537,22 +538,59 @@ static void forget_status(struct kctl *kc, const char *key)
         pthread_mutex_unlock(&kc->written_lock);
 }
 
-/* Write status when it differs from the current one; returns <0 on a failed write. */
+/* What differs between two statuses, for the debug log: top-level fields and condition types,
+ * and for a condition the field that changed ("Ready.message"). */
+static void status_changes(const cJSON *old, const cJSON *new, struct strbuf *out)
+{
+        const cJSON *f, *c;
+
+        cJSON_ArrayForEach(f, new)
+        {
+                const cJSON *o = cJSON_GetObjectItemCaseSensitive(old, f->string);
+                if (strcmp(f->string, "conditions") != 0) {
+                        if (!cJSON_Compare(o, f, true))
+                                strbuf_printf(out, "%s ", f->string);
+                        continue;
+                }
+                cJSON_ArrayForEach(c, f)
+                {
+                        const char *type =
+                                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
+                        const cJSON *oc = ko_condition_get(o, type ? type : ""), *x;
+                        cJSON_ArrayForEach(x, c)
+                        {
+                                if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(oc, x->string),
+                                                   x, true))
+                                        strbuf_printf(out, "%s.%s ", type, x->string);
+                        }
+                }
+        }
+}
+
+/* Write status when it differs from the current one: a merge patch of what differs, so that
+ * what the status no longer holds (a member of lastReadySpec that left the spec) is removed
+ * (null), not merged back in. Returns <0 on a failed write. */
 static int write_status(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_status *st)
 {
-        cJSON *current = current_status(kc, cr), *patch, *written = NULL;
-        bool same = current && cJSON_Compare(current, status, true);
+        cJSON *current = current_status(kc, cr), *patch, *diff, *written = NULL;
+        struct strbuf changes = {0};
+        bool oom = false;
         char *body;
         int r;
 
+        diff = json_merge_diff(current, status, &oom);
+        if (!diff) {
+                cJSON_Delete(current);
+                return oom ? -ENOMEM : 0;
+        }
+        status_changes(current, status, &changes);
         cJSON_Delete(current);
-        if (same)
-                return 0;
         log_debug("writing status", "karmada", meta_str(cr, "name"), "namespace",
-                  meta_str(cr, "namespace"));
+                  meta_str(cr, "namespace"), "changed", changes.buf ? changes.buf : "");
+        strbuf_free(&changes);
         patch = cJSON_CreateObject();
-        cJSON_AddItemToObject(patch, "status", cJSON_Duplicate(status, true));
-        body = cJSON_PrintUnformatted(patch);
+        cJSON_AddItemToObject(patch, "status", diff);
+        body = oom ? NULL : cJSON_PrintUnformatted(patch);
         cJSON_Delete(patch);
         if (!body)
                 return -ENOMEM;

@@ -13,3 +13,34 @@ const char *json_str(const cJSON *o, const char *a, const char *b)
 
         return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+cJSON *json_merge_diff(const cJSON *from, const cJSON *to, bool *oom)
+{
+        const cJSON *m;
+        cJSON *patch, *d;
+
+        if (cJSON_Compare(from, to, true))
+                return NULL;
+        if (!cJSON_IsObject(from) || !cJSON_IsObject(to)) {
+                d = cJSON_Duplicate(to, true);
+                *oom |= !d;
+                return d;
+        }
+        patch = cJSON_CreateObject();
+        if (!patch) {
+                *oom = true;
+                return NULL;
+        }
+        cJSON_ArrayForEach(m, to)
+        {
+                d = json_merge_diff(cJSON_GetObjectItemCaseSensitive(from, m->string), m, oom);
+                if (d)
+                        cJSON_AddItemToObject(patch, m->string, d);
+        }
+        cJSON_ArrayForEach(m, from)
+        {
+                if (!cJSON_GetObjectItemCaseSensitive(to, m->string))
+                        cJSON_AddNullToObject(patch, m->string);
+        }
+        return patch;
+}

@@ -14,6 +14,7 @@
 #include "util/fileio.h"
 #include "util/hashmap.h"
 #include "util/seal.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
@@ -220,6 +221,32 @@ static void test_rfc3339(void **state)
         assert_int_equal(time_parse_rfc3339(NULL, &t), -EINVAL);
 }
 
+/* the merge patch between two values: changes recursively, null for what went, whole arrays */
+static void test_json_merge_diff(void **state)
+{
+        cJSON *from = cJSON_Parse("{\"a\":1,\"spec\":{\"keep\":1,\"gone\":{\"x\":1},"
+                                  "\"deep\":{\"b\":2,\"c\":3}},\"list\":[1,2],\"old\":\"v\"}");
+        cJSON *to = cJSON_Parse("{\"a\":1,\"spec\":{\"keep\":1,\"deep\":{\"b\":2}},"
+                                "\"list\":[1],\"new\":true}");
+        cJSON *want = cJSON_Parse("{\"spec\":{\"gone\":null,\"deep\":{\"c\":null}},\"list\":[1],"
+                                  "\"new\":true,\"old\":null}");
+        bool oom = false;
+        cJSON *d = json_merge_diff(from, to, &oom);
+
+        (void)state;
+        assert_false(oom);
+        if (!cJSON_Compare(d, want, true))
+                fail_msg("merge patch %s", cJSON_PrintUnformatted(d));
+        assert_null(json_merge_diff(to, to, &oom)); /* equal: nothing to send */
+        cJSON_Delete(d);
+        d = json_merge_diff(NULL, to, &oom); /* no status yet: all of it */
+        assert_true(cJSON_Compare(d, to, true));
+        cJSON_Delete(d);
+        cJSON_Delete(from);
+        cJSON_Delete(to);
+        cJSON_Delete(want);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -235,6 +262,7 @@ int main(void)
                 cmocka_unit_test(test_hashmap_put_get_remove_iterate),
                 cmocka_unit_test(test_seal_roundtrip_and_tamper),
                 cmocka_unit_test(test_rfc3339),
+                cmocka_unit_test(test_json_merge_diff),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
