@@ -14,7 +14,7 @@
 #include "kube/config.h"
 #include "render.h"
 #include "runtime/log.h"
-#include "controller.h"
+#include "karmada_controller/karmada_controller.h"
 #include "runtime/manager.h"
 #include "util/duration.h"
 #include "version.h"

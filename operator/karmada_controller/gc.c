@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Garbage collection: the finalizer, deleting what an instance no longer wants in the host
+ * cluster and in its Karmada API server, and what is left when the instance is deleted. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "runtime/log.h"
+#include "util/digest.h"
+#include "util/strbuf.h"
+
+#define DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
+
+int gc_finalizer_index(const cJSON *cr)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "finalizers");
+        int i = 0;
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, f)
+        {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, KO_FINALIZER) == 0)
+                        return i;
+                i++;
+        }
+        return -1;
+}
+
+int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "finalizers");
+        char body[512];
+
+        /* a test on the resourceVersion makes it a compare-and-swap */
+        snprintf(body, sizeof(body),
+                 f ? "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"%s\"},"
+                     "{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\",\"value\":\"" KO_FINALIZER
+                     "\"}]"
+                   : "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"%s\"},"
+                     "{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":[\"" KO_FINALIZER
+                     "\"]}]",
+                 meta_str(cr, "resourceVersion"));
+        return kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
+                          KUBE_PATCH_JSON, body, NULL, NULL, st);
+}
+
+static int remove_finalizer(struct kctl *kc, const cJSON *cr, int index, struct kube_status *st)
+{
+        char body[512];
+
+        snprintf(body, sizeof(body),
+                 "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":\"" KO_FINALIZER
+                 "\"},"
+                 "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]",
+                 index, index);
+        return kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
+                          KUBE_PATCH_JSON, body, NULL, NULL, st);
+}
+
+/* Objects of an instance in the caches, by label. */
+static bool belongs(const struct kobj *o, const char *ns, const char *name)
+{
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(o->json, "metadata"), "labels");
+        const cJSON *inst = cJSON_GetObjectItemCaseSensitive(labels, KO_LABEL_INSTANCE);
+        const char *ons = meta_str(o->json, "namespace");
+
+        return cJSON_IsString(inst) && strcmp(inst->valuestring, name) == 0 && ons &&
+               strcmp(ons, ns) == 0;
+}
+
+/* keep (NULL: nothing) wants the object of r named name on that side (the host cluster, or the
+ * instance's Karmada API server), in namespace ns (NULL: any, as for the host, where all of an
+ * instance is in one namespace, and for cluster-scoped objects). */
+static bool wanted(const struct desired *keep, bool in_karmada, const struct kube_resource *r,
+                   const char *ns, const char *name)
+{
+        for (size_t x = 0; keep && x < keep->n; x++) {
+                const struct desired_object *o = &keep->objs[x];
+                const char *ons = meta_str(o->obj, "namespace");
+                if (o->in_karmada == in_karmada && o->resource == r &&
+                    strcmp(meta_str(o->obj, "name"), name) == 0 &&
+                    (!ns || (ons && strcmp(ons, ns) == 0)))
+                        return true;
+        }
+        return false;
+}
+
+/* Delete the objects of an instance in the caches that keep does not list (NULL: all of them).
+ * Returns how many were deleted, or -EIO (err says the last failure). */
+int gc_delete_owned(struct kctl *kc, const char *ns, const char *instance,
+                    const struct desired *keep, char *err, size_t errlen)
+{
+        struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
+        int deleted = 0, failures = 0;
+
+        for (size_t i = 0; i < N_OWNED; i++) {
+                struct kobj **l;
+                size_t n;
+                if (store_list(informer_store(kc->owned[i]), &l, &n) < 0)
+                        return -ENOMEM;
+                for (size_t j = 0; j < n; j++) {
+                        const char *name = meta_str(l[j]->json, "name");
+                        struct kube_status st;
+                        int r;
+                        if (!belongs(l[j], ns, instance) ||
+                            wanted(keep, false, owned_resources[i], NULL, name))
+                                continue;
+                        if (keep)
+                                log_info("deleting what is no longer wanted", "karmada", instance,
+                                         "kind", owned_resources[i]->kind, "name", name);
+                        r = kube_delete(kc->client, owned_resources[i], ns, name, &del, &st);
+                        if (r < 0 && r != -ENOENT) {
+                                snprintf(err, errlen, "delete %s %s/%s: %s",
+                                         owned_resources[i]->kind, ns, name, st.message);
+                                failures++;
+                        } else {
+                                deleted++;
+                        }
+                }
+                store_list_free(l, n);
+        }
+        return failures ? -EIO : deleted;
+}
+
+static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *prefix, char *err,
+                               size_t errlen)
+{
+        char want[KO_NAME_MAX + 32];
+        cJSON *list = NULL;
+        const cJSON *pvc;
+        int r;
+
+        snprintf(want, sizeof(want), "etcd-data-%s-etcd-", prefix);
+        r = kube_list(kc->client, &kube_persistentvolumeclaims, ns, NULL, &list, NULL);
+        if (r < 0)
+                return r;
+        cJSON_ArrayForEach(pvc, cJSON_GetObjectItemCaseSensitive(list, "items"))
+        {
+                const char *n = meta_str(pvc, "name");
+                struct kube_status st;
+                if (n && strncmp(n, want, strlen(want)) == 0 &&
+                    (r = kube_delete(kc->client, &kube_persistentvolumeclaims, ns, n, NULL, &st)) <
+                            0 &&
+                    r != -ENOENT) {
+                        snprintf(err, errlen, "delete PersistentVolumeClaim %s/%s: %s", ns, n,
+                                 st.message);
+                        break;
+                }
+                r = 0;
+        }
+        cJSON_Delete(list);
+        return r;
+}
+
+void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out)
+{
+        const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "labels");
+        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
+        const cJSON *nocascade = cJSON_GetObjectItemCaseSensitive(labels, KO_NO_CASCADE_LABEL);
+        const cJSON *deldata = cJSON_GetObjectItemCaseSensitive(ann, DELETE_DATA_ANNOTATION);
+        bool cascade = !(cJSON_IsString(nocascade) && strcmp(nocascade->valuestring, "true") == 0);
+        int idx = gc_finalizer_index(cr), r;
+        struct kube_status st;
+        char prefix[KO_NAME_MAX];
+
+        if (idx < 0)
+                return; /* nothing of ours to do */
+        if (cascade) {
+                r = gc_delete_owned(kc, ns, name, NULL, out->error, sizeof(out->error));
+                if (r >= 0 && cJSON_IsString(deldata) &&
+                    strcmp(deldata->valuestring, "true") == 0 &&
+                    ko_prefix(name, prefix, sizeof(prefix)) == 0)
+                        r = delete_etcd_volumes(kc, ns, prefix, out->error, sizeof(out->error));
+                if (r < 0) {
+                        out->result = RECONCILE_ERROR;
+                        return;
+                }
+        }
+        for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++)
+                if ((*rec)->finalize) {
+                        struct reconcile_ctx ctx = {.host = kc->client, .events = kc->events};
+                        r = (*rec)->finalize(&ctx);
+                        if (r < 0) {
+                                snprintf(out->error, sizeof(out->error), "%s: finalize: %s",
+                                         (*rec)->name, strerror(-r));
+                                out->result = RECONCILE_ERROR;
+                                return;
+                        }
+                }
+        r = remove_finalizer(kc, cr, idx, &st);
+        if (r < 0 && r != -ENOENT) {
+                snprintf(out->error, sizeof(out->error), "remove finalizer: %s", st.message);
+                out->result = RECONCILE_ERROR;
+                return;
+        }
+        log_info("deleted", "karmada", name, "namespace", ns, "cascade",
+                 cascade ? "true" : "false");
+}
+
+/* Delete what the operator made in the Karmada API server (label KO_LABEL_RECONCILER) and no
+ * reconciler wants any more: a feature switched off. Listed only when the set of wanted objects
+ * changed since the last clean pass (and once after a start): reads, and writes only to delete. */
+void gc_prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                         struct observation *ob, const char *key)
+{
+        struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
+        struct kube_list_options lo = {.label_selector = KO_LABEL_RECONCILER};
+        struct strbuf all = {0};
+        char fp[SHA256_HEX_LEN], why[512];
+        struct plane *p = plane_get(kc, key);
+        struct kube_client *c;
+        int failures = 0;
+
+        if (!p)
+                return;
+        for (size_t j = 0; j < d->n; j++) {
+                const char *ns = meta_str(d->objs[j].obj, "namespace");
+                if (d->objs[j].in_karmada)
+                        strbuf_printf(&all, "%s/%s/%s;", d->objs[j].resource->resource,
+                                      ns ? ns : "", meta_str(d->objs[j].obj, "name"));
+        }
+        strbuf_printf(&all, "%s", p->sum);
+        sha256_hex(all.buf, all.len, fp);
+        strbuf_free(&all);
+        if (strcmp(p->pruned, fp) == 0)
+                return;
+        c = plane_client(kc, p, k, ob, why, sizeof(why));
+        if (!c)
+                return;
+        for (const struct kube_resource *const *r = ko_karmada_prunable; *r; r++) {
+                struct kube_status st;
+                cJSON *list = NULL;
+                const cJSON *o;
+                int rc = kube_list(c, *r, NULL, &lo, &list, &st);
+
+                if (rc == -ENOENT) /* that API is not served (yet): nothing of it to delete */
+                        continue;
+                if (rc < 0) {
+                        log_warn("cannot list what the operator made in the Karmada API server",
+                                 "karmada", key, "kind", (*r)->kind, "error", st.message);
+                        failures++;
+                        continue;
+                }
+                cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(list, "items"))
+                {
+                        const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
+                        if (!name || wanted(d, true, *r, ns, name))
+                                continue;
+                        log_info("deleting what is no longer wanted in the Karmada API server",
+                                 "karmada", key, "kind", (*r)->kind, "name", name);
+                        rc = kube_delete(c, *r, ns, name, &del, &st);
+                        if (rc < 0 && rc != -ENOENT) {
+                                log_warn("cannot delete", "karmada", key, "kind", (*r)->kind,
+                                         "name", name, "error", st.message);
+                                failures++;
+                        }
+                }
+                cJSON_Delete(list);
+        }
+        if (!failures)
+                memcpy(p->pruned, fp, sizeof(fp));
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The rooms of the Karmada controller share these: the controller's state, the instances'
+ * Karmada API servers, the steps of one reconcile, and each room's entry points. Nothing here is
+ * seen outside operator/karmada_controller/. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "karmada_controller/karmada_controller.h"
+#include "karmada/desired.h"
+#include "karmada/names.h"
+#include "karmada_controller/observation.h"
+#include "reconciler.h"
+#include "runtime/controller.h"
+#include "runtime/events.h"
+#include "runtime/informer.h"
+#include "util/digest.h"
+
+#define MAX_RECONCILERS 32
+
+struct written; /* status.c: the status last written for an object */
+
+/* What the operator creates in the host cluster, watched so changes to them are undone. */
+#define N_OWNED 5
+extern const struct kube_resource *const owned_resources[N_OWNED];
+
+static inline const char *meta_str(const cJSON *obj, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(obj, "metadata"), key);
+
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+struct kctl {
+        struct karmada_controller_options o;
+        struct manager *m;
+        struct kube_client *client;
+        struct event_recorder *events;
+        struct informer *karmadas;
+        struct informer *owned[N_OWNED];
+        struct controller *ctrl;
+        pthread_mutex_t node_lock;
+        char node_addr[128];
+        long long node_at_ms;
+        pthread_mutex_t written_lock;
+        struct hashmap *written; /* key -> struct written */
+        pthread_mutex_t planes_lock;
+        struct hashmap *planes; /* key -> struct plane */
+};
+
+/* An instance's Karmada API server as the operator reaches it (through the admin kubeconfig),
+ * and what each step remembers of what it did there. Used only by the worker that reconciles
+ * the instance (the work queue never hands one key to two workers). */
+struct plane {
+        char sum[SHA256_HEX_LEN]; /* of the admin kubeconfig the client was made from */
+        char server[256];
+        struct kube_client *client;
+        struct ko_memo applied[MAX_RECONCILERS]; /* objects of each step, checked and applied */
+        struct ko_memo hook[MAX_RECONCILERS];    /* each step's reconcile hook */
+        char pruned[SHA256_HEX_LEN];             /* the wanted objects last pruned against */
+        struct {                                 /* the upgrade in progress */
+                long long generation;            /* of the spec it rolls out */
+                int step;                        /* the step it waits for */
+                int done;                        /* steps reported done (Events) */
+                long long since_ms;              /* when it began to wait for `step` */
+        } upgrade;
+};
+
+struct step {
+        const struct reconciler *rec;
+        bool enabled, ready, failed;
+        char reason[64];
+        char message[512];
+        bool degraded; /* ready, but what it made in the Karmada API server does not work */
+        char degraded_reason[64];
+        char degraded_message[512];
+};
+
+/* ---- plane.c: the instances' Karmada API servers ---- */
+void plane_free(struct plane *p);
+struct plane *plane_get(struct kctl *kc, const char *key);
+void plane_forget(struct kctl *kc, const char *key);
+struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
+                                 struct observation *ob, char *why, size_t whylen);
+
+/* ---- gc.c: finalizer and garbage collection ---- */
+int gc_finalizer_index(const cJSON *cr);
+int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st);
+int gc_delete_owned(struct kctl *kc, const char *ns, const char *instance,
+                    const struct desired *keep, char *err, size_t errlen);
+void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out);
+void gc_prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                         struct observation *ob, const char *key);
+
+/* ---- status.c: the status and its writes ---- */
+void status_written_free(struct written *w);
+void status_forget(struct kctl *kc, const char *key);
+int status_write(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_status *st);
+cJSON *status_from(struct kctl *kc, const cJSON *cr);
+void status_set_num(cJSON *o, const char *k, double v);
+void status_set_obj(cJSON *o, const char *k, cJSON *v);
+void status_set_str(cJSON *o, const char *k, const char *v);
+void status_invalid(struct kctl *kc, const cJSON *cr, const char *message,
+                    struct reconcile_outcome *out);
+const char *status_cond_field(const cJSON *conds, const char *type, const char *field);
+void status_refuse(struct kctl *kc, const cJSON *cr, cJSON *status, long long generation,
+                   const char *reason, const char *message, bool report,
+                   struct reconcile_outcome *out);
+
+/* ---- steps.c: the step driver ---- */
+int steps_apply(struct kctl *kc, const struct karmada *k, struct desired *d, struct observation *ob,
+                struct step *steps, int n, const char *key, bool ordered);
+
+/* ---- upgrade.c: upgrades ---- */
+struct karmada *upgrade_last_ready(const cJSON *cr, const cJSON *status);
+const char *upgrade_image_change(const struct karmada *a, const struct karmada *b);
+int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
+                       size_t size);
+long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struct plane *p,
+                           const char *from, const struct karmada *k, const struct step *steps,
+                           int n);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Karmada API server of each instance as the operator reaches it: one client per instance,
+ * made from the admin kubeconfig (again when that changes), and what the steps remember of what
+ * they did there. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "kube/config.h"
+#include "runtime/manager.h"
+#include "util/base64.h"
+#include "util/digest.h"
+#include "util/hashmap.h"
+
+void plane_free(struct plane *p)
+{
+        if (!p)
+                return;
+        kube_client_free(p->client);
+        free(p);
+}
+
+struct plane *plane_get(struct kctl *kc, const char *key)
+{
+        struct plane *p;
+
+        pthread_mutex_lock(&kc->planes_lock);
+        p = hashmap_get(kc->planes, key);
+        if (!p && (p = calloc(1, sizeof(*p))) && hashmap_put(kc->planes, key, p, NULL) < 0) {
+                free(p);
+                p = NULL;
+        }
+        pthread_mutex_unlock(&kc->planes_lock);
+        return p;
+}
+
+void plane_forget(struct kctl *kc, const char *key)
+{
+        pthread_mutex_lock(&kc->planes_lock);
+        plane_free(hashmap_remove(kc->planes, key));
+        pthread_mutex_unlock(&kc->planes_lock);
+}
+
+/* A client of the instance's Karmada API server, made from its admin kubeconfig (again when
+ * that changes); NULL with why filled while there is none. */
+struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
+                                 struct observation *ob, char *why, size_t whylen)
+{
+        char name[KO_NAME_MAX + 16], sum[SHA256_HEX_LEN], err[512];
+        const cJSON *secret, *data;
+        unsigned char *text = NULL;
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        size_t len;
+
+        ko_name(k->prefix, "admin-config", name, sizeof(name));
+        secret = observation_get(ob, &kube_secrets, k->namespace, name);
+        data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(secret, "data"),
+                                                KO_KUBECONFIG_KEY);
+        if (!cJSON_IsString(data)) {
+                snprintf(why, whylen, "Secret %s with the admin kubeconfig", name);
+                return NULL;
+        }
+        sha256_hex(data->valuestring, strlen(data->valuestring), sum);
+        if (p->client && strcmp(sum, p->sum) == 0)
+                return p->client;
+        if (base64_decode(data->valuestring, strlen(data->valuestring), &text, &len) < 0 ||
+            kube_config_from_memory((const char *)text, len, name, NULL, &cfg, err, sizeof(err)) <
+                    0 ||
+            kube_client_new(&(struct kube_client_options){.config = cfg,
+                                                          .timeout_ms = 15000,
+                                                          .connect_timeout_ms = 5000},
+                            &c) < 0) {
+                snprintf(why, whylen, "a usable admin kubeconfig in Secret %s: %s", name,
+                         cfg    ? "cannot make a client"
+                         : text ? err
+                                : "not base64");
+                free(text);
+                kube_config_free(cfg);
+                return NULL;
+        }
+        free(text);
+        manager_observe_client(kc->m, c);
+        snprintf(p->server, sizeof(p->server), "%s", cfg->server);
+        kube_config_free(cfg);
+        kube_client_free(p->client);
+        p->client = c;
+        snprintf(p->sum, sizeof(p->sum), "%s", sum);
+        /* another server or other credentials: what was checked before proves nothing */
+        memset(p->applied, 0, sizeof(p->applied));
+        memset(p->hook, 0, sizeof(p->hook));
+        return c;
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The step driver: each enabled reconciler in registry order, once what it comes after is
+ * Ready: its host objects applied where they differ and rolled out, then its objects in the
+ * Karmada API server and its reconcile hook. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "karmada/sync.h"
+#include "runtime/log.h"
+#include "util/digest.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+
+static void step_set(struct step *s, bool ready, const char *reason, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void step_set(struct step *s, bool ready, const char *reason, const char *fmt, ...)
+{
+        va_list ap;
+
+        s->ready = ready;
+        snprintf(s->reason, sizeof(s->reason), "%s", reason);
+        va_start(ap, fmt);
+        vsnprintf(s->message, sizeof(s->message), fmt, ap);
+        va_end(ap);
+}
+
+static bool dep_ready(const struct step *steps, int n, const char *name, const char **blocking)
+{
+        for (int i = 0; i < n; i++)
+                if (strcmp(steps[i].rec->name, name) == 0) {
+                        if (steps[i].enabled && !steps[i].ready) {
+                                *blocking = name;
+                                return false;
+                        }
+                        return true;
+                }
+        return true;
+}
+
+/* An APIService that is not Available: why, into buf; NULL when it is. */
+static const char *apiservice_unavailable(const cJSON *live, char *buf, size_t size)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach(c,
+                           cJSON_GetObjectItemCaseSensitive(
+                                   cJSON_GetObjectItemCaseSensitive(live, "status"), "conditions"))
+        {
+                const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
+                const cJSON *status = cJSON_GetObjectItemCaseSensitive(c, "status");
+                if (!cJSON_IsString(type) || strcmp(type->valuestring, "Available") != 0)
+                        continue;
+                if (cJSON_IsString(status) && strcmp(status->valuestring, "True") == 0)
+                        return NULL;
+                snprintf(buf, size, "APIService %s is not available: %s: %s",
+                         meta_str(live, "name"),
+                         cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "reason"))
+                                 ? cJSON_GetObjectItemCaseSensitive(c, "reason")->valuestring
+                                 : "",
+                         cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "message"))
+                                 ? cJSON_GetObjectItemCaseSensitive(c, "message")->valuestring
+                                 : "");
+                return buf;
+        }
+        snprintf(buf, size, "APIService %s is not available yet", meta_str(live, "name"));
+        return buf;
+}
+
+/* Apply a step's objects in the Karmada API server: nothing at all when they are what was
+ * checked last (memo) and that is recent; else read each and apply what differs. APIServices
+ * that are not Available make the step degraded (and are checked again next time). Returns the
+ * number written, or -1 when the step cannot go on (s says why). */
+static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                            struct step *s, struct kube_client *c, struct plane *p,
+                            struct ko_memo *memo)
+{
+        struct strbuf all = {0};
+        char fp[SHA256_HEX_LEN], why[600];
+        long long now = time_mono_ms();
+        bool settled = true;
+        int written = 0;
+
+        for (size_t j = 0; j < d->n; j++)
+                if (d->objs[j].in_karmada && strcmp(d->objs[j].owner, s->rec->name) == 0)
+                        strbuf_printf(&all, "%s/%s:%s;", d->objs[j].resource->resource,
+                                      meta_str(d->objs[j].obj, "name"),
+                                      ko_annotation(d->objs[j].obj, KO_HASH_ANNOTATION));
+        if (!all.len)
+                return 0;
+        strbuf_printf(&all, "%s", p->sum);
+        sha256_hex(all.buf, all.len, fp);
+        strbuf_free(&all);
+        if (memo->at_ms && now - memo->at_ms < kc->o.resync_seconds * 1000 &&
+            strcmp(memo->value, fp) == 0)
+                return 0;
+        for (size_t j = 0; j < d->n; j++) {
+                const struct desired_object *o = &d->objs[j];
+                struct kube_status st;
+                cJSON *live = NULL;
+                int r;
+
+                if (!o->in_karmada || strcmp(o->owner, s->rec->name) != 0)
+                        continue;
+                r = ko_apply_if_changed(c, o->resource, meta_str(o->obj, "namespace"), o->obj,
+                                        &live, &st);
+                if (r < 0 && st.code == 0) {
+                        /* not (yet) reachable: a rollout that has not finished, as a rule */
+                        step_set(s, false, "Waiting", "the Karmada API server at %s: %s", p->server,
+                                 st.message);
+                        return -1;
+                }
+                if (r < 0) {
+                        step_set(s, false, "ApplyFailed", "%s %s in the Karmada API server: %s",
+                                 o->resource->kind, meta_str(o->obj, "name"), st.message);
+                        s->failed = true;
+                        return -1;
+                }
+                written += r;
+                if (o->resource == &kube_apiservices &&
+                    apiservice_unavailable(live, why, sizeof(why))) {
+                        if (!s->degraded) {
+                                s->degraded = true;
+                                snprintf(s->degraded_reason, sizeof(s->degraded_reason),
+                                         "APIServiceUnavailable");
+                                snprintf(s->degraded_message, sizeof(s->degraded_message), "%s",
+                                         why);
+                        }
+                        settled = false;
+                }
+                cJSON_Delete(live);
+        }
+        if (settled) {
+                snprintf(memo->value, sizeof(memo->value), "%s", fp);
+                memo->at_ms = now;
+        } else {
+                memo->at_ms = 0;
+        }
+        return written;
+}
+
+/* After a step's host objects are rolled out: its objects in the Karmada API server, then its
+ * reconcile hook. */
+static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct desired *d,
+                            struct observation *ob, struct step *s, int i, const char *key)
+{
+        bool objects = false;
+        struct kube_client *c;
+        struct step_result res = {0};
+        struct plane *p;
+        char why[512];
+        int r;
+
+        for (size_t j = 0; j < d->n && !objects; j++)
+                objects = d->objs[j].in_karmada && strcmp(d->objs[j].owner, s->rec->name) == 0;
+        if (!objects && !s->rec->reconcile)
+                return;
+        p = plane_get(kc, key);
+        if (!p) {
+                step_set(s, false, "Failed", "out of memory");
+                s->failed = true;
+                return;
+        }
+        /* a hook of the host only runs before the Karmada API server exists (restore) */
+        c = s->rec->host_only ? NULL : plane_client(kc, p, k, ob, why, sizeof(why));
+        if (!c && !s->rec->host_only) {
+                step_set(s, false, "Waiting", "waiting for %s", why);
+                return;
+        }
+        if ((c && apply_in_karmada(kc, k, d, s, c, p, &p->applied[i]) < 0) || !s->rec->reconcile)
+                return;
+        r = s->rec->reconcile(&(struct reconcile_ctx){.k = k,
+                                                      .d = d,
+                                                      .host = kc->client,
+                                                      .karmada = c,
+                                                      .events = kc->events,
+                                                      .memo = &p->hook[i],
+                                                      .resync_ms = kc->o.resync_seconds * 1000,
+                                                      .cache_dir = kc->o.cache_dir},
+                              &res);
+        if (r < 0) {
+                step_set(s, false, "Failed", "%s", strerror(-r));
+                s->failed = true;
+        } else if (!res.ready) {
+                step_set(s, false, res.reason, "%s", res.message);
+        } else if (!res.degraded) {
+                step_set(s, true, res.reason, "%s", res.message);
+        } else if (!s->degraded) {
+                s->degraded = true;
+                snprintf(s->degraded_reason, sizeof(s->degraded_reason), "%s", res.reason);
+                snprintf(s->degraded_message, sizeof(s->degraded_message), "%s", res.message);
+        }
+}
+
+/* Apply what differs, step by step; fills steps[]. Returns the number of objects written. */
+int steps_apply(struct kctl *kc, const struct karmada *k, struct desired *d, struct observation *ob,
+                struct step *steps, int n, const char *key, bool ordered)
+{
+        struct kube_write_options wo = {.field_manager = KO_MANAGER, .force = true};
+        int written = 0;
+
+        for (int i = 0; i < n; i++) {
+                struct step *s = &steps[i];
+                const char *blocking = NULL, *waiting;
+                char why[512] = "";
+                bool deps = true, rolled = true;
+
+                if (!s->enabled)
+                        continue;
+                /* an upgrade: one step at a time, each after every step before it is done */
+                for (int j = 0; ordered && j < i && deps; j++)
+                        if (steps[j].enabled && !steps[j].ready)
+                                deps = false, blocking = steps[j].rec->name;
+                for (const char *const *a = s->rec->after; a && *a && deps; a++)
+                        deps = dep_ready(steps, i, *a, &blocking);
+                if (!deps) {
+                        step_set(s, false, "Waiting", "waiting for %s", blocking);
+                        continue;
+                }
+                step_set(s, true, "Ready", "ready");
+                for (size_t j = 0; j < d->n; j++) {
+                        struct desired_object *o = &d->objs[j];
+                        const char *name = meta_str(o->obj, "name");
+                        const cJSON *live;
+                        cJSON *applied = NULL;
+                        struct kube_status st;
+
+                        if (strcmp(o->owner, s->rec->name) != 0 || o->in_karmada)
+                                continue;
+                        live = observation_get(ob, o->resource, k->namespace, name);
+                        if (!ko_in_sync(o->obj, live, why, sizeof(why))) {
+                                log_debug("applying", "karmada", k->name, "kind", o->resource->kind,
+                                          "name", name, "because", why);
+                                if (kube_apply(kc->client, o->resource, k->namespace, o->obj, &wo,
+                                               &applied, &st) < 0) {
+                                        step_set(s, false, "ApplyFailed", "%s %s: %s",
+                                                 o->resource->kind, name, st.message);
+                                        s->failed = true;
+                                        break;
+                                }
+                                written++;
+                                live = applied;
+                                if (observation_set(ob, o->resource, k->namespace, name, applied) <
+                                    0)
+                                        live = NULL;
+                        }
+                        if (o->workload && rolled && !ko_rollout_done(live, why, sizeof(why))) {
+                                step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,
+                                         name, why);
+                                rolled = false;
+                        }
+                }
+                if (s->failed || !s->ready)
+                        continue;
+                waiting = desired_waiting(d, s->rec->name);
+                if (waiting)
+                        step_set(s, false, "Waiting", "waiting for %s", waiting);
+                else
+                        step_in_karmada(kc, k, d, ob, s, i, key);
+        }
+        return written;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Upgrades: the last spec that was Ready, what changed since, the backup an upgrade may wait
+ * for, and the progress of the ordered rollout against each step's deadline. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "karmada/conditions.h"
+#include "runtime/log.h"
+#include "util/timeutil.h"
+
+/* The spec that was last all Ready (status.lastReadySpec), parsed; NULL when there is none or
+ * when it is the spec itself (the steady state: nothing to compare, nothing to parse twice). */
+struct karmada *upgrade_last_ready(const cJSON *cr, const cJSON *status)
+{
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(status, "lastReadySpec");
+        struct karmada *k = NULL;
+        cJSON *copy;
+
+        if (!cJSON_IsObject(spec) ||
+            cJSON_Compare(spec, cJSON_GetObjectItemCaseSensitive(cr, "spec"), true) ||
+            !(copy = cJSON_Duplicate(cr, true)))
+                return NULL;
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "status");
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "spec");
+        cJSON_AddItemToObject(copy, "spec", cJSON_Duplicate(spec, true));
+        if (karmada_parse(copy, &k, NULL) < 0)
+                k = NULL;
+        cJSON_Delete(copy);
+        return k;
+}
+
+/* The first component whose image differs between a and b, or NULL. */
+const char *upgrade_image_change(const struct karmada *a, const struct karmada *b)
+{
+        for (int i = 0; i < KO_N_COMPONENTS; i++)
+                if (a->comp[i].enabled && b->comp[i].enabled &&
+                    strcmp(a->comp[i].image, b->comp[i].image) != 0)
+                        return ko_components[i].spec_key;
+        return NULL;
+}
+
+/* The backup an upgrade waits for when the annotation asks for one (from the template of the
+ * KarmadaBackupSchedule it names): 0 when there is none to wait for or it Completed, 1 while it
+ * runs (msg says so), -1 when it failed or cannot be made (msg says why). */
+int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
+                       size_t size)
+{
+        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
+        const char *sched = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(ann, KO_BACKUP_BEFORE_UPGRADE_ANNOTATION));
+        const char *phase, *why;
+        char name[256], ver[64];
+        struct kube_status st;
+        cJSON *b = NULL, *s = NULL, *obj, *meta;
+        int r;
+
+        if (!sched || !*sched)
+                return 0;
+        snprintf(ver, sizeof(ver), "%s", k->version);
+        for (char *c = ver; *c; c++)
+                if (*c == '.' || *c == '+' || *c == '_')
+                        *c = '-';
+        snprintf(name, sizeof(name), "%.60s-pre-%s-g%lld", k->name, ver, k->generation);
+        for (char *c = name; *c; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                        *c = (char)(*c - 'A' + 'a');
+        r = kube_get(kc->client, &ko_karmadabackups, k->namespace, name, &b, &st);
+        if (r == 0) {
+                phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(b, "status"), "phase"));
+                why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(b, "status"), "message"));
+                r = phase && strcmp(phase, "Completed") == 0 ? 0
+                    : phase && strcmp(phase, "Failed") == 0  ? -1
+                                                             : 1;
+                if (r < 0)
+                        snprintf(msg, size,
+                                 "the backup before the upgrade to %s failed (KarmadaBackup %s: "
+                                 "%s); nothing was upgraded. Delete it to try again, or remove "
+                                 "the annotation " KO_BACKUP_BEFORE_UPGRADE_ANNOTATION,
+                                 k->version, name, why ? why : "no message");
+                else if (r > 0)
+                        snprintf(msg, size,
+                                 "backing up before the upgrade to %s: KarmadaBackup "
+                                 "%s is %s%s%s",
+                                 k->version, name, phase ? phase : "new", why ? ": " : "",
+                                 why ? why : "");
+                cJSON_Delete(b);
+                return r;
+        }
+        if (r != -ENOENT) {
+                snprintf(msg, size, "get KarmadaBackup %s: %s", name, st.message);
+                return 1;
+        }
+        r = kube_get(kc->client, &ko_karmadabackupschedules, k->namespace, sched, &s, &st);
+        if (r < 0) {
+                snprintf(msg, size,
+                         "metadata.annotations[" KO_BACKUP_BEFORE_UPGRADE_ANNOTATION
+                         "]: KarmadaBackupSchedule %s: %s",
+                         sched, r == -ENOENT ? "not found" : st.message);
+                return r == -ENOENT ? -1 : 1;
+        }
+        obj = cJSON_CreateObject();
+        cJSON_AddStringToObject(obj, "apiVersion", "operator.karmada.io/v1alpha1");
+        cJSON_AddStringToObject(obj, "kind", "KarmadaBackup");
+        meta = cJSON_AddObjectToObject(obj, "metadata");
+        cJSON_AddStringToObject(meta, "name", name);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"),
+                                "operator.karmada.io/pre-upgrade", k->name);
+        cJSON_AddItemToObject(
+                obj, "spec",
+                cJSON_Duplicate(
+                        cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(s, "spec"), "template"),
+                                "spec"),
+                        true));
+        /* whatever the template says, it is this instance that is backed up */
+        cJSON_ReplaceItemInObjectCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"),
+                                                 "karmadaRef"),
+                "name", cJSON_CreateString(k->name));
+        r = kube_create(kc->client, &ko_karmadabackups, k->namespace, obj, NULL, NULL, &st);
+        cJSON_Delete(obj);
+        cJSON_Delete(s);
+        if (r < 0 && r != -EEXIST) {
+                snprintf(msg, size, "create KarmadaBackup %s: %s", name, st.message);
+                return r == -EINVAL ? -1 : 1;
+        }
+        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s created",
+                 k->version, name);
+        return 1;
+}
+
+/* After a pass of an upgrade: an Event for each step that finished (in order), the Upgrading
+ * condition, and the deadline of the step it waits for. Returns the milliseconds left before
+ * that deadline, 0 when it has passed (the caller rolls back), -1 when the upgrade is done. */
+long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struct plane *p,
+                           const char *from, const struct karmada *k, const struct step *steps,
+                           int n)
+{
+        long long now = time_mono_ms(), left;
+        int cur = n, total = 0, cur_pos = 0;
+        char msg[1024];
+
+        if (p->upgrade.generation != k->generation) {
+                p->upgrade.generation = k->generation;
+                p->upgrade.step = -1;
+                p->upgrade.done = 0;
+        }
+        for (int i = 0; i < n; i++)
+                if (steps[i].enabled && ++total && cur == n && !steps[i].ready)
+                        cur = i, cur_pos = total;
+        for (int i = 0, pos = 0; i < n; i++)
+                if (steps[i].enabled && ++pos && i >= p->upgrade.done && i < cur)
+                        events_record(kc->events, cr, "Normal", "UpgradeStep", "Upgrade",
+                                      "step %d of %d: %s is at %s", pos, total, steps[i].rec->name,
+                                      k->version);
+        if (cur > p->upgrade.done)
+                p->upgrade.done = cur;
+        if (cur == n) {
+                snprintf(msg, sizeof(msg), "upgraded from %s to %s", from, k->version);
+                if (strcmp(status_cond_field(conds, "Upgrading", "reason"), "Upgraded") != 0)
+                        events_record(kc->events, cr, "Normal", "Upgraded", "Upgrade", "%s", msg);
+                ko_condition_set(conds, "Upgrading", KO_FALSE, "Upgraded", msg, k->generation);
+                return -1;
+        }
+        if (cur != p->upgrade.step) {
+                p->upgrade.step = cur;
+                p->upgrade.since_ms = now;
+        }
+        left = k->step_timeout_ms - (now - p->upgrade.since_ms);
+        if (left <= 0) {
+                snprintf(msg, sizeof(msg),
+                         "%s to %s: step %s did not finish within %lds (%s); rolled back to %s",
+                         from, k->version, steps[cur].rec->name, k->step_timeout_ms / 1000,
+                         steps[cur].message, from);
+                events_record(kc->events, cr, "Warning", "UpgradeFailed", "Upgrade", "%s", msg);
+                log_warn("upgrade failed", "karmada", meta_str(cr, "name"), "namespace",
+                         meta_str(cr, "namespace"), "message", msg);
+                ko_condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed", msg, k->generation);
+                return 0;
+        }
+        snprintf(msg, sizeof(msg), "%s to %s: step %d of %d, %s: %s", from, k->version, cur_pos,
+                 total, steps[cur].rec->name, steps[cur].message);
+        ko_condition_set(conds, "Upgrading", KO_TRUE, "Upgrading", msg, k->generation);
+        return left;
+}
