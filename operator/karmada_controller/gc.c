@@ -208,8 +208,8 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
 /* Delete what the operator made in the Karmada API server (label KO_LABEL_RECONCILER) and no
  * reconciler wants any more: a feature switched off. Listed only when the set of wanted objects
  * changed since the last clean pass (and once after a start): reads, and writes only to delete. */
-void gc_prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
-                         struct observation *ob, const char *key)
+static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                             struct observation *ob, const char *key)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
         struct kube_list_options lo = {.label_selector = KO_LABEL_RECONCILER};
@@ -267,4 +267,25 @@ void gc_prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct 
         }
         if (!failures)
                 memcpy(p->pruned, fp, sizeof(fp));
+}
+
+void gc_collect(struct pass *p)
+{
+        bool all_ready = true, any_waiting = false, any_failed = false;
+        char err[1024];
+
+        for (int i = 0; i < p->n; i++) {
+                const struct step *s = &p->steps[i];
+                if (!s->enabled)
+                        continue;
+                all_ready = all_ready && s->ready;
+                any_waiting = any_waiting || desired_waiting(&p->d, s->rec->name);
+                any_failed = any_failed || s->failed;
+        }
+        /* what was made earlier and is no longer wanted (a component switched off) */
+        if (!any_waiting && !any_failed &&
+            gc_delete_owned(p->kc, p->k->namespace, p->k->name, &p->d, err, sizeof(err)) < 0)
+                log_warn("cannot delete what is no longer wanted", "karmada", p->key, "error", err);
+        if (all_ready && !any_failed)
+                prune_in_karmada(p->kc, p->run, &p->d, p->ob, p->key);
 }

@@ -13,6 +13,7 @@
 #include "karmada/desired.h"
 #include "karmada/names.h"
 #include "karmada_controller/observation.h"
+#include "karmada_controller/summary.h"
 #include "reconciler.h"
 #include "runtime/controller.h"
 #include "runtime/events.h"
@@ -80,6 +81,45 @@ struct step {
         char degraded_message[512];
 };
 
+/* Where one reconcile's observation comes from: the caches of owned objects, and direct reads of
+ * what they do not hold (plan.c). */
+struct reader {
+        struct kctl *kc;
+        const char *prefix; /* the instance's names start with it: those live in the caches */
+        struct observation_source src;
+};
+
+/* One reconcile of one instance: what its phases hand each other; pass_done() frees it all. */
+struct pass {
+        struct kctl *kc;
+        const char *key; /* namespace/name */
+        struct reconcile_outcome *out;
+        struct kobj *obj;          /* the Karmada object, from the cache */
+        struct karmada *k;         /* its spec, parsed */
+        cJSON *status;             /* the status being made, from the current one */
+        struct karmada *last;      /* the last spec that was all Ready, when it differs */
+        bool upgrading, rollback;  /* the version or an image changed; rolling back */
+        const struct karmada *run; /* what is applied: k, or last while rolling back */
+        struct reader rd;
+        struct observation *ob;
+        struct observed observed;
+        char node[128];
+        struct desired d;
+        bool planned; /* d is built */
+        struct step steps[MAX_RECONCILERS];
+        int n;
+        long long left; /* ms before the upgrade step's deadline; 0: passed; -1: no upgrade */
+};
+
+/* What a phase says: go on with the next, or stop this reconcile (what to say is said). */
+enum phase { PHASE_GO, PHASE_STOP };
+
+/* ---- plan.c: what runs, what is observed, the desired state ---- */
+enum phase plan_build(struct pass *p);
+
+/* ---- gates.c: suspend, host cluster, version skew, etcd scaling, upgrade, backup ---- */
+enum phase gates_run(struct pass *p);
+
 /* ---- plane.c: the instances' Karmada API servers ---- */
 void plane_free(struct plane *p);
 struct plane *plane_get(struct kctl *kc, const char *key);
@@ -93,33 +133,32 @@ int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st);
 int gc_delete_owned(struct kctl *kc, const char *ns, const char *instance,
                     const struct desired *keep, char *err, size_t errlen);
 void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out);
-void gc_prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
-                         struct observation *ob, const char *key);
+/* After the steps: what is no longer wanted, in the host and in the Karmada API server. */
+void gc_collect(struct pass *p);
 
 /* ---- status.c: the status and its writes ---- */
 void status_written_free(struct written *w);
 void status_forget(struct kctl *kc, const char *key);
 int status_write(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_status *st);
 cJSON *status_from(struct kctl *kc, const cJSON *cr);
-void status_set_num(cJSON *o, const char *k, double v);
-void status_set_obj(cJSON *o, const char *k, cJSON *v);
-void status_set_str(cJSON *o, const char *k, const char *v);
+/* Send the Events a summary lists, about cr. */
+void status_send_events(struct kctl *kc, const cJSON *cr, const struct summary_events *ev);
+/* An invalid spec: Ready=False, InvalidSpec, the message naming the field; nothing applied. */
 void status_invalid(struct kctl *kc, const cJSON *cr, const char *message,
                     struct reconcile_outcome *out);
-const char *status_cond_field(const cJSON *conds, const char *type, const char *field);
-void status_refuse(struct kctl *kc, const cJSON *cr, cJSON *status, long long generation,
-                   const char *reason, const char *message, bool report,
-                   struct reconcile_outcome *out);
+/* A change that is not made: Ready=False with the reason; written, the Event sent. */
+void status_refuse(struct pass *p, const char *reason, const char *message, bool report);
+/* Write p->status; the outcome says how it went (a conflict is requeued). */
+int status_write_pass(struct pass *p);
 
 /* ---- steps.c: the step driver ---- */
-int steps_apply(struct kctl *kc, const struct karmada *k, struct desired *d, struct observation *ob,
-                struct step *steps, int n, const char *key, bool ordered);
+/* Apply what differs, step by step (one at a time while upgrading); fills p->steps. */
+void steps_apply(struct pass *p);
 
 /* ---- upgrade.c: upgrades ---- */
 struct karmada *upgrade_last_ready(const cJSON *cr, const cJSON *status);
 const char *upgrade_image_change(const struct karmada *a, const struct karmada *b);
 int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
                        size_t size);
-long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struct plane *p,
-                           const char *from, const struct karmada *k, const struct step *steps,
-                           int n);
+/* After the steps of an upgrade: its Events, condition Upgrading and p->left. */
+void upgrade_track(struct pass *p);

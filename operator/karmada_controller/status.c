@@ -168,38 +168,18 @@ cJSON *status_from(struct kctl *kc, const cJSON *cr)
         return s;
 }
 
-void status_set_num(cJSON *o, const char *k, double v)
-{
-        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-        cJSON_AddNumberToObject(o, k, v);
-}
-
-void status_set_obj(cJSON *o, const char *k, cJSON *v)
-{
-        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-        cJSON_AddItemToObject(o, k, v);
-}
-
-void status_set_str(cJSON *o, const char *k, const char *v)
-{
-        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-        if (v)
-                cJSON_AddStringToObject(o, k, v);
-}
-
-/* An invalid spec: Ready=False, InvalidSpec, the message naming the field; nothing applied. */
+/* An invalid spec: the Warning is sent for each reconcile that finds it (a series). */
 void status_invalid(struct kctl *kc, const cJSON *cr, const char *message,
                     struct reconcile_outcome *out)
 {
         cJSON *status = status_from(kc, cr);
         const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "generation");
-        long long g = cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0;
+        struct summary_events ev = {0};
         struct kube_status st;
 
-        ko_condition_set(cJSON_GetObjectItemCaseSensitive(status, "conditions"), "Ready", KO_FALSE,
-                         "InvalidSpec", message, g);
-        status_set_num(status, "observedGeneration", (double)g);
+        summary_refused(status, cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0,
+                        "InvalidSpec", message, false, &ev);
         if (status_write(kc, cr, status, &st) < 0) {
                 out->result = RECONCILE_ERROR;
                 snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
@@ -210,31 +190,34 @@ void status_invalid(struct kctl *kc, const cJSON *cr, const char *message,
         cJSON_Delete(status);
 }
 
-const char *status_cond_field(const cJSON *conds, const char *type, const char *field)
+void status_send_events(struct kctl *kc, const cJSON *cr, const struct summary_events *ev)
 {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ko_condition_get(conds, type), field);
-
-        return cJSON_IsString(v) ? v->valuestring : "";
+        for (int i = 0; i < ev->n; i++) {
+                const struct summary_event *e = &ev->e[i];
+                events_record(kc->events, cr, e->type, e->reason, e->action, "%s", e->note);
+        }
 }
 
-/* A change that is not made: Ready=False with the reason, nothing applied; a Warning Event
- * and a log line when the reason is new, if `report`. */
-void status_refuse(struct kctl *kc, const cJSON *cr, cJSON *status, long long generation,
-                   const char *reason, const char *message, bool report,
-                   struct reconcile_outcome *out)
+int status_write_pass(struct pass *p)
 {
-        cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
         struct kube_status st = {0};
+        int r = status_write(p->kc, p->obj->json, p->status, &st);
 
-        if (report && strcmp(status_cond_field(conds, "Ready", "reason"), reason) != 0) {
-                events_record(kc->events, cr, "Warning", reason, "Upgrade", "%s", message);
-                log_warn("change refused", "karmada", meta_str(cr, "name"), "namespace",
-                         meta_str(cr, "namespace"), "reason", reason, "message", message);
+        if (r < 0) {
+                p->out->result = st.code == 409 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
+                snprintf(p->out->error, sizeof(p->out->error), "write status: %s", st.message);
         }
-        ko_condition_set(conds, "Ready", KO_FALSE, reason, message, generation);
-        status_set_num(status, "observedGeneration", (double)generation);
-        if (status_write(kc, cr, status, &st) < 0) {
-                out->result = st.code == 409 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
-                snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
-        }
+        return r;
+}
+
+void status_refuse(struct pass *p, const char *reason, const char *message, bool report)
+{
+        struct summary_events ev = {0};
+
+        summary_refused(p->status, p->k->generation, reason, message, report, &ev);
+        if (ev.n) /* a new reason */
+                log_warn("change refused", "karmada", p->k->name, "namespace", p->k->namespace,
+                         "reason", reason, "message", message);
+        status_send_events(p->kc, p->obj->json, &ev);
+        status_write_pass(p);
 }

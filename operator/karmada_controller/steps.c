@@ -195,71 +195,84 @@ static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct des
         }
 }
 
-/* Apply what differs, step by step; fills steps[]. Returns the number of objects written. */
-int steps_apply(struct kctl *kc, const struct karmada *k, struct desired *d, struct observation *ob,
-                struct step *steps, int n, const char *key, bool ordered)
+/* A step's objects in the host cluster: applied where they differ from what is observed, then
+ * their rollouts; the step stays Ready unless one of them is not. */
+static void apply_in_host(struct pass *p, struct step *s)
 {
         struct kube_write_options wo = {.field_manager = KO_MANAGER, .force = true};
-        int written = 0;
+        const struct karmada *k = p->run;
+        bool rolled = true;
+        char why[512] = "";
 
-        for (int i = 0; i < n; i++) {
-                struct step *s = &steps[i];
-                const char *blocking = NULL, *waiting;
-                char why[512] = "";
-                bool deps = true, rolled = true;
+        for (size_t j = 0; j < p->d.n; j++) {
+                struct desired_object *o = &p->d.objs[j];
+                const char *name = meta_str(o->obj, "name");
+                const cJSON *live;
+                cJSON *applied = NULL;
+                struct kube_status st;
+
+                if (strcmp(o->owner, s->rec->name) != 0 || o->in_karmada)
+                        continue;
+                live = observation_get(p->ob, o->resource, k->namespace, name);
+                if (!ko_in_sync(o->obj, live, why, sizeof(why))) {
+                        log_debug("applying", "karmada", k->name, "kind", o->resource->kind, "name",
+                                  name, "because", why);
+                        if (kube_apply(p->kc->client, o->resource, k->namespace, o->obj, &wo,
+                                       &applied, &st) < 0) {
+                                step_set(s, false, "ApplyFailed", "%s %s: %s", o->resource->kind,
+                                         name, st.message);
+                                s->failed = true;
+                                return;
+                        }
+                        live = applied;
+                        if (observation_set(p->ob, o->resource, k->namespace, name, applied) < 0)
+                                live = NULL;
+                }
+                if (o->workload && rolled && !ko_rollout_done(live, why, sizeof(why))) {
+                        step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind, name,
+                                 why);
+                        rolled = false;
+                }
+        }
+}
+
+/* What step i waits for (NULL: nothing): while upgrading, every step before it; always, the
+ * steps it comes after. */
+static const char *blocked_by(const struct pass *p, int i)
+{
+        const char *blocking = NULL;
+        bool ordered = p->upgrading && !p->rollback;
+
+        for (int j = 0; ordered && j < i; j++)
+                if (p->steps[j].enabled && !p->steps[j].ready)
+                        return p->steps[j].rec->name;
+        for (const char *const *a = p->steps[i].rec->after; a && *a; a++)
+                if (!dep_ready(p->steps, i, *a, &blocking))
+                        return blocking;
+        return NULL;
+}
+
+void steps_apply(struct pass *p)
+{
+        for (int i = 0; i < p->n; i++) {
+                struct step *s = &p->steps[i];
+                const char *blocking, *waiting;
 
                 if (!s->enabled)
                         continue;
-                /* an upgrade: one step at a time, each after every step before it is done */
-                for (int j = 0; ordered && j < i && deps; j++)
-                        if (steps[j].enabled && !steps[j].ready)
-                                deps = false, blocking = steps[j].rec->name;
-                for (const char *const *a = s->rec->after; a && *a && deps; a++)
-                        deps = dep_ready(steps, i, *a, &blocking);
-                if (!deps) {
+                blocking = blocked_by(p, i);
+                if (blocking) {
                         step_set(s, false, "Waiting", "waiting for %s", blocking);
                         continue;
                 }
                 step_set(s, true, "Ready", "ready");
-                for (size_t j = 0; j < d->n; j++) {
-                        struct desired_object *o = &d->objs[j];
-                        const char *name = meta_str(o->obj, "name");
-                        const cJSON *live;
-                        cJSON *applied = NULL;
-                        struct kube_status st;
-
-                        if (strcmp(o->owner, s->rec->name) != 0 || o->in_karmada)
-                                continue;
-                        live = observation_get(ob, o->resource, k->namespace, name);
-                        if (!ko_in_sync(o->obj, live, why, sizeof(why))) {
-                                log_debug("applying", "karmada", k->name, "kind", o->resource->kind,
-                                          "name", name, "because", why);
-                                if (kube_apply(kc->client, o->resource, k->namespace, o->obj, &wo,
-                                               &applied, &st) < 0) {
-                                        step_set(s, false, "ApplyFailed", "%s %s: %s",
-                                                 o->resource->kind, name, st.message);
-                                        s->failed = true;
-                                        break;
-                                }
-                                written++;
-                                live = applied;
-                                if (observation_set(ob, o->resource, k->namespace, name, applied) <
-                                    0)
-                                        live = NULL;
-                        }
-                        if (o->workload && rolled && !ko_rollout_done(live, why, sizeof(why))) {
-                                step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,
-                                         name, why);
-                                rolled = false;
-                        }
-                }
+                apply_in_host(p, s);
                 if (s->failed || !s->ready)
                         continue;
-                waiting = desired_waiting(d, s->rec->name);
+                waiting = desired_waiting(&p->d, s->rec->name);
                 if (waiting)
                         step_set(s, false, "Waiting", "waiting for %s", waiting);
                 else
-                        step_in_karmada(kc, k, d, ob, s, i, key);
+                        step_in_karmada(p->kc, p->run, &p->d, p->ob, s, i, p->key);
         }
-        return written;
 }

@@ -139,9 +139,9 @@ int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k
 /* After a pass of an upgrade: an Event for each step that finished (in order), the Upgrading
  * condition, and the deadline of the step it waits for. Returns the milliseconds left before
  * that deadline, 0 when it has passed (the caller rolls back), -1 when the upgrade is done. */
-long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struct plane *p,
-                           const char *from, const struct karmada *k, const struct step *steps,
-                           int n)
+static long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struct plane *p,
+                                  const char *from, const struct karmada *k,
+                                  const struct step *steps, int n)
 {
         long long now = time_mono_ms(), left;
         int cur = n, total = 0, cur_pos = 0;
@@ -164,7 +164,7 @@ long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struc
                 p->upgrade.done = cur;
         if (cur == n) {
                 snprintf(msg, sizeof(msg), "upgraded from %s to %s", from, k->version);
-                if (strcmp(status_cond_field(conds, "Upgrading", "reason"), "Upgraded") != 0)
+                if (strcmp(summary_cond_field(conds, "Upgrading", "reason"), "Upgraded") != 0)
                         events_record(kc->events, cr, "Normal", "Upgraded", "Upgrade", "%s", msg);
                 ko_condition_set(conds, "Upgrading", KO_FALSE, "Upgraded", msg, k->generation);
                 return -1;
@@ -189,4 +189,15 @@ long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds, struc
                  total, steps[cur].rec->name, steps[cur].message);
         ko_condition_set(conds, "Upgrading", KO_TRUE, "Upgrading", msg, k->generation);
         return left;
+}
+
+void upgrade_track(struct pass *p)
+{
+        struct plane *pl = plane_get(p->kc, p->key);
+
+        if (pl)
+                p->left =
+                        upgrade_progress(p->kc, p->obj->json,
+                                         cJSON_GetObjectItemCaseSensitive(p->status, "conditions"),
+                                         pl, p->last->version, p->k, p->steps, p->n);
 }

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gates a parsed spec passes before anything is applied, in order. Each says "go on", or
+ * stops the reconcile having said why in the status: suspended; installing into another cluster
+ * (not supported); a version the running one cannot reach; a change of the etcd member count; a
+ * change of version or images, which is an upgrade (or its rollback, once it failed); and the
+ * backup an upgrade may wait for. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "karmada/conditions.h"
+#include "karmada/versions.h"
+#include "runtime/log.h"
+
+static cJSON *conds(struct pass *p)
+{
+        return cJSON_GetObjectItemCaseSensitive(p->status, "conditions");
+}
+
+static enum phase suspended(struct pass *p)
+{
+        struct kube_status st;
+
+        if (!p->k->suspend) {
+                ko_condition_remove(conds(p), "Suspended");
+                return PHASE_GO;
+        }
+        summary_suspended(p->status, p->k->generation);
+        if (status_write(p->kc, p->obj->json, p->status, &st) < 0)
+                log_warn("write status", "karmada", p->key, "error", st.message);
+        return PHASE_STOP;
+}
+
+static enum phase host_cluster(struct pass *p)
+{
+        if (!p->k->host_secret_name)
+                return PHASE_GO;
+        status_refuse(p, "HostClusterUnsupported",
+                      "spec.hostCluster.secretRef: installing into another cluster is not "
+                      "supported yet",
+                      false);
+        return PHASE_STOP;
+}
+
+static enum phase version_skew(struct pass *p)
+{
+        const char *running =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->status, "karmadaVersion"));
+        char msg[1024];
+
+        if (ko_upgrade_check(running, p->k->version, p->k->allow_downgrade, msg, sizeof(msg)) == 0)
+                return PHASE_GO;
+        status_refuse(p, "UpgradeRefused", msg, true);
+        return PHASE_STOP;
+}
+
+static enum phase etcd_scaling(struct pass *p)
+{
+        const struct karmada *k = p->k, *last = p->last;
+        char msg[1024];
+
+        if (!last || k->etcd_external || last->etcd_external ||
+            k->comp[KO_ETCD].replicas == last->comp[KO_ETCD].replicas)
+                return PHASE_GO;
+        snprintf(msg, sizeof(msg),
+                 "spec.components.etcd.local.replicas: %d to %d on a running instance is "
+                 "refused: the operator does not add or remove etcd members; set it back to %d",
+                 last->comp[KO_ETCD].replicas, k->comp[KO_ETCD].replicas,
+                 last->comp[KO_ETCD].replicas);
+        status_refuse(p, "EtcdScalingRefused", msg, true);
+        return PHASE_STOP;
+}
+
+/* A change of version or images is an upgrade: checked, ordered, rolled back when a step does
+ * not finish in time (then what runs is the last spec that was Ready). */
+static enum phase upgrade(struct pass *p)
+{
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(ko_condition_get(conds(p), "Upgrading"),
+                                                          "observedGeneration");
+
+        if (!p->last ||
+            (strcmp(p->last->version, p->k->version) == 0 && !upgrade_image_change(p->last, p->k)))
+                return PHASE_GO;
+        p->upgrading = true;
+        p->rollback =
+                strcmp(summary_cond_field(conds(p), "Upgrading", "reason"), "UpgradeFailed") == 0 &&
+                cJSON_IsNumber(g) && (long long)g->valuedouble == p->k->generation;
+        return PHASE_GO;
+}
+
+static enum phase pre_upgrade_backup(struct pass *p)
+{
+        struct kube_status st;
+        char msg[1024];
+        int r;
+
+        if (!p->upgrading || p->rollback)
+                return PHASE_GO;
+        r = upgrade_pre_backup(p->kc, p->obj->json, p->k, msg, sizeof(msg));
+        if (r == 0)
+                return PHASE_GO;
+        if (r < 0) {
+                status_refuse(p, "PreUpgradeBackupFailed", msg, true);
+                return PHASE_STOP;
+        }
+        /* the upgrade waits; the instance stays as it runs */
+        ko_condition_set(conds(p), "Upgrading", KO_TRUE, "BackingUp", msg, p->k->generation);
+        if (status_write(p->kc, p->obj->json, p->status, &st) < 0)
+                log_warn("write status", "karmada", p->key, "error", st.message);
+        p->out->result = RECONCILE_REQUEUE_AFTER;
+        p->out->requeue_after_ms = 2000;
+        return PHASE_STOP;
+}
+
+enum phase gates_run(struct pass *p)
+{
+        static enum phase (*const gates[])(struct pass *) = {
+                suspended, host_cluster, version_skew, etcd_scaling, upgrade, pre_upgrade_backup,
+        };
+
+        p->last = upgrade_last_ready(p->obj->json, p->status);
+        for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++)
+                if (gates[i](p) == PHASE_STOP)
+                        return PHASE_STOP;
+        return PHASE_GO;
+}

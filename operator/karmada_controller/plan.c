@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The plan of one reconcile: what runs (the spec, or the last Ready one while rolling back),
+ * what it observes (the caches, and direct reads of what they do not hold), the desired state
+ * every enabled reconciler contributes to, and the steps. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "karmada/sync.h"
+#include "util/timeutil.h"
+
+#define KEY_ALG_ANNOTATION "operator.karmada.io/key-algorithm"
+
+static struct informer *informer_of(struct kctl *kc, const struct kube_resource *r)
+{
+        for (size_t i = 0; i < N_OWNED; i++)
+                if (owned_resources[i] == r)
+                        return kc->owned[i];
+        return NULL;
+}
+
+static struct store *store_of(void *userdata, const struct kube_resource *r)
+{
+        struct reader *rd = userdata;
+        struct informer *inf = informer_of(rd->kc, r);
+
+        return inf ? informer_store(inf) : NULL;
+}
+
+/* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the backup a
+ * restore starts from is not cached: those are read (once per reconcile). */
+static int read_direct(void *userdata, const struct kube_resource *r, const char *ns,
+                       const char *name, cJSON **ret)
+{
+        struct reader *rd = userdata;
+
+        if (!(r == &kube_secrets && rd->prefix &&
+              strncmp(name, rd->prefix, strlen(rd->prefix)) != 0) &&
+            r != &ko_karmadabackups)
+                return -ENOENT;
+        return kube_get(rd->kc->client, r, ns, name, ret, NULL);
+}
+
+static const cJSON *observe(void *userdata, const struct kube_resource *r, const char *ns,
+                            const char *name)
+{
+        return observation_get(userdata, r, ns, name);
+}
+
+/* The address of a control-plane node (for NodePort), cached for a minute. */
+static const char *node_address(struct kctl *kc, char *buf, size_t size)
+{
+        static const char *const selectors[] = {"node-role.kubernetes.io/control-plane",
+                                                "node-role.kubernetes.io/master", NULL};
+        long long now = time_mono_ms();
+
+        pthread_mutex_lock(&kc->node_lock);
+        if (kc->node_addr[0] && now - kc->node_at_ms < 60000) {
+                snprintf(buf, size, "%s", kc->node_addr);
+                pthread_mutex_unlock(&kc->node_lock);
+                return buf;
+        }
+        pthread_mutex_unlock(&kc->node_lock);
+        buf[0] = '\0';
+        for (int i = 0; !buf[0] && i <= 2; i++) {
+                struct kube_list_options lo = {.label_selector = selectors[i], .limit = 10};
+                cJSON *list = NULL;
+                const cJSON *node, *addr;
+                if (kube_list(kc->client, &kube_nodes, NULL, &lo, &list, NULL) < 0)
+                        break;
+                cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(list, "items"))
+                {
+                        cJSON_ArrayForEach(addr,
+                                           cJSON_GetObjectItemCaseSensitive(
+                                                   cJSON_GetObjectItemCaseSensitive(node, "status"),
+                                                   "addresses"))
+                        {
+                                const cJSON *t = cJSON_GetObjectItemCaseSensitive(addr, "type");
+                                const cJSON *a = cJSON_GetObjectItemCaseSensitive(addr, "address");
+                                if (!buf[0] && cJSON_IsString(t) &&
+                                    strcmp(t->valuestring, "InternalIP") == 0 && cJSON_IsString(a))
+                                        snprintf(buf, size, "%s", a->valuestring);
+                        }
+                        if (buf[0])
+                                break;
+                }
+                cJSON_Delete(list);
+        }
+        pthread_mutex_lock(&kc->node_lock);
+        snprintf(kc->node_addr, sizeof(kc->node_addr), "%s", buf);
+        kc->node_at_ms = now;
+        pthread_mutex_unlock(&kc->node_lock);
+        return buf[0] ? buf : NULL;
+}
+
+static enum pki_key_type key_type(struct kctl *kc, const cJSON *cr)
+{
+        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(ann, KEY_ALG_ANNOTATION);
+
+        if (cJSON_IsString(a) && strcasecmp(a->valuestring, "ecdsa") == 0)
+                return PKI_ECDSA_P256;
+        if (cJSON_IsString(a) && strcasecmp(a->valuestring, "rsa") == 0)
+                return PKI_RSA_3072;
+        return kc->o.keys;
+}
+
+enum phase plan_build(struct pass *p)
+{
+        struct kctl *kc = p->kc;
+        char err[1024] = "";
+
+        p->run = p->rollback ? p->last : p->k;
+        p->rd = (struct reader){.kc = kc,
+                                .prefix = p->k->prefix,
+                                .src = {.store_of = store_of, .read = read_direct}};
+        p->rd.src.userdata = &p->rd;
+        if (observation_new(&p->rd.src, &p->ob) < 0) {
+                p->out->result = RECONCILE_ERROR;
+                snprintf(p->out->error, sizeof(p->out->error), "out of memory");
+                return PHASE_STOP;
+        }
+        p->observed = (struct observed){.get = observe, .userdata = p->ob};
+        if (strcmp(p->run->service_type, "NodePort") == 0)
+                p->observed.node_address = node_address(kc, p->node, sizeof(p->node));
+        if (ko_build_desired(p->run, &p->observed, key_type(kc, p->obj->json), &p->d, err,
+                             sizeof(err)) < 0) {
+                p->out->result = RECONCILE_ERROR;
+                snprintf(p->out->error, sizeof(p->out->error), "%s", err);
+                return PHASE_STOP;
+        }
+        p->planned = true;
+        for (size_t i = 0; i < p->d.n; i++)
+                ko_stamp(p->d.objs[i].obj);
+        for (const struct reconciler *const *rec = ko_reconcilers; *rec && p->n < MAX_RECONCILERS;
+             rec++, p->n++)
+                p->steps[p->n] =
+                        (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, p->run)};
+        return PHASE_GO;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "summary.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "karmada/conditions.h"
+
+static void add_event(struct summary_events *ev, const char *type, const char *reason,
+                      const char *action, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static void add_event(struct summary_events *ev, const char *type, const char *reason,
+                      const char *action, const char *fmt, ...)
+{
+        struct summary_event *e;
+        va_list ap;
+
+        if (ev->n >= SUMMARY_MAX_EVENTS)
+                return;
+        e = &ev->e[ev->n++];
+        e->type = type;
+        e->action = action;
+        snprintf(e->reason, sizeof(e->reason), "%s", reason);
+        va_start(ap, fmt);
+        vsnprintf(e->note, sizeof(e->note), fmt, ap);
+        va_end(ap);
+}
+
+static cJSON *conditions(cJSON *status)
+{
+        return cJSON_GetObjectItemCaseSensitive(status, "conditions");
+}
+
+const char *summary_cond_field(const cJSON *conds, const char *type, const char *field)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ko_condition_get(conds, type), field);
+
+        return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void set(cJSON *o, const char *k, cJSON *v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        if (v)
+                cJSON_AddItemToObject(o, k, v);
+}
+
+void summary_refused(cJSON *status, long long generation, const char *reason, const char *message,
+                     bool report, struct summary_events *ev)
+{
+        if (report &&
+            strcmp(summary_cond_field(conditions(status), "Ready", "reason"), reason) != 0)
+                add_event(ev, "Warning", reason, "Upgrade", "%s", message);
+        ko_condition_set(conditions(status), "Ready", KO_FALSE, reason, message, generation);
+        set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
+}
+
+void summary_suspended(cJSON *status, long long generation)
+{
+        ko_condition_set(conditions(status), "Suspended", KO_TRUE, "Suspended",
+                         "spec.suspend is true: nothing is changed", generation);
+        set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
+}
+
+/* Each step's own condition (removed when the step is off), and what it adds up to. */
+static void step_conditions(const struct summary_input *in, cJSON *conds, struct summary *out)
+{
+        out->all_ready = true;
+        for (int i = 0; i < in->n; i++) {
+                const struct step *s = &in->steps[i];
+                const char *cond = s->rec->condition;
+                if (!s->enabled) {
+                        if (cond)
+                                ko_condition_remove(conds, cond);
+                        continue;
+                }
+                out->all_ready = out->all_ready && s->ready;
+                out->any_failed = out->any_failed || s->failed;
+                if (!cond)
+                        continue;
+                if (s->ready && !ko_condition_is_true(conds, cond))
+                        add_event(&out->events, "Normal", cond, "Reconcile", "%s is ready",
+                                  s->rec->name);
+                ko_condition_set(conds, cond, s->ready ? KO_TRUE : KO_FALSE, s->reason, s->message,
+                                 in->k->generation);
+                if (s->failed)
+                        add_event(&out->events, "Warning", s->reason, "Reconcile", "%s",
+                                  s->message);
+        }
+}
+
+/* Ready: every step, or the first that is not, or the upgrade's failure or rollback. */
+static void ready_condition(const struct summary_input *in, cJSON *status, struct summary *out)
+{
+        const struct karmada *k = in->k, *run = in->run;
+        bool was_ready = ko_condition_is_true(conditions(status), "Ready");
+        const char *reason = out->all_ready ? "Ready" : out->any_failed ? "Failed" : "Progressing";
+        const struct step *first = NULL;
+        char msg[1024];
+
+        for (int i = 0; i < in->n && !first; i++)
+                if (in->steps[i].enabled && !in->steps[i].ready)
+                        first = &in->steps[i];
+        if (first)
+                snprintf(msg, sizeof(msg), "%s: %s", first->rec->name, first->message);
+        else
+                snprintf(msg, sizeof(msg), "Karmada %s is running", run->version);
+        if (in->left == 0) {
+                reason = "UpgradeFailed";
+                snprintf(msg, sizeof(msg), "%s",
+                         summary_cond_field(conditions(status), "Upgrading", "message"));
+        } else if (in->rollback && out->all_ready) {
+                reason = "RolledBack";
+                if (strcmp(summary_cond_field(conditions(status), "Ready", "reason"), reason) != 0)
+                        add_event(&out->events, "Normal", reason, "Upgrade",
+                                  "Karmada %s runs again", run->version);
+                snprintf(msg, sizeof(msg),
+                         "Karmada %s is running: the upgrade to %s was rolled back (see "
+                         "condition Upgrading); change the spec to try again",
+                         run->version, k->version);
+        }
+        ko_condition_set(conditions(status), "Ready",
+                         strcmp(reason, "Ready") == 0 ? KO_TRUE : KO_FALSE, reason, msg,
+                         k->generation);
+        if (strcmp(reason, "Ready") == 0 && !was_ready)
+                add_event(&out->events, "Normal", "Ready", "Reconcile", "Karmada %s is ready",
+                          k->version);
+}
+
+/* Degraded: the first step whose objects in the Karmada API server do not work. */
+static void degraded_condition(const struct summary_input *in, cJSON *status, struct summary *out)
+{
+        const struct step *deg = NULL;
+        char msg[1024];
+
+        for (int i = 0; i < in->n && !deg; i++)
+                if (in->steps[i].enabled && in->steps[i].degraded)
+                        deg = &in->steps[i];
+        out->any_degraded = deg != NULL;
+        if (deg)
+                snprintf(msg, sizeof(msg), "%s: %s", deg->rec->name, deg->degraded_message);
+        ko_condition_set(conditions(status), "Degraded", deg ? KO_TRUE : KO_FALSE,
+                         deg ? deg->degraded_reason : "AsExpected",
+                         deg ? msg : "everything installed works", in->k->generation);
+}
+
+static cJSON *ref(const char *name, const char *ns)
+{
+        cJSON *r = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(r, "name", name);
+        if (ns)
+                cJSON_AddStringToObject(r, "namespace", ns);
+        return r;
+}
+
+/* observedGeneration, the versions once all runs, lastReadySpec, the refs. */
+static void fields(const struct summary_input *in, cJSON *status, const struct summary *out)
+{
+        const struct karmada *k = in->k, *run = in->run;
+        char name[KO_NAME_MAX + 16];
+
+        set(status, "observedGeneration", cJSON_CreateNumber((double)k->generation));
+        if (out->all_ready && in->left != 0) {
+                set(status, "karmadaVersion", cJSON_CreateString(run->version));
+                set(status, "kubernetesVersion",
+                    cJSON_CreateString(run->comp[KO_APISERVER].image_tag));
+        }
+        if (out->all_ready && !in->rollback) /* what an upgrade that fails returns to */
+                set(status, "lastReadySpec", cJSON_Duplicate(in->spec, true));
+        if (in->has_admin_config && ko_name(k->prefix, "admin-config", name, sizeof(name)) == 0)
+                set(status, "secretRef", ref(name, k->namespace));
+        if (in->has_apiserver_service && ko_name(k->prefix, "apiserver", name, sizeof(name)) == 0)
+                set(status, "apiServerService", ref(name, NULL));
+}
+
+void summary_compute(const struct summary_input *in, cJSON *status, struct summary *out)
+{
+        memset(out, 0, sizeof(*out));
+        step_conditions(in, conditions(status), out);
+        ready_condition(in, status, out);
+        degraded_condition(in, status, out);
+        fields(in, status, out);
+}
