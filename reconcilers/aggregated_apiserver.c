@@ -40,6 +40,8 @@ const struct reconciler ko_rec_aggregated_apiserver = {
         .name = "karmada-aggregated-apiserver",
         .after = (const char *const[]){"kubeconfig", NULL},
         .condition = "KarmadaAggregatedAPIServerReady",
+        .karmada_kinds =
+                (const struct kube_resource *const[]){&kube_services, &kube_apiservices, NULL},
         .enabled = aggregated_enabled,
         .contribute = aggregated_contribute,
 };

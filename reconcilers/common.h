@@ -50,22 +50,6 @@ void ko_default_tolerations(const struct karmada *k, enum ko_component c, cJSON 
 /* "a,b,c" -> ["a", "b", "c"] (words of at most 127 bytes) */
 cJSON *ko_csv_array(const char *csv);
 
-/* ---- restore ---- */
-
-/* Where the backup an instance is restored from lies (spec.restore): from the instance's
- * <prefix>-restore Secret once it exists, else from the KarmadaBackup and its credentials
- * (desired_wait() and a negative errno while they are not there). Free with
- * ko_restore_source_free. */
-struct ko_restore_source {
-        cJSON *doc; /* owns the strings below */
-        const char *endpoint, *bucket, *region, *ca_bundle, *key, *pki_key, *sha256;
-        const char *backup, *karmada; /* the KarmadaBackup, the instance it backed up */
-        bool path_style;
-        char *access_key, *secret_key;
-};
-int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s);
-void ko_restore_source_free(struct ko_restore_source *s);
-
 /* ---- features (spec.features) ---- */
 
 /* Turn gate on for each component of the list (ending with KO_N_COMPONENTS). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "karmada/restore_source.h"
 #include "util/base64.h"
 #include "util/strbuf.h"
 

@@ -70,6 +70,8 @@ const struct reconciler ko_rec_feature_batch = {
         .after = (const char *const[]){"karmada-resources", "karmada-controller-manager",
                                        "karmada-scheduler", "karmada-webhook", NULL},
         .condition = "BatchWorkloadsReady",
+        .karmada_kinds =
+                (const struct kube_resource *const[]){&ko_rics, &kube_crds, &ko_cpps, NULL},
         .enabled = batch_enabled,
         .contribute = batch_contribute,
 };

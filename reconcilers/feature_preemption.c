@@ -38,6 +38,7 @@ const struct reconciler ko_rec_feature_preemption = {
         .name = "feature-preemption",
         .after = (const char *const[]){"karmada-controller-manager", "karmada-scheduler", NULL},
         .condition = "PreemptionReady",
+        .karmada_kinds = (const struct kube_resource *const[]){&kube_priorityclasses, NULL},
         .enabled = preemption_enabled,
         .contribute = preemption_contribute,
 };

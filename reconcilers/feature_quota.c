@@ -44,6 +44,7 @@ const struct reconciler ko_rec_feature_quota = {
         .after = (const char *const[]){"karmada-resources", "karmada-controller-manager",
                                        "karmada-webhook", NULL},
         .condition = "QuotaEnforcementReady",
+        .karmada_kinds = (const struct kube_resource *const[]){&ko_frqs, NULL},
         .enabled = quota_enabled,
         .contribute = quota_contribute,
 };

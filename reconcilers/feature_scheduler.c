@@ -151,6 +151,7 @@ const struct reconciler ko_rec_feature_scheduler = {
         .name = "feature-scheduler",
         .after = (const char *const[]){"karmada-resources", "karmada-scheduler", NULL},
         .condition = "SchedulerFeaturesReady",
+        .karmada_kinds = (const struct kube_resource *const[]){&kube_services, NULL},
         .enabled = scheduler_features_enabled,
         .contribute = scheduler_features_contribute,
 };

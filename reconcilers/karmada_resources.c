@@ -413,6 +413,8 @@ const struct reconciler ko_rec_karmada_resources = {
         .name = "karmada-resources",
         .after = (const char *const[]){"karmada-aggregated-apiserver", NULL},
         .condition = "KarmadaResourcesReady",
+        .karmada_kinds = (const struct kube_resource *const[]){&kube_clusterroles,
+                                                               &kube_clusterrolebindings, NULL},
         .contribute = resources_contribute,
         .reconcile = resources_reconcile,
 };

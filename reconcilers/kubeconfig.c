@@ -242,6 +242,7 @@ const struct reconciler ko_rec_kubeconfig = {
         .name = "kubeconfig",
         .after = (const char *const[]){"karmada-apiserver", NULL},
         .condition = "KubeconfigReady",
+        .karmada_kinds = (const struct kube_resource *const[]){&kube_namespaces, NULL},
         .enabled = kubeconfig_enabled,
         .contribute = kubeconfig_contribute,
 };

@@ -3,7 +3,25 @@
  * contributes objects, flags and feature gates to the desired state (pure code), and may have
  * side effects of its own (reconcile) and clean-up on deletion (finalize). The driver walks the
  * registry in order and applies a reconciler's objects only once every reconciler it comes
- * after is Ready. */
+ * after is Ready.
+ *
+ * Adding a reconciler takes:
+ *   1. one file in reconcilers/ (added to KO_RECONCILER_SOURCES in reconcilers/CMakeLists.txt)
+ *      defining its `const struct reconciler`: a unique name; `after`, naming only reconcilers
+ *      listed before it; the kinds it puts in the Karmada API server (`karmada_kinds`: what it
+ *      adds with desired_add_karmada, so that what it no longer wants there is pruned); a
+ *      condition if it reports one;
+ *   2. one line in registry.c;
+ *   3. for a feature, its block in the CRD schema (crds/src/karmadas.yaml) and its fields in the
+ *      spec (operator/karmada/spec.c).
+ * No plug-in calls another: what two of them share lives below them (operator/karmada/ or
+ * common.c). test_registry checks the registry: unique names, `after` pointing backwards, no more
+ * reconcilers than the driver holds (KO_MAX_RECONCILERS); ko_build_desired refuses an object in
+ * the Karmada API server of a kind its reconciler did not declare.
+ *
+ * Concurrency: the hooks of different instances run at once (--concurrency workers); the hooks
+ * of one instance never do (the work queue hands a key to one worker at a time). Hooks keep no
+ * state in the table; per-instance state is the memo they are given. */
 #pragma once
 
 #include <stdbool.h>
@@ -45,6 +63,8 @@ struct reconciler {
         const char *name;
         const char *const *after; /* reconcilers that must be Ready first (NULL-terminated) */
         const char *condition;    /* the status condition this step sets, or NULL */
+        /* the kinds it adds to the Karmada API server (NULL-terminated; NULL: none) */
+        const struct kube_resource *const *karmada_kinds;
         bool (*enabled)(const struct karmada *k);
         /* pure: add objects, flags and feature gates; desired_wait() when it cannot yet */
         int (*contribute)(const struct karmada *k, struct desired *d);
@@ -57,8 +77,18 @@ struct reconciler {
         int (*finalize)(struct reconcile_ctx *ctx);
 };
 
+/* The most reconcilers the driver holds in one reconcile. */
+#define KO_MAX_RECONCILERS 32
+
 /* The registry, in dependency order, NULL-terminated. */
 extern const struct reconciler *const ko_reconcilers[];
+
+/* Check a registry: names unique, each `after` naming a reconciler listed before it, at most
+ * `limit` entries. 0, or -EINVAL with err saying what is wrong. */
+int ko_registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen);
+/* The kinds the registry's reconcilers put in the Karmada API server, each once, namespaces
+ * left out (never deleted): into out (at most max); how many. */
+size_t ko_registry_karmada_kinds(const struct kube_resource **out, size_t max);
 
 const struct reconciler *ko_reconciler_find(const char *name);
 bool ko_reconciler_enabled(const struct reconciler *r, const struct karmada *k);

@@ -44,6 +44,77 @@ const struct reconciler *ko_reconciler_find(const char *name)
         return NULL;
 }
 
+int ko_registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen)
+{
+        size_t n = 0;
+
+        for (; reg[n]; n++) {
+                bool found;
+                if (n >= limit) {
+                        snprintf(err, errlen, "more than %zu reconcilers: the driver holds %zu",
+                                 limit, limit);
+                        return -EINVAL;
+                }
+                for (size_t j = 0; j < n; j++)
+                        if (strcmp(reg[j]->name, reg[n]->name) == 0) {
+                                snprintf(err, errlen, "reconciler %s is listed twice",
+                                         reg[n]->name);
+                                return -EINVAL;
+                        }
+                for (const char *const *a = reg[n]->after; a && *a; a++) {
+                        found = false;
+                        for (size_t j = 0; j < n && !found; j++)
+                                found = strcmp(reg[j]->name, *a) == 0;
+                        if (!found) {
+                                snprintf(err, errlen,
+                                         "reconciler %s comes after %s, which is not listed "
+                                         "before it",
+                                         reg[n]->name, *a);
+                                return -EINVAL;
+                        }
+                }
+        }
+        return 0;
+}
+
+static bool declares(const struct reconciler *rec, const struct kube_resource *r)
+{
+        for (const struct kube_resource *const *k = rec->karmada_kinds; k && *k; k++)
+                if (*k == r)
+                        return true;
+        return false;
+}
+
+size_t ko_registry_karmada_kinds(const struct kube_resource **out, size_t max)
+{
+        size_t n = 0;
+
+        for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++)
+                for (const struct kube_resource *const *k = (*rec)->karmada_kinds; k && *k; k++) {
+                        bool seen = *k == &kube_namespaces;
+                        for (size_t j = 0; j < n && !seen; j++)
+                                seen = out[j] == *k;
+                        if (!seen && n < max)
+                                out[n++] = *k;
+                }
+        return n;
+}
+
+/* Every object a reconciler puts in the Karmada API server is of a kind it declared. */
+static int check_kinds(const struct reconciler *rec, const struct desired *d, size_t from,
+                       char *err, size_t errlen)
+{
+        for (size_t i = from; i < d->n; i++)
+                if (d->objs[i].in_karmada && !declares(rec, d->objs[i].resource)) {
+                        snprintf(err, errlen,
+                                 "%s: adds a %s to the Karmada API server but does not declare "
+                                 "it in karmada_kinds",
+                                 rec->name, d->objs[i].resource->kind);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
 bool ko_reconciler_enabled(const struct reconciler *r, const struct karmada *k)
 {
         return !r->enabled || r->enabled(k);
@@ -60,10 +131,14 @@ int ko_build_desired(const struct karmada *k, const struct observed *o, enum pki
         for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++) {
                 if (!ko_reconciler_enabled(*rec, k) || !(*rec)->contribute)
                         continue;
+                size_t from = d->n;
                 d->owner = (*rec)->name;
                 r = (*rec)->contribute(k, d);
-                if (r < 0) {
+                if (r < 0)
                         snprintf(err, errlen, "%s: %s", (*rec)->name, strerror(-r));
+                else
+                        r = check_kinds(*rec, d, from, err, errlen);
+                if (r < 0) {
                         desired_free(d);
                         return r;
                 }

@@ -79,6 +79,8 @@ const struct reconciler ko_rec_search = {
         .name = "karmada-search",
         .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaSearchReady",
+        .karmada_kinds =
+                (const struct kube_resource *const[]){&kube_services, &kube_apiservices, NULL},
         .enabled = search_enabled,
         .contribute = search_contribute,
 };
@@ -87,6 +89,8 @@ const struct reconciler ko_rec_metrics_adapter = {
         .name = "karmada-metrics-adapter",
         .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaMetricsAdapterReady",
+        .karmada_kinds =
+                (const struct kube_resource *const[]){&kube_services, &kube_apiservices, NULL},
         .enabled = metrics_adapter_enabled,
         .contribute = metrics_adapter_contribute,
 };

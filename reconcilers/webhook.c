@@ -167,6 +167,9 @@ const struct reconciler ko_rec_webhook = {
         .name = "karmada-webhook",
         .after = (const char *const[]){"karmada-resources", NULL},
         .condition = "KarmadaWebhookReady",
+        .karmada_kinds =
+                (const struct kube_resource *const[]){&kube_mutatingwebhookconfigurations,
+                                                      &kube_validatingwebhookconfigurations, NULL},
         .enabled = webhook_enabled,
         .contribute = webhook_contribute,
 };

@@ -84,20 +84,6 @@ const struct kube_resource ko_rics = {"config.karmada.io", "v1alpha1",
                                       "ResourceInterpreterCustomization", false};
 const struct kube_resource ko_cpps = {"policy.karmada.io", "v1alpha1", "clusterpropagationpolicies",
                                       "ClusterPropagationPolicy", false};
-const struct kube_resource *const ko_karmada_prunable[] = {
-        &kube_services,
-        &kube_apiservices,
-        &kube_clusterroles,
-        &kube_clusterrolebindings,
-        &kube_mutatingwebhookconfigurations,
-        &kube_validatingwebhookconfigurations,
-        &kube_priorityclasses,
-        &kube_crds,
-        &ko_frqs,
-        &ko_rics,
-        &ko_cpps,
-        NULL,
-};
 
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj)
 {

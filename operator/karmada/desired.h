@@ -68,12 +68,11 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
 /* Add an object for the Karmada API server of the instance (takes ownership); the driver
  * applies it through the admin kubeconfig once the reconciler's turn comes. It is labelled
  * KO_LABEL_RECONCILER=<d->owner>: once no reconciler wants it, the driver deletes it. Its
- * resource must be one of ko_karmada_prunable (namespaces excepted: never deleted). */
+ * resource must be one the reconciler declares (its karmada_kinds); namespaces are never
+ * deleted. */
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj);
 /* Karmada's own resources the reconcilers make objects of. */
 extern const struct kube_resource ko_frqs, ko_rics, ko_cpps;
-/* Every resource desired_add_karmada is used with, but namespaces; NULL-terminated. */
-extern const struct kube_resource *const ko_karmada_prunable[];
 /* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
 int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value);
 int desired_gate(struct desired *d, enum ko_component c, const char *gate, bool on);

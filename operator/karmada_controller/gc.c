@@ -157,6 +157,45 @@ static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *pref
         return r;
 }
 
+/* The instance a finalize hook is given: its spec, or, when that does not parse (an edit after
+ * the install), the last spec that was Ready; NULL when neither does (nothing was installed). */
+static struct karmada *instance_of(const cJSON *cr)
+{
+        struct karmada *k = NULL;
+
+        if (karmada_parse(cr, &k, NULL) == 0)
+                return k;
+        return upgrade_last_ready(cr, cJSON_GetObjectItemCaseSensitive(cr, "status"));
+}
+
+/* Every reconciler's finalize hook, with the instance. */
+static int finalize_hooks(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out)
+{
+        struct karmada *k = NULL;
+        int r = 0;
+
+        for (const struct reconciler *const *rec = ko_reconcilers; *rec && r >= 0; rec++) {
+                struct reconcile_ctx ctx = {.host = kc->client, .events = kc->events};
+                if (!(*rec)->finalize)
+                        continue;
+                if (!k && !(k = instance_of(cr))) {
+                        log_warn("no spec to finalize with: it does not parse and none was Ready",
+                                 "karmada", meta_str(cr, "name"), "namespace",
+                                 meta_str(cr, "namespace"));
+                        break;
+                }
+                ctx.k = k;
+                r = (*rec)->finalize(&ctx);
+                if (r < 0) {
+                        snprintf(out->error, sizeof(out->error), "%s: finalize: %s", (*rec)->name,
+                                 strerror(-r));
+                        out->result = RECONCILE_ERROR;
+                }
+        }
+        karmada_free(k);
+        return r;
+}
+
 void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out)
 {
         const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
@@ -184,17 +223,8 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
                         return;
                 }
         }
-        for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++)
-                if ((*rec)->finalize) {
-                        struct reconcile_ctx ctx = {.host = kc->client, .events = kc->events};
-                        r = (*rec)->finalize(&ctx);
-                        if (r < 0) {
-                                snprintf(out->error, sizeof(out->error), "%s: finalize: %s",
-                                         (*rec)->name, strerror(-r));
-                                out->result = RECONCILE_ERROR;
-                                return;
-                        }
-                }
+        if (finalize_hooks(kc, cr, out) < 0)
+                return;
         r = remove_finalizer(kc, cr, idx, &st);
         if (r < 0 && r != -ENOENT) {
                 snprintf(out->error, sizeof(out->error), "remove finalizer: %s", st.message);
@@ -205,18 +235,56 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
                  cascade ? "true" : "false");
 }
 
-/* Delete what the operator made in the Karmada API server (label KO_LABEL_RECONCILER) and no
- * reconciler wants any more: a feature switched off. Listed only when the set of wanted objects
- * changed since the last clean pass (and once after a start): reads, and writes only to delete. */
-static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
-                             struct observation *ob, const char *key)
+/* Delete the objects of kind r the operator made in the Karmada API server (label
+ * KO_LABEL_RECONCILER) that d does not want; how many could not be listed or deleted. */
+static int prune_kind(struct kube_client *c, const struct kube_resource *r, const struct desired *d,
+                      const char *key)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
         struct kube_list_options lo = {.label_selector = KO_LABEL_RECONCILER};
+        struct kube_status st;
+        cJSON *list = NULL;
+        const cJSON *o;
+        int rc = kube_list(c, r, NULL, &lo, &list, &st), failures = 0;
+
+        if (rc == -ENOENT) /* that API is not served (yet): nothing of it to delete */
+                return 0;
+        if (rc < 0) {
+                log_warn("cannot list what the operator made in the Karmada API server", "karmada",
+                         key, "kind", r->kind, "error", st.message);
+                return 1;
+        }
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(list, "items"))
+        {
+                const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
+                if (!name || wanted(d, true, r, ns, name))
+                        continue;
+                log_info("deleting what is no longer wanted in the Karmada API server", "karmada",
+                         key, "kind", r->kind, "name", name);
+                rc = kube_delete(c, r, ns, name, &del, &st);
+                if (rc < 0 && rc != -ENOENT) {
+                        log_warn("cannot delete", "karmada", key, "kind", r->kind, "name", name,
+                                 "error", st.message);
+                        failures++;
+                }
+        }
+        cJSON_Delete(list);
+        return failures;
+}
+
+/* Delete what the operator made in the Karmada API server and no reconciler wants any more: a
+ * feature switched off. The kinds are those the registry's reconcilers declare. Listed only when
+ * the set of wanted objects changed since the last clean pass (and once after a start): reads,
+ * and writes only to delete. */
+static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
+                             struct observation *ob, const char *key)
+{
+        const struct kube_resource *kinds[64];
         struct strbuf all = {0};
         char fp[SHA256_HEX_LEN], why[512];
         struct plane *p = plane_get(kc, key);
         struct kube_client *c;
+        size_t n_kinds;
         int failures = 0;
 
         if (!p)
@@ -235,36 +303,9 @@ static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const str
         c = plane_client(kc, p, k, ob, why, sizeof(why));
         if (!c)
                 return;
-        for (const struct kube_resource *const *r = ko_karmada_prunable; *r; r++) {
-                struct kube_status st;
-                cJSON *list = NULL;
-                const cJSON *o;
-                int rc = kube_list(c, *r, NULL, &lo, &list, &st);
-
-                if (rc == -ENOENT) /* that API is not served (yet): nothing of it to delete */
-                        continue;
-                if (rc < 0) {
-                        log_warn("cannot list what the operator made in the Karmada API server",
-                                 "karmada", key, "kind", (*r)->kind, "error", st.message);
-                        failures++;
-                        continue;
-                }
-                cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(list, "items"))
-                {
-                        const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
-                        if (!name || wanted(d, true, *r, ns, name))
-                                continue;
-                        log_info("deleting what is no longer wanted in the Karmada API server",
-                                 "karmada", key, "kind", (*r)->kind, "name", name);
-                        rc = kube_delete(c, *r, ns, name, &del, &st);
-                        if (rc < 0 && rc != -ENOENT) {
-                                log_warn("cannot delete", "karmada", key, "kind", (*r)->kind,
-                                         "name", name, "error", st.message);
-                                failures++;
-                        }
-                }
-                cJSON_Delete(list);
-        }
+        n_kinds = ko_registry_karmada_kinds(kinds, sizeof(kinds) / sizeof(kinds[0]));
+        for (size_t i = 0; i < n_kinds; i++)
+                failures += prune_kind(c, kinds[i], d, key);
         if (!failures)
                 memcpy(p->pruned, fp, sizeof(fp));
 }

@@ -20,8 +20,6 @@
 #include "runtime/informer.h"
 #include "util/digest.h"
 
-#define MAX_RECONCILERS 32
-
 struct written; /* status.c: the status last written for an object */
 
 /* What the operator creates in the host cluster, watched so changes to them are undone. */
@@ -60,14 +58,14 @@ struct plane {
         char sum[SHA256_HEX_LEN]; /* of the admin kubeconfig the client was made from */
         char server[256];
         struct kube_client *client;
-        struct ko_memo applied[MAX_RECONCILERS]; /* objects of each step, checked and applied */
-        struct ko_memo hook[MAX_RECONCILERS];    /* each step's reconcile hook */
-        char pruned[SHA256_HEX_LEN];             /* the wanted objects last pruned against */
-        struct {                                 /* the upgrade in progress */
-                long long generation;            /* of the spec it rolls out */
-                int step;                        /* the step it waits for */
-                int done;                        /* steps reported done (Events) */
-                long long since_ms;              /* when it began to wait for `step` */
+        struct ko_memo applied[KO_MAX_RECONCILERS]; /* objects of each step, checked and applied */
+        struct ko_memo hook[KO_MAX_RECONCILERS];    /* each step's reconcile hook */
+        char pruned[SHA256_HEX_LEN];                /* the wanted objects last pruned against */
+        struct {                                    /* the upgrade in progress */
+                long long generation;               /* of the spec it rolls out */
+                int step;                           /* the step it waits for */
+                int done;                           /* steps reported done (Events) */
+                long long since_ms;                 /* when it began to wait for `step` */
         } upgrade;
 };
 
@@ -106,7 +104,7 @@ struct pass {
         char node[128];
         struct desired d;
         bool planned; /* d is built */
-        struct step steps[MAX_RECONCILERS];
+        struct step steps[KO_MAX_RECONCILERS];
         int n;
         long long left; /* ms before the upgrade step's deadline; 0: passed; -1: no upgrade */
 };

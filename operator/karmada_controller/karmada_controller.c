@@ -222,9 +222,17 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
                 .on_add = karmada_add, .on_update = karmada_update, .on_delete = karmada_delete};
         static const struct informer_handlers owned_handlers = {
                 .on_add = owned_add, .on_update = owned_update, .on_delete = owned_delete};
-        struct kctl *kc = calloc(1, sizeof(*kc));
+        struct kctl *kc;
+        char err[256];
         int r;
 
+        /* the driver holds every reconciler, each after those it needs */
+        r = ko_registry_check(ko_reconcilers, KO_MAX_RECONCILERS, err, sizeof(err));
+        if (r < 0) {
+                log_error("the reconciler registry is broken", "error", err);
+                return r;
+        }
+        kc = calloc(1, sizeof(*kc));
         if (!kc)
                 return -ENOMEM;
         kc->o = *o;

@@ -136,8 +136,8 @@ enum phase plan_build(struct pass *p)
         p->planned = true;
         for (size_t i = 0; i < p->d.n; i++)
                 ko_stamp(p->d.objs[i].obj);
-        for (const struct reconciler *const *rec = ko_reconcilers; *rec && p->n < MAX_RECONCILERS;
-             rec++, p->n++)
+        for (const struct reconciler *const *rec = ko_reconcilers;
+             *rec && p->n < KO_MAX_RECONCILERS; rec++, p->n++)
                 p->steps[p->n] =
                         (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, p->run)};
         return PHASE_GO;

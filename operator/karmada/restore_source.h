@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Where the backup an instance is restored from lies (spec.restore). The restore and etcd
+ * reconcilers both need it: the one to copy it into the instance, the other to render the
+ * members' init containers; it lives here, below both, so that no plug-in calls another. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "desired.h"
+#include "spec.h"
+
+/* Where the backup an instance is restored from lies (spec.restore): from the instance's
+ * <prefix>-restore Secret once it exists, else from the KarmadaBackup and its credentials
+ * (desired_wait() and a negative errno while they are not there). Free with
+ * ko_restore_source_free. */
+struct ko_restore_source {
+        cJSON *doc; /* owns the strings below */
+        const char *endpoint, *bucket, *region, *ca_bundle, *key, *pki_key, *sha256;
+        const char *backup, *karmada; /* the KarmadaBackup, the instance it backed up */
+        bool path_style;
+        char *access_key, *secret_key;
+};
+int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s);
+void ko_restore_source_free(struct ko_restore_source *s);
