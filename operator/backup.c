@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "karmada/backup_spec.h"
 #include "karmada/conditions.h"
 #include "karmada/desired.h"
 #include "karmada/etcd_backup.h"
@@ -121,71 +122,70 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
         return r;
 }
 
-/* What a backup spec's s3 block and its Secret give: a client and the strings it points to. */
-struct s3_conf {
-        struct s3_client c;
-        unsigned char *access, *secret, *ca;
-        size_t ca_len;
+/* The secrets one backup holds in memory; secrets_wipe wipes and frees them all. */
+struct secrets {
+        struct ko_s3 s3;                 /* the bucket's client, with its secret key */
+        unsigned char *key;              /* the AES-256 key that seals the certificates */
+        unsigned char *ca, *cert, *pkey; /* etcd's CA, a client certificate, its key */
+        size_t key_len, ca_len, cert_len, pkey_len;
 };
 
-static void s3_conf_free(struct s3_conf *s)
+static void secrets_wipe(struct secrets *s)
 {
-        free(s->access);
-        if (s->secret)
-                OPENSSL_cleanse(s->secret, strlen((char *)s->secret));
-        free(s->secret);
+        ko_s3_close(&s->s3);
+        if (s->key)
+                OPENSSL_cleanse(s->key, s->key_len);
+        if (s->pkey)
+                OPENSSL_cleanse(s->pkey, s->pkey_len);
+        free(s->key);
         free(s->ca);
-        *s = (struct s3_conf){0};
+        free(s->cert);
+        free(s->pkey);
+        *s = (struct secrets){0};
 }
 
-/* *reason and why name the field on failure */
-static int s3_conf_get(struct bctl *bc, const char *ns, const cJSON *spec, struct s3_conf *s,
-                       const char **reason, char *why, size_t wlen)
+/* The client of a backup's bucket, its credentials read from their Secret; *reason and why name
+ * the field on failure. */
+static int s3_open(struct bctl *bc, const struct ko_backup *b, struct ko_s3 *s3,
+                   const char **reason, char *why, size_t wlen)
 {
-        const cJSON *s3 = json_at(spec, "s3", NULL);
-        const char *cred = json_str(s3, "credentialsSecretRef", "name"),
-                   *ca = json_str(s3, "caBundle", NULL);
-        size_t len;
+        static const char field[] = "spec.s3.credentialsSecretRef.name";
+        unsigned char *access = NULL, *secret = NULL;
+        size_t len = 0;
         int r;
 
-        *s = (struct s3_conf){0};
-        if (!json_str(s3, "endpoint", NULL) || !json_str(s3, "bucket", NULL) || !cred) {
-                *reason = "InvalidSpec";
-                snprintf(why, wlen,
-                         "spec.s3: endpoint, bucket and credentialsSecretRef.name are "
-                         "required");
-                return -EINVAL;
-        }
-        s->c.target.endpoint = json_str(s3, "endpoint", NULL);
-        s->c.target.bucket = json_str(s3, "bucket", NULL);
-        s->c.target.region = json_str(s3, "region", NULL);
-        s->c.target.path_style = cJSON_IsTrue(json_at(s3, "forcePathStyle", NULL));
         *reason = "CredentialsUnavailable";
-        r = secret_value(bc, ns, cred, "spec.s3.credentialsSecretRef.name", "accessKeyID",
-                         &s->access, &len, why, wlen);
+        r = secret_value(bc, b->namespace, b->s3.credentials, field, "accessKeyID", &access, &len,
+                         why, wlen);
         if (r >= 0)
-                r = secret_value(bc, ns, cred, "spec.s3.credentialsSecretRef.name",
-                                 "secretAccessKey", &s->secret, &len, why, wlen);
-        if (r >= 0 && ca && base64_decode(ca, strlen(ca), &s->ca, &s->ca_len) < 0) {
-                *reason = "InvalidSpec";
-                snprintf(why, wlen, "spec.s3.caBundle: not base64");
-                r = -EINVAL;
+                r = secret_value(bc, b->namespace, b->s3.credentials, field, "secretAccessKey",
+                                 &secret, &len, why, wlen);
+        if (r >= 0) {
+                r = ko_s3_open(&b->s3, (char *)access, (char *)secret, s3, why, wlen);
+                if (r == -EINVAL)
+                        *reason = "InvalidSpec";
         }
-        if (r < 0) {
-                s3_conf_free(s);
-                return r;
-        }
-        s->c.access_key = (char *)s->access;
-        s->c.secret_key = (char *)s->secret;
-        s->c.ca_pem = (char *)s->ca;
-        s->c.ca_len = s->ca_len;
-        return 0;
+        if (secret)
+                OPENSSL_cleanse(secret, len);
+        free(secret);
+        free(access);
+        return r;
 }
 
 /* ---- one backup ---- */
 
+/* How one pass over a backup ends: on to the next phase (NONE), again later (an API error; the
+ * backup is untouched), Pending (its instance is not ready), Failed or Completed. */
+enum outcome { OUTCOME_NONE, OUTCOME_RETRY, OUTCOME_PENDING, OUTCOME_FAILED, OUTCOME_COMPLETED };
+
+static const char *const phases[] = {
+        [OUTCOME_PENDING] = "Pending",
+        [OUTCOME_FAILED] = "Failed",
+        [OUTCOME_COMPLETED] = "Completed",
+};
+
 struct result {
-        const char *phase;  /* Pending, Completed or Failed */
+        enum outcome outcome;
         const char *reason; /* of the Succeeded condition */
         char message[1024];
         struct ko_snapshot snap;
@@ -193,18 +193,21 @@ struct result {
         long long started; /* Unix seconds */
 };
 
-static void fail(struct result *res, const char *reason, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void fail(struct result *res, const char *reason, const char *fmt, ...)
+static void end(struct result *res, enum outcome o, const char *reason, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void end(struct result *res, enum outcome o, const char *reason, const char *fmt, ...)
 {
         va_list ap;
 
-        res->phase = "Failed";
+        res->outcome = o;
         res->reason = reason;
         va_start(ap, fmt);
         vsnprintf(res->message, sizeof(res->message), fmt, ap);
         va_end(ap);
 }
+
+#define fail(res, reason, ...) end(res, OUTCOME_FAILED, reason, __VA_ARGS__)
+#define retry(res, ...)        end(res, OUTCOME_RETRY, NULL, __VA_ARGS__)
 
 /* A merge patch of the status (taking it); fields of the object's status that it lacks are
  * removed. */
@@ -323,165 +326,160 @@ static int mark_running(struct bctl *bc, const cJSON *b, struct result *res)
         cJSON_AddStringToObject(status, "startTime", start);
         cJSON_AddStringToObject(status, "karmadaVersion", res->version);
         r = patch_status(bc, &ko_karmadabackups, b, status, &st);
-        if (r < 0) {
-                res->phase = NULL; /* nothing done yet: again later */
-                snprintf(res->message, sizeof(res->message), "write status: %s", st.message);
-        }
+        if (r < 0) /* nothing done yet: again later */
+                retry(res, "write status: %s", st.message);
         return r;
 }
 
-static void take(struct bctl *bc, const cJSON *b, struct result *res)
+/* The instance a backup is of: installed once (status.karmadaVersion is set when it first was
+ * Ready) and its etcd ready, not Ready as a whole, which an upgrade waiting for this backup is
+ * not. */
+static int resolve_instance(struct bctl *bc, const struct ko_backup *b, struct karmada **ret,
+                            struct result *res)
 {
-        const char *ns = json_str(b, "metadata", "namespace"),
-                   *name = json_str(b, "metadata", "name");
-        const char *uid = json_str(b, "metadata", "uid");
-        const cJSON *spec = json_at(b, "spec", NULL);
-        const char *kname = json_str(spec, "karmadaRef", "name");
-        const char *keyref = json_str(spec, "encryptionKeySecretRef", "name");
-        const char *keykey = json_str(spec, "encryptionKeySecretRef", "key");
-        const char *prefix = json_str(spec, "s3", "prefix"), *reason;
-        struct ko_etcd_member m = {0};
-        struct karmada *k = NULL;
         struct ko_spec_error se;
-        struct s3_conf s3 = {0};
         struct kube_status st;
-        struct s3_error e = {0};
-        struct strbuf sealed = {0};
-        unsigned char *key = NULL, *ca = NULL, *cert = NULL, *pkey = NULL;
-        size_t key_len = 0, ca_len, cert_len, pkey_len;
+        struct karmada *k = NULL;
         cJSON *kobj = NULL;
-        char why[1024] = "", secret[KO_NAME_MAX + 16], url[768], err[1024] = "";
-        int r;
+        int r = kube_get(bc->client, &ko_karmadas, b->namespace, b->karmada, &kobj, &st);
+        const char *running = json_str(kobj, "status", "karmadaVersion");
 
-        if (!kname || !keyref) {
-                fail(res, "InvalidSpec",
-                     "spec.karmadaRef.name and spec.encryptionKeySecretRef.name are required");
-                return;
-        }
-        r = kube_get(bc->client, &ko_karmadas, ns, kname, &kobj, &st);
-        if (r == -ENOENT) {
+        if (r == -ENOENT)
                 fail(res, "KarmadaNotFound",
-                     "spec.karmadaRef.name: no Karmada \"%s\" in namespace %s", kname, ns);
-                return;
-        }
-        if (r < 0) {
-                res->phase = NULL; /* try again */
-                snprintf(res->message, sizeof(res->message), "get Karmada %s: %s", kname,
-                         st.message);
-                return;
-        }
-        if (karmada_parse(kobj, &k, &se) < 0) {
-                fail(res, "InvalidKarmada", "Karmada %s: %s", kname, se.message);
-                goto out;
-        }
-        if (k->etcd_external) {
+                     "spec.karmadaRef.name: no Karmada \"%s\" in namespace %s", b->karmada,
+                     b->namespace);
+        else if (r < 0)
+                retry(res, "get Karmada %s: %s", b->karmada, st.message);
+        else if (karmada_parse(kobj, &k, &se) < 0)
+                fail(res, "InvalidKarmada", "Karmada %s: %s", b->karmada, se.message);
+        else if (k->etcd_external)
                 fail(res, "ExternalEtcd",
                      "spec.karmadaRef.name: Karmada %s uses an external etcd, which the operator "
                      "does not run; back it up where it runs",
-                     kname);
-                goto out;
+                     b->karmada);
+        else if (!running ||
+                 !ko_condition_is_true(json_at(kobj, "status", "conditions"), "EtcdReady"))
+                end(res, OUTCOME_PENDING, NULL,
+                    "waiting for Karmada %s to be installed and its etcd ready", b->karmada);
+        else
+                snprintf(res->version, sizeof(res->version), "%s", running);
+        cJSON_Delete(kobj);
+        if (res->outcome != OUTCOME_NONE) {
+                karmada_free(k);
+                return -1;
         }
-        /* installed once (status.karmadaVersion is set when it first was Ready) and its etcd
-         * ready: not Ready as a whole, which an upgrade waiting for this backup is not */
-        if (!json_str(kobj, "status", "karmadaVersion") ||
-            !ko_condition_is_true(json_at(kobj, "status", "conditions"), "EtcdReady")) {
-                res->phase = "Pending";
-                snprintf(res->message, sizeof(res->message),
-                         "waiting for Karmada %s to be installed and its etcd ready", kname);
-                goto out;
-        }
-        snprintf(res->version, sizeof(res->version), "%s",
-                 json_str(kobj, "status", "karmadaVersion")
-                         ? json_str(kobj, "status", "karmadaVersion")
-                         : k->version);
-        /* a missing or wrong Secret fails the backup; an API error only delays it */
-        r = s3_conf_get(bc, ns, spec, &s3, &reason, why, sizeof(why));
+        *ret = k;
+        return 0;
+}
+
+/* The bucket's client, the sealing key and etcd's client certificate. A missing or wrong Secret
+ * fails the backup; an API error only delays it. */
+static int load_secrets(struct bctl *bc, const struct ko_backup *b, const struct karmada *k,
+                        struct secrets *sec, struct result *res)
+{
+        static const char cert[] = "etcd client certificate";
+        const char *reason;
+        char why[1024] = "", name[KO_NAME_MAX + 16];
+        int r = s3_open(bc, b, &sec->s3, &reason, why, sizeof(why));
+
         if (r >= 0) {
                 reason = "EncryptionKeyUnavailable";
-                r = secret_value(bc, ns, keyref, "spec.encryptionKeySecretRef.name",
-                                 keykey ? keykey : "key", &key, &key_len, why, sizeof(why));
+                r = secret_value(bc, b->namespace, b->key_secret,
+                                 "spec.encryptionKeySecretRef.name", b->key_key, &sec->key,
+                                 &sec->key_len, why, sizeof(why));
         }
-        if (r == -ENOENT || r == -EINVAL) {
+        if (r == -ENOENT || r == -EINVAL)
                 fail(res, reason, "%s", why);
-                goto out;
-        }
-        if (r < 0) {
-                res->phase = NULL;
-                snprintf(res->message, sizeof(res->message), "%s", why);
-                goto out;
-        }
-        if (key_len != SEAL_KEY_LEN) {
+        else if (r < 0)
+                retry(res, "%s", why);
+        else if (sec->key_len != SEAL_KEY_LEN)
                 fail(res, "EncryptionKeyUnavailable",
                      "spec.encryptionKeySecretRef: key %s of Secret %s holds %zu bytes; an "
                      "AES-256 key is 32",
-                     keykey ? keykey : "key", keyref, key_len);
-                goto out;
-        }
-        ko_name(k->prefix, "etcd-cert", secret, sizeof(secret));
-        if (secret_value(bc, ns, secret, "etcd client certificate", "etcd-ca.crt", &ca, &ca_len,
-                         why, sizeof(why)) < 0 ||
-            secret_value(bc, ns, secret, "etcd client certificate", "etcd-client.crt", &cert,
-                         &cert_len, why, sizeof(why)) < 0 ||
-            secret_value(bc, ns, secret, "etcd client certificate", "etcd-client.key", &pkey,
-                         &pkey_len, why, sizeof(why)) < 0) {
+                     b->key_key, b->key_secret, sec->key_len);
+        if (res->outcome != OUTCOME_NONE)
+                return -1;
+        ko_name(k->prefix, "etcd-cert", name, sizeof(name));
+        if (secret_value(bc, b->namespace, name, cert, "etcd-ca.crt", &sec->ca, &sec->ca_len, why,
+                         sizeof(why)) < 0 ||
+            secret_value(bc, b->namespace, name, cert, "etcd-client.crt", &sec->cert,
+                         &sec->cert_len, why, sizeof(why)) < 0 ||
+            secret_value(bc, b->namespace, name, cert, "etcd-client.key", &sec->pkey,
+                         &sec->pkey_len, why, sizeof(why)) < 0) {
                 fail(res, "EtcdCertificateUnavailable", "%s", why);
-                goto out;
+                return -1;
         }
-        m = (struct ko_etcd_member){.ca = (char *)ca,
-                                    .ca_len = ca_len,
-                                    .cert = (char *)cert,
-                                    .cert_len = cert_len,
-                                    .key = (char *)pkey,
-                                    .key_len = pkey_len};
-        if (mark_running(bc, b, res) < 0)
-                goto out;
-        if (pick_member(k, &m, url, sizeof(url), res) < 0)
-                goto out;
-        /* <prefix>/<namespace>/<karmada>/<backup>-<uid>/ */
-        {
-                char base[768];
-                size_t pl = prefix ? strlen(prefix) : 0;
-                snprintf(base, sizeof(base), "%.*s%s%s/%s/%s-%.8s/", (int)pl, prefix ? prefix : "",
-                         pl && prefix[pl - 1] != '/' ? "/" : "", ns, kname, name, uid ? uid : "");
-                snprintf(res->key, sizeof(res->key), "%setcd.db", base);
-                snprintf(res->pki_key, sizeof(res->pki_key), "%spki.enc", base);
-        }
-        if (ko_etcd_snapshot_to_s3(&m, &s3.c, res->key, &res->snap, err, sizeof(err)) < 0) {
-                fail(res, res->snap.s3_failed ? "StorageFailed" : "SnapshotFailed", "%s", err);
+        return 0;
+}
+
+/* Where a backup's objects go: <prefix>/<namespace>/<karmada>/<backup>-<uid>/ */
+static void object_keys(const struct ko_backup *b, struct result *res)
+{
+        const char *prefix = b->s3.prefix ? b->s3.prefix : "";
+        size_t pl = strlen(prefix);
+        char base[768];
+
+        snprintf(base, sizeof(base), "%s%s%s/%s/%s-%.8s/", prefix,
+                 pl && prefix[pl - 1] != '/' ? "/" : "", b->namespace, b->karmada, b->name,
+                 b->uid ? b->uid : "");
+        snprintf(res->key, sizeof(res->key), "%setcd.db", base);
+        snprintf(res->pki_key, sizeof(res->pki_key), "%spki.enc", base);
+}
+
+/* The snapshot, then the sealed certificates; no half backup: a failure removes the snapshot. */
+static void store(struct bctl *bc, const struct karmada *k, struct secrets *sec,
+                  const struct ko_etcd_member *m, struct result *res)
+{
+        struct strbuf sealed = {0};
+        struct s3_error e = {0};
+        char why[1024] = "";
+
+        if (ko_etcd_snapshot_to_s3(m, &sec->s3.c, res->key, &res->snap, why, sizeof(why)) < 0) {
+                fail(res, res->snap.s3_failed ? "StorageFailed" : "SnapshotFailed", "%s", why);
                 res->key[0] = res->pki_key[0] = '\0';
-                goto out;
+                return;
         }
-        if (seal_pki(bc, k, key, &sealed, why, sizeof(why)) < 0 ||
-            s3_put(&s3.c, res->pki_key, sealed.buf, sealed.len, &e) < 0) {
+        if (seal_pki(bc, k, sec->key, &sealed, why, sizeof(why)) < 0 ||
+            s3_put(&sec->s3.c, res->pki_key, sealed.buf, sealed.len, &e) < 0) {
                 if (!why[0])
                         snprintf(why, sizeof(why), "S3: %s", e.message);
-                /* no half backup: the snapshot goes too */
-                if (s3_delete(&s3.c, res->key, &e) < 0)
+                if (s3_delete(&sec->s3.c, res->key, &e) < 0)
                         log_warn("could not delete the snapshot of a failed backup", "key",
                                  res->key, "error", e.message);
                 fail(res, "StorageFailed", "certificates: %s", why);
                 res->key[0] = res->pki_key[0] = '\0';
-                goto out;
+        } else {
+                end(res, OUTCOME_COMPLETED, "Completed",
+                    "snapshot of revision %lld (%llu bytes) from %s and the certificates in "
+                    "s3://%s/",
+                    res->snap.revision, (unsigned long long)res->snap.size, res->member,
+                    sec->s3.c.target.bucket);
         }
-        res->phase = "Completed";
-        res->reason = "Completed";
-        snprintf(res->message, sizeof(res->message),
-                 "snapshot of revision %lld (%llu bytes) from %s and the certificates in s3://%s/",
-                 res->snap.revision, (unsigned long long)res->snap.size, res->member,
-                 s3.c.target.bucket);
-out:
-        if (key)
-                OPENSSL_cleanse(key, key_len);
-        if (pkey)
-                OPENSSL_cleanse(pkey, pkey_len);
-        free(key);
-        free(ca);
-        free(cert);
-        free(pkey);
         strbuf_free(&sealed);
-        s3_conf_free(&s3);
+}
+
+/* One backup, phase by phase, until one of them ends it. */
+static void take(struct bctl *bc, const struct ko_backup *b, const cJSON *obj, struct result *res)
+{
+        struct secrets sec = {0};
+        struct ko_etcd_member m;
+        struct karmada *k = NULL;
+        char url[768];
+
+        if (resolve_instance(bc, b, &k, res) == 0 && load_secrets(bc, b, k, &sec, res) == 0) {
+                m = (struct ko_etcd_member){.ca = (char *)sec.ca,
+                                            .ca_len = sec.ca_len,
+                                            .cert = (char *)sec.cert,
+                                            .cert_len = sec.cert_len,
+                                            .key = (char *)sec.pkey,
+                                            .key_len = sec.pkey_len};
+                object_keys(b, res);
+                if (mark_running(bc, obj, res) == 0 &&
+                    pick_member(k, &m, url, sizeof(url), res) == 0)
+                        store(bc, k, &sec, &m, res);
+        }
+        secrets_wipe(&sec);
         karmada_free(k);
-        cJSON_Delete(kobj);
 }
 
 static bool terminal(const char *phase)
@@ -494,7 +492,7 @@ static void record(struct bctl *bc, const cJSON *b, const struct result *res, do
         const char *ns = json_str(b, "metadata", "namespace");
         const char *kname = json_str(json_at(b, "spec", "karmadaRef"), "name", NULL);
         const char *labels[] = {ns, kname ? kname : "", NULL};
-        bool ok = strcmp(res->phase, "Completed") == 0;
+        bool ok = res->outcome == OUTCOME_COMPLETED;
 
         labels[2] = ok ? "completed" : "failed";
         metric_add(bc->m_total, labels, 1);
@@ -514,139 +512,169 @@ static void record(struct bctl *bc, const cJSON *b, const struct result *res, do
                          res->message);
 }
 
+/* The status of a backup that ended (Failed or Completed), fields of the last one dropped. */
+static cJSON *end_status(const cJSON *obj, const struct result *res)
+{
+        cJSON *status = cJSON_CreateObject();
+        bool ok = res->outcome == OUTCOME_COMPLETED;
+        char now[TIME_RFC3339_MAX];
+
+        cJSON_AddStringToObject(status, "phase", phases[res->outcome]);
+        cJSON_AddStringToObject(status, "message", res->message);
+        if (!json_at(obj, "status", "startTime")) {
+                char start[TIME_RFC3339_MAX];
+                time_format_rfc3339((time_t)res->started, start);
+                cJSON_AddStringToObject(status, "startTime", start);
+        }
+        time_now_rfc3339(now, 0);
+        cJSON_AddStringToObject(status, "stopTime", now);
+        if (res->member[0])
+                cJSON_AddStringToObject(status, "etcdMember", res->member);
+        if (res->version[0])
+                cJSON_AddStringToObject(status, "karmadaVersion", res->version);
+        if (ok) {
+                cJSON_AddNumberToObject(status, "etcdRevision", (double)res->snap.revision);
+                cJSON_AddNumberToObject(status, "size", (double)res->snap.size);
+                cJSON_AddStringToObject(status, "sha256", res->snap.sha256);
+                cJSON_AddStringToObject(status, "objectKey", res->key);
+                cJSON_AddStringToObject(status, "pkiObjectKey", res->pki_key);
+        }
+        ko_condition_set(cJSON_AddArrayToObject(status, "conditions"), "Succeeded",
+                         ok ? KO_TRUE : KO_FALSE, res->reason, res->message,
+                         (long long)cJSON_GetNumberValue(json_at(obj, "metadata", "generation")));
+        return status;
+}
+
+/* A backup the cache shows unfinished, read again (the cache may lag behind this process's own
+ * writes): 0 with *ret and *b when it is to be worked on (*b NULL and res Failed when its spec
+ * is invalid), else nothing to do (or an error). */
+static int load_backup(struct bctl *bc, const char *ns, const char *name, cJSON **ret,
+                       struct ko_backup **b, struct result *res, struct reconcile_outcome *out)
+{
+        struct ko_spec_error se;
+        struct kube_status st;
+        char key[600];
+        struct kobj *o;
+        cJSON *obj = NULL;
+        int r;
+
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        o = store_get(informer_store(bc->backups), key);
+        r = o && !terminal(json_str(o->json, "status", "phase"));
+        kobj_unref(o);
+        if (!r) /* gone, or done: nothing to do, nothing read */
+                return -ENOENT;
+        r = kube_get(bc->client, &ko_karmadabackups, ns, name, &obj, &st);
+        if (r < 0 && r != -ENOENT) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "get: %s", st.message);
+        }
+        if (r < 0 || terminal(json_str(obj, "status", "phase"))) {
+                cJSON_Delete(obj);
+                return -ENOENT;
+        }
+        *b = NULL;
+        r = ko_backup_parse(obj, b, &se);
+        if (r == -EINVAL) { /* it fails, saying which field */
+                fail(res, "InvalidSpec", "%s", se.message);
+        } else if (r < 0) {
+                cJSON_Delete(obj);
+                return r;
+        }
+        *ret = obj;
+        return 0;
+}
+
 static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                              struct reconcile_outcome *out)
 {
         struct result res = {.started = (long long)time(NULL)};
+        struct ko_backup *b = NULL;
         struct kube_status st;
-        cJSON *b = NULL, *status, *conds;
-        char now[TIME_RFC3339_MAX];
-        const char *phase;
-        double t0;
-        int r;
+        cJSON *obj = NULL, *status;
+        double t0 = (double)time_mono_ms() / 1000;
 
-        {
-                char key[600];
-                struct kobj *o;
-                snprintf(key, sizeof(key), "%s/%s", ns, name);
-                o = store_get(informer_store(bc->backups), key);
-                phase = o ? json_str(o->json, "status", "phase") : NULL;
-                r = o && !terminal(phase);
-                kobj_unref(o);
-                if (!r) /* gone, or done: nothing to do, nothing read */
-                        return;
-        }
-        /* the cache may lag behind this process's own writes: read it */
-        r = kube_get(bc->client, &ko_karmadabackups, ns, name, &b, &st);
-        if (r == -ENOENT)
+        if (load_backup(bc, ns, name, &obj, &b, &res, out) < 0)
                 return;
-        if (r < 0) {
-                out->result = RECONCILE_ERROR;
-                snprintf(out->error, sizeof(out->error), "get: %s", st.message);
-                return;
-        }
-        phase = json_str(b, "status", "phase");
-        if (terminal(phase))
-                goto done;
-        status = cJSON_CreateObject();
-        conds = cJSON_AddArrayToObject(status, "conditions");
-        t0 = (double)time_mono_ms() / 1000;
-        if (phase && strcmp(phase, "Running") == 0) {
+        if (res.outcome == OUTCOME_NONE && b->phase && strcmp(b->phase, "Running") == 0)
                 /* this process writes the end of each backup it runs before it looks again */
                 fail(&res, "Interrupted",
                      "the operator stopped while this backup ran; no object was completed (an "
                      "unfinished multipart upload may stay until the bucket's lifecycle rules "
                      "remove it)");
-        } else {
-                take(bc, b, &res);
-                if (!res.phase) { /* the API failed us: again later */
-                        out->result = RECONCILE_ERROR;
-                        snprintf(out->error, sizeof(out->error), "%s", res.message);
-                        cJSON_Delete(status);
-                        goto done;
-                }
-        }
-        if (strcmp(res.phase, "Pending") == 0) {
-                if (!phase) {
+        else if (res.outcome == OUTCOME_NONE)
+                take(bc, b, obj, &res);
+        if (res.outcome == OUTCOME_RETRY) { /* the API failed us: again later */
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "%s", res.message);
+        } else if (res.outcome == OUTCOME_PENDING) {
+                if (!b->phase) { /* said once */
+                        status = cJSON_CreateObject();
                         cJSON_AddStringToObject(status, "phase", "Pending");
                         cJSON_AddStringToObject(status, "message", res.message);
-                        if (patch_status(bc, &ko_karmadabackups, b, status, &st) < 0)
+                        if (patch_status(bc, &ko_karmadabackups, obj, status, &st) < 0)
                                 log_warn("status of a pending backup", "backup", name, "error",
                                          st.message);
-                } else {
-                        cJSON_Delete(status);
                 }
                 out->result = RECONCILE_REQUEUE_AFTER;
                 out->requeue_after_ms = PENDING_MS;
-                goto done;
+        } else {
+                record(bc, obj, &res, (double)time_mono_ms() / 1000 - t0);
+                if (patch_status(bc, &ko_karmadabackups, obj, end_status(obj, &res), &st) < 0) {
+                        out->result = RECONCILE_ERROR;
+                        snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
+                }
         }
-        cJSON_AddStringToObject(status, "phase", res.phase);
-        cJSON_AddStringToObject(status, "message", res.message);
-        if (!json_at(b, "status", "startTime")) {
-                char start[TIME_RFC3339_MAX];
-                time_format_rfc3339((time_t)res.started, start);
-                cJSON_AddStringToObject(status, "startTime", start);
-        }
-        time_now_rfc3339(now, 0);
-        cJSON_AddStringToObject(status, "stopTime", now);
-        if (res.member[0])
-                cJSON_AddStringToObject(status, "etcdMember", res.member);
-        if (res.version[0])
-                cJSON_AddStringToObject(status, "karmadaVersion", res.version);
-        if (strcmp(res.phase, "Completed") == 0) {
-                cJSON_AddNumberToObject(status, "etcdRevision", (double)res.snap.revision);
-                cJSON_AddNumberToObject(status, "size", (double)res.snap.size);
-                cJSON_AddStringToObject(status, "sha256", res.snap.sha256);
-                cJSON_AddStringToObject(status, "objectKey", res.key);
-                cJSON_AddStringToObject(status, "pkiObjectKey", res.pki_key);
-        }
-        ko_condition_set(conds, "Succeeded",
-                         strcmp(res.phase, "Completed") == 0 ? KO_TRUE : KO_FALSE, res.reason,
-                         res.message,
-                         (long long)cJSON_GetNumberValue(json_at(b, "metadata", "generation")));
-        record(bc, b, &res, (double)time_mono_ms() / 1000 - t0);
-        if (patch_status(bc, &ko_karmadabackups, b, status, &st) < 0) {
-                out->result = RECONCILE_ERROR;
-                snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
-        }
-done:
-        cJSON_Delete(b);
+        ko_backup_free(b);
+        cJSON_Delete(obj);
 }
 
 /* ---- schedules ---- */
 
 /* Delete a finished backup: its objects in the bucket, then the KarmadaBackup. */
-static int remove_backup(struct bctl *bc, const cJSON *b, char *why, size_t wlen)
+/* Its objects in the bucket (a backup that has some has a valid spec). */
+static int remove_objects(struct bctl *bc, const cJSON *obj, char *why, size_t wlen)
 {
-        const char *ns = json_str(b, "metadata", "namespace"), *reason;
-        const char *keys[] = {json_str(b, "status", "objectKey"),
-                              json_str(b, "status", "pkiObjectKey")};
-        struct s3_conf s3;
+        struct ko_spec_error se;
+        struct ko_backup *b = NULL;
         struct s3_error e = {0};
+        struct ko_s3 s3 = {0};
+        const char *reason;
+        int r = ko_backup_parse(obj, &b, &se);
+
+        if (r < 0) {
+                snprintf(why, wlen, "KarmadaBackup %s: %s", json_str(obj, "metadata", "name"),
+                         r == -EINVAL ? se.message : strerror(-r));
+                return r;
+        }
+        r = s3_open(bc, b, &s3, &reason, why, wlen);
+        for (int i = 0; i < 2 && r >= 0; i++) {
+                const char *key = i ? b->pki_object_key : b->object_key;
+                if (key && (r = s3_delete(&s3.c, key, &e)) < 0)
+                        snprintf(why, wlen, "delete s3://%s/%s: %s", b->s3.bucket, key, e.message);
+        }
+        ko_s3_close(&s3);
+        ko_backup_free(b);
+        return r;
+}
+
+static int remove_backup(struct bctl *bc, const cJSON *obj, char *why, size_t wlen)
+{
+        const char *ns = json_str(obj, "metadata", "namespace");
+        const char *name = json_str(obj, "metadata", "name");
         struct kube_status st;
         int r = 0;
 
-        if (keys[0] || keys[1]) {
-                r = s3_conf_get(bc, ns, json_at(b, "spec", NULL), &s3, &reason, why, wlen);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < ELEMENTSOF(keys) && r >= 0; i++)
-                        if (keys[i] && (r = s3_delete(&s3.c, keys[i], &e)) < 0)
-                                snprintf(why, wlen, "delete s3://%s/%s: %s", s3.c.target.bucket,
-                                         keys[i], e.message);
-                s3_conf_free(&s3);
-                if (r < 0)
-                        return r;
-        }
-        r = kube_delete(bc->client, &ko_karmadabackups, ns, json_str(b, "metadata", "name"), NULL,
-                        &st);
+        if (json_str(obj, "status", "objectKey") || json_str(obj, "status", "pkiObjectKey"))
+                r = remove_objects(bc, obj, why, wlen);
+        if (r < 0)
+                return r;
+        r = kube_delete(bc->client, &ko_karmadabackups, ns, name, NULL, &st);
         if (r < 0 && r != -ENOENT) {
-                snprintf(why, wlen, "delete KarmadaBackup %s: %s", json_str(b, "metadata", "name"),
-                         st.message);
+                snprintf(why, wlen, "delete KarmadaBackup %s: %s", name, st.message);
                 return r;
         }
-        log_info("backup removed by retention", "namespace", ns, "backup",
-                 json_str(b, "metadata", "name"));
+        log_info("backup removed by retention", "namespace", ns, "backup", name);
         return 0;
 }
 
@@ -750,11 +778,10 @@ static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *
         gmtime_r(&due, &tm);
         snprintf(name, sizeof(name), "%.48s-%04d%02d%02d%02d%02d%02d", sname, tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-        b = cJSON_CreateObject();
-        cJSON_AddStringToObject(b, "apiVersion", "operator.karmada.io/v1alpha1");
-        cJSON_AddStringToObject(b, "kind", "KarmadaBackup");
-        meta = cJSON_AddObjectToObject(b, "metadata");
-        cJSON_AddStringToObject(meta, "name", name);
+        b = ko_backup_from_template(sched, name, NULL);
+        if (!b)
+                return -ENOMEM;
+        meta = cJSON_GetObjectItemCaseSensitive(b, "metadata");
         cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), SCHEDULE_LABEL, sname);
         if (!owner || strcmp(owner, "none") != 0) {
                 cJSON *ref = cJSON_CreateObject();
@@ -765,9 +792,6 @@ static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *
                 cJSON_AddTrueToObject(ref, "controller");
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
         }
-        cJSON_AddItemToObject(
-                b, "spec",
-                cJSON_Duplicate(json_at(json_at(sched, "spec", "template"), "spec", NULL), true));
         r = kube_create(bc->client, &ko_karmadabackups, ns, b, NULL, NULL, &st);
         cJSON_Delete(b);
         if (r == -EEXIST)
@@ -780,96 +804,124 @@ static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *
         return r;
 }
 
+/* One pass over a schedule. */
+struct sched_pass {
+        const cJSON *sched, *spec;
+        cJSON *status; /* the new status */
+        struct cron cron;
+        long age_ms; /* retention.maxAge */
+        time_t now, next;
+        char why[1024];
+};
+
+/* The schedule and the retention parse; else the status says which field, and why. */
+static bool schedule_valid(struct sched_pass *sp)
+{
+        const char *maxage = json_str(sp->spec, "retention", "maxAge");
+        char err[512] = "";
+
+        if (cron_parse(json_str(sp->spec, "schedule", NULL), &sp->cron, err, sizeof(err)) < 0) {
+                snprintf(sp->why, sizeof(sp->why), "spec.schedule: %s", err);
+                schedule_condition(sp->status, sp->sched, false, "InvalidSchedule", sp->why);
+                set_time(sp->status, "nextScheduleTime", -1);
+                return false;
+        }
+        if (maxage && duration_parse_ms(maxage, &sp->age_ms) < 0) {
+                snprintf(sp->why, sizeof(sp->why),
+                         "spec.retention.maxAge: \"%s\" is not a duration", maxage);
+                schedule_condition(sp->status, sp->sched, false, "InvalidRetention", sp->why);
+                return false;
+        }
+        return true;
+}
+
+/* The backup due now, if one is (the newest time due: missed ones are not made up for), and
+ * when the next one is. */
+static int schedule_take(struct bctl *bc, struct sched_pass *sp)
+{
+        time_t created, last = -1, due = -1;
+        int r;
+
+        if (time_parse_rfc3339(json_str(sp->sched, "metadata", "creationTimestamp"), &created) < 0)
+                created = sp->now;
+        if (time_parse_rfc3339(json_str(sp->status, "lastScheduleTime", NULL), &last) < 0)
+                last = -1;
+        if (last < 0 && cJSON_IsTrue(json_at(sp->spec, "immediate", NULL)))
+                due = sp->now;
+        else
+                for (time_t t = cron_next(&sp->cron, last >= 0 ? last : created);
+                     t >= 0 && t <= sp->now; t = cron_next(&sp->cron, t))
+                        due = t;
+        if (due >= 0) {
+                r = create_backup(bc, sp->sched, due, sp->why, sizeof(sp->why));
+                if (r < 0) {
+                        schedule_condition(sp->status, sp->sched, false, "BackupNotCreated",
+                                           sp->why);
+                        return r;
+                }
+                last = due;
+                set_time(sp->status, "lastScheduleTime", last);
+        }
+        sp->next = cron_next(&sp->cron, last >= 0 ? last : created);
+        return 0;
+}
+
+static int schedule_run(struct bctl *bc, struct sched_pass *sp)
+{
+        bool suspend = cJSON_IsTrue(json_at(sp->spec, "suspend", NULL));
+        int r;
+
+        if (!schedule_valid(sp))
+                return 0;
+        if (!suspend && (r = schedule_take(bc, sp)) < 0)
+                return r;
+        set_time(sp->status, "nextScheduleTime", sp->next);
+        r = retain(bc, sp->sched, sp->age_ms / 1000, sp->status, sp->why, sizeof(sp->why));
+        if (r < 0)
+                schedule_condition(sp->status, sp->sched, false, "RetentionFailed", sp->why);
+        else
+                schedule_condition(sp->status, sp->sched, true, suspend ? "Suspended" : "Scheduled",
+                                   suspend ? "no backups are taken while suspended"
+                                           : "backups are taken on schedule");
+        return r;
+}
+
 static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name,
                                struct reconcile_outcome *out)
 {
+        struct sched_pass sp = {.now = time(NULL), .next = -1};
+        struct kube_status st;
+        char key[600];
         struct kobj *o;
-        const cJSON *sched, *spec;
-        const char *maxage;
-        cJSON *status;
-        struct cron cron;
-        char key[600], err[512] = "", why[1024] = "";
-        time_t now = time(NULL), created, last = -1, next = -1;
-        long age_ms = 0;
-        bool suspend;
-        int r = 0;
+        int r;
 
         snprintf(key, sizeof(key), "%s/%s", ns, name);
         o = store_get(informer_store(bc->schedules), key);
         if (!o)
                 return;
-        sched = o->json;
-        spec = json_at(sched, "spec", NULL);
-        suspend = cJSON_IsTrue(json_at(spec, "suspend", NULL));
-        maxage = json_str(spec, "retention", "maxAge");
-        status = cJSON_Duplicate(json_at(sched, "status", NULL), true);
-        if (!status)
-                status = cJSON_CreateObject();
-        cJSON_DeleteItemFromObjectCaseSensitive(status, "observedGeneration");
-        cJSON_AddNumberToObject(status, "observedGeneration",
-                                cJSON_GetNumberValue(json_at(sched, "metadata", "generation")));
-        if (cron_parse(json_str(spec, "schedule", NULL), &cron, err, sizeof(err)) < 0) {
-                snprintf(why, sizeof(why), "spec.schedule: %s", err);
-                schedule_condition(status, sched, false, "InvalidSchedule", why);
-                set_time(status, "nextScheduleTime", -1);
-                goto write;
-        }
-        if (maxage && duration_parse_ms(maxage, &age_ms) < 0) {
-                snprintf(why, sizeof(why), "spec.retention.maxAge: \"%s\" is not a duration",
-                         maxage);
-                schedule_condition(status, sched, false, "InvalidRetention", why);
-                goto write;
-        }
-        if (time_parse_rfc3339(json_str(sched, "metadata", "creationTimestamp"), &created) < 0)
-                created = now;
-        if (time_parse_rfc3339(json_str(status, "lastScheduleTime", NULL), &last) < 0)
-                last = -1;
-        if (!suspend) {
-                time_t due = -1;
-                if (last < 0 && cJSON_IsTrue(json_at(spec, "immediate", NULL))) {
-                        due = now;
-                } else {
-                        /* the newest time due (missed ones are not made up for) */
-                        for (time_t t = cron_next(&cron, last >= 0 ? last : created);
-                             t >= 0 && t <= now; t = cron_next(&cron, t))
-                                due = t;
-                }
-                if (due >= 0) {
-                        r = create_backup(bc, sched, due, why, sizeof(why));
-                        if (r < 0) {
-                                schedule_condition(status, sched, false, "BackupNotCreated", why);
-                                goto write;
-                        }
-                        last = due;
-                        set_time(status, "lastScheduleTime", last);
-                }
-                next = cron_next(&cron, last >= 0 ? last : created);
-        }
-        set_time(status, "nextScheduleTime", next);
-        r = retain(bc, sched, age_ms / 1000, status, why, sizeof(why));
-        if (r < 0)
-                schedule_condition(status, sched, false, "RetentionFailed", why);
-        else
-                schedule_condition(status, sched, true, suspend ? "Suspended" : "Scheduled",
-                                   suspend ? "no backups are taken while suspended"
-                                           : "backups are taken on schedule");
-write:
-        if (!cJSON_Compare(status, json_at(sched, "status", NULL), true)) {
-                struct kube_status st;
-                cJSON *copy = cJSON_Duplicate(status, true);
-                if (patch_status(bc, &ko_karmadabackupschedules, sched, copy, &st) < 0) {
-                        out->result = RECONCILE_ERROR;
-                        snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
-                }
-        }
-        if (r < 0 && out->result != RECONCILE_ERROR) {
+        sp.sched = o->json;
+        sp.spec = json_at(sp.sched, "spec", NULL);
+        sp.status = cJSON_Duplicate(json_at(sp.sched, "status", NULL), true);
+        if (!sp.status)
+                sp.status = cJSON_CreateObject();
+        cJSON_DeleteItemFromObjectCaseSensitive(sp.status, "observedGeneration");
+        cJSON_AddNumberToObject(sp.status, "observedGeneration",
+                                cJSON_GetNumberValue(json_at(sp.sched, "metadata", "generation")));
+        r = schedule_run(bc, &sp);
+        if (!cJSON_Compare(sp.status, json_at(sp.sched, "status", NULL), true) &&
+            patch_status(bc, &ko_karmadabackupschedules, sp.sched, cJSON_Duplicate(sp.status, true),
+                         &st) < 0) {
                 out->result = RECONCILE_ERROR;
-                snprintf(out->error, sizeof(out->error), "%s", why);
-        } else if (out->result != RECONCILE_ERROR && next >= 0) {
+                snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
+        } else if (r < 0) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "%s", sp.why);
+        } else if (sp.next >= 0) {
                 out->result = RECONCILE_REQUEUE_AFTER;
-                out->requeue_after_ms = (long)(next > now ? next - now : 0) * 1000 + 100;
+                out->requeue_after_ms =
+                        (long)(sp.next > sp.now ? sp.next - sp.now : 0) * 1000 + 100;
         }
-        cJSON_Delete(status);
+        cJSON_Delete(sp.status);
         kobj_unref(o);
 }
 

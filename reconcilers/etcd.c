@@ -86,11 +86,11 @@ static void restore_init(const struct karmada *k, const struct ko_restore_source
         ko_add_arg(c, "--initial-cluster=%s", cluster);
         ko_add_arg(c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
                    name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
-        ko_add_arg(c, "--endpoint=%s", s->endpoint);
-        ko_add_arg(c, "--bucket=%s", s->bucket);
-        if (s->region)
-                ko_add_arg(c, "--region=%s", s->region);
-        if (s->path_style)
+        ko_add_arg(c, "--endpoint=%s", s->loc.endpoint);
+        ko_add_arg(c, "--bucket=%s", s->loc.bucket);
+        if (s->loc.region)
+                ko_add_arg(c, "--region=%s", s->loc.region);
+        if (s->loc.path_style)
                 ko_add_arg(c, "--path-style");
         ko_add_arg(c, "--key=%s", s->key);
         ko_add_arg(c, "--sha256=%s", s->sha256);
@@ -108,10 +108,10 @@ static void restore_init(const struct karmada *k, const struct ko_restore_source
                          i ? "secretAccessKey" : "accessKeyID");
                 cJSON_AddItemToArray(env, cJSON_Parse(body));
         }
-        if (s->ca_bundle) {
+        if (s->loc.ca_bundle) {
                 unsigned char *pem = NULL;
                 size_t len = 0;
-                if (base64_decode(s->ca_bundle, strlen(s->ca_bundle), &pem, &len) == 0) {
+                if (base64_decode(s->loc.ca_bundle, strlen(s->loc.ca_bundle), &pem, &len) == 0) {
                         cJSON *e = cJSON_CreateObject();
                         cJSON_AddStringToObject(e, "name", "S3_CA_BUNDLE");
                         cJSON_AddStringToObject(e, "value", (char *)pem);

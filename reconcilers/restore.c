@@ -10,6 +10,8 @@
  *     the CAs and issues the certificates that must name this instance's hosts.
  * The etcd step comes after this one and gives each member an init container (this operator's
  * image, `karmada-operator etcd-restore`) that restores the data directory when it is empty. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,105 +56,66 @@ static int restore_contribute(const struct karmada *k, struct desired *d)
         return r;
 }
 
-static void s3_client_of(const struct ko_restore_source *s, struct s3_client *c)
+static int say(struct step_result *ret, const char *reason, int r, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int say(struct step_result *ret, const char *reason, int r, const char *fmt, ...)
 {
-        *c = (struct s3_client){.target = {s->endpoint, s->bucket, s->region, s->path_style},
-                                .access_key = s->access_key,
-                                .secret_key = s->secret_key,
-                                .ca_pem = s->ca_bundle,
-                                .ca_len = s->ca_bundle ? strlen(s->ca_bundle) : 0};
+        va_list ap;
+
+        snprintf(ret->reason, sizeof(ret->reason), "%s", reason);
+        va_start(ap, fmt);
+        vsnprintf(ret->message, sizeof(ret->message), fmt, ap);
+        va_end(ap);
+        return r;
 }
 
-/* The instance's certificate Secrets from the sealed file of the backup, renamed from the
- * backed-up instance's prefix to this one's; those that exist are left alone. Returns how many
- * it created, or a negative errno with ret->message saying why. */
-static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
-                       struct step_result *ret)
+/* The sealing key of the backup, from the Secret its spec names (wiped by the caller). */
+static int sealing_key(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+                       unsigned char **key, size_t *len, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
-        static const char *const suffixes[] = {"cert", "etcd-cert", "webhook-cert", NULL};
-        char old[KO_NAME_MAX], from[KO_NAME_MAX + 32], to[KO_NAME_MAX + 32];
-        const cJSON *b = desired_observed(ctx->d, &ko_karmadabackups, k->namespace, s->backup);
-        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(b, "spec"), "encryptionKeySecretRef");
-        const char *keyref = json_str(ref, "name", NULL), *keykey = json_str(ref, "key", NULL);
+        const cJSON *obj = desired_observed(ctx->d, &ko_karmadabackups, k->namespace, s->backup);
+        struct ko_backup *b = NULL;
+        struct kube_status st = {0};
+        cJSON *ks = NULL;
+        int r;
+
+        if (!obj || ko_backup_parse(obj, &b, NULL) < 0)
+                return say(ret, "BackupUnavailable", -ENOENT,
+                           "KarmadaBackup %s (its encryption key) is needed for the certificates",
+                           s->backup);
+        r = kube_get(ctx->host, &kube_secrets, k->namespace, b->key_secret, &ks, &st);
+        *key = r >= 0 ? (unsigned char *)ko_secret_value(ks, b->key_key, len) : NULL;
+        if (!*key || *len != SEAL_KEY_LEN)
+                r = say(ret, "EncryptionKeyUnavailable", -EINVAL,
+                        "the encryption key of KarmadaBackup %s (Secret %s) is %s", s->backup,
+                        b->key_secret, r < 0 ? st.message : "not 32 bytes");
+        cJSON_Delete(ks);
+        ko_backup_free(b);
+        return r < 0 ? r : 0;
+}
+
+/* The instance's Secrets as the backup sealed them (a document the caller frees). */
+static int open_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+                    const struct s3_client *c, cJSON **ret_doc, struct step_result *ret)
+{
         struct strbuf sealed = {0}, plain = {0};
-        struct s3_client c;
         struct s3_error e = {0};
-        struct kube_status st;
-        cJSON *ks = NULL, *doc = NULL;
         unsigned char *key = NULL;
         size_t key_len = 0;
-        int r, made = 0;
+        int r = sealing_key(ctx, s, &key, &key_len, ret);
 
-        if (!b || !keyref) {
-                snprintf(ret->reason, sizeof(ret->reason), "BackupUnavailable");
-                snprintf(ret->message, sizeof(ret->message),
-                         "KarmadaBackup %s (its encryption key) is needed for the certificates",
-                         s->backup);
-                return -ENOENT;
+        if (r >= 0 && (r = s3_get(c, s->pki_key, 64u << 20, &sealed, &e)) < 0)
+                say(ret, "SnapshotUnavailable", r, "S3: get %s: %s", s->pki_key, e.message);
+        if (r >= 0) {
+                r = unseal(key, KO_BACKUP_PKI_AAD, sealed.buf, sealed.len, &plain);
+                *ret_doc = r == 0 ? cJSON_Parse(plain.buf) : NULL;
+                if (!*ret_doc)
+                        r = say(ret, "CertificatesCorrupted", -EBADMSG,
+                                "%s does not open with the backup's encryption key (altered, or "
+                                "another key)",
+                                s->pki_key);
         }
-        r = kube_get(ctx->host, &kube_secrets, k->namespace, keyref, &ks, &st);
-        if (r >= 0)
-                key = (unsigned char *)ko_secret_value(ks, keykey ? keykey : "key", &key_len);
-        if (!key || key_len != SEAL_KEY_LEN) {
-                snprintf(ret->reason, sizeof(ret->reason), "EncryptionKeyUnavailable");
-                snprintf(ret->message, sizeof(ret->message),
-                         "the encryption key of KarmadaBackup %s (Secret %s) is %s", s->backup,
-                         keyref, r < 0 ? st.message : "not 32 bytes");
-                r = -EINVAL;
-                goto out;
-        }
-        s3_client_of(s, &c);
-        r = s3_get(&c, s->pki_key, 64u << 20, &sealed, &e);
-        if (r < 0) {
-                snprintf(ret->reason, sizeof(ret->reason), "SnapshotUnavailable");
-                snprintf(ret->message, sizeof(ret->message), "S3: get %s: %s", s->pki_key,
-                         e.message);
-                goto out;
-        }
-        r = unseal(key, KO_BACKUP_PKI_AAD, sealed.buf, sealed.len, &plain);
-        doc = r == 0 ? cJSON_Parse(plain.buf) : NULL;
-        if (!doc) {
-                snprintf(ret->reason, sizeof(ret->reason), "CertificatesCorrupted");
-                snprintf(ret->message, sizeof(ret->message),
-                         "%s does not open with the key of Secret %s (altered, or another key)",
-                         s->pki_key, keyref);
-                r = -EBADMSG;
-                goto out;
-        }
-        ko_prefix(s->karmada, old, sizeof(old));
-        for (const char *const *x = suffixes; *x; x++) {
-                const cJSON *item;
-                ko_name(old, *x, from, sizeof(from));
-                ko_obj_name(k, *x, to, sizeof(to));
-                if (desired_observed(ctx->d, &kube_secrets, k->namespace, to))
-                        continue;
-                cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "secrets"))
-                {
-                        cJSON *o;
-                        if (!json_str(item, "name", NULL) ||
-                            strcmp(json_str(item, "name", NULL), from) != 0)
-                                continue;
-                        o = ko_object(k, &kube_secrets, to, -1);
-                        cJSON_AddStringToObject(o, "type", "Opaque");
-                        cJSON_AddItemToObject(
-                                o, "data",
-                                cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(item, "data"),
-                                                true));
-                        r = kube_create(ctx->host, &kube_secrets, k->namespace, o, NULL, NULL, &st);
-                        cJSON_Delete(o);
-                        if (r < 0 && r != -EEXIST) {
-                                snprintf(ret->reason, sizeof(ret->reason), "RestoreFailed");
-                                snprintf(ret->message, sizeof(ret->message), "create Secret %s: %s",
-                                         to, st.message);
-                                goto out;
-                        }
-                        made++;
-                }
-        }
-        r = made;
-out:
         if (key)
                 OPENSSL_cleanse(key, key_len);
         free(key);
@@ -160,16 +123,57 @@ out:
                 OPENSSL_cleanse(plain.buf, plain.len);
         strbuf_free(&plain);
         strbuf_free(&sealed);
-        cJSON_Delete(doc);
-        cJSON_Delete(ks);
         return r;
+}
+
+/* The instance's certificate Secrets from the sealed file of the backup, renamed from the
+ * backed-up instance's prefix to this one's; those that exist are left alone. Returns how many
+ * it created, or a negative errno with ret->message saying why. */
+static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+                       const struct s3_client *c, struct step_result *ret)
+{
+        const struct karmada *k = ctx->k;
+        static const char *const suffixes[] = {"cert", "etcd-cert", "webhook-cert", NULL};
+        char old[KO_NAME_MAX], from[KO_NAME_MAX + 32], to[KO_NAME_MAX + 32];
+        struct kube_status st;
+        cJSON *doc = NULL;
+        const cJSON *item;
+        int r = open_pki(ctx, s, c, &doc, ret), made = 0;
+
+        ko_prefix(s->karmada, old, sizeof(old));
+        for (const char *const *x = suffixes; r >= 0 && *x; x++) {
+                ko_name(old, *x, from, sizeof(from));
+                ko_obj_name(k, *x, to, sizeof(to));
+                if (desired_observed(ctx->d, &kube_secrets, k->namespace, to))
+                        continue;
+                cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "secrets"))
+                {
+                        cJSON *o;
+                        if (r < 0 || !json_str(item, "name", NULL) ||
+                            strcmp(json_str(item, "name", NULL), from) != 0)
+                                continue;
+                        o = ko_object(k, &kube_secrets, to, -1);
+                        cJSON_AddStringToObject(o, "type", "Opaque");
+                        cJSON_AddItemToObject(o, "data",
+                                              cJSON_Duplicate(json_at(item, "data", NULL), true));
+                        r = kube_create(ctx->host, &kube_secrets, k->namespace, o, NULL, NULL, &st);
+                        cJSON_Delete(o);
+                        if (r < 0 && r != -EEXIST)
+                                say(ret, "RestoreFailed", r, "create Secret %s: %s", to,
+                                    st.message);
+                        else
+                                r = 0, made++;
+                }
+        }
+        cJSON_Delete(doc);
+        return r < 0 ? r : made;
 }
 
 static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
         struct ko_restore_source s;
-        struct s3_client c;
+        struct ko_s3 c;
         char err[512] = "", sts[KO_NAME_MAX + 16];
         int r;
 
@@ -191,13 +195,11 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                 ret->requeue_after_ms = 10000;
                 return 0;
         }
-        s3_client_of(&s, &c);
+        r = ko_s3_open(&s.loc, s.access_key, s.secret_key, &c, err, sizeof(err));
         /* read once: a pass that restored the certificates comes back for more */
-        if (strncmp(ctx->memo->value, "verified ", 9) == 0 &&
-            strcmp(ctx->memo->value + 9, s.sha256) == 0)
-                r = 0;
-        else
-                r = ko_snapshot_fetch(&c, s.key, s.sha256, NULL, NULL, err, sizeof(err));
+        if (r >= 0 && !(strncmp(ctx->memo->value, "verified ", 9) == 0 &&
+                        strcmp(ctx->memo->value + 9, s.sha256) == 0))
+                r = ko_snapshot_fetch(&c.c, s.key, s.sha256, NULL, NULL, err, sizeof(err));
         if (r == 0)
                 snprintf(ctx->memo->value, sizeof(ctx->memo->value), "verified %s", s.sha256);
         if (r < 0) {
@@ -205,10 +207,12 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                          r == -EBADMSG ? "SnapshotCorrupted" : "SnapshotUnavailable");
                 snprintf(ret->message, sizeof(ret->message), "%s; nothing was started", err);
                 ret->requeue_after_ms = r == -EBADMSG ? 0 : 30000;
+                ko_s3_close(&c);
                 ko_restore_source_free(&s);
                 return 0;
         }
-        r = restore_pki(ctx, &s, ret);
+        r = restore_pki(ctx, &s, &c.c, ret);
+        ko_s3_close(&c);
         if (r < 0) {
                 ret->requeue_after_ms = 30000;
         } else if (r > 0) {

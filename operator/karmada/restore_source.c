@@ -13,6 +13,7 @@
 void ko_restore_source_free(struct ko_restore_source *s)
 {
         cJSON_Delete(s->doc);
+        ko_s3_location_free(&s->loc);
         if (s->secret_key)
                 OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
         free(s->access_key);
@@ -20,32 +21,94 @@ void ko_restore_source_free(struct ko_restore_source *s)
         *s = (struct ko_restore_source){0};
 }
 
+/* The source from the document a restore keeps (source.json: the bucket as in spec.s3, the
+ * object keys, the backup's names) and the two keys; takes all three. */
 static int from_doc(cJSON *doc, char *access, char *secret, struct ko_restore_source *s)
 {
+        struct ko_spec_error err = {{0}};
+
         *s = (struct ko_restore_source){.doc = doc, .access_key = access, .secret_key = secret};
-        s->endpoint = json_str(doc, "endpoint", NULL);
-        s->bucket = json_str(doc, "bucket", NULL);
-        s->region = json_str(doc, "region", NULL);
-        s->ca_bundle = json_str(doc, "caBundle", NULL);
-        s->path_style = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "forcePathStyle"));
         s->key = json_str(doc, "objectKey", NULL);
         s->pki_key = json_str(doc, "pkiObjectKey", NULL);
         s->sha256 = json_str(doc, "sha256", NULL);
         s->backup = json_str(doc, "backup", NULL);
         s->karmada = json_str(doc, "karmada", NULL);
-        if (!doc || !access || !secret || !s->endpoint || !s->bucket || !s->key || !s->pki_key ||
-            !s->sha256 || !s->karmada) {
+        if (!doc || !access || !secret || ko_s3_location_parse(doc, "source", &s->loc, &err) < 0 ||
+            !s->key || !s->pki_key || !s->sha256 || !s->karmada) {
                 ko_restore_source_free(s);
                 return -EINVAL;
         }
         return 0;
 }
 
+/* The document of a Completed backup: its bucket and object keys. */
+static cJSON *doc_of(const struct ko_backup *b, const char *backup)
+{
+        const struct ko_s3_location *l = &b->s3;
+        cJSON *doc = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(doc, "backup", backup);
+        cJSON_AddStringToObject(doc, "karmada", b->karmada);
+        cJSON_AddStringToObject(doc, "endpoint", l->endpoint);
+        cJSON_AddStringToObject(doc, "bucket", l->bucket);
+        if (l->region)
+                cJSON_AddStringToObject(doc, "region", l->region);
+        if (l->ca_bundle)
+                cJSON_AddStringToObject(doc, "caBundle", l->ca_bundle);
+        cJSON_AddBoolToObject(doc, "forcePathStyle", l->path_style);
+        if (b->object_key)
+                cJSON_AddStringToObject(doc, "objectKey", b->object_key);
+        if (b->pki_object_key)
+                cJSON_AddStringToObject(doc, "pkiObjectKey", b->pki_object_key);
+        if (b->sha256)
+                cJSON_AddStringToObject(doc, "sha256", b->sha256);
+        return doc;
+}
+
+/* From the KarmadaBackup and its credentials (desired_wait() while they are not there). */
+static int from_backup(const struct karmada *k, struct desired *d, struct ko_restore_source *s)
+{
+        const cJSON *obj = desired_observed(d, &ko_karmadabackups, k->namespace, k->restore_backup);
+        struct ko_spec_error err = {{0}};
+        struct ko_backup *b = NULL;
+        const cJSON *cred;
+        int r;
+
+        if (!obj) {
+                desired_wait(d, "spec.restore.backupRef.name: no KarmadaBackup \"%s\"",
+                             k->restore_backup);
+                return -ENOENT;
+        }
+        r = ko_backup_parse(obj, &b, &err);
+        if (r < 0) {
+                desired_wait(d, "KarmadaBackup %s: %s", k->restore_backup,
+                             r == -EINVAL ? err.message : "out of memory");
+                return r;
+        }
+        cred = desired_observed(d, &kube_secrets, k->namespace, b->s3.credentials);
+        if (!b->phase || strcmp(b->phase, "Completed") != 0) {
+                desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
+                             b->phase ? b->phase : "no phase yet");
+                r = -EAGAIN;
+        } else if (!cred) {
+                desired_wait(d, "the S3 credentials of KarmadaBackup %s (Secret %s)",
+                             k->restore_backup, b->s3.credentials);
+                r = -ENOENT;
+        } else if (from_doc(doc_of(b, k->restore_backup),
+                            ko_secret_value(cred, "accessKeyID", NULL),
+                            ko_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
+                desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
+                             k->restore_backup);
+                r = -EINVAL;
+        }
+        ko_backup_free(b);
+        return r;
+}
+
 int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s)
 {
         char name[KO_NAME_MAX + 16];
-        const cJSON *rs, *b, *s3, *cred, *bspec, *bstatus;
-        const char *orig;
+        const cJSON *rs;
         char *text;
         cJSON *doc;
 
@@ -59,55 +122,5 @@ int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_rest
                              ko_secret_value(rs, "secretAccessKey", NULL), s) == 0)
                         return 0;
         }
-        b = desired_observed(d, &ko_karmadabackups, k->namespace, k->restore_backup);
-        if (!b) {
-                desired_wait(d, "spec.restore.backupRef.name: no KarmadaBackup \"%s\"",
-                             k->restore_backup);
-                return -ENOENT;
-        }
-        if (!json_str(b, "status", "phase") ||
-            strcmp(json_str(b, "status", "phase"), "Completed") != 0) {
-                desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
-                             json_str(b, "status", "phase") ? json_str(b, "status", "phase")
-                                                            : "no phase yet");
-                return -EAGAIN;
-        }
-        bspec = cJSON_GetObjectItemCaseSensitive(b, "spec");
-        bstatus = cJSON_GetObjectItemCaseSensitive(b, "status");
-        s3 = cJSON_GetObjectItemCaseSensitive(bspec, "s3");
-        cred = json_str(s3, "credentialsSecretRef", "name")
-                       ? desired_observed(d, &kube_secrets, k->namespace,
-                                          json_str(s3, "credentialsSecretRef", "name"))
-                       : NULL;
-        if (!cred) {
-                desired_wait(d, "the S3 credentials of KarmadaBackup %s (Secret %s)",
-                             k->restore_backup,
-                             json_str(s3, "credentialsSecretRef", "name")
-                                     ? json_str(s3, "credentialsSecretRef", "name")
-                                     : "?");
-                return -ENOENT;
-        }
-        doc = cJSON_CreateObject();
-        cJSON_AddStringToObject(doc, "backup", k->restore_backup);
-        orig = json_str(cJSON_GetObjectItemCaseSensitive(bspec, "karmadaRef"), "name", NULL);
-        cJSON_AddStringToObject(doc, "karmada", orig ? orig : "");
-        for (const char *const *f =
-                     (const char *const[]){"endpoint", "bucket", "region", "caBundle", NULL};
-             *f; f++)
-                if (json_str(s3, *f, NULL))
-                        cJSON_AddStringToObject(doc, *f, json_str(s3, *f, NULL));
-        cJSON_AddBoolToObject(doc, "forcePathStyle",
-                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s3, "forcePathStyle")));
-        for (const char *const *f =
-                     (const char *const[]){"objectKey", "pkiObjectKey", "sha256", NULL};
-             *f; f++)
-                if (json_str(bstatus, *f, NULL))
-                        cJSON_AddStringToObject(doc, *f, json_str(bstatus, *f, NULL));
-        if (from_doc(doc, ko_secret_value(cred, "accessKeyID", NULL),
-                     ko_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
-                desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
-                             k->restore_backup);
-                return -EINVAL;
-        }
-        return 0;
+        return from_backup(k, d, s);
 }

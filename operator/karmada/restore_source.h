@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "backup_spec.h"
 #include "desired.h"
 #include "spec.h"
 
@@ -16,10 +17,10 @@
  * (desired_wait() and a negative errno while they are not there). Free with
  * ko_restore_source_free. */
 struct ko_restore_source {
-        cJSON *doc; /* owns the strings below */
-        const char *endpoint, *bucket, *region, *ca_bundle, *key, *pki_key, *sha256;
+        cJSON *doc;                /* owns the strings below */
+        struct ko_s3_location loc; /* the bucket */
+        const char *key, *pki_key, *sha256;
         const char *backup, *karmada; /* the KarmadaBackup, the instance it backed up */
-        bool path_style;
         char *access_key, *secret_key;
 };
 int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "karmada/backup_spec.h"
 #include "karmada/conditions.h"
 #include "runtime/log.h"
 #include "util/timeutil.h"
@@ -45,6 +46,65 @@ const char *upgrade_image_change(const struct karmada *a, const struct karmada *
 /* The backup an upgrade waits for when the annotation asks for one (from the template of the
  * KarmadaBackupSchedule it names): 0 when there is none to wait for or it Completed, 1 while it
  * runs (msg says so), -1 when it failed or cannot be made (msg says why). */
+/* How the backup before an upgrade went: 0 Completed, -1 Failed, 1 not finished (msg says). */
+static int backup_state(const cJSON *b, const struct karmada *k, const char *name, char *msg,
+                        size_t size)
+{
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(b, "status");
+        const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "phase"));
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "message"));
+
+        if (phase && strcmp(phase, "Completed") == 0)
+                return 0;
+        if (phase && strcmp(phase, "Failed") == 0) {
+                snprintf(msg, size,
+                         "the backup before the upgrade to %s failed (KarmadaBackup %s: %s); "
+                         "nothing was upgraded. Delete it to try again, or remove the "
+                         "annotation " KO_BACKUP_BEFORE_UPGRADE_ANNOTATION,
+                         k->version, name, why ? why : "no message");
+                return -1;
+        }
+        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s is %s%s%s",
+                 k->version, name, phase ? phase : "new", why ? ": " : "", why ? why : "");
+        return 1;
+}
+
+/* The backup from the schedule's template, of this instance. */
+static int create_pre_backup(struct kctl *kc, const struct karmada *k, const char *sched,
+                             const char *name, char *msg, size_t size)
+{
+        struct kube_status st;
+        cJSON *s = NULL, *obj;
+        int r = kube_get(kc->client, &ko_karmadabackupschedules, k->namespace, sched, &s, &st);
+
+        if (r < 0) {
+                snprintf(msg, size,
+                         "metadata.annotations[" KO_BACKUP_BEFORE_UPGRADE_ANNOTATION
+                         "]: KarmadaBackupSchedule %s: %s",
+                         sched, r == -ENOENT ? "not found" : st.message);
+                return r == -ENOENT ? -1 : 1;
+        }
+        obj = ko_backup_from_template(s, name, k->name);
+        cJSON_Delete(s);
+        if (!obj) {
+                snprintf(msg, size, "out of memory");
+                return 1;
+        }
+        cJSON_AddStringToObject(
+                cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                        "labels"),
+                "operator.karmada.io/pre-upgrade", k->name);
+        r = kube_create(kc->client, &ko_karmadabackups, k->namespace, obj, NULL, NULL, &st);
+        cJSON_Delete(obj);
+        if (r < 0 && r != -EEXIST) {
+                snprintf(msg, size, "create KarmadaBackup %s: %s", name, st.message);
+                return r == -EINVAL ? -1 : 1;
+        }
+        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s created",
+                 k->version, name);
+        return 1;
+}
+
 int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
                        size_t size)
 {
@@ -52,10 +112,9 @@ int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k
                 cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
         const char *sched = cJSON_GetStringValue(
                 cJSON_GetObjectItemCaseSensitive(ann, KO_BACKUP_BEFORE_UPGRADE_ANNOTATION));
-        const char *phase, *why;
         char name[256], ver[64];
         struct kube_status st;
-        cJSON *b = NULL, *s = NULL, *obj, *meta;
+        cJSON *b = NULL;
         int r;
 
         if (!sched || !*sched)
@@ -70,25 +129,7 @@ int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k
                         *c = (char)(*c - 'A' + 'a');
         r = kube_get(kc->client, &ko_karmadabackups, k->namespace, name, &b, &st);
         if (r == 0) {
-                phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(b, "status"), "phase"));
-                why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(b, "status"), "message"));
-                r = phase && strcmp(phase, "Completed") == 0 ? 0
-                    : phase && strcmp(phase, "Failed") == 0  ? -1
-                                                             : 1;
-                if (r < 0)
-                        snprintf(msg, size,
-                                 "the backup before the upgrade to %s failed (KarmadaBackup %s: "
-                                 "%s); nothing was upgraded. Delete it to try again, or remove "
-                                 "the annotation " KO_BACKUP_BEFORE_UPGRADE_ANNOTATION,
-                                 k->version, name, why ? why : "no message");
-                else if (r > 0)
-                        snprintf(msg, size,
-                                 "backing up before the upgrade to %s: KarmadaBackup "
-                                 "%s is %s%s%s",
-                                 k->version, name, phase ? phase : "new", why ? ": " : "",
-                                 why ? why : "");
+                r = backup_state(b, k, name, msg, size);
                 cJSON_Delete(b);
                 return r;
         }
@@ -96,44 +137,7 @@ int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k
                 snprintf(msg, size, "get KarmadaBackup %s: %s", name, st.message);
                 return 1;
         }
-        r = kube_get(kc->client, &ko_karmadabackupschedules, k->namespace, sched, &s, &st);
-        if (r < 0) {
-                snprintf(msg, size,
-                         "metadata.annotations[" KO_BACKUP_BEFORE_UPGRADE_ANNOTATION
-                         "]: KarmadaBackupSchedule %s: %s",
-                         sched, r == -ENOENT ? "not found" : st.message);
-                return r == -ENOENT ? -1 : 1;
-        }
-        obj = cJSON_CreateObject();
-        cJSON_AddStringToObject(obj, "apiVersion", "operator.karmada.io/v1alpha1");
-        cJSON_AddStringToObject(obj, "kind", "KarmadaBackup");
-        meta = cJSON_AddObjectToObject(obj, "metadata");
-        cJSON_AddStringToObject(meta, "name", name);
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"),
-                                "operator.karmada.io/pre-upgrade", k->name);
-        cJSON_AddItemToObject(
-                obj, "spec",
-                cJSON_Duplicate(
-                        cJSON_GetObjectItemCaseSensitive(
-                                cJSON_GetObjectItemCaseSensitive(
-                                        cJSON_GetObjectItemCaseSensitive(s, "spec"), "template"),
-                                "spec"),
-                        true));
-        /* whatever the template says, it is this instance that is backed up */
-        cJSON_ReplaceItemInObjectCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"),
-                                                 "karmadaRef"),
-                "name", cJSON_CreateString(k->name));
-        r = kube_create(kc->client, &ko_karmadabackups, k->namespace, obj, NULL, NULL, &st);
-        cJSON_Delete(obj);
-        cJSON_Delete(s);
-        if (r < 0 && r != -EEXIST) {
-                snprintf(msg, size, "create KarmadaBackup %s: %s", name, st.message);
-                return r == -EINVAL ? -1 : 1;
-        }
-        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s created",
-                 k->version, name);
-        return 1;
+        return create_pre_backup(kc, k, sched, name, msg, size);
 }
 
 /* After a pass of an upgrade: an Event for each step that finished (in order), the Upgrading

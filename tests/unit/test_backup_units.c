@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pure pieces of backups: S3 request construction for libcurl's SigV4, retention. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "karmada/backup_spec.h"
 #include "karmada/retention.h"
 #include "util/s3.h"
 #include "util/strbuf.h"
@@ -97,11 +100,118 @@ static void test_retention(void **state)
         assert_int_equal(ko_retention_select(same, 3, 2, 0, now), 1);
 }
 
+static struct ko_backup *parse_backup(const char *json, int want, const char *const *needles)
+{
+        struct ko_spec_error err = {{0}};
+        struct ko_backup *b = NULL;
+        cJSON *o = cJSON_Parse(json);
+
+        assert_non_null(o);
+        assert_int_equal(ko_backup_parse(o, &b, &err), want);
+        for (; needles && *needles; needles++)
+                if (!strstr(err.message, *needles))
+                        fail_msg("error \"%s\" lacks \"%s\"", err.message, *needles);
+        cJSON_Delete(o);
+        return b;
+}
+
+/* a KarmadaBackup, typed: defaults, status, and every missing field named */
+static void test_backup_spec(void **state)
+{
+        struct ko_backup *b;
+
+        (void)state;
+        b = parse_backup("{\"metadata\":{\"namespace\":\"ns\",\"name\":\"one\",\"uid\":\"u-1\","
+                         "\"generation\":2},\"spec\":{\"karmadaRef\":{\"name\":\"k\"},"
+                         "\"encryptionKeySecretRef\":{\"name\":\"key\"},\"s3\":{\"endpoint\":"
+                         "\"https://s3.example\",\"bucket\":\"b\",\"prefix\":\"p\","
+                         "\"forcePathStyle\":true,\"credentialsSecretRef\":{\"name\":\"c\"}}},"
+                         "\"status\":{\"phase\":\"Completed\",\"objectKey\":\"p/etcd.db\"}}",
+                         0, NULL);
+        assert_non_null(b);
+        assert_string_equal(b->karmada, "k");
+        assert_string_equal(b->key_key, "key"); /* the default */
+        assert_string_equal(b->s3.prefix, "p");
+        assert_true(b->s3.path_style);
+        assert_null(b->s3.region);
+        assert_string_equal(b->s3.credentials, "c");
+        assert_string_equal(b->phase, "Completed");
+        assert_string_equal(b->object_key, "p/etcd.db");
+        assert_null(b->pki_object_key);
+        assert_int_equal(b->generation, 2);
+        ko_backup_free(b);
+        assert_null(parse_backup("{\"metadata\":{\"name\":\"x\"},\"spec\":{}}", -EINVAL,
+                                 (const char *const[]){"spec.karmadaRef.name: required",
+                                                       "spec.encryptionKeySecretRef.name: required",
+                                                       "spec.s3: required", NULL}));
+        assert_null(parse_backup(
+                "{\"spec\":{\"karmadaRef\":{\"name\":\"k\"},"
+                "\"encryptionKeySecretRef\":{\"name\":\"key\"},\"s3\":{"
+                "\"endpoint\":\"s3.example\",\"bucket\":\"\"}}}",
+                -EINVAL,
+                (const char *const[]){"spec.s3.endpoint: \"s3.example\" is not",
+                                      "spec.s3.bucket: required",
+                                      "spec.s3.credentialsSecretRef.name: required", NULL}));
+}
+
+/* the client of a location: the CA bundle decoded from base64, a bad one named */
+static void test_s3_open(void **state)
+{
+        struct ko_s3_location loc = {.endpoint = "https://s3.example",
+                                     .bucket = "b",
+                                     .ca_bundle = "LS0tLS1CRUdJTg=="}; /* "-----BEGIN" */
+        char why[256] = "";
+        struct ko_s3 s3;
+
+        (void)state;
+        assert_int_equal(ko_s3_open(&loc, "AK", "SK", &s3, why, sizeof(why)), 0);
+        assert_int_equal(s3.c.ca_len, 10);
+        assert_memory_equal(s3.c.ca_pem, "-----BEGIN", 10);
+        assert_string_equal(s3.c.secret_key, "SK");
+        assert_string_equal(s3.c.target.bucket, "b");
+        ko_s3_close(&s3);
+        assert_null(s3.secret_key);
+        loc.ca_bundle = "not base64!";
+        assert_int_equal(ko_s3_open(&loc, "AK", "SK", &s3, why, sizeof(why)), -EINVAL);
+        assert_non_null(strstr(why, "spec.s3.caBundle"));
+}
+
+/* a backup from a schedule's template, of the instance asked for */
+static void test_backup_from_template(void **state)
+{
+        cJSON *sched = cJSON_Parse("{\"spec\":{\"template\":{\"spec\":{\"karmadaRef\":{"
+                                   "\"name\":\"other\"},\"s3\":{\"bucket\":\"b\"}}}}}");
+        cJSON *b = ko_backup_from_template(sched, "pre-1", "mine");
+        cJSON *c = ko_backup_from_template(sched, "sched-1", NULL);
+
+        (void)state;
+        assert_string_equal(cJSON_GetObjectItem(b, "kind")->valuestring, "KarmadaBackup");
+        assert_string_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b, "metadata"), "name")->valuestring,
+                "pre-1");
+        assert_string_equal(
+                cJSON_GetObjectItem(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(b, "spec"), "karmadaRef"), "name")
+                        ->valuestring,
+                "mine");
+        assert_string_equal(
+                cJSON_GetObjectItem(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(c, "spec"), "karmadaRef"), "name")
+                        ->valuestring,
+                "other");
+        cJSON_Delete(b);
+        cJSON_Delete(c);
+        cJSON_Delete(sched);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_s3_urls),
                 cmocka_unit_test(test_retention),
+                cmocka_unit_test(test_backup_spec),
+                cmocka_unit_test(test_s3_open),
+                cmocka_unit_test(test_backup_from_template),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
