@@ -219,9 +219,9 @@ static int patch_status(struct bctl *bc, const struct kube_resource *r, const cJ
         char *body;
         int rc;
 
-        cJSON_ArrayForEach(f, json_at(obj, "status", NULL)) if (!cJSON_GetObjectItemCaseSensitive(
-                                                                        status, f->string))
-                cJSON_AddNullToObject(status, f->string);
+        cJSON_ArrayForEach (f, json_at(obj, "status", NULL))
+                if (!cJSON_GetObjectItemCaseSensitive(status, f->string))
+                        cJSON_AddNullToObject(status, f->string);
         cJSON_AddItemToObject(patch, "status", status);
         body = cJSON_PrintUnformatted(patch);
         cJSON_Delete(patch);
@@ -289,8 +289,7 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
         cJSON_AddStringToObject(doc, "namespace", k->namespace);
         cJSON_AddStringToObject(doc, "karmada", k->name);
         arr = cJSON_AddArrayToObject(doc, "secrets");
-        cJSON_ArrayForEach(item, json_at(list, "items", NULL))
-        {
+        cJSON_ArrayForEach (item, json_at(list, "items", NULL)) {
                 cJSON *s = cJSON_CreateObject();
                 cJSON_AddStringToObject(s, "name", json_str(item, "metadata", "name"));
                 if (json_str(item, "type", NULL))

@@ -20,8 +20,7 @@ static void mask_ca_bundles(cJSON *o)
 {
         cJSON *e;
 
-        cJSON_ArrayForEach(e, o)
-        {
+        cJSON_ArrayForEach (e, o) {
                 if (cJSON_IsString(e) && e->string && strcmp(e->string, "caBundle") == 0)
                         cJSON_SetValuestring(e, "<generated>");
                 else if (cJSON_IsObject(e) || cJSON_IsArray(e))
@@ -36,7 +35,7 @@ static void mask_generated(const struct desired_object *o)
         cJSON *e;
 
         if (o->resource == &kube_secrets)
-                cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o->obj, "data"))
+                cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(o->obj, "data"))
                         cJSON_SetValuestring(e, "<generated>");
         mask_ca_bundles(o->obj);
 }
@@ -73,8 +72,7 @@ int ko_render(const char *path, const struct render_options *o, FILE *out, FILE 
                 fprintf(errout, "karmada-operator render: %s\n", err);
                 return 1;
         }
-        cJSON_ArrayForEach(doc, docs)
-        {
+        cJSON_ArrayForEach (doc, docs) {
                 const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
                 struct ko_spec_error serr = {{0}};
                 struct karmada *k = NULL;

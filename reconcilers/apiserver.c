@@ -56,12 +56,15 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
         spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
         pspec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"),
                                                  "spec");
-        cJSON_ArrayForEach(it, k->extra_volumes) cJSON_AddItemToArray(
-                cJSON_GetObjectItemCaseSensitive(pspec, "volumes"), cJSON_Duplicate(it, true));
-        cJSON_ArrayForEach(it, k->extra_volume_mounts) cJSON_AddItemToArray(
-                cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"), cJSON_Duplicate(it, true));
-        cJSON_ArrayForEach(it, k->sidecars) cJSON_AddItemToArray(
-                cJSON_GetObjectItemCaseSensitive(pspec, "containers"), cJSON_Duplicate(it, true));
+        cJSON_ArrayForEach (it, k->extra_volumes)
+                cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(pspec, "volumes"),
+                                     cJSON_Duplicate(it, true));
+        cJSON_ArrayForEach (it, k->extra_volume_mounts)
+                cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"),
+                                     cJSON_Duplicate(it, true));
+        cJSON_ArrayForEach (it, k->sidecars)
+                cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(pspec, "containers"),
+                                     cJSON_Duplicate(it, true));
         r = ko_add_workload(d, KO_APISERVER, w);
         if (r < 0)
                 return r;

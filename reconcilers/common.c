@@ -66,7 +66,7 @@ void ko_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container)
 
         ko_obj_name(k, "etcd-cert", secret, sizeof(secret));
         if (k->etcd_external) {
-                cJSON_ArrayForEach(e, k->etcd_endpoints)
+                cJSON_ArrayForEach (e, k->etcd_endpoints)
                         strbuf_printf(&servers, "%s%s", servers.len ? "," : "", e->valuestring);
                 ko_add_arg(container, "--etcd-cafile=%s/ca.crt", KO_ETCD_CLIENT_DIR);
                 ko_add_arg(container, "--etcd-certfile=%s/tls.crt", KO_ETCD_CLIENT_DIR);
@@ -106,7 +106,8 @@ void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def)
         struct strbuf sb = {0};
         const cJSON *e;
 
-        cJSON_ArrayForEach(e, list) strbuf_printf(&sb, "%s%s", sb.len ? "," : "", e->valuestring);
+        cJSON_ArrayForEach (e, list)
+                strbuf_printf(&sb, "%s%s", sb.len ? "," : "", e->valuestring);
         if (sb.len || def)
                 ko_add_arg(container, "--controllers=%s", sb.len ? sb.buf : def);
         strbuf_free(&sb);
@@ -216,21 +217,18 @@ static cJSON *feature_object(const struct karmada *k, const struct kube_resource
                 return NULL;
         meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
         /* the user's labels and annotations too; ours win */
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(
-                                      gm, "labels")) if (cJSON_IsString(e) &&
-                                                         !cJSON_GetObjectItemCaseSensitive(
-                                                                 cJSON_GetObjectItemCaseSensitive(
-                                                                         meta, "labels"),
-                                                                 e->string))
-                cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(meta, "labels"), e->string,
-                                        e->valuestring);
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(gm, "labels"))
+                if (cJSON_IsString(e) &&
+                    !cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(meta, "labels"), e->string))
+                        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(meta, "labels"),
+                                                e->string, e->valuestring);
         if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(gm, "annotations")))
                 cJSON_AddItemToObject(
                         meta, "annotations",
                         cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(gm, "annotations"), true));
         /* every field but the identity ones */
-        cJSON_ArrayForEach(e, given)
-        {
+        cJSON_ArrayForEach (e, given) {
                 if (strcmp(e->string, "metadata") == 0 || strcmp(e->string, "apiVersion") == 0 ||
                     strcmp(e->string, "kind") == 0 || strcmp(e->string, "name") == 0 ||
                     strcmp(e->string, "namespace") == 0)

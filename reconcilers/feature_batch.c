@@ -25,8 +25,7 @@ static cJSON *crd_policy(const struct karmada *k)
                 return NULL;
         spec = cJSON_AddObjectToObject(p, "spec");
         sel = cJSON_AddArrayToObject(spec, "resourceSelectors");
-        cJSON_ArrayForEach(crd, k->features.crds)
-        {
+        cJSON_ArrayForEach (crd, k->features.crds) {
                 cJSON *s = cJSON_CreateObject();
                 cJSON_AddStringToObject(s, "apiVersion", "apiextensions.k8s.io/v1");
                 cJSON_AddStringToObject(s, "kind", "CustomResourceDefinition");
@@ -50,13 +49,11 @@ static int batch_contribute(const struct karmada *k, struct desired *d)
 
         if (f->multi_templates)
                 r = ko_gate_on(d, "MultiplePodTemplatesScheduling", templates);
-        cJSON_ArrayForEach(o, f->customizations)
-        {
+        cJSON_ArrayForEach (o, f->customizations) {
                 if (r >= 0)
                         r = ko_add_feature_object(d, k, &ko_rics, o, NULL, "karmada-batch");
         }
-        cJSON_ArrayForEach(o, f->crds)
-        {
+        cJSON_ArrayForEach (o, f->crds) {
                 if (r >= 0)
                         r = ko_add_feature_object(d, k, &kube_crds, o, NULL, "karmada-batch");
         }

@@ -25,8 +25,7 @@ static int preemption_contribute(const struct karmada *k, struct desired *d)
                 r = ko_gate_on(d, "PriorityBasedScheduling", priority);
         if (r >= 0 && f->policy_preemption)
                 r = ko_gate_on(d, "PropagationPolicyPreemption", preempt);
-        cJSON_ArrayForEach(pc, f->priority_classes)
-        {
+        cJSON_ArrayForEach (pc, f->priority_classes) {
                 if (r >= 0)
                         r = ko_add_feature_object(d, k, &kube_priorityclasses, pc, NULL,
                                                   "karmada-preemption");

@@ -28,8 +28,7 @@ static int quota_contribute(const struct karmada *k, struct desired *d)
         if (r >= 0 && f->quota_sync)
                 r = desired_flag(d, KO_CONTROLLER_MANAGER, "federated-resource-quota-sync-period",
                                  f->quota_sync);
-        cJSON_ArrayForEach(q, f->frqs)
-        {
+        cJSON_ArrayForEach (q, f->frqs) {
                 const cJSON *ns = cJSON_GetObjectItemCaseSensitive(q, "namespace");
                 if (r >= 0)
                         r = ko_add_feature_object(d, k, &ko_frqs, q,

@@ -134,13 +134,12 @@ static int scheduler_features_contribute(const struct karmada *k, struct desired
 
         if (f->overcommit_protection)
                 r = ko_gate_on(d, "SchedulingOvercommitProtection", sched);
-        cJSON_ArrayForEach(p, f->plugins)
+        cJSON_ArrayForEach (p, f->plugins)
                 strbuf_printf(&plugins, "%s%s", plugins.len ? "," : "", p->valuestring);
         if (r >= 0 && plugins.len)
                 r = desired_flag(d, KO_SCHEDULER, "plugins", plugins.buf);
         strbuf_free(&plugins);
-        cJSON_ArrayForEach(p, f->estimators)
-        {
+        cJSON_ArrayForEach (p, f->estimators) {
                 if (r >= 0)
                         r = estimator(k, d, p);
         }

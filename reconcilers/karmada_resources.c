@@ -226,8 +226,7 @@ static void merge_patch(cJSON *target, const cJSON *patch)
 {
         const cJSON *p;
 
-        cJSON_ArrayForEach(p, patch)
-        {
+        cJSON_ArrayForEach (p, patch) {
                 cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
                 if (cJSON_IsNull(p)) {
                         cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);

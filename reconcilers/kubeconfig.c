@@ -37,8 +37,7 @@ static char *admin_server(const struct karmada *k, struct desired *d)
         if (strcmp(k->service_type, "NodePort") == 0) {
                 const cJSON *ports = cJSON_GetObjectItemCaseSensitive(
                         cJSON_GetObjectItemCaseSensitive(svc, "spec"), "ports");
-                cJSON_ArrayForEach(it, ports)
-                {
+                cJSON_ArrayForEach (it, ports) {
                         const cJSON *np = cJSON_GetObjectItemCaseSensitive(it, "nodePort");
                         const cJSON *pn = cJSON_GetObjectItemCaseSensitive(it, "name");
                         const char *addr = d->observed ? d->observed->node_address : NULL;
@@ -54,12 +53,11 @@ static char *admin_server(const struct karmada *k, struct desired *d)
                 desired_wait(d, "the node port of Service %s and a node address", name);
                 return NULL;
         }
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
-                                       cJSON_GetObjectItemCaseSensitive(
-                                               cJSON_GetObjectItemCaseSensitive(svc, "status"),
-                                               "loadBalancer"),
-                                       "ingress"))
-        {
+        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(
+                                                cJSON_GetObjectItemCaseSensitive(svc, "status"),
+                                                "loadBalancer"),
+                                        "ingress")) {
                 const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "hostname");
                 const cJSON *ip = cJSON_GetObjectItemCaseSensitive(it, "ip");
                 const char *a = cJSON_IsString(h) && *h->valuestring ? h->valuestring

@@ -57,7 +57,8 @@ static void san_add_list(struct sans *s, const cJSON *list)
 {
         const cJSON *e;
 
-        cJSON_ArrayForEach(e, list) san_add(s, e->valuestring);
+        cJSON_ArrayForEach (e, list)
+                san_add(s, e->valuestring);
 }
 
 static void sans_free(struct sans *s)
@@ -80,8 +81,7 @@ static const char *lb_address(const struct karmada *k, const struct desired *d)
                 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(svc, "status"),
                                                  "loadBalancer"),
                 "ingress");
-        cJSON_ArrayForEach(e, ing)
-        {
+        cJSON_ArrayForEach (e, ing) {
                 const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "hostname"),
                             *ip = cJSON_GetObjectItemCaseSensitive(e, "ip");
                 if (cJSON_IsString(h) && *h->valuestring)

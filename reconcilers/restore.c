@@ -146,8 +146,7 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
                 ko_obj_name(k, *x, to, sizeof(to));
                 if (desired_observed(ctx->d, &kube_secrets, k->namespace, to))
                         continue;
-                cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "secrets"))
-                {
+                cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive(doc, "secrets")) {
                         cJSON *o;
                         if (r < 0 || !json_str(item, "name", NULL) ||
                             strcmp(json_str(item, "name", NULL), from) != 0)

@@ -129,8 +129,7 @@ static const cJSON *find_kind(const cJSON *docs, const char *kind)
 {
         const cJSON *d;
 
-        cJSON_ArrayForEach(d, docs)
-        {
+        cJSON_ArrayForEach (d, docs) {
                 const cJSON *k = get(d, "kind");
                 if (cJSON_IsString(k) && strcmp(k->valuestring, kind) == 0)
                         return d;
@@ -144,14 +143,10 @@ static void no_wildcards(const cJSON *rbac)
 {
         const cJSON *doc, *rule, *list, *v;
 
-        cJSON_ArrayForEach(doc, rbac)
-        {
-                cJSON_ArrayForEach(rule, get(doc, "rules"))
-                {
-                        cJSON_ArrayForEach(list, rule)
-                        {
-                                cJSON_ArrayForEach(v, list)
-                                {
+        cJSON_ArrayForEach (doc, rbac) {
+                cJSON_ArrayForEach (rule, get(doc, "rules")) {
+                        cJSON_ArrayForEach (list, rule) {
+                                cJSON_ArrayForEach (v, list) {
                                         if (cJSON_IsString(v) && strchr(v->valuestring, '*'))
                                                 die("a wildcard in the RBAC rules: ", list->string);
                                 }
@@ -262,8 +257,7 @@ static void owned_crds(cJSON *spec, char *const *crds, int n_crds)
         cJSON *owned = get(get(spec, "customresourcedefinitions"), "owned"), *e;
         int listed = 0;
 
-        cJSON_ArrayForEach(e, owned)
-        {
+        cJSON_ArrayForEach (e, owned) {
                 const char *name = cJSON_GetStringValue(get(e, "name"));
                 cJSON *crd = NULL;
                 for (int i = 0; i < n_crds && !crd; i++) {

@@ -141,7 +141,8 @@ static cJSON *convert(const cJSON *s, int depth)
                 cJSON **keys = calloc((size_t)n, sizeof(*keys)), *p;
                 const cJSON *it;
 
-                cJSON_ArrayForEach(it, props) keys[i++] = (cJSON *)it;
+                cJSON_ArrayForEach (it, props)
+                        keys[i++] = (cJSON *)it;
                 qsort(keys, (size_t)n, sizeof(*keys), cmp_keys);
                 p = cJSON_AddObjectToObject(o, "properties");
                 for (i = 0; i < n; i++)

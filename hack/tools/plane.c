@@ -402,15 +402,13 @@ static int own_port(const struct pod *pod, int port)
         const cJSON *c, *a;
         struct in_addr ip;
 
-        cJSON_ArrayForEach(c, pod->containers)
-        {
+        cJSON_ArrayForEach (c, pod->containers) {
                 const char *image = json_str(c, "image", NULL);
                 if (!image || !strstr(image, "/karmada-scheduler-estimator:"))
                         continue;
                 for (int part = 0; part < 2; part++)
-                        cJSON_ArrayForEach(
-                                a, cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command"))
-                        {
+                        cJSON_ArrayForEach (
+                                a, cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command")) {
                                 const char *v = cJSON_GetStringValue(a);
                                 if (v && strncmp(v, "--server-port=", 14) == 0 &&
                                     strtol(v + 14, NULL, 10) == port &&
@@ -454,8 +452,7 @@ static const cJSON *find_secret(const char *ns, const char *name)
 {
         const cJSON *s;
 
-        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(g.secrets, "items"))
-        {
+        cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(g.secrets, "items")) {
                 if (name && ns && strcmp(json_str(s, "metadata", "namespace") ?: "", ns) == 0 &&
                     strcmp(json_str(s, "metadata", "name") ?: "", name) == 0)
                         return s;
@@ -498,8 +495,7 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
 
         if (r < 0)
                 return r;
-        cJSON_ArrayForEach(e, data)
-        {
+        cJSON_ArrayForEach (e, data) {
                 const char *rel = e->string;
                 const cJSON *it;
                 unsigned char *bytes = NULL;
@@ -508,10 +504,10 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
 
                 if (cJSON_IsArray(items) && cJSON_GetArraySize(items) > 0) {
                         rel = NULL;
-                        cJSON_ArrayForEach(
-                                it, items) if (json_str(it, "key", NULL) &&
-                                               strcmp(json_str(it, "key", NULL), e->string) == 0)
-                                rel = json_str(it, "path", NULL);
+                        cJSON_ArrayForEach (it, items)
+                                if (json_str(it, "key", NULL) &&
+                                    strcmp(json_str(it, "key", NULL), e->string) == 0)
+                                        rel = json_str(it, "path", NULL);
                         if (!rel)
                                 continue;
                 }
@@ -628,8 +624,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
         if (!bin)
                 return 0;
         /* env: values, field references, Secret keys */
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
-        {
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(c, "env")) {
                 const char *name = json_str(e, "name", NULL), *v = json_str(e, "value", NULL);
                 const char *field =
                         json_str(at(e, "valueFrom", "fieldRef", NULL), "fieldPath", NULL);
@@ -659,8 +654,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                 free(secret);
         }
         /* volumes: files for Secrets and ConfigMaps, directories for the rest */
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"))
-        {
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(c, "volumeMounts")) {
                 const char *vname = json_str(e, "name", NULL),
                            *mpath = json_str(e, "mountPath", NULL);
                 const char *sub = json_str(e, "subPath", NULL);
@@ -669,11 +663,10 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                         continue;
                 snprintf(vdir, sizeof(vdir), "%s/volumes/%s", dir, vname);
                 vol = NULL;
-                cJSON_ArrayForEach(
-                        vol, cJSON_GetObjectItemCaseSensitive(
-                                     pspec, "volumes")) if (json_str(vol, "name", NULL) &&
-                                                            strcmp(json_str(vol, "name", NULL),
-                                                                   vname) == 0) break;
+                cJSON_ArrayForEach (vol, cJSON_GetObjectItemCaseSensitive(pspec, "volumes"))
+                        if (json_str(vol, "name", NULL) &&
+                            strcmp(json_str(vol, "name", NULL), vname) == 0)
+                                break;
                 if (vol && cJSON_GetObjectItemCaseSensitive(vol, "secret")) {
                         const char *sname = json_str(vol, "secret", "secretName");
                         const cJSON *s = find_secret(pod->ns, sname);
@@ -732,8 +725,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
         for (int part = 0; part < 2; part++) {
                 const cJSON *list = cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command");
                 int i = 0;
-                cJSON_ArrayForEach(e, list)
-                {
+                cJSON_ArrayForEach (e, list) {
                         char *a, *b;
                         if (part == 0 && i++ == 0)
                                 continue; /* the binary inside the image */
@@ -797,8 +789,9 @@ static bool run_init(const struct pod *pod, const char *dir, const char *name, c
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 dup2(fd, STDOUT_FILENO);
                 dup2(fd, STDERR_FILENO);
-                cJSON_ArrayForEach(e, env) if (cJSON_IsString(e))
-                        setenv(e->string, e->valuestring, 1);
+                cJSON_ArrayForEach (e, env)
+                        if (cJSON_IsString(e))
+                                setenv(e->string, e->valuestring, 1);
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGINT, SIG_DFL);
                 execvp(argv[0], argv);
@@ -845,8 +838,7 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                         say("%s changed: restarting", key);
                         proc_stop(key, p);
                 }
-                cJSON_ArrayForEach(ic, cJSON_GetObjectItemCaseSensitive(pspec, "initContainers"))
-                {
+                cJSON_ArrayForEach (ic, cJSON_GetObjectItemCaseSensitive(pspec, "initContainers")) {
                         char *iargv[MAX_ARGS + 8];
                         int iargc = 0;
                         struct strbuf isum = {0};
@@ -889,8 +881,7 @@ static bool selects(const cJSON *selector, const cJSON *labels)
 
         if (!cJSON_IsObject(selector) || !selector->child)
                 return false;
-        cJSON_ArrayForEach(e, selector)
-        {
+        cJSON_ArrayForEach (e, selector) {
                 const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, e->string);
                 if (!cJSON_IsString(e) || !cJSON_IsString(l) ||
                     strcmp(e->valuestring, l->valuestring) != 0)
@@ -906,14 +897,13 @@ static int target_port(const cJSON *port, const struct pod *pod)
         if (cJSON_IsNumber(t))
                 return own_port(pod, t->valueint);
         if (cJSON_IsString(t)) {
-                cJSON_ArrayForEach(c, pod->containers)
-                        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "ports")) if (
-                                json_str(p, "name", NULL) &&
-                                strcmp(json_str(p, "name", NULL), t->valuestring) ==
-                                        0) return own_port(pod,
-                                                           cJSON_GetObjectItemCaseSensitive(
-                                                                   p, "containerPort")
-                                                                   ->valueint);
+                cJSON_ArrayForEach (c, pod->containers)
+                        cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(c, "ports"))
+                                if (json_str(p, "name", NULL) &&
+                                    strcmp(json_str(p, "name", NULL), t->valuestring) == 0)
+                                        return own_port(pod, cJSON_GetObjectItemCaseSensitive(
+                                                                     p, "containerPort")
+                                                                     ->valueint);
         }
         return own_port(pod, cJSON_GetObjectItemCaseSensitive(port, "port")->valueint);
 }
@@ -968,8 +958,7 @@ static void service(const cJSON *svc, const struct pod *pods, int n_pods, const 
                 }
         if (!ep)
                 return;
-        cJSON_ArrayForEach(port, at(svc, "spec", "ports", NULL))
-        {
+        cJSON_ArrayForEach (port, at(svc, "spec", "ports", NULL)) {
                 const cJSON *p = cJSON_GetObjectItemCaseSensitive(port, "port");
                 const cJSON *np = cJSON_GetObjectItemCaseSensitive(port, "nodePort");
                 int to = target_port(port, ep);
@@ -1006,8 +995,7 @@ static const char *domain_of(const cJSON *karmadas_list, const char *ns, const c
 {
         const cJSON *k;
 
-        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(karmadas_list, "items"))
-        {
+        cJSON_ArrayForEach (k, cJSON_GetObjectItemCaseSensitive(karmadas_list, "items")) {
                 if (strcmp(json_str(k, "metadata", "namespace") ?: "", ns) == 0 &&
                     strcmp(json_str(k, "metadata", "name") ?: "", instance) == 0) {
                         const char *d = json_str(at(k, "spec", "hostCluster", "networking"),
@@ -1038,8 +1026,8 @@ static void pass(void)
         strbuf_reset(&g.hosts);
         strbuf_printf(&g.hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
         for (int kind = 0; kind < 2; kind++) {
-                cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(kind ? stss : deps, "items"))
-                {
+                cJSON_ArrayForEach (w,
+                                    cJSON_GetObjectItemCaseSensitive(kind ? stss : deps, "items")) {
                         const cJSON *reps = at(w, "spec", "replicas", NULL);
                         struct pod *p = &pods[n_pods];
                         if (n_pods >= (int)(sizeof(pods) / sizeof(pods[0])) ||
@@ -1062,8 +1050,7 @@ static void pass(void)
                                 kind ? json_str(w, "metadata", "name") : NULL);
                 }
         }
-        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(svcs, "items"))
-        {
+        cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(svcs, "items")) {
                 const char *inst =
                         json_str(at(s, "metadata", "labels", NULL), KO_LABEL_INSTANCE, NULL);
                 service(s, pods, n_pods,

@@ -16,8 +16,7 @@ const cJSON *ko_condition_get(const cJSON *conditions, const char *type)
 {
         const cJSON *c;
 
-        cJSON_ArrayForEach(c, conditions)
-        {
+        cJSON_ArrayForEach (c, conditions) {
                 const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "type");
                 if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
                         return c;

@@ -177,8 +177,7 @@ static void merge_gates(cJSON *gates, const cJSON *from)
 {
         const cJSON *g;
 
-        cJSON_ArrayForEach(g, from)
-        {
+        cJSON_ArrayForEach (g, from) {
                 cJSON_DeleteItemFromObjectCaseSensitive(gates, g->string);
                 cJSON_AddBoolToObject(gates, g->string, cJSON_IsTrue(g));
         }
@@ -198,7 +197,8 @@ static char **sorted(const cJSON *o, int *ret_n)
 
         if (!items)
                 return NULL;
-        cJSON_ArrayForEach(it, o) items[i++] = (cJSON *)it;
+        cJSON_ArrayForEach (it, o)
+                items[i++] = (cJSON *)it;
         qsort(items, (size_t)n, sizeof(*items), cmp_items);
         *ret_n = n;
         return (char **)items;
@@ -237,7 +237,8 @@ static int finish_component(struct desired *d, enum ko_component c)
                         set_str(args, key, eq + 1);
         }
         /* contributions, instance-wide gates, the component's own, then extraArgs */
-        cJSON_ArrayForEach(it, d->flags[c]) set_str(args, it->string, it->valuestring);
+        cJSON_ArrayForEach (it, d->flags[c])
+                set_str(args, it->string, it->valuestring);
         merge_gates(gates, d->gates[c]);
         if (takes_karmada_gates[c])
                 merge_gates(gates, d->k->feature_gates);
@@ -254,7 +255,8 @@ static int finish_component(struct desired *d, enum ko_component c)
                 set_str(args, "feature-gates", sb.buf);
                 strbuf_free(&sb);
         }
-        cJSON_ArrayForEach(it, s->extra_args) set_str(args, it->string, it->valuestring);
+        cJSON_ArrayForEach (it, s->extra_args)
+                set_str(args, it->string, it->valuestring);
         newcmd = cJSON_CreateArray();
         cJSON_AddItemToArray(newcmd, cJSON_CreateString(cmd->child->valuestring));
         items = (cJSON **)sorted(args, &n);
@@ -347,8 +349,7 @@ static void merge_strings(cJSON *dst, const cJSON *src)
 {
         const cJSON *it;
 
-        cJSON_ArrayForEach(it, src)
-        {
+        cJSON_ArrayForEach (it, src) {
                 if (!cJSON_GetObjectItemCaseSensitive(dst, it->string))
                         cJSON_AddStringToObject(dst, it->string, it->valuestring);
         }
@@ -474,9 +475,9 @@ void ko_add_mount(cJSON *workload, cJSON *container, const char *volume, const c
         cJSON *vols = get_or_add_array(pspec, "volumes"), *m = cJSON_CreateObject(), *v;
         bool have = false;
 
-        cJSON_ArrayForEach(v, vols) have =
-                have ||
-                strcmp(cJSON_GetObjectItemCaseSensitive(v, "name")->valuestring, volume) == 0;
+        cJSON_ArrayForEach (v, vols)
+                have = have || strcmp(cJSON_GetObjectItemCaseSensitive(v, "name")->valuestring,
+                                      volume) == 0;
         if (!have && secret) {
                 v = cJSON_CreateObject();
                 cJSON_AddStringToObject(v, "name", volume);

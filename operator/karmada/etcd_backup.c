@@ -119,8 +119,7 @@ int ko_etcd_status(const struct ko_etcd_member *m, struct ko_etcd_status *st, ch
                 snprintf(st->version, sizeof(st->version), "%s",
                          cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "version"))
                                  ?: "");
-                cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "errors"))
-                {
+                cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(j, "errors")) {
                         size_t l = strlen(st->errors);
                         snprintf(st->errors + l, sizeof(st->errors) - l, "%s%s", l ? "; " : "",
                                  cJSON_GetStringValue(e) ?: "?");

@@ -119,8 +119,7 @@ static const cJSON *map_at(struct parser *p, const cJSON *o, const char *key, co
 {
         const cJSON *v = obj_at(p, o, key, path), *e;
 
-        cJSON_ArrayForEach(e, v)
-        {
+        cJSON_ArrayForEach (e, v) {
                 if (!is(e)) {
                         char sub[512];
                         snprintf(sub, sizeof(sub), "%s.%s", path, e->string);
@@ -142,8 +141,7 @@ static const cJSON *list_at(struct parser *p, const cJSON *o, const char *key, c
                 problem(p, path, "must be a list");
                 return NULL;
         }
-        cJSON_ArrayForEach(e, v)
-        {
+        cJSON_ArrayForEach (e, v) {
                 if (strings ? !cJSON_IsString(e) : !cJSON_IsObject(e)) {
                         char sub[512];
                         snprintf(sub, sizeof(sub), "%s[%d]", path, i);
@@ -277,8 +275,7 @@ static const cJSON *named_list(struct parser *p, const cJSON *o, const char *key
         const cJSON *v = list_at(p, o, key, path, false), *e;
         int i = 0;
 
-        cJSON_ArrayForEach(e, v)
-        {
+        cJSON_ArrayForEach (e, v) {
                 const cJSON *meta = get(e, "metadata");
                 const cJSON *name = get(meta ? meta : e, "name");
                 char sub[512];
@@ -309,11 +306,11 @@ static void parse_features(struct parser *p, struct karmada *k, const cJSON *spe
         if (c) {
                 f->scheduler = true;
                 f->plugins = list_at(p, c, "plugins", "spec.features.scheduler.plugins", true);
-                cJSON_ArrayForEach(
-                        e, f->plugins) if (cJSON_IsString(e) &&
-                                           (!e->valuestring[0] || strpbrk(e->valuestring, ", \t")))
-                        problem(p, "spec.features.scheduler.plugins",
-                                "must hold plugin names (or \"*\", \"-name\")");
+                cJSON_ArrayForEach (e, f->plugins)
+                        if (cJSON_IsString(e) &&
+                            (!e->valuestring[0] || strpbrk(e->valuestring, ", \t")))
+                                problem(p, "spec.features.scheduler.plugins",
+                                        "must hold plugin names (or \"*\", \"-name\")");
                 f->overcommit_protection =
                         bool_at(p, c, "overcommitProtection",
                                 "spec.features.scheduler.overcommitProtection", false);
@@ -322,8 +319,7 @@ static void parse_features(struct parser *p, struct karmada *k, const cJSON *spe
                         f->estimators = named_list(
                                 p, e, "memberClusters",
                                 "spec.features.scheduler.estimator.memberClusters", est_fields);
-                cJSON_ArrayForEach(e, f->estimators)
-                {
+                cJSON_ArrayForEach (e, f->estimators) {
                         const char *n = cJSON_GetStringValue(get(e, "name"));
                         if (!cJSON_IsString(get(get(e, "kubeconfigSecretRef"), "name")))
                                 problem(p, "spec.features.scheduler.estimator.memberClusters",
@@ -363,8 +359,7 @@ static void parse_features(struct parser *p, struct karmada *k, const cJSON *spe
                 f->priority_classes =
                         named_list(p, c, "priorityClasses",
                                    "spec.features.preemption.priorityClasses", pc_fields);
-                cJSON_ArrayForEach(e, f->priority_classes)
-                {
+                cJSON_ArrayForEach (e, f->priority_classes) {
                         const cJSON *v = get(e, "value");
                         if (v && (!cJSON_IsNumber(v) || v->valuedouble > 1000000000 ||
                                   v->valuedouble < -2147483648.0 ||

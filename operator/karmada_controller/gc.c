@@ -20,8 +20,7 @@ int gc_finalizer_index(const cJSON *cr)
         int i = 0;
         const cJSON *e;
 
-        cJSON_ArrayForEach(e, f)
-        {
+        cJSON_ArrayForEach (e, f) {
                 if (cJSON_IsString(e) && strcmp(e->valuestring, KO_FINALIZER) == 0)
                         return i;
                 i++;
@@ -139,8 +138,7 @@ static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *pref
         r = kube_list(kc->client, &kube_persistentvolumeclaims, ns, NULL, &list, NULL);
         if (r < 0)
                 return r;
-        cJSON_ArrayForEach(pvc, cJSON_GetObjectItemCaseSensitive(list, "items"))
-        {
+        cJSON_ArrayForEach (pvc, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const char *n = meta_str(pvc, "name");
                 struct kube_status st;
                 if (n && strncmp(n, want, strlen(want)) == 0 &&
@@ -254,8 +252,7 @@ static int prune_kind(struct kube_client *c, const struct kube_resource *r, cons
                          key, "kind", r->kind, "error", st.message);
                 return 1;
         }
-        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(list, "items"))
-        {
+        cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
                 if (!name || wanted(d, true, r, ns, name))
                         continue;

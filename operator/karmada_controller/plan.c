@@ -71,13 +71,11 @@ static const char *node_address(struct kctl *kc, char *buf, size_t size)
                 const cJSON *node, *addr;
                 if (kube_list(kc->client, &kube_nodes, NULL, &lo, &list, NULL) < 0)
                         break;
-                cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(list, "items"))
-                {
-                        cJSON_ArrayForEach(addr,
-                                           cJSON_GetObjectItemCaseSensitive(
-                                                   cJSON_GetObjectItemCaseSensitive(node, "status"),
-                                                   "addresses"))
-                        {
+                cJSON_ArrayForEach (node, cJSON_GetObjectItemCaseSensitive(list, "items")) {
+                        cJSON_ArrayForEach (
+                                addr, cJSON_GetObjectItemCaseSensitive(
+                                              cJSON_GetObjectItemCaseSensitive(node, "status"),
+                                              "addresses")) {
                                 const cJSON *t = cJSON_GetObjectItemCaseSensitive(addr, "type");
                                 const cJSON *a = cJSON_GetObjectItemCaseSensitive(addr, "address");
                                 if (!buf[0] && cJSON_IsString(t) &&

@@ -46,10 +46,9 @@ static const char *apiservice_unavailable(const cJSON *live, char *buf, size_t s
 {
         const cJSON *c;
 
-        cJSON_ArrayForEach(c,
-                           cJSON_GetObjectItemCaseSensitive(
-                                   cJSON_GetObjectItemCaseSensitive(live, "status"), "conditions"))
-        {
+        cJSON_ArrayForEach (
+                c, cJSON_GetObjectItemCaseSensitive(
+                           cJSON_GetObjectItemCaseSensitive(live, "status"), "conditions")) {
                 const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
                 const cJSON *status = cJSON_GetObjectItemCaseSensitive(c, "status");
                 if (!cJSON_IsString(type) || strcmp(type->valuestring, "Available") != 0)

@@ -95,8 +95,7 @@ void store_index_owner_uid(const cJSON *obj, const void *arg, store_emit_fn emit
                 cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "ownerReferences");
         const cJSON *r;
 
-        cJSON_ArrayForEach(r, refs)
-        {
+        cJSON_ArrayForEach (r, refs) {
                 const cJSON *uid = cJSON_GetObjectItemCaseSensitive(r, "uid");
                 if (cJSON_IsString(uid))
                         emit(ctx, uid->valuestring);

@@ -213,8 +213,8 @@ static bool established(const cJSON *crd)
 {
         const cJSON *c;
 
-        cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(crd, "status"), "conditions"))
-        {
+        cJSON_ArrayForEach (c,
+                            cJSON_GetObjectItem(cJSON_GetObjectItem(crd, "status"), "conditions")) {
                 const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(c, "type"));
                 const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(c, "status"));
                 if (t && v && strcmp(t, "Established") == 0 && strcmp(v, "True") == 0)

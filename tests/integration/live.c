@@ -275,8 +275,8 @@ const char *live_condition(const char *ns, const char *name, const char *type, c
         const cJSON *c;
 
         buf[0] = '\0';
-        cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), "conditions"))
-        {
+        cJSON_ArrayForEach (c,
+                            cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), "conditions")) {
                 const cJSON *t = cJSON_GetObjectItem(c, "type");
                 if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
                         snprintf(buf, size, "%s %s %s",

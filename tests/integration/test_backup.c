@@ -95,17 +95,12 @@ static void succeeded(const cJSON *b, char *buf, size_t size)
         const cJSON *c;
 
         buf[0] = '\0';
-        cJSON_ArrayForEach(
-                c,
-                cJSON_GetObjectItem(
-                        cJSON_GetObjectItem(b, "status"),
-                        "conditions")) if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c,
-                                                                                           "type")),
-                                                  "Succeeded") == 0)
-                snprintf(buf, size, "%s %s %s",
-                         cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")),
-                         cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")),
-                         cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")));
+        cJSON_ArrayForEach (c, cJSON_GetObjectItem(cJSON_GetObjectItem(b, "status"), "conditions"))
+                if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "type")), "Succeeded") == 0)
+                        snprintf(buf, size, "%s %s %s",
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")),
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")),
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")));
 }
 
 static void expect_failed(const char *name, const char *reason, const char *in_message)
@@ -166,8 +161,7 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
                             &(struct kube_list_options){.label_selector = sel}, &list, NULL) == 0,
                   "list backups");
         *completed = 0;
-        cJSON_ArrayForEach(b, cJSON_GetObjectItem(list, "items"))
-        {
+        cJSON_ArrayForEach (b, cJSON_GetObjectItem(list, "items")) {
                 const char *name = cJSON_GetStringValue(
                         cJSON_GetObjectItem(cJSON_GetObjectItem(b, "metadata"), "name"));
                 char tagged[300];
@@ -281,8 +275,7 @@ static cJSON *snapshot_of(struct kube_client *kk, char *max_rv, size_t size)
                                     &(struct kube_list_options){.label_selector = "roundtrip=1"},
                                     &list, &st) == 0,
                           "list %s: %s", rs[i]->resource, st.message);
-                cJSON_ArrayForEach(o, cJSON_GetObjectItem(list, "items"))
-                {
+                cJSON_ArrayForEach (o, cJSON_GetObjectItem(list, "items")) {
                         const cJSON *meta = cJSON_GetObjectItem(o, "metadata");
                         const char *rv =
                                 cJSON_GetStringValue(cJSON_GetObjectItem(meta, "resourceVersion"));
@@ -375,8 +368,7 @@ static void round_trip(void)
                 char ignored[64] = "";
                 after = snapshot_of(k2, ignored, sizeof(ignored));
         }
-        cJSON_ArrayForEach(e, before)
-        {
+        cJSON_ArrayForEach (e, before) {
                 const char *h = cJSON_GetStringValue(cJSON_GetObjectItem(after, e->string));
                 IT_ASSERT(h && strcmp(h, e->valuestring) == 0, "%s: %s after the restore",
                           e->string, h ? "different" : "missing");

@@ -155,9 +155,9 @@ static const cJSON *condition(const cJSON *k, const char *type)
 {
         const cJSON *c;
 
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(
-                                      cJSON_GetObjectItemCaseSensitive(k, "status"), "conditions"))
-        {
+        cJSON_ArrayForEach (
+                c, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(k, "status"),
+                                                    "conditions")) {
                 if (strcmp(str_at(c, "type", NULL), type) == 0)
                         return c;
         }
@@ -212,8 +212,7 @@ static int milestones_once(const char *name)
         int n = 0;
 
         IT_ASSERT(kube_list(kc, &kube_events, ns, NULL, &list, NULL) == 0, "list events");
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(list, "items"))
-        {
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem(list, "items")) {
                 char key[160];
 
                 if (strcmp(str_at(e, "reportingController", NULL), "karmada-operator") != 0 ||
@@ -287,8 +286,7 @@ static void check_owned_and_labelled(const char *name)
         for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
                 cJSON *l = list_instance(owned[i], name);
                 const cJSON *it;
-                cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "items"))
-                {
+                cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(l, "items")) {
                         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(it, "metadata");
                         const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
                         const cJSON *ref = cJSON_GetArrayItem(
@@ -398,12 +396,10 @@ static void test_scaling_touches_only_that_component(const char *instance, const
                   "scale");
         wait_ready(instance, "True", NULL, 60);
         after = list_instance(&kube_deployments, instance);
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(after, "items"))
-        {
+        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(after, "items")) {
                 const char *name = str_at(it, "metadata", "name");
                 const cJSON *b = NULL, *x;
-                cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(before, "items"))
-                {
+                cJSON_ArrayForEach (x, cJSON_GetObjectItemCaseSensitive(before, "items")) {
                         if (strcmp(str_at(x, "metadata", "name"), name) == 0)
                                 b = x;
                 }

@@ -15,8 +15,7 @@ static const cJSON *find_event(const cJSON *list, const char *reason)
 {
         const cJSON *it;
 
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-        {
+        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "reason");
                 if (cJSON_IsString(r) && strcmp(r->valuestring, reason) == 0)
                         return it;

@@ -136,8 +136,7 @@ static const char *condition(cJSON *o, const char *type, char *buf, size_t size)
         const cJSON *c;
 
         buf[0] = '\0';
-        cJSON_ArrayForEach(c, at(o, "status", "conditions"))
-        {
+        cJSON_ArrayForEach (c, at(o, "status", "conditions")) {
                 const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(c, "type"));
                 if (t && strcmp(t, type) == 0)
                         snprintf(buf, size, "%s %s",
@@ -154,8 +153,7 @@ static const char *placement(cJSON *rb, char *buf, size_t size)
         size_t n = 0;
 
         buf[0] = '\0';
-        cJSON_ArrayForEach(c, at(rb, "spec", "clusters"))
-        {
+        cJSON_ArrayForEach (c, at(rb, "spec", "clusters")) {
                 const cJSON *r = cJSON_GetObjectItem(c, "replicas");
                 n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s=%d", n ? "," : "",
                                       cJSON_GetStringValue(cJSON_GetObjectItem(c, "name")),
@@ -357,8 +355,7 @@ static void preemption(bool on)
                 for (double t = itest_now(); !seen; usleep(500 * 1000)) {
                         IT_ASSERT(itest_now() - t < 30, "no event PreemptPolicySucceed in %s", ns);
                         IT_ASSERT(kube_list(kk, &kube_events, ns, NULL, &evs, NULL) == 0, "events");
-                        cJSON_ArrayForEach(e, cJSON_GetObjectItem(evs, "items"))
-                        {
+                        cJSON_ArrayForEach (e, cJSON_GetObjectItem(evs, "items")) {
                                 const char *r =
                                         cJSON_GetStringValue(cJSON_GetObjectItem(e, "reason"));
                                 seen = seen || (r && strcmp(r, "PreemptPolicySucceed") == 0);
@@ -537,8 +534,7 @@ static void batch(bool on)
         wait_crd(members[1].kc, "member2");
         pytorchjob(ns);
         rb = wait_binding(ns, "train-pytorchjob", has_components, NULL, 120, "spec.components");
-        cJSON_ArrayForEach(c, at(rb, "spec", "components"))
-        {
+        cJSON_ArrayForEach (c, at(rb, "spec", "components")) {
                 const cJSON *n = cJSON_GetObjectItem(c, "name");
                 size_t len = strlen(names);
                 snprintf(names + len, sizeof(names) - len, "%s%s=%d", len ? "," : "",

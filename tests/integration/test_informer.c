@@ -161,8 +161,7 @@ static bool converged(struct seen *s, struct informer *inf, char *why, size_t wh
                 snprintf(why, whylen, "list: %s", st.message);
                 return false;
         }
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-        {
+        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const cJSON *md = cJSON_GetObjectItemCaseSensitive(it, "metadata");
                 int i = parse_index(cJSON_GetObjectItemCaseSensitive(md, "name")->valuestring);
                 if (i >= 0)

@@ -52,8 +52,7 @@ static void check_karmada_apis(const char *ns, const char *name)
         /* the CRDs of the tarball, with the conversion webhook pointed at the instance */
         IT_ASSERT(kube_list(kk, &kube_crds, NULL, NULL, &list, &st) == 0, "list CRDs: %s",
                   st.message);
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(list, "items"))
-        {
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem(list, "items")) {
                 const char *n_ = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "metadata"), "name")
                                          ->valuestring;
                 n++;
@@ -130,8 +129,7 @@ static void gates_of(const char *ns, const char *name, char *buf, size_t size)
         const cJSON *e;
 
         buf[0] = '\0';
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(c, "command"))
-        {
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem(c, "command")) {
                 if (strncmp(e->valuestring, "--feature-gates=", 16) == 0)
                         snprintf(buf, size, "%s", e->valuestring + 16);
         }

@@ -460,8 +460,7 @@ static void *restart_watch_thread(void *arg)
                 while (kube_list(kc, &kube_configmaps, ns, NULL, &list, &st) < 0)
                         usleep(200 * 1000);
                 w->relists++;
-                cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-                {
+                cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                         const char *name = str_at(it, "metadata", "name");
                         if (strncmp(name, "w-restart", 9) == 0 && w->n_listed < 128)
                                 snprintf(w->listed[w->n_listed++], 64, "%s|%s", name, rv_of(it));

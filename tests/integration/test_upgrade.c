@@ -105,8 +105,7 @@ static void generations(const char *instance, char *buf, size_t size)
                                     &(struct kube_list_options){.label_selector = sel}, &list,
                                     NULL) == 0,
                           "list");
-                cJSON_ArrayForEach(o, cJSON_GetObjectItem(list, "items"))
-                {
+                cJSON_ArrayForEach (o, cJSON_GetObjectItem(list, "items")) {
                         size_t len = strlen(buf);
                         snprintf(buf + len, size - len, "%s=%.0f,",
                                  cJSON_GetStringValue(cJSON_GetObjectItem(
@@ -228,8 +227,7 @@ static bool step_events_in_order(int *ret_n, const char **ret_missing)
         int n = 0, at = 0;
 
         IT_ASSERT(kube_list(live_kc, &kube_events, ns, NULL, &list, NULL) == 0, "list events");
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(list, "items"))
-        {
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem(list, "items")) {
                 const char *note = cJSON_GetStringValue(cJSON_GetObjectItem(e, "note")) ?: "";
                 const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(e, "reason")) ?: "";
                 const char *who = cJSON_GetStringValue(

@@ -76,8 +76,7 @@ static void compare(struct walk *w, const cJSON *up, const cJSON *ours, const ch
                 return;
         }
         props = cJSON_GetObjectItemCaseSensitive(up, "properties");
-        cJSON_ArrayForEach(p, props)
-        {
+        cJSON_ArrayForEach (p, props) {
                 snprintf(sub, sizeof(sub), "%s.%s", path, p->string);
                 compare(w, p,
                         cJSON_GetObjectItemCaseSensitive(

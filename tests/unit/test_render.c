@@ -132,7 +132,9 @@ static bool has_arg(const cJSON *cmd, const char *arg)
 {
         const cJSON *e;
 
-        cJSON_ArrayForEach(e, cmd) if (strcmp(e->valuestring, arg) == 0) return true;
+        cJSON_ArrayForEach (e, cmd)
+                if (strcmp(e->valuestring, arg) == 0)
+                        return true;
         return false;
 }
 
@@ -210,9 +212,9 @@ static const char *gates_of(const struct desired *d, const char *workload)
 
         if (!w)
                 fail_msg("no Deployment %s", workload);
-        cJSON_ArrayForEach(e, command(w)) if (strncmp(e->valuestring, "--feature-gates=", 16) ==
-                                              0) return e->valuestring +
-                16;
+        cJSON_ArrayForEach (e, command(w))
+                if (strncmp(e->valuestring, "--feature-gates=", 16) == 0)
+                        return e->valuestring + 16;
         return "";
 }
 
@@ -324,7 +326,7 @@ static void test_features_put_gates_on_the_right_components(void **state)
                             "MultiplePodTemplatesScheduling=false");
         for (size_t i = 0; i < d.n; i++)
                 if (d.objs[i].workload)
-                        cJSON_ArrayForEach(e, command(d.objs[i].obj))
+                        cJSON_ArrayForEach (e, command(d.objs[i].obj))
                                 assert_null(strstr(e->valuestring, "FederatedQuotaEnforcement"));
         desired_free(&d);
         karmada_free(k);
