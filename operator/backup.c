@@ -303,7 +303,7 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
         cJSON_Delete(doc);
         if (!text)
                 return -ENOMEM;
-        r = seal(key, KO_BACKUP_PKI_AAD, text, strlen(text), out);
+        r = seal_box(key, KO_BACKUP_PKI_AAD, text, strlen(text), out);
         OPENSSL_cleanse(text, strlen(text));
         free(text);
         if (r < 0)

@@ -48,7 +48,7 @@ int ko_render(const char *path, const struct render_options *o, FILE *out, FILE 
         size_t len;
         int r, status = 0, n = 0;
 
-        r = strcmp(path, "-") == 0 ? -ENOTSUP : read_file(path, 16u << 20, &text, &len);
+        r = strcmp(path, "-") == 0 ? -ENOTSUP : fileio_read(path, 16u << 20, &text, &len);
         if (r == -ENOTSUP) {
                 struct strbuf sb = {.max = 16u << 20};
                 char buf[8192];

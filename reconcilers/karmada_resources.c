@@ -140,7 +140,7 @@ static int get_tarball(const struct reconcile_ctx *ctx, bool download_again, str
                 return -ENAMETOOLONG;
         snprintf(file, sizeof(file), "%s/crds.tar.gz", base);
         pthread_mutex_lock(&cache_lock);
-        r = mkdir_p(base, 0700);
+        r = fileio_mkdir_p(base, 0700);
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", base, strerror(-r));
                 goto out;
@@ -245,7 +245,7 @@ static cJSON *load_yaml(const char *path, char *err, size_t errlen)
         size_t len;
         cJSON *o = NULL;
 
-        if (read_file(path, MAX_CRD_FILE, &text, &len) < 0) {
+        if (fileio_read(path, MAX_CRD_FILE, &text, &len) < 0) {
                 snprintf(err, errlen, "%s: cannot read", path);
                 return NULL;
         }
@@ -281,7 +281,7 @@ static cJSON *load_patches(const struct reconcile_ctx *ctx, const char *dir, con
 
                 nl = strchr(f, '\n');
                 *nl = '\0';
-                if (read_file(f, MAX_CRD_FILE, &text, &len) < 0) {
+                if (fileio_read(f, MAX_CRD_FILE, &text, &len) < 0) {
                         snprintf(err, errlen, "%s: cannot read", f);
                         goto fail;
                 }

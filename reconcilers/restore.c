@@ -108,7 +108,7 @@ static int open_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s
         if (r >= 0 && (r = s3_get(c, s->pki_key, 64u << 20, &sealed, &e)) < 0)
                 say(ret, "SnapshotUnavailable", r, "S3: get %s: %s", s->pki_key, e.message);
         if (r >= 0) {
-                r = unseal(key, KO_BACKUP_PKI_AAD, sealed.buf, sealed.len, &plain);
+                r = seal_open(key, KO_BACKUP_PKI_AAD, sealed.buf, sealed.len, &plain);
                 *ret_doc = r == 0 ? cJSON_Parse(plain.buf) : NULL;
                 if (!*ret_doc)
                         r = say(ret, "CertificatesCorrupted", -EBADMSG,

@@ -40,7 +40,7 @@ static cJSON *load(const char *path, bool stream)
         size_t len;
         cJSON *doc = NULL;
 
-        if (read_file(path, 16u << 20, &text, &len) < 0)
+        if (fileio_read(path, 16u << 20, &text, &len) < 0)
                 die("cannot read ", path);
         if ((stream ? yaml_parse_stream(text, len, path, NULL, &doc, err, sizeof(err))
                     : yaml_parse_one(text, len, path, NULL, &doc, err, sizeof(err))) < 0)
@@ -214,7 +214,7 @@ static void copy_file(const char *dir, const char *path)
         char *text = NULL;
         size_t len;
 
-        if (read_file(path, 16u << 20, &text, &len) < 0)
+        if (fileio_read(path, 16u << 20, &text, &len) < 0)
                 die("cannot read ", path);
         write_text(dir, base ? base + 1 : path, text);
         free(text);

@@ -219,9 +219,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: ko-crdgen SRC.yaml OPENAPI.json > CRD.yaml\n");
                 return 2;
         }
-        if (read_file(argv[1], 16u << 20, &src_text, &src_len) < 0)
+        if (fileio_read(argv[1], 16u << 20, &src_text, &src_len) < 0)
                 die("cannot read ", argv[1]);
-        if (read_file(argv[2], 64u << 20, &api_text, &api_len) < 0)
+        if (fileio_read(argv[2], 64u << 20, &api_text, &api_len) < 0)
                 die("cannot read ", argv[2]);
         if (yaml_parse_one(src_text, src_len, argv[1], NULL, &crd, err, sizeof(err)) < 0)
                 die(err, "");

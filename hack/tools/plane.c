@@ -491,7 +491,7 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
                         struct strbuf *sum)
 {
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
-        int r = mkdir_p(dir, 0700);
+        int r = fileio_mkdir_p(dir, 0700);
 
         if (r < 0)
                 return r;
@@ -525,7 +525,7 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
                         char d[4400];
                         snprintf(d, sizeof(d), "%s", path);
                         *strrchr(d, '/') = '\0';
-                        mkdir_p(d, 0700);
+                        fileio_mkdir_p(d, 0700);
                 }
                 if (write_if_changed(path, bytes, len) < 0)
                         r = -EIO;
@@ -701,7 +701,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                                 snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", g.state, pod->ns,
                                          claim ? claim : vname, claim ? "" : pod->name);
                         }
-                        mkdir_p(vdir, 0700);
+                        fileio_mkdir_p(vdir, 0700);
                 }
                 mounts[n_mounts].path = mpath;
                 snprintf(mounts[n_mounts].host, sizeof(mounts[n_mounts].host), "%s%s%s", vdir,
@@ -825,7 +825,7 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
 
         snprintf(dir, sizeof(dir), "%s/pods/%s_%s", g.state, pod->ns, pod->name);
         snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
-        mkdir_p(dir, 0700);
+        fileio_mkdir_p(dir, 0700);
         r = container_cmd(pod, pspec, c, claim_templates, sts, dir, argv, &argc, env, &sum);
         if (r == 0)
                 goto out;
@@ -1136,7 +1136,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         kube_config_free(cfg);
-        if (mkdir_p(g.state, 0700) < 0) {
+        if (fileio_mkdir_p(g.state, 0700) < 0) {
                 fprintf(stderr, "ko-plane: %s: %s\n", g.state, strerror(errno));
                 return 1;
         }

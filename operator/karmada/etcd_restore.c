@@ -190,7 +190,7 @@ int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *
                 return 0;
         }
         /* what an interrupted attempt left */
-        r = rm_rf(part);
+        r = fileio_rm_rf(part);
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", part, strerror(-r));
                 return r;
@@ -226,7 +226,7 @@ int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *
                 }
         }
         unlink(snap);
-        rm_rf(part);
+        fileio_rm_rf(part);
         if (r == 0)
                 fprintf(stderr, "etcd-restore: %s restored from %s (revisions bumped by %s)\n",
                         member, o->key, bump);

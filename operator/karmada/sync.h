@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Deciding what to write: is a live object already as desired (so nothing is sent), and has a
- * workload finished rolling out. Pure functions. */
+ * workload finished rolling out. Pure functions, but for ko_apply_if_changed, which reads the
+ * live object and applies when it differs. */
 #pragma once
 
 #include <stdbool.h>
@@ -19,7 +20,6 @@ bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wher
 /* Stamp desired with the hash of its content (annotation operator.karmada.io/applied-hash), so
  * a field removed from the desired state shows as a change too. */
 int ko_stamp(cJSON *desired);
-/* A stamped desired object is in sync when live carries the same hash and holds all of it. */
 /* Server-side apply obj (already stamped) as the operator unless the live object is in sync
  * (read first). Returns 1 when it wrote, 0 when nothing was needed, or a negative errno with st
  * filled. *ret_live (optional): the object as it is now; caller frees. */
@@ -27,6 +27,7 @@ int ko_apply_if_changed(struct kube_client *c, const struct kube_resource *r, co
                         const cJSON *obj, cJSON **ret_live, struct kube_status *st);
 /* An annotation's value, or NULL. */
 const char *ko_annotation(const cJSON *obj, const char *key);
+/* A stamped desired object is in sync when live carries the same hash and holds all of it. */
 bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen);
 
 /* Has this Deployment or StatefulSet finished rolling out: the controller saw the current

@@ -307,7 +307,7 @@ static char *token_current(struct kube_client *c, bool refresh)
                 char *buf = NULL;
                 size_t len;
 
-                if (read_file(c->token_file, 64 << 10, &buf, &len) >= 0) {
+                if (fileio_read(c->token_file, 64 << 10, &buf, &len) >= 0) {
                         while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
                                        buf[len - 1] == ' '))
                                 buf[--len] = '\0';

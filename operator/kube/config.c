@@ -120,7 +120,7 @@ static int loader_add_file(struct loader *l, const char *path, bool must_exist)
         size_t len;
         int r;
 
-        r = read_file(path, MAX_KUBECONFIG_SIZE, &buf, &len);
+        r = fileio_read(path, MAX_KUBECONFIG_SIZE, &buf, &len);
         if (r == -ENOENT && !must_exist)
                 return 0;
         if (r < 0)
@@ -219,7 +219,7 @@ static int get_pem(const struct loader *l, const struct source *s, const char *w
                 path = path_join_relative(s->dir, file);
                 if (!path)
                         return -ENOMEM;
-                r = read_file(path, MAX_PEM_SIZE, &buf, &len);
+                r = fileio_read(path, MAX_PEM_SIZE, &buf, &len);
                 if (r < 0)
                         return seterr(l->err, l->errlen, r, "%s: %s: %s: cannot read %s: %s",
                                       s->path, what, key, path, strerror(-r));
@@ -474,12 +474,12 @@ int kube_config_in_cluster(const char *dir, struct kube_config **ret, char *err,
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        r = read_file(ca_path, MAX_PEM_SIZE, (char **)&c->ca, &c->ca_len);
+        r = fileio_read(ca_path, MAX_PEM_SIZE, (char **)&c->ca, &c->ca_len);
         if (r < 0) {
                 seterr(err, errlen, r, "in-cluster: %s: %s", ca_path, strerror(-r));
                 goto fail;
         }
-        if (read_file(ns_path, 256, &ns, &len) >= 0)
+        if (fileio_read(ns_path, 256, &ns, &len) >= 0)
                 ns[strcspn(ns, " \t\r\n")] = '\0';
         r = -ENOMEM;
         if (asprintf(&c->server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,

@@ -12,7 +12,7 @@
 
 #include "strbuf.h"
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {
         struct strbuf sb = {.max = max};
         char chunk[8192];
@@ -71,7 +71,7 @@ char *path_join_relative(const char *base, const char *path)
         return out;
 }
 
-int mkdir_p(const char *path, mode_t mode)
+int fileio_mkdir_p(const char *path, mode_t mode)
 {
         char buf[4096];
 
@@ -94,7 +94,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
         return remove(path) < 0 ? -1 : 0;
 }
 
-int rm_rf(const char *path)
+int fileio_rm_rf(const char *path)
 {
         struct stat st;
 

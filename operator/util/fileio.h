@@ -5,12 +5,12 @@
 #include <sys/types.h>
 
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len);
 /* Directory part of path ("." when it has none); caller frees. */
 char *path_dirname(const char *path);
 /* path itself when absolute or base is NULL, else base/path; caller frees. */
 char *path_join_relative(const char *base, const char *path);
 /* mkdir -p with mode for each directory it creates; -errno on failure. */
-int mkdir_p(const char *path, mode_t mode);
+int fileio_mkdir_p(const char *path, mode_t mode);
 /* rm -rf path (not following symbolic links); 0 when it is gone, -errno otherwise. */
-int rm_rf(const char *path);
+int fileio_rm_rf(const char *path);

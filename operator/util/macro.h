@@ -38,6 +38,3 @@ static inline bool isempty(const char *s)
 {
         return !s || !*s;
 }
-
-/* Wipe and free memory that held a secret (keys, tokens). */
-void free_secret(void *p, size_t len);

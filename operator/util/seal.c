@@ -40,8 +40,8 @@ static int gcm(bool enc, const unsigned char *key, const unsigned char *nonce, c
         return ok ? 0 : enc ? -EIO : -EBADMSG;
 }
 
-int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
-         struct strbuf *out)
+int seal_box(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
+             struct strbuf *out)
 {
         unsigned char nonce[NONCE_LEN], tag[TAG_LEN], *ct;
         int r;
@@ -63,8 +63,8 @@ int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
         return r;
 }
 
-int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
-           struct strbuf *out)
+int seal_open(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
+              struct strbuf *out)
 {
         const unsigned char *p = in;
         unsigned char tag[TAG_LEN], *pt;

@@ -11,9 +11,9 @@
 struct strbuf;
 
 /* Append the sealed form of in to out. */
-int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
-         struct strbuf *out);
+int seal_box(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
+             struct strbuf *out);
 /* Append the plaintext to out; -EBADMSG when the blob is not one, was altered or the key or
  * aad differ. */
-int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
-           struct strbuf *out);
+int seal_open(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
+              struct strbuf *out);

@@ -27,3 +27,5 @@ char *strbuf_steal(struct strbuf *sb);
 void strbuf_free(struct strbuf *sb);
 /* strbuf_free after zeroing the contents (for buffers that held secrets). */
 void strbuf_free_secret(struct strbuf *sb);
+/* Wipe and free memory that held a secret (keys, tokens). */
+void free_secret(void *p, size_t len);

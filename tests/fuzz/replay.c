@@ -17,7 +17,7 @@ static int run_file(const char *path)
         char *buf = NULL;
         size_t len = 0;
 
-        if (read_file(path, 16u << 20, &buf, &len) < 0) {
+        if (fileio_read(path, 16u << 20, &buf, &len) < 0) {
                 fprintf(stderr, "%s: cannot read\n", path);
                 return 1;
         }

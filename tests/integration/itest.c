@@ -238,7 +238,7 @@ void itest_apply_crds(struct kube_client *kc)
                 struct kube_status st;
 
                 snprintf(path, sizeof(path), "%s/crds/%s", KO_SOURCE_DIR, *f);
-                if (read_file(path, 16u << 20, &text, &len) < 0 ||
+                if (fileio_read(path, 16u << 20, &text, &len) < 0 ||
                     yaml_parse_one(text, len, path, NULL, &crd, err, sizeof(err)) < 0)
                         IT_FAIL("%s: cannot load", path);
                 free(text);
@@ -320,9 +320,9 @@ const char *itest_operator_cache(void)
                         ko_release_crd_url(*v, url, sizeof(url));
                 sha256_hex(url, strlen(url), sum);
                 snprintf(path, sizeof(path), "%s/crds/%s", cache_dir, sum);
-                IT_ASSERT(mkdir_p(path, 0700) == 0, "mkdir %s", path);
-                IT_ASSERT(read_file(itest_crd_tarball(is_url ? "v1.18.2" : *v), 256u << 20, &bytes,
-                                    &len) == 0,
+                IT_ASSERT(fileio_mkdir_p(path, 0700) == 0, "mkdir %s", path);
+                IT_ASSERT(fileio_read(itest_crd_tarball(is_url ? "v1.18.2" : *v), 256u << 20,
+                                      &bytes, &len) == 0,
                           "read the CRD tarball");
                 snprintf(path, sizeof(path), "%s/crds/%s/crds.tar.gz", cache_dir, sum);
                 f = fopen(path, "we");

@@ -39,7 +39,7 @@ static void dump_logs(void)
                         itest_wait_exit(ops[i].pid, 5);
                         ops[i].pid = 0;
                 }
-                if (ops[i].log[0] && read_file(ops[i].log, 64u << 20, &text, &len) == 0) {
+                if (ops[i].log[0] && fileio_read(ops[i].log, 64u << 20, &text, &len) == 0) {
                         fprintf(stderr, "-- last of %s:\n%s\n", ops[i].log,
                                 len > 4000 ? text + len - 4000 : text);
                         free(text);

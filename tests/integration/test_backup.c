@@ -649,8 +649,8 @@ int main(void)
                 IT_ASSERT(!memmem(got.buf, got.len, "PRIVATE KEY", 11) &&
                                   !memmem(got.buf, got.len, "etcd-cert", 9),
                           "the certificates are stored in the clear");
-                IT_ASSERT(unseal(key, "karmada-operator backup pki v1", got.buf, got.len, &plain) ==
-                                  0,
+                IT_ASSERT(seal_open(key, "karmada-operator backup pki v1", got.buf, got.len,
+                                    &plain) == 0,
                           "the certificates do not open with the backup's key");
                 pki = cJSON_Parse(plain.buf);
                 IT_ASSERT(pki && strstr(plain.buf, "\"bk-karmada-etcd-cert\"") &&
@@ -662,8 +662,8 @@ int main(void)
                 cJSON_Delete(pki);
                 key[0] ^= 1;
                 strbuf_reset(&plain);
-                IT_ASSERT(unseal(key, "karmada-operator backup pki v1", got.buf, got.len, &plain) ==
-                                  -EBADMSG,
+                IT_ASSERT(seal_open(key, "karmada-operator backup pki v1", got.buf, got.len,
+                                    &plain) == -EBADMSG,
                           "the certificates open with another key");
                 key[0] ^= 1;
                 strbuf_free(&plain);

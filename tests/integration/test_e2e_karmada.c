@@ -42,7 +42,7 @@ static cJSON *load_yaml(const char *path, const char *const *from, const char *c
         struct strbuf sb = {0};
         cJSON *doc = NULL;
 
-        if (read_file(path, 16u << 20, &text, &len) < 0)
+        if (fileio_read(path, 16u << 20, &text, &len) < 0)
                 IT_FAIL("cannot read %s", path);
         /* fill placeholders */
         for (const char *p = text; *p;) {
@@ -136,7 +136,7 @@ static void show_log(void)
                 kill(op, SIGKILL);
                 itest_wait_exit(op, 5);
         }
-        if (op_log[0] && read_file(op_log, 64u << 20, &text, &len) == 0) {
+        if (op_log[0] && fileio_read(op_log, 64u << 20, &text, &len) == 0) {
                 fprintf(stderr, "-- last of the operator log %s:\n%s\n", op_log,
                         len > 6000 ? text + len - 6000 : text);
                 free(text);

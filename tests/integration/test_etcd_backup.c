@@ -149,7 +149,7 @@ int main(void)
                 IT_ASSERT(itest_wait_exit(itest_spawn(argv, log, NULL), 60) == 0,
                           "etcdutl snapshot status");
         }
-        IT_ASSERT(read_file(log, 1u << 20, &text, &len) == 0, "read %s", log);
+        IT_ASSERT(fileio_read(log, 1u << 20, &text, &len) == 0, "read %s", log);
         o = cJSON_Parse(strchr(text, '{') ? strchr(text, '{') : text);
         IT_ASSERT(o && cJSON_GetObjectItem(o, "revision")->valuedouble >= (double)snap.revision &&
                           cJSON_GetObjectItem(o, "totalKey")->valuedouble > 60,

@@ -75,7 +75,7 @@ static char *read_text(const char *dir, const char *file)
         size_t len = 0;
 
         snprintf(path, sizeof(path), "%s/%s", dir, file);
-        IT_ASSERT(read_file(path, 1 << 20, &buf, &len) == 0, "read %s", path);
+        IT_ASSERT(fileio_read(path, 1 << 20, &buf, &len) == 0, "read %s", path);
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
                 buf[--len] = '\0';
         return buf;

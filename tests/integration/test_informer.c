@@ -226,7 +226,7 @@ static void unserved_resource(void)
         dup2(saved, STDERR_FILENO);
         close(saved);
         close(fd);
-        IT_ASSERT(read_file(path, 1u << 20, &text, &len) == 0, "read %s", path);
+        IT_ASSERT(fileio_read(path, 1u << 20, &text, &len) == 0, "read %s", path);
         unlink(path);
         IT_ASSERT(strstr(text, "level=warn") && strstr(text, "is its CRD installed?") &&
                           strstr(text, "informer=widgets"),

@@ -42,7 +42,7 @@ static int kubectl(char **out, const char *const *args)
                 argv[n++] = (char *)*args;
         argv[n] = NULL;
         rc = itest_wait_exit(itest_spawn(argv, log, NULL), 120);
-        if (out && read_file(log, 16u << 20, out, &len) < 0)
+        if (out && fileio_read(log, 16u << 20, out, &len) < 0)
                 *out = strdup("");
         unlink(log);
         return rc;
@@ -167,7 +167,7 @@ static void test_least_privilege(void)
                 cJSON_Delete(list);
         }
         live_stop_operator(2);
-        IT_ASSERT(read_file(live_operator_log(2), 64u << 20, &text, &len) == 0, "read the log");
+        IT_ASSERT(fileio_read(live_operator_log(2), 64u << 20, &text, &len) == 0, "read the log");
         IT_ASSERT(!strstr(text, "forbidden") && !strstr(text, "Forbidden"),
                   "a request was forbidden:\n%s", text);
         itest_log("deleted cleanly; no request forbidden (%zu bytes of operator log)", len);

@@ -244,7 +244,7 @@ static void test_missing_san_fails(const char *cache, const char *url)
         for (t0 = itest_now(); itest_now() - t0 < 90; usleep(500 * 1000)) {
                 free(log);
                 log = NULL;
-                if (read_file(path, 64u << 20, &log, &len) == 0 &&
+                if (fileio_read(path, 64u << 20, &log, &len) == 0 &&
                     strstr(log, "certificate is valid for"))
                         break;
         }

@@ -127,7 +127,7 @@ static void check_lease_holder(int leader)
                                              "holderIdentity");
         IT_ASSERT(cJSON_IsString(h) && *h->valuestring, "lease has a holder");
         /* the holder is the process that says it leads: its log names its identity */
-        IT_ASSERT(read_file(ops[leader].log, 16u << 20, &text, &len) == 0, "read log");
+        IT_ASSERT(fileio_read(ops[leader].log, 16u << 20, &text, &len) == 0, "read log");
         strbuf_printf(&log, "identity=%s", h->valuestring);
         IT_ASSERT(strstr(text, log.buf) != NULL, "lease holder %s is operator %d", h->valuestring,
                   leader);
@@ -226,7 +226,7 @@ static void kill_leftovers(void)
                         fprintf(stderr, "-- log of operator %d (%s):\n", i, ops[i].log);
                         char *text = NULL;
                         size_t len;
-                        if (read_file(ops[i].log, 1u << 20, &text, &len) == 0)
+                        if (fileio_read(ops[i].log, 1u << 20, &text, &len) == 0)
                                 fputs(len > 4000 ? text + len - 4000 : text, stderr);
                         free(text);
                 }

@@ -23,7 +23,7 @@ static cJSON *load(const char *path)
         size_t len;
         cJSON *doc = NULL;
 
-        if (read_file(path, 32u << 20, &text, &len) < 0)
+        if (fileio_read(path, 32u << 20, &text, &len) < 0)
                 fail_msg("cannot read %s", path);
         if (yaml_parse_one(text, len, path, NULL, &doc, err, sizeof(err)) < 0)
                 fail_msg("%s", err);

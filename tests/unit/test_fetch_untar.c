@@ -122,7 +122,7 @@ static void test_extracts_only_the_prefix(void **state)
         assert_false(exists("good/README.md"));
         assert_false(exists("good/charts"));
         snprintf(out, sizeof(out), "%s/good/crds/bases/policy/a.yaml", dir);
-        assert_int_equal(read_file(out, 1024, &text, &len), 0);
+        assert_int_equal(fileio_read(out, 1024, &text, &len), 0);
         assert_string_equal(text, "kind: A\n");
         free(text);
         /* the destination must be new */
@@ -199,7 +199,7 @@ static void test_fetch(void **state)
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/served.txt", fileserver_port(srv));
         snprintf(to, sizeof(to), "%s/got.txt", dir);
         assert_int_equal(fetch_to_file(url, NULL, to, err, sizeof(err)), 0);
-        assert_int_equal(read_file(to, 100, &text, &len), 0);
+        assert_int_equal(fileio_read(to, 100, &text, &len), 0);
         assert_string_equal(text, "0123456789");
         free(text);
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect?to=http://127.0.0.1:%d/served.txt",

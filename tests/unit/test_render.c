@@ -49,7 +49,7 @@ static void golden(const char *input, const char *golden_name)
                 fputs(got, f);
                 fclose(f);
         }
-        if (read_file(gpath, 16u << 20, &want, &len) < 0)
+        if (fileio_read(gpath, 16u << 20, &want, &len) < 0)
                 fail_msg("%s missing: run with KO_UPDATE_GOLDEN=1", gpath);
         if (strcmp(want, got) != 0) {
                 /* show the first difference */

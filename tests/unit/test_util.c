@@ -121,10 +121,10 @@ static void test_read_file_limits_size(void **state)
         char *buf = NULL;
         size_t n;
 
-        assert_int_equal(read_file("/proc/self/status", 16, &buf, &n), -EFBIG);
+        assert_int_equal(fileio_read("/proc/self/status", 16, &buf, &n), -EFBIG);
         assert_null(buf);
-        assert_int_equal(read_file("/nonexistent/file", 16, &buf, &n), -ENOENT);
-        assert_int_equal(read_file("/proc/self/status", 1 << 20, &buf, &n), 0);
+        assert_int_equal(fileio_read("/nonexistent/file", 16, &buf, &n), -ENOENT);
+        assert_int_equal(fileio_read("/proc/self/status", 1 << 20, &buf, &n), 0);
         assert_true(n > 16);
         assert_int_equal(strlen(buf), n);
         free(buf);
@@ -170,30 +170,31 @@ static void test_seal_roundtrip_and_tamper(void **state)
         struct strbuf sealed = {0}, sealed2 = {0}, plain = {0};
 
         (void)state;
-        assert_int_equal(seal(key, "ns/name", msg, sizeof(msg) - 1, &sealed), 0);
+        assert_int_equal(seal_box(key, "ns/name", msg, sizeof(msg) - 1, &sealed), 0);
         assert_int_equal(sealed.len, 8 + 12 + (sizeof(msg) - 1) + 16);
         assert_null(memmem(sealed.buf, sealed.len, "secret", 6)); /* not in the clear */
-        assert_int_equal(unseal(key, "ns/name", sealed.buf, sealed.len, &plain), 0);
+        assert_int_equal(seal_open(key, "ns/name", sealed.buf, sealed.len, &plain), 0);
         assert_int_equal(plain.len, sizeof(msg) - 1);
         assert_memory_equal(plain.buf, msg, plain.len);
         /* a fresh nonce each time */
-        assert_int_equal(seal(key, "ns/name", msg, sizeof(msg) - 1, &sealed2), 0);
+        assert_int_equal(seal_box(key, "ns/name", msg, sizeof(msg) - 1, &sealed2), 0);
         assert_memory_not_equal(sealed.buf + 8, sealed2.buf + 8, 12);
         /* the wrong key, the wrong aad, any changed byte, a truncated blob: refused */
         strbuf_reset(&plain);
-        assert_int_equal(unseal(other, "ns/name", sealed.buf, sealed.len, &plain), -EBADMSG);
-        assert_int_equal(unseal(key, "ns/other", sealed.buf, sealed.len, &plain), -EBADMSG);
+        assert_int_equal(seal_open(other, "ns/name", sealed.buf, sealed.len, &plain), -EBADMSG);
+        assert_int_equal(seal_open(key, "ns/other", sealed.buf, sealed.len, &plain), -EBADMSG);
         for (size_t i = 0; i < sealed.len; i++) {
                 sealed.buf[i] ^= 0x01;
-                assert_int_equal(unseal(key, "ns/name", sealed.buf, sealed.len, &plain), -EBADMSG);
+                assert_int_equal(seal_open(key, "ns/name", sealed.buf, sealed.len, &plain),
+                                 -EBADMSG);
                 sealed.buf[i] ^= 0x01;
         }
-        assert_int_equal(unseal(key, "ns/name", sealed.buf, 20, &plain), -EBADMSG);
+        assert_int_equal(seal_open(key, "ns/name", sealed.buf, 20, &plain), -EBADMSG);
         assert_int_equal(plain.len, 0);
         /* empty input seals too */
         strbuf_reset(&sealed2);
-        assert_int_equal(seal(key, NULL, "", 0, &sealed2), 0);
-        assert_int_equal(unseal(key, NULL, sealed2.buf, sealed2.len, &plain), 0);
+        assert_int_equal(seal_box(key, NULL, "", 0, &sealed2), 0);
+        assert_int_equal(seal_open(key, NULL, sealed2.buf, sealed2.len, &plain), 0);
         assert_int_equal(plain.len, 0);
         strbuf_free(&sealed);
         strbuf_free(&sealed2);
