@@ -292,91 +292,117 @@ static const cJSON *named_list(struct parser *p, const cJSON *o, const char *key
         return v;
 }
 
-static void parse_features(struct parser *p, struct karmada *k, const cJSON *spec)
+/* spec.features.scheduler: plugins, overcommit protection, one estimator per member listed */
+static void parse_scheduler_feature(struct parser *p, struct karmada *k, const cJSON *c)
 {
-        static const char *const frq_fields[] = {"namespace", "spec", NULL};
-        static const char *const pc_fields[] = {"value", NULL};
-        static const char *const ric_fields[] = {"spec", NULL};
         static const char *const est_fields[] = {"kubeconfigSecretRef", NULL};
         struct ko_features *f = &k->features;
-        const cJSON *fs = obj_at(p, spec, "features", "spec.features"), *c, *e;
+        const cJSON *e;
+
+        f->scheduler = true;
+        f->plugins = list_at(p, c, "plugins", "spec.features.scheduler.plugins", true);
+        cJSON_ArrayForEach (e, f->plugins) {
+                if (cJSON_IsString(e) && (!e->valuestring[0] || strpbrk(e->valuestring, ", \t")))
+                        problem(p, "spec.features.scheduler.plugins",
+                                "must hold plugin names (or \"*\", \"-name\")");
+        }
+        f->overcommit_protection = bool_at(p, c, "overcommitProtection",
+                                           "spec.features.scheduler.overcommitProtection", false);
+        e = obj_at(p, c, "estimator", "spec.features.scheduler.estimator");
+        if (bool_at(p, e, "enabled", "spec.features.scheduler.estimator.enabled", false))
+                f->estimators =
+                        named_list(p, e, "memberClusters",
+                                   "spec.features.scheduler.estimator.memberClusters", est_fields);
+        cJSON_ArrayForEach (e, f->estimators) {
+                const char *n = cJSON_GetStringValue(get(e, "name"));
+                if (!cJSON_IsString(get(get(e, "kubeconfigSecretRef"), "name")))
+                        problem(p, "spec.features.scheduler.estimator.memberClusters",
+                                "each needs kubeconfigSecretRef.name");
+                /* <prefix>-scheduler-estimator-<name> names a Service: a DNS label */
+                if (n && (!dns_name(n, false, 63) ||
+                          strlen(k->prefix) + strlen("-scheduler-estimator-") + strlen(n) > 63))
+                        problem(p, "spec.features.scheduler.estimator.memberClusters",
+                                "\"%s\" makes the Service name %s-scheduler-estimator-%s, longer "
+                                "than 63 characters or not a DNS label",
+                                n, k->prefix, n);
+        }
+}
+
+/* spec.features.quota: enforcement, estimate, the sync period, FederatedResourceQuotas */
+static void parse_quota_feature(struct parser *p, struct karmada *k, const cJSON *c)
+{
+        static const char *const frq_fields[] = {"namespace", "spec", NULL};
+        struct ko_features *f = &k->features;
         long ms;
 
-        c = obj_at(p, fs, "scheduler", "spec.features.scheduler");
-        if (c) {
-                f->scheduler = true;
-                f->plugins = list_at(p, c, "plugins", "spec.features.scheduler.plugins", true);
-                cJSON_ArrayForEach (e, f->plugins)
-                        if (cJSON_IsString(e) &&
-                            (!e->valuestring[0] || strpbrk(e->valuestring, ", \t")))
-                                problem(p, "spec.features.scheduler.plugins",
-                                        "must hold plugin names (or \"*\", \"-name\")");
-                f->overcommit_protection =
-                        bool_at(p, c, "overcommitProtection",
-                                "spec.features.scheduler.overcommitProtection", false);
-                e = obj_at(p, c, "estimator", "spec.features.scheduler.estimator");
-                if (bool_at(p, e, "enabled", "spec.features.scheduler.estimator.enabled", false))
-                        f->estimators = named_list(
-                                p, e, "memberClusters",
-                                "spec.features.scheduler.estimator.memberClusters", est_fields);
-                cJSON_ArrayForEach (e, f->estimators) {
-                        const char *n = cJSON_GetStringValue(get(e, "name"));
-                        if (!cJSON_IsString(get(get(e, "kubeconfigSecretRef"), "name")))
-                                problem(p, "spec.features.scheduler.estimator.memberClusters",
-                                        "each needs kubeconfigSecretRef.name");
-                        /* <prefix>-scheduler-estimator-<name> names a Service: a DNS label */
-                        if (n &&
-                            (!dns_name(n, false, 63) ||
-                             strlen(k->prefix) + strlen("-scheduler-estimator-") + strlen(n) > 63))
-                                problem(p, "spec.features.scheduler.estimator.memberClusters",
-                                        "\"%s\" makes the Service name %s-scheduler-estimator-%s, "
-                                        "longer than 63 characters or not a DNS label",
-                                        n, k->prefix, n);
-                }
+        f->quota = true;
+        f->quota_enforcement =
+                bool_at(p, c, "enforcement", "spec.features.quota.enforcement", false);
+        f->quota_estimate = bool_at(p, c, "estimate", "spec.features.quota.estimate", false);
+        f->quota_sync = str_at(p, c, "syncPeriod", "spec.features.quota.syncPeriod");
+        if (f->quota_sync && (duration_parse_ms(f->quota_sync, &ms) < 0 || ms < 1000))
+                problem(p, "spec.features.quota.syncPeriod",
+                        "\"%s\" is not a duration of at least 1s (like 5m)", f->quota_sync);
+        f->frqs = named_list(p, c, "federatedResourceQuotas",
+                             "spec.features.quota.federatedResourceQuotas", frq_fields);
+}
+
+/* spec.features.preemption: priority-based scheduling, policy preemption, PriorityClasses */
+static void parse_preemption_feature(struct parser *p, struct karmada *k, const cJSON *c)
+{
+        static const char *const pc_fields[] = {"value", NULL};
+        struct ko_features *f = &k->features;
+        const cJSON *e;
+
+        f->preemption = true;
+        f->priority_scheduling = bool_at(p, c, "priorityBasedScheduling",
+                                         "spec.features.preemption.priorityBasedScheduling", false);
+        f->policy_preemption = bool_at(p, c, "policyPreemption",
+                                       "spec.features.preemption.policyPreemption", false);
+        f->priority_classes = named_list(p, c, "priorityClasses",
+                                         "spec.features.preemption.priorityClasses", pc_fields);
+        cJSON_ArrayForEach (e, f->priority_classes) {
+                const cJSON *v = get(e, "value");
+                if (v && (!cJSON_IsNumber(v) || v->valuedouble > 1000000000 ||
+                          v->valuedouble < -2147483648.0 ||
+                          v->valuedouble != (double)(long)v->valuedouble))
+                        problem(p, "spec.features.preemption.priorityClasses",
+                                "value must be an integer of at most 1000000000");
         }
-        c = obj_at(p, fs, "quota", "spec.features.quota");
-        if (c) {
-                f->quota = true;
-                f->quota_enforcement =
-                        bool_at(p, c, "enforcement", "spec.features.quota.enforcement", false);
-                f->quota_estimate =
-                        bool_at(p, c, "estimate", "spec.features.quota.estimate", false);
-                f->quota_sync = str_at(p, c, "syncPeriod", "spec.features.quota.syncPeriod");
-                if (f->quota_sync && (duration_parse_ms(f->quota_sync, &ms) < 0 || ms < 1000))
-                        problem(p, "spec.features.quota.syncPeriod",
-                                "\"%s\" is not a duration of at least 1s (like 5m)", f->quota_sync);
-                f->frqs = named_list(p, c, "federatedResourceQuotas",
-                                     "spec.features.quota.federatedResourceQuotas", frq_fields);
-        }
-        c = obj_at(p, fs, "preemption", "spec.features.preemption");
-        if (c) {
-                f->preemption = true;
-                f->priority_scheduling =
-                        bool_at(p, c, "priorityBasedScheduling",
-                                "spec.features.preemption.priorityBasedScheduling", false);
-                f->policy_preemption = bool_at(p, c, "policyPreemption",
-                                               "spec.features.preemption.policyPreemption", false);
-                f->priority_classes =
-                        named_list(p, c, "priorityClasses",
-                                   "spec.features.preemption.priorityClasses", pc_fields);
-                cJSON_ArrayForEach (e, f->priority_classes) {
-                        const cJSON *v = get(e, "value");
-                        if (v && (!cJSON_IsNumber(v) || v->valuedouble > 1000000000 ||
-                                  v->valuedouble < -2147483648.0 ||
-                                  v->valuedouble != (double)(long)v->valuedouble))
-                                problem(p, "spec.features.preemption.priorityClasses",
-                                        "value must be an integer of at most 1000000000");
-                }
-        }
-        c = obj_at(p, fs, "batch", "spec.features.batch");
-        if (c) {
-                f->batch = true;
-                f->multi_templates = bool_at(p, c, "multiplePodTemplates",
-                                             "spec.features.batch.multiplePodTemplates", false);
-                f->customizations =
-                        named_list(p, c, "interpreterCustomizations",
-                                   "spec.features.batch.interpreterCustomizations", ric_fields);
-                f->crds = named_list(p, c, "crds", "spec.features.batch.crds", ric_fields);
+}
+
+/* spec.features.batch: multiple pod templates, interpreter customizations, CRDs */
+static void parse_batch_feature(struct parser *p, struct karmada *k, const cJSON *c)
+{
+        static const char *const ric_fields[] = {"spec", NULL};
+        struct ko_features *f = &k->features;
+
+        f->batch = true;
+        f->multi_templates = bool_at(p, c, "multiplePodTemplates",
+                                     "spec.features.batch.multiplePodTemplates", false);
+        f->customizations = named_list(p, c, "interpreterCustomizations",
+                                       "spec.features.batch.interpreterCustomizations", ric_fields);
+        f->crds = named_list(p, c, "crds", "spec.features.batch.crds", ric_fields);
+}
+
+/* spec.features: each block present is parsed by its entry here (a new feature: one line) */
+static void parse_features(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        static const struct {
+                const char *key, *path;
+                void (*parse)(struct parser *p, struct karmada *k, const cJSON *block);
+        } blocks[] = {
+                {"scheduler", "spec.features.scheduler", parse_scheduler_feature},
+                {"quota", "spec.features.quota", parse_quota_feature},
+                {"preemption", "spec.features.preemption", parse_preemption_feature},
+                {"batch", "spec.features.batch", parse_batch_feature},
+        };
+        const cJSON *fs = obj_at(p, spec, "features", "spec.features"), *c;
+
+        for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+                c = obj_at(p, fs, blocks[i].key, blocks[i].path);
+                if (c)
+                        blocks[i].parse(p, k, c);
         }
 }
 
