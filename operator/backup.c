@@ -12,7 +12,7 @@
 
 #include "karmada/backup_spec.h"
 #include "karmada/conditions.h"
-#include "karmada/desired.h"
+#include "karmada/manifests.h"
 #include "karmada/etcd_backup.h"
 #include "karmada/names.h"
 #include "karmada/retention.h"

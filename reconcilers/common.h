@@ -3,6 +3,7 @@
 #pragma once
 #include <errno.h>
 
+#include "karmada/manifests.h"
 #include "reconciler.h"
 
 #define KO_PKI_DIR         "/etc/karmada/pki"

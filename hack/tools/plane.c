@@ -54,7 +54,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "karmada/desired.h"
+#include "karmada/manifests.h"
 #include "karmada/names.h"
 #include "kube/client.h"
 #include "kube/config.h"

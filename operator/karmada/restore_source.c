@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "manifests.h"
 #include "names.h"
 #include "util/json.h"
 

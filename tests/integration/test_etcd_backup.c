@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "itest.h"
-#include "karmada/desired.h"
+#include "karmada/manifests.h"
 #include "karmada/etcd_backup.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
