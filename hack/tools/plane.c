@@ -65,6 +65,7 @@
 #include "util/hashmap.h"
 #include "util/json.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 #define SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER
 #define MAX_ARGS 256
@@ -107,14 +108,6 @@ static void say(const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fputc('\n', stderr);
-}
-
-static long long now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const cJSON *at(const cJSON *o, const char *a, const char *b, const char *c)
@@ -316,7 +309,7 @@ static void procs_stop(bool all);
 /* reap what exited, restart it with backoff; stop what is no longer wanted */
 static void procs_tend(void)
 {
-        long long now = now_ms();
+        long long now = time_mono_ms();
         const struct hashmap_entry *e, *next;
 
         procs_stop(false);
