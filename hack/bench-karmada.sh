@@ -31,18 +31,9 @@ state=$("$HACK_DIR/cluster.sh" env --name bench | sed -n 's/^STATE=//p')
 "$HACK_DIR/plane.sh" --name bench --bin build/ci/hack/ko-plane \
         --only etcd,kube-apiserver,karmada-aggregated-apiserver,karmada-metrics-adapter
 version=$KARMADA_UPSTREAM_VERSION
-url=https://github.com/karmada-io/karmada/releases/download/$version/crds.tar.gz
 cache=$state/operator-cache
-sum=$(printf '%s' "$url" | sha256sum | cut -d' ' -f1)
-mkdir -p "$cache/crds/$sum"
-cp "$("$HACK_DIR/karmada-crds.sh" "$version")" "$cache/crds/$sum/crds.tar.gz"
-
-kubectl apply --server-side -f crds/ >/dev/null
-crd_established() {
-        [ "$(kubectl get crd karmadas.operator.karmada.io \
-                -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]
-}
-wait_until 60 "the CRD" crd_established
+seed_crd_cache "$cache" "$version"
+apply_operator_crds kubectl
 mport=$(free_port)
 "$HACK_DIR/cluster.sh" run karmada-operator --name bench -- build/ci/operator/karmada-operator run \
         --kubeconfig "$kubeconfig" --leader-election-namespace kube-system --key-algorithm "$ALG" \

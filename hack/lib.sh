@@ -74,3 +74,28 @@ wait_until() {
                 sleep 0.2
         done
 }
+
+# seed_crd_cache CACHE VERSION: Karmada's CRD tarball of VERSION (from its Go module) where the
+# operator keeps what it downloads from the default URL (the SHA-256 of the URL), so instances
+# without spec.crdTarball need no network
+seed_crd_cache() {
+        local url sum
+        url=https://github.com/karmada-io/karmada/releases/download/$2/crds.tar.gz
+        sum=$(printf '%s' "$url" | sha256sum | cut -d' ' -f1)
+        mkdir -p "$1/crds/$sum"
+        cp "$("$HACK_DIR/karmada-crds.sh" "$2")" "$1/crds/$sum/crds.tar.gz"
+}
+
+# apply_operator_crds KUBECTL...: the operator's CRDs (crds/), applied server-side and waited for
+# until established; KUBECTL is the command to run kubectl with (and its flags)
+apply_operator_crds() {
+        "$@" apply --server-side --field-manager=karmada-operator-hack -f "$ROOT_DIR/crds/" >/dev/null
+        local crd deadline=$((SECONDS + 60))
+        for crd in karmadas karmadabackups karmadabackupschedules; do
+                until [ "$("$@" get crd "$crd.operator.karmada.io" \
+                        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]; do
+                        [ $SECONDS -lt $deadline ] || die "CRD $crd.operator.karmada.io not established after 60s"
+                        sleep 0.2
+                done
+        done
+}

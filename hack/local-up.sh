@@ -26,22 +26,9 @@ state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
 
 # the sample's CRD tarball, where the operator keeps what it downloads (sha256 of the URL)
 version=$(sed -n 's/^ *karmadaVersion: *//p' crds/samples/karmada.yaml)
-url=https://github.com/karmada-io/karmada/releases/download/$version/crds.tar.gz
 cache=$state/operator-cache
-sum=$(printf '%s' "$url" | sha256sum | cut -d' ' -f1)
-mkdir -p "$cache/crds/$sum"
-cp "$("$HACK_DIR/karmada-crds.sh" "$version")" "$cache/crds/$sum/crds.tar.gz"
-
-kubectl apply --server-side --field-manager=local-up -f crds/ >/dev/null
-crd_established() {
-        local crd
-        for crd in karmadas karmadabackups karmadabackupschedules; do
-                [ "$(kubectl get crd "$crd.operator.karmada.io" \
-                        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ] ||
-                        return 1
-        done
-}
-wait_until 60 "the operator's CRDs to be established" crd_established
+seed_crd_cache "$cache" "$version"
+apply_operator_crds kubectl
 
 metrics_port=$(free_port)
 probe_port=$(free_port)
