@@ -227,34 +227,23 @@ static bool pki_enabled(const struct karmada *k)
         return true;
 }
 
-static int pki_contribute(const struct karmada *k, struct desired *d)
+/* The CAs and the karmada, apiserver and front-proxy-client pairs (kept from `existing` while
+ * they still fit). 1 while the user's CA is not there (desired_wait says what is wrong). */
+static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON *existing,
+                         struct pki_cert **apiserver, struct pki_cert **fp_client)
 {
         static const char *const masters[] = {"system:masters", NULL};
-        char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16],
-                webhook_secret[KO_NAME_MAX + 16];
-        char etcd_svc[KO_NAME_MAX + 16], etcd_client_svc[KO_NAME_MAX + 16];
-        struct sans api = {0}, karmada = {0}, etcd = {0};
-        struct pki_cert *apiserver = NULL, *fp_client = NULL, *etcd_server = NULL;
-        struct bundle all = {0}, etcd_only = {0};
-        const cJSON *existing, *existing_etcd;
-        const char *keys[32], *vals[32];
-        size_t lens[32];
-        int r, n = 0;
-
-        ko_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
-        ko_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
-        ko_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
-        existing = desired_observed(d, &kube_secrets, k->namespace, cert_secret);
-        existing_etcd = desired_observed(d, &kube_secrets, k->namespace, etcd_secret);
+        struct sans api = {0}, karmada = {0};
+        bool waiting = false;
+        int r;
 
         apiserver_sans(k, d, &api);
         for (int i = 0; i < api.n; i++)
                 san_add(&karmada, api.list[i]);
         san_add_list(&karmada, k->aggregated_sans);
-
         r = get_ca(k, d, existing, "ca", "karmada", k->ca_secret_name != NULL, &d->ca);
         if (r < 0 && k->ca_secret_name) {
-                r = 0; /* waiting for the user's CA (desired_wait says what is wrong) */
+                waiting = true;
                 goto out;
         }
         if (r >= 0)
@@ -277,53 +266,74 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
                                                    .sans = api.list,
                                                    .days = k->leaf_days,
                                                    .key_type = d->key_type},
-                             &apiserver);
+                             apiserver);
         if (r >= 0)
                 r = get_leaf(d, existing, "front-proxy-client", d->front_proxy_ca,
                              &(struct pki_request){.cn = "front-proxy-client",
                                                    .client_auth = true,
                                                    .days = k->leaf_days,
                                                    .key_type = d->key_type},
-                             &fp_client);
-        if (r >= 0 && !k->etcd_external) {
-                ko_obj_name(k, "etcd", etcd_svc, sizeof(etcd_svc));
-                ko_obj_name(k, "etcd-client", etcd_client_svc, sizeof(etcd_client_svc));
-                san_add(&etcd, "localhost");
-#ifndef KO_FAULT_DROP_ETCD_CLIENT_SAN /* a test build that must fail the live tests */
-                san_addf(&etcd, "%s.%s.svc.%s", etcd_client_svc, k->namespace, k->dns_domain);
-#endif
-                san_addf(&etcd, "*.%s.%s.svc.%s", etcd_svc, k->namespace, k->dns_domain);
-                san_add(&etcd, "127.0.0.1");
-                san_add_list(&etcd, k->etcd_server_sans);
-                san_add_list(&etcd,
-                             k->etcd_peer_sans); /* one certificate serves clients and peers */
-                r = get_ca(k, d, existing_etcd ? existing_etcd : existing, "etcd-ca",
-                           "karmada-etcd-ca", false, &d->etcd_ca);
-                if (r >= 0)
-                        r = get_leaf(d, existing_etcd ? existing_etcd : existing, "etcd-server",
-                                     d->etcd_ca,
-                                     &(struct pki_request){.cn = "karmada-etcd-server",
-                                                           .server_auth = true,
-                                                           .client_auth = true,
-                                                           .sans = etcd.list,
-                                                           .days = k->leaf_days,
-                                                           .key_type = d->key_type},
-                                     &etcd_server);
-                if (r >= 0)
-                        r = get_leaf(d, existing_etcd ? existing_etcd : existing, "etcd-client",
-                                     d->etcd_ca,
-                                     &(struct pki_request){.cn = "karmada-etcd-client",
-                                                           .server_auth = true,
-                                                           .client_auth = true,
-                                                           .days = k->leaf_days,
-                                                           .key_type = d->key_type},
-                                     &d->etcd_client);
-        }
-        if (r < 0)
-                goto out;
+                             fp_client);
+out:
+        sans_free(&api);
+        sans_free(&karmada);
+        return waiting ? 1 : r < 0 ? r : 0;
+}
 
-        /* <prefix>-cert: every pair; <prefix>-etcd-cert: the etcd ones; webhook: the karmada pair
-         */
+/* etcd's CA, and one server pair (for clients and peers) and one client pair. */
+static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *existing,
+                      struct pki_cert **server)
+{
+        char svc[KO_NAME_MAX + 16], client_svc[KO_NAME_MAX + 16];
+        struct sans etcd = {0};
+        int r;
+
+        ko_obj_name(k, "etcd", svc, sizeof(svc));
+        ko_obj_name(k, "etcd-client", client_svc, sizeof(client_svc));
+        san_add(&etcd, "localhost");
+#ifndef KO_FAULT_DROP_ETCD_CLIENT_SAN /* a test build that must fail the live tests */
+        san_addf(&etcd, "%s.%s.svc.%s", client_svc, k->namespace, k->dns_domain);
+#endif
+        san_addf(&etcd, "*.%s.%s.svc.%s", svc, k->namespace, k->dns_domain);
+        san_add(&etcd, "127.0.0.1");
+        san_add_list(&etcd, k->etcd_server_sans);
+        san_add_list(&etcd, k->etcd_peer_sans); /* one certificate serves clients and peers */
+        r = get_ca(k, d, existing, "etcd-ca", "karmada-etcd-ca", false, &d->etcd_ca);
+        if (r >= 0)
+                r = get_leaf(d, existing, "etcd-server", d->etcd_ca,
+                             &(struct pki_request){.cn = "karmada-etcd-server",
+                                                   .server_auth = true,
+                                                   .client_auth = true,
+                                                   .sans = etcd.list,
+                                                   .days = k->leaf_days,
+                                                   .key_type = d->key_type},
+                             server);
+        if (r >= 0)
+                r = get_leaf(d, existing, "etcd-client", d->etcd_ca,
+                             &(struct pki_request){.cn = "karmada-etcd-client",
+                                                   .server_auth = true,
+                                                   .client_auth = true,
+                                                   .days = k->leaf_days,
+                                                   .key_type = d->key_type},
+                             &d->etcd_client);
+        sans_free(&etcd);
+        return r < 0 ? r : 0;
+}
+
+/* <prefix>-cert: every pair; <prefix>-etcd-cert: the etcd ones; webhook: the karmada pair. */
+static int add_secrets(const struct karmada *k, struct desired *d, struct pki_cert *apiserver,
+                       struct pki_cert *fp_client, struct pki_cert *etcd_server)
+{
+        char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16],
+                webhook_secret[KO_NAME_MAX + 16];
+        struct bundle all = {0}, etcd_only = {0};
+        const char *keys[32], *vals[32];
+        size_t lens[32];
+        int r, n = 0;
+
+        ko_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
+        ko_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
+        ko_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
         if ((r = bundle_add(&all, "ca", d->ca)) < 0 ||
             (r = bundle_add(&all, "karmada", d->karmada_pair)) < 0 ||
             (r = bundle_add(&all, "apiserver", apiserver)) < 0 ||
@@ -339,6 +349,7 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
                         char *ck = NULL, *kk = NULL;
                         if (asprintf(&ck, "%s.crt", b->names[i]) < 0 ||
                             asprintf(&kk, "%s.key", b->names[i]) < 0) {
+                                free(ck);
                                 r = -ENOMEM;
                                 goto out;
                         }
@@ -368,13 +379,29 @@ out:
                 free((char *)keys[i]);
         bundle_free(&all);
         bundle_free(&etcd_only);
+        return r;
+}
+
+static int pki_contribute(const struct karmada *k, struct desired *d)
+{
+        char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16];
+        struct pki_cert *apiserver = NULL, *fp_client = NULL, *etcd_server = NULL;
+        const cJSON *existing, *existing_etcd;
+        int r;
+
+        ko_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
+        ko_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
+        existing = desired_observed(d, &kube_secrets, k->namespace, cert_secret);
+        existing_etcd = desired_observed(d, &kube_secrets, k->namespace, etcd_secret);
+        r = issue_karmada(k, d, existing, &apiserver, &fp_client);
+        if (r == 0 && !k->etcd_external)
+                r = issue_etcd(k, d, existing_etcd ? existing_etcd : existing, &etcd_server);
+        if (r == 0)
+                r = add_secrets(k, d, apiserver, fp_client, etcd_server);
         pki_free(apiserver);
         pki_free(fp_client);
         pki_free(etcd_server);
-        sans_free(&api);
-        sans_free(&karmada);
-        sans_free(&etcd);
-        return r;
+        return r > 0 ? 0 : r; /* > 0: waiting for the user's CA */
 }
 
 const struct reconciler ko_rec_pki = {

@@ -94,21 +94,18 @@ static void status_changes(const cJSON *old, const cJSON *new, struct strbuf *ou
 {
         const cJSON *f, *c;
 
-        cJSON_ArrayForEach(f, new)
-        {
+        cJSON_ArrayForEach (f, new) {
                 const cJSON *o = cJSON_GetObjectItemCaseSensitive(old, f->string);
                 if (strcmp(f->string, "conditions") != 0) {
                         if (!cJSON_Compare(o, f, true))
                                 strbuf_printf(out, "%s ", f->string);
                         continue;
                 }
-                cJSON_ArrayForEach(c, f)
-                {
+                cJSON_ArrayForEach (c, f) {
                         const char *type =
                                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
                         const cJSON *oc = ko_condition_get(o, type ? type : ""), *x;
-                        cJSON_ArrayForEach(x, c)
-                        {
+                        cJSON_ArrayForEach (x, c) {
                                 if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(oc, x->string),
                                                    x, true))
                                         strbuf_printf(out, "%s.%s ", type, x->string);

@@ -31,14 +31,12 @@ cJSON *json_merge_diff(const cJSON *from, const cJSON *to, bool *oom)
                 *oom = true;
                 return NULL;
         }
-        cJSON_ArrayForEach(m, to)
-        {
+        cJSON_ArrayForEach (m, to) {
                 d = json_merge_diff(cJSON_GetObjectItemCaseSensitive(from, m->string), m, oom);
                 if (d)
                         cJSON_AddItemToObject(patch, m->string, d);
         }
-        cJSON_ArrayForEach(m, from)
-        {
+        cJSON_ArrayForEach (m, from) {
                 if (!cJSON_GetObjectItemCaseSensitive(to, m->string))
                         cJSON_AddNullToObject(patch, m->string);
         }
