@@ -33,27 +33,19 @@ static cJSON *at(cJSON *o, const char *const *path)
         return o;
 }
 
-static int estimator(const struct karmada *k, struct desired *d, const cJSON *member)
+/* The Deployment of the estimator of member `cluster` (its kubeconfig in Secret `secret`). */
+static cJSON *estimator_workload(const struct karmada *k, const char *cluster, const char *secret,
+                                 const char *name, const char *app)
 {
-        const char *cluster =
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(member, "name"));
-        const char *secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(member, "kubeconfigSecretRef"), "name"));
         const struct ko_features *f = &k->features;
-        char name[KO_NAME_MAX + 96], app[160], host[512], suffix[128];
         struct strbuf image = {0}, gates = {0};
         const char *img = k->comp[KO_SCHEDULER].image, *cut;
-        cJSON *w, *c, *svc, *ext, *spec, *port;
-        int r;
+        cJSON *w, *c;
 
-        snprintf(suffix, sizeof(suffix), "scheduler-estimator-%s", cluster);
-        snprintf(app, sizeof(app), "karmada-scheduler-estimator-%s", cluster);
-        if (ko_name(k->prefix, suffix, name, sizeof(name)) < 0)
-                return -ENAMETOOLONG;
         w = ko_workload(k, KO_SCHEDULER, false, "karmada-scheduler-estimator",
                         "/bin/karmada-scheduler-estimator", &c);
         if (!w)
-                return -ENOMEM;
+                return NULL;
         cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "metadata"),
                                                "name", cJSON_CreateString(name));
         relabel(at(w, (const char *const[]){"metadata", "labels", NULL}), app);
@@ -88,6 +80,48 @@ static int estimator(const struct karmada *k, struct desired *d, const cJSON *me
         ko_add_probe(c, "livenessProbe", "/healthz", ESTIMATOR_HEALTH_PORT, false, 15, 15, 5, 3);
         ko_add_mount(w, c, "member-kubeconfig", MEMBER_DIR, secret, true);
         ko_mount_certs(k, w, c, "karmada-certs");
+        return w;
+}
+
+/* Where the scheduler looks for it: karmada-system/karmada-scheduler-estimator-<member>, an
+ * ExternalName Service in the Karmada API server naming the host's Service `name`. */
+static cJSON *estimator_external_name(const struct karmada *k, const char *name, const char *app)
+{
+        cJSON *ext = ko_karmada_object(k, &kube_services, app, KO_SYSTEM_NAMESPACE, app);
+        cJSON *spec, *port;
+        char host[512];
+
+        if (!ext)
+                return NULL;
+        spec = cJSON_AddObjectToObject(ext, "spec");
+        cJSON_AddStringToObject(spec, "type", "ExternalName");
+        cJSON_AddStringToObject(spec, "externalName", ko_service_host(k, name, host, sizeof(host)));
+        port = cJSON_CreateObject();
+        cJSON_AddStringToObject(port, "name", "grpc");
+        cJSON_AddNumberToObject(port, "port", ESTIMATOR_PORT);
+        cJSON_AddStringToObject(port, "protocol", "TCP");
+        cJSON_AddNumberToObject(port, "targetPort", ESTIMATOR_PORT);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "ports"), port);
+        return ext;
+}
+
+static int estimator(const struct karmada *k, struct desired *d, const cJSON *member)
+{
+        const char *cluster =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(member, "name"));
+        const char *secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(member, "kubeconfigSecretRef"), "name"));
+        char name[KO_NAME_MAX + 96], app[160], suffix[128];
+        cJSON *w, *svc, *ext;
+        int r;
+
+        snprintf(suffix, sizeof(suffix), "scheduler-estimator-%s", cluster);
+        snprintf(app, sizeof(app), "karmada-scheduler-estimator-%s", cluster);
+        if (ko_name(k->prefix, suffix, name, sizeof(name)) < 0)
+                return -ENAMETOOLONG;
+        w = estimator_workload(k, cluster, secret, name, app);
+        if (!w)
+                return -ENOMEM;
         r = desired_add(d, &kube_deployments, w, true);
         svc = ko_service(k, KO_SCHEDULER, name, "ClusterIP",
                          (const struct ko_port[]){{"grpc", ESTIMATOR_PORT, ESTIMATOR_PORT}, {0}});
@@ -99,19 +133,9 @@ static int estimator(const struct karmada *k, struct desired *d, const cJSON *me
                 r = desired_add(d, &kube_services, svc, false);
         else
                 cJSON_Delete(svc);
-        /* where the scheduler looks for it: karmada-system/karmada-scheduler-estimator-<member> */
-        ext = ko_karmada_object(k, &kube_services, app, KO_SYSTEM_NAMESPACE, app);
+        ext = estimator_external_name(k, name, app);
         if (!ext)
                 return -ENOMEM;
-        spec = cJSON_AddObjectToObject(ext, "spec");
-        cJSON_AddStringToObject(spec, "type", "ExternalName");
-        cJSON_AddStringToObject(spec, "externalName", ko_service_host(k, name, host, sizeof(host)));
-        port = cJSON_CreateObject();
-        cJSON_AddStringToObject(port, "name", "grpc");
-        cJSON_AddNumberToObject(port, "port", ESTIMATOR_PORT);
-        cJSON_AddStringToObject(port, "protocol", "TCP");
-        cJSON_AddNumberToObject(port, "targetPort", ESTIMATOR_PORT);
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "ports"), port);
         if (r >= 0)
                 r = desired_add_karmada(d, &kube_services, ext);
         else
