@@ -125,12 +125,67 @@ static void restore_init(const struct karmada *k, const struct ko_restore_source
         cJSON_AddItemToArray(cJSON_AddArrayToObject(pspec, "initContainers"), c);
 }
 
+/* The member's command line: itself, its peers, TLS everywhere. */
+static void etcd_args(const struct karmada *k, cJSON *c, const char *name, const char *client,
+                      const char *cluster)
+{
+        char host[512];
+
+        ko_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
+        ko_add_arg(c, "--listen-client-urls=https://0.0.0.0:%d", KO_ETCD_CLIENT_PORT);
+        ko_add_arg(c, "--listen-peer-urls=https://0.0.0.0:%d", KO_ETCD_PEER_PORT);
+        ko_add_arg(c, "--listen-metrics-urls=http://0.0.0.0:%d", KO_ETCD_METRICS_PORT);
+        ko_add_arg(c, "--advertise-client-urls=https://%s:%d",
+                   ko_service_host(k, client, host, sizeof(host)), KO_ETCD_CLIENT_PORT);
+        ko_add_arg(c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
+                   name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
+        ko_add_arg(c, "--initial-cluster=%s", cluster);
+        ko_add_arg(c, "--initial-cluster-state=new");
+        ko_add_arg(c, "--client-cert-auth=true");
+        ko_add_arg(c, "--trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
+        ko_add_arg(c, "--cert-file=%s/etcd-server.crt", ETCD_PKI);
+        ko_add_arg(c, "--key-file=%s/etcd-server.key", ETCD_PKI);
+        ko_add_arg(c, "--peer-client-cert-auth=true");
+        ko_add_arg(c, "--peer-trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
+        ko_add_arg(c, "--peer-cert-file=%s/etcd-server.crt", ETCD_PKI);
+        ko_add_arg(c, "--peer-key-file=%s/etcd-server.key", ETCD_PKI);
+        ko_add_arg(c, "--data-dir=/var/lib/etcd");
+        ko_add_arg(c, "--snapshot-count=10000");
+        ko_add_arg(c, "--cipher-suites=%s", CIPHERS);
+}
+
+/* The headless Service of the members and the clients' Service. */
+static int etcd_services(const struct karmada *k, struct desired *d, const char *name,
+                         const char *client)
+{
+        cJSON *headless = ko_service(
+                k, KO_ETCD, name, "Headless",
+                (const struct ko_port[]){{"client", KO_ETCD_CLIENT_PORT, KO_ETCD_CLIENT_PORT},
+                                         {"server", KO_ETCD_PEER_PORT, KO_ETCD_PEER_PORT},
+                                         {0}});
+        int r;
+
+        /* members must find each other before any is ready: a new cluster needs a quorum first */
+        if (headless)
+                cJSON_AddTrueToObject(cJSON_GetObjectItemCaseSensitive(headless, "spec"),
+                                      "publishNotReadyAddresses");
+        r = desired_add(d, &kube_services, headless, false);
+        if (r >= 0)
+                r = desired_add(d, &kube_services,
+                                ko_service(k, KO_ETCD, client, "ClusterIP",
+                                           (const struct ko_port[]){{"client", KO_ETCD_CLIENT_PORT,
+                                                                     KO_ETCD_CLIENT_PORT},
+                                                                    {0}}),
+                                false);
+        return r;
+}
+
 static int etcd_contribute(const struct karmada *k, struct desired *d)
 {
-        char name[KO_NAME_MAX + 16], client[KO_NAME_MAX + 16], secret[KO_NAME_MAX + 16], host[512];
+        char name[KO_NAME_MAX + 16], client[KO_NAME_MAX + 16], secret[KO_NAME_MAX + 16];
         struct strbuf cluster = {0};
         struct ko_restore_source src = {0};
-        cJSON *sts, *c, *env, *headless;
+        cJSON *sts, *c, *env;
         int r;
 
         /* a restore: etcd waits for the backup (it must not start empty) */
@@ -149,27 +204,7 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
                 ko_restore_source_free(&src);
                 return -ENOMEM;
         }
-        ko_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
-        ko_add_arg(c, "--listen-client-urls=https://0.0.0.0:%d", KO_ETCD_CLIENT_PORT);
-        ko_add_arg(c, "--listen-peer-urls=https://0.0.0.0:%d", KO_ETCD_PEER_PORT);
-        ko_add_arg(c, "--listen-metrics-urls=http://0.0.0.0:%d", KO_ETCD_METRICS_PORT);
-        ko_add_arg(c, "--advertise-client-urls=https://%s:%d",
-                   ko_service_host(k, client, host, sizeof(host)), KO_ETCD_CLIENT_PORT);
-        ko_add_arg(c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
-                   name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
-        ko_add_arg(c, "--initial-cluster=%s", cluster.buf);
-        ko_add_arg(c, "--initial-cluster-state=new");
-        ko_add_arg(c, "--client-cert-auth=true");
-        ko_add_arg(c, "--trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
-        ko_add_arg(c, "--cert-file=%s/etcd-server.crt", ETCD_PKI);
-        ko_add_arg(c, "--key-file=%s/etcd-server.key", ETCD_PKI);
-        ko_add_arg(c, "--peer-client-cert-auth=true");
-        ko_add_arg(c, "--peer-trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
-        ko_add_arg(c, "--peer-cert-file=%s/etcd-server.crt", ETCD_PKI);
-        ko_add_arg(c, "--peer-key-file=%s/etcd-server.key", ETCD_PKI);
-        ko_add_arg(c, "--data-dir=/var/lib/etcd");
-        ko_add_arg(c, "--snapshot-count=10000");
-        ko_add_arg(c, "--cipher-suites=%s", CIPHERS);
+        etcd_args(k, c, name, client, cluster.buf);
         env = cJSON_AddArrayToObject(c, "env");
         cJSON_AddItemToArray(
                 env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
@@ -187,27 +222,7 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
         }
         strbuf_free(&cluster);
         r = ko_add_workload(d, KO_ETCD, sts);
-        headless = ko_service(
-                k, KO_ETCD, name, "Headless",
-                (const struct ko_port[]){{"client", KO_ETCD_CLIENT_PORT, KO_ETCD_CLIENT_PORT},
-                                         {"server", KO_ETCD_PEER_PORT, KO_ETCD_PEER_PORT},
-                                         {0}});
-        /* members must find each other before any is ready: a new cluster needs a quorum first */
-        if (headless)
-                cJSON_AddTrueToObject(cJSON_GetObjectItemCaseSensitive(headless, "spec"),
-                                      "publishNotReadyAddresses");
-        if (r >= 0)
-                r = desired_add(d, &kube_services, headless, false);
-        else
-                cJSON_Delete(headless);
-        if (r >= 0)
-                r = desired_add(d, &kube_services,
-                                ko_service(k, KO_ETCD, client, "ClusterIP",
-                                           (const struct ko_port[]){{"client", KO_ETCD_CLIENT_PORT,
-                                                                     KO_ETCD_CLIENT_PORT},
-                                                                    {0}}),
-                                false);
-        return r;
+        return r < 0 ? r : etcd_services(k, d, name, client);
 }
 
 const struct reconciler ko_rec_etcd = {
