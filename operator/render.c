@@ -40,28 +40,98 @@ static void mask_generated(const struct desired_object *o)
         mask_ca_bundles(o->obj);
 }
 
+/* The file's text, or stdin's for "-" (at most 16 MiB). */
+static int read_input(const char *path, char **text, size_t *len)
+{
+        struct strbuf sb = {.max = 16u << 20};
+        char buf[8192];
+        size_t got;
+        int r = 0;
+
+        if (strcmp(path, "-") != 0)
+                return fileio_read(path, 16u << 20, text, len);
+        while (r == 0 && (got = fread(buf, 1, sizeof(buf), stdin)) > 0)
+                r = strbuf_append(&sb, buf, got);
+        *len = sb.len;
+        *text = r == 0 ? strbuf_steal(&sb) : NULL;
+        strbuf_free(&sb);
+        return r == 0 && !*text ? -ENOMEM : r;
+}
+
+/* The objects of the host cluster (where 0) or of the Karmada API server (1), as YAML or JSON. */
+static void print_objects(const struct karmada *k, struct desired *d, int where,
+                          const struct render_options *o, FILE *out)
+{
+        const cJSON **objs = calloc(d->n + 1, sizeof(*objs));
+        char *yaml = NULL;
+        size_t m = 0;
+
+        if (!objs)
+                return;
+        for (size_t i = 0; i < d->n; i++) {
+                if (d->objs[i].in_karmada != (where == 1))
+                        continue;
+                if (!o->show_secrets)
+                        mask_generated(&d->objs[i]);
+                objs[m++] = d->objs[i].obj;
+        }
+        if (where == 1 && m && !o->json)
+                fprintf(out,
+                        "# In the Karmada API server of %s/%s (through its admin kubeconfig):\n",
+                        k->namespace, k->name);
+        for (size_t i = 0; o->json && i < m; i++) {
+                char *j = cJSON_Print(objs[i]);
+                fprintf(out, "%s\n", j ? j : "");
+                free(j);
+        }
+        if (!o->json && m && yaml_emit(objs, m, &yaml) == 0)
+                fputs(yaml, out);
+        free(yaml);
+        free(objs);
+}
+
+/* One Karmada object: everything the operator would apply for it; 1 when it cannot be. */
+static int render_one(const char *path, const cJSON *doc, const struct render_options *o, FILE *out,
+                      FILE *errout)
+{
+        struct ko_spec_error serr = {{0}};
+        struct karmada *k = NULL;
+        struct desired d;
+        char err[1024];
+        /* render shows what a new instance gets: the namespace is the object's */
+        int r = karmada_parse(doc, &k, &serr);
+
+        if (r < 0) {
+                fprintf(errout, "karmada-operator render: %s: invalid Karmada: %s\n", path,
+                        r == -EINVAL ? serr.message : strerror(-r));
+                return 1;
+        }
+        r = ko_build_desired(k, NULL, o->keys, &d, err, sizeof(err));
+        if (r < 0) {
+                fprintf(errout, "karmada-operator render: %s/%s: %s\n", k->namespace, k->name, err);
+                karmada_free(k);
+                return 1;
+        }
+        for (int i = 0; i < d.n_waiting; i++)
+                fprintf(errout, "# %s/%s: %s is not rendered without a cluster: it waits for %s\n",
+                        k->namespace, k->name, d.waiting[i].owner, d.waiting[i].what);
+        /* the host cluster's objects, then those of the Karmada API server */
+        print_objects(k, &d, 0, o, out);
+        print_objects(k, &d, 1, o, out);
+        desired_free(&d);
+        karmada_free(k);
+        return 0;
+}
+
 int ko_render(const char *path, const struct render_options *o, FILE *out, FILE *errout)
 {
         struct yaml_limits lim = {0};
         char *text = NULL, err[1024];
         cJSON *docs = NULL, *doc;
-        size_t len;
+        size_t len = 0;
         int r, status = 0, n = 0;
 
-        r = strcmp(path, "-") == 0 ? -ENOTSUP : fileio_read(path, 16u << 20, &text, &len);
-        if (r == -ENOTSUP) {
-                struct strbuf sb = {.max = 16u << 20};
-                char buf[8192];
-                size_t got;
-                r = 0;
-                while (r == 0 && (got = fread(buf, 1, sizeof(buf), stdin)) > 0)
-                        r = strbuf_append(&sb, buf, got);
-                len = sb.len;
-                text = r == 0 ? strbuf_steal(&sb) : NULL;
-                strbuf_free(&sb);
-                if (r == 0 && !text)
-                        r = -ENOMEM;
-        }
+        r = read_input(path, &text, &len);
         if (r < 0) {
                 fprintf(errout, "karmada-operator render: %s: %s\n", path, strerror(-r));
                 return 1;
@@ -74,64 +144,10 @@ int ko_render(const char *path, const struct render_options *o, FILE *out, FILE 
         }
         cJSON_ArrayForEach (doc, docs) {
                 const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
-                struct ko_spec_error serr = {{0}};
-                struct karmada *k = NULL;
-                struct desired d;
-                const cJSON **objs;
-                char *yaml = NULL;
-
                 if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Karmada") != 0)
                         continue;
                 n++;
-                /* render shows what a new instance gets: the namespace is the object's */
-                r = karmada_parse(doc, &k, &serr);
-                if (r < 0) {
-                        fprintf(errout, "karmada-operator render: %s: invalid Karmada: %s\n", path,
-                                r == -EINVAL ? serr.message : strerror(-r));
-                        status = 1;
-                        continue;
-                }
-                r = ko_build_desired(k, NULL, o->keys, &d, err, sizeof(err));
-                if (r < 0) {
-                        fprintf(errout, "karmada-operator render: %s/%s: %s\n", k->namespace,
-                                k->name, err);
-                        karmada_free(k);
-                        status = 1;
-                        continue;
-                }
-                for (int i = 0; i < d.n_waiting; i++)
-                        fprintf(errout,
-                                "# %s/%s: %s is not rendered without a cluster: it waits for %s\n",
-                                k->namespace, k->name, d.waiting[i].owner, d.waiting[i].what);
-                /* the host cluster's objects, then those of the Karmada API server */
-                objs = calloc(d.n + 1, sizeof(*objs));
-                for (int where = 0; objs && where < 2; where++) {
-                        size_t m = 0;
-                        for (size_t i = 0; i < d.n; i++) {
-                                if (d.objs[i].in_karmada != (where == 1))
-                                        continue;
-                                if (!o->show_secrets)
-                                        mask_generated(&d.objs[i]);
-                                objs[m++] = d.objs[i].obj;
-                        }
-                        if (where == 1 && m && !o->json)
-                                fprintf(out,
-                                        "# In the Karmada API server of %s/%s (through its admin "
-                                        "kubeconfig):\n",
-                                        k->namespace, k->name);
-                        for (size_t i = 0; o->json && i < m; i++) {
-                                char *j = cJSON_Print(objs[i]);
-                                fprintf(out, "%s\n", j ? j : "");
-                                free(j);
-                        }
-                        if (!o->json && m && yaml_emit(objs, m, &yaml) == 0)
-                                fputs(yaml, out);
-                        free(yaml);
-                        yaml = NULL;
-                }
-                free(objs);
-                desired_free(&d);
-                karmada_free(k);
+                status |= render_one(path, doc, o, out, errout);
         }
         cJSON_Delete(docs);
         if (n == 0) {
