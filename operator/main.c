@@ -213,6 +213,99 @@ static int parse_duration(const char *flag, const char *v, long *ret)
         return 0;
 }
 
+/* The options of the API connection and the leader election; -ENOENT for another option. */
+static int connection_option(int c, char *arg, struct run_args *a)
+{
+        long n = 0;
+        int r = 0;
+
+        switch (c) {
+        case OPT_KUBECONFIG:
+                a->kube.kubeconfig = arg;
+                break;
+        case OPT_CONTEXT:
+                a->kube.context = arg;
+                break;
+        case OPT_QPS:
+                r = parse_long("kube-api-qps", arg, 0, 100000, &n);
+                a->mgr.qps = (double)n;
+                break;
+        case OPT_BURST:
+                r = parse_long("kube-api-burst", arg, 0, 100000, &n);
+                a->mgr.burst = (int)n;
+                break;
+        case OPT_LEADER_ELECT:
+                r = parse_bool("leader-elect", arg, &a->mgr.leader_elect);
+                break;
+        case OPT_LE_NAMESPACE:
+                a->mgr.leader_namespace = arg;
+                break;
+        case OPT_LE_ID:
+                a->mgr.leader_name = arg;
+                break;
+        case OPT_LE_LEASE:
+                r = parse_duration("leader-elect-lease-duration", arg, &a->mgr.lease_duration_ms);
+                break;
+        case OPT_LE_RENEW:
+                r = parse_duration("leader-elect-renew-deadline", arg, &a->mgr.renew_deadline_ms);
+                break;
+        case OPT_LE_RETRY:
+                r = parse_duration("leader-elect-retry-period", arg, &a->mgr.retry_period_ms);
+                break;
+        default:
+                return -ENOENT;
+        }
+        return r;
+}
+
+/* The operator's own options; -ENOENT for another option. */
+static int operator_option(int c, char *arg, struct run_args *a)
+{
+        long n = 0;
+        int r = 0;
+
+        switch (c) {
+        case OPT_CONCURRENCY:
+                r = parse_long("concurrency", arg, 1, 64, &n);
+                a->concurrency = (int)n;
+                break;
+        case OPT_METRICS_ADDR:
+                a->mgr.metrics_address = arg;
+                break;
+        case OPT_PROBE_ADDR:
+                a->mgr.probe_address = arg;
+                break;
+        case OPT_LOG_LEVEL:
+                if (log_parse_level(arg, &a->log_level) < 0)
+                        r = bad("log-level", arg, "want error, warn, info or debug");
+                break;
+        case OPT_LOG_FORMAT:
+                if (log_parse_format(arg, &a->log_format) < 0)
+                        r = bad("log-format", arg, "want auto, logfmt, json or journal");
+                break;
+        case OPT_KEY_ALG:
+                r = parse_key_alg(arg, &a->keys);
+                break;
+        case OPT_WATCH_NS:
+                a->watch_namespace = *arg ? arg : NULL;
+                break;
+        case OPT_OPERATOR_IMAGE:
+                if (!arg[0] || strpbrk(arg, " \t\n"))
+                        r = bad("operator-image", arg, "not an image reference");
+                else
+                        ko_set_operator_image(arg);
+                break;
+        case OPT_CACHE_DIR:
+                if (arg[0] != '/')
+                        r = bad("cache-dir", arg, "want an absolute path");
+                a->cache_dir = arg;
+                break;
+        default:
+                return -ENOENT;
+        }
+        return r;
+}
+
 static int parse_run(int argc, char **argv, struct run_args *a)
 {
         static const struct option opts[] = {
@@ -238,7 +331,6 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        long n = 0;
         int c, r = 0;
 
         *a = (struct run_args){
@@ -254,83 +346,15 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         };
         optind = 1;
         while (r == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case OPT_KUBECONFIG:
-                        a->kube.kubeconfig = optarg;
-                        break;
-                case OPT_CONTEXT:
-                        a->kube.context = optarg;
-                        break;
-                case OPT_CONCURRENCY:
-                        r = parse_long("concurrency", optarg, 1, 64, &n);
-                        a->concurrency = (int)n;
-                        break;
-                case OPT_LEADER_ELECT:
-                        r = parse_bool("leader-elect", optarg, &a->mgr.leader_elect);
-                        break;
-                case OPT_LE_NAMESPACE:
-                        a->mgr.leader_namespace = optarg;
-                        break;
-                case OPT_LE_ID:
-                        a->mgr.leader_name = optarg;
-                        break;
-                case OPT_LE_LEASE:
-                        r = parse_duration("leader-elect-lease-duration", optarg,
-                                           &a->mgr.lease_duration_ms);
-                        break;
-                case OPT_LE_RENEW:
-                        r = parse_duration("leader-elect-renew-deadline", optarg,
-                                           &a->mgr.renew_deadline_ms);
-                        break;
-                case OPT_LE_RETRY:
-                        r = parse_duration("leader-elect-retry-period", optarg,
-                                           &a->mgr.retry_period_ms);
-                        break;
-                case OPT_METRICS_ADDR:
-                        a->mgr.metrics_address = optarg;
-                        break;
-                case OPT_PROBE_ADDR:
-                        a->mgr.probe_address = optarg;
-                        break;
-                case OPT_QPS:
-                        r = parse_long("kube-api-qps", optarg, 0, 100000, &n);
-                        a->mgr.qps = (double)n;
-                        break;
-                case OPT_BURST:
-                        r = parse_long("kube-api-burst", optarg, 0, 100000, &n);
-                        a->mgr.burst = (int)n;
-                        break;
-                case OPT_LOG_LEVEL:
-                        if (log_parse_level(optarg, &a->log_level) < 0)
-                                r = bad("log-level", optarg, "want error, warn, info or debug");
-                        break;
-                case OPT_LOG_FORMAT:
-                        if (log_parse_format(optarg, &a->log_format) < 0)
-                                r = bad("log-format", optarg, "want auto, logfmt, json or journal");
-                        break;
-                case OPT_KEY_ALG:
-                        r = parse_key_alg(optarg, &a->keys);
-                        break;
-                case OPT_WATCH_NS:
-                        a->watch_namespace = *optarg ? optarg : NULL;
-                        break;
-                case OPT_OPERATOR_IMAGE:
-                        if (!optarg[0] || strpbrk(optarg, " \t\n"))
-                                r = bad("operator-image", optarg, "not an image reference");
-                        else
-                                ko_set_operator_image(optarg);
-                        break;
-                case OPT_CACHE_DIR:
-                        if (optarg[0] != '/')
-                                r = bad("cache-dir", optarg, "want an absolute path");
-                        a->cache_dir = optarg;
-                        break;
-                case 'h':
+                if (c == 'h') {
                         usage(stdout);
                         exit(EXIT_SUCCESS);
-                default:
-                        return -EINVAL;
                 }
+                r = connection_option(c, optarg, a);
+                if (r == -ENOENT)
+                        r = operator_option(c, optarg, a);
+                if (r == -ENOENT)
+                        return -EINVAL;
         }
         if (!a->cache_dir)
                 a->cache_dir = default_cache_dir(a->cache_buf, sizeof(a->cache_buf));
