@@ -463,6 +463,56 @@ static int cmd_render(int argc, char **argv)
         return ko_render(file, &o, stdout, stderr);
 }
 
+/* One option of etcd-restore into o and c; -EINVAL when it is not one or is wrong. */
+static int restore_option(int opt, char *arg, struct ko_restore_options *o, struct s3_client *c)
+{
+        long bump;
+
+        switch (opt) {
+        case 'd':
+                o->data_dir = arg;
+                break;
+        case 'n':
+                o->name = arg;
+                break;
+        case 'c':
+                o->initial_cluster = arg;
+                break;
+        case 'u':
+                o->advertise_peer_urls = arg;
+                break;
+        case 'e':
+                c->target.endpoint = arg;
+                break;
+        case 'b':
+                c->target.bucket = arg;
+                break;
+        case 'r':
+                c->target.region = arg;
+                break;
+        case 'p':
+                c->target.path_style = true;
+                break;
+        case 'k':
+                o->key = arg;
+                break;
+        case 's':
+                o->sha256 = arg;
+                break;
+        case 'E':
+                o->etcdutl = arg;
+                break;
+        case 'B':
+                if (parse_long("bump-revision", arg, 1, 1L << 62, &bump) < 0)
+                        return -EINVAL;
+                o->bump_revision = bump;
+                break;
+        default:
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int cmd_etcd_restore(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -485,53 +535,11 @@ static int cmd_etcd_restore(int argc, char **argv)
         struct s3_client c = {0};
         const char *ca = getenv("S3_CA_BUNDLE");
         char err[1024] = "";
-        long bump;
         int opt, r;
 
-        while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-                switch (opt) {
-                case 'd':
-                        o.data_dir = optarg;
-                        break;
-                case 'n':
-                        o.name = optarg;
-                        break;
-                case 'c':
-                        o.initial_cluster = optarg;
-                        break;
-                case 'u':
-                        o.advertise_peer_urls = optarg;
-                        break;
-                case 'e':
-                        c.target.endpoint = optarg;
-                        break;
-                case 'b':
-                        c.target.bucket = optarg;
-                        break;
-                case 'r':
-                        c.target.region = optarg;
-                        break;
-                case 'p':
-                        c.target.path_style = true;
-                        break;
-                case 'k':
-                        o.key = optarg;
-                        break;
-                case 's':
-                        o.sha256 = optarg;
-                        break;
-                case 'E':
-                        o.etcdutl = optarg;
-                        break;
-                case 'B':
-                        if (parse_long("bump-revision", optarg, 1, 1L << 62, &bump) < 0)
-                                return 2;
-                        o.bump_revision = bump;
-                        break;
-                default:
+        while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+                if (restore_option(opt, optarg, &o, &c) < 0)
                         return 2;
-                }
-        }
         /* a pod that starts again after its restore needs nothing else (the copied credentials
          * may be gone by then) */
         if (o.data_dir && ko_etcd_restored(o.data_dir)) {
