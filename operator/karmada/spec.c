@@ -477,11 +477,10 @@ static bool url_ok(const char *u)
                u[strcspn(u, ":") + 3] && !strpbrk(u, " \t\r\n");
 }
 
-static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
+/* spec.karmadaVersion: a release this operator knows (the default when absent) */
+static void parse_version(struct parser *p, struct karmada *k, const cJSON *spec)
 {
-        const cJSON *host, *net, *crd, *http, *cert, *comps, *c;
         const char *v;
-        char sub[256];
 
         v = str_at(p, spec, "karmadaVersion", "spec.karmadaVersion");
         k->release = v ? ko_release_find(v) : ko_release_default();
@@ -495,6 +494,12 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
                 k->release = ko_release_default();
         }
         k->version = strdup(k->release->karmada);
+}
+
+/* spec.hostCluster: the DNS domain, another cluster's kubeconfig Secret */
+static void parse_host(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        const cJSON *host, *net, *c;
 
         host = obj_at(p, spec, "hostCluster", "spec.hostCluster");
         net = obj_at(p, host, "networking", "spec.hostCluster.networking");
@@ -510,6 +515,12 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
                 str_at(p, c, "namespace", "spec.hostCluster.secretRef.namespace");
         if (!k->host_secret_namespace)
                 k->host_secret_namespace = k->namespace;
+}
+
+/* spec.privateRegistry, spec.featureGates, spec.suspend, spec.features, spec.restore */
+static void parse_settings(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        const cJSON *c;
 
         c = obj_at(p, spec, "privateRegistry", "spec.privateRegistry");
         k->private_registry = str_at(p, c, "registry", "spec.privateRegistry.registry");
@@ -529,6 +540,13 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
                                    "spec.restore.backupRef.name");
         if (c && (!k->restore_backup || !k->restore_backup[0]))
                 problem(p, "spec.restore.backupRef.name", "required");
+}
+
+/* spec.crdTarball: where Karmada's CRDs come from, and how often */
+static void parse_crd_tarball(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        const cJSON *crd, *http;
+        const char *v;
 
         crd = obj_at(p, spec, "crdTarball", "spec.crdTarball");
         http = obj_at(p, crd, "httpSource", "spec.crdTarball.httpSource");
@@ -551,6 +569,12 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
                 problem(p, "spec.crdTarball.crdDownloadPolicy",
                         "must be Always or IfNotPresent, not \"%s\"", v);
         k->crd_always = v && strcmp(v, "Always") == 0;
+}
+
+/* spec.customCertificate: the user's CA, the leaves' validity */
+static void parse_certificate(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        const cJSON *cert, *c;
 
         cert = obj_at(p, spec, "customCertificate", "spec.customCertificate");
         c = obj_at(p, cert, "apiServerCACert", "spec.customCertificate.apiServerCACert");
@@ -564,8 +588,14 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
         k->leaf_days = 365;
         int_at(p, cert, "leafCertValidityDays", "spec.customCertificate.leafCertValidityDays", 1,
                36500, &k->leaf_days);
+}
 
-        comps = obj_at(p, spec, "components", "spec.components");
+/* spec.components: etcd (required when components is given), then every other component */
+static void parse_components(struct parser *p, struct karmada *k, const cJSON *comps)
+{
+        const cJSON *c;
+        char sub[256];
+
         c = obj_at(p, comps, "etcd", "spec.components.etcd");
         if (comps && !c)
                 problem(p, "spec.components.etcd", "required");
@@ -578,6 +608,13 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
                         continue;
                 parse_common(p, k, (enum ko_component)i, c, sub);
         }
+}
+
+/* what only the Karmada API server has: its Service, volumes, sidecars, certificate SANs */
+static void parse_apiserver(struct parser *p, struct karmada *k, const cJSON *comps)
+{
+        const cJSON *c;
+
         c = get(comps, "karmadaAPIServer");
         k->service_subnet =
                 str_at(p, c, "serviceSubnet", "spec.components.karmadaAPIServer.serviceSubnet");
@@ -611,6 +648,20 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
                 list_at(p, c, "certSANs", "spec.components.karmadaAPIServer.certSANs", true);
         k->aggregated_sans = list_at(p, get(comps, "karmadaAggregatedAPIServer"), "certSANs",
                                      "spec.components.karmadaAggregatedAPIServer.certSANs", true);
+}
+
+static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
+{
+        const cJSON *comps;
+
+        parse_version(p, k, spec);
+        parse_host(p, k, spec);
+        parse_settings(p, k, spec);
+        parse_crd_tarball(p, k, spec);
+        parse_certificate(p, k, spec);
+        comps = obj_at(p, spec, "components", "spec.components");
+        parse_components(p, k, comps);
+        parse_apiserver(p, k, comps);
 }
 
 int karmada_parse(const cJSON *in, struct karmada **ret, struct ko_spec_error *err)
