@@ -86,103 +86,115 @@ static int write_entry(struct archive *a, const char *path, size_t max, size_t *
         return r;
 }
 
+/* One extraction: where from and to, and how much is allowed. */
+struct extraction {
+        struct archive *a;
+        const char *tarball, *prefix, *dest;
+        size_t max_file, max_total, total;
+};
+
+/* One entry: a directory made or a file written (under the prefix only); refused when its
+ * name is unsafe or it is neither a file nor a directory. 0, or <0 with err filled. */
+static int extract_entry(struct extraction *x, struct archive_entry *e, char *err, size_t errlen)
+{
+        const char *name = archive_entry_pathname(e);
+        mode_t type = archive_entry_filetype(e);
+        char path[4096];
+        size_t len;
+        int r;
+
+        if (!name) {
+                snprintf(err, errlen, "%s: an entry without a name", x->tarball);
+                return -EBADMSG;
+        }
+        while (strncmp(name, "./", 2) == 0)
+                name += 2;
+        len = strlen(name);
+        if (len && name[len - 1] == '/' && type == AE_IFDIR)
+                len--; /* "dir/" */
+        if (!len)
+                return 0; /* "./" itself */
+        if (snprintf(path, sizeof(path), "%s/%.*s", x->dest, (int)len, name) >= (int)sizeof(path) ||
+            !path_safe(path + strlen(x->dest) + 1)) {
+                snprintf(err, errlen, "%s: unsafe entry \"%s\"", x->tarball,
+                         archive_entry_pathname(e));
+                return -EPERM;
+        }
+        if (archive_entry_hardlink(e) || archive_entry_symlink(e) ||
+            (type != AE_IFDIR && type != AE_IFREG)) {
+                snprintf(err, errlen, "%s: \"%s\" is not a file or directory", x->tarball, name);
+                return -EPERM;
+        }
+        if (x->prefix && strncmp(name, x->prefix, strlen(x->prefix)) != 0 &&
+            !(type == AE_IFDIR && len + 1 == strlen(x->prefix) &&
+              strncmp(name, x->prefix, len) == 0))
+                return 0; /* outside prefix ("crds" itself is in "crds/") */
+        if (type == AE_IFDIR) {
+                r = mkdirs(path, 0700);
+        } else if (archive_entry_size_is_set(e) && (size_t)archive_entry_size(e) > x->max_file) {
+                r = -EFBIG;
+        } else {
+                char *slash = strrchr(path, '/');
+                *slash = '\0';
+                r = mkdirs(path, 0700);
+                *slash = '/';
+                if (r == 0)
+                        r = write_entry(x->a, path, x->max_file, &x->total, x->max_total);
+        }
+        if (r < 0)
+                snprintf(err, errlen, "%s: \"%s\": %s", x->tarball, name,
+                         r == -EFBIG ? "too large" : strerror(-r));
+        return r;
+}
+
 int untar_safe(const char *tarball, const char *prefix, const char *dest,
                const struct untar_limits *l, char *err, size_t errlen)
 {
-        size_t max_file = l && l->max_file ? l->max_file : 16u << 20;
-        size_t max_total = l && l->max_total ? l->max_total : 128u << 20, total = 0;
+        struct extraction x = {
+                .tarball = tarball,
+                .prefix = prefix,
+                .dest = dest,
+                .max_file = l && l->max_file ? l->max_file : 16u << 20,
+                .max_total = l && l->max_total ? l->max_total : 128u << 20,
+        };
         unsigned max_entries = l && l->max_entries ? l->max_entries : 10000, entries = 0;
         struct archive_entry *e;
-        struct archive *a;
-        int r = 0, ar;
+        int r = 0, ar = ARCHIVE_EOF;
 
         if (mkdir(dest, 0700) < 0) {
                 r = -errno;
                 snprintf(err, errlen, "%s: %s", dest, strerror(-r));
                 return r;
         }
-        a = archive_read_new();
-        if (!a) {
+        x.a = archive_read_new();
+        if (!x.a) {
                 r = -ENOMEM;
                 goto out;
         }
-        archive_read_support_filter_all(a);
-        archive_read_support_format_tar(a);
-        archive_read_support_format_gnutar(a);
-        if (archive_read_open_filename(a, tarball, 65536) != ARCHIVE_OK) {
+        archive_read_support_filter_all(x.a);
+        archive_read_support_format_tar(x.a);
+        archive_read_support_format_gnutar(x.a);
+        if (archive_read_open_filename(x.a, tarball, 65536) != ARCHIVE_OK) {
                 r = -EBADMSG;
-                snprintf(err, errlen, "%s: %s", tarball, archive_error_string(a));
+                snprintf(err, errlen, "%s: %s", tarball, archive_error_string(x.a));
                 goto out;
         }
-        while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-                const char *name = archive_entry_pathname(e);
-                char path[4096];
-                mode_t type = archive_entry_filetype(e);
-                size_t len;
-
+        while (r == 0 && (ar = archive_read_next_header(x.a, &e)) == ARCHIVE_OK) {
                 if (++entries > max_entries) {
                         r = -EFBIG;
                         snprintf(err, errlen, "%s: more than %u entries", tarball, max_entries);
-                        goto out;
-                }
-                if (!name) {
-                        r = -EBADMSG;
-                        snprintf(err, errlen, "%s: an entry without a name", tarball);
-                        goto out;
-                }
-                while (strncmp(name, "./", 2) == 0)
-                        name += 2;
-                len = strlen(name);
-                if (len && name[len - 1] == '/' && type == AE_IFDIR)
-                        len--; /* "dir/" */
-                if (!len)
-                        continue; /* "./" itself */
-                if (snprintf(path, sizeof(path), "%s/%.*s", dest, (int)len, name) >=
-                            (int)sizeof(path) ||
-                    !path_safe(path + strlen(dest) + 1)) {
-                        r = -EPERM;
-                        snprintf(err, errlen, "%s: unsafe entry \"%s\"", tarball,
-                                 archive_entry_pathname(e));
-                        goto out;
-                }
-                if (archive_entry_hardlink(e) || archive_entry_symlink(e) ||
-                    (type != AE_IFDIR && type != AE_IFREG)) {
-                        r = -EPERM;
-                        snprintf(err, errlen, "%s: \"%s\" is not a file or directory", tarball,
-                                 name);
-                        goto out;
-                }
-                if (prefix && strncmp(name, prefix, strlen(prefix)) != 0 &&
-                    !(type == AE_IFDIR && len + 1 == strlen(prefix) &&
-                      strncmp(name, prefix, len) == 0))
-                        continue; /* outside prefix ("crds" itself is in "crds/") */
-                if (type == AE_IFDIR) {
-                        r = mkdirs(path, 0700);
-                } else if (archive_entry_size_is_set(e) &&
-                           (size_t)archive_entry_size(e) > max_file) {
-                        r = -EFBIG;
                 } else {
-                        char *slash = strrchr(path, '/');
-                        *slash = '\0';
-                        r = mkdirs(path, 0700);
-                        *slash = '/';
-                        if (r == 0)
-                                r = write_entry(a, path, max_file, &total, max_total);
-                }
-                if (r < 0) {
-                        snprintf(err, errlen, "%s: \"%s\": %s", tarball, name,
-                                 r == -EFBIG ? "too large" : strerror(-r));
-                        goto out;
+                        r = extract_entry(&x, e, err, errlen);
                 }
         }
-        if (ar != ARCHIVE_EOF) {
+        if (r == 0 && ar != ARCHIVE_EOF) {
                 r = -EBADMSG;
-                snprintf(err, errlen, "%s: %s", tarball, archive_error_string(a));
+                snprintf(err, errlen, "%s: %s", tarball, archive_error_string(x.a));
         }
 out:
         if (r == -ENOMEM)
                 snprintf(err, errlen, "%s: out of memory", tarball);
-        archive_read_free(a);
+        archive_read_free(x.a);
         if (r < 0)
                 nftw(dest, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         return r;
