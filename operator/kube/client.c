@@ -524,13 +524,102 @@ static void observe(struct kube_client *c, const char *verb, int code, double se
                 c->observer(c->observer_userdata, c, verb, code, seconds);
 }
 
+/* The headers of one attempt: Accept, Content-Type, the bearer token (the list holds its own
+ * copy; the caller frees it with curl_slist_free_all). */
+static struct curl_slist *request_headers(const struct request *rq, const char *token)
+{
+        struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+        char *auth = NULL, ctype[128];
+
+        if (rq->content_type) {
+                snprintf(ctype, sizeof(ctype), "Content-Type: %s", rq->content_type);
+                headers = curl_slist_append(headers, ctype);
+        }
+        if (token && asprintf(&auth, "Authorization: Bearer %s", token) >= 0) {
+                headers = curl_slist_append(headers, auth);
+                free_secret(auth, strlen(auth));
+        }
+        return headers;
+}
+
+/* One transfer of rq on handle h, observed (metrics); *code is the HTTP status (0: none). */
+static CURLcode transfer(struct kube_client *c, struct request *rq, const char *url, CURL *h,
+                         bool retry, char *errbuf, long *code)
+{
+        _cleanup_free_ char *token = token_current(c, false);
+        struct curl_slist *headers = request_headers(rq, token), connect_to;
+        long connects = 0;
+        double t0;
+        CURLcode rc;
+
+        strbuf_reset(&rq->out);
+        rq->too_big = false;
+        rq->retry_after = -1;
+        rq->http_code = 0;
+        setup_handle(c, h, rq, url, headers, errbuf);
+        if (c->connect_to) { /* libcurl keeps the list's pointer during the transfer */
+                connect_to = (struct curl_slist){.data = c->connect_to, .next = NULL};
+                curl_easy_setopt(h, CURLOPT_CONNECT_TO, &connect_to);
+        }
+        t0 = ((double)time_mono_ns() / 1e9);
+        rc = curl_easy_perform(h);
+        *code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+        curl_slist_free_all(headers); /* the Authorization copy inside is libcurl's */
+        observe(c, rq->verb, (int)*code, ((double)time_mono_ns() / 1e9) - t0, connects, retry);
+        return rc;
+}
+
+/* What one attempt came to, the handle put back: 0, or a negative errno with st filled and
+ * *cls saying whether it may be tried again; *final when it must not be (the sink failed, the
+ * body is too large). */
+static int judge(struct kube_client *c, struct request *rq, const char *url, CURL *h, CURLcode rc,
+                 long code, const char *errbuf, struct kube_status *st, enum kube_retry_class *cls,
+                 bool *final)
+{
+        int r;
+
+        *cls = KUBE_RETRY_NO;
+        *final = true;
+        if (rq->sink_error) {
+                handle_put(c, h, false);
+                return rq->sink_error;
+        }
+        if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code)) {
+                kube_status_transport(st, rq->verb, url,
+                                      errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                *cls = classify_transport(rc);
+                *final = false;
+                handle_put(c, h, false);
+                return transport_errno(rc);
+        }
+        if (rq->too_big) {
+                char what[96];
+                snprintf(what, sizeof(what), "response body exceeds %zu bytes", c->max_body);
+                kube_status_transport(st, rq->verb, url, what);
+                st->code = (int)code;
+                handle_put(c, h, false);
+                return -E2BIG;
+        }
+        handle_put(c, h, true);
+        kube_status_from_response(st, (int)code, rq->out.buf, rq->out.len);
+        r = kube_status_errno(st);
+        *final = r == 0;
+        if (code == 429)
+                *cls = KUBE_RETRY_THROTTLED;
+        else if (code >= 500 && code != 501)
+                *cls = KUBE_RETRY_SERVER;
+        return r;
+}
+
 /* Perform rq with retries. Returns 0 for 2xx (body in rq->out), else a negative errno with st
  * filled. */
 static int perform(struct kube_client *c, struct request *rq, struct kube_status *st)
 {
         struct kube_status tmp;
         _cleanup_free_ char *url = NULL;
-        bool refreshed_token = false;
+        bool refreshed_token = false, final;
         int attempt = 0, r;
 
         if (!st)
@@ -542,12 +631,8 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
         rq->out.max = c->max_body;
         for (;;) {
                 char errbuf[CURL_ERROR_SIZE] = "";
-                struct curl_slist *headers = NULL, connect_to;
-                _cleanup_free_ char *token = token_current(c, false);
-                char *auth = NULL, ctype[128];
-                enum kube_retry_class cls = KUBE_RETRY_NO;
-                long code = 0, connects = 0;
-                double t0;
+                enum kube_retry_class cls;
+                long code = 0;
                 CURLcode rc;
                 CURL *h;
 
@@ -555,65 +640,14 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
                 h = handle_get(c);
                 if (!h)
                         return -ENOMEM;
-                strbuf_reset(&rq->out);
-                rq->too_big = false;
-                rq->retry_after = -1;
-                rq->http_code = 0;
-                headers = curl_slist_append(headers, "Accept: application/json");
-                if (rq->content_type) {
-                        snprintf(ctype, sizeof(ctype), "Content-Type: %s", rq->content_type);
-                        headers = curl_slist_append(headers, ctype);
-                }
-                if (token && asprintf(&auth, "Authorization: Bearer %s", token) >= 0) {
-                        headers = curl_slist_append(headers, auth);
-                        free_secret(auth, strlen(auth));
-                }
-                setup_handle(c, h, rq, url, headers, errbuf);
-                if (c->connect_to) { /* libcurl keeps the list's pointer during the transfer */
-                        connect_to = (struct curl_slist){.data = c->connect_to, .next = NULL};
-                        curl_easy_setopt(h, CURLOPT_CONNECT_TO, &connect_to);
-                }
-                t0 = ((double)time_mono_ns() / 1e9);
-                rc = curl_easy_perform(h);
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-                curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-                curl_slist_free_all(headers); /* the Authorization copy inside is libcurl's */
-                observe(c, rq->verb, (int)code, ((double)time_mono_ns() / 1e9) - t0, connects,
-                        attempt > 0);
-
-                if (rq->sink_error) {
-                        handle_put(c, h, false);
-                        return rq->sink_error;
-                }
-                if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code)) {
-                        const char *what = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-                        kube_status_transport(st, rq->verb, url, what);
-                        r = transport_errno(rc);
-                        cls = classify_transport(rc);
-                        handle_put(c, h, false);
-                } else if (rq->too_big) {
-                        char what[96];
-                        snprintf(what, sizeof(what), "response body exceeds %zu bytes",
-                                 c->max_body);
-                        kube_status_transport(st, rq->verb, url, what);
-                        st->code = (int)code;
-                        handle_put(c, h, false);
-                        return -E2BIG;
-                } else {
-                        handle_put(c, h, true);
-                        kube_status_from_response(st, (int)code, rq->out.buf, rq->out.len);
-                        r = kube_status_errno(st);
-                        if (r == 0)
-                                return 0;
-                        if (code == 429)
-                                cls = KUBE_RETRY_THROTTLED;
-                        else if (code >= 500 && code != 501)
-                                cls = KUBE_RETRY_SERVER;
-                        if (code == 401 && c->token_file && !refreshed_token) {
-                                refreshed_token = true; /* a rotated token: read it again */
-                                free(token_current(c, true));
-                                continue;
-                        }
+                rc = transfer(c, rq, url, h, attempt > 0, errbuf, &code);
+                r = judge(c, rq, url, h, rc, code, errbuf, st, &cls, &final);
+                if (final)
+                        return r;
+                if (code == 401 && c->token_file && !refreshed_token) {
+                        refreshed_token = true; /* a rotated token: read it again */
+                        free(token_current(c, true));
+                        continue;
                 }
                 /* a stream is resumed by its caller (from where it got to), never replayed */
                 if (rq->sink || !kube_should_retry(cls, rq->idempotent, attempt, c->max_retries))
