@@ -196,6 +196,48 @@ static void error_from(struct s3_error *e, long http, const struct strbuf *body,
 
 /* One signed request. body may be NULL. The answer (at most max bytes) into out; an error
  * status or an <Error> document in a 200 is a failure. */
+/* The method of a request, and its body for PUT and POST. */
+static void set_method(CURL *h, const char *method, struct body *b)
+{
+        if (strcmp(method, "PUT") == 0) {
+                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
+                curl_easy_setopt(h, CURLOPT_READDATA, b);
+                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)b->len);
+        } else if (strcmp(method, "POST") == 0) {
+                curl_easy_setopt(h, CURLOPT_POST, 1L);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->data ? (const char *)b->data : "");
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 (curl_off_t)(b->data ? b->len : 0));
+        } else if (strcmp(method, "GET") != 0) {
+                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        }
+}
+
+/* What a finished transfer came to: 0, or a negative errno with e filled. */
+static int judge_answer(const char *method, CURLcode cc, long http, const struct answer *a,
+                        const char *errbuf, struct s3_error *e)
+{
+        if (a->sink_error < 0) {
+                error_from(e, http, NULL, "the answer could not be taken");
+                return a->sink_error;
+        }
+        if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && a->too_big)) {
+                error_from(e, 0, NULL, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                return -EIO;
+        }
+        if (a->too_big) {
+                error_from(e, http, NULL, "the answer is larger than expected");
+                return -EFBIG;
+        }
+        if (http < 200 || http >= 300 ||
+            (a->out->len && strstr(a->out->buf, "<Error>") && strcmp(method, "GET") != 0)) {
+                error_from(e, http, a->out, "request failed");
+                return -EIO;
+        }
+        return 0;
+}
+
 static int request_to(const struct s3_client *c, const char *method, const char *key,
                       const struct s3_param *params, size_t n_params, const void *data, size_t len,
                       const char *content_type, struct strbuf *out, size_t max, char *etag,
@@ -250,44 +292,18 @@ static int request_to(const struct s3_client *c, const char *method, const char 
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
-        if (strcmp(method, "PUT") == 0) {
-                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-                curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
-                curl_easy_setopt(h, CURLOPT_READDATA, &b);
-                curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-        } else if (strcmp(method, "POST") == 0) {
-                curl_easy_setopt(h, CURLOPT_POST, 1L);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, data ? (const char *)data : "");
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(data ? len : 0));
-        } else if (strcmp(method, "GET") != 0) {
-                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        }
+        set_method(h, method, &b);
         cc = curl_easy_perform(h);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
         curl_easy_cleanup(h);
-        if (a.sink_error < 0) {
-                r = a.sink_error;
-                error_from(e, http, NULL, "the answer could not be taken");
-        } else if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && a.too_big)) {
-                r = -EIO;
-                error_from(e, 0, NULL, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        } else if (a.too_big) {
-                r = -EFBIG;
-                error_from(e, http, NULL, "the answer is larger than expected");
-        } else if (http < 200 || http >= 300 ||
-                   (a.out->len && strstr(a.out->buf, "<Error>") && strcmp(method, "GET") != 0)) {
-                r = -EIO;
-                error_from(e, http, a.out, "request failed");
-        } else {
-                r = 0;
-                if (etag)
-                        snprintf(etag, etag_len, "%s", a.etag);
-        }
+        r = judge_answer(method, cc, http, &a, errbuf, e);
+        if (r == 0 && etag)
+                snprintf(etag, etag_len, "%s", a.etag);
 out:
         curl_slist_free_all(headers);
         strbuf_free(&url);
         strbuf_free(&sig);
-        strbuf_free(&user);
+        strbuf_free_secret(&user); /* it held the secret key */
         strbuf_free(&own);
         strbuf_free(&hdr);
         return r;
