@@ -403,36 +403,88 @@ static size_t queue_depth(struct manager *m)
         return n;
 }
 
-int manager_run(struct manager *m)
+/* The HTTP servers, the informers and the leader elector. */
+static int start_parts(struct manager *m)
 {
-        uint64_t wd_usec = notify_watchdog_interval_usec();
-        long long last_wd = 0, last_status = 0;
-        bool ready_sent = false;
-        int status = 0, r;
+        int r = start_http(m);
 
-        r = start_http(m);
         if (r < 0)
-                return 1;
+                return r;
         for (size_t i = 0; i < m->n_informers; i++) {
                 r = informer_start(m->informers[i]);
                 if (r < 0) {
                         log_error("cannot start informer", "informer",
                                   informer_name(m->informers[i]), "error", strerror(-r));
-                        return 1;
+                        return r;
                 }
         }
-        if (m->leader) {
-                r = leader_start(m->leader);
-                if (r < 0)
-                        return 1;
+        return m->leader ? leader_start(m->leader) : 0;
+}
+
+/* Stop taking work, let in-flight reconciles finish (bounded), send the last events, release
+ * the lease and stop the informers. */
+static void stop_parts(struct manager *m)
+{
+        notify_stopping();
+        notify_status("stopping");
+        for (size_t i = 0; i < m->n_controllers; i++)
+                if (atomic_load(&m->controllers_started) &&
+                    !controller_stop(m->controllers[i], m->o.shutdown_timeout_ms))
+                        log_warn("reconciles still running at shutdown; exiting without them");
+        events_flush(m->events);
+        if (m->leader && !atomic_load(&m->lost_leadership))
+                leader_release(m->leader);
+        for (size_t i = 0; i < m->n_informers; i++)
+                informer_request_stop(m->informers[i]);
+        for (size_t i = 0; i < m->n_informers; i++)
+                informer_stop(m->informers[i]);
+}
+
+/* What the main loop does every tick once running: controllers when leading, resyncs, events,
+ * the watchdog and the status line. */
+static void tick(struct manager *m, long long now, uint64_t wd_usec, bool *ready_sent,
+                 long long *last_wd, long long *last_status)
+{
+        if (!*ready_sent && caches_synced(m, NULL)) {
+                *ready_sent = true;
+                notify_ready();
+                log_info("caches synced");
         }
+        if (*ready_sent && (!m->leader || leader_is_leader(m->leader)))
+                start_controllers(m);
+        for (size_t i = 0; i < m->n_informers; i++)
+                informer_resync(m->informers[i]);
+        events_flush(m->events);
+        if (wd_usec && (now - *last_wd) * 1000 >= (long long)wd_usec) {
+                notify_watchdog();
+                *last_wd = now;
+        }
+        if (now - *last_status >= 5000) {
+                notify_status("%s, %zu key(s) queued",
+                              !m->leader                    ? "running (no leader election)"
+                              : leader_is_leader(m->leader) ? "leader"
+                                                            : "standby",
+                              queue_depth(m));
+                *last_status = now;
+        }
+}
+
+int manager_run(struct manager *m)
+{
+        uint64_t wd_usec = notify_watchdog_interval_usec();
+        long long last_wd = 0, last_status = 0;
+        bool ready_sent = false;
+        int status = 0;
+
+        if (start_parts(m) < 0)
+                return 1;
         log_info("manager started", "version", KO_VERSION, "leader_election",
                  m->leader ? "on" : "off", "identity",
                  m->leader ? leader_identity(m->leader) : "-");
         for (;;) {
-                struct timespec tick = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+                struct timespec t = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
                 long long now = time_mono_ms();
-                int sig = sigtimedwait(&m->signals, NULL, &tick);
+                int sig = sigtimedwait(&m->signals, NULL, &t);
 
                 atomic_store(&m->heartbeat_ms, now);
                 if (sig == SIGTERM || sig == SIGINT) {
@@ -445,43 +497,9 @@ int manager_run(struct manager *m)
                         status = 1; /* a fresh process starts clean as a standby */
                         break;
                 }
-                if (!ready_sent && caches_synced(m, NULL)) {
-                        ready_sent = true;
-                        notify_ready();
-                        log_info("caches synced");
-                }
-                if (ready_sent && (!m->leader || leader_is_leader(m->leader)))
-                        start_controllers(m);
-                for (size_t i = 0; i < m->n_informers; i++)
-                        informer_resync(m->informers[i]);
-                events_flush(m->events);
-                if (wd_usec && (now - last_wd) * 1000 >= (long long)wd_usec) {
-                        notify_watchdog();
-                        last_wd = now;
-                }
-                if (now - last_status >= 5000) {
-                        notify_status("%s, %zu key(s) queued",
-                                      !m->leader                    ? "running (no leader election)"
-                                      : leader_is_leader(m->leader) ? "leader"
-                                                                    : "standby",
-                                      queue_depth(m));
-                        last_status = now;
-                }
+                tick(m, now, wd_usec, &ready_sent, &last_wd, &last_status);
         }
-        notify_stopping();
-        notify_status("stopping");
-        /* stop taking work; let in-flight reconciles finish, bounded */
-        for (size_t i = 0; i < m->n_controllers; i++)
-                if (atomic_load(&m->controllers_started) &&
-                    !controller_stop(m->controllers[i], m->o.shutdown_timeout_ms))
-                        log_warn("reconciles still running at shutdown; exiting without them");
-        events_flush(m->events);
-        if (m->leader && !atomic_load(&m->lost_leadership))
-                leader_release(m->leader);
-        for (size_t i = 0; i < m->n_informers; i++)
-                informer_request_stop(m->informers[i]);
-        for (size_t i = 0; i < m->n_informers; i++)
-                informer_stop(m->informers[i]);
+        stop_parts(m);
         log_info("stopped", "status", status ? "leadership lost" : "ok");
         return status;
 }
