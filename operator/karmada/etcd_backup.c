@@ -178,6 +178,31 @@ static unsigned nibble(char c) /* of lower-case hex */
         return c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0');
 }
 
+/* The end of the object: what `etcdctl snapshot save` writes, the database then its hash; the
+ * last part; the upload completed. */
+static int finish_upload(struct stream *s, struct ko_snapshot *res, char *err, size_t errlen)
+{
+        unsigned char hash[32];
+        int r;
+
+        for (size_t i = 0; i < 32; i++)
+                hash[i] = (unsigned char)(nibble(res->sha256[2 * i]) << 4 |
+                                          nibble(res->sha256[2 * i + 1]));
+        r = to_parts(s, hash, sizeof(hash));
+        if (r == 0 && s->part_len)
+                r = flush_part(s);
+        if (r == 0) {
+                r = s3_upload_complete(s->upload, &s->s3);
+                s->upload = NULL;
+        }
+        if (r < 0) {
+                res->s3_failed = true;
+                snprintf(err, errlen, "S3: %s", s->s3.message);
+        }
+        res->size += sizeof(hash);
+        return r;
+}
+
 int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_client *c,
                            const char *key, struct ko_snapshot *res, char *err, size_t errlen)
 {
@@ -237,23 +262,7 @@ int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_clien
                          errbuf[0] ? errbuf : curl_easy_strerror(cc), http);
         } else if ((r = etcd_snapshot_stream_finish(s.decoder, &res->size, res->sha256, err,
                                                     errlen)) == 0) {
-                /* the object is what `etcdctl snapshot save` writes: the database, then its hash */
-                unsigned char hash[32];
-                for (size_t i = 0; i < 32; i++)
-                        hash[i] = (unsigned char)(nibble(res->sha256[2 * i]) << 4 |
-                                                  nibble(res->sha256[2 * i + 1]));
-                r = to_parts(&s, hash, sizeof(hash));
-                if (r == 0 && s.part_len)
-                        r = flush_part(&s);
-                if (r == 0) {
-                        r = s3_upload_complete(s.upload, &s.s3);
-                        s.upload = NULL;
-                }
-                if (r < 0) {
-                        res->s3_failed = true;
-                        snprintf(err, errlen, "S3: %s", s.s3.message);
-                }
-                res->size += sizeof(hash);
+                r = finish_upload(&s, res, err, errlen);
                 res->revision = st.revision;
         }
 out:
