@@ -348,13 +348,61 @@ static int fill_user(const struct loader *l, const char *name, struct kube_confi
         return 0;
 }
 
+/* The context to use: the one asked for, else the first current-context of the files. */
+static int pick_context(struct loader *l, const char *source, const char **context)
+{
+        int r;
+
+        for (size_t i = 0; i < l->n && !*context; i++) {
+                r = get_str(l, &l->src[i], "top level", l->src[i].doc, "current-context", context);
+                if (r < 0)
+                        return r;
+        }
+        if (!*context)
+                return seterr(l->err, l->errlen, -ENOENT,
+                              "%s: current-context: not set (and no --context given)", source);
+        return 0;
+}
+
+/* The context's cluster, user and namespace into c. */
+static int fill_context(struct loader *l, const char *context, struct kube_config *c)
+{
+        const struct source *s = NULL;
+        const char *cluster, *user, *ns;
+        const cJSON *e, *ctx;
+        int r;
+
+        e = find_named(l, "contexts", context, &s, &r);
+        if (r < 0)
+                return r;
+        if (!e)
+                return seterr(l->err, l->errlen, -ENOENT, "%s: contexts: no context named \"%s\"",
+                              c->source, context);
+        ctx = cJSON_GetObjectItemCaseSensitive(e, "context");
+        if (!cJSON_IsObject(ctx))
+                return seterr(l->err, l->errlen, -EINVAL,
+                              "%s: context \"%s\": context: missing or not a mapping", s->path,
+                              context);
+        if ((r = get_str(l, s, "context", ctx, "cluster", &cluster)) < 0 ||
+            (r = get_str(l, s, "context", ctx, "user", &user)) < 0 ||
+            (r = get_str(l, s, "context", ctx, "namespace", &ns)) < 0)
+                return r;
+        if (!cluster)
+                return seterr(l->err, l->errlen, -EINVAL, "%s: context \"%s\": cluster: missing",
+                              s->path, context);
+        c->namespace = strdup(ns ? ns : "default");
+        if (!c->namespace)
+                return -ENOMEM;
+        r = fill_cluster(l, cluster, c);
+        if (r >= 0 && user)
+                r = fill_user(l, user, c);
+        return r < 0 ? r : 0;
+}
+
 static int resolve(struct loader *l, const char *context, struct kube_config **ret)
 {
         struct kube_config *c;
         struct strbuf names = {0};
-        const struct source *s = NULL;
-        const cJSON *e, *ctx;
-        const char *cluster, *user, *ns;
         int r;
 
         for (size_t i = 0; i < l->n; i++)
@@ -368,73 +416,17 @@ static int resolve(struct loader *l, const char *context, struct kube_config **r
                 return -ENOMEM;
         }
         c->source = strbuf_steal(&names);
-        if (!c->source) {
+        r = c->source ? pick_context(l, c->source, &context) : -ENOMEM;
+        if (r >= 0 && !(c->context = strdup(context)))
                 r = -ENOMEM;
-                goto fail;
-        }
-        if (!context) {
-                for (size_t i = 0; i < l->n && !context; i++) {
-                        const char *cc;
-                        r = get_str(l, &l->src[i], "top level", l->src[i].doc, "current-context",
-                                    &cc);
-                        if (r < 0)
-                                goto fail;
-                        context = cc;
-                }
-                if (!context) {
-                        r = seterr(l->err, l->errlen, -ENOENT,
-                                   "%s: current-context: not set (and no --context given)",
-                                   c->source);
-                        goto fail;
-                }
-        }
-        c->context = strdup(context);
-        if (!c->context) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        e = find_named(l, "contexts", context, &s, &r);
-        if (r < 0)
-                goto fail;
-        if (!e) {
-                r = seterr(l->err, l->errlen, -ENOENT, "%s: contexts: no context named \"%s\"",
-                           c->source, context);
-                goto fail;
-        }
-        ctx = cJSON_GetObjectItemCaseSensitive(e, "context");
-        if (!cJSON_IsObject(ctx)) {
-                r = seterr(l->err, l->errlen, -EINVAL,
-                           "%s: context \"%s\": context: missing or not a mapping", s->path,
-                           context);
-                goto fail;
-        }
-        if ((r = get_str(l, s, "context", ctx, "cluster", &cluster)) < 0 ||
-            (r = get_str(l, s, "context", ctx, "user", &user)) < 0 ||
-            (r = get_str(l, s, "context", ctx, "namespace", &ns)) < 0)
-                goto fail;
-        if (!cluster) {
-                r = seterr(l->err, l->errlen, -EINVAL, "%s: context \"%s\": cluster: missing",
-                           s->path, context);
-                goto fail;
-        }
-        c->namespace = strdup(ns ? ns : "default");
-        if (!c->namespace) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        r = fill_cluster(l, cluster, c);
-        if (r < 0)
-                goto fail;
-        if (user) {
-                r = fill_user(l, user, c);
-                if (r < 0)
-                        goto fail;
+        if (r >= 0)
+                r = fill_context(l, context, c);
+        if (r < 0) {
+                kube_config_free(c);
+                return r;
         }
         *ret = c;
         return 0;
-fail:
-        kube_config_free(c);
-        return r;
 }
 
 int kube_config_from_memory(const char *buf, size_t len, const char *name, const char *context,
