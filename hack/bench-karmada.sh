@@ -20,16 +20,9 @@ while [ $# -gt 0 ]; do
 done
 STEADY=${KO_BENCH_STEADY_SECONDS:-30}
 
-cmake --preset ci >/dev/null
-cmake --build --preset ci -j "$(nproc)" --target karmada-operator ko-plane >/dev/null
-kubeconfig=$("$HACK_DIR/cluster.sh" up --name bench)
-trap '"$HACK_DIR/cluster.sh" down --name bench >/dev/null 2>&1' EXIT
-kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
-state=$("$HACK_DIR/cluster.sh" env --name bench | sed -n 's/^STATE=//p')
 # the Karmada API servers and the aggregated API servers behind their APIServices for real
 # (the controllers stay simulated: 20 of each would not fit on 2 cores)
-"$HACK_DIR/plane.sh" --name bench --bin build/ci/hack/ko-plane \
-        --only etcd,kube-apiserver,karmada-aggregated-apiserver,karmada-metrics-adapter
+bench_cluster bench etcd,kube-apiserver,karmada-aggregated-apiserver,karmada-metrics-adapter
 version=$KARMADA_UPSTREAM_VERSION
 cache=$state/operator-cache
 seed_crd_cache "$cache" "$version"

@@ -19,14 +19,7 @@ DURATION=${1:-600}
 MEMBERS=40
 case $DURATION in '' | *[!0-9]*) die "usage: $0 [SECONDS]" ;; esac
 
-cmake --preset ci >/dev/null
-cmake --build --preset ci -j "$(nproc)" --target karmada-operator ko-plane >/dev/null
-kubeconfig=$("$HACK_DIR/cluster.sh" up --name rest)
-trap '"$HACK_DIR/cluster.sh" down --name rest >/dev/null 2>&1' EXIT
-kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
-state=$("$HACK_DIR/cluster.sh" env --name rest | sed -n 's/^STATE=//p')
-"$HACK_DIR/plane.sh" --name rest --bin build/ci/hack/ko-plane \
-        --only etcd,kube-apiserver,karmada-aggregated-apiserver
+bench_cluster rest etcd,kube-apiserver,karmada-aggregated-apiserver
 version=$KARMADA_UPSTREAM_VERSION
 cache=$state/operator-cache
 seed_crd_cache "$cache" "$version"

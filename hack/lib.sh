@@ -99,3 +99,17 @@ apply_operator_crds() {
                 done
         done
 }
+
+# bench_cluster NAME IMAGES: for a benchmark, the ci build of the operator and ko-plane, a cluster
+# NAME brought up (and down at exit) with ko-plane running only IMAGES (comma-separated); sets
+# kubeconfig and state, and a kubectl function for that cluster
+bench_cluster() {
+        cmake --preset ci >/dev/null
+        cmake --build --preset ci -j "$(nproc)" --target karmada-operator ko-plane >/dev/null
+        kubeconfig=$("$HACK_DIR/cluster.sh" up --name "$1")
+        # shellcheck disable=SC2064 # the name is fixed now
+        trap "\"$HACK_DIR/cluster.sh\" down --name $1 >/dev/null 2>&1" EXIT
+        kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
+        state=$("$HACK_DIR/cluster.sh" env --name "$1" | sed -n 's/^STATE=//p')
+        "$HACK_DIR/plane.sh" --name "$1" --bin build/ci/hack/ko-plane --only "$2"
+}
