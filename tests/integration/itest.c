@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "itest.h"
 
+#include "audit.h"
+
 #include <curl/curl.h>
 
 #include "karmada/spec.h"
@@ -354,4 +356,62 @@ void itest_s3_client(struct s3_client *c)
                 IT_ASSERT(env[i][0], "%s in %s", keys[i], path);
         *c = (struct s3_client){
                 .target = {env[0], env[1], NULL, true}, .access_key = env[2], .secret_key = env[3]};
+}
+
+/* With ko-plane, the operator resolves Service and pod names as in a pod: through the plane's
+ * hosts file, bind-mounted on /etc/hosts in a mount namespace of its own. The wrapper's argv
+ * into argv; how many. */
+static int hosts_wrapper(char **argv, char *hosts, size_t size)
+{
+        static char *const wrap[] = {
+                "/usr/bin/unshare", NULL, "--",
+                "/bin/sh",          "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\""};
+        const char *cluster = getenv("KO_TEST_CLUSTER");
+        int n = 0;
+
+        snprintf(hosts, size, "%s/plane/hosts", cluster ? cluster : "/nonexistent");
+        if (cluster && access(hosts, F_OK) < 0) {
+                char pids[1024]; /* ko-plane may be starting: it writes the file first */
+                snprintf(pids, sizeof(pids), "%s/pids/ko-plane", cluster);
+                for (int i = 0; i < 50 && access(pids, F_OK) == 0 && access(hosts, F_OK) < 0; i++)
+                        usleep(100 * 1000);
+        }
+        if (access(hosts, R_OK) != 0)
+                return 0;
+        for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++)
+                argv[n++] = i == 1 ? (geteuid() == 0 ? "-m" : "-rm") : wrap[i];
+        argv[n++] = hosts;
+        return n;
+}
+
+/* "--flag value" when there is a value */
+static void flag(char **argv, int *n, const char *name, const char *value)
+{
+        if (!value)
+                return;
+        argv[(*n)++] = (char *)name;
+        argv[(*n)++] = (char *)value;
+}
+
+pid_t itest_start_operator(const struct itest_operator *o)
+{
+        char *argv[48] = {0}, hosts[1024], mport[32] = "0", pport[32] = "0";
+        int n = o->plane_hosts ? hosts_wrapper(argv, hosts, sizeof(hosts)) : 0;
+
+        if (o->metrics_port)
+                snprintf(mport, sizeof(mport), "127.0.0.1:%d", o->metrics_port);
+        if (o->probe_port)
+                snprintf(pport, sizeof(pport), "127.0.0.1:%d", o->probe_port);
+        argv[n++] = (char *)(o->bin ? o->bin : itest_operator_bin());
+        argv[n++] = "run";
+        flag(argv, &n, "--kubeconfig", o->kubeconfig ? o->kubeconfig : audit_operator_kubeconfig());
+        flag(argv, &n, "--leader-election-namespace", o->lease_ns);
+        flag(argv, &n, "--leader-election-id", o->lease_id);
+        flag(argv, &n, "--watch-namespace", o->watch_ns);
+        flag(argv, &n, "--metrics-bind-address", mport);
+        flag(argv, &n, "--health-probe-bind-address", pport);
+        flag(argv, &n, "--key-algorithm", o->keys);
+        flag(argv, &n, "--log-level", o->log_level);
+        flag(argv, &n, "--cache-dir", o->cache);
+        return itest_spawn(argv, o->log, o->env);
 }

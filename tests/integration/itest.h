@@ -48,6 +48,23 @@ int itest_free_port(void);
 void itest_rm_rf(const char *path);
 /* The karmada-operator binary under test ($KO_OPERATOR_BIN). */
 const char *itest_operator_bin(void);
+/* How a test runs the operator (`karmada-operator run`). */
+struct itest_operator {
+        const char *bin;        /* NULL: itest_operator_bin() */
+        const char *kubeconfig; /* NULL: the operator's own user (audit_operator_kubeconfig) */
+        const char *lease_ns;   /* --leader-election-namespace */
+        const char *lease_id;   /* --leader-election-id, or NULL */
+        const char *watch_ns;   /* --watch-namespace, or NULL: every namespace */
+        const char *cache;      /* --cache-dir, or NULL */
+        const char *keys;       /* --key-algorithm, or NULL */
+        const char *log_level;  /* --log-level, or NULL */
+        int metrics_port, probe_port; /* on 127.0.0.1; 0: none */
+        bool plane_hosts;             /* names resolve through ko-plane's hosts file, as in a pod */
+        char *const *env;             /* extra environment ("K=V", NULL-terminated), or NULL */
+        const char *log;              /* where its output goes */
+};
+/* Start it; its pid. */
+pid_t itest_start_operator(const struct itest_operator *o);
 /* GET http://127.0.0.1:port/path (2 s timeout); the status (0: no answer), body appended to
  * out (a struct strbuf). */
 struct strbuf;

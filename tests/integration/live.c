@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "live.h"
 
-#include "audit.h"
-
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,58 +76,22 @@ void live_teardown(void)
 void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
                          const char *kubeconfig)
 {
-        char mport[32], hosts[1024];
-        /* with ko-plane, the operator resolves Service and pod names as in a pod: through the
-         * plane's hosts file, bind-mounted on /etc/hosts in a mount namespace of its own */
-        char *wrap[] = {"/usr/bin/unshare",
-                        geteuid() == 0 ? "-m" : "-rm",
-                        "--",
-                        "/bin/sh",
-                        "-c",
-                        "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
-                        hosts};
-        char *argv[32] = {0};
-        int n = 0;
-        const char *cluster = getenv("KO_TEST_CLUSTER");
-
         IT_ASSERT(slot >= 0 && slot < MAX_OPS, "operator slot %d", slot);
-        snprintf(hosts, sizeof(hosts), "%s/plane/hosts", cluster ? cluster : "/nonexistent");
-        if (cluster && access(hosts, F_OK) < 0) {
-                char pids[1024]; /* ko-plane may be starting: it writes the file first */
-                snprintf(pids, sizeof(pids), "%s/pids/ko-plane", cluster);
-                for (int i = 0; i < 50 && access(pids, F_OK) == 0 && access(hosts, F_OK) < 0; i++)
-                        usleep(100 * 1000);
-        }
-        if (access(hosts, R_OK) == 0)
-                for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++)
-                        argv[n++] = wrap[i];
         ops[slot].metrics_port = itest_free_port();
-        snprintf(mport, sizeof(mport), "127.0.0.1:%d", ops[slot].metrics_port);
-        {
-                char *args[] = {(char *)bin,
-                                "run",
-                                "--kubeconfig",
-                                (char *)(kubeconfig ? kubeconfig : audit_operator_kubeconfig()),
-                                "--leader-election-namespace",
-                                (char *)ns,
-                                "--leader-election-id",
-                                "live",
-                                "--watch-namespace",
-                                (char *)ns,
-                                "--metrics-bind-address",
-                                mport,
-                                "--health-probe-bind-address",
-                                "0",
-                                "--key-algorithm",
-                                "ecdsa",
-                                "--cache-dir",
-                                (char *)cache};
-                for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-                        argv[n++] = args[i];
-        }
         snprintf(ops[slot].log, sizeof(ops[slot].log), "/tmp/ko-live-operator-%d-%d.log",
                  (int)getpid(), slot);
-        ops[slot].pid = itest_spawn(argv, ops[slot].log, NULL);
+        ops[slot].pid = itest_start_operator(&(struct itest_operator){
+                .bin = bin,
+                .kubeconfig = kubeconfig,
+                .lease_ns = ns,
+                .lease_id = "live",
+                .watch_ns = ns,
+                .cache = cache,
+                .keys = "ecdsa",
+                .metrics_port = ops[slot].metrics_port,
+                .plane_hosts = true,
+                .log = ops[slot].log,
+        });
 }
 
 int live_operator_metrics_port(int slot)

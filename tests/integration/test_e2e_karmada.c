@@ -89,29 +89,16 @@ static const char *str_at(const cJSON *o, const char *a, const char *b)
 
 static void start_operator(void)
 {
-        char mport[32];
-
         op_metrics_port = itest_free_port();
-        snprintf(mport, sizeof(mport), "127.0.0.1:%d", op_metrics_port);
         snprintf(op_log, sizeof(op_log), "/tmp/ko-e2e-operator-%d.log", (int)getpid());
-        char *argv[] = {(char *)itest_operator_bin(),
-                        "run",
-                        "--kubeconfig",
-                        (char *)audit_operator_kubeconfig(),
-                        "--leader-election-namespace",
-                        lease_ns,
-                        "--metrics-bind-address",
-                        mport,
-                        "--health-probe-bind-address",
-                        "0",
-                        "--log-level",
-                        "debug",
-                        "--cache-dir",
-                        (char *)itest_operator_cache(),
-                        "--watch-namespace",
-                        (char *)ns,
-                        NULL};
-        op = itest_spawn(argv, op_log, NULL);
+        op = itest_start_operator(&(struct itest_operator){
+                .lease_ns = lease_ns,
+                .watch_ns = ns,
+                .cache = itest_operator_cache(),
+                .log_level = "debug",
+                .metrics_port = op_metrics_port,
+                .log = op_log,
+        });
 }
 
 static void stop_operator(int sig)

@@ -37,30 +37,21 @@ static struct kube_client *kc;
 
 static void start_op(int i, char *const env[])
 {
-        char mport[32], pport[32];
         struct op *o = &ops[i];
 
         o->metrics_port = itest_free_port();
         o->probe_port = itest_free_port();
-        snprintf(mport, sizeof(mport), "127.0.0.1:%d", o->metrics_port);
-        snprintf(pport, sizeof(pport), "127.0.0.1:%d", o->probe_port);
         snprintf(o->log, sizeof(o->log), "/tmp/ko-itest-operator-%d-%d.log", (int)getpid(), i);
-        char *argv[] = {(char *)itest_operator_bin(),
-                        "run",
-                        "--kubeconfig",
-                        (char *)itest_kubeconfig(),
-                        "--leader-election-namespace",
-                        (char *)ns,
-                        "--leader-election-id",
-                        (char *)lease_name,
-                        "--metrics-bind-address",
-                        mport,
-                        "--health-probe-bind-address",
-                        pport,
-                        "--log-level",
-                        "debug",
-                        NULL};
-        o->pid = itest_spawn(argv, o->log, env);
+        o->pid = itest_start_operator(&(struct itest_operator){
+                .kubeconfig = itest_kubeconfig(),
+                .lease_ns = ns,
+                .lease_id = lease_name,
+                .log_level = "debug",
+                .metrics_port = o->metrics_port,
+                .probe_port = o->probe_port,
+                .env = env,
+                .log = o->log,
+        });
         o->running = true;
 }
 
