@@ -150,6 +150,18 @@ static const char *addr_of(const char *kind, const char *ns, const char *name)
         return hashmap_get(g.addrs, key);
 }
 
+/* Where this plane's addresses start: a block of 65536 (127.<1..100>.x.y) chosen by its state
+ * directory, so that planes of different clusters on one machine do not hand out the same
+ * addresses (two processes cannot listen on one address and port). */
+static unsigned address_block(const char *state)
+{
+        unsigned h = 2166136261u; /* FNV-1a */
+
+        for (const char *c = state; *c; c++)
+                h = (h ^ (unsigned char)*c) * 16777619u;
+        return (h % 100) * 65536u;
+}
+
 static void load_addresses(void)
 {
         char path[4200], key[600], ip[32];
@@ -1135,6 +1147,7 @@ int main(int argc, char **argv)
         }
         g.addrs = hashmap_new();
         g.procs = hashmap_new();
+        g.next_addr = address_block(g.state);
         load_addresses();
         /* the hosts file exists from the start, so that it can be bind-mounted at once */
         strbuf_printf(&g.hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
