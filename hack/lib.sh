@@ -93,7 +93,7 @@ apply_operator_crds() {
         local crd deadline=$((SECONDS + 60))
         for crd in karmadas karmadabackups karmadabackupschedules; do
                 until [ "$("$@" get crd "$crd.operator.karmada.io" \
-                        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ]; do
+                        -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do
                         [ $SECONDS -lt $deadline ] || die "CRD $crd.operator.karmada.io not established after 60s"
                         sleep 0.2
                 done
