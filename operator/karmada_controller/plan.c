@@ -50,7 +50,9 @@ static const cJSON *observe(void *userdata, const struct kube_resource *r, const
         return observation_get(userdata, r, ns, name);
 }
 
-/* The address of a control-plane node (for NodePort), cached for a minute. */
+/* The address of a control-plane node (for NodePort), read again once per resync period: an
+ * instance that keeps reconciling (one that stays Degraded is checked every 10 s) must not list
+ * the nodes each time. */
 static const char *node_address(struct kctl *kc, char *buf, size_t size)
 {
         static const char *const selectors[] = {"node-role.kubernetes.io/control-plane",
@@ -58,7 +60,7 @@ static const char *node_address(struct kctl *kc, char *buf, size_t size)
         long long now = time_mono_ms();
 
         pthread_mutex_lock(&kc->node_lock);
-        if (kc->node_addr[0] && now - kc->node_at_ms < 60000) {
+        if (kc->node_addr[0] && now - kc->node_at_ms < kc->o.resync_seconds * 1000) {
                 snprintf(buf, size, "%s", kc->node_addr);
                 pthread_mutex_unlock(&kc->node_lock);
                 return buf;
