@@ -358,9 +358,11 @@ static int pick_context(struct loader *l, const char *source, const char **conte
                 if (r < 0)
                         return r;
         }
-        if (!*context)
-                return seterr(l->err, l->errlen, -ENOENT,
-                              "%s: current-context: not set (and no --context given)", source);
+        if (!*context) {
+                seterr(l->err, l->errlen, -ENOENT,
+                       "%s: current-context: not set (and no --context given)", source);
+                return -ENOENT;
+        }
         return 0;
 }
 
