@@ -50,9 +50,10 @@ static const cJSON *observe(void *userdata, const struct kube_resource *r, const
         return observation_get(userdata, r, ns, name);
 }
 
-/* The address of a control-plane node (for NodePort), read again once per resync period: an
- * instance that keeps reconciling (one that stays Degraded is checked every 10 s) must not list
- * the nodes each time. */
+/* The address of a control-plane node (for NodePort): looked up once per process (a restart
+ * picks up a new one), and while none is found at most once a minute. No timer reads it again:
+ * an instance that keeps reconciling (one that stays Degraded is checked every 10 s) and every
+ * resync would otherwise list the nodes, and at rest the operator sends nothing. */
 static const char *node_address(struct kctl *kc, char *buf, size_t size)
 {
         static const char *const selectors[] = {"node-role.kubernetes.io/control-plane",
@@ -60,10 +61,10 @@ static const char *node_address(struct kctl *kc, char *buf, size_t size)
         long long now = time_mono_ms();
 
         pthread_mutex_lock(&kc->node_lock);
-        if (kc->node_addr[0] && now - kc->node_at_ms < kc->o.resync_seconds * 1000) {
+        if (kc->node_addr[0] || (kc->node_at_ms && now - kc->node_at_ms < 60000)) {
                 snprintf(buf, size, "%s", kc->node_addr);
                 pthread_mutex_unlock(&kc->node_lock);
-                return buf;
+                return buf[0] ? buf : NULL;
         }
         pthread_mutex_unlock(&kc->node_lock);
         buf[0] = '\0';
