@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test) of "nothing at rest", counted by the API server: on a cluster of its
 # own (brought up and down here, ko-plane running each instance's etcd, Karmada API server and
-# aggregated API server), the operator runs as its own user with
+# the API servers behind its APIServices, so nothing is Degraded), the operator runs as its own
+# user with
 #   - instance a: plain;
 #   - instance b: 40 estimator members, one kubeconfig Secret for all (estimators not run);
 #   - instance c: an invalid spec touched three times (a repeated Warning Event), then its whole
@@ -19,7 +20,8 @@ DURATION=${1:-600}
 MEMBERS=40
 case $DURATION in '' | *[!0-9]*) die "usage: $0 [SECONDS]" ;; esac
 
-bench_cluster rest etcd,kube-apiserver,karmada-aggregated-apiserver
+# every APIService served (the aggregated apiserver and the metrics adapter): nothing Degraded
+bench_cluster rest etcd,kube-apiserver,karmada-aggregated-apiserver,karmada-metrics-adapter
 version=$KARMADA_UPSTREAM_VERSION
 cache=$state/operator-cache
 seed_crd_cache "$cache" "$version"
@@ -71,9 +73,11 @@ metadata: {name: c, namespace: rest-c}
 spec: {karmadaVersion: v0.1.0}
 EOT
 ready() { [ "$(kubectl get karmada -n "$1" "$2" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-wait_until 300 "instance a Ready" ready rest-a a
-wait_until 300 "instance b Ready" ready rest-b b
-log "a and b Ready ($MEMBERS estimator members in b)"
+condition() { kubectl get karmada -n "$1" "$2" -o "jsonpath={.status.conditions[?(@.type==\"$3\")].status}"; }
+settled() { [ "$(condition "$1" "$2" Ready)" = True ] && [ "$(condition "$1" "$2" Degraded)" = False ]; }
+wait_until 300 "instance a Ready and not Degraded" settled rest-a a
+wait_until 300 "instance b Ready and not Degraded" settled rest-b b
+log "a and b Ready, not Degraded ($MEMBERS estimator members in b)"
 for i in 1 2 3; do
         kubectl annotate -n rest-c karmada c --overwrite "bench/touch=$i" >/dev/null
         sleep 1.5
@@ -95,4 +99,5 @@ watches=$(grep -c '^watch ' "$state/rest.txt" || true)
 others=$(grep -v ' leases ' "$state/rest.txt" | grep -vc '^watch ' || true)
 log "audit log, the last $((DURATION - DURATION / 2))s: $others requests of the operator apart from the lease ($lease) and watch renewals ($watches)"
 grep -v ' leases ' "$state/rest.txt" | sort | uniq -c | sort -rn | sed 's/^/    /' >&2 || true
+log "the instances at the end: a Ready=$(condition rest-a a Ready) Degraded=$(condition rest-a a Degraded), b Ready=$(condition rest-b b Ready) Degraded=$(condition rest-b b Degraded)"
 [ "$others" -eq 0 ] || die "the operator is not at rest: $others requests"
