@@ -91,8 +91,8 @@ static bool wanted(const struct desired *keep, bool in_karmada, const struct kub
 
 /* Delete the objects of an instance in the caches that keep does not list (NULL: all of them).
  * Returns how many were deleted, or -EIO (err says the last failure). */
-int gc_delete_owned(struct kctl *kc, const char *ns, const char *instance,
-                    const struct desired *keep, char *err, size_t errlen)
+static int delete_owned(struct kctl *kc, const char *ns, const char *instance,
+                        const struct desired *keep, char *err, size_t errlen)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
         int deleted = 0, failures = 0;
@@ -211,7 +211,7 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
         if (idx < 0)
                 return; /* nothing of ours to do */
         if (cascade) {
-                r = gc_delete_owned(kc, ns, name, NULL, out->error, sizeof(out->error));
+                r = delete_owned(kc, ns, name, NULL, out->error, sizeof(out->error));
                 if (r >= 0 && cJSON_IsString(deldata) &&
                     strcmp(deldata->valuestring, "true") == 0 &&
                     ko_prefix(name, prefix, sizeof(prefix)) == 0)
@@ -322,7 +322,7 @@ void gc_collect(struct pass *p)
         }
         /* what was made earlier and is no longer wanted (a component switched off) */
         if (!any_waiting && !any_failed &&
-            gc_delete_owned(p->kc, p->k->namespace, p->k->name, &p->d, err, sizeof(err)) < 0)
+            delete_owned(p->kc, p->k->namespace, p->k->name, &p->d, err, sizeof(err)) < 0)
                 log_warn("cannot delete what is no longer wanted", "karmada", p->key, "error", err);
         if (all_ready && !any_failed)
                 prune_in_karmada(p->kc, p->run, &p->d, p->ob, p->key);

@@ -128,8 +128,6 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
 /* ---- gc.c: finalizer and garbage collection ---- */
 int gc_finalizer_index(const cJSON *cr);
 int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st);
-int gc_delete_owned(struct kctl *kc, const char *ns, const char *instance,
-                    const struct desired *keep, char *err, size_t errlen);
 void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out);
 /* After the steps: what is no longer wanted, in the host and in the Karmada API server. */
 void gc_collect(struct pass *p);

@@ -9,6 +9,7 @@
 
 #include "itest.h"
 #include "promparse.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 #define OPERATOR_USER "karmada-operator"
@@ -45,13 +46,12 @@ long audit_mark(void)
         return end;
 }
 
+/* json_str, "" for a missing member */
 static const char *str(const cJSON *o, const char *a, const char *b)
 {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+        const char *s = json_str(o, a, b);
 
-        if (b)
-                v = cJSON_GetObjectItemCaseSensitive(v, b);
-        return cJSON_IsString(v) ? v->valuestring : "";
+        return s ? s : "";
 }
 
 /* One completed request of the operator's user, counted; anything else in the line is a

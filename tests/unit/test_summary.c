@@ -15,6 +15,7 @@
 #include "karmada/conditions.h"
 #include "karmada_controller/internal.h"
 #include "karmada_controller/summary.h"
+#include "util/json.h"
 
 static const struct reconciler rec_etcd = {.name = "etcd", .condition = "EtcdReady"};
 static const struct reconciler rec_api = {.name = "karmada-apiserver",
@@ -100,13 +101,12 @@ static const char *field(const struct fixture *f, const char *type, const char *
                                   name);
 }
 
+/* json_str, "" for a missing member */
 static const char *str(const cJSON *o, const char *a, const char *b)
 {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+        const char *s = json_str(o, a, b);
 
-        if (b)
-                v = cJSON_GetObjectItemCaseSensitive(v, b);
-        return cJSON_IsString(v) ? v->valuestring : "";
+        return s ? s : "";
 }
 
 static int events_with(const struct summary *s, const char *type, const char *reason)
