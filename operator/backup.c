@@ -113,7 +113,7 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
                 return r;
         }
         v = json_str(s, "data", key);
-        *ret = (unsigned char *)ko_secret_value(s, key, len);
+        *ret = (unsigned char *)manifest_secret_value(s, key, len);
         r = *ret ? 0 : v ? -EINVAL : -ENOENT;
         if (r < 0)
                 snprintf(why, wlen, "%s: Secret \"%s\" has no %skey %s", field, name,
@@ -124,7 +124,7 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
 
 /* The secrets one backup holds in memory; secrets_wipe wipes and frees them all. */
 struct secrets {
-        struct ko_s3 s3;                 /* the bucket's client, with its secret key */
+        struct s3_bucket s3;             /* the bucket's client, with its secret key */
         unsigned char *key;              /* the AES-256 key that seals the certificates */
         unsigned char *ca, *cert, *pkey; /* etcd's CA, a client certificate, its key */
         size_t key_len, ca_len, cert_len, pkey_len;
@@ -132,7 +132,7 @@ struct secrets {
 
 static void secrets_wipe(struct secrets *s)
 {
-        ko_s3_close(&s->s3);
+        s3_location_close(&s->s3);
         if (s->key)
                 OPENSSL_cleanse(s->key, s->key_len);
         if (s->pkey)
@@ -146,7 +146,7 @@ static void secrets_wipe(struct secrets *s)
 
 /* The client of a backup's bucket, its credentials read from their Secret; *reason and why name
  * the field on failure. */
-static int s3_open(struct bctl *bc, const struct ko_backup *b, struct ko_s3 *s3,
+static int s3_open(struct bctl *bc, const struct backup_spec *b, struct s3_bucket *s3,
                    const char **reason, char *why, size_t wlen)
 {
         static const char field[] = "spec.s3.credentialsSecretRef.name";
@@ -161,7 +161,7 @@ static int s3_open(struct bctl *bc, const struct ko_backup *b, struct ko_s3 *s3,
                 r = secret_value(bc, b->namespace, b->s3.credentials, field, "secretAccessKey",
                                  &secret, &len, why, wlen);
         if (r >= 0) {
-                r = ko_s3_open(&b->s3, (char *)access, (char *)secret, s3, why, wlen);
+                r = s3_location_open(&b->s3, (char *)access, (char *)secret, s3, why, wlen);
                 if (r == -EINVAL)
                         *reason = "InvalidSpec";
         }
@@ -188,7 +188,7 @@ struct result {
         enum outcome outcome;
         const char *reason; /* of the Succeeded condition */
         char message[1024];
-        struct ko_snapshot snap;
+        struct etcd_backup_snapshot snap;
         char member[512], key[1024], pki_key[1024], version[64];
         long long started; /* Unix seconds */
 };
@@ -235,23 +235,23 @@ static int patch_status(struct bctl *bc, const struct kube_resource *r, const cJ
 }
 
 /* The first member that answers its status healthy: no errors, not a learner, a leader known. */
-static int pick_member(const struct karmada *k, struct ko_etcd_member *m, char *url, size_t size,
-                       struct result *res)
+static int pick_member(const struct karmada *k, struct etcd_backup_member *m, char *url,
+                       size_t size, struct result *res)
 {
         char name[KO_NAME_MAX + 16];
         struct strbuf why = {0};
         int replicas = k->comp[KO_ETCD].replicas;
 
-        ko_name(k->prefix, "etcd", name, sizeof(name));
+        names_join(k->prefix, "etcd", name, sizeof(name));
         for (int i = 0; i < replicas; i++) {
-                struct ko_etcd_status st;
+                struct etcd_backup_status st;
                 char err[512] = "";
 
                 snprintf(url, size, "https://%s-%d.%s.%s.svc.%s:%d", name, i, name, k->namespace,
                          k->dns_domain, KO_ETCD_CLIENT_PORT);
                 m->url = url;
-                if (ko_etcd_status(m, &st, err, sizeof(err)) == 0 && !st.errors[0] && !st.learner &&
-                    st.leader) {
+                if (etcd_backup_status(m, &st, err, sizeof(err)) == 0 && !st.errors[0] &&
+                    !st.learner && st.leader) {
                         snprintf(res->member, sizeof(res->member), "%s-%d", name, i);
                         strbuf_free(&why);
                         return 0;
@@ -324,7 +324,7 @@ static int mark_running(struct bctl *bc, const cJSON *b, struct result *res)
         cJSON_AddStringToObject(status, "message", "taking a snapshot of etcd");
         cJSON_AddStringToObject(status, "startTime", start);
         cJSON_AddStringToObject(status, "karmadaVersion", res->version);
-        r = patch_status(bc, &ko_karmadabackups, b, status, &st);
+        r = patch_status(bc, &karmada_backups, b, status, &st);
         if (r < 0) /* nothing done yet: again later */
                 retry(res, "write status: %s", st.message);
         return r;
@@ -333,14 +333,14 @@ static int mark_running(struct bctl *bc, const cJSON *b, struct result *res)
 /* The instance a backup is of: installed once (status.karmadaVersion is set when it first was
  * Ready) and its etcd ready, not Ready as a whole, which an upgrade waiting for this backup is
  * not. */
-static int resolve_instance(struct bctl *bc, const struct ko_backup *b, struct karmada **ret,
+static int resolve_instance(struct bctl *bc, const struct backup_spec *b, struct karmada **ret,
                             struct result *res)
 {
-        struct ko_spec_error se;
+        struct karmada_spec_error se;
         struct kube_status st;
         struct karmada *k = NULL;
         cJSON *kobj = NULL;
-        int r = kube_get(bc->client, &ko_karmadas, b->namespace, b->karmada, &kobj, &st);
+        int r = kube_get(bc->client, &karmada_karmadas, b->namespace, b->karmada, &kobj, &st);
         const char *running = json_str(kobj, "status", "karmadaVersion");
 
         if (r == -ENOENT)
@@ -356,8 +356,7 @@ static int resolve_instance(struct bctl *bc, const struct ko_backup *b, struct k
                      "spec.karmadaRef.name: Karmada %s uses an external etcd, which the operator "
                      "does not run; back it up where it runs",
                      b->karmada);
-        else if (!running ||
-                 !ko_condition_is_true(json_at(kobj, "status", "conditions"), "EtcdReady"))
+        else if (!running || !condition_is_true(json_at(kobj, "status", "conditions"), "EtcdReady"))
                 end(res, OUTCOME_PENDING, NULL,
                     "waiting for Karmada %s to be installed and its etcd ready", b->karmada);
         else
@@ -373,7 +372,7 @@ static int resolve_instance(struct bctl *bc, const struct ko_backup *b, struct k
 
 /* The bucket's client, the sealing key and etcd's client certificate. A missing or wrong Secret
  * fails the backup; an API error only delays it. */
-static int load_secrets(struct bctl *bc, const struct ko_backup *b, const struct karmada *k,
+static int load_secrets(struct bctl *bc, const struct backup_spec *b, const struct karmada *k,
                         struct secrets *sec, struct result *res)
 {
         static const char cert[] = "etcd client certificate";
@@ -398,7 +397,7 @@ static int load_secrets(struct bctl *bc, const struct ko_backup *b, const struct
                      b->key_key, b->key_secret, sec->key_len);
         if (res->outcome != OUTCOME_NONE)
                 return -1;
-        ko_name(k->prefix, "etcd-cert", name, sizeof(name));
+        names_join(k->prefix, "etcd-cert", name, sizeof(name));
         if (secret_value(bc, b->namespace, name, cert, "etcd-ca.crt", &sec->ca, &sec->ca_len, why,
                          sizeof(why)) < 0 ||
             secret_value(bc, b->namespace, name, cert, "etcd-client.crt", &sec->cert,
@@ -412,7 +411,7 @@ static int load_secrets(struct bctl *bc, const struct ko_backup *b, const struct
 }
 
 /* Where a backup's objects go: <prefix>/<namespace>/<karmada>/<backup>-<uid>/ */
-static void object_keys(const struct ko_backup *b, struct result *res)
+static void object_keys(const struct backup_spec *b, struct result *res)
 {
         const char *prefix = b->s3.prefix ? b->s3.prefix : "";
         size_t pl = strlen(prefix);
@@ -427,13 +426,13 @@ static void object_keys(const struct ko_backup *b, struct result *res)
 
 /* The snapshot, then the sealed certificates; no half backup: a failure removes the snapshot. */
 static void store(struct bctl *bc, const struct karmada *k, struct secrets *sec,
-                  const struct ko_etcd_member *m, struct result *res)
+                  const struct etcd_backup_member *m, struct result *res)
 {
         struct strbuf sealed = {0};
         struct s3_error e = {0};
         char why[1024] = "";
 
-        if (ko_etcd_snapshot_to_s3(m, &sec->s3.c, res->key, &res->snap, why, sizeof(why)) < 0) {
+        if (etcd_backup_snapshot_to_s3(m, &sec->s3.c, res->key, &res->snap, why, sizeof(why)) < 0) {
                 fail(res, res->snap.s3_failed ? "StorageFailed" : "SnapshotFailed", "%s", why);
                 res->key[0] = res->pki_key[0] = '\0';
                 return;
@@ -458,20 +457,20 @@ static void store(struct bctl *bc, const struct karmada *k, struct secrets *sec,
 }
 
 /* One backup, phase by phase, until one of them ends it. */
-static void take(struct bctl *bc, const struct ko_backup *b, const cJSON *obj, struct result *res)
+static void take(struct bctl *bc, const struct backup_spec *b, const cJSON *obj, struct result *res)
 {
         struct secrets sec = {0};
-        struct ko_etcd_member m;
+        struct etcd_backup_member m;
         struct karmada *k = NULL;
         char url[768];
 
         if (resolve_instance(bc, b, &k, res) == 0 && load_secrets(bc, b, k, &sec, res) == 0) {
-                m = (struct ko_etcd_member){.ca = (char *)sec.ca,
-                                            .ca_len = sec.ca_len,
-                                            .cert = (char *)sec.cert,
-                                            .cert_len = sec.cert_len,
-                                            .key = (char *)sec.pkey,
-                                            .key_len = sec.pkey_len};
+                m = (struct etcd_backup_member){.ca = (char *)sec.ca,
+                                                .ca_len = sec.ca_len,
+                                                .cert = (char *)sec.cert,
+                                                .cert_len = sec.cert_len,
+                                                .key = (char *)sec.pkey,
+                                                .key_len = sec.pkey_len};
                 object_keys(b, res);
                 if (mark_running(bc, obj, res) == 0 &&
                     pick_member(k, &m, url, sizeof(url), res) == 0)
@@ -538,9 +537,9 @@ static cJSON *end_status(const cJSON *obj, const struct result *res)
                 cJSON_AddStringToObject(status, "objectKey", res->key);
                 cJSON_AddStringToObject(status, "pkiObjectKey", res->pki_key);
         }
-        ko_condition_set(cJSON_AddArrayToObject(status, "conditions"), "Succeeded",
-                         ok ? KO_TRUE : KO_FALSE, res->reason, res->message,
-                         (long long)cJSON_GetNumberValue(json_at(obj, "metadata", "generation")));
+        condition_set(cJSON_AddArrayToObject(status, "conditions"), "Succeeded",
+                      ok ? KO_TRUE : KO_FALSE, res->reason, res->message,
+                      (long long)cJSON_GetNumberValue(json_at(obj, "metadata", "generation")));
         return status;
 }
 
@@ -548,9 +547,9 @@ static cJSON *end_status(const cJSON *obj, const struct result *res)
  * writes): 0 with *ret and *b when it is to be worked on (*b NULL and res Failed when its spec
  * is invalid), else nothing to do (or an error). */
 static int load_backup(struct bctl *bc, const char *ns, const char *name, cJSON **ret,
-                       struct ko_backup **b, struct result *res, struct reconcile_outcome *out)
+                       struct backup_spec **b, struct result *res, struct reconcile_outcome *out)
 {
-        struct ko_spec_error se;
+        struct karmada_spec_error se;
         struct kube_status st;
         char key[600];
         struct kobj *o;
@@ -563,7 +562,7 @@ static int load_backup(struct bctl *bc, const char *ns, const char *name, cJSON 
         kobj_unref(o);
         if (!r) /* gone, or done: nothing to do, nothing read */
                 return -ENOENT;
-        r = kube_get(bc->client, &ko_karmadabackups, ns, name, &obj, &st);
+        r = kube_get(bc->client, &karmada_backups, ns, name, &obj, &st);
         if (r < 0 && r != -ENOENT) {
                 out->result = RECONCILE_ERROR;
                 snprintf(out->error, sizeof(out->error), "get: %s", st.message);
@@ -573,7 +572,7 @@ static int load_backup(struct bctl *bc, const char *ns, const char *name, cJSON 
                 return -ENOENT;
         }
         *b = NULL;
-        r = ko_backup_parse(obj, b, &se);
+        r = backup_spec_parse(obj, b, &se);
         if (r == -EINVAL) { /* it fails, saying which field */
                 fail(res, "InvalidSpec", "%s", se.message);
         } else if (r < 0) {
@@ -588,7 +587,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                              struct reconcile_outcome *out)
 {
         struct result res = {.started = (long long)time(NULL)};
-        struct ko_backup *b = NULL;
+        struct backup_spec *b = NULL;
         struct kube_status st;
         cJSON *obj = NULL, *status;
         double t0 = (double)time_mono_ms() / 1000;
@@ -611,7 +610,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                         status = cJSON_CreateObject();
                         cJSON_AddStringToObject(status, "phase", "Pending");
                         cJSON_AddStringToObject(status, "message", res.message);
-                        if (patch_status(bc, &ko_karmadabackups, obj, status, &st) < 0)
+                        if (patch_status(bc, &karmada_backups, obj, status, &st) < 0)
                                 log_warn("status of a pending backup", "backup", name, "error",
                                          st.message);
                 }
@@ -619,12 +618,12 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                 out->requeue_after_ms = PENDING_MS;
         } else {
                 record(bc, obj, &res, (double)time_mono_ms() / 1000 - t0);
-                if (patch_status(bc, &ko_karmadabackups, obj, end_status(obj, &res), &st) < 0) {
+                if (patch_status(bc, &karmada_backups, obj, end_status(obj, &res), &st) < 0) {
                         out->result = RECONCILE_ERROR;
                         snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
                 }
         }
-        ko_backup_free(b);
+        backup_spec_free(b);
         cJSON_Delete(obj);
 }
 
@@ -634,12 +633,12 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
 /* Its objects in the bucket (a backup that has some has a valid spec). */
 static int remove_objects(struct bctl *bc, const cJSON *obj, char *why, size_t wlen)
 {
-        struct ko_spec_error se;
-        struct ko_backup *b = NULL;
+        struct karmada_spec_error se;
+        struct backup_spec *b = NULL;
         struct s3_error e = {0};
-        struct ko_s3 s3 = {0};
+        struct s3_bucket s3 = {0};
         const char *reason;
-        int r = ko_backup_parse(obj, &b, &se);
+        int r = backup_spec_parse(obj, &b, &se);
 
         if (r < 0) {
                 snprintf(why, wlen, "KarmadaBackup %s: %s", json_str(obj, "metadata", "name"),
@@ -652,8 +651,8 @@ static int remove_objects(struct bctl *bc, const cJSON *obj, char *why, size_t w
                 if (key && (r = s3_delete(&s3.c, key, &e)) < 0)
                         snprintf(why, wlen, "delete s3://%s/%s: %s", b->s3.bucket, key, e.message);
         }
-        ko_s3_close(&s3);
-        ko_backup_free(b);
+        s3_location_close(&s3);
+        backup_spec_free(b);
         return r;
 }
 
@@ -668,7 +667,7 @@ static int remove_backup(struct bctl *bc, const cJSON *obj, char *why, size_t wl
                 r = remove_objects(bc, obj, why, wlen);
         if (r < 0)
                 return r;
-        r = kube_delete(bc->client, &ko_karmadabackups, ns, name, NULL, &st);
+        r = kube_delete(bc->client, &karmada_backups, ns, name, NULL, &st);
         if (r < 0 && r != -ENOENT) {
                 snprintf(why, wlen, "delete KarmadaBackup %s: %s", name, st.message);
                 return r;
@@ -683,7 +682,7 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
 {
         char idx[600];
         struct kobj **list = NULL;
-        struct ko_backup_item *items;
+        struct backup_spec_item *items;
         size_t n = 0, m = 0;
         long long newest = -1;
         const cJSON *keep = json_at(json_at(sched, "spec", "retention"), "keepLast", NULL);
@@ -705,7 +704,7 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                     time_parse_rfc3339(json_str(list[i]->json, "metadata", "creationTimestamp"),
                                        &created) < 0)
                         continue;
-                items[m] = (struct ko_backup_item){
+                items[m] = (struct backup_spec_item){
                         .name = list[i]->key,
                         .created = (long long)created,
                         .succeeded = strcmp(phase, "Completed") == 0,
@@ -722,10 +721,10 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                 }
                 m++;
         }
-        ko_retention_select(
-                items, m,
-                cJSON_IsNumber(keep) && keep->valuedouble > 0 ? (unsigned)keep->valuedouble : 0,
-                max_age_s, (long long)time(NULL));
+        retention_select(items, m,
+                         cJSON_IsNumber(keep) && keep->valuedouble > 0 ? (unsigned)keep->valuedouble
+                                                                       : 0,
+                         max_age_s, (long long)time(NULL));
         for (size_t i = 0; i < m && r >= 0; i++) {
                 if (!items[i].remove)
                         continue;
@@ -747,8 +746,8 @@ static void schedule_condition(cJSON *status, const cJSON *sched, bool ok, const
                 cJSON_DeleteItemFromObjectCaseSensitive(status, "conditions");
                 conds = cJSON_AddArrayToObject(status, "conditions");
         }
-        ko_condition_set(conds, "Ready", ok ? KO_TRUE : KO_FALSE, reason, message,
-                         (long long)cJSON_GetNumberValue(json_at(sched, "metadata", "generation")));
+        condition_set(conds, "Ready", ok ? KO_TRUE : KO_FALSE, reason, message,
+                      (long long)cJSON_GetNumberValue(json_at(sched, "metadata", "generation")));
 }
 
 static void set_time(cJSON *status, const char *field, time_t t)
@@ -777,7 +776,7 @@ static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *
         gmtime_r(&due, &tm);
         snprintf(name, sizeof(name), "%.48s-%04d%02d%02d%02d%02d%02d", sname, tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-        b = ko_backup_from_template(sched, name, NULL);
+        b = backup_spec_from_template(sched, name, NULL);
         if (!b)
                 return -ENOMEM;
         meta = cJSON_GetObjectItemCaseSensitive(b, "metadata");
@@ -791,7 +790,7 @@ static int create_backup(struct bctl *bc, const cJSON *sched, time_t due, char *
                 cJSON_AddTrueToObject(ref, "controller");
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
         }
-        r = kube_create(bc->client, &ko_karmadabackups, ns, b, NULL, NULL, &st);
+        r = kube_create(bc->client, &karmada_backups, ns, b, NULL, NULL, &st);
         cJSON_Delete(b);
         if (r == -EEXIST)
                 return 0;
@@ -908,7 +907,7 @@ static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name
                                 cJSON_GetNumberValue(json_at(sp.sched, "metadata", "generation")));
         r = schedule_run(bc, &sp);
         if (!cJSON_Compare(sp.status, json_at(sp.sched, "status", NULL), true) &&
-            patch_status(bc, &ko_karmadabackupschedules, sp.sched, cJSON_Duplicate(sp.status, true),
+            patch_status(bc, &karmada_backupschedules, sp.sched, cJSON_Duplicate(sp.status, true),
                          &st) < 0) {
                 out->result = RECONCILE_ERROR;
                 snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
@@ -985,7 +984,7 @@ int backup_controller_setup(struct manager *m, const struct backup_controller_op
         if (r < 0)
                 return r;
         r = informer_new(&(struct informer_options){.client = bc->client,
-                                                    .resource = &ko_karmadabackups,
+                                                    .resource = &karmada_backups,
                                                     .namespace = o->namespace,
                                                     .handlers = &backup_handlers,
                                                     .userdata = bc,
@@ -997,7 +996,7 @@ int backup_controller_setup(struct manager *m, const struct backup_controller_op
                 r = manager_add_informer(m, bc->backups);
         if (r >= 0)
                 r = informer_new(&(struct informer_options){.client = bc->client,
-                                                            .resource = &ko_karmadabackupschedules,
+                                                            .resource = &karmada_backupschedules,
                                                             .namespace = o->namespace,
                                                             .handlers = &schedule_handlers,
                                                             .userdata = bc,

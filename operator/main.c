@@ -296,7 +296,7 @@ static int operator_option(int c, char *arg, struct run_args *a)
                 if (!arg[0] || strpbrk(arg, " \t\n"))
                         r = bad("operator-image", arg, "not an image reference");
                 else
-                        ko_set_operator_image(arg);
+                        names_set_operator_image(arg);
                 break;
         case OPT_CACHE_DIR:
                 if (arg[0] != '/')
@@ -463,11 +463,11 @@ static int cmd_render(int argc, char **argv)
                 fprintf(stderr, "karmada-operator render: need -f FILE and nothing else\n");
                 return 2;
         }
-        return ko_render(file, &o, stdout, stderr);
+        return render_manifests(file, &o, stdout, stderr);
 }
 
 /* One option of etcd-restore into o and c; -EINVAL when it is not one or is wrong. */
-static int restore_option(int opt, char *arg, struct ko_restore_options *o, struct s3_client *c)
+static int restore_option(int opt, char *arg, struct etcd_restore_options *o, struct s3_client *c)
 {
         long bump;
 
@@ -533,8 +533,8 @@ static int cmd_etcd_restore(int argc, char **argv)
                 {"etcdutl", required_argument, NULL, 'E'},
                 {0},
         };
-        struct ko_restore_options o = {.etcdutl = "/usr/local/bin/etcdutl",
-                                       .bump_revision = 1000000000};
+        struct etcd_restore_options o = {.etcdutl = "/usr/local/bin/etcdutl",
+                                         .bump_revision = 1000000000};
         struct s3_client c = {0};
         const char *ca = getenv("S3_CA_BUNDLE");
         char err[1024] = "";
@@ -545,7 +545,7 @@ static int cmd_etcd_restore(int argc, char **argv)
                         return 2;
         /* a pod that starts again after its restore needs nothing else (the copied credentials
          * may be gone by then) */
-        if (o.data_dir && ko_etcd_restored(o.data_dir)) {
+        if (o.data_dir && etcd_restore_done(o.data_dir)) {
                 fprintf(stderr,
                         "karmada-operator etcd-restore: %s/member exists: nothing to "
                         "restore\n",
@@ -568,7 +568,7 @@ static int cmd_etcd_restore(int argc, char **argv)
                 return 2;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        r = ko_etcd_restore(&c, &o, err, sizeof(err));
+        r = etcd_restore_run(&c, &o, err, sizeof(err));
         curl_global_cleanup();
         if (r < 0) {
                 fprintf(stderr, "karmada-operator etcd-restore: %s\n", err);

@@ -94,7 +94,7 @@ static void print_objects(const struct karmada *k, struct desired *d, int where,
 static int render_one(const char *path, const cJSON *doc, const struct render_options *o, FILE *out,
                       FILE *errout)
 {
-        struct ko_spec_error serr = {{0}};
+        struct karmada_spec_error serr = {{0}};
         struct karmada *k = NULL;
         struct desired d;
         char err[1024];
@@ -106,7 +106,7 @@ static int render_one(const char *path, const cJSON *doc, const struct render_op
                         r == -EINVAL ? serr.message : strerror(-r));
                 return 1;
         }
-        r = ko_build_desired(k, NULL, o->keys, &d, err, sizeof(err));
+        r = registry_build_desired(k, NULL, o->keys, &d, err, sizeof(err));
         if (r < 0) {
                 fprintf(errout, "karmada-operator render: %s/%s: %s\n", k->namespace, k->name, err);
                 karmada_free(k);
@@ -123,7 +123,7 @@ static int render_one(const char *path, const cJSON *doc, const struct render_op
         return 0;
 }
 
-int ko_render(const char *path, const struct render_options *o, FILE *out, FILE *errout)
+int render_manifests(const char *path, const struct render_options *o, FILE *out, FILE *errout)
 {
         struct yaml_limits lim = {0};
         char *text = NULL, err[1024];

@@ -13,4 +13,4 @@ struct render_options {
 };
 
 /* Render every Karmada object in path ("-" for stdin). Returns the exit status. */
-int ko_render(const char *path, const struct render_options *o, FILE *out, FILE *errout);
+int render_manifests(const char *path, const struct render_options *o, FILE *out, FILE *errout);

@@ -13,30 +13,31 @@ static int aggregated_contribute(const struct karmada *k, struct desired *d)
         cJSON *w, *c;
         int r;
 
-        w = ko_component_workload(d, KO_AGGREGATED_APISERVER, "karmada-aggregated-apiserver",
-                                  "/bin/karmada-aggregated-apiserver", false, &c);
+        w = common_component_workload(d, KO_AGGREGATED_APISERVER, "karmada-aggregated-apiserver",
+                                      "/bin/karmada-aggregated-apiserver", false, &c);
         if (!w)
                 return -ENOMEM;
-        ko_aggregated_server_args(c);
-        ko_etcd_client(k, w, c);
-        ko_add_probe(c, "readinessProbe", "/readyz", 443, true, 5, 10, 5, 3);
-        ko_mount_kubeconfig(k, KO_AGGREGATED_APISERVER, w, c);
-        ko_mount_certs(k, w, c, "apiserver-cert");
-        r = ko_add_workload(d, KO_AGGREGATED_APISERVER, w);
+        common_aggregated_server_args(c);
+        common_etcd_client(k, w, c);
+        manifest_add_probe(c, "readinessProbe", "/readyz", 443, true, 5, 10, 5, 3);
+        common_mount_kubeconfig(k, KO_AGGREGATED_APISERVER, w, c);
+        common_mount_certs(k, w, c, "apiserver-cert");
+        r = common_add_workload(d, KO_AGGREGATED_APISERVER, w);
         if (r < 0)
                 return r;
         r = desired_add(d, &kube_services,
-                        ko_service(k, KO_AGGREGATED_APISERVER,
-                                   ko_comp_name(k, KO_AGGREGATED_APISERVER, name, sizeof(name)),
-                                   "ClusterIP", (const struct ko_port[]){{NULL, 443, 443}, {0}}),
+                        manifest_service(
+                                k, KO_AGGREGATED_APISERVER,
+                                common_comp_name(k, KO_AGGREGATED_APISERVER, name, sizeof(name)),
+                                "ClusterIP", (const struct manifest_port[]){{NULL, 443, 443}, {0}}),
                         false);
         /* the Cluster API (cluster.karmada.io), in the Karmada API server */
         return r < 0 ? r
-                     : ko_add_apiservice(k, d, KO_AGGREGATED_APISERVER, "cluster.karmada.io",
-                                         "v1alpha1", 2000, 10, true);
+                     : common_add_apiservice(k, d, KO_AGGREGATED_APISERVER, "cluster.karmada.io",
+                                             "v1alpha1", 2000, 10, true);
 }
 
-const struct reconciler ko_rec_aggregated_apiserver = {
+const struct reconciler reconciler_aggregated_apiserver = {
         .name = "karmada-aggregated-apiserver",
         .after = (const char *const[]){"kubeconfig", NULL},
         .condition = "KarmadaAggregatedAPIServerReady",

@@ -18,40 +18,43 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
         const cJSON *it;
         int r;
 
-        ko_comp_name(k, KO_APISERVER, name, sizeof(name));
-        w = ko_component_workload(d, KO_APISERVER, "kube-apiserver", "kube-apiserver", false, &c);
+        common_comp_name(k, KO_APISERVER, name, sizeof(name));
+        w = common_component_workload(d, KO_APISERVER, "kube-apiserver", "kube-apiserver", false,
+                                      &c);
         if (!w)
                 return -ENOMEM;
-        ko_add_arg(c, "--allow-privileged=true");
-        ko_add_arg(c, "--authorization-mode=Node,RBAC");
-        ko_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--disable-admission-plugins=StorageObjectInUseProtection,ServiceAccount");
-        ko_add_arg(c, "--enable-admission-plugins=NodeRestriction");
-        ko_add_arg(c, "--enable-bootstrap-token-auth=true");
-        ko_add_arg(c, "--bind-address=0.0.0.0");
-        ko_add_arg(c, "--secure-port=%d", KO_APISERVER_PORT);
-        ko_add_arg(c, "--service-account-issuer=https://kubernetes.default.svc.%s", k->dns_domain);
-        ko_add_arg(c, "--service-account-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--service-account-signing-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--service-cluster-ip-range=%s", k->service_subnet);
-        ko_add_arg(c, "--proxy-client-cert-file=%s/front-proxy-client.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--proxy-client-key-file=%s/front-proxy-client.key", KO_PKI_DIR);
-        ko_add_arg(c, "--requestheader-allowed-names=front-proxy-client");
-        ko_add_arg(c, "--requestheader-client-ca-file=%s/front-proxy-ca.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--requestheader-extra-headers-prefix=X-Remote-Extra-");
-        ko_add_arg(c, "--requestheader-group-headers=X-Remote-Group");
-        ko_add_arg(c, "--requestheader-username-headers=X-Remote-User");
-        ko_add_arg(c, "--tls-cert-file=%s/apiserver.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-private-key-file=%s/apiserver.key", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-min-version=VersionTLS13");
-        ko_add_arg(c, "--max-requests-inflight=1500");
-        ko_add_arg(c, "--max-mutating-requests-inflight=500");
-        ko_add_arg(c, "--v=2");
-        ko_etcd_client(k, w, c);
-        ko_add_port(c, "https", KO_APISERVER_PORT);
-        ko_add_probe(c, "livenessProbe", "/livez", KO_APISERVER_PORT, true, 10, 10, 15, 8);
-        ko_add_probe(c, "readinessProbe", "/readyz", KO_APISERVER_PORT, true, 10, 10, 15, 3);
-        ko_mount_certs(k, w, c, "apiserver-cert");
+        manifest_add_arg(c, "--allow-privileged=true");
+        manifest_add_arg(c, "--authorization-mode=Node,RBAC");
+        manifest_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c,
+                         "--disable-admission-plugins=StorageObjectInUseProtection,ServiceAccount");
+        manifest_add_arg(c, "--enable-admission-plugins=NodeRestriction");
+        manifest_add_arg(c, "--enable-bootstrap-token-auth=true");
+        manifest_add_arg(c, "--bind-address=0.0.0.0");
+        manifest_add_arg(c, "--secure-port=%d", KO_APISERVER_PORT);
+        manifest_add_arg(c, "--service-account-issuer=https://kubernetes.default.svc.%s",
+                         k->dns_domain);
+        manifest_add_arg(c, "--service-account-key-file=%s/karmada.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--service-account-signing-key-file=%s/karmada.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--service-cluster-ip-range=%s", k->service_subnet);
+        manifest_add_arg(c, "--proxy-client-cert-file=%s/front-proxy-client.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--proxy-client-key-file=%s/front-proxy-client.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--requestheader-allowed-names=front-proxy-client");
+        manifest_add_arg(c, "--requestheader-client-ca-file=%s/front-proxy-ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--requestheader-extra-headers-prefix=X-Remote-Extra-");
+        manifest_add_arg(c, "--requestheader-group-headers=X-Remote-Group");
+        manifest_add_arg(c, "--requestheader-username-headers=X-Remote-User");
+        manifest_add_arg(c, "--tls-cert-file=%s/apiserver.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--tls-private-key-file=%s/apiserver.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--tls-min-version=VersionTLS13");
+        manifest_add_arg(c, "--max-requests-inflight=1500");
+        manifest_add_arg(c, "--max-mutating-requests-inflight=500");
+        manifest_add_arg(c, "--v=2");
+        common_etcd_client(k, w, c);
+        manifest_add_port(c, "https", KO_APISERVER_PORT);
+        manifest_add_probe(c, "livenessProbe", "/livez", KO_APISERVER_PORT, true, 10, 10, 15, 8);
+        manifest_add_probe(c, "readinessProbe", "/readyz", KO_APISERVER_PORT, true, 10, 10, 15, 3);
+        common_mount_certs(k, w, c, "apiserver-cert");
         /* the user's volumes, mounts and sidecars */
         spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
         pspec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"),
@@ -65,12 +68,12 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
         cJSON_ArrayForEach (it, k->sidecars)
                 cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(pspec, "containers"),
                                      cJSON_Duplicate(it, true));
-        r = ko_add_workload(d, KO_APISERVER, w);
+        r = common_add_workload(d, KO_APISERVER, w);
         if (r < 0)
                 return r;
-        svc = ko_service(
-                k, KO_APISERVER, name, k->service_type,
-                (const struct ko_port[]){{"client", KO_APISERVER_PORT, KO_APISERVER_PORT}, {0}});
+        svc = manifest_service(k, KO_APISERVER, name, k->service_type,
+                               (const struct manifest_port[]){
+                                       {"client", KO_APISERVER_PORT, KO_APISERVER_PORT}, {0}});
         if (!svc)
                 return -ENOMEM;
         sspec = cJSON_GetObjectItemCaseSensitive(svc, "spec");
@@ -84,7 +87,7 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
         return desired_add(d, &kube_services, svc, false);
 }
 
-const struct reconciler ko_rec_apiserver = {
+const struct reconciler reconciler_apiserver = {
         .name = "karmada-apiserver",
         .after = (const char *const[]){"pki", "etcd", NULL},
         .condition = "KarmadaAPIServerReady",

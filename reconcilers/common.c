@@ -8,28 +8,29 @@
 #include "util/base64.h"
 #include "util/strbuf.h"
 
-const char *ko_obj_name(const struct karmada *k, const char *suffix, char *buf, size_t size)
+const char *common_obj_name(const struct karmada *k, const char *suffix, char *buf, size_t size)
 {
-        ko_name(k->prefix, suffix, buf, size);
+        names_join(k->prefix, suffix, buf, size);
         return buf;
 }
 
-const char *ko_comp_name(const struct karmada *k, enum ko_component c, char *buf, size_t size)
+const char *common_comp_name(const struct karmada *k, enum names_component c, char *buf,
+                             size_t size)
 {
-        return ko_obj_name(k, ko_components[c].suffix, buf, size);
+        return common_obj_name(k, names_components[c].suffix, buf, size);
 }
 
-cJSON *ko_component_workload(struct desired *d, enum ko_component c, const char *container,
-                             const char *binary, bool sts, cJSON **ret_container)
+cJSON *common_component_workload(struct desired *d, enum names_component c, const char *container,
+                                 const char *binary, bool sts, cJSON **ret_container)
 {
-        cJSON *w = ko_workload(d->k, c, sts, container, binary, ret_container);
+        cJSON *w = manifest_workload(d->k, c, sts, container, binary, ret_container);
 
         if (w)
                 d->container[c] = *ret_container;
         return w;
 }
 
-int ko_add_workload(struct desired *d, enum ko_component c, cJSON *workload)
+int common_add_workload(struct desired *d, enum names_component c, cJSON *workload)
 {
         cJSON *pdb;
         int r;
@@ -37,54 +38,59 @@ int ko_add_workload(struct desired *d, enum ko_component c, cJSON *workload)
         r = desired_add(d, c == KO_ETCD ? &kube_statefulsets : &kube_deployments, workload, true);
         if (r < 0)
                 return r;
-        pdb = ko_pdb(d->k, c);
+        pdb = manifest_pdb(d->k, c);
         return pdb ? desired_add(d, &kube_poddisruptionbudgets, pdb, false) : 0;
 }
 
-void ko_mount_kubeconfig(const struct karmada *k, enum ko_component c, cJSON *workload,
-                         cJSON *container)
+void common_mount_kubeconfig(const struct karmada *k, enum names_component c, cJSON *workload,
+                             cJSON *container)
 {
         char comp[KO_NAME_MAX + 32], secret[KO_NAME_MAX + 40];
 
-        snprintf(secret, sizeof(secret), "%s-config", ko_comp_name(k, c, comp, sizeof(comp)));
-        ko_add_mount(workload, container, "karmada-config", KO_CONFIG_DIR, secret, true);
+        snprintf(secret, sizeof(secret), "%s-config", common_comp_name(k, c, comp, sizeof(comp)));
+        manifest_add_mount(workload, container, "karmada-config", KO_CONFIG_DIR, secret, true);
 }
 
-void ko_mount_certs(const struct karmada *k, cJSON *workload, cJSON *container, const char *volume)
+void common_mount_certs(const struct karmada *k, cJSON *workload, cJSON *container,
+                        const char *volume)
 {
         char secret[KO_NAME_MAX + 16];
 
-        ko_add_mount(workload, container, volume, KO_PKI_DIR,
-                     ko_obj_name(k, "cert", secret, sizeof(secret)), true);
+        manifest_add_mount(workload, container, volume, KO_PKI_DIR,
+                           common_obj_name(k, "cert", secret, sizeof(secret)), true);
 }
 
-void ko_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container)
+void common_etcd_client(const struct karmada *k, cJSON *workload, cJSON *container)
 {
         char secret[KO_NAME_MAX + 16], svc[KO_NAME_MAX + 16], host[512];
         struct strbuf servers = {0};
         const cJSON *e;
 
-        ko_obj_name(k, "etcd-cert", secret, sizeof(secret));
+        common_obj_name(k, "etcd-cert", secret, sizeof(secret));
         if (k->etcd_external) {
                 cJSON_ArrayForEach (e, k->etcd_endpoints)
                         strbuf_printf(&servers, "%s%s", servers.len ? "," : "", e->valuestring);
-                ko_add_arg(container, "--etcd-cafile=%s/ca.crt", KO_ETCD_CLIENT_DIR);
-                ko_add_arg(container, "--etcd-certfile=%s/tls.crt", KO_ETCD_CLIENT_DIR);
-                ko_add_arg(container, "--etcd-keyfile=%s/tls.key", KO_ETCD_CLIENT_DIR);
-                ko_add_arg(container, "--etcd-servers=%s", servers.buf ? servers.buf : "");
+                manifest_add_arg(container, "--etcd-cafile=%s/ca.crt", KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-certfile=%s/tls.crt", KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-keyfile=%s/tls.key", KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-servers=%s", servers.buf ? servers.buf : "");
                 strbuf_free(&servers);
         } else {
-                ko_service_host(k, ko_obj_name(k, "etcd-client", svc, sizeof(svc)), host,
-                                sizeof(host));
-                ko_add_arg(container, "--etcd-cafile=%s/etcd-ca.crt", KO_ETCD_CLIENT_DIR);
-                ko_add_arg(container, "--etcd-certfile=%s/etcd-client.crt", KO_ETCD_CLIENT_DIR);
-                ko_add_arg(container, "--etcd-keyfile=%s/etcd-client.key", KO_ETCD_CLIENT_DIR);
-                ko_add_arg(container, "--etcd-servers=https://%s:%d", host, KO_ETCD_CLIENT_PORT);
+                manifest_service_host(k, common_obj_name(k, "etcd-client", svc, sizeof(svc)), host,
+                                      sizeof(host));
+                manifest_add_arg(container, "--etcd-cafile=%s/etcd-ca.crt", KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-certfile=%s/etcd-client.crt",
+                                 KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-keyfile=%s/etcd-client.key",
+                                 KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-servers=https://%s:%d", host,
+                                 KO_ETCD_CLIENT_PORT);
         }
-        ko_add_mount(workload, container, "etcd-client-cert", KO_ETCD_CLIENT_DIR, secret, true);
+        manifest_add_mount(workload, container, "etcd-client-cert", KO_ETCD_CLIENT_DIR, secret,
+                           true);
 }
 
-void ko_default_tolerations(const struct karmada *k, enum ko_component c, cJSON *workload)
+void common_default_tolerations(const struct karmada *k, enum names_component c, cJSON *workload)
 {
         cJSON *pspec, *list, *t;
 
@@ -101,7 +107,7 @@ void ko_default_tolerations(const struct karmada *k, enum ko_component c, cJSON 
         cJSON_AddItemToArray(list, t);
 }
 
-void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def)
+void common_controllers_arg(cJSON *container, const cJSON *list, const char *def)
 {
         struct strbuf sb = {0};
         const cJSON *e;
@@ -109,26 +115,26 @@ void ko_controllers_arg(cJSON *container, const cJSON *list, const char *def)
         cJSON_ArrayForEach (e, list)
                 strbuf_printf(&sb, "%s%s", sb.len ? "," : "", e->valuestring);
         if (sb.len || def)
-                ko_add_arg(container, "--controllers=%s", sb.len ? sb.buf : def);
+                manifest_add_arg(container, "--controllers=%s", sb.len ? sb.buf : def);
         strbuf_free(&sb);
 }
 
-void ko_aggregated_server_args(cJSON *c)
+void common_aggregated_server_args(cJSON *c)
 {
-        ko_add_env_pod_ip(c);
-        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--tls-cert-file=%s/karmada.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-private-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--tls-min-version=VersionTLS13");
-        ko_add_arg(c, "--audit-log-path=-");
-        ko_add_arg(c, "--audit-log-maxage=0");
-        ko_add_arg(c, "--audit-log-maxbackup=0");
-        ko_add_arg(c, "--bind-address=$(POD_IP)");
+        manifest_add_env_pod_ip(c);
+        manifest_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--tls-cert-file=%s/karmada.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--tls-private-key-file=%s/karmada.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--tls-min-version=VersionTLS13");
+        manifest_add_arg(c, "--audit-log-path=-");
+        manifest_add_arg(c, "--audit-log-maxage=0");
+        manifest_add_arg(c, "--audit-log-maxbackup=0");
+        manifest_add_arg(c, "--bind-address=$(POD_IP)");
 }
 
-char *ko_ca_bundle(struct desired *d)
+char *common_ca_bundle(struct desired *d)
 {
         char *b64 = NULL;
 
@@ -139,25 +145,25 @@ char *ko_ca_bundle(struct desired *d)
         return base64_encode(d->ca_pem, strlen(d->ca_pem), &b64) < 0 ? NULL : b64;
 }
 
-int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_component c,
-                      const char *group, const char *version, int group_priority,
-                      int version_priority, bool first_of_component)
+int common_add_apiservice(const struct karmada *k, struct desired *d, enum names_component c,
+                          const char *group, const char *version, int group_priority,
+                          int version_priority, bool first_of_component)
 {
-        const char *app = ko_components[c].app_name;
+        const char *app = names_components[c].app_name;
         char svc[KO_NAME_MAX + 32], host[512], name[256];
         cJSON *o, *spec, *ref;
-        char *ca = ko_ca_bundle(d);
+        char *ca = common_ca_bundle(d);
         int r;
 
         if (!ca)
                 return d->ca_pem ? -ENOMEM : 0;
-        ko_comp_name(k, c, svc, sizeof(svc));
+        common_comp_name(k, c, svc, sizeof(svc));
         if (first_of_component) {
-                o = ko_karmada_object(k, &kube_services, svc, KO_SYSTEM_NAMESPACE, app);
+                o = manifest_karmada_object(k, &kube_services, svc, KO_SYSTEM_NAMESPACE, app);
                 spec = cJSON_AddObjectToObject(o, "spec");
                 cJSON_AddStringToObject(spec, "type", "ExternalName");
                 cJSON_AddStringToObject(spec, "externalName",
-                                        ko_service_host(k, svc, host, sizeof(host)));
+                                        manifest_service_host(k, svc, host, sizeof(host)));
                 r = desired_add_karmada(d, &kube_services, o);
                 if (r < 0) {
                         free(ca);
@@ -165,7 +171,7 @@ int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_compon
                 }
         }
         snprintf(name, sizeof(name), "%s.%s", version, group);
-        o = ko_karmada_object(k, &kube_apiservices, name, NULL, app);
+        o = manifest_karmada_object(k, &kube_apiservices, name, NULL, app);
         spec = cJSON_AddObjectToObject(o, "spec");
         cJSON_AddStringToObject(spec, "group", group);
         cJSON_AddStringToObject(spec, "version", version);
@@ -179,7 +185,7 @@ int ko_add_apiservice(const struct karmada *k, struct desired *d, enum ko_compon
         return desired_add_karmada(d, &kube_apiservices, o);
 }
 
-cJSON *ko_csv_array(const char *csv)
+cJSON *common_csv_array(const char *csv)
 {
         cJSON *a = cJSON_CreateArray();
 
@@ -194,7 +200,7 @@ cJSON *ko_csv_array(const char *csv)
         return a;
 }
 
-int ko_gate_on(struct desired *d, const char *gate, const enum ko_component *comps)
+int common_gate_on(struct desired *d, const char *gate, const enum names_component *comps)
 {
         int r = 0;
 
@@ -212,7 +218,7 @@ static cJSON *feature_object(const struct karmada *k, const struct kube_resource
 
         if (!cJSON_IsString(name))
                 return NULL;
-        o = ko_karmada_object(k, r, name->valuestring, ns, feature);
+        o = manifest_karmada_object(k, r, name->valuestring, ns, feature);
         if (!o)
                 return NULL;
         meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
@@ -238,8 +244,9 @@ static cJSON *feature_object(const struct karmada *k, const struct kube_resource
         return o;
 }
 
-int ko_add_feature_object(struct desired *d, const struct karmada *k, const struct kube_resource *r,
-                          const cJSON *given, const char *ns, const char *feature)
+int common_add_feature_object(struct desired *d, const struct karmada *k,
+                              const struct kube_resource *r, const cJSON *given, const char *ns,
+                              const char *feature)
 {
         return desired_add_karmada(d, r, feature_object(k, r, given, ns, feature));
 }

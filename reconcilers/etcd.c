@@ -64,7 +64,7 @@ static void data_volume(const struct karmada *k, cJSON *sts, cJSON *container)
 
 /* spec.restore: an init container that restores the member's data directory from the backup
  * when it is empty (this operator's image: karmada-operator etcd-restore, then etcdutl) */
-static void restore_init(const struct karmada *k, const struct ko_restore_source *s, cJSON *sts,
+static void restore_init(const struct karmada *k, const struct restore_source *s, cJSON *sts,
                          const char *name, const char *cluster)
 {
         cJSON *pspec = cJSON_GetObjectItemCaseSensitive(
@@ -74,28 +74,29 @@ static void restore_init(const struct karmada *k, const struct ko_restore_source
         cJSON *c = cJSON_CreateObject(), *env, *cmd;
         char secret[KO_NAME_MAX + 16], body[512];
 
-        ko_obj_name(k, "restore", secret, sizeof(secret));
+        common_obj_name(k, "restore", secret, sizeof(secret));
         cJSON_AddStringToObject(c, "name", "restore");
-        cJSON_AddStringToObject(c, "image", ko_operator_image());
+        cJSON_AddStringToObject(c, "image", names_operator_image());
         cJSON_AddStringToObject(c, "imagePullPolicy", "IfNotPresent");
         cmd = cJSON_AddArrayToObject(c, "command");
         cJSON_AddItemToArray(cmd, cJSON_CreateString("/usr/local/bin/karmada-operator"));
         cJSON_AddItemToArray(cmd, cJSON_CreateString("etcd-restore"));
-        ko_add_arg(c, "--data-dir=/var/lib/etcd");
-        ko_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
-        ko_add_arg(c, "--initial-cluster=%s", cluster);
-        ko_add_arg(c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
-                   name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
-        ko_add_arg(c, "--endpoint=%s", s->loc.endpoint);
-        ko_add_arg(c, "--bucket=%s", s->loc.bucket);
+        manifest_add_arg(c, "--data-dir=/var/lib/etcd");
+        manifest_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
+        manifest_add_arg(c, "--initial-cluster=%s", cluster);
+        manifest_add_arg(
+                c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
+                name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
+        manifest_add_arg(c, "--endpoint=%s", s->loc.endpoint);
+        manifest_add_arg(c, "--bucket=%s", s->loc.bucket);
         if (s->loc.region)
-                ko_add_arg(c, "--region=%s", s->loc.region);
+                manifest_add_arg(c, "--region=%s", s->loc.region);
         if (s->loc.path_style)
-                ko_add_arg(c, "--path-style");
-        ko_add_arg(c, "--key=%s", s->key);
-        ko_add_arg(c, "--sha256=%s", s->sha256);
-        ko_add_arg(c, "--bump-revision=1000000000");
-        ko_add_arg(c, "--etcdutl=/usr/local/bin/etcdutl");
+                manifest_add_arg(c, "--path-style");
+        manifest_add_arg(c, "--key=%s", s->key);
+        manifest_add_arg(c, "--sha256=%s", s->sha256);
+        manifest_add_arg(c, "--bump-revision=1000000000");
+        manifest_add_arg(c, "--etcdutl=/usr/local/bin/etcdutl");
         env = cJSON_AddArrayToObject(c, "env");
         cJSON_AddItemToArray(
                 env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
@@ -131,38 +132,39 @@ static void etcd_args(const struct karmada *k, cJSON *c, const char *name, const
 {
         char host[512];
 
-        ko_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
-        ko_add_arg(c, "--listen-client-urls=https://0.0.0.0:%d", KO_ETCD_CLIENT_PORT);
-        ko_add_arg(c, "--listen-peer-urls=https://0.0.0.0:%d", KO_ETCD_PEER_PORT);
-        ko_add_arg(c, "--listen-metrics-urls=http://0.0.0.0:%d", KO_ETCD_METRICS_PORT);
-        ko_add_arg(c, "--advertise-client-urls=https://%s:%d",
-                   ko_service_host(k, client, host, sizeof(host)), KO_ETCD_CLIENT_PORT);
-        ko_add_arg(c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
-                   name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
-        ko_add_arg(c, "--initial-cluster=%s", cluster);
-        ko_add_arg(c, "--initial-cluster-state=new");
-        ko_add_arg(c, "--client-cert-auth=true");
-        ko_add_arg(c, "--trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
-        ko_add_arg(c, "--cert-file=%s/etcd-server.crt", ETCD_PKI);
-        ko_add_arg(c, "--key-file=%s/etcd-server.key", ETCD_PKI);
-        ko_add_arg(c, "--peer-client-cert-auth=true");
-        ko_add_arg(c, "--peer-trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
-        ko_add_arg(c, "--peer-cert-file=%s/etcd-server.crt", ETCD_PKI);
-        ko_add_arg(c, "--peer-key-file=%s/etcd-server.key", ETCD_PKI);
-        ko_add_arg(c, "--data-dir=/var/lib/etcd");
-        ko_add_arg(c, "--snapshot-count=10000");
-        ko_add_arg(c, "--cipher-suites=%s", CIPHERS);
+        manifest_add_arg(c, "--name=$(KARMADA_ETCD_NAME)");
+        manifest_add_arg(c, "--listen-client-urls=https://0.0.0.0:%d", KO_ETCD_CLIENT_PORT);
+        manifest_add_arg(c, "--listen-peer-urls=https://0.0.0.0:%d", KO_ETCD_PEER_PORT);
+        manifest_add_arg(c, "--listen-metrics-urls=http://0.0.0.0:%d", KO_ETCD_METRICS_PORT);
+        manifest_add_arg(c, "--advertise-client-urls=https://%s:%d",
+                         manifest_service_host(k, client, host, sizeof(host)), KO_ETCD_CLIENT_PORT);
+        manifest_add_arg(
+                c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
+                name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
+        manifest_add_arg(c, "--initial-cluster=%s", cluster);
+        manifest_add_arg(c, "--initial-cluster-state=new");
+        manifest_add_arg(c, "--client-cert-auth=true");
+        manifest_add_arg(c, "--trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
+        manifest_add_arg(c, "--cert-file=%s/etcd-server.crt", ETCD_PKI);
+        manifest_add_arg(c, "--key-file=%s/etcd-server.key", ETCD_PKI);
+        manifest_add_arg(c, "--peer-client-cert-auth=true");
+        manifest_add_arg(c, "--peer-trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
+        manifest_add_arg(c, "--peer-cert-file=%s/etcd-server.crt", ETCD_PKI);
+        manifest_add_arg(c, "--peer-key-file=%s/etcd-server.key", ETCD_PKI);
+        manifest_add_arg(c, "--data-dir=/var/lib/etcd");
+        manifest_add_arg(c, "--snapshot-count=10000");
+        manifest_add_arg(c, "--cipher-suites=%s", CIPHERS);
 }
 
 /* The headless Service of the members and the clients' Service. */
 static int etcd_services(const struct karmada *k, struct desired *d, const char *name,
                          const char *client)
 {
-        cJSON *headless = ko_service(
+        cJSON *headless = manifest_service(
                 k, KO_ETCD, name, "Headless",
-                (const struct ko_port[]){{"client", KO_ETCD_CLIENT_PORT, KO_ETCD_CLIENT_PORT},
-                                         {"server", KO_ETCD_PEER_PORT, KO_ETCD_PEER_PORT},
-                                         {0}});
+                (const struct manifest_port[]){{"client", KO_ETCD_CLIENT_PORT, KO_ETCD_CLIENT_PORT},
+                                               {"server", KO_ETCD_PEER_PORT, KO_ETCD_PEER_PORT},
+                                               {0}});
         int r;
 
         /* members must find each other before any is ready: a new cluster needs a quorum first */
@@ -171,12 +173,13 @@ static int etcd_services(const struct karmada *k, struct desired *d, const char 
                                       "publishNotReadyAddresses");
         r = desired_add(d, &kube_services, headless, false);
         if (r >= 0)
-                r = desired_add(d, &kube_services,
-                                ko_service(k, KO_ETCD, client, "ClusterIP",
-                                           (const struct ko_port[]){{"client", KO_ETCD_CLIENT_PORT,
-                                                                     KO_ETCD_CLIENT_PORT},
-                                                                    {0}}),
-                                false);
+                r = desired_add(
+                        d, &kube_services,
+                        manifest_service(
+                                k, KO_ETCD, client, "ClusterIP",
+                                (const struct manifest_port[]){
+                                        {"client", KO_ETCD_CLIENT_PORT, KO_ETCD_CLIENT_PORT}, {0}}),
+                        false);
         return r;
 }
 
@@ -184,24 +187,24 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
 {
         char name[KO_NAME_MAX + 16], client[KO_NAME_MAX + 16], secret[KO_NAME_MAX + 16];
         struct strbuf cluster = {0};
-        struct ko_restore_source src = {0};
+        struct restore_source src = {0};
         cJSON *sts, *c, *env;
         int r;
 
         /* a restore: etcd waits for the backup (it must not start empty) */
-        if (k->restore_backup && ko_restore_source(k, d, &src) < 0)
+        if (k->restore_backup && restore_source(k, d, &src) < 0)
                 return 0;
 
-        ko_comp_name(k, KO_ETCD, name, sizeof(name));
-        ko_obj_name(k, "etcd-client", client, sizeof(client));
-        ko_obj_name(k, "etcd-cert", secret, sizeof(secret));
+        common_comp_name(k, KO_ETCD, name, sizeof(name));
+        common_obj_name(k, "etcd-client", client, sizeof(client));
+        common_obj_name(k, "etcd-cert", secret, sizeof(secret));
         for (int i = 0; i < k->comp[KO_ETCD].replicas; i++)
                 strbuf_printf(&cluster, "%s%s-%d=https://%s-%d.%s.%s.svc.%s:%d", i ? "," : "", name,
                               i, name, i, name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
-        sts = ko_component_workload(d, KO_ETCD, "etcd", "/usr/local/bin/etcd", true, &c);
+        sts = common_component_workload(d, KO_ETCD, "etcd", "/usr/local/bin/etcd", true, &c);
         if (!sts) {
                 strbuf_free(&cluster);
-                ko_restore_source_free(&src);
+                restore_source_free(&src);
                 return -ENOMEM;
         }
         etcd_args(k, c, name, client, cluster.buf);
@@ -209,23 +212,24 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
         cJSON_AddItemToArray(
                 env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
                                  "{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.name\"}}}"));
-        ko_add_port(c, "client", KO_ETCD_CLIENT_PORT);
-        ko_add_port(c, "server", KO_ETCD_PEER_PORT);
-        ko_add_port(c, "metrics", KO_ETCD_METRICS_PORT);
-        ko_add_probe(c, "livenessProbe", "/livez", KO_ETCD_METRICS_PORT, false, 60, 10, 5, 3);
-        ko_add_probe(c, "readinessProbe", "/readyz", KO_ETCD_METRICS_PORT, false, 10, 5, 5, 30);
-        ko_add_mount(sts, c, "etcd-cert", ETCD_PKI, secret, true);
+        manifest_add_port(c, "client", KO_ETCD_CLIENT_PORT);
+        manifest_add_port(c, "server", KO_ETCD_PEER_PORT);
+        manifest_add_port(c, "metrics", KO_ETCD_METRICS_PORT);
+        manifest_add_probe(c, "livenessProbe", "/livez", KO_ETCD_METRICS_PORT, false, 60, 10, 5, 3);
+        manifest_add_probe(c, "readinessProbe", "/readyz", KO_ETCD_METRICS_PORT, false, 10, 5, 5,
+                           30);
+        manifest_add_mount(sts, c, "etcd-cert", ETCD_PKI, secret, true);
         data_volume(k, sts, c);
         if (k->restore_backup) {
                 restore_init(k, &src, sts, name, cluster.buf);
-                ko_restore_source_free(&src);
+                restore_source_free(&src);
         }
         strbuf_free(&cluster);
-        r = ko_add_workload(d, KO_ETCD, sts);
+        r = common_add_workload(d, KO_ETCD, sts);
         return r < 0 ? r : etcd_services(k, d, name, client);
 }
 
-const struct reconciler ko_rec_etcd = {
+const struct reconciler reconciler_etcd = {
         .name = "etcd",
         .after = (const char *const[]){"restore", "pki", NULL},
         .condition = "EtcdReady",

@@ -17,8 +17,8 @@ static bool batch_enabled(const struct karmada *k)
 /* every CRD listed, on every member cluster */
 static cJSON *crd_policy(const struct karmada *k)
 {
-        cJSON *p = ko_karmada_object(k, &ko_cpps, "karmada-operator-batch-crds", NULL,
-                                     "karmada-batch"),
+        cJSON *p = manifest_karmada_object(k, &karmada_cpps, "karmada-operator-batch-crds", NULL,
+                                           "karmada-batch"),
               *spec, *sel, *crd;
 
         if (!p)
@@ -41,34 +41,35 @@ static cJSON *crd_policy(const struct karmada *k)
 
 static int batch_contribute(const struct karmada *k, struct desired *d)
 {
-        static const enum ko_component templates[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
-                                                      KO_WEBHOOK, KO_N_COMPONENTS};
-        const struct ko_features *f = &k->features;
+        static const enum names_component templates[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
+                                                         KO_WEBHOOK, KO_N_COMPONENTS};
+        const struct karmada_features *f = &k->features;
         const cJSON *o;
         int r = 0;
 
         if (f->multi_templates)
-                r = ko_gate_on(d, "MultiplePodTemplatesScheduling", templates);
+                r = common_gate_on(d, "MultiplePodTemplatesScheduling", templates);
         cJSON_ArrayForEach (o, f->customizations) {
                 if (r >= 0)
-                        r = ko_add_feature_object(d, k, &ko_rics, o, NULL, "karmada-batch");
+                        r = common_add_feature_object(d, k, &karmada_rics, o, NULL,
+                                                      "karmada-batch");
         }
         cJSON_ArrayForEach (o, f->crds) {
                 if (r >= 0)
-                        r = ko_add_feature_object(d, k, &kube_crds, o, NULL, "karmada-batch");
+                        r = common_add_feature_object(d, k, &kube_crds, o, NULL, "karmada-batch");
         }
         if (r >= 0 && f->crds)
-                r = desired_add_karmada(d, &ko_cpps, crd_policy(k));
+                r = desired_add_karmada(d, &karmada_cpps, crd_policy(k));
         return r;
 }
 
-const struct reconciler ko_rec_feature_batch = {
+const struct reconciler reconciler_feature_batch = {
         .name = "feature-batch",
         .after = (const char *const[]){"karmada-resources", "karmada-controller-manager",
                                        "karmada-scheduler", "karmada-webhook", NULL},
         .condition = "BatchWorkloadsReady",
-        .karmada_kinds =
-                (const struct kube_resource *const[]){&ko_rics, &kube_crds, &ko_cpps, NULL},
+        .karmada_kinds = (const struct kube_resource *const[]){&karmada_rics, &kube_crds,
+                                                               &karmada_cpps, NULL},
         .enabled = batch_enabled,
         .contribute = batch_contribute,
 };

@@ -14,26 +14,26 @@ static bool preemption_enabled(const struct karmada *k)
 
 static int preemption_contribute(const struct karmada *k, struct desired *d)
 {
-        static const enum ko_component priority[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
-                                                     KO_N_COMPONENTS};
-        static const enum ko_component preempt[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
-        const struct ko_features *f = &k->features;
+        static const enum names_component priority[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
+                                                        KO_N_COMPONENTS};
+        static const enum names_component preempt[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
+        const struct karmada_features *f = &k->features;
         const cJSON *pc;
         int r = 0;
 
         if (f->priority_scheduling)
-                r = ko_gate_on(d, "PriorityBasedScheduling", priority);
+                r = common_gate_on(d, "PriorityBasedScheduling", priority);
         if (r >= 0 && f->policy_preemption)
-                r = ko_gate_on(d, "PropagationPolicyPreemption", preempt);
+                r = common_gate_on(d, "PropagationPolicyPreemption", preempt);
         cJSON_ArrayForEach (pc, f->priority_classes) {
                 if (r >= 0)
-                        r = ko_add_feature_object(d, k, &kube_priorityclasses, pc, NULL,
-                                                  "karmada-preemption");
+                        r = common_add_feature_object(d, k, &kube_priorityclasses, pc, NULL,
+                                                      "karmada-preemption");
         }
         return r;
 }
 
-const struct reconciler ko_rec_feature_preemption = {
+const struct reconciler reconciler_feature_preemption = {
         .name = "feature-preemption",
         .after = (const char *const[]){"karmada-controller-manager", "karmada-scheduler", NULL},
         .condition = "PreemptionReady",

@@ -14,36 +14,36 @@ static bool quota_enabled(const struct karmada *k)
 
 static int quota_contribute(const struct karmada *k, struct desired *d)
 {
-        static const enum ko_component enforce[] = {KO_CONTROLLER_MANAGER, KO_WEBHOOK,
-                                                    KO_N_COMPONENTS};
-        static const enum ko_component estimate[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
-        const struct ko_features *f = &k->features;
+        static const enum names_component enforce[] = {KO_CONTROLLER_MANAGER, KO_WEBHOOK,
+                                                       KO_N_COMPONENTS};
+        static const enum names_component estimate[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
+        const struct karmada_features *f = &k->features;
         const cJSON *q;
         int r = 0;
 
         if (f->quota_enforcement)
-                r = ko_gate_on(d, "FederatedQuotaEnforcement", enforce);
+                r = common_gate_on(d, "FederatedQuotaEnforcement", enforce);
         if (r >= 0 && f->quota_estimate)
-                r = ko_gate_on(d, "ResourceQuotaEstimate", estimate);
+                r = common_gate_on(d, "ResourceQuotaEstimate", estimate);
         if (r >= 0 && f->quota_sync)
                 r = desired_flag(d, KO_CONTROLLER_MANAGER, "federated-resource-quota-sync-period",
                                  f->quota_sync);
         cJSON_ArrayForEach (q, f->frqs) {
                 const cJSON *ns = cJSON_GetObjectItemCaseSensitive(q, "namespace");
                 if (r >= 0)
-                        r = ko_add_feature_object(d, k, &ko_frqs, q,
-                                                  cJSON_IsString(ns) ? ns->valuestring : "default",
-                                                  "karmada-quota");
+                        r = common_add_feature_object(
+                                d, k, &karmada_frqs, q,
+                                cJSON_IsString(ns) ? ns->valuestring : "default", "karmada-quota");
         }
         return r;
 }
 
-const struct reconciler ko_rec_feature_quota = {
+const struct reconciler reconciler_feature_quota = {
         .name = "feature-quota",
         .after = (const char *const[]){"karmada-resources", "karmada-controller-manager",
                                        "karmada-webhook", NULL},
         .condition = "QuotaEnforcementReady",
-        .karmada_kinds = (const struct kube_resource *const[]){&ko_frqs, NULL},
+        .karmada_kinds = (const struct kube_resource *const[]){&karmada_frqs, NULL},
         .enabled = quota_enabled,
         .contribute = quota_contribute,
 };

@@ -37,13 +37,13 @@ static cJSON *at(cJSON *o, const char *const *path)
 static cJSON *estimator_workload(const struct karmada *k, const char *cluster, const char *secret,
                                  const char *name, const char *app)
 {
-        const struct ko_features *f = &k->features;
+        const struct karmada_features *f = &k->features;
         struct strbuf image = {0}, gates = {0};
         const char *img = k->comp[KO_SCHEDULER].image, *cut;
         cJSON *w, *c;
 
-        w = ko_workload(k, KO_SCHEDULER, false, "karmada-scheduler-estimator",
-                        "/bin/karmada-scheduler-estimator", &c);
+        w = manifest_workload(k, KO_SCHEDULER, false, "karmada-scheduler-estimator",
+                              "/bin/karmada-scheduler-estimator", &c);
         if (!w)
                 return NULL;
         cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "metadata"),
@@ -59,27 +59,28 @@ static cJSON *estimator_workload(const struct karmada *k, const char *cluster, c
         cJSON_ReplaceItemInObjectCaseSensitive(c, "image",
                                                cJSON_CreateString(image.buf ? image.buf : img));
         strbuf_free(&image);
-        ko_add_env_pod_ip(c);
-        ko_add_arg(c, "--kubeconfig=%s/kubeconfig", MEMBER_DIR);
-        ko_add_arg(c, "--cluster-name=%s", cluster);
+        manifest_add_env_pod_ip(c);
+        manifest_add_arg(c, "--kubeconfig=%s/kubeconfig", MEMBER_DIR);
+        manifest_add_arg(c, "--cluster-name=%s", cluster);
         /* the defaults (:8080, :10351) are every address of the pod */
-        ko_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
-        ko_add_arg(c, "--health-probe-bind-address=$(POD_IP):%d", ESTIMATOR_HEALTH_PORT);
-        ko_add_arg(c, "--server-port=%d", ESTIMATOR_PORT);
-        ko_add_arg(c, "--grpc-auth-cert-file=%s/karmada.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--grpc-auth-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--grpc-client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
+        manifest_add_arg(c, "--health-probe-bind-address=$(POD_IP):%d", ESTIMATOR_HEALTH_PORT);
+        manifest_add_arg(c, "--server-port=%d", ESTIMATOR_PORT);
+        manifest_add_arg(c, "--grpc-auth-cert-file=%s/karmada.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--grpc-auth-key-file=%s/karmada.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--grpc-client-ca-file=%s/ca.crt", KO_PKI_DIR);
         if (f->overcommit_protection)
                 strbuf_printf(&gates, "SchedulingOvercommitProtection=true");
         if (f->quota_estimate)
                 strbuf_printf(&gates, "%sResourceQuotaEstimate=true", gates.len ? "," : "");
         if (gates.len)
-                ko_add_arg(c, "--feature-gates=%s", gates.buf);
+                manifest_add_arg(c, "--feature-gates=%s", gates.buf);
         strbuf_free(&gates);
-        ko_add_port(c, "grpc", ESTIMATOR_PORT);
-        ko_add_probe(c, "livenessProbe", "/healthz", ESTIMATOR_HEALTH_PORT, false, 15, 15, 5, 3);
-        ko_add_mount(w, c, "member-kubeconfig", MEMBER_DIR, secret, true);
-        ko_mount_certs(k, w, c, "karmada-certs");
+        manifest_add_port(c, "grpc", ESTIMATOR_PORT);
+        manifest_add_probe(c, "livenessProbe", "/healthz", ESTIMATOR_HEALTH_PORT, false, 15, 15, 5,
+                           3);
+        manifest_add_mount(w, c, "member-kubeconfig", MEMBER_DIR, secret, true);
+        common_mount_certs(k, w, c, "karmada-certs");
         return w;
 }
 
@@ -87,7 +88,7 @@ static cJSON *estimator_workload(const struct karmada *k, const char *cluster, c
  * ExternalName Service in the Karmada API server naming the host's Service `name`. */
 static cJSON *estimator_external_name(const struct karmada *k, const char *name, const char *app)
 {
-        cJSON *ext = ko_karmada_object(k, &kube_services, app, KO_SYSTEM_NAMESPACE, app);
+        cJSON *ext = manifest_karmada_object(k, &kube_services, app, KO_SYSTEM_NAMESPACE, app);
         cJSON *spec, *port;
         char host[512];
 
@@ -95,7 +96,8 @@ static cJSON *estimator_external_name(const struct karmada *k, const char *name,
                 return NULL;
         spec = cJSON_AddObjectToObject(ext, "spec");
         cJSON_AddStringToObject(spec, "type", "ExternalName");
-        cJSON_AddStringToObject(spec, "externalName", ko_service_host(k, name, host, sizeof(host)));
+        cJSON_AddStringToObject(spec, "externalName",
+                                manifest_service_host(k, name, host, sizeof(host)));
         port = cJSON_CreateObject();
         cJSON_AddStringToObject(port, "name", "grpc");
         cJSON_AddNumberToObject(port, "port", ESTIMATOR_PORT);
@@ -117,14 +119,15 @@ static int estimator(const struct karmada *k, struct desired *d, const cJSON *me
 
         snprintf(suffix, sizeof(suffix), "scheduler-estimator-%s", cluster);
         snprintf(app, sizeof(app), "karmada-scheduler-estimator-%s", cluster);
-        if (ko_name(k->prefix, suffix, name, sizeof(name)) < 0)
+        if (names_join(k->prefix, suffix, name, sizeof(name)) < 0)
                 return -ENAMETOOLONG;
         w = estimator_workload(k, cluster, secret, name, app);
         if (!w)
                 return -ENOMEM;
         r = desired_add(d, &kube_deployments, w, true);
-        svc = ko_service(k, KO_SCHEDULER, name, "ClusterIP",
-                         (const struct ko_port[]){{"grpc", ESTIMATOR_PORT, ESTIMATOR_PORT}, {0}});
+        svc = manifest_service(
+                k, KO_SCHEDULER, name, "ClusterIP",
+                (const struct manifest_port[]){{"grpc", ESTIMATOR_PORT, ESTIMATOR_PORT}, {0}});
         if (svc) {
                 relabel(at(svc, (const char *const[]){"metadata", "labels", NULL}), app);
                 relabel(at(svc, (const char *const[]){"spec", "selector", NULL}), app);
@@ -150,14 +153,14 @@ static bool scheduler_features_enabled(const struct karmada *k)
 
 static int scheduler_features_contribute(const struct karmada *k, struct desired *d)
 {
-        static const enum ko_component sched[] = {KO_SCHEDULER, KO_N_COMPONENTS};
-        const struct ko_features *f = &k->features;
+        static const enum names_component sched[] = {KO_SCHEDULER, KO_N_COMPONENTS};
+        const struct karmada_features *f = &k->features;
         struct strbuf plugins = {0};
         const cJSON *p;
         int r = 0;
 
         if (f->overcommit_protection)
-                r = ko_gate_on(d, "SchedulingOvercommitProtection", sched);
+                r = common_gate_on(d, "SchedulingOvercommitProtection", sched);
         cJSON_ArrayForEach (p, f->plugins)
                 strbuf_printf(&plugins, "%s%s", plugins.len ? "," : "", p->valuestring);
         if (r >= 0 && plugins.len)
@@ -170,7 +173,7 @@ static int scheduler_features_contribute(const struct karmada *k, struct desired
         return r;
 }
 
-const struct reconciler ko_rec_feature_scheduler = {
+const struct reconciler reconciler_feature_scheduler = {
         .name = "feature-scheduler",
         .after = (const char *const[]){"karmada-resources", "karmada-scheduler", NULL},
         .condition = "SchedulerFeaturesReady",

@@ -53,7 +53,8 @@ static const struct rule karmada_rules[] = {
 static cJSON *aggregated_role(const struct karmada *k, const char *name, const char *aggregate_to,
                               const char *verbs)
 {
-        cJSON *o = ko_karmada_object(k, &kube_clusterroles, name, NULL, "karmada"), *meta, *rules;
+        cJSON *o = manifest_karmada_object(k, &kube_clusterroles, name, NULL, "karmada"), *meta,
+              *rules;
         char label[128];
 
         meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
@@ -66,9 +67,9 @@ static cJSON *aggregated_role(const struct karmada *k, const char *name, const c
         rules = cJSON_AddArrayToObject(o, "rules");
         for (size_t i = 0; i < ELEMENTSOF(karmada_rules); i++) {
                 cJSON *r = cJSON_CreateObject();
-                cJSON_AddItemToObject(r, "apiGroups", ko_csv_array(karmada_rules[i].group));
-                cJSON_AddItemToObject(r, "resources", ko_csv_array(karmada_rules[i].resources));
-                cJSON_AddItemToObject(r, "verbs", ko_csv_array(verbs));
+                cJSON_AddItemToObject(r, "apiGroups", common_csv_array(karmada_rules[i].group));
+                cJSON_AddItemToObject(r, "resources", common_csv_array(karmada_rules[i].resources));
+                cJSON_AddItemToObject(r, "verbs", common_csv_array(verbs));
                 cJSON_AddItemToArray(rules, r);
         }
         return o;
@@ -89,16 +90,17 @@ static int resources_contribute(const struct karmada *k, struct desired *d)
         if (r < 0)
                 return r;
         /* proxying to member clusters, for system:admin (the admin kubeconfig's user) */
-        o = ko_karmada_object(k, &kube_clusterroles, "cluster-proxy-admin", NULL, "karmada");
+        o = manifest_karmada_object(k, &kube_clusterroles, "cluster-proxy-admin", NULL, "karmada");
         rule = cJSON_CreateObject();
-        cJSON_AddItemToObject(rule, "apiGroups", ko_csv_array("cluster.karmada.io"));
-        cJSON_AddItemToObject(rule, "resources", ko_csv_array("clusters/proxy"));
-        cJSON_AddItemToObject(rule, "verbs", ko_csv_array("*"));
+        cJSON_AddItemToObject(rule, "apiGroups", common_csv_array("cluster.karmada.io"));
+        cJSON_AddItemToObject(rule, "resources", common_csv_array("clusters/proxy"));
+        cJSON_AddItemToObject(rule, "verbs", common_csv_array("*"));
         cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "rules"), rule);
         r = desired_add_karmada(d, &kube_clusterroles, o);
         if (r < 0)
                 return r;
-        o = ko_karmada_object(k, &kube_clusterrolebindings, "cluster-proxy-admin", NULL, "karmada");
+        o = manifest_karmada_object(k, &kube_clusterrolebindings, "cluster-proxy-admin", NULL,
+                                    "karmada");
         ref = cJSON_AddObjectToObject(o, "roleRef");
         cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
         cJSON_AddStringToObject(ref, "kind", "ClusterRole");
@@ -261,7 +263,7 @@ static cJSON *load_patches(const struct reconcile_ctx *ctx, const char *dir, con
 {
         char webhook[KO_NAME_MAX + 32];
         const char *const from[] = {"{{name}}", "{{namespace}}", "{{caBundle}}", NULL};
-        const char *const to[] = {ko_comp_name(ctx->k, KO_WEBHOOK, webhook, sizeof(webhook)),
+        const char *const to[] = {common_comp_name(ctx->k, KO_WEBHOOK, webhook, sizeof(webhook)),
                                   ctx->k->namespace, ca, NULL};
         struct strbuf files = {0};
         cJSON *patches = cJSON_CreateObject();
@@ -346,8 +348,8 @@ static int apply_crds(const struct reconcile_ctx *ctx, const struct tarball *t, 
                 patch = cJSON_GetObjectItemCaseSensitive(patches, name->valuestring);
                 if (patch)
                         merge_patch(crd, patch);
-                ko_stamp(crd);
-                r = ko_apply_if_changed(ctx->karmada, &kube_crds, NULL, crd, NULL, &st);
+                sync_stamp(crd);
+                r = sync_apply_if_changed(ctx->karmada, &kube_crds, NULL, crd, NULL, &st);
                 if (r < 0)
                         snprintf(err, errlen, "CustomResourceDefinition %s: %s", name->valuestring,
                                  st.message);
@@ -369,7 +371,7 @@ static int resources_reconcile(struct reconcile_ctx *ctx, struct step_result *re
         char *ca;
         int r, written = 0;
 
-        ca = ko_ca_bundle(ctx->d);
+        ca = common_ca_bundle(ctx->d);
         if (!ca) {
                 ret->ready = false;
                 snprintf(ret->reason, sizeof(ret->reason), "Waiting");
@@ -408,7 +410,7 @@ static int resources_reconcile(struct reconcile_ctx *ctx, struct step_result *re
         return 0;
 }
 
-const struct reconciler ko_rec_karmada_resources = {
+const struct reconciler reconciler_karmada_resources = {
         .name = "karmada-resources",
         .after = (const char *const[]){"karmada-aggregated-apiserver", NULL},
         .condition = "KarmadaResourcesReady",

@@ -16,35 +16,36 @@ static int kcm_contribute(const struct karmada *k, struct desired *d)
 {
         cJSON *w, *c;
 
-        w = ko_component_workload(d, KO_KUBE_CONTROLLER_MANAGER, "kube-controller-manager",
-                                  "kube-controller-manager", false, &c);
+        w = common_component_workload(d, KO_KUBE_CONTROLLER_MANAGER, "kube-controller-manager",
+                                      "kube-controller-manager", false, &c);
         if (!w)
                 return -ENOMEM;
-        ko_add_arg(c, "--allocate-node-cidrs=true");
-        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--bind-address=0.0.0.0");
-        ko_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--cluster-cidr=10.244.0.0/16");
-        ko_add_arg(c, "--cluster-name=karmada");
-        ko_add_arg(c, "--cluster-signing-cert-file=%s/ca.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--cluster-signing-key-file=%s/ca.key", KO_PKI_DIR);
-        ko_controllers_arg(c, k->comp[KO_KUBE_CONTROLLER_MANAGER].controllers, DEFAULT_CONTROLLERS);
-        ko_add_arg(c, "--leader-elect=true");
-        ko_add_arg(c, "--node-cidr-mask-size=24");
-        ko_add_arg(c, "--root-ca-file=%s/ca.crt", KO_PKI_DIR);
-        ko_add_arg(c, "--service-account-private-key-file=%s/karmada.key", KO_PKI_DIR);
-        ko_add_arg(c, "--service-cluster-ip-range=%s", k->service_subnet);
-        ko_add_arg(c, "--use-service-account-credentials=true");
-        ko_add_arg(c, "--v=2");
-        ko_add_probe(c, "livenessProbe", "/healthz", 10257, true, 10, 10, 15, 8);
-        ko_mount_certs(k, w, c, "karmada-certs");
-        ko_mount_kubeconfig(k, KO_KUBE_CONTROLLER_MANAGER, w, c);
-        return ko_add_workload(d, KO_KUBE_CONTROLLER_MANAGER, w);
+        manifest_add_arg(c, "--allocate-node-cidrs=true");
+        manifest_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--authentication-kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--authorization-kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--bind-address=0.0.0.0");
+        manifest_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--cluster-cidr=10.244.0.0/16");
+        manifest_add_arg(c, "--cluster-name=karmada");
+        manifest_add_arg(c, "--cluster-signing-cert-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--cluster-signing-key-file=%s/ca.key", KO_PKI_DIR);
+        common_controllers_arg(c, k->comp[KO_KUBE_CONTROLLER_MANAGER].controllers,
+                               DEFAULT_CONTROLLERS);
+        manifest_add_arg(c, "--leader-elect=true");
+        manifest_add_arg(c, "--node-cidr-mask-size=24");
+        manifest_add_arg(c, "--root-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--service-account-private-key-file=%s/karmada.key", KO_PKI_DIR);
+        manifest_add_arg(c, "--service-cluster-ip-range=%s", k->service_subnet);
+        manifest_add_arg(c, "--use-service-account-credentials=true");
+        manifest_add_arg(c, "--v=2");
+        manifest_add_probe(c, "livenessProbe", "/healthz", 10257, true, 10, 10, 15, 8);
+        common_mount_certs(k, w, c, "karmada-certs");
+        common_mount_kubeconfig(k, KO_KUBE_CONTROLLER_MANAGER, w, c);
+        return common_add_workload(d, KO_KUBE_CONTROLLER_MANAGER, w);
 }
 
-const struct reconciler ko_rec_kube_controller_manager = {
+const struct reconciler reconciler_kube_controller_manager = {
         .name = "kube-controller-manager",
         .after = (const char *const[]){"karmada-webhook", NULL},
         .condition = "KubeControllerManagerReady",

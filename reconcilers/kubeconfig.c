@@ -26,9 +26,10 @@ static char *admin_server(const struct karmada *k, struct desired *d)
         char name[KO_NAME_MAX + 16], host[512], *url = NULL;
         const cJSON *svc, *it;
 
-        ko_comp_name(k, KO_APISERVER, name, sizeof(name));
+        common_comp_name(k, KO_APISERVER, name, sizeof(name));
         if (strcmp(k->service_type, "ClusterIP") == 0) {
-                if (asprintf(&url, "https://%s:%d", ko_service_host(k, name, host, sizeof(host)),
+                if (asprintf(&url, "https://%s:%d",
+                             manifest_service_host(k, name, host, sizeof(host)),
                              KO_APISERVER_PORT) < 0)
                         return NULL;
                 return url;
@@ -87,7 +88,7 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
         char err[256];
         bool ok = false;
 
-        text = (unsigned char *)ko_secret_value(secret, KO_KUBECONFIG_KEY, &len);
+        text = (unsigned char *)manifest_secret_value(secret, KO_KUBECONFIG_KEY, &len);
         if (!text)
                 return NULL;
         if (kube_config_from_memory((const char *)text, len, "kubeconfig", NULL, &cfg, err,
@@ -166,7 +167,7 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
         int r;
 
         if (keep) {
-                secret = ko_secret(k, name, NULL, NULL, NULL, 0);
+                secret = manifest_secret(k, name, NULL, NULL, NULL, 0);
                 if (!secret)
                         return -ENOMEM;
                 cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(secret, "data"),
@@ -186,8 +187,8 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
         r = render(server, d->ca_pem, *client, &text);
         if (r < 0)
                 return r;
-        secret = ko_secret(k, name, (const char *const[]){KO_KUBECONFIG_KEY},
-                           (const char *const[]){text}, (const size_t[]){strlen(text)}, 1);
+        secret = manifest_secret(k, name, (const char *const[]){KO_KUBECONFIG_KEY},
+                                 (const char *const[]){text}, (const size_t[]){strlen(text)}, 1);
         free_secret(text, strlen(text));
         return desired_add(d, &kube_secrets, secret, false);
 }
@@ -209,21 +210,21 @@ static int kubeconfig_contribute(const struct karmada *k, struct desired *d)
                 return 0;
         }
         if (asprintf(&incluster, "https://%s:%d",
-                     ko_service_host(k, ko_comp_name(k, KO_APISERVER, comp, sizeof(comp)), host,
-                                     sizeof(host)),
+                     manifest_service_host(k, common_comp_name(k, KO_APISERVER, comp, sizeof(comp)),
+                                           host, sizeof(host)),
                      KO_APISERVER_PORT) < 0)
                 return -ENOMEM;
         for (int c = 0; c < KO_N_COMPONENTS && r >= 0; c++) {
-                if (!ko_components[c].kubeconfig_secret || !k->comp[c].enabled)
+                if (!names_components[c].kubeconfig_secret || !k->comp[c].enabled)
                         continue;
                 snprintf(name, sizeof(name), "%s-config",
-                         ko_comp_name(k, (enum ko_component)c, comp, sizeof(comp)));
+                         common_comp_name(k, (enum names_component)c, comp, sizeof(comp)));
                 r = add_kubeconfig(d, name, incluster, &client);
         }
         server = admin_server(k, d);
         if (r >= 0 && server)
-                r = add_kubeconfig(d, ko_obj_name(k, "admin-config", name, sizeof(name)), server,
-                                   &client);
+                r = add_kubeconfig(d, common_obj_name(k, "admin-config", name, sizeof(name)),
+                                   server, &client);
         pki_free(client);
         free(server);
         free(incluster);
@@ -231,12 +232,13 @@ static int kubeconfig_contribute(const struct karmada *k, struct desired *d)
          * proves that kubeconfig works */
         if (r >= 0)
                 r = desired_add_karmada(d, &kube_namespaces,
-                                        ko_karmada_object(k, &kube_namespaces, KO_SYSTEM_NAMESPACE,
-                                                          NULL, "karmada"));
+                                        manifest_karmada_object(k, &kube_namespaces,
+                                                                KO_SYSTEM_NAMESPACE, NULL,
+                                                                "karmada"));
         return r;
 }
 
-const struct reconciler ko_rec_kubeconfig = {
+const struct reconciler reconciler_kubeconfig = {
         .name = "kubeconfig",
         .after = (const char *const[]){"karmada-apiserver", NULL},
         .condition = "KubeconfigReady",

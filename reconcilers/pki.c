@@ -76,7 +76,7 @@ static const char *lb_address(const struct karmada *k, const struct desired *d)
         if (strcmp(k->service_type, "LoadBalancer") != 0)
                 return NULL;
         svc = desired_observed(d, &kube_services, k->namespace,
-                               ko_comp_name(k, KO_APISERVER, name, sizeof(name)));
+                               common_comp_name(k, KO_APISERVER, name, sizeof(name)));
         ing = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(svc, "status"),
                                                  "loadBalancer"),
@@ -288,8 +288,8 @@ static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *e
         struct sans etcd = {0};
         int r;
 
-        ko_obj_name(k, "etcd", svc, sizeof(svc));
-        ko_obj_name(k, "etcd-client", client_svc, sizeof(client_svc));
+        common_obj_name(k, "etcd", svc, sizeof(svc));
+        common_obj_name(k, "etcd-client", client_svc, sizeof(client_svc));
         san_add(&etcd, "localhost");
 #ifndef KO_FAULT_DROP_ETCD_CLIENT_SAN /* a test build that must fail the live tests */
         san_addf(&etcd, "%s.%s.svc.%s", client_svc, k->namespace, k->dns_domain);
@@ -331,9 +331,9 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
         size_t lens[32];
         int r, n = 0;
 
-        ko_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
-        ko_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
-        ko_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
+        common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
+        common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
+        common_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
         if ((r = bundle_add(&all, "ca", d->ca)) < 0 ||
             (r = bundle_add(&all, "karmada", d->karmada_pair)) < 0 ||
             (r = bundle_add(&all, "apiserver", apiserver)) < 0 ||
@@ -356,19 +356,21 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                         keys[n] = ck, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
                         keys[n] = kk, vals[n] = b->keys[i], lens[n++] = b->key_lens[i];
                 }
-        r = desired_add(d, &kube_secrets, ko_secret(k, cert_secret, keys, vals, lens, n), false);
+        r = desired_add(d, &kube_secrets, manifest_secret(k, cert_secret, keys, vals, lens, n),
+                        false);
         if (r >= 0 && !k->etcd_external)
                 r = desired_add(d, &kube_secrets,
-                                ko_secret(k, etcd_secret, keys + (size_t)2 * (size_t)all.n,
-                                          vals + (size_t)2 * (size_t)all.n,
-                                          lens + (size_t)2 * (size_t)all.n, 2 * etcd_only.n),
+                                manifest_secret(k, etcd_secret, keys + (size_t)2 * (size_t)all.n,
+                                                vals + (size_t)2 * (size_t)all.n,
+                                                lens + (size_t)2 * (size_t)all.n, 2 * etcd_only.n),
                                 false);
         if (r >= 0)
                 r = desired_add(d, &kube_secrets,
-                                ko_secret(k, webhook_secret,
-                                          (const char *const[]){"tls.crt", "tls.key"},
-                                          (const char *const[]){all.certs[1], all.keys[1]},
-                                          (const size_t[]){all.cert_lens[1], all.key_lens[1]}, 2),
+                                manifest_secret(k, webhook_secret,
+                                                (const char *const[]){"tls.crt", "tls.key"},
+                                                (const char *const[]){all.certs[1], all.keys[1]},
+                                                (const size_t[]){all.cert_lens[1], all.key_lens[1]},
+                                                2),
                                 false);
         if (r >= 0) {
                 d->ca_pem = strndup(all.certs[0], all.cert_lens[0]);
@@ -389,8 +391,8 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
         const cJSON *existing, *existing_etcd;
         int r;
 
-        ko_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
-        ko_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
+        common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
+        common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
         existing = desired_observed(d, &kube_secrets, k->namespace, cert_secret);
         existing_etcd = desired_observed(d, &kube_secrets, k->namespace, etcd_secret);
         r = issue_karmada(k, d, existing, &apiserver, &fp_client);
@@ -404,7 +406,7 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
         return r > 0 ? 0 : r; /* > 0: waiting for the user's CA */
 }
 
-const struct reconciler ko_rec_pki = {
+const struct reconciler reconciler_pki = {
         .name = "pki",
         .after = (const char *const[]){"restore", NULL}, /* its CAs come from the backup */
         .condition = "CertificatesReady",

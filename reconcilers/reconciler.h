@@ -16,8 +16,8 @@
  *      spec (operator/karmada/spec.c).
  * No plug-in calls another: what two of them share lives below them (operator/karmada/ or
  * common.c). test_registry checks the registry: unique names, `after` pointing backwards, no more
- * reconcilers than the driver holds (KO_MAX_RECONCILERS); ko_build_desired refuses an object in
- * the Karmada API server of a kind its reconciler did not declare.
+ * reconcilers than the driver holds (KO_MAX_RECONCILERS); registry_build_desired refuses an object
+ * in the Karmada API server of a kind its reconciler did not declare.
  *
  * Concurrency: the hooks of different instances run at once (--concurrency workers); the hooks
  * of one instance never do (the work queue hands a key to one worker at a time). Hooks keep no
@@ -33,7 +33,7 @@
 
 /* What a reconcile hook remembers of one instance between reconciles (e.g. a fingerprint of
  * what it applied, so an unchanged instance costs no request). */
-struct ko_memo {
+struct reconciler_memo {
         char value[160];
         long long at_ms; /* monotonic time it was set */
 };
@@ -46,9 +46,9 @@ struct reconcile_ctx {
         struct kube_client *karmada; /* the instance's Karmada API server (admin kubeconfig);
                                       * NULL for host_only reconcilers */
         struct event_recorder *events;
-        struct ko_memo *memo;  /* this reconciler's, for this instance */
-        long long resync_ms;   /* how long a memo may be trusted before checking again */
-        const char *cache_dir; /* where downloads are kept (CRD tarballs) */
+        struct reconciler_memo *memo; /* this reconciler's, for this instance */
+        long long resync_ms;          /* how long a memo may be trusted before checking again */
+        const char *cache_dir;        /* where downloads are kept (CRD tarballs) */
 };
 
 struct step_result {
@@ -81,19 +81,19 @@ struct reconciler {
 #define KO_MAX_RECONCILERS 32
 
 /* The registry, in dependency order, NULL-terminated. */
-extern const struct reconciler *const ko_reconcilers[];
+extern const struct reconciler *const registry_reconcilers[];
 
 /* Check a registry: names unique, each `after` naming a reconciler listed before it, at most
  * `limit` entries. 0, or -EINVAL with err saying what is wrong. */
-int ko_registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen);
+int registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen);
 /* The kinds the registry's reconcilers put in the Karmada API server, each once, namespaces
  * left out (never deleted): into out (at most max); how many. */
-size_t ko_registry_karmada_kinds(const struct kube_resource **out, size_t max);
+size_t registry_karmada_kinds(const struct kube_resource **out, size_t max);
 
-const struct reconciler *ko_reconciler_find(const char *name);
-bool ko_reconciler_enabled(const struct reconciler *r, const struct karmada *k);
+const struct reconciler *registry_find(const char *name);
+bool registry_enabled(const struct reconciler *r, const struct karmada *k);
 
 /* Build the whole desired state of k: every enabled reconciler contributes, then the command
  * lines are merged. Reconcilers that had to wait are in d->waiting. */
-int ko_build_desired(const struct karmada *k, const struct observed *o, enum pki_key_type keys,
-                     struct desired *d, char *err, size_t errlen);
+int registry_build_desired(const struct karmada *k, const struct observed *o,
+                           enum pki_key_type keys, struct desired *d, char *err, size_t errlen);

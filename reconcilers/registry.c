@@ -7,44 +7,46 @@
 
 #include "reconciler.h"
 
-extern const struct reconciler ko_rec_restore, ko_rec_pki, ko_rec_etcd, ko_rec_apiserver,
-        ko_rec_kubeconfig, ko_rec_aggregated_apiserver, ko_rec_kube_controller_manager,
-        ko_rec_controller_manager, ko_rec_karmada_resources, ko_rec_scheduler, ko_rec_webhook,
-        ko_rec_descheduler, ko_rec_search, ko_rec_metrics_adapter, ko_rec_feature_scheduler,
-        ko_rec_feature_quota, ko_rec_feature_preemption, ko_rec_feature_batch;
+extern const struct reconciler reconciler_restore, reconciler_pki, reconciler_etcd,
+        reconciler_apiserver, reconciler_kubeconfig, reconciler_aggregated_apiserver,
+        reconciler_kube_controller_manager, reconciler_controller_manager,
+        reconciler_karmada_resources, reconciler_scheduler, reconciler_webhook,
+        reconciler_descheduler, reconciler_search, reconciler_metrics_adapter,
+        reconciler_feature_scheduler, reconciler_feature_quota, reconciler_feature_preemption,
+        reconciler_feature_batch;
 
-const struct reconciler *const ko_reconcilers[] = {
-        &ko_rec_restore,
-        &ko_rec_pki,
-        &ko_rec_etcd,
-        &ko_rec_apiserver,
-        &ko_rec_kubeconfig,
-        &ko_rec_aggregated_apiserver,
-        &ko_rec_karmada_resources,
-        &ko_rec_webhook,
-        &ko_rec_kube_controller_manager,
-        &ko_rec_controller_manager,
-        &ko_rec_scheduler,
-        &ko_rec_descheduler,
-        &ko_rec_search,
-        &ko_rec_metrics_adapter,
+const struct reconciler *const registry_reconcilers[] = {
+        &reconciler_restore,
+        &reconciler_pki,
+        &reconciler_etcd,
+        &reconciler_apiserver,
+        &reconciler_kubeconfig,
+        &reconciler_aggregated_apiserver,
+        &reconciler_karmada_resources,
+        &reconciler_webhook,
+        &reconciler_kube_controller_manager,
+        &reconciler_controller_manager,
+        &reconciler_scheduler,
+        &reconciler_descheduler,
+        &reconciler_search,
+        &reconciler_metrics_adapter,
         /* features (spec.features): after the components they set gates on */
-        &ko_rec_feature_scheduler,
-        &ko_rec_feature_quota,
-        &ko_rec_feature_preemption,
-        &ko_rec_feature_batch,
+        &reconciler_feature_scheduler,
+        &reconciler_feature_quota,
+        &reconciler_feature_preemption,
+        &reconciler_feature_batch,
         NULL,
 };
 
-const struct reconciler *ko_reconciler_find(const char *name)
+const struct reconciler *registry_find(const char *name)
 {
-        for (const struct reconciler *const *r = ko_reconcilers; *r; r++)
+        for (const struct reconciler *const *r = registry_reconcilers; *r; r++)
                 if (strcmp((*r)->name, name) == 0)
                         return *r;
         return NULL;
 }
 
-int ko_registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen)
+int registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen)
 {
         size_t n = 0;
 
@@ -85,11 +87,11 @@ static bool declares(const struct reconciler *rec, const struct kube_resource *r
         return false;
 }
 
-size_t ko_registry_karmada_kinds(const struct kube_resource **out, size_t max)
+size_t registry_karmada_kinds(const struct kube_resource **out, size_t max)
 {
         size_t n = 0;
 
-        for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++)
+        for (const struct reconciler *const *rec = registry_reconcilers; *rec; rec++)
                 for (const struct kube_resource *const *k = (*rec)->karmada_kinds; k && *k; k++) {
                         bool seen = *k == &kube_namespaces;
                         for (size_t j = 0; j < n && !seen; j++)
@@ -115,21 +117,21 @@ static int check_kinds(const struct reconciler *rec, const struct desired *d, si
         return 0;
 }
 
-bool ko_reconciler_enabled(const struct reconciler *r, const struct karmada *k)
+bool registry_enabled(const struct reconciler *r, const struct karmada *k)
 {
         return !r->enabled || r->enabled(k);
 }
 
-int ko_build_desired(const struct karmada *k, const struct observed *o, enum pki_key_type keys,
-                     struct desired *d, char *err, size_t errlen)
+int registry_build_desired(const struct karmada *k, const struct observed *o,
+                           enum pki_key_type keys, struct desired *d, char *err, size_t errlen)
 {
         int r = desired_init(d, k, o);
 
         if (r < 0)
                 return r;
         d->key_type = keys;
-        for (const struct reconciler *const *rec = ko_reconcilers; *rec; rec++) {
-                if (!ko_reconciler_enabled(*rec, k) || !(*rec)->contribute)
+        for (const struct reconciler *const *rec = registry_reconcilers; *rec; rec++) {
+                if (!registry_enabled(*rec, k) || !(*rec)->contribute)
                         continue;
                 size_t from = d->n;
                 d->owner = (*rec)->name;

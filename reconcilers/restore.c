@@ -33,26 +33,27 @@ static bool restore_enabled(const struct karmada *k)
 
 static int restore_contribute(const struct karmada *k, struct desired *d)
 {
-        struct ko_restore_source s;
+        struct restore_source s;
         char name[KO_NAME_MAX + 16], *doc;
         int r;
 
-        if (ko_restore_source(k, d, &s) < 0)
+        if (restore_source(k, d, &s) < 0)
                 return 0; /* waiting, said why */
         doc = cJSON_PrintUnformatted(s.doc);
-        ko_obj_name(k, "restore", name, sizeof(name));
-        r = doc ? desired_add(d, &kube_secrets,
-                              ko_secret(k, name,
-                                        (const char *const[]){"source.json", "accessKeyID",
-                                                              "secretAccessKey"},
-                                        (const char *const[]){doc, s.access_key, s.secret_key},
-                                        (const size_t[]){strlen(doc), strlen(s.access_key),
-                                                         strlen(s.secret_key)},
-                                        3),
-                              false)
+        common_obj_name(k, "restore", name, sizeof(name));
+        r = doc ? desired_add(
+                          d, &kube_secrets,
+                          manifest_secret(k, name,
+                                          (const char *const[]){"source.json", "accessKeyID",
+                                                                "secretAccessKey"},
+                                          (const char *const[]){doc, s.access_key, s.secret_key},
+                                          (const size_t[]){strlen(doc), strlen(s.access_key),
+                                                           strlen(s.secret_key)},
+                                          3),
+                          false)
                 : -ENOMEM;
         free(doc);
-        ko_restore_source_free(&s);
+        restore_source_free(&s);
         return r;
 }
 
@@ -70,33 +71,33 @@ static int say(struct step_result *ret, const char *reason, int r, const char *f
 }
 
 /* The sealing key of the backup, from the Secret its spec names (wiped by the caller). */
-static int sealing_key(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+static int sealing_key(struct reconcile_ctx *ctx, const struct restore_source *s,
                        unsigned char **key, size_t *len, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
-        const cJSON *obj = desired_observed(ctx->d, &ko_karmadabackups, k->namespace, s->backup);
-        struct ko_backup *b = NULL;
+        const cJSON *obj = desired_observed(ctx->d, &karmada_backups, k->namespace, s->backup);
+        struct backup_spec *b = NULL;
         struct kube_status st = {0};
         cJSON *ks = NULL;
         int r;
 
-        if (!obj || ko_backup_parse(obj, &b, NULL) < 0)
+        if (!obj || backup_spec_parse(obj, &b, NULL) < 0)
                 return say(ret, "BackupUnavailable", -ENOENT,
                            "KarmadaBackup %s (its encryption key) is needed for the certificates",
                            s->backup);
         r = kube_get(ctx->host, &kube_secrets, k->namespace, b->key_secret, &ks, &st);
-        *key = r >= 0 ? (unsigned char *)ko_secret_value(ks, b->key_key, len) : NULL;
+        *key = r >= 0 ? (unsigned char *)manifest_secret_value(ks, b->key_key, len) : NULL;
         if (!*key || *len != SEAL_KEY_LEN)
                 r = say(ret, "EncryptionKeyUnavailable", -EINVAL,
                         "the encryption key of KarmadaBackup %s (Secret %s) is %s", s->backup,
                         b->key_secret, r < 0 ? st.message : "not 32 bytes");
         cJSON_Delete(ks);
-        ko_backup_free(b);
+        backup_spec_free(b);
         return r < 0 ? r : 0;
 }
 
 /* The instance's Secrets as the backup sealed them (a document the caller frees). */
-static int open_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+static int open_pki(struct reconcile_ctx *ctx, const struct restore_source *s,
                     const struct s3_client *c, cJSON **ret_doc, struct step_result *ret)
 {
         struct strbuf sealed = {0}, plain = {0};
@@ -129,7 +130,7 @@ static int open_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s
 /* The instance's certificate Secrets from the sealed file of the backup, renamed from the
  * backed-up instance's prefix to this one's; those that exist are left alone. Returns how many
  * it created, or a negative errno with ret->message saying why. */
-static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source *s,
+static int restore_pki(struct reconcile_ctx *ctx, const struct restore_source *s,
                        const struct s3_client *c, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
@@ -140,10 +141,10 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
         const cJSON *item;
         int r = open_pki(ctx, s, c, &doc, ret), made = 0;
 
-        ko_prefix(s->karmada, old, sizeof(old));
+        names_prefix(s->karmada, old, sizeof(old));
         for (const char *const *x = suffixes; r >= 0 && *x; x++) {
-                ko_name(old, *x, from, sizeof(from));
-                ko_obj_name(k, *x, to, sizeof(to));
+                names_join(old, *x, from, sizeof(from));
+                common_obj_name(k, *x, to, sizeof(to));
                 if (desired_observed(ctx->d, &kube_secrets, k->namespace, to))
                         continue;
                 cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive(doc, "secrets")) {
@@ -151,7 +152,7 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
                         if (r < 0 || !json_str(item, "name", NULL) ||
                             strcmp(json_str(item, "name", NULL), from) != 0)
                                 continue;
-                        o = ko_object(k, &kube_secrets, to, -1);
+                        o = manifest_object(k, &kube_secrets, to, -1);
                         cJSON_AddStringToObject(o, "type", "Opaque");
                         cJSON_AddItemToObject(o, "data",
                                               cJSON_Duplicate(json_at(item, "data", NULL), true));
@@ -171,12 +172,12 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct ko_restore_source
 static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
-        struct ko_restore_source s;
-        struct ko_s3 c;
+        struct restore_source s;
+        struct s3_bucket c;
         char err[512] = "", sts[KO_NAME_MAX + 16];
         int r;
 
-        ko_comp_name(k, KO_ETCD, sts, sizeof(sts));
+        common_comp_name(k, KO_ETCD, sts, sizeof(sts));
         /* restored before (its etcd exists), or checked by this process */
         if (desired_observed(ctx->d, &kube_statefulsets, k->namespace, sts) ||
             strncmp(ctx->memo->value, "checked", 7) == 0) {
@@ -186,7 +187,7 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                          k->restore_backup);
                 return 0;
         }
-        if (desired_waiting(ctx->d, "restore") || ko_restore_source(k, ctx->d, &s) < 0) {
+        if (desired_waiting(ctx->d, "restore") || restore_source(k, ctx->d, &s) < 0) {
                 snprintf(ret->reason, sizeof(ret->reason), "BackupUnavailable");
                 snprintf(ret->message, sizeof(ret->message), "%s",
                          desired_waiting(ctx->d, "restore") ? desired_waiting(ctx->d, "restore")
@@ -194,11 +195,11 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                 ret->requeue_after_ms = 10000;
                 return 0;
         }
-        r = ko_s3_open(&s.loc, s.access_key, s.secret_key, &c, err, sizeof(err));
+        r = s3_location_open(&s.loc, s.access_key, s.secret_key, &c, err, sizeof(err));
         /* read once: a pass that restored the certificates comes back for more */
         if (r >= 0 && !(strncmp(ctx->memo->value, "verified ", 9) == 0 &&
                         strcmp(ctx->memo->value + 9, s.sha256) == 0))
-                r = ko_snapshot_fetch(&c.c, s.key, s.sha256, NULL, NULL, err, sizeof(err));
+                r = etcd_restore_fetch(&c.c, s.key, s.sha256, NULL, NULL, err, sizeof(err));
         if (r == 0)
                 snprintf(ctx->memo->value, sizeof(ctx->memo->value), "verified %s", s.sha256);
         if (r < 0) {
@@ -206,12 +207,12 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                          r == -EBADMSG ? "SnapshotCorrupted" : "SnapshotUnavailable");
                 snprintf(ret->message, sizeof(ret->message), "%s; nothing was started", err);
                 ret->requeue_after_ms = r == -EBADMSG ? 0 : 30000;
-                ko_s3_close(&c);
-                ko_restore_source_free(&s);
+                s3_location_close(&c);
+                restore_source_free(&s);
                 return 0;
         }
         r = restore_pki(ctx, &s, &c.c, ret);
-        ko_s3_close(&c);
+        s3_location_close(&c);
         if (r < 0) {
                 ret->requeue_after_ms = 30000;
         } else if (r > 0) {
@@ -228,11 +229,11 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                          "snapshot of KarmadaBackup %s verified; etcd restores it",
                          k->restore_backup);
         }
-        ko_restore_source_free(&s);
+        restore_source_free(&s);
         return 0;
 }
 
-const struct reconciler ko_rec_restore = {
+const struct reconciler reconciler_restore = {
         .name = "restore",
         .condition = "RestoreReady",
         .enabled = restore_enabled,

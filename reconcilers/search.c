@@ -5,7 +5,7 @@
 
 /* The APIs they serve (upstream's groups and priorities). */
 static const struct {
-        enum ko_component comp;
+        enum names_component comp;
         const char *group, *version;
         int group_priority, version_priority;
 } apis[] = {
@@ -25,7 +25,7 @@ static bool metrics_adapter_enabled(const struct karmada *k)
         return k->comp[KO_METRICS_ADAPTER].enabled;
 }
 
-static int contribute(const struct karmada *k, struct desired *d, enum ko_component comp,
+static int contribute(const struct karmada *k, struct desired *d, enum names_component comp,
                       const char *binary)
 {
         char name[KO_NAME_MAX + 32];
@@ -33,33 +33,33 @@ static int contribute(const struct karmada *k, struct desired *d, enum ko_compon
         bool first = true;
         int r;
 
-        w = ko_component_workload(d, comp, ko_components[comp].app_name, binary, false, &c);
+        w = common_component_workload(d, comp, names_components[comp].app_name, binary, false, &c);
         if (!w)
                 return -ENOMEM;
-        ko_aggregated_server_args(c);
+        common_aggregated_server_args(c);
         if (comp == KO_SEARCH) {
-                ko_etcd_client(k, w, c);
-                ko_add_probe(c, "livenessProbe", "/livez", 443, true, 15, 15, 5, 3);
+                common_etcd_client(k, w, c);
+                manifest_add_probe(c, "livenessProbe", "/livez", 443, true, 15, 15, 5, 3);
         } else {
-                ko_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
-                ko_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
-                ko_add_probe(c, "readinessProbe", "/readyz", 443, true, 1, 3, 15, 3);
-                ko_add_probe(c, "livenessProbe", "/healthz", 443, true, 10, 10, 15, 3);
+                manifest_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
+                manifest_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
+                manifest_add_probe(c, "readinessProbe", "/readyz", 443, true, 1, 3, 15, 3);
+                manifest_add_probe(c, "livenessProbe", "/healthz", 443, true, 10, 10, 15, 3);
         }
-        ko_mount_kubeconfig(k, comp, w, c);
-        ko_mount_certs(k, w, c, "karmada-certs");
-        r = ko_add_workload(d, comp, w);
+        common_mount_kubeconfig(k, comp, w, c);
+        common_mount_certs(k, w, c, "karmada-certs");
+        r = common_add_workload(d, comp, w);
         if (r < 0)
                 return r;
-        svc = ko_service(k, comp, ko_comp_name(k, comp, name, sizeof(name)), "ClusterIP",
-                         (const struct ko_port[]){{NULL, 443, 443}, {0}});
+        svc = manifest_service(k, comp, common_comp_name(k, comp, name, sizeof(name)), "ClusterIP",
+                               (const struct manifest_port[]){{NULL, 443, 443}, {0}});
         r = desired_add(d, &kube_services, svc, false);
         /* their APIs, in the Karmada API server */
         for (size_t i = 0; i < ELEMENTSOF(apis) && r >= 0; i++)
                 if (apis[i].comp == comp) {
-                        r = ko_add_apiservice(k, d, comp, apis[i].group, apis[i].version,
-                                              apis[i].group_priority, apis[i].version_priority,
-                                              first);
+                        r = common_add_apiservice(k, d, comp, apis[i].group, apis[i].version,
+                                                  apis[i].group_priority, apis[i].version_priority,
+                                                  first);
                         first = false;
                 }
         return r;
@@ -75,7 +75,7 @@ static int metrics_adapter_contribute(const struct karmada *k, struct desired *d
         return contribute(k, d, KO_METRICS_ADAPTER, "/bin/karmada-metrics-adapter");
 }
 
-const struct reconciler ko_rec_search = {
+const struct reconciler reconciler_search = {
         .name = "karmada-search",
         .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaSearchReady",
@@ -85,7 +85,7 @@ const struct reconciler ko_rec_search = {
         .contribute = search_contribute,
 };
 
-const struct reconciler ko_rec_metrics_adapter = {
+const struct reconciler reconciler_metrics_adapter = {
         .name = "karmada-metrics-adapter",
         .after = (const char *const[]){"kube-controller-manager", NULL},
         .condition = "KarmadaMetricsAdapterReady",

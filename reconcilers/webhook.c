@@ -69,21 +69,21 @@ static const struct hook validating[] = {
 static cJSON *configuration(const struct karmada *k, const struct kube_resource *r,
                             const char *name, const struct hook *hooks, size_t n, const char *ca)
 {
-        cJSON *o = ko_karmada_object(k, r, name, NULL, "karmada-webhook"),
+        cJSON *o = manifest_karmada_object(k, r, name, NULL, "karmada-webhook"),
               *list = cJSON_AddArrayToObject(o, "webhooks");
         char svc[KO_NAME_MAX + 32], url[1024];
 
-        ko_comp_name(k, KO_WEBHOOK, svc, sizeof(svc));
+        common_comp_name(k, KO_WEBHOOK, svc, sizeof(svc));
         for (size_t i = 0; i < n; i++) {
                 const struct hook *h = &hooks[i];
                 cJSON *w = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(w, "rules"),
                       *rule = cJSON_CreateObject(), *cc;
 
                 cJSON_AddStringToObject(w, "name", h->name);
-                cJSON_AddItemToObject(rule, "operations", ko_csv_array(h->ops));
-                cJSON_AddItemToObject(rule, "apiGroups", ko_csv_array(h->group));
-                cJSON_AddItemToObject(rule, "apiVersions", ko_csv_array("*"));
-                cJSON_AddItemToObject(rule, "resources", ko_csv_array(h->resource));
+                cJSON_AddItemToObject(rule, "operations", common_csv_array(h->ops));
+                cJSON_AddItemToObject(rule, "apiGroups", common_csv_array(h->group));
+                cJSON_AddItemToObject(rule, "apiVersions", common_csv_array("*"));
+                cJSON_AddItemToObject(rule, "resources", common_csv_array(h->resource));
                 cJSON_AddStringToObject(rule, "scope", h->scope);
                 cJSON_AddItemToArray(rules, rule);
                 cc = cJSON_AddObjectToObject(w, "clientConfig");
@@ -103,7 +103,7 @@ static cJSON *configuration(const struct karmada *k, const struct kube_resource 
                 cJSON_AddStringToObject(w, "failurePolicy", "Fail");
                 cJSON_AddStringToObject(w, "sideEffects",
                                         h->side_effects ? h->side_effects : "None");
-                cJSON_AddItemToObject(w, "admissionReviewVersions", ko_csv_array("v1"));
+                cJSON_AddItemToObject(w, "admissionReviewVersions", common_csv_array("v1"));
                 cJSON_AddNumberToObject(w, "timeoutSeconds", h->timeout);
                 cJSON_AddItemToArray(list, w);
         }
@@ -121,33 +121,35 @@ static int webhook_contribute(const struct karmada *k, struct desired *d)
         cJSON *w, *c;
         int r;
 
-        w = ko_component_workload(d, KO_WEBHOOK, "karmada-webhook", "/bin/karmada-webhook", false,
-                                  &c);
+        w = common_component_workload(d, KO_WEBHOOK, "karmada-webhook", "/bin/karmada-webhook",
+                                      false, &c);
         if (!w)
                 return -ENOMEM;
-        ko_add_env_pod_ip(c);
-        ko_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
-        ko_add_arg(c, "--bind-address=$(POD_IP)");
-        ko_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
-        ko_add_arg(c, "--health-probe-bind-address=$(POD_IP):8000");
-        ko_add_arg(c, "--secure-port=8443");
-        ko_add_arg(c, "--cert-dir=/var/serving-cert");
-        ko_add_arg(c, "--v=2");
-        ko_add_port(c, NULL, 8443);
-        ko_add_port(c, "metrics", 8080);
-        ko_add_probe(c, "readinessProbe", "/readyz", 8443, true, 5, 10, 5, 3);
-        ko_mount_kubeconfig(k, KO_WEBHOOK, w, c);
-        ko_add_mount(w, c, "cert", "/var/serving-cert",
-                     ko_obj_name(k, "webhook-cert", secret, sizeof(secret)), true);
-        ko_default_tolerations(k, KO_WEBHOOK, w);
-        r = ko_add_workload(d, KO_WEBHOOK, w);
+        manifest_add_env_pod_ip(c);
+        manifest_add_arg(c, "--kubeconfig=%s", KO_KUBECONFIG);
+        manifest_add_arg(c, "--bind-address=$(POD_IP)");
+        manifest_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
+        manifest_add_arg(c, "--health-probe-bind-address=$(POD_IP):8000");
+        manifest_add_arg(c, "--secure-port=8443");
+        manifest_add_arg(c, "--cert-dir=/var/serving-cert");
+        manifest_add_arg(c, "--v=2");
+        manifest_add_port(c, NULL, 8443);
+        manifest_add_port(c, "metrics", 8080);
+        manifest_add_probe(c, "readinessProbe", "/readyz", 8443, true, 5, 10, 5, 3);
+        common_mount_kubeconfig(k, KO_WEBHOOK, w, c);
+        manifest_add_mount(w, c, "cert", "/var/serving-cert",
+                           common_obj_name(k, "webhook-cert", secret, sizeof(secret)), true);
+        common_default_tolerations(k, KO_WEBHOOK, w);
+        r = common_add_workload(d, KO_WEBHOOK, w);
         if (r < 0)
                 return r;
         r = desired_add(d, &kube_services,
-                        ko_service(k, KO_WEBHOOK, ko_comp_name(k, KO_WEBHOOK, name, sizeof(name)),
-                                   "ClusterIP", (const struct ko_port[]){{NULL, 443, 8443}, {0}}),
+                        manifest_service(k, KO_WEBHOOK,
+                                         common_comp_name(k, KO_WEBHOOK, name, sizeof(name)),
+                                         "ClusterIP",
+                                         (const struct manifest_port[]){{NULL, 443, 8443}, {0}}),
                         false);
-        ca = r < 0 ? NULL : ko_ca_bundle(d);
+        ca = r < 0 ? NULL : common_ca_bundle(d);
         if (!ca)
                 return r < 0 ? r : d->ca_pem ? -ENOMEM : 0;
         r = desired_add_karmada(d, &kube_mutatingwebhookconfigurations,
@@ -163,7 +165,7 @@ static int webhook_contribute(const struct karmada *k, struct desired *d)
         return r;
 }
 
-const struct reconciler ko_rec_webhook = {
+const struct reconciler reconciler_webhook = {
         .name = "karmada-webhook",
         .after = (const char *const[]){"karmada-resources", NULL},
         .condition = "KarmadaWebhookReady",

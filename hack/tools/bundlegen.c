@@ -100,7 +100,7 @@ static void set(cJSON *o, const char *k, cJSON *v)
 static cJSON *related_images(const char *operator_image)
 {
         cJSON *list = cJSON_CreateArray(), *spec;
-        struct ko_spec_error err;
+        struct karmada_spec_error err;
         struct karmada *k = NULL;
 
         spec = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"namespace\":\"y\"},\"spec\":{"
@@ -110,7 +110,7 @@ static cJSON *related_images(const char *operator_image)
                 die("cannot parse the default spec: ", err.message);
         for (int i = 0; i < KO_N_COMPONENTS; i++) {
                 cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "name", ko_components[i].app_name);
+                cJSON_AddStringToObject(e, "name", names_components[i].app_name);
                 cJSON_AddStringToObject(e, "image", k->comp[i].image);
                 cJSON_AddItemToArray(list, e);
         }

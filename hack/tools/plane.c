@@ -608,7 +608,7 @@ static char *secret_key(const char *ns, const char *name, const char *key)
 
         if (!s && name && kube_get(g.client, &kube_secrets, ns, name, &got, NULL) == 0)
                 s = got;
-        out = key ? ko_secret_value(s, key, NULL) : NULL;
+        out = key ? manifest_secret_value(s, key, NULL) : NULL;
         cJSON_Delete(got);
         return out;
 }

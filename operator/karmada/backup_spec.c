@@ -13,9 +13,9 @@
 #include "util/json.h"
 #include "util/macro.h"
 
-static void problem(struct ko_spec_error *err, const char *fmt, ...)
+static void problem(struct karmada_spec_error *err, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
-static void problem(struct ko_spec_error *err, const char *fmt, ...)
+static void problem(struct karmada_spec_error *err, const char *fmt, ...)
 {
         size_t n = strlen(err->message);
         va_list ap;
@@ -42,7 +42,7 @@ static char *dup_str(const cJSON *o, const char *a, const char *b, bool *oom)
 
 /* A required string: a problem naming path when it is missing or empty. */
 static char *required(const cJSON *o, const char *a, const char *b, const char *path,
-                      struct ko_spec_error *err, bool *oom)
+                      struct karmada_spec_error *err, bool *oom)
 {
         char *v = dup_str(o, a, b, oom);
 
@@ -51,14 +51,14 @@ static char *required(const cJSON *o, const char *a, const char *b, const char *
         return v;
 }
 
-int ko_s3_location_parse(const cJSON *s3, const char *path, struct ko_s3_location *loc,
-                         struct ko_spec_error *err)
+int s3_location_parse(const cJSON *s3, const char *path, struct s3_location *loc,
+                      struct karmada_spec_error *err)
 {
         size_t before = strlen(err->message);
         char p[128];
         bool oom = false;
 
-        *loc = (struct ko_s3_location){0};
+        *loc = (struct s3_location){0};
         if (!cJSON_IsObject(s3)) {
                 problem(err, "%s: required", path);
                 return -EINVAL;
@@ -76,13 +76,13 @@ int ko_s3_location_parse(const cJSON *s3, const char *path, struct ko_s3_locatio
         loc->ca_bundle = dup_str(s3, "caBundle", NULL, &oom);
         loc->path_style = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s3, "forcePathStyle"));
         if (oom || strlen(err->message) != before) {
-                ko_s3_location_free(loc);
+                s3_location_free(loc);
                 return oom ? -ENOMEM : -EINVAL;
         }
         return 0;
 }
 
-void ko_s3_location_free(struct ko_s3_location *loc)
+void s3_location_free(struct s3_location *loc)
 {
         free(loc->endpoint);
         free(loc->bucket);
@@ -90,10 +90,10 @@ void ko_s3_location_free(struct ko_s3_location *loc)
         free(loc->prefix);
         free(loc->ca_bundle);
         free(loc->credentials);
-        *loc = (struct ko_s3_location){0};
+        *loc = (struct s3_location){0};
 }
 
-void ko_backup_free(struct ko_backup *b)
+void backup_spec_free(struct backup_spec *b)
 {
         if (!b)
                 return;
@@ -101,7 +101,7 @@ void ko_backup_free(struct ko_backup *b)
         free(b->name);
         free(b->uid);
         free(b->karmada);
-        ko_s3_location_free(&b->s3);
+        s3_location_free(&b->s3);
         free(b->key_secret);
         free(b->key_key);
         free(b->phase);
@@ -111,12 +111,12 @@ void ko_backup_free(struct ko_backup *b)
         free(b);
 }
 
-int ko_backup_parse(const cJSON *obj, struct ko_backup **ret, struct ko_spec_error *err)
+int backup_spec_parse(const cJSON *obj, struct backup_spec **ret, struct karmada_spec_error *err)
 {
-        struct ko_spec_error tmp = {{0}};
+        struct karmada_spec_error tmp = {{0}};
         const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
         const cJSON *status = cJSON_GetObjectItemCaseSensitive(obj, "status");
-        struct ko_backup *b = calloc(1, sizeof(*b));
+        struct backup_spec *b = calloc(1, sizeof(*b));
         bool oom = !b;
         int r = 0;
 
@@ -135,8 +135,7 @@ int ko_backup_parse(const cJSON *obj, struct ko_backup **ret, struct ko_spec_err
         b->key_key = dup_str(spec, "encryptionKeySecretRef", "key", &oom);
         if (!b->key_key && !oom)
                 oom = !(b->key_key = strdup("key"));
-        r = ko_s3_location_parse(cJSON_GetObjectItemCaseSensitive(spec, "s3"), "spec.s3", &b->s3,
-                                 err);
+        r = s3_location_parse(cJSON_GetObjectItemCaseSensitive(spec, "s3"), "spec.s3", &b->s3, err);
         if (cJSON_IsObject(json_at(spec, "s3", NULL)) &&
             isempty(json_str(json_at(spec, "s3", NULL), "credentialsSecretRef", "name")))
                 problem(err, "spec.s3.credentialsSecretRef.name: required");
@@ -145,28 +144,28 @@ int ko_backup_parse(const cJSON *obj, struct ko_backup **ret, struct ko_spec_err
         b->pki_object_key = dup_str(status, "pkiObjectKey", NULL, &oom);
         b->sha256 = dup_str(status, "sha256", NULL, &oom);
         if (oom || r == -ENOMEM || err->message[0]) {
-                ko_backup_free(b);
+                backup_spec_free(b);
                 return oom || r == -ENOMEM ? -ENOMEM : -EINVAL;
         }
         *ret = b;
         return 0;
 }
 
-int ko_s3_open(const struct ko_s3_location *loc, const char *access_key, const char *secret_key,
-               struct ko_s3 *ret, char *why, size_t whylen)
+int s3_location_open(const struct s3_location *loc, const char *access_key, const char *secret_key,
+                     struct s3_bucket *ret, char *why, size_t whylen)
 {
-        struct ko_s3 s = {0};
+        struct s3_bucket s = {0};
 
         s.access_key = strdup(access_key ? access_key : "");
         s.secret_key = strdup(secret_key ? secret_key : "");
         if (!s.access_key || !s.secret_key) {
-                ko_s3_close(&s);
+                s3_location_close(&s);
                 return -ENOMEM;
         }
         if (loc->ca_bundle &&
             base64_decode(loc->ca_bundle, strlen(loc->ca_bundle), &s.ca, &s.ca_len) < 0) {
                 snprintf(why, whylen, "spec.s3.caBundle: not base64");
-                ko_s3_close(&s);
+                s3_location_close(&s);
                 return -EINVAL;
         }
         s.c = (struct s3_client){
@@ -180,17 +179,17 @@ int ko_s3_open(const struct ko_s3_location *loc, const char *access_key, const c
         return 0;
 }
 
-void ko_s3_close(struct ko_s3 *s)
+void s3_location_close(struct s3_bucket *s)
 {
         if (s->secret_key)
                 OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
         free(s->secret_key);
         free(s->access_key);
         free(s->ca);
-        *s = (struct ko_s3){0};
+        *s = (struct s3_bucket){0};
 }
 
-cJSON *ko_backup_from_template(const cJSON *schedule, const char *name, const char *karmada)
+cJSON *backup_spec_from_template(const cJSON *schedule, const char *name, const char *karmada)
 {
         const cJSON *tspec = json_at(json_at(schedule, "spec", "template"), "spec", NULL);
         cJSON *b = cJSON_CreateObject(), *meta, *spec, *ref;

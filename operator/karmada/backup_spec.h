@@ -14,7 +14,7 @@
 #include "util/s3.h"
 
 /* spec.s3 of a KarmadaBackup (and of what a restore copies of it). */
-struct ko_s3_location {
+struct s3_location {
         char *endpoint, *bucket, *region;
         char *prefix;      /* of the object keys, or NULL */
         char *ca_bundle;   /* base64 PEM trusted besides the system's, or NULL */
@@ -22,11 +22,11 @@ struct ko_s3_location {
         char *credentials; /* the Secret with accessKeyID and secretAccessKey (a backup's) */
 };
 
-struct ko_backup {
+struct backup_spec {
         char *namespace, *name, *uid;
         long long generation;
         char *karmada; /* spec.karmadaRef.name: the instance backed up */
-        struct ko_s3_location s3;
+        struct s3_location s3;
         char *key_secret; /* spec.encryptionKeySecretRef.name */
         char *key_key;    /* its key in that Secret; default "key" */
         /* status */
@@ -36,28 +36,28 @@ struct ko_backup {
 
 /* Parse a KarmadaBackup (copies what it keeps). -EINVAL with err naming every field that is
  * missing or wrong; -ENOMEM. */
-int ko_backup_parse(const cJSON *obj, struct ko_backup **ret, struct ko_spec_error *err);
-void ko_backup_free(struct ko_backup *b);
+int backup_spec_parse(const cJSON *obj, struct backup_spec **ret, struct karmada_spec_error *err);
+void backup_spec_free(struct backup_spec *b);
 
 /* Parse an s3 block (path: "spec.s3"; endpoint and bucket required); problems appended to err. */
-int ko_s3_location_parse(const cJSON *s3, const char *path, struct ko_s3_location *loc,
-                         struct ko_spec_error *err);
-void ko_s3_location_free(struct ko_s3_location *loc);
+int s3_location_parse(const cJSON *s3, const char *path, struct s3_location *loc,
+                      struct karmada_spec_error *err);
+void s3_location_free(struct s3_location *loc);
 
 /* An S3 client for a location and its two keys, with what it points to (copied: the CA bundle
- * decoded). ko_s3_close wipes the secret key. */
-struct ko_s3 {
+ * decoded). s3_location_close wipes the secret key. */
+struct s3_bucket {
         struct s3_client c;
         char *access_key, *secret_key;
         unsigned char *ca;
         size_t ca_len;
 };
 /* 0, or -EINVAL (why names the field: caBundle not base64), -ENOMEM. */
-int ko_s3_open(const struct ko_s3_location *loc, const char *access_key, const char *secret_key,
-               struct ko_s3 *ret, char *why, size_t whylen);
-void ko_s3_close(struct ko_s3 *s);
+int s3_location_open(const struct s3_location *loc, const char *access_key, const char *secret_key,
+                     struct s3_bucket *ret, char *why, size_t whylen);
+void s3_location_close(struct s3_bucket *s);
 
 /* A new KarmadaBackup object named `name` from the template of a KarmadaBackupSchedule; with
  * karmada not NULL, it backs up that instance whatever the template says. The caller adds
  * labels and owners. NULL when out of memory. */
-cJSON *ko_backup_from_template(const cJSON *schedule, const char *name, const char *karmada);
+cJSON *backup_spec_from_template(const cJSON *schedule, const char *name, const char *karmada);

@@ -7,12 +7,12 @@
 
 #include "util/timeutil.h"
 
-static const char *status_text(enum ko_cond_status s)
+static const char *status_text(enum condition_status s)
 {
         return s == KO_TRUE ? "True" : s == KO_FALSE ? "False" : "Unknown";
 }
 
-const cJSON *ko_condition_get(const cJSON *conditions, const char *type)
+const cJSON *condition_get(const cJSON *conditions, const char *type)
 {
         const cJSON *c;
 
@@ -24,10 +24,10 @@ const cJSON *ko_condition_get(const cJSON *conditions, const char *type)
         return NULL;
 }
 
-bool ko_condition_is_true(const cJSON *conditions, const char *type)
+bool condition_is_true(const cJSON *conditions, const char *type)
 {
         const cJSON *s =
-                cJSON_GetObjectItemCaseSensitive(ko_condition_get(conditions, type), "status");
+                cJSON_GetObjectItemCaseSensitive(condition_get(conditions, type), "status");
 
         return cJSON_IsString(s) && strcmp(s->valuestring, "True") == 0;
 }
@@ -43,7 +43,7 @@ static bool set_str(cJSON *o, const char *k, const char *v)
         return true;
 }
 
-void ko_condition_reason(char *reason)
+void condition_reason(char *reason)
 {
         size_t n;
 
@@ -57,16 +57,16 @@ void ko_condition_reason(char *reason)
                 reason[--n] = '\0';
 }
 
-bool ko_condition_set(cJSON *conditions, const char *type, enum ko_cond_status status,
-                      const char *reason, const char *message, long long generation)
+bool condition_set(cJSON *conditions, const char *type, enum condition_status status,
+                   const char *reason, const char *message, long long generation)
 {
-        cJSON *c = (cJSON *)ko_condition_get(conditions, type);
+        cJSON *c = (cJSON *)condition_get(conditions, type);
         const cJSON *g;
         char now[TIME_RFC3339_MAX], r[128];
         bool changed = false;
 
         snprintf(r, sizeof(r), "%s", reason && *reason ? reason : "Unknown");
-        ko_condition_reason(r);
+        condition_reason(r);
         if (!c) {
                 c = cJSON_CreateObject();
                 cJSON_AddStringToObject(c, "type", type);
@@ -90,9 +90,9 @@ bool ko_condition_set(cJSON *conditions, const char *type, enum ko_cond_status s
         return changed;
 }
 
-bool ko_condition_remove(cJSON *conditions, const char *type)
+bool condition_remove(cJSON *conditions, const char *type)
 {
-        const cJSON *c = ko_condition_get(conditions, type);
+        const cJSON *c = condition_get(conditions, type);
 
         if (!c)
                 return false;

@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-enum ko_cond_status {
+enum condition_status {
         KO_FALSE,
         KO_TRUE,
         KO_UNKNOWN,
@@ -14,12 +14,12 @@ enum ko_cond_status {
 
 /* Set (or add) the condition `type` in the conditions array: lastTransitionTime moves only
  * when the status changes. Returns true when anything changed. */
-bool ko_condition_set(cJSON *conditions, const char *type, enum ko_cond_status status,
-                      const char *reason, const char *message, long long generation);
+bool condition_set(cJSON *conditions, const char *type, enum condition_status status,
+                   const char *reason, const char *message, long long generation);
 /* The condition `type`, or NULL. */
-const cJSON *ko_condition_get(const cJSON *conditions, const char *type);
-bool ko_condition_is_true(const cJSON *conditions, const char *type);
+const cJSON *condition_get(const cJSON *conditions, const char *type);
+bool condition_is_true(const cJSON *conditions, const char *type);
 /* Remove a condition; true when it was there. */
-bool ko_condition_remove(cJSON *conditions, const char *type);
+bool condition_remove(cJSON *conditions, const char *type);
 /* Make a reason fit the API's pattern ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$ (max 1024). */
-void ko_condition_reason(char *reason);
+void condition_reason(char *reason);

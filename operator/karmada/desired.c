@@ -77,13 +77,14 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
         return 0;
 }
 
-const struct kube_resource ko_frqs = {"policy.karmada.io", "v1alpha1", "federatedresourcequotas",
-                                      "FederatedResourceQuota", true};
-const struct kube_resource ko_rics = {"config.karmada.io", "v1alpha1",
-                                      "resourceinterpretercustomizations",
-                                      "ResourceInterpreterCustomization", false};
-const struct kube_resource ko_cpps = {"policy.karmada.io", "v1alpha1", "clusterpropagationpolicies",
-                                      "ClusterPropagationPolicy", false};
+const struct kube_resource karmada_frqs = {
+        "policy.karmada.io", "v1alpha1", "federatedresourcequotas", "FederatedResourceQuota", true};
+const struct kube_resource karmada_rics = {"config.karmada.io", "v1alpha1",
+                                           "resourceinterpretercustomizations",
+                                           "ResourceInterpreterCustomization", false};
+const struct kube_resource karmada_cpps = {"policy.karmada.io", "v1alpha1",
+                                           "clusterpropagationpolicies", "ClusterPropagationPolicy",
+                                           false};
 
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj)
 {
@@ -104,13 +105,13 @@ int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON 
         return ret;
 }
 
-int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value)
+int desired_flag(struct desired *d, enum names_component c, const char *name, const char *value)
 {
         cJSON_DeleteItemFromObjectCaseSensitive(d->flags[c], name);
         return cJSON_AddStringToObject(d->flags[c], name, value) ? 0 : -ENOMEM;
 }
 
-int desired_gate(struct desired *d, enum ko_component c, const char *gate, bool on)
+int desired_gate(struct desired *d, enum names_component c, const char *gate, bool on)
 {
         cJSON_DeleteItemFromObjectCaseSensitive(d->gates[c], gate);
         return cJSON_AddBoolToObject(d->gates[c], gate, on) ? 0 : -ENOMEM;
@@ -204,9 +205,9 @@ static char **sorted(const cJSON *o, int *ret_n)
         return (char **)items;
 }
 
-static int finish_component(struct desired *d, enum ko_component c)
+static int finish_component(struct desired *d, enum names_component c)
 {
-        const struct ko_settings *s = &d->k->comp[c];
+        const struct karmada_settings *s = &d->k->comp[c];
         cJSON *container = d->container[c], *cmd, *args, *gates, *newcmd;
         const cJSON *it;
         cJSON **items;
@@ -279,7 +280,7 @@ int desired_finish(struct desired *d)
                 int r;
                 if (!d->container[c])
                         continue;
-                r = finish_component(d, (enum ko_component)c);
+                r = finish_component(d, (enum names_component)c);
                 if (r < 0)
                         return r;
         }

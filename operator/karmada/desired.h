@@ -72,10 +72,10 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
  * deleted. */
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj);
 /* Karmada's own resources the reconcilers make objects of. */
-extern const struct kube_resource ko_frqs, ko_rics, ko_cpps;
+extern const struct kube_resource karmada_frqs, karmada_rics, karmada_cpps;
 /* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
-int desired_flag(struct desired *d, enum ko_component c, const char *name, const char *value);
-int desired_gate(struct desired *d, enum ko_component c, const char *gate, bool on);
+int desired_flag(struct desired *d, enum names_component c, const char *name, const char *value);
+int desired_gate(struct desired *d, enum names_component c, const char *gate, bool on);
 /* The reconciler contributing now cannot finish yet; what it waits for. */
 void desired_wait(struct desired *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* What the named reconciler waits for, or NULL. */

@@ -14,7 +14,7 @@
 
 #define PART_SIZE (8u << 20)
 
-static CURL *member_handle(const struct ko_etcd_member *m, const char *path,
+static CURL *member_handle(const struct etcd_backup_member *m, const char *path,
                            struct curl_slist **resolve, struct curl_slist **headers, char *errbuf)
 {
         struct curl_blob ca = {(void *)m->ca, m->ca_len, CURL_BLOB_COPY};
@@ -77,8 +77,8 @@ static long long num(const cJSON *o, const char *k)
                                    : 0;
 }
 
-int ko_etcd_status(const struct ko_etcd_member *m, struct ko_etcd_status *st, char *err,
-                   size_t errlen)
+int etcd_backup_status(const struct etcd_backup_member *m, struct etcd_backup_status *st, char *err,
+                       size_t errlen)
 {
         struct curl_slist *resolve = NULL, *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
@@ -110,7 +110,7 @@ int ko_etcd_status(const struct ko_etcd_member *m, struct ko_etcd_status *st, ch
                          body.buf ? body.buf : "");
                 r = -EIO;
         } else {
-                *st = (struct ko_etcd_status){0};
+                *st = (struct etcd_backup_status){0};
                 st->revision = num(cJSON_GetObjectItemCaseSensitive(j, "header"), "revision");
                 st->member_id = unum(cJSON_GetObjectItemCaseSensitive(j, "header"), "member_id");
                 st->db_size = num(j, "dbSize");
@@ -180,7 +180,8 @@ static unsigned nibble(char c) /* of lower-case hex */
 
 /* The end of the object: what `etcdctl snapshot save` writes, the database then its hash; the
  * last part; the upload completed. */
-static int finish_upload(struct stream *s, struct ko_snapshot *res, char *err, size_t errlen)
+static int finish_upload(struct stream *s, struct etcd_backup_snapshot *res, char *err,
+                         size_t errlen)
 {
         unsigned char hash[32];
         int r;
@@ -203,19 +204,20 @@ static int finish_upload(struct stream *s, struct ko_snapshot *res, char *err, s
         return r;
 }
 
-int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_client *c,
-                           const char *key, struct ko_snapshot *res, char *err, size_t errlen)
+int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct s3_client *c,
+                               const char *key, struct etcd_backup_snapshot *res, char *err,
+                               size_t errlen)
 {
         struct curl_slist *resolve = NULL, *headers = NULL;
         struct stream s = {0};
-        struct ko_etcd_status st;
+        struct etcd_backup_status st;
         char errbuf[CURL_ERROR_SIZE] = "";
         long http = 0;
         CURLcode cc;
         CURL *h;
         int r;
 
-        r = ko_etcd_status(m, &st, err, errlen);
+        r = etcd_backup_status(m, &st, err, errlen);
         if (r < 0)
                 return r;
         if (st.errors[0] || st.learner || !st.leader) {

@@ -12,14 +12,14 @@
 #include "util/digest.h"
 #include "util/s3.h"
 
-struct ko_etcd_member {
+struct etcd_backup_member {
         const char *url;             /* https://<member or service>:2379 */
         const char *resolve;         /* "host:port:address" (CURLOPT_RESOLVE), or NULL */
         const char *ca, *cert, *key; /* PEM */
         size_t ca_len, cert_len, key_len;
 };
 
-struct ko_etcd_status {
+struct etcd_backup_status {
         long long revision, db_size;
         unsigned long long member_id, leader;
         bool learner;
@@ -27,16 +27,17 @@ struct ko_etcd_status {
         char errors[256]; /* what the member reports wrong, "" when nothing */
 };
 
-struct ko_snapshot {
+struct etcd_backup_snapshot {
         uint64_t size;               /* of the object: the database and its 32-byte hash */
         char sha256[SHA256_HEX_LEN]; /* of the database, as etcd computed it */
         long long revision;          /* from the status call just before */
         bool s3_failed;              /* on failure: S3 failed us (not etcd) */
 };
 
-int ko_etcd_status(const struct ko_etcd_member *m, struct ko_etcd_status *st, char *err,
-                   size_t errlen);
+int etcd_backup_status(const struct etcd_backup_member *m, struct etcd_backup_status *st, char *err,
+                       size_t errlen);
 /* Status first (refused when the member reports errors, is a learner or knows no leader), then
  * the snapshot into key. */
-int ko_etcd_snapshot_to_s3(const struct ko_etcd_member *m, const struct s3_client *c,
-                           const char *key, struct ko_snapshot *res, char *err, size_t errlen);
+int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct s3_client *c,
+                               const char *key, struct etcd_backup_snapshot *res, char *err,
+                               size_t errlen);

@@ -79,8 +79,8 @@ static void hex(const unsigned char *b, size_t n, char *out)
                 snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-int ko_snapshot_fetch(const struct s3_client *c, const char *key, const char *sha256,
-                      const char *path, long long *size, char *err, size_t errlen)
+int etcd_restore_fetch(const struct s3_client *c, const char *key, const char *sha256,
+                       const char *path, long long *size, char *err, size_t errlen)
 {
         struct fetch f = {.fd = -1};
         struct s3_error e = {0};
@@ -167,7 +167,7 @@ static int run(char *const argv[], char *err, size_t errlen)
         return 0;
 }
 
-bool ko_etcd_restored(const char *data_dir)
+bool etcd_restore_done(const char *data_dir)
 {
         char member[4096];
         struct stat st;
@@ -176,8 +176,8 @@ bool ko_etcd_restored(const char *data_dir)
         return stat(member, &st) == 0;
 }
 
-int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *o, char *err,
-                    size_t errlen)
+int etcd_restore_run(const struct s3_client *c, const struct etcd_restore_options *o, char *err,
+                     size_t errlen)
 {
         char member[4096], snap[4096], part[4096], from[4200], bump[32];
         int r;
@@ -185,7 +185,7 @@ int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *
         snprintf(member, sizeof(member), "%s/member", o->data_dir);
         snprintf(snap, sizeof(snap), "%s/restore.db", o->data_dir);
         snprintf(part, sizeof(part), "%s/restore.part", o->data_dir);
-        if (ko_etcd_restored(o->data_dir)) {
+        if (etcd_restore_done(o->data_dir)) {
                 fprintf(stderr, "etcd-restore: %s exists: nothing to restore\n", member);
                 return 0;
         }
@@ -195,7 +195,7 @@ int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *
                 snprintf(err, errlen, "%s: %s", part, strerror(-r));
                 return r;
         }
-        r = ko_snapshot_fetch(c, o->key, o->sha256, snap, NULL, err, errlen);
+        r = etcd_restore_fetch(c, o->key, o->sha256, snap, NULL, err, errlen);
         if (r < 0)
                 return r;
         snprintf(bump, sizeof(bump), "%lld", o->bump_revision);

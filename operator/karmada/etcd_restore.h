@@ -13,10 +13,10 @@
  * SHA-256) and check both that trailing hash and `sha256` (hex, as KarmadaBackup.status
  * records it). With path, the object is also written there (created 0600, removed again on any
  * failure). -EBADMSG with err saying which hash differs. */
-int ko_snapshot_fetch(const struct s3_client *c, const char *key, const char *sha256,
-                      const char *path, long long *size, char *err, size_t errlen);
+int etcd_restore_fetch(const struct s3_client *c, const char *key, const char *sha256,
+                       const char *path, long long *size, char *err, size_t errlen);
 
-struct ko_restore_options {
+struct etcd_restore_options {
         const char *data_dir; /* etcd's --data-dir: nothing is done when <data_dir>/member exists */
         const char *etcdutl;  /* path of etcdutl */
         const char *name;     /* this member's --name */
@@ -26,10 +26,10 @@ struct ko_restore_options {
 };
 
 /* <data_dir>/member exists: the member has data, there is nothing to restore. */
-bool ko_etcd_restored(const char *data_dir);
+bool etcd_restore_done(const char *data_dir);
 
 /* The init container's work: fetch and check the snapshot into the data volume, run
  * `etcdutl snapshot restore ... --bump-revision N --mark-compacted` into <data_dir>/restore.part
  * and move its member directory into place. Returns 0 (also when there was nothing to do). */
-int ko_etcd_restore(const struct s3_client *c, const struct ko_restore_options *o, char *err,
-                    size_t errlen);
+int etcd_restore_run(const struct s3_client *c, const struct etcd_restore_options *o, char *err,
+                     size_t errlen);

@@ -12,14 +12,15 @@
 #include "util/macro.h"
 #include "util/strbuf.h"
 
-const char *ko_service_host(const struct karmada *k, const char *service, char *buf, size_t size)
+const char *manifest_service_host(const struct karmada *k, const char *service, char *buf,
+                                  size_t size)
 {
         snprintf(buf, size, "%s.%s.svc.%s", service, k->namespace, k->dns_domain);
         return buf;
 }
 
-cJSON *ko_karmada_object(const struct karmada *k, const struct kube_resource *r, const char *name,
-                         const char *ns, const char *app)
+cJSON *manifest_karmada_object(const struct karmada *k, const struct kube_resource *r,
+                               const char *name, const char *ns, const char *app)
 {
         cJSON *o = cJSON_CreateObject(), *meta, *labels;
         char av[128];
@@ -39,10 +40,11 @@ cJSON *ko_karmada_object(const struct karmada *k, const struct kube_resource *r,
         return o;
 }
 
-cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const char *name, int c)
+cJSON *manifest_object(const struct karmada *k, const struct kube_resource *r, const char *name,
+                       int c)
 {
-        cJSON *o = ko_karmada_object(k, r, name, k->namespace,
-                                     c >= 0 ? ko_components[c].app_name : "karmada");
+        cJSON *o = manifest_karmada_object(k, r, name, k->namespace,
+                                           c >= 0 ? names_components[c].app_name : "karmada");
         cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
 
         /* garbage collection follows the owner; not across clusters, not when asked not to */
@@ -60,11 +62,11 @@ cJSON *ko_object(const struct karmada *k, const struct kube_resource *r, const c
         return o;
 }
 
-cJSON *ko_selector(const struct karmada *k, enum ko_component c)
+cJSON *manifest_selector(const struct karmada *k, enum names_component c)
 {
         cJSON *s = cJSON_CreateObject();
 
-        cJSON_AddStringToObject(s, KO_LABEL_NAME, ko_components[c].app_name);
+        cJSON_AddStringToObject(s, KO_LABEL_NAME, names_components[c].app_name);
         cJSON_AddStringToObject(s, KO_LABEL_INSTANCE, k->name);
         return s;
 }
@@ -84,15 +86,15 @@ static cJSON *dup(const cJSON *v)
         return cJSON_Duplicate(v, true);
 }
 
-cJSON *ko_workload(const struct karmada *k, enum ko_component c, bool sts, const char *container,
-                   const char *binary, cJSON **ret_container)
+cJSON *manifest_workload(const struct karmada *k, enum names_component c, bool sts,
+                         const char *container, const char *binary, cJSON **ret_container)
 {
-        const struct ko_settings *s = &k->comp[c];
+        const struct karmada_settings *s = &k->comp[c];
         char name[KO_NAME_MAX + 32];
         cJSON *o, *meta, *spec, *tmpl, *tmeta, *labels, *pspec, *ctr, *ctrs;
 
-        ko_name(k->prefix, ko_components[c].suffix, name, sizeof(name));
-        o = ko_object(k, sts ? &kube_statefulsets : &kube_deployments, name, (int)c);
+        names_join(k->prefix, names_components[c].suffix, name, sizeof(name));
+        o = manifest_object(k, sts ? &kube_statefulsets : &kube_deployments, name, (int)c);
         if (!o)
                 return NULL;
         meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
@@ -106,10 +108,10 @@ cJSON *ko_workload(const struct karmada *k, enum ko_component c, bool sts, const
                 cJSON_AddStringToObject(spec, "podManagementPolicy", "Parallel");
         }
         cJSON_AddItemToObject(cJSON_AddObjectToObject(spec, "selector"), "matchLabels",
-                              ko_selector(k, c));
+                              manifest_selector(k, c));
         tmpl = cJSON_AddObjectToObject(spec, "template");
         tmeta = cJSON_AddObjectToObject(tmpl, "metadata");
-        labels = ko_selector(k, c);
+        labels = manifest_selector(k, c);
         merge_strings(labels, s->labels);
         cJSON_AddItemToObject(tmeta, "labels", labels);
         if (s->annotations)
@@ -126,7 +128,7 @@ cJSON *ko_workload(const struct karmada *k, enum ko_component c, bool sts, const
                 cJSON *pref = cJSON_CreateObject(), *term = cJSON_CreateObject(), *list;
                 cJSON_AddNumberToObject(pref, "weight", 100);
                 cJSON_AddItemToObject(cJSON_AddObjectToObject(term, "labelSelector"), "matchLabels",
-                                      ko_selector(k, c));
+                                      manifest_selector(k, c));
                 cJSON_AddStringToObject(term, "topologyKey", "kubernetes.io/hostname");
                 cJSON_AddItemToObject(pref, "podAffinityTerm", term);
                 list = cJSON_AddArrayToObject(
@@ -148,7 +150,7 @@ cJSON *ko_workload(const struct karmada *k, enum ko_component c, bool sts, const
         return o;
 }
 
-void ko_add_arg(cJSON *container, const char *fmt, ...)
+void manifest_add_arg(cJSON *container, const char *fmt, ...)
 {
         char buf[1024];
         va_list ap;
@@ -167,7 +169,7 @@ static cJSON *get_or_add_array(cJSON *o, const char *key)
         return a ? a : cJSON_AddArrayToObject(o, key);
 }
 
-void ko_add_env_pod_ip(cJSON *container)
+void manifest_add_env_pod_ip(cJSON *container)
 {
         cJSON *e = cJSON_CreateObject();
 
@@ -178,7 +180,7 @@ void ko_add_env_pod_ip(cJSON *container)
         cJSON_AddItemToArray(get_or_add_array(container, "env"), e);
 }
 
-void ko_add_port(cJSON *container, const char *name, int port)
+void manifest_add_port(cJSON *container, const char *name, int port)
 {
         cJSON *p = cJSON_CreateObject();
 
@@ -189,8 +191,8 @@ void ko_add_port(cJSON *container, const char *name, int port)
         cJSON_AddItemToArray(get_or_add_array(container, "ports"), p);
 }
 
-void ko_add_mount(cJSON *workload, cJSON *container, const char *volume, const char *path,
-                  const char *secret, bool read_only)
+void manifest_add_mount(cJSON *workload, cJSON *container, const char *volume, const char *path,
+                        const char *secret, bool read_only)
 {
         cJSON *pspec = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(workload, "spec"),
@@ -215,8 +217,8 @@ void ko_add_mount(cJSON *workload, cJSON *container, const char *volume, const c
         cJSON_AddItemToArray(get_or_add_array(container, "volumeMounts"), m);
 }
 
-void ko_add_probe(cJSON *container, const char *kind, const char *path, int port, bool https,
-                  int initial_delay, int period, int timeout, int failures)
+void manifest_add_probe(cJSON *container, const char *kind, const char *path, int port, bool https,
+                        int initial_delay, int period, int timeout, int failures)
 {
         cJSON *p = cJSON_AddObjectToObject(container, kind),
               *g = cJSON_AddObjectToObject(p, "httpGet");
@@ -231,10 +233,10 @@ void ko_add_probe(cJSON *container, const char *kind, const char *path, int port
         cJSON_AddNumberToObject(p, "failureThreshold", failures);
 }
 
-cJSON *ko_service(const struct karmada *k, enum ko_component c, const char *name, const char *type,
-                  const struct ko_port *ports)
+cJSON *manifest_service(const struct karmada *k, enum names_component c, const char *name,
+                        const char *type, const struct manifest_port *ports)
 {
-        cJSON *o = ko_object(k, &kube_services, name, (int)c), *spec, *list;
+        cJSON *o = manifest_object(k, &kube_services, name, (int)c), *spec, *list;
         bool headless = strcmp(type, "Headless") == 0;
 
         if (!o)
@@ -243,7 +245,7 @@ cJSON *ko_service(const struct karmada *k, enum ko_component c, const char *name
         cJSON_AddStringToObject(spec, "type", headless ? "ClusterIP" : type);
         if (headless)
                 cJSON_AddStringToObject(spec, "clusterIP", "None");
-        cJSON_AddItemToObject(spec, "selector", ko_selector(k, c));
+        cJSON_AddItemToObject(spec, "selector", manifest_selector(k, c));
         list = cJSON_AddArrayToObject(spec, "ports");
         for (; ports && ports->port; ports++) {
                 cJSON *p = cJSON_CreateObject();
@@ -257,21 +259,21 @@ cJSON *ko_service(const struct karmada *k, enum ko_component c, const char *name
         return o;
 }
 
-cJSON *ko_pdb(const struct karmada *k, enum ko_component c)
+cJSON *manifest_pdb(const struct karmada *k, enum names_component c)
 {
-        const struct ko_settings *s = &k->comp[c];
+        const struct karmada_settings *s = &k->comp[c];
         char name[KO_NAME_MAX + 32];
         cJSON *o, *spec;
 
         if (!s->pdb_min_available && !s->pdb_max_unavailable)
                 return NULL;
-        ko_name(k->prefix, ko_components[c].suffix, name, sizeof(name));
-        o = ko_object(k, &kube_poddisruptionbudgets, name, (int)c);
+        names_join(k->prefix, names_components[c].suffix, name, sizeof(name));
+        o = manifest_object(k, &kube_poddisruptionbudgets, name, (int)c);
         if (!o)
                 return NULL;
         spec = cJSON_AddObjectToObject(o, "spec");
         cJSON_AddItemToObject(cJSON_AddObjectToObject(spec, "selector"), "matchLabels",
-                              ko_selector(k, c));
+                              manifest_selector(k, c));
         if (s->pdb_min_available)
                 cJSON_AddItemToObject(spec, "minAvailable", dup(s->pdb_min_available));
         else
@@ -279,7 +281,7 @@ cJSON *ko_pdb(const struct karmada *k, enum ko_component c)
         return o;
 }
 
-char *ko_secret_value(const cJSON *secret, const char *key, size_t *len)
+char *manifest_secret_value(const cJSON *secret, const char *key, size_t *len)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(secret, "data"), key);
@@ -294,10 +296,10 @@ char *ko_secret_value(const cJSON *secret, const char *key, size_t *len)
         return (char *)out;
 }
 
-cJSON *ko_secret(const struct karmada *k, const char *name, const char *const *keys,
-                 const char *const *values, const size_t *lens, int n)
+cJSON *manifest_secret(const struct karmada *k, const char *name, const char *const *keys,
+                       const char *const *values, const size_t *lens, int n)
 {
-        cJSON *o = ko_object(k, &kube_secrets, name, -1), *data;
+        cJSON *o = manifest_object(k, &kube_secrets, name, -1), *data;
 
         if (!o)
                 return NULL;

@@ -11,7 +11,7 @@
 #define KUBE    "registry.k8s.io"
 #define KARMADA "docker.io/karmada"
 
-const struct ko_component_info ko_components[KO_N_COMPONENTS] = {
+const struct names_component_info names_components[KO_N_COMPONENTS] = {
         [KO_ETCD] = {"etcd", "etcd", "etcd", KUBE, "etcd", KO_TAG_ETCD, 1, false, false,
                      "EtcdReady"},
         [KO_APISERVER] = {"karmadaAPIServer", "karmada-apiserver", "apiserver", KUBE,
@@ -43,7 +43,7 @@ const struct ko_component_info ko_components[KO_N_COMPONENTS] = {
                                 KO_TAG_KARMADA, 2, false, true, "KarmadaMetricsAdapterReady"},
 };
 
-int ko_prefix(const char *instance, char *buf, size_t size)
+int names_prefix(const char *instance, char *buf, size_t size)
 {
         int n = strstr(instance, "karmada") ? snprintf(buf, size, "%s", instance)
                                             : snprintf(buf, size, "%s-karmada", instance);
@@ -51,7 +51,7 @@ int ko_prefix(const char *instance, char *buf, size_t size)
         return n < 0 || (size_t)n >= size ? -ENOBUFS : 0;
 }
 
-int ko_name(const char *prefix, const char *suffix, char *buf, size_t size)
+int names_join(const char *prefix, const char *suffix, char *buf, size_t size)
 {
         int n = snprintf(buf, size, "%s-%s", prefix, suffix);
 
@@ -60,12 +60,12 @@ int ko_name(const char *prefix, const char *suffix, char *buf, size_t size)
 
 static const char *operator_image;
 
-void ko_set_operator_image(const char *image)
+void names_set_operator_image(const char *image)
 {
         operator_image = image;
 }
 
-const char *ko_operator_image(void)
+const char *names_operator_image(void)
 {
         const char *v = operator_image ? operator_image : getenv("KARMADA_OPERATOR_IMAGE");
 

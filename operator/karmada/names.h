@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum ko_component {
+enum names_component {
         KO_ETCD,
         KO_APISERVER,
         KO_AGGREGATED_APISERVER,
@@ -20,26 +20,26 @@ enum ko_component {
         KO_N_COMPONENTS,
 };
 
-enum ko_tag_source {
+enum names_tag_source {
         KO_TAG_ETCD,       /* the release's etcd version */
         KO_TAG_KUBERNETES, /* the release's Kubernetes version */
         KO_TAG_KARMADA,    /* the release itself */
 };
 
-struct ko_component_info {
+struct names_component_info {
         const char *spec_key;       /* key under spec.components */
         const char *app_name;       /* app.kubernetes.io/name */
         const char *suffix;         /* objects are named <prefix>-<suffix> */
         const char *image_registry; /* default registry of the image */
         const char *image_name;     /* image name under the registry */
-        enum ko_tag_source tag;
+        enum names_tag_source tag;
         int default_replicas;
         bool optional;          /* installed only when present in the spec */
         bool kubeconfig_secret; /* gets a <name>-config Secret */
         const char *condition;  /* the status condition of the component */
 };
 
-extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
+extern const struct names_component_info names_components[KO_N_COMPONENTS];
 
 #define KO_LABEL_MANAGED_BY  "app.kubernetes.io/managed-by"
 #define KO_LABEL_NAME        "app.kubernetes.io/name"
@@ -61,11 +61,11 @@ extern const struct ko_component_info ko_components[KO_N_COMPONENTS];
 #define KO_LABEL_RECONCILER "operator.karmada.io/reconciler"
 
 /* "<name>-karmada", or the name itself when it contains "karmada" (upstream's rule). */
-int ko_prefix(const char *instance, char *buf, size_t size);
+int names_prefix(const char *instance, char *buf, size_t size);
 /* <prefix>-<suffix> into buf; -ENOBUFS when it does not fit. */
-int ko_name(const char *prefix, const char *suffix, char *buf, size_t size);
+int names_join(const char *prefix, const char *suffix, char *buf, size_t size);
 
 /* This operator's image (for the init container that restores etcd): set by --operator-image,
  * else $KARMADA_OPERATOR_IMAGE, else KO_DEFAULT_IMAGE. Set once, before any reconcile. */
-void ko_set_operator_image(const char *image);
-const char *ko_operator_image(void);
+void names_set_operator_image(const char *image);
+const char *names_operator_image(void);

@@ -11,41 +11,41 @@
 #include "names.h"
 #include "util/json.h"
 
-void ko_restore_source_free(struct ko_restore_source *s)
+void restore_source_free(struct restore_source *s)
 {
         cJSON_Delete(s->doc);
-        ko_s3_location_free(&s->loc);
+        s3_location_free(&s->loc);
         if (s->secret_key)
                 OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
         free(s->access_key);
         free(s->secret_key);
-        *s = (struct ko_restore_source){0};
+        *s = (struct restore_source){0};
 }
 
 /* The source from the document a restore keeps (source.json: the bucket as in spec.s3, the
  * object keys, the backup's names) and the two keys; takes all three. */
-static int from_doc(cJSON *doc, char *access, char *secret, struct ko_restore_source *s)
+static int from_doc(cJSON *doc, char *access, char *secret, struct restore_source *s)
 {
-        struct ko_spec_error err = {{0}};
+        struct karmada_spec_error err = {{0}};
 
-        *s = (struct ko_restore_source){.doc = doc, .access_key = access, .secret_key = secret};
+        *s = (struct restore_source){.doc = doc, .access_key = access, .secret_key = secret};
         s->key = json_str(doc, "objectKey", NULL);
         s->pki_key = json_str(doc, "pkiObjectKey", NULL);
         s->sha256 = json_str(doc, "sha256", NULL);
         s->backup = json_str(doc, "backup", NULL);
         s->karmada = json_str(doc, "karmada", NULL);
-        if (!doc || !access || !secret || ko_s3_location_parse(doc, "source", &s->loc, &err) < 0 ||
+        if (!doc || !access || !secret || s3_location_parse(doc, "source", &s->loc, &err) < 0 ||
             !s->key || !s->pki_key || !s->sha256 || !s->karmada) {
-                ko_restore_source_free(s);
+                restore_source_free(s);
                 return -EINVAL;
         }
         return 0;
 }
 
 /* The document of a Completed backup: its bucket and object keys. */
-static cJSON *doc_of(const struct ko_backup *b, const char *backup)
+static cJSON *doc_of(const struct backup_spec *b, const char *backup)
 {
-        const struct ko_s3_location *l = &b->s3;
+        const struct s3_location *l = &b->s3;
         cJSON *doc = cJSON_CreateObject();
 
         cJSON_AddStringToObject(doc, "backup", backup);
@@ -67,11 +67,11 @@ static cJSON *doc_of(const struct ko_backup *b, const char *backup)
 }
 
 /* From the KarmadaBackup and its credentials (desired_wait() while they are not there). */
-static int from_backup(const struct karmada *k, struct desired *d, struct ko_restore_source *s)
+static int from_backup(const struct karmada *k, struct desired *d, struct restore_source *s)
 {
-        const cJSON *obj = desired_observed(d, &ko_karmadabackups, k->namespace, k->restore_backup);
-        struct ko_spec_error err = {{0}};
-        struct ko_backup *b = NULL;
+        const cJSON *obj = desired_observed(d, &karmada_backups, k->namespace, k->restore_backup);
+        struct karmada_spec_error err = {{0}};
+        struct backup_spec *b = NULL;
         const cJSON *cred;
         int r;
 
@@ -80,7 +80,7 @@ static int from_backup(const struct karmada *k, struct desired *d, struct ko_res
                              k->restore_backup);
                 return -ENOENT;
         }
-        r = ko_backup_parse(obj, &b, &err);
+        r = backup_spec_parse(obj, &b, &err);
         if (r < 0) {
                 desired_wait(d, "KarmadaBackup %s: %s", k->restore_backup,
                              r == -EINVAL ? err.message : "out of memory");
@@ -96,31 +96,31 @@ static int from_backup(const struct karmada *k, struct desired *d, struct ko_res
                              k->restore_backup, b->s3.credentials);
                 r = -ENOENT;
         } else if (from_doc(doc_of(b, k->restore_backup),
-                            ko_secret_value(cred, "accessKeyID", NULL),
-                            ko_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
+                            manifest_secret_value(cred, "accessKeyID", NULL),
+                            manifest_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
                 desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
                              k->restore_backup);
                 r = -EINVAL;
         }
-        ko_backup_free(b);
+        backup_spec_free(b);
         return r;
 }
 
-int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s)
+int restore_source(const struct karmada *k, struct desired *d, struct restore_source *s)
 {
         char name[KO_NAME_MAX + 16];
         const cJSON *rs;
         char *text;
         cJSON *doc;
 
-        ko_name(k->prefix, "restore", name, sizeof(name));
+        names_join(k->prefix, "restore", name, sizeof(name));
         rs = desired_observed(d, &kube_secrets, k->namespace, name);
         if (rs) { /* what was copied from the backup */
-                text = ko_secret_value(rs, "source.json", NULL);
+                text = manifest_secret_value(rs, "source.json", NULL);
                 doc = text ? cJSON_Parse(text) : NULL;
                 free(text);
-                if (from_doc(doc, ko_secret_value(rs, "accessKeyID", NULL),
-                             ko_secret_value(rs, "secretAccessKey", NULL), s) == 0)
+                if (from_doc(doc, manifest_secret_value(rs, "accessKeyID", NULL),
+                             manifest_secret_value(rs, "secretAccessKey", NULL), s) == 0)
                         return 0;
         }
         return from_backup(k, d, s);

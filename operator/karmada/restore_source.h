@@ -15,13 +15,13 @@
 /* Where the backup an instance is restored from lies (spec.restore): from the instance's
  * <prefix>-restore Secret once it exists, else from the KarmadaBackup and its credentials
  * (desired_wait() and a negative errno while they are not there). Free with
- * ko_restore_source_free. */
-struct ko_restore_source {
-        cJSON *doc;                /* owns the strings below */
-        struct ko_s3_location loc; /* the bucket */
+ * restore_source_free. */
+struct restore_source {
+        cJSON *doc;             /* owns the strings below */
+        struct s3_location loc; /* the bucket */
         const char *key, *pki_key, *sha256;
         const char *backup, *karmada; /* the KarmadaBackup, the instance it backed up */
         char *access_key, *secret_key;
 };
-int ko_restore_source(const struct karmada *k, struct desired *d, struct ko_restore_source *s);
-void ko_restore_source_free(struct ko_restore_source *s);
+int restore_source(const struct karmada *k, struct desired *d, struct restore_source *s);
+void restore_source_free(struct restore_source *s);

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "retention.h"
 
-size_t ko_retention_select(struct ko_backup_item *items, size_t n, unsigned keep_last,
-                           long long max_age_s, long long now)
+size_t retention_select(struct backup_spec_item *items, size_t n, unsigned keep_last,
+                        long long max_age_s, long long now)
 {
-        const struct ko_backup_item *newest = NULL;
+        const struct backup_spec_item *newest = NULL;
         size_t removed = 0;
 
         for (size_t i = 0; i < n; i++)
                 if (items[i].succeeded && (!newest || items[i].created > newest->created))
                         newest = &items[i];
         for (size_t i = 0; i < n; i++) {
-                struct ko_backup_item *it = &items[i];
+                struct backup_spec_item *it = &items[i];
                 unsigned newer = 0;
 
                 it->remove = false;

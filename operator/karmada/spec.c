@@ -12,18 +12,18 @@
 #include "util/macro.h"
 #include "util/strbuf.h"
 
-const struct kube_resource ko_karmadabackups = {.group = "operator.karmada.io",
-                                                .version = "v1alpha1",
-                                                .resource = "karmadabackups",
-                                                .kind = "KarmadaBackup",
-                                                .namespaced = true};
-const struct kube_resource ko_karmadabackupschedules = {.group = "operator.karmada.io",
-                                                        .version = "v1alpha1",
-                                                        .resource = "karmadabackupschedules",
-                                                        .kind = "KarmadaBackupSchedule",
-                                                        .namespaced = true};
+const struct kube_resource karmada_backups = {.group = "operator.karmada.io",
+                                              .version = "v1alpha1",
+                                              .resource = "karmadabackups",
+                                              .kind = "KarmadaBackup",
+                                              .namespaced = true};
+const struct kube_resource karmada_backupschedules = {.group = "operator.karmada.io",
+                                                      .version = "v1alpha1",
+                                                      .resource = "karmadabackupschedules",
+                                                      .kind = "KarmadaBackupSchedule",
+                                                      .namespaced = true};
 
-const struct kube_resource ko_karmadas = {
+const struct kube_resource karmada_karmadas = {
         .group = "operator.karmada.io",
         .version = "v1alpha1",
         .resource = "karmadas",
@@ -199,7 +199,7 @@ static char *dupf(const char *fmt, ...)
         return s;
 }
 
-static const char *tag_of(const struct karmada *k, enum ko_tag_source t)
+static const char *tag_of(const struct karmada *k, enum names_tag_source t)
 {
         switch (t) {
         case KO_TAG_ETCD:
@@ -211,11 +211,11 @@ static const char *tag_of(const struct karmada *k, enum ko_tag_source t)
         }
 }
 
-static void parse_common(struct parser *p, struct karmada *k, enum ko_component c, const cJSON *o,
-                         const char *path)
+static void parse_common(struct parser *p, struct karmada *k, enum names_component c,
+                         const cJSON *o, const char *path)
 {
-        const struct ko_component_info *info = &ko_components[c];
-        struct ko_settings *cc = &k->comp[c];
+        const struct names_component_info *info = &names_components[c];
+        struct karmada_settings *cc = &k->comp[c];
         const char *repo, *tag, *policy;
         char sub[384];
         const cJSON *pdb;
@@ -296,7 +296,7 @@ static const cJSON *named_list(struct parser *p, const cJSON *o, const char *key
 static void parse_scheduler_feature(struct parser *p, struct karmada *k, const cJSON *c)
 {
         static const char *const est_fields[] = {"kubeconfigSecretRef", NULL};
-        struct ko_features *f = &k->features;
+        struct karmada_features *f = &k->features;
         const cJSON *e;
 
         f->scheduler = true;
@@ -332,7 +332,7 @@ static void parse_scheduler_feature(struct parser *p, struct karmada *k, const c
 static void parse_quota_feature(struct parser *p, struct karmada *k, const cJSON *c)
 {
         static const char *const frq_fields[] = {"namespace", "spec", NULL};
-        struct ko_features *f = &k->features;
+        struct karmada_features *f = &k->features;
         long ms;
 
         f->quota = true;
@@ -351,7 +351,7 @@ static void parse_quota_feature(struct parser *p, struct karmada *k, const cJSON
 static void parse_preemption_feature(struct parser *p, struct karmada *k, const cJSON *c)
 {
         static const char *const pc_fields[] = {"value", NULL};
-        struct ko_features *f = &k->features;
+        struct karmada_features *f = &k->features;
         const cJSON *e;
 
         f->preemption = true;
@@ -375,7 +375,7 @@ static void parse_preemption_feature(struct parser *p, struct karmada *k, const 
 static void parse_batch_feature(struct parser *p, struct karmada *k, const cJSON *c)
 {
         static const char *const ric_fields[] = {"spec", NULL};
-        struct ko_features *f = &k->features;
+        struct karmada_features *f = &k->features;
 
         f->batch = true;
         f->multi_templates = bool_at(p, c, "multiplePodTemplates",
@@ -428,7 +428,7 @@ static void parse_etcd(struct parser *p, struct karmada *k, const cJSON *etcd)
                 k->etcd_secret = str_at(
                         p, obj_at(p, ext, "secretRef", "spec.components.etcd.external.secretRef"),
                         "name", "spec.components.etcd.external.secretRef.name");
-                ko_name(k->prefix, "etcd-cert", want, sizeof(want));
+                names_join(k->prefix, "etcd-cert", want, sizeof(want));
                 if (!k->etcd_secret || strcmp(k->etcd_secret, want) != 0)
                         problem(p, "spec.components.etcd.external.secretRef.name",
                                 "must be \"%s\" (the Secret the components mount)", want);
@@ -483,15 +483,15 @@ static void parse_version(struct parser *p, struct karmada *k, const cJSON *spec
         const char *v;
 
         v = str_at(p, spec, "karmadaVersion", "spec.karmadaVersion");
-        k->release = v ? ko_release_find(v) : ko_release_default();
+        k->release = v ? release_find(v) : release_default();
         if (!k->release) {
                 struct strbuf known = {0};
-                for (unsigned i = 0; i < ko_n_releases; i++)
-                        strbuf_printf(&known, "%s%s", i ? ", " : "", ko_releases[i].karmada);
+                for (unsigned i = 0; i < release_count; i++)
+                        strbuf_printf(&known, "%s%s", i ? ", " : "", release_table[i].karmada);
                 problem(p, "spec.karmadaVersion",
                         "\"%s\" is not a release this operator supports (%s)", v, known.buf);
                 strbuf_free(&known);
-                k->release = ko_release_default();
+                k->release = release_default();
         }
         k->version = strdup(k->release->karmada);
 }
@@ -557,7 +557,7 @@ static void parse_crd_tarball(struct parser *p, struct karmada *k, const cJSON *
                 k->crd_url = strdup(v);
         else {
                 char buf[256];
-                k->crd_url = strdup(ko_release_crd_url(k->version, buf, sizeof(buf)));
+                k->crd_url = strdup(release_crd_url(k->version, buf, sizeof(buf)));
         }
         k->crd_proxy = str_at(p, obj_at(p, http, "proxy", "spec.crdTarball.httpSource.proxy"),
                               "proxyURL", "spec.crdTarball.httpSource.proxy.proxyURL");
@@ -601,12 +601,12 @@ static void parse_components(struct parser *p, struct karmada *k, const cJSON *c
                 problem(p, "spec.components.etcd", "required");
         parse_etcd(p, k, c);
         for (int i = KO_APISERVER; i < KO_N_COMPONENTS; i++) {
-                const struct ko_component_info *info = &ko_components[i];
+                const struct names_component_info *info = &names_components[i];
                 snprintf(sub, sizeof(sub), "spec.components.%s", info->spec_key);
                 c = obj_at(p, comps, info->spec_key, sub);
                 if (info->optional && !c)
                         continue;
-                parse_common(p, k, (enum ko_component)i, c, sub);
+                parse_common(p, k, (enum names_component)i, c, sub);
         }
 }
 
@@ -664,7 +664,7 @@ static void parse_spec(struct parser *p, struct karmada *k, const cJSON *spec)
         parse_apiserver(p, k, comps);
 }
 
-int karmada_parse(const cJSON *in, struct karmada **ret, struct ko_spec_error *err)
+int karmada_parse(const cJSON *in, struct karmada **ret, struct karmada_spec_error *err)
 {
         struct parser p = {0};
         struct karmada *k;
@@ -706,7 +706,7 @@ int karmada_parse(const cJSON *in, struct karmada **ret, struct ko_spec_error *e
                 k->name = k->name ? k->name : "";
                 k->namespace = k->namespace ? k->namespace : "";
         } else if (!dns_name(k->name, false, 63) ||
-                   ko_prefix(k->name, k->prefix, sizeof(k->prefix)) < 0 ||
+                   names_prefix(k->name, k->prefix, sizeof(k->prefix)) < 0 ||
                    strlen(k->prefix) + strlen("-aggregated-apiserver") > 63) {
                 problem(&p, "metadata.name",
                         "\"%s\" is too long or not a DNS label: the names made from it must fit 63 "

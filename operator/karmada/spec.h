@@ -21,14 +21,14 @@
 #define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"
 #define KO_STEP_TIMEOUT_DEFAULT_MS          600000L
 
-enum ko_volume_kind {
+enum karmada_volume_kind {
         KO_VOLUME_EMPTY_DIR,
         KO_VOLUME_HOST_PATH,
         KO_VOLUME_CLAIM,
 };
 
 /* Settings every component has (upstream's CommonSettings), defaulted. */
-struct ko_settings {
+struct karmada_settings {
         bool enabled;
         char *image; /* repository:tag, private registry applied */
         char *image_tag;
@@ -50,7 +50,7 @@ struct ko_settings {
 /* spec.features (an extension of this operator): Karmada features switched on as a whole, each
  * by one reconciler that sets its gates and flags on the components that need them and makes
  * the objects it needs. NULL arrays are empty. */
-struct ko_features {
+struct karmada_features {
         bool scheduler;             /* spec.features.scheduler is there */
         const cJSON *plugins;       /* array of strings: --plugins of the scheduler */
         bool overcommit_protection; /* SchedulingOvercommitProtection */
@@ -85,13 +85,13 @@ struct karmada {
         long step_timeout_ms; /* KO_STEP_TIMEOUT_ANNOTATION: each upgrade step's deadline */
 
         char *version; /* the Karmada release to run */
-        const struct ko_release *release;
+        const struct karmada_release *release;
         const char *dns_domain;
         const char *private_registry;
         const cJSON *feature_gates;
         bool suspend;
         const char *restore_backup; /* spec.restore.backupRef.name: a new instance from it */
-        struct ko_features features;
+        struct karmada_features features;
 
         const char *host_secret_name; /* remote host cluster, or NULL */
         const char *host_secret_namespace;
@@ -104,12 +104,12 @@ struct karmada {
         const char *ca_secret_namespace;
         int leaf_days;
 
-        struct ko_settings comp[KO_N_COMPONENTS];
+        struct karmada_settings comp[KO_N_COMPONENTS];
 
         bool etcd_external;
         const cJSON *etcd_endpoints; /* external */
         const char *etcd_secret;     /* external client credentials Secret */
-        enum ko_volume_kind etcd_volume;
+        enum karmada_volume_kind etcd_volume;
         const cJSON *etcd_volume_spec; /* the volumeData entry */
         const cJSON *etcd_server_sans, *etcd_peer_sans;
 
@@ -122,16 +122,16 @@ struct karmada {
 };
 
 /* operator.karmada.io/v1alpha1 karmadas, karmadabackups, karmadabackupschedules */
-extern const struct kube_resource ko_karmadas, ko_karmadabackups, ko_karmadabackupschedules;
+extern const struct kube_resource karmada_karmadas, karmada_backups, karmada_backupschedules;
 
 /* Where a spec went wrong: the field path and what is wrong there. */
-struct ko_spec_error {
+struct karmada_spec_error {
         char message[1024]; /* "spec.x.y: what; spec.z: what" (all problems found) */
 };
 
 /* Parse, default and validate a Karmada object (takes a copy of obj). On a bad spec returns
  * -EINVAL and fills err; the object is never partly applied. */
-int karmada_parse(const cJSON *obj, struct karmada **ret, struct ko_spec_error *err);
+int karmada_parse(const cJSON *obj, struct karmada **ret, struct karmada_spec_error *err);
 void karmada_free(struct karmada *k);
 /* The key "namespace/name" into buf. */
 const char *karmada_key(const struct karmada *k, char *buf, unsigned size);

@@ -10,7 +10,7 @@
 #include "names.h"
 #include "util/digest.h"
 
-bool ko_quantity(const char *s, long double *ret)
+bool sync_quantity(const char *s, long double *ret)
 {
         static const struct {
                 const char *suffix;
@@ -108,7 +108,7 @@ static bool subset(const cJSON *d, const cJSON *l, char *path, size_t plen, size
                         return fail_at(where, wlen, path);
                 if (strcmp(d->valuestring, l->valuestring) == 0)
                         return true;
-                if (ko_quantity(d->valuestring, &x) && ko_quantity(l->valuestring, &y) &&
+                if (sync_quantity(d->valuestring, &x) && sync_quantity(l->valuestring, &y) &&
                     fabsl(x - y) <= fabsl(x) * 1e-12L)
                         return true;
                 return fail_at(where, wlen, path);
@@ -122,14 +122,14 @@ static bool subset(const cJSON *d, const cJSON *l, char *path, size_t plen, size
         return is_zero(d) || fail_at(where, wlen, path);
 }
 
-bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen)
+bool sync_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen)
 {
         char path[1024] = "";
 
         return subset(desired, live, path, sizeof(path), 0, where, wherelen);
 }
 
-const char *ko_annotation(const cJSON *obj, const char *key)
+const char *sync_annotation(const cJSON *obj, const char *key)
 {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
@@ -139,7 +139,7 @@ const char *ko_annotation(const cJSON *obj, const char *key)
         return cJSON_IsString(a) ? a->valuestring : NULL;
 }
 
-int ko_stamp(cJSON *desired)
+int sync_stamp(cJSON *desired)
 {
         char hex[SHA256_HEX_LEN], *text;
         cJSON *meta, *ann;
@@ -161,10 +161,10 @@ int ko_stamp(cJSON *desired)
         return cJSON_AddStringToObject(ann, KO_HASH_ANNOTATION, hex) ? 0 : -ENOMEM;
 }
 
-bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen)
+bool sync_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen)
 {
-        const char *want = ko_annotation(desired, KO_HASH_ANNOTATION),
-                   *have = ko_annotation(live, KO_HASH_ANNOTATION);
+        const char *want = sync_annotation(desired, KO_HASH_ANNOTATION),
+                   *have = sync_annotation(live, KO_HASH_ANNOTATION);
         char where[512] = "";
 
         if (!live) {
@@ -175,7 +175,7 @@ bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whyle
                 snprintf(why, whylen, "changed");
                 return false;
         }
-        if (!ko_subset(desired, live, where, sizeof(where))) {
+        if (!sync_subset(desired, live, where, sizeof(where))) {
                 snprintf(why, whylen, "drifted at %s", where);
                 return false;
         }
@@ -198,7 +198,7 @@ static const char *str(const cJSON *o, const char *a, const char *b)
         return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-bool ko_rollout_done(const cJSON *live, char *why, size_t whylen)
+bool sync_rollout_done(const cJSON *live, char *why, size_t whylen)
 {
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(live, "kind");
         const cJSON *spec_replicas = cJSON_GetObjectItemCaseSensitive(
@@ -246,8 +246,8 @@ bool ko_rollout_done(const cJSON *live, char *why, size_t whylen)
         return true;
 }
 
-int ko_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                        const cJSON *obj, cJSON **ret_live, struct kube_status *st)
+int sync_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                          const cJSON *obj, cJSON **ret_live, struct kube_status *st)
 {
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
@@ -261,7 +261,7 @@ int ko_apply_if_changed(struct kube_client *c, const struct kube_resource *r, co
         ret = kube_get(c, r, ns, name->valuestring, &live, st);
         if (ret < 0 && ret != -ENOENT)
                 return ret;
-        if (ret == 0 && ko_in_sync(obj, live, why, sizeof(why))) {
+        if (ret == 0 && sync_in_sync(obj, live, why, sizeof(why))) {
                 ret = 0;
         } else {
                 cJSON_Delete(live);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Deciding what to write: is a live object already as desired (so nothing is sent), and has a
- * workload finished rolling out. Pure functions, but for ko_apply_if_changed, which reads the
+ * workload finished rolling out. Pure functions, but for sync_apply_if_changed, which reads the
  * live object and applies when it differs. */
 #pragma once
 
@@ -15,25 +15,25 @@
  * ports) are fine; a desired zero value (false, 0, "", {}, [], null) matches an absent field;
  * lists must have the same length; strings that are both Kubernetes quantities compare by
  * value ("1000m" == "1"). On a difference, *where (may be NULL) gets its path. */
-bool ko_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen);
+bool sync_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen);
 
 /* Stamp desired with the hash of its content (annotation operator.karmada.io/applied-hash), so
  * a field removed from the desired state shows as a change too. */
-int ko_stamp(cJSON *desired);
+int sync_stamp(cJSON *desired);
 /* Server-side apply obj (already stamped) as the operator unless the live object is in sync
  * (read first). Returns 1 when it wrote, 0 when nothing was needed, or a negative errno with st
  * filled. *ret_live (optional): the object as it is now; caller frees. */
-int ko_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                        const cJSON *obj, cJSON **ret_live, struct kube_status *st);
+int sync_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                          const cJSON *obj, cJSON **ret_live, struct kube_status *st);
 /* An annotation's value, or NULL. */
-const char *ko_annotation(const cJSON *obj, const char *key);
+const char *sync_annotation(const cJSON *obj, const char *key);
 /* A stamped desired object is in sync when live carries the same hash and holds all of it. */
-bool ko_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen);
+bool sync_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen);
 
 /* Has this Deployment or StatefulSet finished rolling out: the controller saw the current
  * generation, and every desired replica is updated, ready and available (not merely one Ready
  * pod)? *why gets what is missing. */
-bool ko_rollout_done(const cJSON *live, char *why, size_t whylen);
+bool sync_rollout_done(const cJSON *live, char *why, size_t whylen);
 
 /* A Kubernetes quantity ("100m", "1Gi", "2e3") as a number; false when not one. */
-bool ko_quantity(const char *s, long double *ret);
+bool sync_quantity(const char *s, long double *ret);

@@ -8,35 +8,35 @@
 
 /* Karmada pins its control-plane images in operator/pkg/constants of each release (read from
  * the Go module of each version listed). */
-const struct ko_release ko_releases[] = {
+const struct karmada_release release_table[] = {
         {.karmada = "v1.18.2", .kubernetes = "v1.35.2", .etcd = "3.6.6-0"},
         {.karmada = "v1.18.1", .kubernetes = "v1.35.2", .etcd = "3.6.6-0"},
         {.karmada = "v1.17.1", .kubernetes = "v1.35.2", .etcd = "3.6.6-0"},
         {.karmada = "v1.16.0", .kubernetes = "v1.34.1", .etcd = "3.6.0-0"},
 };
-const unsigned ko_n_releases = sizeof(ko_releases) / sizeof(ko_releases[0]);
+const unsigned release_count = sizeof(release_table) / sizeof(release_table[0]);
 
-const struct ko_release *ko_release_find(const char *v)
+const struct karmada_release *release_find(const char *v)
 {
-        for (unsigned i = 0; v && i < ko_n_releases; i++)
-                if (strcmp(ko_releases[i].karmada, v) == 0)
-                        return &ko_releases[i];
+        for (unsigned i = 0; v && i < release_count; i++)
+                if (strcmp(release_table[i].karmada, v) == 0)
+                        return &release_table[i];
         return NULL;
 }
 
-const struct ko_release *ko_release_default(void)
+const struct karmada_release *release_default(void)
 {
-        return &ko_releases[0];
+        return &release_table[0];
 }
 
-const char *ko_release_crd_url(const char *v, char *buf, unsigned size)
+const char *release_crd_url(const char *v, char *buf, unsigned size)
 {
         snprintf(buf, size,
                  "https://github.com/karmada-io/karmada/releases/download/%s/crds.tar.gz", v);
         return buf;
 }
 
-bool ko_version_parse(const char *v, int *major, int *minor, int *patch)
+bool release_version_parse(const char *v, int *major, int *minor, int *patch)
 {
         char *end;
         long n[3];
@@ -58,11 +58,12 @@ bool ko_version_parse(const char *v, int *major, int *minor, int *patch)
         return true;
 }
 
-int ko_version_compare(const char *a, const char *b)
+int release_version_compare(const char *a, const char *b)
 {
         int x[3], y[3];
 
-        if (!ko_version_parse(a, &x[0], &x[1], &x[2]) || !ko_version_parse(b, &y[0], &y[1], &y[2]))
+        if (!release_version_parse(a, &x[0], &x[1], &x[2]) ||
+            !release_version_parse(b, &y[0], &y[1], &y[2]))
                 return strcmp(a ? a : "", b ? b : "");
         for (int i = 0; i < 3; i++)
                 if (x[i] != y[i])
@@ -70,16 +71,16 @@ int ko_version_compare(const char *a, const char *b)
         return 0;
 }
 
-int ko_upgrade_check(const char *from, const char *to, bool allow_downgrade, char *msg,
-                     size_t msglen)
+int release_upgrade_check(const char *from, const char *to, bool allow_downgrade, char *msg,
+                          size_t msglen)
 {
         int f[3], t[3];
 
         if (!from || !*from || !to || strcmp(from, to) == 0 ||
-            !ko_version_parse(from, &f[0], &f[1], &f[2]) ||
-            !ko_version_parse(to, &t[0], &t[1], &t[2]))
+            !release_version_parse(from, &f[0], &f[1], &f[2]) ||
+            !release_version_parse(to, &t[0], &t[1], &t[2]))
                 return 0;
-        if (ko_version_compare(to, from) < 0) {
+        if (release_version_compare(to, from) < 0) {
                 if (allow_downgrade)
                         return 0;
                 snprintf(msg, msglen,

@@ -9,27 +9,27 @@
  */
 #define KO_ALLOW_DOWNGRADE_ANNOTATION "operator.karmada.io/allow-downgrade"
 
-struct ko_release {
+struct karmada_release {
         const char *karmada;    /* "v1.18.2" */
         const char *kubernetes; /* kube-apiserver and kube-controller-manager image tag */
         const char *etcd;       /* registry.k8s.io/etcd image tag */
 };
 
 /* Newest first; the first is the default for an empty spec.karmadaVersion. */
-extern const struct ko_release ko_releases[];
-extern const unsigned ko_n_releases;
+extern const struct karmada_release release_table[];
+extern const unsigned release_count;
 
-const struct ko_release *ko_release_find(const char *karmada_version);
-const struct ko_release *ko_release_default(void);
+const struct karmada_release *release_find(const char *karmada_version);
+const struct karmada_release *release_default(void);
 /* The default CRD tarball of a release. Writes into buf. */
-const char *ko_release_crd_url(const char *karmada_version, char *buf, unsigned size);
+const char *release_crd_url(const char *karmada_version, char *buf, unsigned size);
 
 /* "v1.18.2" -> 1, 18, 2; false when not of that form. */
-bool ko_version_parse(const char *v, int *major, int *minor, int *patch);
+bool release_version_parse(const char *v, int *major, int *minor, int *patch);
 /* <0, 0, >0 like strcmp, for parseable versions. */
-int ko_version_compare(const char *a, const char *b);
+int release_version_compare(const char *a, const char *b);
 /* Whether the running release `from` (NULL: nothing runs yet) may be replaced by `to`: one minor
  * release at a time, never backwards unless allowed. -EPERM with msg naming the field when
  * refused. */
-int ko_upgrade_check(const char *from, const char *to, bool allow_downgrade, char *msg,
-                     size_t msglen);
+int release_upgrade_check(const char *from, const char *to, bool allow_downgrade, char *msg,
+                          size_t msglen);

@@ -22,7 +22,7 @@ static enum phase suspended(struct pass *p)
         struct kube_status st;
 
         if (!p->k->suspend) {
-                ko_condition_remove(conds(p), "Suspended");
+                condition_remove(conds(p), "Suspended");
                 return PHASE_GO;
         }
         summary_suspended(p->status, p->k->generation);
@@ -48,7 +48,8 @@ static enum phase version_skew(struct pass *p)
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->status, "karmadaVersion"));
         char msg[1024];
 
-        if (ko_upgrade_check(running, p->k->version, p->k->allow_downgrade, msg, sizeof(msg)) == 0)
+        if (release_upgrade_check(running, p->k->version, p->k->allow_downgrade, msg,
+                                  sizeof(msg)) == 0)
                 return PHASE_GO;
         status_refuse(p, "UpgradeRefused", msg, true);
         return PHASE_STOP;
@@ -75,7 +76,7 @@ static enum phase etcd_scaling(struct pass *p)
  * not finish in time (then what runs is the last spec that was Ready). */
 static enum phase upgrade(struct pass *p)
 {
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(ko_condition_get(conds(p), "Upgrading"),
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(condition_get(conds(p), "Upgrading"),
                                                           "observedGeneration");
 
         if (!p->last ||
@@ -104,7 +105,7 @@ static enum phase pre_upgrade_backup(struct pass *p)
                 return PHASE_STOP;
         }
         /* the upgrade waits; the instance stays as it runs */
-        ko_condition_set(conds(p), "Upgrading", KO_TRUE, "BackingUp", msg, p->k->generation);
+        condition_set(conds(p), "Upgrading", KO_TRUE, "BackingUp", msg, p->k->generation);
         if (status_write(p->kc, p->obj->json, p->status, &st) < 0)
                 log_warn("write status", "karmada", p->key, "error", st.message);
         p->out->result = RECONCILE_REQUEUE_AFTER;

@@ -43,8 +43,8 @@ int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st)
                      "{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":[\"" KO_FINALIZER
                      "\"]}]",
                  meta_str(cr, "resourceVersion"));
-        return kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
-                          KUBE_PATCH_JSON, body, NULL, NULL, st);
+        return kube_patch(kc->client, &karmada_karmadas, meta_str(cr, "namespace"),
+                          meta_str(cr, "name"), KUBE_PATCH_JSON, body, NULL, NULL, st);
 }
 
 static int remove_finalizer(struct kctl *kc, const cJSON *cr, int index, struct kube_status *st)
@@ -56,8 +56,8 @@ static int remove_finalizer(struct kctl *kc, const cJSON *cr, int index, struct 
                  "\"},"
                  "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]",
                  index, index);
-        return kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
-                          KUBE_PATCH_JSON, body, NULL, NULL, st);
+        return kube_patch(kc->client, &karmada_karmadas, meta_str(cr, "namespace"),
+                          meta_str(cr, "name"), KUBE_PATCH_JSON, body, NULL, NULL, st);
 }
 
 /* Objects of an instance in the caches, by label. */
@@ -172,7 +172,7 @@ static int finalize_hooks(struct kctl *kc, const cJSON *cr, struct reconcile_out
         struct karmada *k = NULL;
         int r = 0;
 
-        for (const struct reconciler *const *rec = ko_reconcilers; *rec && r >= 0; rec++) {
+        for (const struct reconciler *const *rec = registry_reconcilers; *rec && r >= 0; rec++) {
                 struct reconcile_ctx ctx = {.host = kc->client, .events = kc->events};
                 if (!(*rec)->finalize)
                         continue;
@@ -214,7 +214,7 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
                 r = delete_owned(kc, ns, name, NULL, out->error, sizeof(out->error));
                 if (r >= 0 && cJSON_IsString(deldata) &&
                     strcmp(deldata->valuestring, "true") == 0 &&
-                    ko_prefix(name, prefix, sizeof(prefix)) == 0)
+                    names_prefix(name, prefix, sizeof(prefix)) == 0)
                         r = delete_etcd_volumes(kc, ns, prefix, out->error, sizeof(out->error));
                 if (r < 0) {
                         out->result = RECONCILE_ERROR;
@@ -300,7 +300,7 @@ static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const str
         c = plane_client(kc, p, k, ob, why, sizeof(why));
         if (!c)
                 return;
-        n_kinds = ko_registry_karmada_kinds(kinds, sizeof(kinds) / sizeof(kinds[0]));
+        n_kinds = registry_karmada_kinds(kinds, sizeof(kinds) / sizeof(kinds[0]));
         for (size_t i = 0; i < n_kinds; i++)
                 failures += prune_kind(c, kinds[i], d, key);
         if (!failures)

@@ -58,14 +58,15 @@ struct plane {
         char sum[SHA256_HEX_LEN]; /* of the admin kubeconfig the client was made from */
         char server[256];
         struct kube_client *client;
-        struct ko_memo applied[KO_MAX_RECONCILERS]; /* objects of each step, checked and applied */
-        struct ko_memo hook[KO_MAX_RECONCILERS];    /* each step's reconcile hook */
-        char pruned[SHA256_HEX_LEN];                /* the wanted objects last pruned against */
-        struct {                                    /* the upgrade in progress */
-                long long generation;               /* of the spec it rolls out */
-                int step;                           /* the step it waits for */
-                int done;                           /* steps reported done (Events) */
-                long long since_ms;                 /* when it began to wait for `step` */
+        struct reconciler_memo
+                applied[KO_MAX_RECONCILERS]; /* objects of each step, checked and applied */
+        struct reconciler_memo hook[KO_MAX_RECONCILERS]; /* each step's reconcile hook */
+        char pruned[SHA256_HEX_LEN];  /* the wanted objects last pruned against */
+        struct {                      /* the upgrade in progress */
+                long long generation; /* of the spec it rolls out */
+                int step;             /* the step it waits for */
+                int done;             /* steps reported done (Events) */
+                long long since_ms;   /* when it began to wait for `step` */
         } upgrade;
 };
 

@@ -112,7 +112,7 @@ static enum phase lifecycle(struct pass *p)
 /* The spec, parsed (an invalid one says which field, and stops); the status to build on. */
 static enum phase parse(struct pass *p)
 {
-        struct ko_spec_error serr = {{0}};
+        struct karmada_spec_error serr = {{0}};
         int r = karmada_parse(p->obj->json, &p->k, &serr);
 
         if (r == -EINVAL) {
@@ -141,9 +141,9 @@ static void finish(struct pass *p)
         struct summary sum;
         char name[KO_NAME_MAX + 16];
 
-        ko_name(p->k->prefix, "admin-config", name, sizeof(name));
+        names_join(p->k->prefix, "admin-config", name, sizeof(name));
         in.has_admin_config = observation_get(p->ob, &kube_secrets, p->k->namespace, name);
-        ko_name(p->k->prefix, "apiserver", name, sizeof(name));
+        names_join(p->k->prefix, "apiserver", name, sizeof(name));
         in.has_apiserver_service = observation_get(p->ob, &kube_services, p->k->namespace, name);
         summary_compute(&in, p->status, &sum);
         status_send_events(p->kc, p->obj->json, &sum.events);
@@ -227,7 +227,7 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         int r;
 
         /* the driver holds every reconciler, each after those it needs */
-        r = ko_registry_check(ko_reconcilers, KO_MAX_RECONCILERS, err, sizeof(err));
+        r = registry_check(registry_reconcilers, KO_MAX_RECONCILERS, err, sizeof(err));
         if (r < 0) {
                 log_error("the reconciler registry is broken", "error", err);
                 return r;
@@ -261,7 +261,7 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         if (r < 0)
                 return r;
         r = informer_new(&(struct informer_options){.client = kc->client,
-                                                    .resource = &ko_karmadas,
+                                                    .resource = &karmada_karmadas,
                                                     .namespace = o->namespace,
                                                     .handlers = &karmada_handlers,
                                                     .userdata = kc,

@@ -39,7 +39,7 @@ static int read_direct(void *userdata, const struct kube_resource *r, const char
 
         if (!(r == &kube_secrets && rd->prefix &&
               strncmp(name, rd->prefix, strlen(rd->prefix)) != 0) &&
-            r != &ko_karmadabackups)
+            r != &karmada_backups)
                 return -ENOENT;
         return kube_get(rd->kc->client, r, ns, name, ret, NULL);
 }
@@ -128,18 +128,18 @@ enum phase plan_build(struct pass *p)
         p->observed = (struct observed){.get = observe, .userdata = p->ob};
         if (strcmp(p->run->service_type, "NodePort") == 0)
                 p->observed.node_address = node_address(kc, p->node, sizeof(p->node));
-        if (ko_build_desired(p->run, &p->observed, key_type(kc, p->obj->json), &p->d, err,
-                             sizeof(err)) < 0) {
+        if (registry_build_desired(p->run, &p->observed, key_type(kc, p->obj->json), &p->d, err,
+                                   sizeof(err)) < 0) {
                 p->out->result = RECONCILE_ERROR;
                 snprintf(p->out->error, sizeof(p->out->error), "%s", err);
                 return PHASE_STOP;
         }
         p->planned = true;
         for (size_t i = 0; i < p->d.n; i++)
-                ko_stamp(p->d.objs[i].obj);
-        for (const struct reconciler *const *rec = ko_reconcilers;
+                sync_stamp(p->d.objs[i].obj);
+        for (const struct reconciler *const *rec = registry_reconcilers;
              *rec && p->n < KO_MAX_RECONCILERS; rec++, p->n++)
                 p->steps[p->n] =
-                        (struct step){.rec = *rec, .enabled = ko_reconciler_enabled(*rec, p->run)};
+                        (struct step){.rec = *rec, .enabled = registry_enabled(*rec, p->run)};
         return PHASE_GO;
 }

@@ -55,7 +55,7 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
         struct kube_client *c = NULL;
         size_t len;
 
-        ko_name(k->prefix, "admin-config", name, sizeof(name));
+        names_join(k->prefix, "admin-config", name, sizeof(name));
         secret = observation_get(ob, &kube_secrets, k->namespace, name);
         data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(secret, "data"),
                                                 KO_KUBECONFIG_KEY);

@@ -104,7 +104,7 @@ static void status_changes(const cJSON *old, const cJSON *new, struct strbuf *ou
                 cJSON_ArrayForEach (c, f) {
                         const char *type =
                                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
-                        const cJSON *oc = ko_condition_get(o, type ? type : ""), *x;
+                        const cJSON *oc = condition_get(o, type ? type : ""), *x;
                         cJSON_ArrayForEach (x, c) {
                                 if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(oc, x->string),
                                                    x, true))
@@ -141,8 +141,8 @@ int status_write(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_st
         cJSON_Delete(patch);
         if (!body)
                 return -ENOMEM;
-        r = kube_patch(kc->client, &ko_karmadas, meta_str(cr, "namespace"), meta_str(cr, "name"),
-                       KUBE_PATCH_MERGE, body,
+        r = kube_patch(kc->client, &karmada_karmadas, meta_str(cr, "namespace"),
+                       meta_str(cr, "name"), KUBE_PATCH_MERGE, body,
                        &(struct kube_write_options){.subresource = "status"}, &written, st);
         free(body);
         if (r >= 0)

@@ -75,7 +75,7 @@ static const char *apiservice_unavailable(const cJSON *live, char *buf, size_t s
  * number written, or -1 when the step cannot go on (s says why). */
 static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const struct desired *d,
                             struct step *s, struct kube_client *c, struct plane *p,
-                            struct ko_memo *memo)
+                            struct reconciler_memo *memo)
 {
         struct strbuf all = {0};
         char fp[SHA256_HEX_LEN], why[600];
@@ -87,7 +87,7 @@ static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const stru
                 if (d->objs[j].in_karmada && strcmp(d->objs[j].owner, s->rec->name) == 0)
                         strbuf_printf(&all, "%s/%s:%s;", d->objs[j].resource->resource,
                                       meta_str(d->objs[j].obj, "name"),
-                                      ko_annotation(d->objs[j].obj, KO_HASH_ANNOTATION));
+                                      sync_annotation(d->objs[j].obj, KO_HASH_ANNOTATION));
         if (!all.len)
                 return 0;
         strbuf_printf(&all, "%s", p->sum);
@@ -104,8 +104,8 @@ static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const stru
 
                 if (!o->in_karmada || strcmp(o->owner, s->rec->name) != 0)
                         continue;
-                r = ko_apply_if_changed(c, o->resource, meta_str(o->obj, "namespace"), o->obj,
-                                        &live, &st);
+                r = sync_apply_if_changed(c, o->resource, meta_str(o->obj, "namespace"), o->obj,
+                                          &live, &st);
                 if (r < 0 && st.code == 0) {
                         /* not (yet) reachable: a rollout that has not finished, as a rule */
                         step_set(s, false, "Waiting", "the Karmada API server at %s: %s", p->server,
@@ -213,7 +213,7 @@ static void apply_in_host(struct pass *p, struct step *s)
                 if (strcmp(o->owner, s->rec->name) != 0 || o->in_karmada)
                         continue;
                 live = observation_get(p->ob, o->resource, k->namespace, name);
-                if (!ko_in_sync(o->obj, live, why, sizeof(why))) {
+                if (!sync_in_sync(o->obj, live, why, sizeof(why))) {
                         log_debug("applying", "karmada", k->name, "kind", o->resource->kind, "name",
                                   name, "because", why);
                         if (kube_apply(p->kc->client, o->resource, k->namespace, o->obj, &wo,
@@ -227,7 +227,7 @@ static void apply_in_host(struct pass *p, struct step *s)
                         if (observation_set(p->ob, o->resource, k->namespace, name, applied) < 0)
                                 live = NULL;
                 }
-                if (o->workload && rolled && !ko_rollout_done(live, why, sizeof(why))) {
+                if (o->workload && rolled && !sync_rollout_done(live, why, sizeof(why))) {
                         step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind, name,
                                  why);
                         rolled = false;

@@ -35,7 +35,7 @@ static cJSON *conditions(cJSON *status)
 
 const char *summary_cond_field(const cJSON *conds, const char *type, const char *field)
 {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ko_condition_get(conds, type), field);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(condition_get(conds, type), field);
 
         return cJSON_IsString(v) ? v->valuestring : "";
 }
@@ -53,14 +53,14 @@ void summary_refused(cJSON *status, long long generation, const char *reason, co
         if (report &&
             strcmp(summary_cond_field(conditions(status), "Ready", "reason"), reason) != 0)
                 add_event(ev, "Warning", reason, "Upgrade", "%s", message);
-        ko_condition_set(conditions(status), "Ready", KO_FALSE, reason, message, generation);
+        condition_set(conditions(status), "Ready", KO_FALSE, reason, message, generation);
         set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
 }
 
 void summary_suspended(cJSON *status, long long generation)
 {
-        ko_condition_set(conditions(status), "Suspended", KO_TRUE, "Suspended",
-                         "spec.suspend is true: nothing is changed", generation);
+        condition_set(conditions(status), "Suspended", KO_TRUE, "Suspended",
+                      "spec.suspend is true: nothing is changed", generation);
         set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
 }
 
@@ -73,18 +73,18 @@ static void step_conditions(const struct summary_input *in, cJSON *conds, struct
                 const char *cond = s->rec->condition;
                 if (!s->enabled) {
                         if (cond)
-                                ko_condition_remove(conds, cond);
+                                condition_remove(conds, cond);
                         continue;
                 }
                 out->all_ready = out->all_ready && s->ready;
                 out->any_failed = out->any_failed || s->failed;
                 if (!cond)
                         continue;
-                if (s->ready && !ko_condition_is_true(conds, cond))
+                if (s->ready && !condition_is_true(conds, cond))
                         add_event(&out->events, "Normal", cond, "Reconcile", "%s is ready",
                                   s->rec->name);
-                ko_condition_set(conds, cond, s->ready ? KO_TRUE : KO_FALSE, s->reason, s->message,
-                                 in->k->generation);
+                condition_set(conds, cond, s->ready ? KO_TRUE : KO_FALSE, s->reason, s->message,
+                              in->k->generation);
                 if (s->failed)
                         add_event(&out->events, "Warning", s->reason, "Reconcile", "%s",
                                   s->message);
@@ -95,7 +95,7 @@ static void step_conditions(const struct summary_input *in, cJSON *conds, struct
 static void ready_condition(const struct summary_input *in, cJSON *status, struct summary *out)
 {
         const struct karmada *k = in->k, *run = in->run;
-        bool was_ready = ko_condition_is_true(conditions(status), "Ready");
+        bool was_ready = condition_is_true(conditions(status), "Ready");
         const char *reason = out->all_ready ? "Ready" : out->any_failed ? "Failed" : "Progressing";
         const struct step *first = NULL;
         char msg[1024];
@@ -121,9 +121,9 @@ static void ready_condition(const struct summary_input *in, cJSON *status, struc
                          "condition Upgrading); change the spec to try again",
                          run->version, k->version);
         }
-        ko_condition_set(conditions(status), "Ready",
-                         strcmp(reason, "Ready") == 0 ? KO_TRUE : KO_FALSE, reason, msg,
-                         k->generation);
+        condition_set(conditions(status), "Ready",
+                      strcmp(reason, "Ready") == 0 ? KO_TRUE : KO_FALSE, reason, msg,
+                      k->generation);
         if (strcmp(reason, "Ready") == 0 && !was_ready)
                 add_event(&out->events, "Normal", "Ready", "Reconcile", "Karmada %s is ready",
                           k->version);
@@ -141,9 +141,9 @@ static void degraded_condition(const struct summary_input *in, cJSON *status, st
         out->any_degraded = deg != NULL;
         if (deg)
                 snprintf(msg, sizeof(msg), "%s: %s", deg->rec->name, deg->degraded_message);
-        ko_condition_set(conditions(status), "Degraded", deg ? KO_TRUE : KO_FALSE,
-                         deg ? deg->degraded_reason : "AsExpected",
-                         deg ? msg : "everything installed works", in->k->generation);
+        condition_set(conditions(status), "Degraded", deg ? KO_TRUE : KO_FALSE,
+                      deg ? deg->degraded_reason : "AsExpected",
+                      deg ? msg : "everything installed works", in->k->generation);
 }
 
 static cJSON *ref(const char *name, const char *ns)
@@ -170,9 +170,10 @@ static void fields(const struct summary_input *in, cJSON *status, const struct s
         }
         if (out->all_ready && !in->rollback) /* what an upgrade that fails returns to */
                 set(status, "lastReadySpec", cJSON_Duplicate(in->spec, true));
-        if (in->has_admin_config && ko_name(k->prefix, "admin-config", name, sizeof(name)) == 0)
+        if (in->has_admin_config && names_join(k->prefix, "admin-config", name, sizeof(name)) == 0)
                 set(status, "secretRef", ref(name, k->namespace));
-        if (in->has_apiserver_service && ko_name(k->prefix, "apiserver", name, sizeof(name)) == 0)
+        if (in->has_apiserver_service &&
+            names_join(k->prefix, "apiserver", name, sizeof(name)) == 0)
                 set(status, "apiServerService", ref(name, NULL));
 }
 

@@ -3,7 +3,7 @@
  * the plan (the spec, what runs, a rollback, an upgrade step's deadline) and the status before.
  * It sets the conditions (each step's, Ready, Degraded), observedGeneration, the versions,
  * lastReadySpec and the refs, and lists the Events to send; it reads no clock but the one
- * ko_condition_set stamps lastTransitionTime with (only when a condition flips), and does no
+ * condition_set stamps lastTransitionTime with (only when a condition flips), and does no
  * I/O. The refusals (invalid spec, suspended, a change refused) are pure too. */
 #pragma once
 

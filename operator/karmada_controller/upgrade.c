@@ -39,7 +39,7 @@ const char *upgrade_image_change(const struct karmada *a, const struct karmada *
         for (int i = 0; i < KO_N_COMPONENTS; i++)
                 if (a->comp[i].enabled && b->comp[i].enabled &&
                     strcmp(a->comp[i].image, b->comp[i].image) != 0)
-                        return ko_components[i].spec_key;
+                        return names_components[i].spec_key;
         return NULL;
 }
 
@@ -75,7 +75,7 @@ static int create_pre_backup(struct kctl *kc, const struct karmada *k, const cha
 {
         struct kube_status st;
         cJSON *s = NULL, *obj;
-        int r = kube_get(kc->client, &ko_karmadabackupschedules, k->namespace, sched, &s, &st);
+        int r = kube_get(kc->client, &karmada_backupschedules, k->namespace, sched, &s, &st);
 
         if (r < 0) {
                 snprintf(msg, size,
@@ -84,7 +84,7 @@ static int create_pre_backup(struct kctl *kc, const struct karmada *k, const cha
                          sched, r == -ENOENT ? "not found" : st.message);
                 return r == -ENOENT ? -1 : 1;
         }
-        obj = ko_backup_from_template(s, name, k->name);
+        obj = backup_spec_from_template(s, name, k->name);
         cJSON_Delete(s);
         if (!obj) {
                 snprintf(msg, size, "out of memory");
@@ -94,7 +94,7 @@ static int create_pre_backup(struct kctl *kc, const struct karmada *k, const cha
                 cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
                                         "labels"),
                 "operator.karmada.io/pre-upgrade", k->name);
-        r = kube_create(kc->client, &ko_karmadabackups, k->namespace, obj, NULL, NULL, &st);
+        r = kube_create(kc->client, &karmada_backups, k->namespace, obj, NULL, NULL, &st);
         cJSON_Delete(obj);
         if (r < 0 && r != -EEXIST) {
                 snprintf(msg, size, "create KarmadaBackup %s: %s", name, st.message);
@@ -127,7 +127,7 @@ int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k
         for (char *c = name; *c; c++)
                 if (*c >= 'A' && *c <= 'Z')
                         *c = (char)(*c - 'A' + 'a');
-        r = kube_get(kc->client, &ko_karmadabackups, k->namespace, name, &b, &st);
+        r = kube_get(kc->client, &karmada_backups, k->namespace, name, &b, &st);
         if (r == 0) {
                 r = backup_state(b, k, name, msg, size);
                 cJSON_Delete(b);
@@ -170,7 +170,7 @@ static long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds
                 snprintf(msg, sizeof(msg), "upgraded from %s to %s", from, k->version);
                 if (strcmp(summary_cond_field(conds, "Upgrading", "reason"), "Upgraded") != 0)
                         events_record(kc->events, cr, "Normal", "Upgraded", "Upgrade", "%s", msg);
-                ko_condition_set(conds, "Upgrading", KO_FALSE, "Upgraded", msg, k->generation);
+                condition_set(conds, "Upgrading", KO_FALSE, "Upgraded", msg, k->generation);
                 return -1;
         }
         if (cur != p->upgrade.step) {
@@ -186,12 +186,12 @@ static long long upgrade_progress(struct kctl *kc, const cJSON *cr, cJSON *conds
                 events_record(kc->events, cr, "Warning", "UpgradeFailed", "Upgrade", "%s", msg);
                 log_warn("upgrade failed", "karmada", meta_str(cr, "name"), "namespace",
                          meta_str(cr, "namespace"), "message", msg);
-                ko_condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed", msg, k->generation);
+                condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed", msg, k->generation);
                 return 0;
         }
         snprintf(msg, sizeof(msg), "%s to %s: step %d of %d, %s: %s", from, k->version, cur_pos,
                  total, steps[cur].rec->name, steps[cur].message);
-        ko_condition_set(conds, "Upgrading", KO_TRUE, "Upgrading", msg, k->generation);
+        condition_set(conds, "Upgrading", KO_TRUE, "Upgrading", msg, k->generation);
         return left;
 }
 

@@ -319,7 +319,7 @@ const char *itest_operator_cache(void)
                 if (is_url)
                         snprintf(url, sizeof(url), "%s", *v);
                 else
-                        ko_release_crd_url(*v, url, sizeof(url));
+                        release_crd_url(*v, url, sizeof(url));
                 sha256_hex(url, strlen(url), sum);
                 snprintf(path, sizeof(path), "%s/crds/%s", cache_dir, sum);
                 IT_ASSERT(fileio_mkdir_p(path, 0700) == 0, "mkdir %s", path);

@@ -152,7 +152,7 @@ void live_create(const char *ns, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        create_v(live_kc, &ko_karmadas, ns, false, fmt, ap);
+        create_v(live_kc, &karmada_karmadas, ns, false, fmt, ap);
         va_end(ap);
 }
 
@@ -197,8 +197,8 @@ void live_patch(const char *ns, const char *name, const char *fmt, ...)
         va_start(ap, fmt);
         strbuf_vprintf(&b, fmt, ap);
         va_end(ap);
-        IT_ASSERT(kube_patch(live_kc, &ko_karmadas, ns, name, KUBE_PATCH_MERGE, b.buf, NULL, NULL,
-                             &st) == 0,
+        IT_ASSERT(kube_patch(live_kc, &karmada_karmadas, ns, name, KUBE_PATCH_MERGE, b.buf, NULL,
+                             NULL, &st) == 0,
                   "patch %s with %s: %s", name, b.buf, st.message);
         strbuf_free(&b);
 }
@@ -207,7 +207,7 @@ cJSON *live_get(const char *ns, const char *name)
 {
         cJSON *k = NULL;
 
-        if (kube_get(live_kc, &ko_karmadas, ns, name, &k, NULL) < 0)
+        if (kube_get(live_kc, &karmada_karmadas, ns, name, &k, NULL) < 0)
                 return NULL;
         return k;
 }
@@ -304,7 +304,7 @@ void live_wait_deleted(const char *ns, const char *name, double timeout)
 {
         for (double t = itest_now(); itest_now() - t < timeout; usleep(200 * 1000)) {
                 cJSON *k = NULL;
-                if (kube_get(live_kc, &ko_karmadas, ns, name, &k, NULL) == -ENOENT)
+                if (kube_get(live_kc, &karmada_karmadas, ns, name, &k, NULL) == -ENOENT)
                         return;
                 cJSON_Delete(k);
         }

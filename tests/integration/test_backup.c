@@ -49,7 +49,7 @@ static void backup(const char *name, const char *karmada, const char *prefix, co
                    const char *creds, const char *key)
 {
         live_create_object(
-                &ko_karmadabackups, ns,
+                &karmada_backups, ns,
                 "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"KarmadaBackup\","
                 "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaRef\":{\"name\":\"%s\"},"
                 "\"s3\":{\"endpoint\":\"%s\",\"bucket\":\"%s\",\"prefix\":\"%s\","
@@ -62,7 +62,7 @@ static cJSON *get_backup(const char *name)
 {
         cJSON *b = NULL;
 
-        IT_ASSERT(kube_get(live_kc, &ko_karmadabackups, ns, name, &b, NULL) == 0, "get %s", name);
+        IT_ASSERT(kube_get(live_kc, &karmada_backups, ns, name, &b, NULL) == 0, "get %s", name);
         return b;
 }
 
@@ -157,7 +157,7 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
         size_t n = 0;
 
         snprintf(sel, sizeof(sel), "operator.karmada.io/schedule=%s", schedule);
-        IT_ASSERT(kube_list(live_kc, &ko_karmadabackups, ns,
+        IT_ASSERT(kube_list(live_kc, &karmada_backups, ns,
                             &(struct kube_list_options){.label_selector = sel}, &list, NULL) == 0,
                   "list backups");
         *completed = 0;
@@ -425,13 +425,14 @@ static void round_trip(void)
         cJSON_Delete(s2);
 
         /* spec.restore cannot be added to a running instance */
-        IT_ASSERT(kube_patch(live_kc, &ko_karmadas, ns, "bk", KUBE_PATCH_MERGE,
+        IT_ASSERT(kube_patch(live_kc, &karmada_karmadas, ns, "bk", KUBE_PATCH_MERGE,
                              "{\"spec\":{\"restore\":{\"backupRef\":{\"name\":\"rt\"}}}}", NULL,
                              NULL, &st) == -EINVAL &&
                           strstr(st.message, "restore"),
                   "spec.restore added to a running instance: %s", st.message);
         itest_log("restore over a running instance refused: %.150s", st.message);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bk2", NULL, NULL) == 0, "delete bk2");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk2", NULL, NULL) == 0,
+                  "delete bk2");
         live_wait_deleted(ns, "bk2", 90);
 }
 
@@ -463,14 +464,15 @@ static void corrupted(const char *name)
         IT_ASSERT(kube_get(live_kc, &kube_statefulsets, ns, "bk3-karmada-etcd", &sts, NULL) ==
                           -ENOENT,
                   "an etcd was created from a corrupted snapshot");
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bk3", NULL, NULL) == 0, "delete bk3");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk3", NULL, NULL) == 0,
+                  "delete bk3");
         live_wait_deleted(ns, "bk3", 90);
 }
 
 static void schedule_template(const char *name, const char *creds)
 {
         live_create_object(
-                &ko_karmadabackupschedules, ns,
+                &karmada_backupschedules, ns,
                 "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
                 "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"%s\"},\"spec\":{"
                 "\"schedule\":\"@daily\",\"suspend\":true,\"template\":{\"spec\":{"
@@ -513,8 +515,7 @@ static void pre_upgrade(void)
                 cJSON_Delete(c);
         }
         /* as the message says: delete the failed backup, point at a template that works */
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadabackups, ns, "up-pre-v1-18-2-g2", NULL, NULL) ==
-                          0,
+        IT_ASSERT(kube_delete(live_kc, &karmada_backups, ns, "up-pre-v1-18-2-g2", NULL, NULL) == 0,
                   "delete the failed backup");
         live_patch(ns, "up",
                    "{\"metadata\":{\"annotations\":{\"operator.karmada.io/backup-before-upgrade\":"
@@ -538,7 +539,7 @@ static void pre_upgrade(void)
         itest_log(
                 "upgraded to v1.18.2 after KarmadaBackup up-pre-v1-18-2-g2 (of v1.17.1) completed");
         cJSON_Delete(b);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
         live_wait_deleted(ns, "up", 90);
 }
 
@@ -670,7 +671,7 @@ int main(void)
                 strbuf_free(&got);
         }
         /* its spec is immutable */
-        IT_ASSERT(kube_patch(live_kc, &ko_karmadabackups, ns, "one", KUBE_PATCH_MERGE,
+        IT_ASSERT(kube_patch(live_kc, &karmada_backups, ns, "one", KUBE_PATCH_MERGE,
                              "{\"spec\":{\"s3\":{\"prefix\":\"elsewhere\"}}}", NULL, NULL,
                              &st) == -EINVAL &&
                           strstr(st.message, "cannot change"),
@@ -723,7 +724,7 @@ int main(void)
         /* a schedule: every 2 s, keep the last 3 */
         snprintf(prefix, sizeof(prefix), "s-%s", ns);
         live_create_object(
-                &ko_karmadabackupschedules, ns,
+                &karmada_backupschedules, ns,
                 "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
                 "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"often\"},\"spec\":{"
                 "\"schedule\":"
@@ -744,7 +745,7 @@ int main(void)
         itest_log("5 scheduled backups in %.1fs", itest_now() - t0);
         {
                 struct kube_status ps;
-                IT_ASSERT(kube_patch(live_kc, &ko_karmadabackupschedules, ns, "often",
+                IT_ASSERT(kube_patch(live_kc, &karmada_backupschedules, ns, "often",
                                      KUBE_PATCH_MERGE, "{\"spec\":{\"suspend\":true}}", NULL, NULL,
                                      &ps) == 0,
                           "suspend: %s", ps.message);
@@ -768,7 +769,7 @@ int main(void)
         {
                 cJSON *s = NULL;
                 const cJSON *status;
-                IT_ASSERT(kube_get(live_kc, &ko_karmadabackupschedules, ns, "often", &s, NULL) == 0,
+                IT_ASSERT(kube_get(live_kc, &karmada_backupschedules, ns, "often", &s, NULL) == 0,
                           "get schedule");
                 status = cJSON_GetObjectItem(s, "status");
                 IT_ASSERT(
@@ -779,7 +780,7 @@ int main(void)
         }
         strbuf_free(&seen);
 
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
         live_wait_deleted(ns, "bk", 90);
         pre_upgrade();
         live_teardown();

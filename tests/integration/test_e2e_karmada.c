@@ -134,7 +134,7 @@ static cJSON *get_karmada(const char *name)
 {
         cJSON *o = NULL;
 
-        kube_get(kc, &ko_karmadas, ns, name, &o, NULL);
+        kube_get(kc, &karmada_karmadas, ns, name, &o, NULL);
         return o;
 }
 
@@ -378,8 +378,8 @@ static void test_scaling_touches_only_that_component(const char *instance, const
         int changed = 0;
 
         snprintf(sched, sizeof(sched), "%s-scheduler", prefix);
-        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, patch, NULL, NULL,
-                             NULL) == 0,
+        IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, instance, KUBE_PATCH_MERGE, patch, NULL,
+                             NULL, NULL) == 0,
                   "scale");
         wait_ready(instance, "True", NULL, 60);
         after = list_instance(&kube_deployments, instance);
@@ -437,14 +437,14 @@ static void test_switched_off_is_deleted(const char *instance, const char *prefi
         snprintf(desched, sizeof(desched), "%s-descheduler", prefix);
         snprintf(config, sizeof(config), "%s-descheduler-config", prefix);
         snprintf(pdb, sizeof(pdb), "%s-scheduler", prefix);
-        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, on, NULL, NULL,
+        IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, instance, KUBE_PATCH_MERGE, on, NULL, NULL,
                              NULL) == 0,
                   "switch on");
         wait_ready(instance, "True", NULL, 60);
         IT_ASSERT(exists(&kube_deployments, desched) && exists(&kube_secrets, config) &&
                           exists(&kube_poddisruptionbudgets, pdb),
                   "descheduler, its kubeconfig and the scheduler's PDB exist");
-        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, off, NULL, NULL,
+        IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, instance, KUBE_PATCH_MERGE, off, NULL, NULL,
                              NULL) == 0,
                   "switch off");
         wait_ready(instance, "True", NULL, 60);
@@ -466,7 +466,8 @@ static void test_invalid_spec(void)
         cJSON *k;
         const char *msg;
 
-        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, bad, NULL, NULL, NULL) == 0, "create broken");
+        IT_ASSERT(kube_create(kc, &karmada_karmadas, ns, bad, NULL, NULL, NULL) == 0,
+                  "create broken");
         wait_ready("broken", "False", "InvalidSpec", 30);
         k = get_karmada("broken");
         msg = str_at(condition(k, "Ready"), "message", NULL);
@@ -475,7 +476,8 @@ static void test_invalid_spec(void)
         itest_log("invalid spec: Ready=False InvalidSpec \"%s\"; nothing created", msg);
         cJSON_Delete(k);
         cJSON_Delete(bad);
-        IT_ASSERT(kube_delete(kc, &ko_karmadas, ns, "broken", NULL, NULL) == 0, "delete broken");
+        IT_ASSERT(kube_delete(kc, &karmada_karmadas, ns, "broken", NULL, NULL) == 0,
+                  "delete broken");
 }
 
 static char *ca_of(const char *prefix)
@@ -517,7 +519,8 @@ static void test_kill_mid_install_keeps_the_ca(void)
         char *ca1 = NULL, *ca2;
         double t0 = itest_now();
 
-        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, cr, NULL, NULL, NULL) == 0, "create crash");
+        IT_ASSERT(kube_create(kc, &karmada_karmadas, ns, cr, NULL, NULL, NULL) == 0,
+                  "create crash");
         cJSON_Delete(cr);
         /* as soon as the certificates exist, before the instance is Ready */
         while (!(ca1 = ca_of("crash-karmada")) && itest_now() - t0 < 60)
@@ -552,7 +555,7 @@ static void test_delete(const char *instance)
         double t0 = itest_now();
         cJSON *k;
 
-        IT_ASSERT(kube_delete(kc, &ko_karmadas, ns, instance, NULL, NULL) == 0, "delete %s",
+        IT_ASSERT(kube_delete(kc, &karmada_karmadas, ns, instance, NULL, NULL) == 0, "delete %s",
                   instance);
         for (;;) {
                 k = get_karmada(instance);
@@ -592,7 +595,7 @@ static void test_many_estimators(const char *instance)
                       "{\"spec\":{\"features\":{\"scheduler\":{\"estimator\":{\"enabled\":"
                       "true,\"memberClusters\":[%s]}}}}}",
                       members.buf);
-        IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, instance, KUBE_PATCH_MERGE, patch.buf, NULL,
+        IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, instance, KUBE_PATCH_MERGE, patch.buf, NULL,
                              NULL, NULL) == 0,
                   "patch %s", instance);
         strbuf_free(&members);
@@ -614,17 +617,17 @@ static void test_namespace_deleted(void)
         cJSON *o = NULL;
         double t0;
 
-        body_create(&ko_karmadas, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
-                                  "\"Karmada\",\"metadata\":{\"name\":\"warned\"},\"spec\":{"
-                                  "\"karmadaVersion\":\"v0.1.0\"}}");
+        body_create(&karmada_karmadas, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
+                                       "\"Karmada\",\"metadata\":{\"name\":\"warned\"},\"spec\":{"
+                                       "\"karmadaVersion\":\"v0.1.0\"}}");
         wait_ready("warned", "False", "InvalidSpec", 30);
         for (int i = 0; i < 3;
              i++) { /* each change of metadata is a reconcile: the Warning again */
                 char patch[128];
                 snprintf(patch, sizeof(patch),
                          "{\"metadata\":{\"annotations\":{\"touch\":\"%d\"}}}", i);
-                IT_ASSERT(kube_patch(kc, &ko_karmadas, ns, "warned", KUBE_PATCH_MERGE, patch, NULL,
-                                     NULL, NULL) == 0,
+                IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, "warned", KUBE_PATCH_MERGE, patch,
+                                     NULL, NULL, NULL) == 0,
                           "touch warned");
                 usleep(1500 * 1000);
         }
@@ -703,7 +706,7 @@ int main(void)
         snprintf(path, sizeof(path), "%s/operator/config/samples/karmada.yaml", src);
         sample = load_yaml(path, NULL, NULL);
         cJSON_DeleteItemFromObject(cJSON_GetObjectItem(sample, "metadata"), "namespace");
-        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, sample, NULL, NULL, NULL) == 0,
+        IT_ASSERT(kube_create(kc, &karmada_karmadas, ns, sample, NULL, NULL, NULL) == 0,
                   "create karmada-demo");
         cJSON_Delete(sample);
         snprintf(path, sizeof(path), "%s/operator/config/samples/karmada-sample.yaml", src);
@@ -713,7 +716,7 @@ int main(void)
                                       "{{crd_tarball}}", "{{image_tag}}", NULL},
                 (const char *const[]){"second", ns, "{httpSource: {url: 'http://local'}}",
                                       "v1.18.2", NULL});
-        IT_ASSERT(kube_create(kc, &ko_karmadas, ns, sample, NULL, NULL, NULL) == 0,
+        IT_ASSERT(kube_create(kc, &karmada_karmadas, ns, sample, NULL, NULL, NULL) == 0,
                   "create second");
         cJSON_Delete(sample);
         t = wait_ready("karmada-demo", "True", NULL, 180);

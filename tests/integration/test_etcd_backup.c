@@ -21,7 +21,7 @@
 
 static char *secret_key(const cJSON *secret, const char *key, size_t *len)
 {
-        char *v = ko_secret_value(secret, key, len);
+        char *v = manifest_secret_value(secret, key, len);
 
         IT_ASSERT(v, "Secret key %s", key);
         return v;
@@ -66,9 +66,9 @@ int main(void)
 {
         const char *ns = NULL;
         struct kube_client *kk;
-        struct ko_etcd_member m = {0};
-        struct ko_etcd_status st;
-        struct ko_snapshot snap = {0};
+        struct etcd_backup_member m = {0};
+        struct etcd_backup_status st;
+        struct etcd_backup_snapshot snap = {0};
         struct s3_client s3, bad;
         struct s3_object *objs = NULL;
         struct s3_error e = {0};
@@ -117,7 +117,7 @@ int main(void)
         m.url = url;
         m.resolve = resolve;
 
-        IT_ASSERT(ko_etcd_status(&m, &st, err, sizeof(err)) == 0, "status: %s", err);
+        IT_ASSERT(etcd_backup_status(&m, &st, err, sizeof(err)) == 0, "status: %s", err);
         IT_ASSERT(st.revision > 60 && st.leader && !st.learner && !st.errors[0],
                   "status: revision %lld leader %llx learner %d errors %s", st.revision, st.leader,
                   st.learner, st.errors);
@@ -126,7 +126,7 @@ int main(void)
 
         strbuf_printf(&key, "snapshots/%s/bk.db", ns);
         t0 = itest_now();
-        IT_ASSERT(ko_etcd_snapshot_to_s3(&m, &s3, key.buf, &snap, err, sizeof(err)) == 0,
+        IT_ASSERT(etcd_backup_snapshot_to_s3(&m, &s3, key.buf, &snap, err, sizeof(err)) == 0,
                   "snapshot: %s", err);
         itest_log("snapshot of revision %lld: %llu bytes, sha256 %.16s..., uploaded in %.2fs",
                   snap.revision, (unsigned long long)snap.size, snap.sha256, itest_now() - t0);
@@ -164,11 +164,11 @@ int main(void)
 
         /* a CA that is not etcd's: refused before anything is uploaded */
         {
-                struct ko_etcd_member wrong = m;
+                struct etcd_backup_member wrong = m;
                 wrong.ca = m.cert; /* a certificate, but not the one that signed etcd's */
                 wrong.ca_len = m.cert_len;
-                IT_ASSERT(ko_etcd_snapshot_to_s3(&wrong, &s3, "snapshots/wrong-ca.db", &snap, err,
-                                                 sizeof(err)) < 0,
+                IT_ASSERT(etcd_backup_snapshot_to_s3(&wrong, &s3, "snapshots/wrong-ca.db", &snap,
+                                                     err, sizeof(err)) < 0,
                           "a wrong CA was accepted");
                 itest_log("wrong CA refused: %.120s", err);
                 n = 0;
@@ -179,8 +179,8 @@ int main(void)
         /* S3 refuses the upload: nothing stays */
         bad = s3;
         bad.secret_key = "not-the-secret";
-        IT_ASSERT(ko_etcd_snapshot_to_s3(&m, &bad, "snapshots/refused.db", &snap, err,
-                                         sizeof(err)) < 0 &&
+        IT_ASSERT(etcd_backup_snapshot_to_s3(&m, &bad, "snapshots/refused.db", &snap, err,
+                                             sizeof(err)) < 0 &&
                           strstr(err, "S3"),
                   "an upload with a wrong secret: %s", err);
         n = 0;
@@ -195,7 +195,7 @@ int main(void)
         free((char *)m.cert);
         free((char *)m.key);
         cJSON_Delete(secret);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
         live_wait_deleted(ns, "bk", 90);
         live_teardown();
         itest_log("ok");

@@ -671,7 +671,8 @@ int main(void)
         at_rest("features switched off");
 
         kube_client_free(kk);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, host_ns, NAME, NULL, NULL) == 0, "delete");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, host_ns, NAME, NULL, NULL) == 0,
+                  "delete");
         live_wait_deleted(host_ns, NAME, 120);
         live_teardown();
         for (int i = 0; i < 2; i++) {

@@ -153,7 +153,7 @@ static void test_least_privilege(void)
         live_wait_condition(ns, "rbac", "Ready", "True", 240);
         itest_log("Ready after %.1fs with the shipped RBAC only (a ServiceAccount token)",
                   itest_now() - t0);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "rbac", NULL, NULL) == 0, "delete");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "rbac", NULL, NULL) == 0, "delete");
         live_wait_deleted(ns, "rbac", 90);
         {
                 cJSON *list = NULL;

@@ -261,7 +261,8 @@ static void test_missing_san_fails(const char *cache, const char *url)
                   buf);
         free(log);
         live_stop_operator(1);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "bad", NULL, NULL) == 0, "delete bad");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bad", NULL, NULL) == 0,
+                  "delete bad");
 }
 
 int main(void)
@@ -297,7 +298,8 @@ int main(void)
 
         test_missing_san_fails(cache, url);
 
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "live", NULL, NULL) == 0, "delete live");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "live", NULL, NULL) == 0,
+                  "delete live");
         live_wait_deleted(ns, "live", 60);
         live_teardown();
         fileserver_stop(srv);

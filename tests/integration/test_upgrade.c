@@ -382,8 +382,9 @@ int main(void)
         IT_ASSERT(strncmp(buf, "True", 4) == 0, "other: %s", buf);
 
         kube_client_free(kk);
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
-        IT_ASSERT(kube_delete(live_kc, &ko_karmadas, ns, "other", NULL, NULL) == 0, "delete other");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "other", NULL, NULL) == 0,
+                  "delete other");
         live_wait_deleted(ns, "up", 90);
         live_wait_deleted(ns, "other", 90);
         live_teardown();

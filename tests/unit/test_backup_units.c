@@ -68,7 +68,7 @@ static void test_s3_urls(void **state)
 static void test_retention(void **state)
 {
         const long long now = 1000000;
-        struct ko_backup_item it[] = {
+        struct backup_spec_item it[] = {
                 {"b1", now - 500, true, false},  {"b2", now - 400, true, false},
                 {"f1", now - 350, false, false}, {"b3", now - 300, true, false},
                 {"b4", now - 200, true, false},  {"b5", now - 100, true, false},
@@ -78,36 +78,36 @@ static void test_retention(void **state)
 
         (void)state;
         /* keep the 3 newest successes; failures older than the newest success go */
-        assert_int_equal(ko_retention_select(it, n, 3, 0, now), 3);
+        assert_int_equal(retention_select(it, n, 3, 0, now), 3);
         assert_true(it[0].remove && it[1].remove && it[2].remove);
         assert_false(it[3].remove || it[4].remove || it[5].remove || it[6].remove);
         /* by age: older than 250 s */
-        assert_int_equal(ko_retention_select(it, n, 0, 250, now), 4);
+        assert_int_equal(retention_select(it, n, 0, 250, now), 4);
         assert_true(it[0].remove && it[1].remove && it[2].remove && it[3].remove);
         /* no limits: only the failure before the newest success */
-        assert_int_equal(ko_retention_select(it, n, 0, 0, now), 1);
+        assert_int_equal(retention_select(it, n, 0, 0, now), 1);
         assert_true(it[2].remove);
         /* everything too old: the newest success stays all the same */
-        assert_int_equal(ko_retention_select(it, n, 1, 10, now), 5);
+        assert_int_equal(retention_select(it, n, 1, 10, now), 5);
         assert_false(it[5].remove);
         assert_false(it[6].remove);
         /* no success at all: nothing removed */
-        struct ko_backup_item failed[] = {{"f", 1, false, false}, {"g", 2, false, false}};
-        assert_int_equal(ko_retention_select(failed, 2, 1, 1, now), 0);
+        struct backup_spec_item failed[] = {{"f", 1, false, false}, {"g", 2, false, false}};
+        assert_int_equal(retention_select(failed, 2, 1, 1, now), 0);
         /* equal times: exactly keep_last kept */
-        struct ko_backup_item same[] = {
+        struct backup_spec_item same[] = {
                 {"a", 5, true, false}, {"b", 5, true, false}, {"c", 5, true, false}};
-        assert_int_equal(ko_retention_select(same, 3, 2, 0, now), 1);
+        assert_int_equal(retention_select(same, 3, 2, 0, now), 1);
 }
 
-static struct ko_backup *parse_backup(const char *json, int want, const char *const *needles)
+static struct backup_spec *parse_backup(const char *json, int want, const char *const *needles)
 {
-        struct ko_spec_error err = {{0}};
-        struct ko_backup *b = NULL;
+        struct karmada_spec_error err = {{0}};
+        struct backup_spec *b = NULL;
         cJSON *o = cJSON_Parse(json);
 
         assert_non_null(o);
-        assert_int_equal(ko_backup_parse(o, &b, &err), want);
+        assert_int_equal(backup_spec_parse(o, &b, &err), want);
         for (; needles && *needles; needles++)
                 if (!strstr(err.message, *needles))
                         fail_msg("error \"%s\" lacks \"%s\"", err.message, *needles);
@@ -118,7 +118,7 @@ static struct ko_backup *parse_backup(const char *json, int want, const char *co
 /* a KarmadaBackup, typed: defaults, status, and every missing field named */
 static void test_backup_spec(void **state)
 {
-        struct ko_backup *b;
+        struct backup_spec *b;
 
         (void)state;
         b = parse_backup("{\"metadata\":{\"namespace\":\"ns\",\"name\":\"one\",\"uid\":\"u-1\","
@@ -139,7 +139,7 @@ static void test_backup_spec(void **state)
         assert_string_equal(b->object_key, "p/etcd.db");
         assert_null(b->pki_object_key);
         assert_int_equal(b->generation, 2);
-        ko_backup_free(b);
+        backup_spec_free(b);
         assert_null(parse_backup("{\"metadata\":{\"name\":\"x\"},\"spec\":{}}", -EINVAL,
                                  (const char *const[]){"spec.karmadaRef.name: required",
                                                        "spec.encryptionKeySecretRef.name: required",
@@ -157,22 +157,22 @@ static void test_backup_spec(void **state)
 /* the client of a location: the CA bundle decoded from base64, a bad one named */
 static void test_s3_open(void **state)
 {
-        struct ko_s3_location loc = {.endpoint = "https://s3.example",
-                                     .bucket = "b",
-                                     .ca_bundle = "LS0tLS1CRUdJTg=="}; /* "-----BEGIN" */
+        struct s3_location loc = {.endpoint = "https://s3.example",
+                                  .bucket = "b",
+                                  .ca_bundle = "LS0tLS1CRUdJTg=="}; /* "-----BEGIN" */
         char why[256] = "";
-        struct ko_s3 s3;
+        struct s3_bucket s3;
 
         (void)state;
-        assert_int_equal(ko_s3_open(&loc, "AK", "SK", &s3, why, sizeof(why)), 0);
+        assert_int_equal(s3_location_open(&loc, "AK", "SK", &s3, why, sizeof(why)), 0);
         assert_int_equal(s3.c.ca_len, 10);
         assert_memory_equal(s3.c.ca_pem, "-----BEGIN", 10);
         assert_string_equal(s3.c.secret_key, "SK");
         assert_string_equal(s3.c.target.bucket, "b");
-        ko_s3_close(&s3);
+        s3_location_close(&s3);
         assert_null(s3.secret_key);
         loc.ca_bundle = "not base64!";
-        assert_int_equal(ko_s3_open(&loc, "AK", "SK", &s3, why, sizeof(why)), -EINVAL);
+        assert_int_equal(s3_location_open(&loc, "AK", "SK", &s3, why, sizeof(why)), -EINVAL);
         assert_non_null(strstr(why, "spec.s3.caBundle"));
 }
 
@@ -181,8 +181,8 @@ static void test_backup_from_template(void **state)
 {
         cJSON *sched = cJSON_Parse("{\"spec\":{\"template\":{\"spec\":{\"karmadaRef\":{"
                                    "\"name\":\"other\"},\"s3\":{\"bucket\":\"b\"}}}}}");
-        cJSON *b = ko_backup_from_template(sched, "pre-1", "mine");
-        cJSON *c = ko_backup_from_template(sched, "sched-1", NULL);
+        cJSON *b = backup_spec_from_template(sched, "pre-1", "mine");
+        cJSON *c = backup_spec_from_template(sched, "sched-1", NULL);
 
         (void)state;
         assert_string_equal(cJSON_GetObjectItem(b, "kind")->valuestring, "KarmadaBackup");

@@ -27,7 +27,7 @@ static void check_fails(const struct reconciler *const *reg, size_t limit, const
 {
         char err[256] = "";
 
-        assert_int_equal(ko_registry_check(reg, limit, err, sizeof(err)), -EINVAL);
+        assert_int_equal(registry_check(reg, limit, err, sizeof(err)), -EINVAL);
         if (!strstr(err, needle))
                 fail_msg("error \"%s\" lacks \"%s\"", err, needle);
 }
@@ -38,9 +38,9 @@ static void test_the_registry_keeps_the_contract(void **state)
         size_t n = 0;
 
         (void)state;
-        assert_int_equal(ko_registry_check(ko_reconcilers, KO_MAX_RECONCILERS, err, sizeof(err)),
+        assert_int_equal(registry_check(registry_reconcilers, KO_MAX_RECONCILERS, err, sizeof(err)),
                          0);
-        while (ko_reconcilers[n])
+        while (registry_reconcilers[n])
                 n++;
         assert_true(n > 10);
 }
@@ -50,8 +50,8 @@ static void test_a_good_registry_passes(void **state)
         char err[256] = "";
 
         (void)state;
-        assert_int_equal(ko_registry_check((const struct reconciler *const[]){&a, &b, NULL}, 2, err,
-                                           sizeof(err)),
+        assert_int_equal(registry_check((const struct reconciler *const[]){&a, &b, NULL}, 2, err,
+                                        sizeof(err)),
                          0);
 }
 
@@ -82,7 +82,7 @@ static void test_more_than_the_driver_holds_fails(void **state)
 static void test_karmada_kinds_come_from_the_registry(void **state)
 {
         const struct kube_resource *kinds[64];
-        size_t n = ko_registry_karmada_kinds(kinds, 64);
+        size_t n = registry_karmada_kinds(kinds, 64);
 
         (void)state;
         for (size_t i = 0; i < n; i++) {
@@ -92,7 +92,7 @@ static void test_karmada_kinds_come_from_the_registry(void **state)
         }
         for (const struct kube_resource *const *want =
                      (const struct kube_resource *const[]){&kube_services, &kube_apiservices,
-                                                           &kube_priorityclasses, &ko_frqs,
+                                                           &kube_priorityclasses, &karmada_frqs,
                                                            &kube_crds, NULL};
              *want; want++) {
                 bool found = false;

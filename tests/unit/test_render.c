@@ -27,7 +27,7 @@ static char *render_file(const char *path)
         FILE *fo = open_memstream(&out, &olen), *fe = open_memstream(&err, &elen);
         int status;
 
-        status = ko_render(path, &o, fo, fe);
+        status = render_manifests(path, &o, fo, fe);
         fclose(fo);
         fclose(fe);
         if (status != 0)
@@ -94,7 +94,7 @@ static void test_golden_upstream_sample(void **state)
 
 static struct karmada *parse(const char *y)
 {
-        struct ko_spec_error err;
+        struct karmada_spec_error err;
         struct karmada *k = NULL;
         char perr[256];
         cJSON *doc = NULL;
@@ -154,8 +154,8 @@ static void test_user_settings_win_over_contributions(void **state)
 
         assert_int_equal(desired_init(&d, k, NULL), 0);
         d.key_type = PKI_ECDSA_P256;
-        for (const struct reconciler *const *r = ko_reconcilers; *r; r++) {
-                if (!ko_reconciler_enabled(*r, k))
+        for (const struct reconciler *const *r = registry_reconcilers; *r; r++) {
+                if (!registry_enabled(*r, k))
                         continue;
                 d.owner = (*r)->name;
                 assert_int_equal((*r)->contribute(k, &d), 0);
@@ -196,8 +196,8 @@ static void build(const struct karmada *k, struct desired *d)
 {
         assert_int_equal(desired_init(d, k, NULL), 0);
         d->key_type = PKI_ECDSA_P256;
-        for (const struct reconciler *const *r = ko_reconcilers; *r; r++) {
-                if (!ko_reconciler_enabled(*r, k))
+        for (const struct reconciler *const *r = registry_reconcilers; *r; r++) {
+                if (!registry_enabled(*r, k))
                         continue;
                 d->owner = (*r)->name;
                 assert_int_equal((*r)->contribute(k, d), 0);
@@ -353,7 +353,7 @@ static void test_every_object_is_labelled_and_owned(void **state)
         char err[256];
         int n_karmada = 0;
 
-        assert_int_equal(ko_build_desired(k, NULL, PKI_ECDSA_P256, &d, err, sizeof(err)), 0);
+        assert_int_equal(registry_build_desired(k, NULL, PKI_ECDSA_P256, &d, err, sizeof(err)), 0);
         assert_true(d.n > 15);
         for (size_t i = 0; i < d.n; i++) {
                 const cJSON *meta = cJSON_GetObjectItem(d.objs[i].obj, "metadata");
@@ -401,7 +401,7 @@ static void test_invalid_input_is_reported_not_rendered(void **state)
               "spec: {components: {etcd: {local: {replicas: 0}}}}\n",
               f);
         fclose(f);
-        assert_int_equal(ko_render(path, &o, fo, fe), 1);
+        assert_int_equal(render_manifests(path, &o, fo, fe), 1);
         fclose(fo);
         fclose(fe);
         assert_non_null(strstr(err, "spec.components.etcd.local.replicas"));

@@ -30,7 +30,7 @@ static cJSON *yaml(const char *y)
 
 static struct karmada *parse_ok(const char *y)
 {
-        struct ko_spec_error err = {{0}};
+        struct karmada_spec_error err = {{0}};
         struct karmada *k = NULL;
         cJSON *doc = yaml(y);
 
@@ -42,7 +42,7 @@ static struct karmada *parse_ok(const char *y)
 
 static void parse_fails(const char *y, const char *const *needles)
 {
-        struct ko_spec_error err = {{0}};
+        struct karmada_spec_error err = {{0}};
         struct karmada *k = NULL;
         cJSON *doc = yaml(y);
 
@@ -62,7 +62,7 @@ static void test_empty_spec_gets_upstream_defaults(void **state)
 
         assert_string_equal(k->prefix, "demo-karmada");
         assert_int_equal(k->generation, 3);
-        assert_string_equal(k->version, ko_release_default()->karmada);
+        assert_string_equal(k->version, release_default()->karmada);
         assert_string_equal(k->dns_domain, "cluster.local");
         assert_false(k->etcd_external);
         assert_int_equal(k->etcd_volume, KO_VOLUME_EMPTY_DIR);
@@ -273,16 +273,16 @@ static void test_versions(void **state)
 {
         int a, b, c;
 
-        assert_true(ko_version_parse("v1.18.2", &a, &b, &c));
+        assert_true(release_version_parse("v1.18.2", &a, &b, &c));
         assert_int_equal(a * 10000 + b * 100 + c, 11802);
-        assert_false(ko_version_parse("1.18.2", &a, &b, &c));
-        assert_false(ko_version_parse("v1.18", &a, &b, &c));
-        assert_false(ko_version_parse("v1.18.2-rc.1", &a, &b, &c));
-        assert_true(ko_version_compare("v1.17.1", "v1.18.0") < 0);
-        assert_true(ko_version_compare("v1.18.10", "v1.18.9") > 0);
-        assert_int_equal(ko_version_compare("v1.18.2", "v1.18.2"), 0);
-        assert_non_null(ko_release_find("v1.17.1"));
-        assert_null(ko_release_find("v1.17.2"));
+        assert_false(release_version_parse("1.18.2", &a, &b, &c));
+        assert_false(release_version_parse("v1.18", &a, &b, &c));
+        assert_false(release_version_parse("v1.18.2-rc.1", &a, &b, &c));
+        assert_true(release_version_compare("v1.17.1", "v1.18.0") < 0);
+        assert_true(release_version_compare("v1.18.10", "v1.18.9") > 0);
+        assert_int_equal(release_version_compare("v1.18.2", "v1.18.2"), 0);
+        assert_non_null(release_find("v1.17.1"));
+        assert_null(release_find("v1.17.2"));
 }
 
 static void test_upgrade_policy(void **state)
@@ -290,20 +290,24 @@ static void test_upgrade_policy(void **state)
         char msg[512] = "";
 
         (void)state;
-        assert_int_equal(ko_upgrade_check(NULL, "v1.18.2", false, msg, sizeof(msg)), 0);
-        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.18.2", false, msg, sizeof(msg)), 0);
-        assert_int_equal(ko_upgrade_check("v1.17.1", "v1.18.2", false, msg, sizeof(msg)), 0);
-        assert_int_equal(ko_upgrade_check("v1.18.1", "v1.18.2", false, msg, sizeof(msg)), 0);
-        assert_int_equal(ko_upgrade_check("v1.16.0", "v1.18.2", false, msg, sizeof(msg)), -EPERM);
+        assert_int_equal(release_upgrade_check(NULL, "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.17.1", "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.18.1", "v1.18.2", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.16.0", "v1.18.2", false, msg, sizeof(msg)),
+                         -EPERM);
         assert_non_null(strstr(msg, "spec.karmadaVersion"));
         assert_non_null(strstr(msg, "skips a minor"));
         assert_non_null(strstr(msg, "v1.17"));
-        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.17.1", false, msg, sizeof(msg)), -EPERM);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.17.1", false, msg, sizeof(msg)),
+                         -EPERM);
         assert_non_null(strstr(msg, "downgrade"));
         assert_non_null(strstr(msg, KO_ALLOW_DOWNGRADE_ANNOTATION));
-        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.18.1", false, msg, sizeof(msg)), -EPERM);
-        assert_int_equal(ko_upgrade_check("v1.18.2", "v1.16.0", true, msg, sizeof(msg)), 0);
-        assert_int_equal(ko_upgrade_check("v1.18.2", "v2.0.0", false, msg, sizeof(msg)), -EPERM);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.18.1", false, msg, sizeof(msg)),
+                         -EPERM);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.16.0", true, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v2.0.0", false, msg, sizeof(msg)),
+                         -EPERM);
 }
 
 static void test_upgrade_annotations(void **state)

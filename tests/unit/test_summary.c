@@ -26,7 +26,7 @@ static const struct reconciler rec_off = {.name = "karmada-search", .condition =
 static struct karmada *parse(const char *version, long long generation)
 {
         char buf[512];
-        struct ko_spec_error err = {{0}};
+        struct karmada_spec_error err = {{0}};
         struct karmada *k = NULL;
         cJSON *doc;
 
@@ -148,8 +148,7 @@ static void test_all_ready(void **state)
         og = cJSON_GetObjectItemCaseSensitive(f->status, "observedGeneration");
         assert_true(cJSON_IsNumber(og) && og->valueint == 4);
         og = cJSON_GetObjectItemCaseSensitive(
-                ko_condition_get(cJSON_GetObjectItemCaseSensitive(f->status, "conditions"),
-                                 "Ready"),
+                condition_get(cJSON_GetObjectItemCaseSensitive(f->status, "conditions"), "Ready"),
                 "observedGeneration");
         assert_true(cJSON_IsNumber(og) && og->valueint == 4);
         /* the milestones once: each step's condition and Ready */
@@ -228,8 +227,8 @@ static void test_deadline_passed_is_upgrade_failed(void **state)
         cJSON *conds = cJSON_GetObjectItemCaseSensitive(f->status, "conditions");
 
         cJSON_AddStringToObject(f->status, "karmadaVersion", "v1.17.1");
-        ko_condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed",
-                         "v1.17.1 to v1.18.2: step etcd did not finish within 20s", 4);
+        condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed",
+                      "v1.17.1 to v1.18.2: step etcd did not finish within 20s", 4);
         f->in.left = 0;
         compute(f); /* every step Ready, but past the deadline: not upgraded */
         assert_string_equal(field(f, "Ready", "status"), "False");
@@ -291,8 +290,8 @@ static void test_transition_time_moves_only_on_a_flip(void **state)
         cJSON *conds = cJSON_GetObjectItemCaseSensitive(f->status, "conditions");
         cJSON *ready;
 
-        ko_condition_set(conds, "Ready", KO_TRUE, "Ready", "old message", 3);
-        ready = (cJSON *)ko_condition_get(conds, "Ready");
+        condition_set(conds, "Ready", KO_TRUE, "Ready", "old message", 3);
+        ready = (cJSON *)condition_get(conds, "Ready");
         cJSON_ReplaceItemInObjectCaseSensitive(ready, "lastTransitionTime",
                                                cJSON_CreateString("2020-01-01T00:00:00Z"));
         compute(f); /* still True: a new message and generation, the same time */

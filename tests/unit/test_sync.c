@@ -23,7 +23,7 @@ static bool sub(const char *d, const char *l, char *where)
 
         assert_non_null(dj);
         assert_non_null(lj);
-        r = ko_subset(dj, lj, where, 256);
+        r = sync_subset(dj, lj, where, 256);
         cJSON_Delete(dj);
         cJSON_Delete(lj);
         return r;
@@ -64,13 +64,13 @@ static void test_quantities(void **state)
 {
         long double v;
 
-        assert_true(ko_quantity("100m", &v) && v > 0.0999L && v < 0.1001L);
-        assert_true(ko_quantity("3Gi", &v) && v == 3221225472.0L);
-        assert_true(ko_quantity("2e3", &v) && v == 2000.0L);
-        assert_true(ko_quantity("1.5k", &v) && v == 1500.0L);
-        assert_false(ko_quantity("abc", &v));
-        assert_false(ko_quantity("1Zi", &v));
-        assert_false(ko_quantity("v1.18.2", &v));
+        assert_true(sync_quantity("100m", &v) && v > 0.0999L && v < 0.1001L);
+        assert_true(sync_quantity("3Gi", &v) && v == 3221225472.0L);
+        assert_true(sync_quantity("2e3", &v) && v == 2000.0L);
+        assert_true(sync_quantity("1.5k", &v) && v == 1500.0L);
+        assert_false(sync_quantity("abc", &v));
+        assert_false(sync_quantity("1Zi", &v));
+        assert_false(sync_quantity("v1.18.2", &v));
 }
 
 static void test_stamp_catches_removed_fields(void **state)
@@ -80,25 +80,25 @@ static void test_stamp_catches_removed_fields(void **state)
         cJSON *live, *smaller;
         char why[256];
 
-        assert_int_equal(ko_stamp(desired), 0);
+        assert_int_equal(sync_stamp(desired), 0);
         live = cJSON_Duplicate(desired, true);
-        assert_true(ko_in_sync(desired, live, why, sizeof(why)));
+        assert_true(sync_in_sync(desired, live, why, sizeof(why)));
         /* a label removed from the desired state: live still holds everything, but the hash moved
          */
         smaller = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"labels\":{\"a\":\"1\"}}}");
-        assert_int_equal(ko_stamp(smaller), 0);
-        assert_false(ko_in_sync(smaller, live, why, sizeof(why)));
+        assert_int_equal(sync_stamp(smaller), 0);
+        assert_false(sync_in_sync(smaller, live, why, sizeof(why)));
         assert_string_equal(why, "changed");
         /* stamping twice gives the same hash */
-        assert_int_equal(ko_stamp(smaller), 0);
-        assert_false(ko_in_sync(smaller, live, why, sizeof(why)));
+        assert_int_equal(sync_stamp(smaller), 0);
+        assert_false(sync_in_sync(smaller, live, why, sizeof(why)));
         /* a drifted live object */
         cJSON_ReplaceItemInObject(
                 cJSON_GetObjectItem(cJSON_GetObjectItem(live, "metadata"), "labels"), "a",
                 cJSON_CreateString("9"));
-        assert_false(ko_in_sync(desired, live, why, sizeof(why)));
+        assert_false(sync_in_sync(desired, live, why, sizeof(why)));
         assert_non_null(strstr(why, "drifted at .metadata.labels.a"));
-        assert_false(ko_in_sync(desired, NULL, why, sizeof(why)));
+        assert_false(sync_in_sync(desired, NULL, why, sizeof(why)));
         assert_string_equal(why, "missing");
         cJSON_Delete(desired);
         cJSON_Delete(live);
@@ -112,7 +112,7 @@ static bool rolled(const char *json)
         bool r;
 
         assert_non_null(o);
-        r = ko_rollout_done(o, why, sizeof(why));
+        r = sync_rollout_done(o, why, sizeof(why));
         cJSON_Delete(o);
         return r;
 }
@@ -152,7 +152,7 @@ static void test_rollout_is_finished_only_when_all_replicas_are_new_and_ready(vo
                 "\"status\":{\"observedGeneration\":1,\"replicas\":1,\"updatedReplicas\":1,"
                 "\"readyReplicas\":1,"
                 "\"availableReplicas\":1,\"currentRevision\":\"b\",\"updateRevision\":\"b\"}}"));
-        assert_false(ko_rollout_done(NULL, (char[64]){0}, 64));
+        assert_false(sync_rollout_done(NULL, (char[64]){0}, 64));
 }
 
 static void test_conditions_move_time_only_on_flips(void **state)
@@ -161,24 +161,24 @@ static void test_conditions_move_time_only_on_flips(void **state)
         const cJSON *c;
         char t1[64];
 
-        assert_true(ko_condition_set(conds, "Ready", KO_FALSE, "Progressing", "etcd: starting", 1));
-        c = ko_condition_get(conds, "Ready");
+        assert_true(condition_set(conds, "Ready", KO_FALSE, "Progressing", "etcd: starting", 1));
+        c = condition_get(conds, "Ready");
         snprintf(t1, sizeof(t1), "%s", cJSON_GetObjectItem(c, "lastTransitionTime")->valuestring);
         sleep(1);
         /* same status, new message: time stays */
-        assert_true(ko_condition_set(conds, "Ready", KO_FALSE, "Progressing", "apiserver: starting",
-                                     2));
+        assert_true(
+                condition_set(conds, "Ready", KO_FALSE, "Progressing", "apiserver: starting", 2));
         assert_string_equal(cJSON_GetObjectItem(c, "lastTransitionTime")->valuestring, t1);
         assert_int_equal(cJSON_GetObjectItem(c, "observedGeneration")->valueint, 2);
         /* nothing changed: reports no change */
-        assert_false(ko_condition_set(conds, "Ready", KO_FALSE, "Progressing",
-                                      "apiserver: starting", 2));
+        assert_false(
+                condition_set(conds, "Ready", KO_FALSE, "Progressing", "apiserver: starting", 2));
         /* a flip moves it */
-        assert_true(ko_condition_set(conds, "Ready", KO_TRUE, "Ready", "running", 2));
+        assert_true(condition_set(conds, "Ready", KO_TRUE, "Ready", "running", 2));
         assert_string_not_equal(cJSON_GetObjectItem(c, "lastTransitionTime")->valuestring, t1);
-        assert_true(ko_condition_is_true(conds, "Ready"));
-        assert_true(ko_condition_remove(conds, "Ready"));
-        assert_false(ko_condition_remove(conds, "Ready"));
+        assert_true(condition_is_true(conds, "Ready"));
+        assert_true(condition_remove(conds, "Ready"));
+        assert_false(condition_remove(conds, "Ready"));
         cJSON_Delete(conds);
 }
 
@@ -186,11 +186,11 @@ static void test_reasons_fit_the_api_pattern(void **state)
 {
         char a[] = "apply failed!", b[] = "1st", c[] = "Ok:";
 
-        ko_condition_reason(a);
+        condition_reason(a);
         assert_string_equal(a, "apply_failed_");
-        ko_condition_reason(b);
+        condition_reason(b);
         assert_string_equal(b, "Xst");
-        ko_condition_reason(c);
+        condition_reason(c);
         assert_string_equal(c, "Ok");
 }
 
@@ -198,13 +198,13 @@ static void test_names(void **state)
 {
         char buf[64];
 
-        assert_int_equal(ko_prefix("demo", buf, sizeof(buf)), 0);
+        assert_int_equal(names_prefix("demo", buf, sizeof(buf)), 0);
         assert_string_equal(buf, "demo-karmada");
-        assert_int_equal(ko_prefix("karmada-demo", buf, sizeof(buf)), 0);
+        assert_int_equal(names_prefix("karmada-demo", buf, sizeof(buf)), 0);
         assert_string_equal(buf, "karmada-demo");
-        assert_int_equal(ko_name("demo-karmada", "apiserver", buf, sizeof(buf)), 0);
+        assert_int_equal(names_join("demo-karmada", "apiserver", buf, sizeof(buf)), 0);
         assert_string_equal(buf, "demo-karmada-apiserver");
-        assert_int_equal(ko_name("demo-karmada", "apiserver", buf, 8), -ENOBUFS);
+        assert_int_equal(names_join("demo-karmada", "apiserver", buf, 8), -ENOBUFS);
 }
 
 int main(void)
