@@ -17,6 +17,7 @@
 #include "karmada/names.h"
 #include "karmada/retention.h"
 #include "karmada/spec.h"
+#include "reconciler.h"
 #include "runtime/log.h"
 #include "util/base64.h"
 #include "util/cron.h"
@@ -349,7 +350,7 @@ static int resolve_instance(struct bctl *bc, const struct backup_spec *b, struct
                      b->namespace);
         else if (r < 0)
                 retry(res, "get Karmada %s: %s", b->karmada, st.message);
-        else if (karmada_parse(kobj, &k, &se) < 0)
+        else if (registry_parse(kobj, &k, &se) < 0)
                 fail(res, "InvalidKarmada", "Karmada %s: %s", b->karmada, se.message);
         else if (k->etcd_external)
                 fail(res, "ExternalEtcd",

@@ -99,7 +99,7 @@ static int render_one(const char *path, const cJSON *doc, const struct render_op
         struct desired d;
         char err[1024];
         /* render shows what a new instance gets: the namespace is the object's */
-        int r = karmada_parse(doc, &k, &serr);
+        int r = registry_parse(doc, &k, &serr);
 
         if (r < 0) {
                 fprintf(errout, "karmada-operator render: %s: invalid Karmada: %s\n", path,

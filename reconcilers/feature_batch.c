@@ -6,18 +6,45 @@
  * server, with a ClusterPropagationPolicy that puts them on every member cluster (the
  * workloads need their CRDs there). Ready once the components run with the gate. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common.h"
 
-static bool batch_enabled(const struct karmada *k)
+static const struct kube_resource rics = {"config.karmada.io", "v1alpha1",
+                                          "resourceinterpretercustomizations",
+                                          "ResourceInterpreterCustomization", false};
+static const struct kube_resource cpps = {"policy.karmada.io", "v1alpha1",
+                                          "clusterpropagationpolicies", "ClusterPropagationPolicy",
+                                          false};
+
+struct batch {
+        bool multi_templates;        /* MultiplePodTemplatesScheduling */
+        const cJSON *customizations; /* ResourceInterpreterCustomizations: [{name, spec}] */
+        const cJSON *crds;           /* CustomResourceDefinitions (whole objects) */
+};
+
+static int batch_parse(struct spec_reader *p, const struct karmada *k, const cJSON *c, void **cfg)
 {
-        return k->features.batch;
+        static const char *const ric_fields[] = {"spec", NULL};
+        struct batch *f = calloc(1, sizeof(*f));
+
+        (void)k;
+        if (!f)
+                return -ENOMEM;
+        *cfg = f;
+        f->multi_templates = spec_bool(p, c, "multiplePodTemplates",
+                                       "spec.features.batch.multiplePodTemplates", false);
+        f->customizations =
+                spec_named_list(p, c, "interpreterCustomizations",
+                                "spec.features.batch.interpreterCustomizations", ric_fields);
+        f->crds = spec_named_list(p, c, "crds", "spec.features.batch.crds", ric_fields);
+        return 0;
 }
 
 /* every CRD listed, on every member cluster */
 static cJSON *crd_policy(const struct karmada *k)
 {
-        cJSON *p = manifest_karmada_object(k, &karmada_cpps, "karmada-operator-batch-crds", NULL,
+        cJSON *p = manifest_karmada_object(k, &cpps, "karmada-operator-batch-crds", NULL,
                                            "karmada-batch"),
               *spec, *sel, *crd;
 
@@ -25,7 +52,7 @@ static cJSON *crd_policy(const struct karmada *k)
                 return NULL;
         spec = cJSON_AddObjectToObject(p, "spec");
         sel = cJSON_AddArrayToObject(spec, "resourceSelectors");
-        cJSON_ArrayForEach (crd, k->features.crds) {
+        cJSON_ArrayForEach (crd, ((const struct batch *)karmada_feature(k, "batch"))->crds) {
                 cJSON *s = cJSON_CreateObject();
                 cJSON_AddStringToObject(s, "apiVersion", "apiextensions.k8s.io/v1");
                 cJSON_AddStringToObject(s, "kind", "CustomResourceDefinition");
@@ -43,7 +70,7 @@ static int batch_contribute(const struct karmada *k, struct desired *d)
 {
         static const enum names_component templates[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
                                                          KO_WEBHOOK, KO_N_COMPONENTS};
-        const struct karmada_features *f = &k->features;
+        const struct batch *f = karmada_feature(k, "batch");
         const cJSON *o;
         int r = 0;
 
@@ -51,15 +78,14 @@ static int batch_contribute(const struct karmada *k, struct desired *d)
                 r = common_gate_on(d, "MultiplePodTemplatesScheduling", templates);
         cJSON_ArrayForEach (o, f->customizations) {
                 if (r >= 0)
-                        r = common_add_feature_object(d, k, &karmada_rics, o, NULL,
-                                                      "karmada-batch");
+                        r = common_add_feature_object(d, k, &rics, o, NULL, "karmada-batch");
         }
         cJSON_ArrayForEach (o, f->crds) {
                 if (r >= 0)
                         r = common_add_feature_object(d, k, &kube_crds, o, NULL, "karmada-batch");
         }
         if (r >= 0 && f->crds)
-                r = desired_add_karmada(d, &karmada_cpps, crd_policy(k));
+                r = desired_add_karmada(d, &cpps, crd_policy(k));
         return r;
 }
 
@@ -68,8 +94,7 @@ const struct reconciler reconciler_feature_batch = {
         .after = (const char *const[]){"karmada-resources", "karmada-controller-manager",
                                        "karmada-scheduler", "karmada-webhook", NULL},
         .condition = "BatchWorkloadsReady",
-        .karmada_kinds = (const struct kube_resource *const[]){&karmada_rics, &kube_crds,
-                                                               &karmada_cpps, NULL},
-        .enabled = batch_enabled,
+        .karmada_kinds = (const struct kube_resource *const[]){&rics, &kube_crds, &cpps, NULL},
+        .feature = &(const struct karmada_feature){"batch", batch_parse, free},
         .contribute = batch_contribute,
 };

@@ -5,11 +5,43 @@
  * higher priority with preemption: Always takes resources from one of lower priority), and the
  * PriorityClasses listed, in the Karmada API server. Ready once the components run with these
  * gates. */
+#include <stdlib.h>
+
 #include "common.h"
 
-static bool preemption_enabled(const struct karmada *k)
+struct preemption {
+        bool priority_scheduling;      /* PriorityBasedScheduling */
+        bool policy_preemption;        /* PropagationPolicyPreemption */
+        const cJSON *priority_classes; /* [{name, value, description}] */
+};
+
+static int preemption_parse(struct spec_reader *p, const struct karmada *k, const cJSON *c,
+                            void **cfg)
 {
-        return k->features.preemption;
+        static const char *const pc_fields[] = {"value", NULL};
+        struct preemption *f = calloc(1, sizeof(*f));
+        const cJSON *e;
+
+        (void)k;
+        if (!f)
+                return -ENOMEM;
+        *cfg = f;
+        f->priority_scheduling =
+                spec_bool(p, c, "priorityBasedScheduling",
+                          "spec.features.preemption.priorityBasedScheduling", false);
+        f->policy_preemption = spec_bool(p, c, "policyPreemption",
+                                         "spec.features.preemption.policyPreemption", false);
+        f->priority_classes = spec_named_list(
+                p, c, "priorityClasses", "spec.features.preemption.priorityClasses", pc_fields);
+        cJSON_ArrayForEach (e, f->priority_classes) {
+                const cJSON *v = spec_get(e, "value");
+                if (v && (!cJSON_IsNumber(v) || v->valuedouble > 1000000000 ||
+                          v->valuedouble < -2147483648.0 ||
+                          v->valuedouble != (double)(long)v->valuedouble))
+                        spec_problem(p, "spec.features.preemption.priorityClasses",
+                                     "value must be an integer of at most 1000000000");
+        }
+        return 0;
 }
 
 static int preemption_contribute(const struct karmada *k, struct desired *d)
@@ -17,7 +49,7 @@ static int preemption_contribute(const struct karmada *k, struct desired *d)
         static const enum names_component priority[] = {KO_CONTROLLER_MANAGER, KO_SCHEDULER,
                                                         KO_N_COMPONENTS};
         static const enum names_component preempt[] = {KO_CONTROLLER_MANAGER, KO_N_COMPONENTS};
-        const struct karmada_features *f = &k->features;
+        const struct preemption *f = karmada_feature(k, "preemption");
         const cJSON *pc;
         int r = 0;
 
@@ -38,6 +70,6 @@ const struct reconciler reconciler_feature_preemption = {
         .after = (const char *const[]){"karmada-controller-manager", "karmada-scheduler", NULL},
         .condition = "PreemptionReady",
         .karmada_kinds = (const struct kube_resource *const[]){&kube_priorityclasses, NULL},
-        .enabled = preemption_enabled,
+        .feature = &(const struct karmada_feature){"preemption", preemption_parse, free},
         .contribute = preemption_contribute,
 };

@@ -26,6 +26,53 @@ static void relabel(cJSON *labels, const char *app)
         cJSON_AddStringToObject(labels, KO_LABEL_NAME, app);
 }
 
+struct scheduler_block {
+        const cJSON *plugins;       /* array of strings: --plugins of the scheduler */
+        bool overcommit_protection; /* SchedulingOvercommitProtection */
+        const cJSON *estimators;    /* [{name, kubeconfigSecretRef: {name}}]: one per member */
+};
+
+/* spec.features.scheduler: plugins, overcommit protection, one estimator per member listed */
+static int scheduler_parse(struct spec_reader *p, const struct karmada *k, const cJSON *c,
+                           void **cfg)
+{
+        static const char *const est_fields[] = {"kubeconfigSecretRef", NULL};
+        struct scheduler_block *f = calloc(1, sizeof(*f));
+        const cJSON *e;
+
+        if (!f)
+                return -ENOMEM;
+        *cfg = f;
+        f->plugins = spec_list(p, c, "plugins", "spec.features.scheduler.plugins", true);
+        cJSON_ArrayForEach (e, f->plugins) {
+                if (cJSON_IsString(e) && (!e->valuestring[0] || strpbrk(e->valuestring, ", \t")))
+                        spec_problem(p, "spec.features.scheduler.plugins",
+                                     "must hold plugin names (or \"*\", \"-name\")");
+        }
+        f->overcommit_protection = spec_bool(p, c, "overcommitProtection",
+                                             "spec.features.scheduler.overcommitProtection", false);
+        e = spec_obj(p, c, "estimator", "spec.features.scheduler.estimator");
+        if (spec_bool(p, e, "enabled", "spec.features.scheduler.estimator.enabled", false))
+                f->estimators = spec_named_list(p, e, "memberClusters",
+                                                "spec.features.scheduler.estimator.memberClusters",
+                                                est_fields);
+        cJSON_ArrayForEach (e, f->estimators) {
+                const char *n = cJSON_GetStringValue(spec_get(e, "name"));
+                if (!cJSON_IsString(spec_get(spec_get(e, "kubeconfigSecretRef"), "name")))
+                        spec_problem(p, "spec.features.scheduler.estimator.memberClusters",
+                                     "each needs kubeconfigSecretRef.name");
+                /* <prefix>-scheduler-estimator-<name> names a Service: a DNS label */
+                if (n && (!spec_dns_name(n, false, 63) ||
+                          strlen(k->prefix) + strlen("-scheduler-estimator-") + strlen(n) > 63))
+                        spec_problem(
+                                p, "spec.features.scheduler.estimator.memberClusters",
+                                "\"%s\" makes the Service name %s-scheduler-estimator-%s, longer "
+                                "than 63 characters or not a DNS label",
+                                n, k->prefix, n);
+        }
+        return 0;
+}
+
 static cJSON *at(cJSON *o, const char *const *path)
 {
         for (; o && *path; path++)
@@ -37,7 +84,7 @@ static cJSON *at(cJSON *o, const char *const *path)
 static cJSON *estimator_workload(const struct karmada *k, const char *cluster, const char *secret,
                                  const char *name, const char *app)
 {
-        const struct karmada_features *f = &k->features;
+        const struct scheduler_block *f = karmada_feature(k, "scheduler");
         struct strbuf image = {0}, gates = {0};
         const char *img = k->comp[KO_SCHEDULER].image, *cut;
         cJSON *w, *c;
@@ -71,7 +118,9 @@ static cJSON *estimator_workload(const struct karmada *k, const char *cluster, c
         manifest_add_arg(c, "--grpc-client-ca-file=%s/ca.crt", KO_PKI_DIR);
         if (f->overcommit_protection)
                 strbuf_printf(&gates, "SchedulingOvercommitProtection=true");
-        if (f->quota_estimate)
+        /* spec.features.quota.estimate: the quota feature's field, read from the spec */
+        if (cJSON_IsTrue(spec_get(spec_get(spec_get(spec_get(k->obj, "spec"), "features"), "quota"),
+                                  "estimate")))
                 strbuf_printf(&gates, "%sResourceQuotaEstimate=true", gates.len ? "," : "");
         if (gates.len)
                 manifest_add_arg(c, "--feature-gates=%s", gates.buf);
@@ -146,15 +195,10 @@ static int estimator(const struct karmada *k, struct desired *d, const cJSON *me
         return r;
 }
 
-static bool scheduler_features_enabled(const struct karmada *k)
-{
-        return k->features.scheduler;
-}
-
 static int scheduler_features_contribute(const struct karmada *k, struct desired *d)
 {
         static const enum names_component sched[] = {KO_SCHEDULER, KO_N_COMPONENTS};
-        const struct karmada_features *f = &k->features;
+        const struct scheduler_block *f = karmada_feature(k, "scheduler");
         struct strbuf plugins = {0};
         const cJSON *p;
         int r = 0;
@@ -178,6 +222,6 @@ const struct reconciler reconciler_feature_scheduler = {
         .after = (const char *const[]){"karmada-resources", "karmada-scheduler", NULL},
         .condition = "SchedulerFeaturesReady",
         .karmada_kinds = (const struct kube_resource *const[]){&kube_services, NULL},
-        .enabled = scheduler_features_enabled,
+        .feature = &(const struct karmada_feature){"scheduler", scheduler_parse, free},
         .contribute = scheduler_features_contribute,
 };

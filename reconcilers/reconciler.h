@@ -6,18 +6,24 @@
  * after is Ready.
  *
  * Adding a reconciler takes:
- *   1. one file in reconcilers/ (added to KO_RECONCILER_SOURCES in reconcilers/CMakeLists.txt)
- *      defining its `const struct reconciler`: a unique name; `after`, naming only reconcilers
- *      listed before it; the kinds it puts in the Karmada API server (`karmada_kinds`: what it
- *      adds with desired_add_karmada, so that what it no longer wants there is pruned); a
- *      condition if it reports one;
+ *   1. one file in reconcilers/ (CMake picks up every .c there) defining its
+ *      `const struct reconciler`: a unique name; `after`, naming only reconcilers listed before
+ *      it; the kinds it puts in the Karmada API server (`karmada_kinds`: what it adds with
+ *      desired_add_karmada, so that what it no longer wants there is pruned), declared in the
+ *      file when they are its own; a condition if it reports one. A feature also names its
+ *      block of spec.features (`feature`: the key, and its parse and free): the parse checks
+ *      the block with the spec reader (problems name their fields and reach the status as
+ *      InvalidSpec) and returns what the reconciler keeps, read back with karmada_feature();
+ *      the reconciler is enabled while its block is there;
  *   2. one line in registry.c;
- *   3. for a feature, its block in the CRD schema (crds/src/karmadas.yaml) and its fields in the
- *      spec (operator/karmada/spec.c).
+ *   3. for a feature, its block's schema: crds/src/features/<key>.yaml (hack/gen-crds.sh puts it
+ *      under spec.features in the CRD).
+ * feature_preemption.c is the smallest example of all three.
  * No plug-in calls another: what two of them share lives below them (operator/karmada/ or
- * common.c). test_registry checks the registry: unique names, `after` pointing backwards, no more
- * reconcilers than the driver holds (KO_MAX_RECONCILERS); registry_build_desired refuses an object
- * in the Karmada API server of a kind its reconciler did not declare.
+ * common.c). test_registry checks the registry: unique names and feature keys, `after` pointing
+ * backwards, no more reconcilers than the driver holds (KO_MAX_RECONCILERS) nor features than a
+ * spec holds (KARMADA_MAX_FEATURES); registry_build_desired refuses an object in the Karmada API
+ * server of a kind its reconciler did not declare.
  *
  * Concurrency: the hooks of different instances run at once (--concurrency workers); the hooks
  * of one instance never do (the work queue hands a key to one worker at a time). Hooks keep no
@@ -65,7 +71,10 @@ struct reconciler {
         const char *condition;    /* the status condition this step sets, or NULL */
         /* the kinds it adds to the Karmada API server (NULL-terminated; NULL: none) */
         const struct kube_resource *const *karmada_kinds;
-        bool (*enabled)(const struct karmada *k);
+        /* its block of spec.features (parsed by its own code), or NULL; a feature's reconciler
+         * is enabled when its block is there, and reads it with karmada_feature(k, key) */
+        const struct karmada_feature *feature;
+        bool (*enabled)(const struct karmada *k); /* NULL: always (or by its feature block) */
         /* pure: add objects, flags and feature gates; desired_wait() when it cannot yet */
         int (*contribute)(const struct karmada *k, struct desired *d);
         /* side effects after its objects are applied and rolled out; NULL when none */
@@ -92,6 +101,8 @@ size_t registry_karmada_kinds(const struct kube_resource **out, size_t max);
 
 const struct reconciler *registry_find(const char *name);
 bool registry_enabled(const struct reconciler *r, const struct karmada *k);
+/* karmada_parse with the registry's features (spec.features read by their reconcilers). */
+int registry_parse(const cJSON *obj, struct karmada **ret, struct karmada_spec_error *err);
 
 /* Build the whole desired state of k: every enabled reconciler contributes, then the command
  * lines are merged. Reconcilers that had to wait are in d->waiting. */

@@ -46,9 +46,33 @@ const struct reconciler *registry_find(const char *name)
         return NULL;
 }
 
+/* reg[n]'s name and feature key are not taken by one listed before it */
+static int check_unique(const struct reconciler *const *reg, size_t n, char *err, size_t errlen)
+{
+        const struct karmada_feature *f = reg[n]->feature;
+
+        for (size_t j = 0; j < n; j++) {
+                if (strcmp(reg[j]->name, reg[n]->name) == 0) {
+                        snprintf(err, errlen, "reconciler %s is listed twice", reg[n]->name);
+                        return -EINVAL;
+                }
+                if (f && reg[j]->feature && strcmp(reg[j]->feature->key, f->key) == 0) {
+                        snprintf(err, errlen, "reconcilers %s and %s both claim spec.features.%s",
+                                 reg[j]->name, reg[n]->name, f->key);
+                        return -EINVAL;
+                }
+        }
+        if (f && (!f->key || !f->parse || !f->free)) {
+                snprintf(err, errlen, "reconciler %s: its feature needs a key, parse and free",
+                         reg[n]->name);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen)
 {
-        size_t n = 0;
+        size_t n = 0, features = 0;
 
         for (; reg[n]; n++) {
                 bool found;
@@ -57,12 +81,13 @@ int registry_check(const struct reconciler *const *reg, size_t limit, char *err,
                                  limit, limit);
                         return -EINVAL;
                 }
-                for (size_t j = 0; j < n; j++)
-                        if (strcmp(reg[j]->name, reg[n]->name) == 0) {
-                                snprintf(err, errlen, "reconciler %s is listed twice",
-                                         reg[n]->name);
-                                return -EINVAL;
-                        }
+                if (check_unique(reg, n, err, errlen) < 0)
+                        return -EINVAL;
+                if (reg[n]->feature && ++features > KARMADA_MAX_FEATURES) {
+                        snprintf(err, errlen, "more than %d features: a spec holds %d",
+                                 KARMADA_MAX_FEATURES, KARMADA_MAX_FEATURES);
+                        return -EINVAL;
+                }
                 for (const char *const *a = reg[n]->after; a && *a; a++) {
                         found = false;
                         for (size_t j = 0; j < n && !found; j++)
@@ -119,7 +144,21 @@ static int check_kinds(const struct reconciler *rec, const struct desired *d, si
 
 bool registry_enabled(const struct reconciler *r, const struct karmada *k)
 {
-        return !r->enabled || r->enabled(k);
+        if (r->enabled)
+                return r->enabled(k);
+        return !r->feature || karmada_feature(k, r->feature->key);
+}
+
+int registry_parse(const cJSON *obj, struct karmada **ret, struct karmada_spec_error *err)
+{
+        const struct karmada_feature *features[KARMADA_MAX_FEATURES + 1];
+        size_t n = 0;
+
+        for (const struct reconciler *const *r = registry_reconcilers; *r; r++)
+                if ((*r)->feature && n < KARMADA_MAX_FEATURES) /* registry_check keeps to it */
+                        features[n++] = (*r)->feature;
+        features[n] = NULL;
+        return karmada_parse(obj, features, ret, err);
 }
 
 int registry_build_desired(const struct karmada *k, const struct observed *o,

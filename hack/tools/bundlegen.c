@@ -106,7 +106,7 @@ static cJSON *related_images(const char *operator_image)
         spec = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"namespace\":\"y\"},\"spec\":{"
                            "\"components\":{\"etcd\":{\"local\":{}},\"karmadaDescheduler\":{},"
                            "\"karmadaSearch\":{}}}}");
-        if (!spec || karmada_parse(spec, &k, &err) < 0)
+        if (!spec || karmada_parse(spec, NULL, &k, &err) < 0)
                 die("cannot parse the default spec: ", err.message);
         for (int i = 0; i < KO_N_COMPONENTS; i++) {
                 cJSON *e = cJSON_CreateObject();

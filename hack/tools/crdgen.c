@@ -5,7 +5,10 @@
  * structural schema of the Kubernetes type NAME from an OpenAPI v3 document, as
  * controller-gen would embed it: references inlined, descriptions and enums dropped (the
  * source's own description kept), object and array defaults dropped, IntOrString, Quantity,
- * Time and ObjectMeta given their CRD forms. */
+ * Time and ObjectMeta given their CRD forms. A node's `x-ko-fragments: DIR` (relative to the
+ * source) becomes its `properties`: each DIR/<key>.yaml, by name, is the schema of <key> (the
+ * feature reconcilers' blocks of spec.features, one file each). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #define MAX_DEPTH 64
 
 static const cJSON *schemas;
+static char src_dir[4096]; /* the source file's directory */
 
 static cJSON *convert(const cJSON *s, int depth);
 
@@ -175,7 +179,46 @@ static cJSON *convert(const cJSON *s, int depth)
         return o;
 }
 
-/* Replace every {x-ko-ref: NAME, description?} in the source, in place. */
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* node's x-ko-fragments: DIR becomes properties, one per DIR/<key>.yaml */
+static void fragments(cJSON *node, const char *dir)
+{
+        char path[8192], err[512], *names[256], *text;
+        cJSON *props = cJSON_CreateObject(), *schema;
+        size_t n = 0, len;
+        struct dirent *e;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "%s/%s", src_dir, dir);
+        d = opendir(path);
+        if (!d)
+                die("cannot read the fragments in ", path);
+        while ((e = readdir(d)) && n < 256)
+                if (strlen(e->d_name) > 5 && strcmp(strrchr(e->d_name, '.'), ".yaml") == 0)
+                        names[n++] = strdup(e->d_name);
+        closedir(d);
+        qsort(names, n, sizeof(names[0]), cmp_names);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(path, sizeof(path), "%s/%s/%s", src_dir, dir, names[i]);
+                if (fileio_read(path, 1u << 20, &text, &len) < 0)
+                        die("cannot read ", path);
+                if (yaml_parse_one(text, len, path, NULL, &schema, err, sizeof(err)) < 0)
+                        die(err, "");
+                *strrchr(names[i], '.') = '\0';
+                cJSON_AddItemToObject(props, names[i], schema);
+                free(names[i]);
+                free(text);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(node, "x-ko-fragments");
+        cJSON_AddItemToObject(node, "properties", props);
+}
+
+/* Replace every {x-ko-ref: NAME, description?} in the source, in place, and fill every
+ * x-ko-fragments. */
 static void expand(cJSON *node)
 {
         for (cJSON *c = node ? node->child : NULL; c; c = c->next) {
@@ -204,6 +247,10 @@ static void expand(cJSON *node)
                         c = repl;
                         continue;
                 }
+                if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "x-ko-fragments")))
+                        fragments(
+                                c,
+                                cJSON_GetObjectItemCaseSensitive(c, "x-ko-fragments")->valuestring);
                 expand(c);
         }
 }
@@ -219,6 +266,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: ko-crdgen SRC.yaml OPENAPI.json > CRD.yaml\n");
                 return 2;
         }
+        snprintf(src_dir, sizeof(src_dir), "%s", argv[1]);
+        if (strrchr(src_dir, '/'))
+                *strrchr(src_dir, '/') = '\0';
+        else
+                snprintf(src_dir, sizeof(src_dir), ".");
         if (fileio_read(argv[1], 16u << 20, &src_text, &src_len) < 0)
                 die("cannot read ", argv[1]);
         if (fileio_read(argv[2], 64u << 20, &api_text, &api_len) < 0)

@@ -77,15 +77,6 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
         return 0;
 }
 
-const struct kube_resource karmada_frqs = {
-        "policy.karmada.io", "v1alpha1", "federatedresourcequotas", "FederatedResourceQuota", true};
-const struct kube_resource karmada_rics = {"config.karmada.io", "v1alpha1",
-                                           "resourceinterpretercustomizations",
-                                           "ResourceInterpreterCustomization", false};
-const struct kube_resource karmada_cpps = {"policy.karmada.io", "v1alpha1",
-                                           "clusterpropagationpolicies", "ClusterPropagationPolicy",
-                                           false};
-
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj)
 {
         cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata"), *labels;

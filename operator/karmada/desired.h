@@ -71,8 +71,6 @@ int desired_add(struct desired *d, const struct kube_resource *r, cJSON *obj, bo
  * resource must be one the reconciler declares (its karmada_kinds); namespaces are never
  * deleted. */
 int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON *obj);
-/* Karmada's own resources the reconcilers make objects of. */
-extern const struct kube_resource karmada_frqs, karmada_rics, karmada_cpps;
 /* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
 int desired_flag(struct desired *d, enum names_component c, const char *name, const char *value);
 int desired_gate(struct desired *d, enum names_component c, const char *gate, bool on);

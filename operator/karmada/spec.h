@@ -10,6 +10,7 @@
 
 #include "kube/resource.h"
 #include "names.h"
+#include "spec_reader.h"
 #include "versions.h"
 
 #define KO_NAME_MAX 64
@@ -48,30 +49,21 @@ struct karmada_settings {
 };
 
 /* spec.features (an extension of this operator): Karmada features switched on as a whole, each
- * by one reconciler that sets its gates and flags on the components that need them and makes
- * the objects it needs. NULL arrays are empty. */
-struct karmada_features {
-        bool scheduler;             /* spec.features.scheduler is there */
-        const cJSON *plugins;       /* array of strings: --plugins of the scheduler */
-        bool overcommit_protection; /* SchedulingOvercommitProtection */
-        const cJSON *estimators;    /* [{name, kubeconfigSecretRef: {name}}]: one per member */
-
-        bool quota;             /* spec.features.quota is there */
-        bool quota_enforcement; /* FederatedQuotaEnforcement */
-        bool quota_estimate;    /* ResourceQuotaEstimate */
-        const char *quota_sync; /* --federated-resource-quota-sync-period, or NULL */
-        const cJSON *frqs;      /* FederatedResourceQuotas: [{name, namespace, spec}] */
-
-        bool preemption;               /* spec.features.preemption is there */
-        bool priority_scheduling;      /* PriorityBasedScheduling */
-        bool policy_preemption;        /* PropagationPolicyPreemption */
-        const cJSON *priority_classes; /* [{name, value, description}] */
-
-        bool batch;                  /* spec.features.batch is there */
-        bool multi_templates;        /* MultiplePodTemplatesScheduling */
-        const cJSON *customizations; /* ResourceInterpreterCustomizations: [{name, spec}] */
-        const cJSON *crds;           /* CustomResourceDefinitions (whole objects) */
+ * by the reconciler that owns its block. karmada_parse hands each block present to its
+ * feature's parse, which checks it (problems with field paths, through the spec reader) and
+ * returns what the reconciler keeps of it; karmada_feature() gives that back. */
+struct karmada;
+struct karmada_feature {
+        const char *key; /* spec.features.<key> */
+        /* Check the block and return (in *cfg, freed by `free`) what the reconciler needs of it,
+         * not NULL. The block belongs to k->obj and lives as long as k. 0 or -ENOMEM. */
+        int (*parse)(struct spec_reader *p, const struct karmada *k, const cJSON *block,
+                     void **cfg);
+        void (*free)(void *cfg);
 };
+
+/* The most feature blocks one spec holds (a registry self-test keeps to it). */
+#define KARMADA_MAX_FEATURES 16
 
 struct karmada {
         cJSON *obj; /* the whole custom resource; owned */
@@ -91,7 +83,11 @@ struct karmada {
         const cJSON *feature_gates;
         bool suspend;
         const char *restore_backup; /* spec.restore.backupRef.name: a new instance from it */
-        struct karmada_features features;
+        struct {
+                const struct karmada_feature *feature;
+                void *cfg;
+        } features[KARMADA_MAX_FEATURES]; /* the blocks present, each parsed by its feature */
+        unsigned n_features;
 
         const char *host_secret_name; /* remote host cluster, or NULL */
         const char *host_secret_namespace;
@@ -124,14 +120,14 @@ struct karmada {
 /* operator.karmada.io/v1alpha1 karmadas, karmadabackups, karmadabackupschedules */
 extern const struct kube_resource karmada_karmadas, karmada_backups, karmada_backupschedules;
 
-/* Where a spec went wrong: the field path and what is wrong there. */
-struct karmada_spec_error {
-        char message[1024]; /* "spec.x.y: what; spec.z: what" (all problems found) */
-};
-
-/* Parse, default and validate a Karmada object (takes a copy of obj). On a bad spec returns
- * -EINVAL and fills err; the object is never partly applied. */
-int karmada_parse(const cJSON *obj, struct karmada **ret, struct karmada_spec_error *err);
+/* Parse, default and validate a Karmada object (takes a copy of obj). `features` (NULL-
+ * terminated) parse the blocks of spec.features; a block no feature claims is a problem. NULL
+ * features: spec.features is not read (for callers that need no more than names and the
+ * release). On a bad spec returns -EINVAL and fills err; the object is never partly applied. */
+int karmada_parse(const cJSON *obj, const struct karmada_feature *const *features,
+                  struct karmada **ret, struct karmada_spec_error *err);
 void karmada_free(struct karmada *k);
+/* What the feature `key` kept of its block; NULL when the block is absent. */
+const void *karmada_feature(const struct karmada *k, const char *key);
 /* The key "namespace/name" into buf. */
 const char *karmada_key(const struct karmada *k, char *buf, unsigned size);

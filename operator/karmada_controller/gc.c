@@ -161,7 +161,7 @@ static struct karmada *instance_of(const cJSON *cr)
 {
         struct karmada *k = NULL;
 
-        if (karmada_parse(cr, &k, NULL) == 0)
+        if (registry_parse(cr, &k, NULL) == 0)
                 return k;
         return upgrade_last_ready(cr, cJSON_GetObjectItemCaseSensitive(cr, "status"));
 }

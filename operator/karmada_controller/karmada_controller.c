@@ -113,7 +113,7 @@ static enum phase lifecycle(struct pass *p)
 static enum phase parse(struct pass *p)
 {
         struct karmada_spec_error serr = {{0}};
-        int r = karmada_parse(p->obj->json, &p->k, &serr);
+        int r = registry_parse(p->obj->json, &p->k, &serr);
 
         if (r == -EINVAL) {
                 status_invalid(p->kc, p->obj->json, serr.message, p->out);

@@ -27,7 +27,7 @@ struct karmada *upgrade_last_ready(const cJSON *cr, const cJSON *status)
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "status");
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "spec");
         cJSON_AddItemToObject(copy, "spec", cJSON_Duplicate(spec, true));
-        if (karmada_parse(copy, &k, NULL) < 0)
+        if (registry_parse(copy, &k, NULL) < 0)
                 k = NULL;
         cJSON_Delete(copy);
         return k;

@@ -23,6 +23,21 @@ static const struct reconciler d = {.name = "d"};
 static const struct reconciler misspelt = {.name = "e",
                                            .after = (const char *const[]){"a", "bb", NULL}};
 
+static int parse_nothing(struct spec_reader *p, const struct karmada *k, const cJSON *c, void **cfg)
+{
+        (void)p, (void)k, (void)c, (void)cfg;
+        return 0;
+}
+static void free_nothing(void *cfg)
+{
+        (void)cfg;
+}
+static const struct karmada_feature x_feature = {"x", parse_nothing, free_nothing};
+static const struct karmada_feature x_half = {"y", parse_nothing, NULL};
+static const struct reconciler fx = {.name = "fx", .feature = &x_feature};
+static const struct reconciler fx_again = {.name = "fx2", .feature = &x_feature};
+static const struct reconciler fy = {.name = "fy", .feature = &x_half};
+
 static void check_fails(const struct reconciler *const *reg, size_t limit, const char *needle)
 {
         char err[256] = "";
@@ -78,6 +93,15 @@ static void test_more_than_the_driver_holds_fails(void **state)
                     "more than 2 reconcilers");
 }
 
+static void test_a_feature_claimed_twice_or_half_made_fails(void **state)
+{
+        (void)state;
+        check_fails((const struct reconciler *const[]){&a, &fx, &fx_again, NULL}, 8,
+                    "reconcilers fx and fx2 both claim spec.features.x");
+        check_fails((const struct reconciler *const[]){&fy, NULL}, 8,
+                    "reconciler fy: its feature needs a key, parse and free");
+}
+
 /* the kinds pruned in the Karmada API server: the registry's, each once, no namespaces */
 static void test_karmada_kinds_come_from_the_registry(void **state)
 {
@@ -92,14 +116,18 @@ static void test_karmada_kinds_come_from_the_registry(void **state)
         }
         for (const struct kube_resource *const *want =
                      (const struct kube_resource *const[]){&kube_services, &kube_apiservices,
-                                                           &kube_priorityclasses, &karmada_frqs,
-                                                           &kube_crds, NULL};
+                                                           &kube_priorityclasses, &kube_crds, NULL};
              *want; want++) {
                 bool found = false;
                 for (size_t i = 0; i < n; i++)
                         found = found || kinds[i] == *want;
                 assert_true(found);
         }
+        /* a feature's own kind, declared in its file only */
+        bool frqs = false;
+        for (size_t i = 0; i < n; i++)
+                frqs = frqs || strcmp(kinds[i]->resource, "federatedresourcequotas") == 0;
+        assert_true(frqs);
 }
 
 int main(void)
@@ -110,6 +138,7 @@ int main(void)
                 cmocka_unit_test(test_duplicate_names_fail),
                 cmocka_unit_test(test_after_a_later_or_missing_reconciler_fails),
                 cmocka_unit_test(test_more_than_the_driver_holds_fails),
+                cmocka_unit_test(test_a_feature_claimed_twice_or_half_made_fails),
                 cmocka_unit_test(test_karmada_kinds_come_from_the_registry),
         };
 

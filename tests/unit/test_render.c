@@ -101,7 +101,7 @@ static struct karmada *parse(const char *y)
 
         if (yaml_parse_one(y, strlen(y), "t", NULL, &doc, perr, sizeof(perr)) < 0)
                 fail_msg("%s", perr);
-        if (karmada_parse(doc, &k, &err) < 0)
+        if (registry_parse(doc, &k, &err) < 0)
                 fail_msg("%s", err.message);
         cJSON_Delete(doc);
         return k;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "karmada/spec.h"
+#include "reconciler.h"
 #include "util/yaml.h"
 
 static cJSON *yaml(const char *y)
@@ -34,7 +35,7 @@ static struct karmada *parse_ok(const char *y)
         struct karmada *k = NULL;
         cJSON *doc = yaml(y);
 
-        if (karmada_parse(doc, &k, &err) < 0)
+        if (registry_parse(doc, &k, &err) < 0)
                 fail_msg("unexpected error: %s", err.message);
         cJSON_Delete(doc);
         return k;
@@ -46,7 +47,7 @@ static void parse_fails(const char *y, const char *const *needles)
         struct karmada *k = NULL;
         cJSON *doc = yaml(y);
 
-        assert_int_equal(karmada_parse(doc, &k, &err), -EINVAL);
+        assert_int_equal(registry_parse(doc, &k, &err), -EINVAL);
         assert_null(k);
         for (; *needles; needles++)
                 if (!strstr(err.message, *needles))
@@ -214,6 +215,9 @@ static void test_invalid_specs_name_their_field(void **state)
         FAILS(META "spec: {features: {batch: {crds: [{spec: {}}]}}}\n",
               "spec.features.batch.crds[0]", "name");
         FAILS(META "spec: {restore: {}}\n", "spec.restore.backupRef.name", "required");
+        FAILS(META "spec: {features: {teleport: {}}}\n", "spec.features.teleport",
+              "not a feature of this operator (scheduler, quota, preemption, batch)");
+        FAILS(META "spec: {features: {quota: true}}\n", "spec.features.quota", "an object");
         FAILS(META "spec: {features: {scheduler: {estimator: {enabled: true, memberClusters: "
                    "[{name: m1}]}}}}\n",
               "spec.features.scheduler.estimator.memberClusters[0]", "kubeconfigSecretRef");
@@ -246,6 +250,28 @@ static void test_invalid_specs_name_their_field(void **state)
               "a-very-long-instance-name-that-leaves-no-room-for-the-suffixes, namespace: "
               "x}\nspec: {}\n",
               "metadata.name", "63");
+}
+
+/* spec.features: each block goes to the reconciler that claims it; without features (names
+ * only) the blocks are not read */
+static void test_feature_blocks_go_to_their_reconcilers(void **state)
+{
+        struct karmada_spec_error err = {{0}};
+        struct karmada *k = parse_ok(META "spec: {features: {quota: {}, batch: {}}}\n");
+        cJSON *doc = yaml(META "spec: {features: {teleport: {}, quota: 3}}\n");
+
+        (void)state;
+        assert_non_null(karmada_feature(k, "quota"));
+        assert_non_null(karmada_feature(k, "batch"));
+        assert_null(karmada_feature(k, "scheduler"));
+        assert_true(registry_enabled(registry_find("feature-quota"), k));
+        assert_false(registry_enabled(registry_find("feature-scheduler"), k));
+        karmada_free(k);
+        k = NULL;
+        assert_int_equal(karmada_parse(doc, NULL, &k, &err), 0);
+        assert_int_equal(k->n_features, 0);
+        karmada_free(k);
+        cJSON_Delete(doc);
 }
 
 static void test_several_problems_are_all_reported(void **state)
@@ -342,6 +368,7 @@ int main(void)
                 cmocka_unit_test(test_private_registry_replaces_default_registries_only),
                 cmocka_unit_test(test_upstream_shaped_spec),
                 cmocka_unit_test(test_invalid_specs_name_their_field),
+                cmocka_unit_test(test_feature_blocks_go_to_their_reconcilers),
                 cmocka_unit_test(test_several_problems_are_all_reported),
                 cmocka_unit_test(test_cascade_label_and_deletion),
                 cmocka_unit_test(test_versions),

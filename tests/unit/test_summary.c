@@ -36,7 +36,7 @@ static struct karmada *parse(const char *version, long long generation)
                  "\"spec\":{\"karmadaVersion\":\"%s\"}}",
                  generation, version);
         doc = cJSON_Parse(buf);
-        if (karmada_parse(doc, &k, &err) < 0)
+        if (registry_parse(doc, &k, &err) < 0)
                 fail_msg("parse: %s", err.message);
         cJSON_Delete(doc);
         return k;
