@@ -73,7 +73,8 @@
 static const struct kube_resource karmadas = {"operator.karmada.io", "v1alpha1", "karmadas",
                                               "Karmada", true};
 
-static struct {
+/* What one ko-plane process runs: its options, client, addresses and processes. */
+struct plane {
         const char *state, *bin_dir, *kube_version, *etcd_version, *only, *operator_bin;
         struct kube_client *client;
         struct hashmap *addrs; /* "pod:ns/name" or "svc:ns/name" -> "127.x.y.z" */
@@ -81,8 +82,9 @@ static struct {
         struct hashmap *procs; /* key -> struct proc */
         struct strbuf hosts;   /* this pass's hosts file */
         cJSON *secrets;        /* this pass's list of the operator's Secrets */
-        volatile sig_atomic_t stop;
-} g;
+};
+
+static volatile sig_atomic_t stop; /* set by SIGTERM and SIGINT */
 
 struct proc {
         char *argv[MAX_ARGS + 8];
@@ -110,44 +112,34 @@ static void say(const char *fmt, ...)
         fputc('\n', stderr);
 }
 
-static const cJSON *at(const cJSON *o, const char *a, const char *b, const char *c)
-{
-        o = cJSON_GetObjectItemCaseSensitive(o, a);
-        if (b)
-                o = cJSON_GetObjectItemCaseSensitive(o, b);
-        if (c)
-                o = cJSON_GetObjectItemCaseSensitive(o, c);
-        return o;
-}
-
 /* ---- addresses ---- */
 
-static const char *addr_of(const char *kind, const char *ns, const char *name)
+static const char *addr_of(struct plane *pl, const char *kind, const char *ns, const char *name)
 {
         char key[600], ip[32];
         const char *have;
         FILE *f;
 
         snprintf(key, sizeof(key), "%s:%s/%s", kind, ns, name);
-        have = hashmap_get(g.addrs, key);
+        have = hashmap_get(pl->addrs, key);
         if (have)
                 return have;
-        g.next_addr++;
-        snprintf(ip, sizeof(ip), "127.%u.%u.%u", 1 + g.next_addr / 65536, (g.next_addr / 256) % 256,
-                 g.next_addr % 256);
-        if (g.next_addr % 256 == 0) /* skip .0 */
-                return addr_of(kind, ns, name);
-        hashmap_put(g.addrs, key, strdup(ip), NULL);
+        pl->next_addr++;
+        snprintf(ip, sizeof(ip), "127.%u.%u.%u", 1 + pl->next_addr / 65536,
+                 (pl->next_addr / 256) % 256, pl->next_addr % 256);
+        if (pl->next_addr % 256 == 0) /* skip .0 */
+                return addr_of(pl, kind, ns, name);
+        hashmap_put(pl->addrs, key, strdup(ip), NULL);
         {
                 char path[4200];
-                snprintf(path, sizeof(path), "%s/addresses", g.state);
+                snprintf(path, sizeof(path), "%s/addresses", pl->state);
                 f = fopen(path, "ae");
                 if (f) {
                         fprintf(f, "%s %s\n", key, ip);
                         fclose(f);
                 }
         }
-        return hashmap_get(g.addrs, key);
+        return hashmap_get(pl->addrs, key);
 }
 
 /* Where this plane's addresses start: a block of 65536 (127.<1..100>.x.y) chosen by its state
@@ -162,46 +154,46 @@ static unsigned address_block(const char *state)
         return (h % 100) * 65536u;
 }
 
-static void load_addresses(void)
+static void load_addresses(struct plane *pl)
 {
         char path[4200], key[600], ip[32];
         FILE *f;
 
-        snprintf(path, sizeof(path), "%s/addresses", g.state);
+        snprintf(path, sizeof(path), "%s/addresses", pl->state);
         f = fopen(path, "re");
         if (!f)
                 return;
         while (fscanf(f, "%599s %31s", key, ip) == 2) {
                 struct in_addr in;
-                hashmap_put(g.addrs, key, strdup(ip), NULL);
+                hashmap_put(pl->addrs, key, strdup(ip), NULL);
                 if (inet_pton(AF_INET, ip, &in) == 1) {
                         unsigned n = ntohl(in.s_addr) & 0xffffffu; /* 127.a.b.c */
-                        if (n >= 65536 && n - 65536 > g.next_addr)
-                                g.next_addr = n - 65536;
+                        if (n >= 65536 && n - 65536 > pl->next_addr)
+                                pl->next_addr = n - 65536;
                 }
         }
         fclose(f);
 }
 
-static void host_entry(const char *ip, const char *name)
+static void host_entry(struct plane *pl, const char *ip, const char *name)
 {
-        strbuf_printf(&g.hosts, "%s %s\n", ip, name);
+        strbuf_printf(&pl->hosts, "%s %s\n", ip, name);
 }
 
 /* rewrite the hosts file in place (it is bind-mounted: its inode must stay) when it changed */
-static void write_hosts(void)
+static void write_hosts(struct plane *pl)
 {
         char path[4200], buf[1 << 16];
         ssize_t n = 0;
         int fd;
 
-        snprintf(path, sizeof(path), "%s/hosts", g.state);
+        snprintf(path, sizeof(path), "%s/hosts", pl->state);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
                 return;
         n = read(fd, buf, sizeof(buf));
-        if (n < 0 || (size_t)n != g.hosts.len || memcmp(buf, g.hosts.buf, (size_t)n) != 0) {
-                if (ftruncate(fd, 0) == 0 && pwrite(fd, g.hosts.buf, g.hosts.len, 0) < 0)
+        if (n < 0 || (size_t)n != pl->hosts.len || memcmp(buf, pl->hosts.buf, (size_t)n) != 0) {
+                if (ftruncate(fd, 0) == 0 && pwrite(fd, pl->hosts.buf, pl->hosts.len, 0) < 0)
                         say("cannot write %s: %s", path, strerror(errno));
         }
         close(fd);
@@ -209,13 +201,13 @@ static void write_hosts(void)
 
 /* ---- processes ---- */
 
-static struct proc *proc_want(const char *key)
+static struct proc *proc_want(struct plane *pl, const char *key)
 {
-        struct proc *p = hashmap_get(g.procs, key);
+        struct proc *p = hashmap_get(pl->procs, key);
 
         if (!p) {
                 p = calloc(1, sizeof(*p));
-                if (!p || hashmap_put(g.procs, key, p, NULL) < 0) {
+                if (!p || hashmap_put(pl->procs, key, p, NULL) < 0) {
                         free(p);
                         return NULL;
                 }
@@ -289,9 +281,10 @@ static void proc_free_argv(struct proc *p)
 }
 
 /* Run argv under key: started, or restarted when sum differs from what runs. Takes argv. */
-static void proc_run(const char *key, char **argv, int argc, const char *sum, const char *log)
+static void proc_run(struct plane *pl, const char *key, char **argv, int argc, const char *sum,
+                     const char *log)
 {
-        struct proc *p = proc_want(key);
+        struct proc *p = proc_want(pl, key);
 
         if (!p)
                 return;
@@ -316,25 +309,25 @@ static void proc_run(const char *key, char **argv, int argc, const char *sum, co
         proc_start(key, p);
 }
 
-static void procs_stop(bool all);
+static void procs_stop(struct plane *pl, bool all);
 
 /* reap what exited, restart it with backoff; stop what is no longer wanted */
-static void procs_tend(void)
+static void procs_tend(struct plane *pl)
 {
         long long now = time_mono_ms();
         const struct hashmap_entry *e, *next;
 
-        procs_stop(false);
-        for (e = hashmap_first(g.procs); e; e = next) {
+        procs_stop(pl, false);
+        for (e = hashmap_first(pl->procs); e; e = next) {
                 struct proc *p = hashmap_entry_value(e);
                 const char *key = hashmap_entry_key(e);
                 int status;
 
-                next = hashmap_next(g.procs, e);
+                next = hashmap_next(pl->procs, e);
                 if (!p->wanted) {
                         say("stopped %s", key);
                         proc_free_argv(p);
-                        free(hashmap_remove(g.procs, key));
+                        free(hashmap_remove(pl->procs, key));
                         continue;
                 }
                 if (p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == p->pid) {
@@ -354,19 +347,19 @@ static void procs_tend(void)
 }
 
 /* Those that are no longer wanted (or all), all at once: SIGTERM, up to 8 s, then SIGKILL. */
-static void procs_stop(bool all)
+static void procs_stop(struct plane *pl, bool all)
 {
         const struct hashmap_entry *e;
         bool left = true;
 
-        for (e = hashmap_first(g.procs); e; e = hashmap_next(g.procs, e)) {
+        for (e = hashmap_first(pl->procs); e; e = hashmap_next(pl->procs, e)) {
                 struct proc *p = hashmap_entry_value(e);
                 if (p->pid > 0 && (all || !p->wanted))
                         kill(-p->pid, SIGTERM);
         }
         for (int i = 0; i < 80 && left; i++) {
                 left = false;
-                for (e = hashmap_first(g.procs); e; e = hashmap_next(g.procs, e)) {
+                for (e = hashmap_first(pl->procs); e; e = hashmap_next(pl->procs, e)) {
                         struct proc *p = hashmap_entry_value(e);
                         if (!all && p->wanted)
                                 continue;
@@ -377,7 +370,7 @@ static void procs_stop(bool all)
                 if (left)
                         usleep(100 * 1000);
         }
-        for (e = hashmap_first(g.procs); e; e = hashmap_next(g.procs, e)) {
+        for (e = hashmap_first(pl->procs); e; e = hashmap_next(pl->procs, e)) {
                 struct proc *p = hashmap_entry_value(e);
                 if (p->pid > 0 && (all || !p->wanted)) {
                         kill(-p->pid, SIGKILL);
@@ -425,7 +418,7 @@ static int own_port(const struct pod *pod, int port)
 }
 
 /* the binary for an image, or NULL */
-static char *binary_for(const char *image)
+static char *binary_for(struct plane *pl, const char *image)
 {
         const char *slash = strrchr(image, '/'), *base = slash ? slash + 1 : image;
         const char *colon = strchr(base, ':');
@@ -433,31 +426,32 @@ static char *binary_for(const char *image)
 
         snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - base) : (int)strlen(base), base);
         snprintf(tag, sizeof(tag), "%s", colon ? colon + 1 : "latest");
-        if (g.only) {
+        if (pl->only) {
                 char list[1024];
-                snprintf(list, sizeof(list), ",%s,", g.only);
+                snprintf(list, sizeof(list), ",%s,", pl->only);
                 snprintf(path, sizeof(path), ",%s,", name);
                 if (!strstr(list, path))
                         return NULL;
         }
         if (strcmp(name, "karmada-operator") == 0) /* the restore init container */
-                return g.operator_bin && access(g.operator_bin, X_OK) == 0 ? strdup(g.operator_bin)
-                                                                           : NULL;
+                return pl->operator_bin && access(pl->operator_bin, X_OK) == 0
+                               ? strdup(pl->operator_bin)
+                               : NULL;
         if (strcmp(name, "etcd") == 0)
-                snprintf(path, sizeof(path), "%s/etcd-%s", g.bin_dir, g.etcd_version);
+                snprintf(path, sizeof(path), "%s/etcd-%s", pl->bin_dir, pl->etcd_version);
         else if (strcmp(name, "kube-apiserver") == 0 ||
                  strcmp(name, "kube-controller-manager") == 0)
-                snprintf(path, sizeof(path), "%s/%s-%s", g.bin_dir, name, g.kube_version);
+                snprintf(path, sizeof(path), "%s/%s-%s", pl->bin_dir, name, pl->kube_version);
         else
-                snprintf(path, sizeof(path), "%s/%s-%s", g.bin_dir, name, tag);
+                snprintf(path, sizeof(path), "%s/%s-%s", pl->bin_dir, name, tag);
         return access(path, X_OK) == 0 ? strdup(path) : NULL;
 }
 
-static const cJSON *find_secret(const char *ns, const char *name)
+static const cJSON *find_secret(struct plane *pl, const char *ns, const char *name)
 {
         const cJSON *s;
 
-        cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(g.secrets, "items")) {
+        cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(pl->secrets, "items")) {
                 if (name && ns && strcmp(json_str(s, "metadata", "namespace") ?: "", ns) == 0 &&
                     strcmp(json_str(s, "metadata", "name") ?: "", name) == 0)
                         return s;
@@ -600,13 +594,13 @@ static int cmp_mount_len(const void *a, const void *b)
 }
 
 /* A Secret's data[key], decoded (NUL-terminated), or NULL */
-static char *secret_key(const char *ns, const char *name, const char *key)
+static char *secret_key(struct plane *pl, const char *ns, const char *name, const char *key)
 {
-        const cJSON *s = find_secret(ns, name);
+        const cJSON *s = find_secret(pl, ns, name);
         cJSON *got = NULL;
         char *out;
 
-        if (!s && name && kube_get(g.client, &kube_secrets, ns, name, &got, NULL) == 0)
+        if (!s && name && kube_get(pl->client, &kube_secrets, ns, name, &got, NULL) == 0)
                 s = got;
         out = key ? manifest_secret_value(s, key, NULL) : NULL;
         cJSON_Delete(got);
@@ -616,24 +610,25 @@ static char *secret_key(const char *ns, const char *name, const char *key)
 /* The command line of container c of a pod (rewritten: volumes as directories of dir, the
  * pod's address) into argv, its env values into env, what it depends on into sum. -1 when
  * it cannot be told yet (a Secret missing), 0 when there is no binary for its image. */
-static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON *c,
-                         const cJSON *claim_templates, const char *sts, const char *dir,
-                         char **argv, int *ret_argc, cJSON *env, struct strbuf *sum)
+static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+                         const cJSON *c, const cJSON *claim_templates, const char *sts,
+                         const char *dir, char **argv, int *ret_argc, cJSON *env,
+                         struct strbuf *sum)
 {
         const cJSON *e, *vol;
         struct mount mounts[32];
         int n_mounts = 0, argc = 0;
         char *bin;
 
-        bin = binary_for(json_str(c, "image", NULL) ? json_str(c, "image", NULL) : "");
+        bin = binary_for(pl, json_str(c, "image", NULL) ? json_str(c, "image", NULL) : "");
         if (!bin)
                 return 0;
         /* env: values, field references, Secret keys */
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(c, "env")) {
                 const char *name = json_str(e, "name", NULL), *v = json_str(e, "value", NULL);
                 const char *field =
-                        json_str(at(e, "valueFrom", "fieldRef", NULL), "fieldPath", NULL);
-                const cJSON *skr = at(e, "valueFrom", "secretKeyRef", NULL);
+                        json_str(json_at(e, "valueFrom", "fieldRef"), "fieldPath", NULL);
+                const cJSON *skr = json_at(e, "valueFrom", "secretKeyRef");
                 char *secret = NULL;
                 if (!name)
                         continue;
@@ -644,7 +639,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                             : strcmp(field, "status.hostIP") == 0      ? "127.0.0.1"
                                                                        : "";
                 if (!v && skr) {
-                        secret = secret_key(pod->ns, json_str(skr, "name", NULL),
+                        secret = secret_key(pl, pod->ns, json_str(skr, "name", NULL),
                                             json_str(skr, "key", NULL));
                         if (!secret &&
                             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skr, "optional"))) {
@@ -674,10 +669,10 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                                 break;
                 if (vol && cJSON_GetObjectItemCaseSensitive(vol, "secret")) {
                         const char *sname = json_str(vol, "secret", "secretName");
-                        const cJSON *s = find_secret(pod->ns, sname);
+                        const cJSON *s = find_secret(pl, pod->ns, sname);
                         cJSON *got = NULL;
                         if (!s && sname &&
-                            kube_get(g.client, &kube_secrets, pod->ns, sname, &got, NULL) == 0)
+                            kube_get(pl->client, &kube_secrets, pod->ns, sname, &got, NULL) == 0)
                                 s = got; /* one the operator did not make (a custom CA) */
                         if (!s) {
                                 say("%s/%s: Secret %s not there (yet)", pod->ns, pod->name,
@@ -687,24 +682,24 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                                         return -1;
                                 }
                         }
-                        write_volume(s, true, at(vol, "secret", "items", NULL), vdir, sum);
+                        write_volume(s, true, json_at(vol, "secret", "items"), vdir, sum);
                         cJSON_Delete(got);
                 } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
                         cJSON *m = NULL;
                         const char *mname = json_str(vol, "configMap", "name");
                         if (!mname ||
-                            kube_get(g.client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0) {
+                            kube_get(pl->client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0) {
                                 free(bin);
                                 return -1;
                         }
-                        write_volume(m, false, at(vol, "configMap", "items", NULL), vdir, sum);
+                        write_volume(m, false, json_at(vol, "configMap", "items"), vdir, sum);
                         cJSON_Delete(m);
                 } else {
                         /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
                         const char *claim = json_str(vol, "persistentVolumeClaim", "claimName");
                         if (claim || (!vol && claim_templates && sts)) {
-                                snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", g.state, pod->ns,
-                                         claim ? claim : vname, claim ? "" : pod->name);
+                                snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", pl->state,
+                                         pod->ns, claim ? claim : vname, claim ? "" : pod->name);
                         }
                         fileio_mkdir_p(vdir, 0700);
                 }
@@ -723,7 +718,7 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
         argv[argc++] = strdup("mount --bind \"$0\" /etc/hosts && exec \"$@\"");
         {
                 char hosts[4300];
-                snprintf(hosts, sizeof(hosts), "%s/hosts", g.state);
+                snprintf(hosts, sizeof(hosts), "%s/hosts", pl->state);
                 argv[argc++] = strdup(hosts);
         }
         argv[argc++] = bin;
@@ -759,8 +754,8 @@ static int container_cmd(const struct pod *pod, const cJSON *pspec, const cJSON 
                                 continue;
                         { /* binaries inside the operator's image */
                                 char etcdutl[4300];
-                                snprintf(etcdutl, sizeof(etcdutl), "%s/etcdutl-%s", g.bin_dir,
-                                         g.etcd_version);
+                                snprintf(etcdutl, sizeof(etcdutl), "%s/etcdutl-%s", pl->bin_dir,
+                                         pl->etcd_version);
                                 b = replace_word(a, "/usr/local/bin/etcdutl", etcdutl, "");
                                 free(a);
                                 a = b;
@@ -816,8 +811,8 @@ static bool run_init(const struct pod *pod, const char *dir, const char *name, c
 
 /* Start (or keep) the process of a pod: its first container, with the rewritten command,
  * after its init containers ran to their end (each time the pod starts anew). */
-static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *claim_templates,
-                    const char *sts)
+static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+                    const cJSON *claim_templates, const char *sts)
 {
         const cJSON *c = cJSON_GetArrayItem(pod->containers, 0), *ic;
         char dir[4200], key[512], log[4300];
@@ -828,16 +823,16 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
         struct proc *p;
         char h[SHA256_HEX_LEN];
 
-        snprintf(dir, sizeof(dir), "%s/pods/%s_%s", g.state, pod->ns, pod->name);
+        snprintf(dir, sizeof(dir), "%s/pods/%s_%s", pl->state, pod->ns, pod->name);
         snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
         fileio_mkdir_p(dir, 0700);
-        r = container_cmd(pod, pspec, c, claim_templates, sts, dir, argv, &argc, env, &sum);
+        r = container_cmd(pl, pod, pspec, c, claim_templates, sts, dir, argv, &argc, env, &sum);
         if (r == 0)
                 goto out;
         if (r < 0)
                 goto keep;
         sha256_hex(sum.buf, sum.len, h);
-        p = hashmap_get(g.procs, key);
+        p = hashmap_get(pl->procs, key);
         if (!p || !p->argc || strcmp(p->sum, h) != 0) { /* the pod starts (anew) */
                 if (p && p->pid > 0) {
                         say("%s changed: restarting", key);
@@ -849,8 +844,8 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                         struct strbuf isum = {0};
                         cJSON *ienv = cJSON_CreateObject();
                         bool ok;
-                        r = container_cmd(pod, pspec, ic, claim_templates, sts, dir, iargv, &iargc,
-                                          ienv, &isum);
+                        r = container_cmd(pl, pod, pspec, ic, claim_templates, sts, dir, iargv,
+                                          &iargc, ienv, &isum);
                         ok = r > 0 &&
                              run_init(pod, dir,
                                       json_str(ic, "name", NULL) ? json_str(ic, "name", NULL)
@@ -868,11 +863,11 @@ static void run_pod(const struct pod *pod, const cJSON *pspec, const cJSON *clai
                 }
         }
         snprintf(log, sizeof(log), "%s/log", dir);
-        proc_run(key, argv, argc, h, log);
+        proc_run(pl, key, argv, argc, h, log);
         goto out;
 keep: /* cannot tell what it should run now: leave what runs alone */
-        if (hashmap_get(g.procs, key))
-                ((struct proc *)hashmap_get(g.procs, key))->wanted = true;
+        if (hashmap_get(pl->procs, key))
+                ((struct proc *)hashmap_get(pl->procs, key))->wanted = true;
 out:
         strbuf_free(&sum);
         cJSON_Delete(env);
@@ -913,7 +908,7 @@ static int target_port(const cJSON *port, const struct pod *pod)
         return own_port(pod, cJSON_GetObjectItemCaseSensitive(port, "port")->valueint);
 }
 
-static void forward(const char *ip, int port, const char *to_ip, int to_port)
+static void forward(struct plane *pl, const char *ip, int port, const char *to_ip, int to_port)
 {
         char key[128], listen[128], conn[128], h[SHA256_HEX_LEN], log[4300];
         char *argv[8];
@@ -923,14 +918,15 @@ static void forward(const char *ip, int port, const char *to_ip, int to_port)
         snprintf(listen, sizeof(listen), "TCP-LISTEN:%d,bind=%s,reuseaddr,fork", port, ip);
         snprintf(conn, sizeof(conn), "TCP:%s:%d", to_ip, to_port);
         sha256_hex(conn, strlen(conn), h);
-        snprintf(log, sizeof(log), "%s/forwards.log", g.state);
+        snprintf(log, sizeof(log), "%s/forwards.log", pl->state);
         argv[argc++] = strdup("socat");
         argv[argc++] = strdup(listen);
         argv[argc++] = strdup(conn);
-        proc_run(key, argv, argc, h, log);
+        proc_run(pl, key, argv, argc, h, log);
 }
 
-static void service(const cJSON *svc, const struct pod *pods, int n_pods, const char *domain)
+static void service(struct plane *pl, const cJSON *svc, const struct pod *pods, int n_pods,
+                    const char *domain)
 {
         const char *ns = json_str(svc, "metadata", "namespace"),
                    *name = json_str(svc, "metadata", "name");
@@ -945,13 +941,13 @@ static void service(const cJSON *svc, const struct pod *pods, int n_pods, const 
                 return;
         for (int i = 0; i < n_pods && !ep; i++)
                 if (strcmp(pods[i].ns, ns) == 0 &&
-                    selects(at(svc, "spec", "selector", NULL), pods[i].labels))
+                    selects(json_at(svc, "spec", "selector"), pods[i].labels))
                         ep = &pods[i];
-        ip = headless ? (ep ? ep->ip : NULL) : addr_of("svc", ns, name);
+        ip = headless ? (ep ? ep->ip : NULL) : addr_of(pl, "svc", ns, name);
         if (ip) {
                 snprintf(fq, sizeof(fq), "%s.%s.svc.%s %s.%s.svc %s.%s", name, ns, domain, name, ns,
                          name, ns);
-                host_entry(ip, fq);
+                host_entry(pl, ip, fq);
         }
         /* the pods of a StatefulSet by name, under its governing Service */
         for (int i = 0; i < n_pods; i++)
@@ -959,24 +955,24 @@ static void service(const cJSON *svc, const struct pod *pods, int n_pods, const 
                     strcmp(pods[i].ns, ns) == 0) {
                         snprintf(fq, sizeof(fq), "%s.%s.%s.svc.%s %s.%s.%s.svc", pods[i].name, name,
                                  ns, domain, pods[i].name, name, ns);
-                        host_entry(pods[i].ip, fq);
+                        host_entry(pl, pods[i].ip, fq);
                 }
         if (!ep)
                 return;
-        cJSON_ArrayForEach (port, at(svc, "spec", "ports", NULL)) {
+        cJSON_ArrayForEach (port, json_at(svc, "spec", "ports")) {
                 const cJSON *p = cJSON_GetObjectItemCaseSensitive(port, "port");
                 const cJSON *np = cJSON_GetObjectItemCaseSensitive(port, "nodePort");
                 int to = target_port(port, ep);
                 if (!cJSON_IsNumber(p))
                         continue;
                 if (!headless)
-                        forward(ip, p->valueint, ep->ip, to);
+                        forward(pl, ip, p->valueint, ep->ip, to);
                 if (cJSON_IsNumber(np) && np->valueint > 0)
-                        forward("127.0.0.1", np->valueint, ep->ip, to);
+                        forward(pl, "127.0.0.1", np->valueint, ep->ip, to);
         }
         /* a load balancer: the Service's own address */
         if (type && strcmp(type, "LoadBalancer") == 0 && !headless) {
-                const cJSON *ing = at(svc, "status", "loadBalancer", "ingress");
+                const cJSON *ing = json_at(json_at(svc, "status", "loadBalancer"), "ingress", NULL);
                 const char *have = json_str(cJSON_GetArrayItem(ing, 0), "ip", NULL);
                 if (!have || strcmp(have, ip) != 0) {
                         char body[256];
@@ -984,7 +980,7 @@ static void service(const cJSON *svc, const struct pod *pods, int n_pods, const 
                         snprintf(body, sizeof(body),
                                  "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"%s\"}]}}}",
                                  ip);
-                        if (kube_patch(g.client, &kube_services, ns, name, KUBE_PATCH_MERGE, body,
+                        if (kube_patch(pl->client, &kube_services, ns, name, KUBE_PATCH_MERGE, body,
                                        &(struct kube_write_options){.subresource = "status"}, NULL,
                                        &st) < 0)
                                 say("load balancer of %s/%s: %s", ns, name, st.message);
@@ -1003,15 +999,16 @@ static const char *domain_of(const cJSON *karmadas_list, const char *ns, const c
         cJSON_ArrayForEach (k, cJSON_GetObjectItemCaseSensitive(karmadas_list, "items")) {
                 if (strcmp(json_str(k, "metadata", "namespace") ?: "", ns) == 0 &&
                     strcmp(json_str(k, "metadata", "name") ?: "", instance) == 0) {
-                        const char *d = json_str(at(k, "spec", "hostCluster", "networking"),
-                                                 "dnsDomain", NULL);
+                        const char *d = json_str(
+                                json_at(json_at(k, "spec", "hostCluster"), "networking", NULL),
+                                "dnsDomain", NULL);
                         return d ? d : "cluster.local";
                 }
         }
         return "cluster.local";
 }
 
-static void pass(void)
+static void pass(struct plane *pl)
 {
         struct kube_list_options lo = {.label_selector = SELECTOR};
         cJSON *ks = NULL, *svcs = NULL, *deps = NULL, *stss = NULL;
@@ -1019,64 +1016,64 @@ static void pass(void)
         int n_pods = 0;
         const cJSON *w, *s;
 
-        if (kube_list(g.client, &karmadas, NULL, NULL, &ks, NULL) < 0 ||
-            kube_list(g.client, &kube_services, NULL, &lo, &svcs, NULL) < 0 ||
-            kube_list(g.client, &kube_deployments, NULL, &lo, &deps, NULL) < 0 ||
-            kube_list(g.client, &kube_statefulsets, NULL, &lo, &stss, NULL) < 0 ||
-            kube_list(g.client, &kube_secrets, NULL, &lo, &g.secrets, NULL) < 0)
+        if (kube_list(pl->client, &karmadas, NULL, NULL, &ks, NULL) < 0 ||
+            kube_list(pl->client, &kube_services, NULL, &lo, &svcs, NULL) < 0 ||
+            kube_list(pl->client, &kube_deployments, NULL, &lo, &deps, NULL) < 0 ||
+            kube_list(pl->client, &kube_statefulsets, NULL, &lo, &stss, NULL) < 0 ||
+            kube_list(pl->client, &kube_secrets, NULL, &lo, &pl->secrets, NULL) < 0)
                 goto out; /* the host API is away: keep what runs */
-        for (const struct hashmap_entry *e = hashmap_first(g.procs); e;
-             e = hashmap_next(g.procs, e))
+        for (const struct hashmap_entry *e = hashmap_first(pl->procs); e;
+             e = hashmap_next(pl->procs, e))
                 ((struct proc *)hashmap_entry_value(e))->wanted = false;
-        strbuf_reset(&g.hosts);
-        strbuf_printf(&g.hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+        strbuf_reset(&pl->hosts);
+        strbuf_printf(&pl->hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
         for (int kind = 0; kind < 2; kind++) {
                 cJSON_ArrayForEach (w,
                                     cJSON_GetObjectItemCaseSensitive(kind ? stss : deps, "items")) {
-                        const cJSON *reps = at(w, "spec", "replicas", NULL);
+                        const cJSON *reps = json_at(w, "spec", "replicas");
                         struct pod *p = &pods[n_pods];
                         if (n_pods >= (int)(sizeof(pods) / sizeof(pods[0])) ||
                             (cJSON_IsNumber(reps) && reps->valueint < 1) ||
-                            at(w, "metadata", "deletionTimestamp", NULL))
+                            json_at(w, "metadata", "deletionTimestamp"))
                                 continue;
                         snprintf(p->ns, sizeof(p->ns), "%s", json_str(w, "metadata", "namespace"));
                         snprintf(p->name, sizeof(p->name), "%s-0", json_str(w, "metadata", "name"));
-                        snprintf(p->ip, sizeof(p->ip), "%s", addr_of("pod", p->ns, p->name));
-                        p->labels = at(w, "spec", "template", "metadata");
+                        snprintf(p->ip, sizeof(p->ip), "%s", addr_of(pl, "pod", p->ns, p->name));
+                        p->labels = json_at(json_at(w, "spec", "template"), "metadata", NULL);
                         p->labels = cJSON_GetObjectItemCaseSensitive(p->labels, "labels");
-                        p->containers = at(w, "spec", "template", "spec");
+                        p->containers = json_at(json_at(w, "spec", "template"), "spec", NULL);
                         p->containers =
                                 cJSON_GetObjectItemCaseSensitive(p->containers, "containers");
                         p->sts_service = kind ? json_str(w, "spec", "serviceName") : NULL;
-                        host_entry(p->ip, p->name);
+                        host_entry(pl, p->ip, p->name);
                         n_pods++;
-                        run_pod(p, at(w, "spec", "template", "spec"),
-                                kind ? at(w, "spec", "volumeClaimTemplates", NULL) : NULL,
+                        run_pod(pl, p, json_at(json_at(w, "spec", "template"), "spec", NULL),
+                                kind ? json_at(w, "spec", "volumeClaimTemplates") : NULL,
                                 kind ? json_str(w, "metadata", "name") : NULL);
                 }
         }
         cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(svcs, "items")) {
                 const char *inst =
-                        json_str(at(s, "metadata", "labels", NULL), KO_LABEL_INSTANCE, NULL);
-                service(s, pods, n_pods,
+                        json_str(json_at(s, "metadata", "labels"), KO_LABEL_INSTANCE, NULL);
+                service(pl, s, pods, n_pods,
                         domain_of(ks, json_str(s, "metadata", "namespace") ?: "",
                                   inst ? inst : ""));
         }
-        write_hosts();
-        procs_tend();
+        write_hosts(pl);
+        procs_tend(pl);
 out:
         cJSON_Delete(ks);
         cJSON_Delete(svcs);
         cJSON_Delete(deps);
         cJSON_Delete(stss);
-        cJSON_Delete(g.secrets);
-        g.secrets = NULL;
+        cJSON_Delete(pl->secrets);
+        pl->secrets = NULL;
 }
 
 static void on_signal(int sig)
 {
         (void)sig;
-        g.stop = 1;
+        stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -1091,6 +1088,7 @@ int main(int argc, char **argv)
                 {"operator-bin", required_argument, NULL, 'O'},
                 {0},
         };
+        struct plane plane = {0}, *pl = &plane;
         struct kube_config_options co = {0};
         struct kube_config *cfg;
         char err[512];
@@ -1102,22 +1100,22 @@ int main(int argc, char **argv)
                         co.kubeconfig = optarg;
                         break;
                 case 's':
-                        g.state = optarg;
+                        pl->state = optarg;
                         break;
                 case 'b':
-                        g.bin_dir = optarg;
+                        pl->bin_dir = optarg;
                         break;
                 case 'K':
-                        g.kube_version = optarg;
+                        pl->kube_version = optarg;
                         break;
                 case 'E':
-                        g.etcd_version = optarg;
+                        pl->etcd_version = optarg;
                         break;
                 case 'o':
-                        g.only = optarg;
+                        pl->only = optarg;
                         break;
                 case 'O':
-                        g.operator_bin = optarg;
+                        pl->operator_bin = optarg;
                         break;
                 default:
                         fprintf(stderr, "usage: ko-plane --kubeconfig FILE --state DIR --bin-dir "
@@ -1126,44 +1124,44 @@ int main(int argc, char **argv)
                         return 2;
                 }
         }
-        if (!co.kubeconfig || !g.state || !g.bin_dir) {
+        if (!co.kubeconfig || !pl->state || !pl->bin_dir) {
                 fprintf(stderr, "ko-plane: --kubeconfig, --state and --bin-dir are required\n");
                 return 2;
         }
-        if (!g.kube_version)
-                g.kube_version = "v1.35.4";
-        if (!g.etcd_version)
-                g.etcd_version = "v3.6.6";
+        if (!pl->kube_version)
+                pl->kube_version = "v1.35.4";
+        if (!pl->etcd_version)
+                pl->etcd_version = "v3.6.6";
         curl_global_init(CURL_GLOBAL_DEFAULT);
         if (kube_config_load(&co, &cfg, err, sizeof(err)) < 0 ||
-            kube_client_new(&(struct kube_client_options){.config = cfg}, &g.client) < 0) {
+            kube_client_new(&(struct kube_client_options){.config = cfg}, &pl->client) < 0) {
                 fprintf(stderr, "ko-plane: %s\n", err);
                 return 1;
         }
         kube_config_free(cfg);
-        if (fileio_mkdir_p(g.state, 0700) < 0) {
-                fprintf(stderr, "ko-plane: %s: %s\n", g.state, strerror(errno));
+        if (fileio_mkdir_p(pl->state, 0700) < 0) {
+                fprintf(stderr, "ko-plane: %s: %s\n", pl->state, strerror(errno));
                 return 1;
         }
-        g.addrs = hashmap_new();
-        g.procs = hashmap_new();
-        g.next_addr = address_block(g.state);
-        load_addresses();
+        pl->addrs = hashmap_new();
+        pl->procs = hashmap_new();
+        pl->next_addr = address_block(pl->state);
+        load_addresses(pl);
         /* the hosts file exists from the start, so that it can be bind-mounted at once */
-        strbuf_printf(&g.hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
-        write_hosts();
+        strbuf_printf(&pl->hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+        write_hosts(pl);
         signal(SIGTERM, on_signal);
         signal(SIGINT, on_signal);
         signal(SIGPIPE, SIG_IGN);
-        say("running what the operator asks for (state %s)", g.state);
-        while (!g.stop) {
-                pass();
-                for (int i = 0; i < 10 && !g.stop; i++)
+        say("running what the operator asks for (state %s)", pl->state);
+        while (!stop) {
+                pass(pl);
+                for (int i = 0; i < 10 && !stop; i++)
                         usleep(100 * 1000);
         }
-        procs_stop(true);
+        procs_stop(pl, true);
         say("stopped");
-        kube_client_free(g.client);
+        kube_client_free(pl->client);
         curl_global_cleanup();
         return 0;
 }

@@ -230,10 +230,9 @@ cJSON *live_container(const char *ns, const char *deployment)
         return c;
 }
 
-const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
-                           size_t size)
+/* "status reason message" of condition `type` of Karmada object k into buf ("" if none) */
+static const char *condition_of(const cJSON *k, const char *type, char *buf, size_t size)
 {
-        cJSON *k = live_get(ns, name);
         const cJSON *c;
 
         buf[0] = '\0';
@@ -246,23 +245,54 @@ const char *live_condition(const char *ns, const char *name, const char *type, c
                                  cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")),
                                  cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")));
         }
+        return buf;
+}
+
+const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
+                           size_t size)
+{
+        cJSON *k = live_get(ns, name);
+
+        condition_of(k, type, buf, size);
         cJSON_Delete(k);
         return buf;
+}
+
+double live_try_condition(const char *ns, const char *name, const char *type, const char *prefix,
+                          double timeout, char *last, size_t size)
+{
+        double t0 = itest_now();
+
+        while (itest_now() - t0 < timeout) {
+                cJSON *k = live_get(ns, name);
+                const cJSON *og =
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), "observedGeneration");
+                const cJSON *gen =
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(k, "metadata"), "generation");
+                bool current = cJSON_IsNumber(og) && cJSON_IsNumber(gen) &&
+                               og->valuedouble == gen->valuedouble;
+                bool ok = strncmp(condition_of(k, type, last, size), prefix, strlen(prefix)) == 0;
+
+                cJSON_Delete(k);
+                if (ok && current)
+                        return itest_now() - t0;
+                if (ok) /* the status of an older generation */
+                        snprintf(last + strlen(last), size - strlen(last), " (older generation)");
+                usleep(200 * 1000);
+        }
+        return -1;
 }
 
 double live_wait_condition(const char *ns, const char *name, const char *type, const char *prefix,
                            double timeout)
 {
-        double t0 = itest_now();
         char buf[1024];
+        double took = live_try_condition(ns, name, type, prefix, timeout, buf, sizeof(buf));
 
-        while (itest_now() - t0 < timeout) {
-                if (strncmp(live_condition(ns, name, type, buf, sizeof(buf)), prefix,
-                            strlen(prefix)) == 0)
-                        return itest_now() - t0;
-                usleep(250 * 1000);
-        }
-        IT_FAIL("%s/%s: %s is not \"%s\" after %.0fs: %s", ns, name, type, prefix, timeout, buf);
+        if (took < 0)
+                IT_FAIL("%s/%s: %s is not \"%s\" after %.0fs: %s", ns, name, type, prefix, timeout,
+                        buf);
+        return took;
 }
 
 struct kube_client *live_karmada_client(const char *ns, const char *name, char **ret_ca)

@@ -54,8 +54,12 @@ cJSON *live_container(const char *ns, const char *deployment);
 /* A status condition: "status reason message" into buf ("" when there is none). */
 const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
                            size_t size);
-/* Wait until the condition starts with `prefix` (e.g. "False UpgradeRefused"); the seconds it
- * took. Fails the test (with the operators' logs) on timeout. */
+/* Wait until the condition starts with `prefix` (e.g. "False UpgradeRefused") and the status
+ * is of the object's generation (status.observedGeneration); the seconds it took, or -1 after
+ * timeout with the last condition seen in `last`. */
+double live_try_condition(const char *ns, const char *name, const char *type, const char *prefix,
+                          double timeout, char *last, size_t size);
+/* The same, failing the test (with the operators' logs) on timeout. */
 double live_wait_condition(const char *ns, const char *name, const char *type, const char *prefix,
                            double timeout);
 /* A client of the instance's Karmada API server, from the Secret status.secretRef names; its CA

@@ -18,6 +18,7 @@
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "live.h"
 #include "promparse.h"
 #include "util/base64.h"
 #include "util/fileio.h"
@@ -151,36 +152,23 @@ static const cJSON *condition(const cJSON *k, const char *type)
         return NULL;
 }
 
-/* Wait until Ready has status want (and, when given, reason); returns seconds taken. */
 /* Wait until condition `type` has status want (and reason, unless NULL) for the generation. */
 static double wait_condition(const char *name, const char *type, const char *want,
                              const char *reason, double timeout)
 {
-        double t0 = itest_now();
-        char last[600] = "";
+        char prefix[160], last[1024];
+        double took;
 
-        while (itest_now() - t0 < timeout) {
-                cJSON *k = get_karmada(name);
-                const cJSON *c = condition(k, type);
-                const cJSON *og = cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(k, "status"), "observedGeneration");
-                const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(k, "metadata"), "generation");
-                bool ok = c && strcmp(str_at(c, "status", NULL), want) == 0 &&
-                          (!reason || strcmp(str_at(c, "reason", NULL), reason) == 0) &&
-                          cJSON_IsNumber(og) && cJSON_IsNumber(gen) &&
-                          og->valuedouble == gen->valuedouble;
-                if (c)
-                        snprintf(last, sizeof(last), "%s %s: %s", str_at(c, "status", NULL),
-                                 str_at(c, "reason", NULL), str_at(c, "message", NULL));
-                cJSON_Delete(k);
-                if (ok)
-                        return itest_now() - t0;
-                usleep(200 * 1000);
+        snprintf(prefix, sizeof(prefix), "%s %s", want, reason ? reason : "");
+        if (reason) /* the whole reason */
+                strcat(prefix, " ");
+        took = live_try_condition(ns, name, type, prefix, timeout, last, sizeof(last));
+        if (took < 0) {
+                show_log();
+                IT_FAIL("%s: %s is not %s %s within %.0fs; last: %s", name, type, want,
+                        reason ? reason : "", timeout, last);
         }
-        show_log();
-        IT_FAIL("%s: %s is not %s %s within %.0fs; last: %s", name, type, want,
-                reason ? reason : "", timeout, last);
+        return took;
 }
 
 static double wait_ready(const char *name, const char *want, const char *reason, double timeout)
@@ -688,6 +676,7 @@ int main(void)
                 IT_FAIL("%s", err);
         IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg}, &kc) == 0,
                   "client");
+        live_kc = kc; /* the shared wait helpers read through it */
         ns = itest_unique_name("e2e");
         snprintf(lease_ns, sizeof(lease_ns), "%s-lease", ns);
         for (int i = 0; i < 2; i++) {
