@@ -159,9 +159,8 @@ static double wait_condition(const char *name, const char *type, const char *wan
         char prefix[160], last[1024];
         double took;
 
-        snprintf(prefix, sizeof(prefix), "%s %s", want, reason ? reason : "");
-        if (reason) /* the whole reason */
-                strcat(prefix, " ");
+        /* with a reason, the whole reason (a space follows it) */
+        snprintf(prefix, sizeof(prefix), "%s %s%s", want, reason ? reason : "", reason ? " " : "");
         took = live_try_condition(ns, name, type, prefix, timeout, last, sizeof(last));
         if (took < 0) {
                 show_log();
