@@ -4,8 +4,10 @@
 #   kubectl, etcd, etcdutl, kwok, and Karmada's karmada-webhook, karmada-aggregated-apiserver,
 #   karmada-metrics-adapter, karmada-controller-manager, karmada-scheduler and
 #   karmada-scheduler-estimator; operator-verify and opm, the OLM
-#   validators; versitygw, an S3 server for backup tests). A binary already in the cache is never rebuilt.
-# Usage: hack/build-bins.sh [GROUP...]   GROUP: etcd kwok kube karmada olm versitygw (default: all)
+#   validators; versitygw, an S3 server for backup tests; registry, an OCI registry for the
+#   images). A binary already in the cache is never rebuilt.
+# Usage: hack/build-bins.sh [GROUP...]   GROUP: etcd kwok kube karmada olm versitygw registry
+#   (default: all)
 set -euo pipefail
 LOG_TAG=build
 . "$(dirname "$0")/lib.sh"
@@ -166,17 +168,31 @@ build_versitygw() {
         rm -rf "$dir"
 }
 
+# An OCI registry (distribution's, no replace lines) that hack/registry.sh runs beside a
+# cluster: images built by hack/build-image.sh are pushed there, and pods run from there.
+build_registry() {
+        have registry "$REGISTRY_VERSION" && return 0
+        local dir="$KO_CACHE/src/registry-$REGISTRY_VERSION"
+        log "building registry $REGISTRY_VERSION"
+        rm -rf "$dir" && mkdir -p "$dir"
+        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" \
+                github.com/distribution/distribution/v3/cmd/registry@"$REGISTRY_VERSION" ||
+                die "building registry $REGISTRY_VERSION failed (see output above)"
+        install -m 0755 "$dir/registry" "$(cached_bin registry "$REGISTRY_VERSION")"
+        rm -rf "$dir"
+}
+
 main() {
         ensure_go_path
         mkdir -p "$KO_BIN_CACHE"
         exec 9>"$KO_CACHE/build.lock"
         flock 9
         local start=$SECONDS g groups=("$@")
-        [ ${#groups[@]} -gt 0 ] || groups=(etcd kwok kube karmada olm versitygw)
+        [ ${#groups[@]} -gt 0 ] || groups=(etcd kwok kube karmada olm versitygw registry)
         for g in "${groups[@]}"; do
                 case $g in
-                etcd | kwok | kube | karmada | olm | versitygw) "build_$g" ;;
-                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw)" ;;
+                etcd | kwok | kube | karmada | olm | versitygw | registry) "build_$g" ;;
+                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw registry)" ;;
                 esac
         done
         log "binaries ready in $KO_BIN_CACHE ($((SECONDS - start))s)"
