@@ -120,7 +120,8 @@ EOF
 
 b64() { base64 -w0 <"$1"; }
 
-# The audit policy: every request of the operator's user (kubeconfig/karmada-operator) at
+# The audit policy: every request of the operator's user (kubeconfig/karmada-operator), and of
+# the ServiceAccount the operator runs as in-cluster (bundle/plain), at
 # Metadata level (verb, resource, name, code, time), once it completed; nothing of anyone else.
 # Tests count the operator's requests from logs/audit.log (JSON lines).
 write_audit_policy() {
@@ -130,7 +131,7 @@ kind: Policy
 omitStages: [RequestReceived, ResponseStarted]
 rules:
 - level: Metadata
-  users: [karmada-operator]
+  users: [karmada-operator, "system:serviceaccount:karmada-operator-system:karmada-operator"]
 - level: None
 EOF
 }

@@ -54,6 +54,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "plane_image.h"
+
 #include "karmada/manifests.h"
 #include "karmada/names.h"
 #include "kube/client.h"
@@ -82,6 +84,13 @@ struct plane {
         struct hashmap *procs; /* key -> struct proc */
         struct strbuf hosts;   /* this pass's hosts file */
         cJSON *secrets;        /* this pass's list of the operator's Secrets */
+        const char *registry;  /* HOST:PORT: images from there run as containers */
+        const char *container_bin;
+        char api_host[256]; /* the host cluster's API server, for KUBERNETES_SERVICE_* */
+        int api_port;
+        long token_rotate_s;
+        struct hashmap *images; /* ref -> struct image */
+        struct hashmap *tokens; /* pod key -> struct sa_token */
 };
 
 static volatile sig_atomic_t stop; /* set by SIGTERM and SIGINT */
@@ -483,14 +492,16 @@ static int write_if_changed(const char *path, const unsigned char *bytes, size_t
 struct mount {
         const char *path; /* in the container */
         char host[4200];
+        bool ro;
 };
 
-/* Write a volume's files (Secret: base64 data; ConfigMap: data) into dir; hash what it wrote. */
+/* Write a volume's files (Secret: base64 data; ConfigMap: data) into dir; hash what it wrote.
+ * open: readable by any user (0755 and 0644, a kubelet's defaults), for pods run from images. */
 static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const char *dir,
-                        struct strbuf *sum)
+                        bool open, struct strbuf *sum)
 {
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
-        int r = fileio_mkdir_p(dir, 0700);
+        int r = fileio_mkdir_p(dir, open ? 0755 : 0700);
 
         if (r < 0)
                 return r;
@@ -524,9 +535,9 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
                         char d[4400];
                         snprintf(d, sizeof(d), "%s", path);
                         *strrchr(d, '/') = '\0';
-                        fileio_mkdir_p(d, 0700);
+                        fileio_mkdir_p(d, open ? 0755 : 0700);
                 }
-                if (write_if_changed(path, bytes, len) < 0)
+                if (write_if_changed(path, bytes, len) < 0 || (open && chmod(path, 0644) < 0))
                         r = -EIO;
                 {
                         char h[SHA256_HEX_LEN];
@@ -607,23 +618,12 @@ static char *secret_key(struct plane *pl, const char *ns, const char *name, cons
         return out;
 }
 
-/* The command line of container c of a pod (rewritten: volumes as directories of dir, the
- * pod's address) into argv, its env values into env, what it depends on into sum. -1 when
- * it cannot be told yet (a Secret missing), 0 when there is no binary for its image. */
-static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *pspec,
-                         const cJSON *c, const cJSON *claim_templates, const char *sts,
-                         const char *dir, char **argv, int *ret_argc, cJSON *env,
-                         struct strbuf *sum)
+/* A container's env (values, field references, Secret keys) into env; -1 when a Secret it
+ * needs is not there (yet). */
+static int container_env(struct plane *pl, const struct pod *pod, const cJSON *c, cJSON *env)
 {
-        const cJSON *e, *vol;
-        struct mount mounts[32];
-        int n_mounts = 0, argc = 0;
-        char *bin;
+        const cJSON *e;
 
-        bin = binary_for(pl, json_str(c, "image", NULL) ? json_str(c, "image", NULL) : "");
-        if (!bin)
-                return 0;
-        /* env: values, field references, Secret keys */
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(c, "env")) {
                 const char *name = json_str(e, "name", NULL), *v = json_str(e, "value", NULL);
                 const char *field =
@@ -642,24 +642,74 @@ static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *p
                         secret = secret_key(pl, pod->ns, json_str(skr, "name", NULL),
                                             json_str(skr, "key", NULL));
                         if (!secret &&
-                            !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skr, "optional"))) {
-                                free(bin);
+                            !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(skr, "optional")))
                                 return -1;
-                        }
                         if (!secret)
                                 continue;
                         v = secret;
                 }
+                cJSON_DeleteItemFromObjectCaseSensitive(env, name);
                 cJSON_AddStringToObject(env, name, v ? v : "");
                 free(secret);
         }
-        /* volumes: files for Secrets and ConfigMaps, directories for the rest */
+        return 0;
+}
+
+/* The host directory of volume vol (named vname) of a pod, its files written (Secrets,
+ * ConfigMaps) into vdir; -1 when what it needs is not there (yet). */
+static int volume_dir(struct plane *pl, const struct pod *pod, const cJSON *vol, const char *vname,
+                      const cJSON *claim_templates, const char *sts, bool open, char *vdir,
+                      size_t size, struct strbuf *sum)
+{
+        if (vol && cJSON_GetObjectItemCaseSensitive(vol, "secret")) {
+                const char *sname = json_str(vol, "secret", "secretName");
+                const cJSON *s = find_secret(pl, pod->ns, sname);
+                cJSON *got = NULL;
+                if (!s && sname &&
+                    kube_get(pl->client, &kube_secrets, pod->ns, sname, &got, NULL) == 0)
+                        s = got; /* one the operator did not make (a custom CA) */
+                if (!s) {
+                        say("%s/%s: Secret %s not there (yet)", pod->ns, pod->name,
+                            sname ? sname : "?");
+                        return -1;
+                }
+                write_volume(s, true, json_at(vol, "secret", "items"), vdir, open, sum);
+                cJSON_Delete(got);
+        } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
+                cJSON *m = NULL;
+                const char *mname = json_str(vol, "configMap", "name");
+                if (!mname || kube_get(pl->client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0)
+                        return -1;
+                write_volume(m, false, json_at(vol, "configMap", "items"), vdir, open, sum);
+                cJSON_Delete(m);
+        } else {
+                /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
+                const char *claim = json_str(vol, "persistentVolumeClaim", "claimName");
+                if (claim || (!vol && claim_templates && sts))
+                        snprintf(vdir, size, "%s/claims/%s_%s-%s", pl->state, pod->ns,
+                                 claim ? claim : vname, claim ? "" : pod->name);
+                fileio_mkdir_p(vdir, open ? 0777 : 0700);
+                if (open)
+                        chmod(vdir, 0777); /* as an emptyDir: any user of the pod writes */
+        }
+        return 0;
+}
+
+/* A container's volume mounts (longest path first) into mounts; -1 as volume_dir. */
+static int container_mounts(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+                            const cJSON *c, const cJSON *claim_templates, const char *sts,
+                            const char *dir, bool open, struct mount *mounts, int max, int *ret_n,
+                            struct strbuf *sum)
+{
+        const cJSON *e, *vol;
+        int n = 0;
+
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(c, "volumeMounts")) {
                 const char *vname = json_str(e, "name", NULL),
                            *mpath = json_str(e, "mountPath", NULL);
                 const char *sub = json_str(e, "subPath", NULL);
                 char vdir[4300];
-                if (!vname || !mpath || n_mounts >= (int)(sizeof(mounts) / sizeof(mounts[0])))
+                if (!vname || !mpath || n >= max)
                         continue;
                 snprintf(vdir, sizeof(vdir), "%s/volumes/%s", dir, vname);
                 vol = NULL;
@@ -667,107 +717,327 @@ static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *p
                         if (json_str(vol, "name", NULL) &&
                             strcmp(json_str(vol, "name", NULL), vname) == 0)
                                 break;
-                if (vol && cJSON_GetObjectItemCaseSensitive(vol, "secret")) {
-                        const char *sname = json_str(vol, "secret", "secretName");
-                        const cJSON *s = find_secret(pl, pod->ns, sname);
-                        cJSON *got = NULL;
-                        if (!s && sname &&
-                            kube_get(pl->client, &kube_secrets, pod->ns, sname, &got, NULL) == 0)
-                                s = got; /* one the operator did not make (a custom CA) */
-                        if (!s) {
-                                say("%s/%s: Secret %s not there (yet)", pod->ns, pod->name,
-                                    sname ? sname : "?");
-                                {
-                                        free(bin);
-                                        return -1;
-                                }
-                        }
-                        write_volume(s, true, json_at(vol, "secret", "items"), vdir, sum);
-                        cJSON_Delete(got);
-                } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
-                        cJSON *m = NULL;
-                        const char *mname = json_str(vol, "configMap", "name");
-                        if (!mname ||
-                            kube_get(pl->client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0) {
-                                free(bin);
-                                return -1;
-                        }
-                        write_volume(m, false, json_at(vol, "configMap", "items"), vdir, sum);
-                        cJSON_Delete(m);
-                } else {
-                        /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
-                        const char *claim = json_str(vol, "persistentVolumeClaim", "claimName");
-                        if (claim || (!vol && claim_templates && sts)) {
-                                snprintf(vdir, sizeof(vdir), "%s/claims/%s_%s-%s", pl->state,
-                                         pod->ns, claim ? claim : vname, claim ? "" : pod->name);
-                        }
-                        fileio_mkdir_p(vdir, 0700);
+                if (volume_dir(pl, pod, vol, vname, claim_templates, sts, open, vdir, sizeof(vdir),
+                               sum) < 0)
+                        return -1;
+                mounts[n].path = mpath;
+                mounts[n].ro = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "readOnly"));
+                snprintf(mounts[n].host, sizeof(mounts[n].host), "%s%s%s", vdir, sub ? "/" : "",
+                         sub ? sub : "");
+                n++;
+        }
+        qsort(mounts, (size_t)n, sizeof(mounts[0]), cmp_mount_len);
+        *ret_n = n;
+        return 0;
+}
+
+/* One argument of a container, rewritten for the shared loopback: $(VAR) from env, 0.0.0.0
+ * and a bare ":PORT" after "=" as the pod's address, the estimator's own port. */
+static char *rewrite_arg(const struct pod *pod, const char *arg, const cJSON *env)
+{
+        char *a = expand(arg, env), *b;
+        const char *eq;
+
+        b = replace_word(a, "0.0.0.0", pod->ip, ":/,");
+        free(a);
+        a = b;
+        eq = a ? strchr(a, '=') : NULL;
+        if (eq && strncmp(a, "--", 2) == 0 && eq[1] == ':' && eq[2] >= '0' &&
+            eq[2] <= '9') { /* --flag=:8080: every address of the pod */
+                struct strbuf o = {0};
+                strbuf_printf(&o, "%.*s%s%s", (int)(eq - a + 1), a, pod->ip, eq + 1);
+                free(a);
+                a = strbuf_steal(&o);
+        }
+        if (a && strncmp(a, "--server-port=", 14) == 0) {
+                int port = (int)strtol(a + 14, NULL, 10);
+                if (own_port(pod, port) != port) {
+                        char moved[32];
+                        snprintf(moved, sizeof(moved), "--server-port=%d", own_port(pod, port));
+                        free(a);
+                        a = strdup(moved);
                 }
-                mounts[n_mounts].path = mpath;
-                snprintf(mounts[n_mounts].host, sizeof(mounts[n_mounts].host), "%s%s%s", vdir,
-                         sub ? "/" : "", sub ? sub : "");
-                n_mounts++;
         }
-        qsort(mounts, (size_t)n_mounts, sizeof(mounts[0]), cmp_mount_len);
-        /* the command line: the binary, then command[1:] and args, rewritten */
-        argv[argc++] = strdup("unshare");
-        argv[argc++] = strdup(geteuid() == 0 ? "-m" : "-rm");
-        argv[argc++] = strdup("--");
-        argv[argc++] = strdup("/bin/sh");
-        argv[argc++] = strdup("-c");
-        argv[argc++] = strdup("mount --bind \"$0\" /etc/hosts && exec \"$@\"");
-        {
-                char hosts[4300];
-                snprintf(hosts, sizeof(hosts), "%s/hosts", pl->state);
-                argv[argc++] = strdup(hosts);
-        }
+        return a;
+}
+
+/* The command line of a container whose image this machine has a binary for: the binary,
+ * then command[1:] and args, rewritten (volumes as directories of the pod's, the pod's
+ * address), run with the plane's hosts file on /etc/hosts. */
+static void host_cmd(struct plane *pl, const struct pod *pod, const cJSON *c, char *bin,
+                     const struct mount *mounts, int n_mounts, const cJSON *env, char **argv,
+                     int *ret_argc, struct strbuf *sum)
+{
+        const cJSON *e;
+        char hosts[4300], etcdutl[4300];
+        int argc = 0;
+
+        snprintf(hosts, sizeof(hosts), "%s/hosts", pl->state);
+        snprintf(etcdutl, sizeof(etcdutl), "%s/etcdutl-%s", pl->bin_dir, pl->etcd_version);
+        for (const char *const *w =
+                     (const char *const[]){
+                             "unshare", geteuid() == 0 ? "-m" : "-rm", "--", "/bin/sh", "-c",
+                             "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts, NULL};
+             *w; w++)
+                argv[argc++] = strdup(*w);
         argv[argc++] = bin;
         for (int part = 0; part < 2; part++) {
-                const cJSON *list = cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command");
                 int i = 0;
-                cJSON_ArrayForEach (e, list) {
+                cJSON_ArrayForEach (
+                        e, cJSON_GetObjectItemCaseSensitive(c, part ? "args" : "command")) {
                         char *a, *b;
                         if (part == 0 && i++ == 0)
                                 continue; /* the binary inside the image */
                         if (!cJSON_IsString(e) || argc >= MAX_ARGS)
                                 continue;
-                        a = expand(e->valuestring, env);
-                        for (int m = 0; m < n_mounts; m++) {
+                        a = rewrite_arg(pod, e->valuestring, env);
+                        for (int m = 0; a && m < n_mounts; m++) {
                                 b = replace_word(a, mounts[m].path, mounts[m].host, "/,");
                                 free(a);
                                 a = b;
                         }
-                        b = replace_word(a, "0.0.0.0", pod->ip, ":/,");
-                        free(a);
-                        a = b;
-                        if (strncmp(a, "--server-port=", 14) == 0) {
-                                int port = (int)strtol(a + 14, NULL, 10);
-                                if (own_port(pod, port) != port) {
-                                        char moved[32];
-                                        snprintf(moved, sizeof(moved), "--server-port=%d",
-                                                 own_port(pod, port));
-                                        free(a);
-                                        a = strdup(moved);
-                                }
-                        }
                         if (!a)
                                 continue;
-                        { /* binaries inside the operator's image */
-                                char etcdutl[4300];
-                                snprintf(etcdutl, sizeof(etcdutl), "%s/etcdutl-%s", pl->bin_dir,
-                                         pl->etcd_version);
-                                b = replace_word(a, "/usr/local/bin/etcdutl", etcdutl, "");
-                                free(a);
-                                a = b;
-                        }
-                        argv[argc++] = a;
-                        strbuf_printf(sum, "%s\n", a);
+                        /* a binary inside the operator's image */
+                        b = replace_word(a, "/usr/local/bin/etcdutl", etcdutl, "");
+                        free(a);
+                        argv[argc++] = b;
+                        strbuf_printf(sum, "%s\n", b);
                 }
         }
         argv[argc] = NULL;
         strbuf_printf(sum, "%s", bin);
         *ret_argc = argc;
+}
+
+/* the user and group a container runs as: its securityContext, the pod's, the image's */
+static void container_user(const cJSON *pspec, const cJSON *c, const struct image *img, long *uid,
+                           long *gid)
+{
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c, "securityContext");
+        const cJSON *psc = cJSON_GetObjectItemCaseSensitive(pspec, "securityContext"), *v;
+
+        image_user(img, uid, gid);
+        if ((v = cJSON_GetObjectItemCaseSensitive(psc, "runAsUser")) && cJSON_IsNumber(v))
+                *uid = (long)v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(sc, "runAsUser")) && cJSON_IsNumber(v))
+                *uid = (long)v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(psc, "runAsGroup")) && cJSON_IsNumber(v))
+                *gid = (long)v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(sc, "runAsGroup")) && cJSON_IsNumber(v))
+                *gid = (long)v->valuedouble;
+}
+
+/* what runs: command (else the image's Entrypoint), then args (else, without a command, the
+ * image's Cmd), rewritten for the shared loopback */
+static cJSON *image_argv(const struct pod *pod, const cJSON *c, const struct image *img,
+                         const cJSON *env)
+{
+        const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(c, "command");
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "args"), *e;
+        cJSON *out = cJSON_CreateArray();
+
+        if (!cmd)
+                cmd = cJSON_GetObjectItemCaseSensitive(img->config, "Entrypoint");
+        if (!args && !cJSON_GetObjectItemCaseSensitive(c, "command"))
+                args = cJSON_GetObjectItemCaseSensitive(img->config, "Cmd");
+        for (int part = 0; part < 2; part++) {
+                const cJSON *list = part ? args : cmd;
+                cJSON_ArrayForEach (e, list)
+                        if (cJSON_IsString(e)) {
+                                char *a = rewrite_arg(pod, e->valuestring, env);
+                                cJSON_AddItemToArray(out, cJSON_CreateString(a ? a : ""));
+                                free(a);
+                        }
+        }
+        return out;
+}
+
+/* The environment of a container from an image: the image's, then the container's, then
+ * what a kubelet adds (HOSTNAME, the API server's service address). */
+static cJSON *image_env(struct plane *pl, const struct pod *pod, const struct image *img,
+                        const cJSON *env)
+{
+        cJSON *out = cJSON_CreateArray(), *all = cJSON_CreateObject();
+        const cJSON *e;
+        char port[16];
+
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(img->config, "Env")) {
+                const char *eq = cJSON_IsString(e) ? strchr(e->valuestring, '=') : NULL;
+                char name[256];
+                if (!eq)
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int)(eq - e->valuestring), e->valuestring);
+                cJSON_DeleteItemFromObjectCaseSensitive(all, name);
+                cJSON_AddStringToObject(all, name, eq + 1);
+        }
+        snprintf(port, sizeof(port), "%d", pl->api_port);
+        cJSON_AddStringToObject(all, "HOSTNAME", pod->name);
+        cJSON_AddStringToObject(all, "KUBERNETES_SERVICE_HOST", pl->api_host);
+        cJSON_AddStringToObject(all, "KUBERNETES_SERVICE_PORT", port);
+        cJSON_ArrayForEach (e, env) {
+                cJSON_DeleteItemFromObjectCaseSensitive(all, e->string);
+                cJSON_AddStringToObject(all, e->string, e->valuestring);
+        }
+        cJSON_ArrayForEach (e, all) {
+                struct strbuf kv = {0};
+                strbuf_printf(&kv, "%s=%s", e->string, e->valuestring);
+                cJSON_AddItemToArray(out, cJSON_CreateString(kv.buf));
+                strbuf_free(&kv);
+        }
+        cJSON_Delete(all);
+        return out;
+}
+
+/* The command line of a container run from its image (ko-container with a spec written next
+ * to the pod's volumes): its user, its root read-only when its securityContext says so, its
+ * volumes and the ServiceAccount token (sa: its directory, or NULL) at their paths. */
+static int image_cmd(struct plane *pl, const struct pod *pod, const cJSON *pspec, const cJSON *c,
+                     const struct image *img, const struct mount *mounts, int n_mounts,
+                     const cJSON *env, const char *dir, const char *sa, char **argv, int *ret_argc,
+                     struct strbuf *sum)
+{
+        const char *name = json_str(c, "name", NULL) ? json_str(c, "name", NULL) : "c";
+        cJSON *spec = cJSON_CreateObject(), *ms;
+        char path[4400], hosts[4300];
+        char *text;
+        long uid, gid;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/root-%s", dir, name);
+        snprintf(hosts, sizeof(hosts), "%s/hosts", pl->state);
+        container_user(pspec, c, img, &uid, &gid);
+        cJSON_AddStringToObject(spec, "root", img->root);
+        cJSON_AddStringToObject(spec, "mountpoint", path);
+        cJSON_AddStringToObject(spec, "hosts", hosts);
+        cJSON_AddStringToObject(spec, "workdir",
+                                json_str(c, "workingDir", NULL) ? json_str(c, "workingDir", NULL)
+                                : json_str(img->config, "WorkingDir", NULL) &&
+                                                *json_str(img->config, "WorkingDir", NULL)
+                                        ? json_str(img->config, "WorkingDir", NULL)
+                                        : "/");
+        cJSON_AddNumberToObject(spec, "uid", (double)uid);
+        cJSON_AddNumberToObject(spec, "gid", (double)gid);
+        cJSON_AddBoolToObject(
+                spec, "readOnlyRoot",
+                cJSON_IsTrue(json_at(c, "securityContext", "readOnlyRootFilesystem")));
+        cJSON_AddItemToObject(spec, "argv", image_argv(pod, c, img, env));
+        cJSON_AddItemToObject(spec, "env", image_env(pl, pod, img, env));
+        ms = cJSON_AddArrayToObject(spec, "mounts");
+        for (int i = n_mounts - 1; i >= 0; i--) { /* parents first */
+                cJSON *m = cJSON_CreateObject();
+                cJSON_AddStringToObject(m, "source", mounts[i].host);
+                cJSON_AddStringToObject(m, "target", mounts[i].path);
+                cJSON_AddBoolToObject(m, "readOnly", mounts[i].ro);
+                cJSON_AddItemToArray(ms, m);
+        }
+        if (sa) {
+                cJSON *m = cJSON_CreateObject();
+                cJSON_AddStringToObject(m, "source", sa);
+                cJSON_AddStringToObject(m, "target",
+                                        "/var/run/secrets/kubernetes.io/serviceaccount");
+                cJSON_AddBoolToObject(m, "readOnly", true);
+                cJSON_AddItemToArray(ms, m);
+        }
+        text = cJSON_Print(spec);
+        cJSON_Delete(spec);
+        if (!text)
+                return -1;
+        snprintf(path, sizeof(path), "%s/container-%s.json", dir, name);
+        r = write_if_changed(path, (const unsigned char *)text, strlen(text));
+        strbuf_printf(sum, "%s", text);
+        free(text);
+        if (r < 0)
+                return -1;
+        argv[0] = strdup(pl->container_bin);
+        argv[1] = strdup(path);
+        argv[2] = NULL;
+        *ret_argc = 2;
+        return 0;
+}
+
+/* The image of a container when it comes from the local registry (pulled once), or NULL. */
+static const struct image *image_of(struct plane *pl, const char *ref)
+{
+        size_t n = pl->registry ? strlen(pl->registry) : 0;
+        struct image *img;
+
+        if (!n || !ref || strncmp(ref, pl->registry, n) != 0 || ref[n] != '/')
+                return NULL;
+        img = hashmap_get(pl->images, ref);
+        if (img)
+                return img;
+        img = calloc(1, sizeof(*img));
+        if (!img || image_pull(pl->state, ref, img) < 0) {
+                free(img);
+                return NULL; /* tried again next pass */
+        }
+        say("pulled %s into %s", ref, img->root);
+        hashmap_put(pl->images, ref, img, NULL);
+        return img;
+}
+
+/* The command line of container c of a pod into argv (from its image when the local registry
+ * has it, else the machine's binary for it), its env values into env, what it depends on into
+ * sum. -1 when it cannot be told yet (a Secret missing), 0 when nothing runs its image. */
+static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+                         const cJSON *c, const cJSON *claim_templates, const char *sts,
+                         const char *dir, const char *sa, char **argv, int *ret_argc, cJSON *env,
+                         struct strbuf *sum)
+{
+        const char *ref = json_str(c, "image", NULL) ? json_str(c, "image", NULL) : "";
+        const struct image *img = image_of(pl, ref);
+        struct mount mounts[32];
+        int n_mounts = 0;
+        char *bin = img ? NULL : binary_for(pl, ref);
+
+        if (!img && !bin)
+                return 0;
+        if (container_env(pl, pod, c, env) < 0 ||
+            container_mounts(pl, pod, pspec, c, claim_templates, sts, dir, img != NULL, mounts,
+                             (int)(sizeof(mounts) / sizeof(mounts[0])), &n_mounts, sum) < 0) {
+                free(bin);
+                return -1;
+        }
+        if (img)
+                return image_cmd(pl, pod, pspec, c, img, mounts, n_mounts, env, dir, sa, argv,
+                                 ret_argc, sum) < 0
+                               ? -1
+                               : 1;
+        host_cmd(pl, pod, c, bin, mounts, n_mounts, env, argv, ret_argc, sum);
         return 1;
+}
+
+/* The projected ServiceAccount token of a pod with a container from an image, kept up to date
+ * in sadir as a kubelet does (its ServiceAccount, unless automountServiceAccountToken is
+ * false). -1 while the first token cannot be had yet. */
+static int pod_token(struct plane *pl, const struct pod *pod, const cJSON *pspec, const char *key,
+                     const char *sadir)
+{
+        const cJSON *c;
+        const char *sa = json_str(pspec, "serviceAccountName", NULL);
+        struct sa_token *t;
+        bool from_image = false;
+        int r;
+
+        cJSON_ArrayForEach (c, pod->containers)
+                from_image = from_image || image_of(pl, json_str(c, "image", NULL));
+        if (!from_image ||
+            cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pspec, "automountServiceAccountToken")))
+                return 0;
+        t = hashmap_get(pl->tokens, key);
+        if (!t) {
+                t = calloc(1, sizeof(*t));
+                if (!t || hashmap_put(pl->tokens, key, t, NULL) < 0) {
+                        free(t);
+                        return -1;
+                }
+        }
+        r = sa_token_tend(pl->client, t, pod->ns, sa ? sa : "default", sadir, pl->token_rotate_s,
+                          time_mono_ms());
+        if (r > 0)
+                say("%s: ServiceAccount token %s", key, t->last[0] ? t->last : "written");
+        return r < 0 && !t->refresh_at_ms ? -1 : 0;
 }
 
 /* Run a pod's init container to its end (its env in the environment); true when it exits 0. */
@@ -815,18 +1085,24 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                     const cJSON *claim_templates, const char *sts)
 {
         const cJSON *c = cJSON_GetArrayItem(pod->containers, 0), *ic;
-        char dir[4200], key[512], log[4300];
+        char dir[4200], key[512], log[4300], sadir[4300];
         char *argv[MAX_ARGS + 8];
         int argc = 0, r;
         struct strbuf sum = {0};
         cJSON *env = cJSON_CreateObject();
         struct proc *p;
         char h[SHA256_HEX_LEN];
+        const char *sa;
 
         snprintf(dir, sizeof(dir), "%s/pods/%s_%s", pl->state, pod->ns, pod->name);
         snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
         fileio_mkdir_p(dir, 0700);
-        r = container_cmd(pl, pod, pspec, c, claim_templates, sts, dir, argv, &argc, env, &sum);
+        chmod(dir, 0711); /* the users of containers from images reach their volumes */
+        snprintf(sadir, sizeof(sadir), "%s/serviceaccount", dir);
+        if (pod_token(pl, pod, pspec, key, sadir) < 0)
+                goto keep;
+        sa = access(sadir, F_OK) == 0 ? sadir : NULL;
+        r = container_cmd(pl, pod, pspec, c, claim_templates, sts, dir, sa, argv, &argc, env, &sum);
         if (r == 0)
                 goto out;
         if (r < 0)
@@ -844,7 +1120,7 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                         struct strbuf isum = {0};
                         cJSON *ienv = cJSON_CreateObject();
                         bool ok;
-                        r = container_cmd(pl, pod, pspec, ic, claim_templates, sts, dir, iargv,
+                        r = container_cmd(pl, pod, pspec, ic, claim_templates, sts, dir, sa, iargv,
                                           &iargc, ienv, &isum);
                         ok = r > 0 &&
                              run_init(pod, dir,
@@ -1008,6 +1284,25 @@ static const char *domain_of(const cJSON *karmadas_list, const char *ns, const c
         return "cluster.local";
 }
 
+/* A workload ko-plane runs: the operator's, or one whose first container's image is in the
+ * local registry (the operator's own Deployment, installed as users install it). */
+static bool runs_here(struct plane *pl, const cJSON *w)
+{
+        const char *managed = json_str(json_at(w, "metadata", "labels"), KO_LABEL_MANAGED_BY, NULL);
+        const cJSON *c = cJSON_GetArrayItem(
+                json_at(json_at(w, "spec", "template"), "spec", NULL)
+                        ? cJSON_GetObjectItemCaseSensitive(
+                                  json_at(json_at(w, "spec", "template"), "spec", NULL),
+                                  "containers")
+                        : NULL,
+                0);
+        size_t n = pl->registry ? strlen(pl->registry) : 0;
+        const char *image = json_str(c, "image", NULL);
+
+        return (managed && strcmp(managed, KO_MANAGER) == 0) ||
+               (n && image && strncmp(image, pl->registry, n) == 0 && image[n] == '/');
+}
+
 static void pass(struct plane *pl)
 {
         struct kube_list_options lo = {.label_selector = SELECTOR};
@@ -1018,7 +1313,8 @@ static void pass(struct plane *pl)
 
         if (kube_list(pl->client, &karmadas, NULL, NULL, &ks, NULL) < 0 ||
             kube_list(pl->client, &kube_services, NULL, &lo, &svcs, NULL) < 0 ||
-            kube_list(pl->client, &kube_deployments, NULL, &lo, &deps, NULL) < 0 ||
+            kube_list(pl->client, &kube_deployments, NULL, pl->registry ? NULL : &lo, &deps, NULL) <
+                    0 ||
             kube_list(pl->client, &kube_statefulsets, NULL, &lo, &stss, NULL) < 0 ||
             kube_list(pl->client, &kube_secrets, NULL, &lo, &pl->secrets, NULL) < 0)
                 goto out; /* the host API is away: keep what runs */
@@ -1032,7 +1328,7 @@ static void pass(struct plane *pl)
                                     cJSON_GetObjectItemCaseSensitive(kind ? stss : deps, "items")) {
                         const cJSON *reps = json_at(w, "spec", "replicas");
                         struct pod *p = &pods[n_pods];
-                        if (n_pods >= (int)(sizeof(pods) / sizeof(pods[0])) ||
+                        if (n_pods >= (int)(sizeof(pods) / sizeof(pods[0])) || !runs_here(pl, w) ||
                             (cJSON_IsNumber(reps) && reps->valueint < 1) ||
                             json_at(w, "metadata", "deletionTimestamp"))
                                 continue;
@@ -1070,6 +1366,39 @@ out:
         pl->secrets = NULL;
 }
 
+/* the API server's host and port, for KUBERNETES_SERVICE_HOST and _PORT of containers */
+static int api_address(const char *server, struct plane *pl)
+{
+        const char *h = strstr(server, "://"), *colon;
+
+        h = h ? h + 3 : server;
+        colon = strrchr(h, ':');
+        if (!colon || h[0] == '[') {
+                fprintf(stderr, "ko-plane: the API server %s has no host:port\n", server);
+                return -1;
+        }
+        snprintf(pl->api_host, sizeof(pl->api_host), "%.*s", (int)(colon - h), h);
+        pl->api_port = (int)strtol(colon + 1, NULL, 10);
+        return 0;
+}
+
+/* ko-container: --container-bin, or next to this binary */
+static int container_bin(struct plane *pl)
+{
+        static char path[4096];
+        ssize_t n;
+
+        if (!pl->registry || pl->container_bin)
+                return 0;
+        n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+        if (n < 0 || !memchr(path, '/', (size_t)n))
+                return -1;
+        path[n] = '\0';
+        strcpy(strrchr(path, '/') + 1, "ko-container");
+        pl->container_bin = path;
+        return access(path, X_OK) == 0 ? 0 : -1;
+}
+
 static void on_signal(int sig)
 {
         (void)sig;
@@ -1086,6 +1415,9 @@ int main(int argc, char **argv)
                 {"etcd-version", required_argument, NULL, 'E'},
                 {"only", required_argument, NULL, 'o'},
                 {"operator-bin", required_argument, NULL, 'O'},
+                {"registry", required_argument, NULL, 'R'},
+                {"container-bin", required_argument, NULL, 'C'},
+                {"token-rotate", required_argument, NULL, 'T'},
                 {0},
         };
         struct plane plane = {0}, *pl = &plane;
@@ -1117,10 +1449,20 @@ int main(int argc, char **argv)
                 case 'O':
                         pl->operator_bin = optarg;
                         break;
+                case 'R':
+                        pl->registry = optarg;
+                        break;
+                case 'C':
+                        pl->container_bin = optarg;
+                        break;
+                case 'T':
+                        pl->token_rotate_s = strtol(optarg, NULL, 10);
+                        break;
                 default:
                         fprintf(stderr, "usage: ko-plane --kubeconfig FILE --state DIR --bin-dir "
                                         "DIR [--kube-version V] [--etcd-version V] [--only "
-                                        "IMAGE,...]\n");
+                                        "IMAGE,...] [--operator-bin PATH] [--registry HOST:PORT "
+                                        "[--container-bin PATH] [--token-rotate SECONDS]]\n");
                         return 2;
                 }
         }
@@ -1138,6 +1480,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ko-plane: %s\n", err);
                 return 1;
         }
+        if (api_address(cfg->server, pl) < 0 || container_bin(pl) < 0) {
+                kube_config_free(cfg);
+                return 1;
+        }
         kube_config_free(cfg);
         if (fileio_mkdir_p(pl->state, 0700) < 0) {
                 fprintf(stderr, "ko-plane: %s: %s\n", pl->state, strerror(errno));
@@ -1145,6 +1491,8 @@ int main(int argc, char **argv)
         }
         pl->addrs = hashmap_new();
         pl->procs = hashmap_new();
+        pl->images = hashmap_new();
+        pl->tokens = hashmap_new();
         pl->next_addr = address_block(pl->state);
         load_addresses(pl);
         /* the hosts file exists from the start, so that it can be bind-mounted at once */
