@@ -10,7 +10,8 @@
 #     the binary is built from);
 #   - with --push, both images go to that registry (hack/registry.sh), over plain HTTP on
 #     loopback.
-# Prints the operator image's reference (pushed, or local) on stdout.
+# Prints the operator image's reference on stdout: pushed, by digest (so that a rebuilt image is
+# a new reference), or local.
 #   hack/build-image.sh [--push HOST:PORT] [--tag TAG]    (TAG: v<project version>)
 set -euo pipefail
 LOG_TAG=image
@@ -104,11 +105,14 @@ bud bundle bundle/bundle.Dockerfile "$BUNDLE_IMAGE:$tag"
 log "built in $((SECONDS - start))s; $IMAGE:$tag is $(buildah images --format '{{.Size}}' "$IMAGE:$tag")"
 
 if [ -n "$push" ]; then
-        for i in "$IMAGE" "$BUNDLE_IMAGE"; do
-                buildah push --quiet --tls-verify=false "$i:$tag" "docker://$push/${i##*/}:$tag" >/dev/null
+        digest=$(mktemp)
+        for i in "$BUNDLE_IMAGE" "$IMAGE"; do
+                buildah push --quiet --tls-verify=false --digestfile "$digest" "$i:$tag" \
+                        "docker://$push/${i##*/}:$tag" >/dev/null
         done
-        log "pushed to $push: ${IMAGE##*/}:$tag, ${BUNDLE_IMAGE##*/}:$tag"
-        echo "$push/${IMAGE##*/}:$tag"
+        log "pushed to $push: ${IMAGE##*/}:$tag ($(cat "$digest")), ${BUNDLE_IMAGE##*/}:$tag"
+        echo "$push/${IMAGE##*/}@$(cat "$digest")"
+        rm -f "$digest"
 else
         echo "$IMAGE:$tag"
 fi

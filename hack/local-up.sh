@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Set up everything and run the main job locally: a host cluster (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok), ko-plane beside it (it runs on loopback the
-# etcd, kube-apiserver and Karmada components the operator renders, since kwok's pods are
-# simulated), the operator's CRDs, the operator (built from this tree, in the background) and the
-# sample Karmada of crds/samples/, waited for until Ready. Karmada's CRD tarball comes from its
-# Go module (hack/karmada-crds.sh) into the operator's cache, as if downloaded from GitHub.
-# Run it again to rebuild and restart; stop everything with hack/cluster.sh down.
+# Set up everything and run the main job locally, the way users run the operator: a host
+# cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) with a registry
+# beside it, the operator's image built from this tree (hack/build-image.sh) and pushed there,
+# the operator installed from bundle/plain/ (its image reference pointed at the registry, as a
+# kustomization would) and run by ko-plane as a pod from that image (uid 65532, read-only root,
+# in-cluster configuration, only the bundle's RBAC; restarted when it exits), ko-plane also
+# running the etcd, kube-apiserver and Karmada components the operator renders (kwok's pods are
+# simulated), and the sample Karmada of crds/samples/, waited for until Ready. Karmada's CRD
+# tarball comes from its Go module (hack/karmada-crds.sh) into the pod's cache volume, as if
+# downloaded from GitHub (this machine reaches no GitHub).
+# Run it again to rebuild and roll the operator; stop everything with hack/cluster.sh down.
 set -euo pipefail
 LOG_TAG=local-up
 . "$(dirname "$0")/lib.sh"
@@ -22,27 +26,32 @@ operator=$ROOT_DIR/build/dev/operator/karmada-operator
 kubeconfig=$("$HACK_DIR/cluster.sh" up --name local)
 kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
 state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
-"$HACK_DIR/plane.sh" --name local --bin "$ROOT_DIR/build/dev/hack/ko-plane" --operator-bin "$operator"
+"$HACK_DIR/plane.sh" --name local --bin "$ROOT_DIR/build/dev/hack/ko-plane" --operator-bin "$operator" --registry
+registry=$(sed -n 's/^REGISTRY=//p' "$state/registry.env")
+image=$("$HACK_DIR/build-image.sh" --push "$registry")
 
-# the sample's CRD tarball, where the operator keeps what it downloads (sha256 of the URL)
+# the sample's CRD tarball, in the operator pod's cache volume (an emptyDir: ko-plane keeps it
+# under the pod's directory), where the operator keeps what it downloads (sha256 of the URL)
 version=$(sed -n 's/^ *karmadaVersion: *//p' crds/samples/karmada.yaml)
-cache=$state/operator-cache
-seed_crd_cache "$cache" "$version"
+podcache=$state/plane/pods/karmada-operator-system_karmada-operator-0/volumes/cache
+seed_crd_cache "$podcache" "$version"
+chown -R 65532:65532 "$podcache" # as the pod's user (the image's) would have written it
 apply_operator_crds kubectl
-
-metrics_port=$(free_port)
-probe_port=$(free_port)
-while [ "$probe_port" = "$metrics_port" ]; do probe_port=$(free_port); done
-# the operator as its own user: the API server's audit log ($state/logs/audit.log) has its requests
-"$HACK_DIR/cluster.sh" run karmada-operator --name local -- "$operator" run \
-        --kubeconfig "$state/kubeconfig/karmada-operator" --leader-election-namespace kube-system --cache-dir "$cache" \
-        --metrics-bind-address "127.0.0.1:$metrics_port" --health-probe-bind-address "127.0.0.1:$probe_port"
-oplog=$state/logs/karmada-operator.log
-operator_ready() { curl -fsS --max-time 2 "http://127.0.0.1:$probe_port/readyz" >/dev/null 2>&1; }
-if ! wait_until 60 "the operator to become ready" operator_ready; then
-        tail -n 30 "$oplog" >&2
-        die "the operator did not become ready; its log: $oplog"
+manifests=$state/karmada-operator.yaml
+# the image by digest: a second run with a rebuilt image rolls the Deployment
+sed "s|ghcr.io/karmada-operator/karmada-operator:v[0-9.]*|$image|g" bundle/plain/karmada-operator.yaml >"$manifests"
+kubectl apply --server-side --force-conflicts -f "$manifests" >/dev/null
+oplog=$state/plane/pods/karmada-operator-system_karmada-operator-0/log
+leads() {
+        kubectl -n karmada-operator-system get lease karmada-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null |
+                grep -q '^karmada-operator-0'
+}
+if ! wait_until 120 "the operator's pod to take its Lease" leads; then
+        tail -n 30 "$oplog" "$state/logs/ko-plane.log" >&2 || true
+        die "the operator did not start; its log: $oplog"
 fi
+pod_ip=$(awk '$2 == "karmada-operator-0" {print $1}' "$state/plane/hosts")
+log "the operator runs from $image as a pod (karmada-operator-system/karmada-operator-0, $pod_ip)"
 
 kubectl create namespace karmada-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl apply -f crds/samples/karmada.yaml >/dev/null
@@ -66,8 +75,10 @@ The Karmada API server (its admin kubeconfig):
   kubectl get secret -n karmada-system karmada-demo-admin-config -o jsonpath='{.data.karmada\.config}' | base64 -d > karmada.config
   kubectl --kubeconfig karmada.config get crds
 Processes ko-plane runs: $state/plane/pods/*/log
-Operator: log $oplog, pid in $state/pids/karmada-operator, its requests in $state/logs/audit.log
-  metrics http://127.0.0.1:$metrics_port/metrics   probes http://127.0.0.1:$probe_port/readyz
+Operator: image $image (registry http://$registry), installed from $manifests;
+  log $oplog, its requests in $state/logs/audit.log (user
+  system:serviceaccount:karmada-operator-system:karmada-operator)
+  metrics http://$pod_ip:8080/metrics   probes http://$pod_ip:8081/readyz
 Render a CR without a cluster: $operator render -f crds/samples/karmada.yaml
 Stop everything: hack/cluster.sh down
 EOT

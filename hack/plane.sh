@@ -37,4 +37,4 @@ if $registry; then
 fi
 "$HACK_DIR/cluster.sh" run ko-plane "${where[@]}" -- "$bin" --kubeconfig "$state/kubeconfig/admin" \
         --state "$state/plane" --bin-dir "$KO_BIN_CACHE" --kube-version "$KUBE_VERSION" \
-        --etcd-version "$ETCD_VERSION" "${only[@]}"
+        --etcd-version "$ETCD_VERSION" --karmada-version "$KARMADA_UPSTREAM_VERSION" "${only[@]}"

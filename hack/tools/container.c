@@ -2,6 +2,7 @@
 /* ko-container SPEC.json: run one container of ko-plane from an unpacked image, as a kubelet's
  * runtime would, without a container engine (root only):
  *
+ *   - a UTS namespace whose hostname is the pod's name, as in a pod;
  *   - a mount namespace of its own, where the image's root filesystem is bind-mounted
  *     read-only (readOnlyRootFilesystem) on a private directory;
  *   - the pod's volumes bind-mounted at their paths (each read-only or not), /proc, /dev, and
@@ -11,7 +12,8 @@
  *
  * It stays the container's process (no fork), so ko-plane's signals reach it directly.
  *
- * SPEC: {"root": DIR, "mountpoint": DIR, "hosts": FILE, "workdir": "/", "uid": N, "gid": N,
+ * SPEC: {"root": DIR, "mountpoint": DIR, "hosts": FILE, "hostname": POD, "workdir": "/",
+ *        "uid": N, "gid": N,
  *        "readOnlyRoot": true, "argv": [...], "env": ["K=V", ...],
  *        "mounts": [{"source": DIR-or-FILE, "target": "/abs", "readOnly": bool}]} */
 #include <errno.h>
@@ -185,6 +187,11 @@ int main(int argc, char **argv)
         errno = 0;
         if (n == 0)
                 die("no command", "");
+        if (json_str(spec, "hostname", NULL) &&
+            (unshare(CLONE_NEWUTS) < 0 ||
+             sethostname(json_str(spec, "hostname", NULL),
+                         strlen(json_str(spec, "hostname", NULL))) < 0))
+                die("cannot set the hostname", "");
         file_system(spec);
         uid = cJSON_GetObjectItemCaseSensitive(spec, "uid");
         gid = cJSON_GetObjectItemCaseSensitive(spec, "gid");

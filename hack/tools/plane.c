@@ -19,6 +19,13 @@
  *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
  *                 (the kwok node's address) too.
  *   load balancer a LoadBalancer Service gets its own address as status.loadBalancer.ingress.
+ *   runtime       with --registry, a container whose image is in that registry runs from the
+ *                 image (plane_image.c: pulled and unpacked once; ko-container: its own mount
+ *                 and UTS namespaces, read-only root when asked, its user, its volumes at
+ *                 their paths - Secrets 0644, emptyDirs 0777 - and a projected ServiceAccount
+ *                 token); any Deployment with such an image runs (the operator's own).
+ *   storage       the default StorageClass "standard" is ko-plane's: a claim gets a hostPath
+ *                 volume on the directory its pod's processes use (plane_volumes.c).
  *   own ports     a process that listens on a port at every address with no flag to bind it
  *                 (karmada-scheduler-estimator's --server-port) gets a host port of its own:
  *                 the argument is rewritten and its Services forward there.
@@ -31,9 +38,15 @@
  *            [--operator-bin PATH]  (the binary of the operator's image: init containers of
  *                                    restores; their /usr/local/bin/etcdutl is
  *                                    <bin-dir>/etcdutl-<etcd-version>)
+ *            [--karmada-version V]  (what Karmada images tagged "latest" run)
+ *            [--registry HOST:PORT] (images there run from the image, see runtime)
+ *            [--container-bin PATH] (ko-container; default: next to ko-plane)
+ *            [--token-rotate S]     (a new ServiceAccount token every S seconds, the one
+ *                                    before the last invalidated then: rotation tested fast)
  *
  * Binaries: <bin-dir>/etcd-<etcd-version>, <bin-dir>/kube-apiserver-<kube-version>,
  * <bin-dir>/kube-controller-manager-<kube-version>, <bin-dir>/<karmada image name>-<image tag>.
+ * A bare ":PORT" or 0.0.0.0 in an argument becomes the pod's address (pods share loopback).
  * Logs: DIR/pods/<ns>_<pod>/log, DIR/forwards.log; the hosts file: DIR/hosts. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +68,7 @@
 #include <curl/curl.h>
 
 #include "plane_image.h"
+#include "plane_volumes.h"
 
 #include "karmada/manifests.h"
 #include "karmada/names.h"
@@ -81,10 +95,11 @@ struct plane {
         struct kube_client *client;
         struct hashmap *addrs; /* "pod:ns/name" or "svc:ns/name" -> "127.x.y.z" */
         unsigned next_addr;
-        struct hashmap *procs; /* key -> struct proc */
-        struct strbuf hosts;   /* this pass's hosts file */
-        cJSON *secrets;        /* this pass's list of the operator's Secrets */
-        const char *registry;  /* HOST:PORT: images from there run as containers */
+        struct hashmap *procs;       /* key -> struct proc */
+        struct strbuf hosts;         /* this pass's hosts file */
+        cJSON *secrets;              /* this pass's list of the operator's Secrets */
+        const char *registry;        /* HOST:PORT: images from there run as containers */
+        const char *karmada_version; /* what a Karmada image tagged "latest" runs */
         const char *container_bin;
         char api_host[256]; /* the host cluster's API server, for KUBERNETES_SERVICE_* */
         int api_port;
@@ -397,6 +412,7 @@ struct pod {
         const cJSON *labels;     /* of the template; borrowed */
         const cJSON *containers; /* borrowed */
         const char *sts_service; /* spec.serviceName of its StatefulSet, or NULL */
+        const char *uid;         /* of its workload: a workload made anew is a new pod */
 };
 
 /* A port a pod's process listens on at every address, with no flag to bind it to one: the
@@ -451,8 +467,10 @@ static char *binary_for(struct plane *pl, const char *image)
         else if (strcmp(name, "kube-apiserver") == 0 ||
                  strcmp(name, "kube-controller-manager") == 0)
                 snprintf(path, sizeof(path), "%s/%s-%s", pl->bin_dir, name, pl->kube_version);
-        else
-                snprintf(path, sizeof(path), "%s/%s-%s", pl->bin_dir, name, tag);
+        else /* "latest" (upstream's samples) is the release this machine has */
+                snprintf(path, sizeof(path), "%s/%s-%s", pl->bin_dir, name,
+                         strcmp(tag, "latest") == 0 && pl->karmada_version ? pl->karmada_version
+                                                                           : tag);
         return access(path, X_OK) == 0 ? strdup(path) : NULL;
 }
 
@@ -685,9 +703,12 @@ static int volume_dir(struct plane *pl, const struct pod *pod, const cJSON *vol,
         } else {
                 /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
                 const char *claim = json_str(vol, "persistentVolumeClaim", "claimName");
-                if (claim || (!vol && claim_templates && sts))
-                        snprintf(vdir, size, "%s/claims/%s_%s-%s", pl->state, pod->ns,
-                                 claim ? claim : vname, claim ? "" : pod->name);
+                if (claim || (!vol && claim_templates && sts)) {
+                        char cname[600]; /* a template's claim: <template>-<pod> */
+                        snprintf(cname, sizeof(cname), "%s%s%s", claim ? claim : vname,
+                                 claim ? "" : "-", claim ? "" : pod->name);
+                        volumes_claim_dir(pl->state, pod->ns, cname, vdir, size);
+                }
                 fileio_mkdir_p(vdir, open ? 0777 : 0700);
                 if (open)
                         chmod(vdir, 0777); /* as an emptyDir: any user of the pod writes */
@@ -910,6 +931,7 @@ static int image_cmd(struct plane *pl, const struct pod *pod, const cJSON *pspec
         cJSON_AddStringToObject(spec, "root", img->root);
         cJSON_AddStringToObject(spec, "mountpoint", path);
         cJSON_AddStringToObject(spec, "hosts", hosts);
+        cJSON_AddStringToObject(spec, "hostname", pod->name);
         cJSON_AddStringToObject(spec, "workdir",
                                 json_str(c, "workingDir", NULL) ? json_str(c, "workingDir", NULL)
                                 : json_str(img->config, "WorkingDir", NULL) &&
@@ -1017,6 +1039,7 @@ static int pod_token(struct plane *pl, const struct pod *pod, const cJSON *pspec
         const cJSON *c;
         const char *sa = json_str(pspec, "serviceAccountName", NULL);
         struct sa_token *t;
+        char tkey[640];
         bool from_image = false;
         int r;
 
@@ -1025,10 +1048,11 @@ static int pod_token(struct plane *pl, const struct pod *pod, const cJSON *pspec
         if (!from_image ||
             cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pspec, "automountServiceAccountToken")))
                 return 0;
-        t = hashmap_get(pl->tokens, key);
+        snprintf(tkey, sizeof(tkey), "%s@%s", key, pod->uid ? pod->uid : "");
+        t = hashmap_get(pl->tokens, tkey); /* a workload made anew: a new token, as a new pod */
         if (!t) {
                 t = calloc(1, sizeof(*t));
-                if (!t || hashmap_put(pl->tokens, key, t, NULL) < 0) {
+                if (!t || hashmap_put(pl->tokens, tkey, t, NULL) < 0) {
                         free(t);
                         return -1;
                 }
@@ -1107,6 +1131,7 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                 goto out;
         if (r < 0)
                 goto keep;
+        strbuf_printf(&sum, "\nworkload %s", pod->uid ? pod->uid : ""); /* made anew: restart */
         sha256_hex(sum.buf, sum.len, h);
         p = hashmap_get(pl->procs, key);
         if (!p || !p->argc || strcmp(p->sum, h) != 0) { /* the pod starts (anew) */
@@ -1341,6 +1366,7 @@ static void pass(struct plane *pl)
                         p->containers =
                                 cJSON_GetObjectItemCaseSensitive(p->containers, "containers");
                         p->sts_service = kind ? json_str(w, "spec", "serviceName") : NULL;
+                        p->uid = json_str(w, "metadata", "uid");
                         host_entry(pl, p->ip, p->name);
                         n_pods++;
                         run_pod(pl, p, json_at(json_at(w, "spec", "template"), "spec", NULL),
@@ -1357,6 +1383,7 @@ static void pass(struct plane *pl)
         }
         write_hosts(pl);
         procs_tend(pl);
+        volumes_tend(pl->client, pl->state);
 out:
         cJSON_Delete(ks);
         cJSON_Delete(svcs);
@@ -1418,6 +1445,7 @@ int main(int argc, char **argv)
                 {"registry", required_argument, NULL, 'R'},
                 {"container-bin", required_argument, NULL, 'C'},
                 {"token-rotate", required_argument, NULL, 'T'},
+                {"karmada-version", required_argument, NULL, 'V'},
                 {0},
         };
         struct plane plane = {0}, *pl = &plane;
@@ -1458,11 +1486,15 @@ int main(int argc, char **argv)
                 case 'T':
                         pl->token_rotate_s = strtol(optarg, NULL, 10);
                         break;
+                case 'V':
+                        pl->karmada_version = optarg;
+                        break;
                 default:
                         fprintf(stderr, "usage: ko-plane --kubeconfig FILE --state DIR --bin-dir "
                                         "DIR [--kube-version V] [--etcd-version V] [--only "
-                                        "IMAGE,...] [--operator-bin PATH] [--registry HOST:PORT "
-                                        "[--container-bin PATH] [--token-rotate SECONDS]]\n");
+                                        "IMAGE,...] [--operator-bin PATH] [--karmada-version V] "
+                                        "[--registry HOST:PORT [--container-bin PATH] "
+                                        "[--token-rotate SECONDS]]\n");
                         return 2;
                 }
         }
@@ -1491,6 +1523,8 @@ int main(int argc, char **argv)
         }
         pl->addrs = hashmap_new();
         pl->procs = hashmap_new();
+        if (volumes_storage_class(pl->client) < 0)
+                say("cannot make the default StorageClass: claims stay Pending");
         pl->images = hashmap_new();
         pl->tokens = hashmap_new();
         pl->next_addr = address_block(pl->state);
