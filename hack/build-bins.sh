@@ -156,31 +156,23 @@ build_olm() {
         done
 }
 
-build_versitygw() {
-        have versitygw "$VERSITYGW_VERSION" && return 0
-        local dir="$KO_CACHE/src/versitygw-$VERSITYGW_VERSION"
-        log "building versitygw $VERSITYGW_VERSION"
+# go_install NAME VERSION PACKAGE: a module without replace lines, by `go install pkg@version`
+go_install() {
+        have "$1" "$2" && return 0
+        local dir="$KO_CACHE/src/$1-$2"
+        log "building $1 $2"
         rm -rf "$dir" && mkdir -p "$dir"
-        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" \
-                github.com/versity/versitygw/cmd/versitygw@"$VERSITYGW_VERSION" ||
-                die "building versitygw $VERSITYGW_VERSION failed (see output above)"
-        install -m 0755 "$dir/versitygw" "$(cached_bin versitygw "$VERSITYGW_VERSION")"
+        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" "$3@$2" ||
+                die "building $1 $2 failed (see output above)"
+        install -m 0755 "$dir/${3##*/}" "$(cached_bin "$1" "$2")"
         rm -rf "$dir"
 }
 
+build_versitygw() { go_install versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw/cmd/versitygw; }
+
 # An OCI registry (distribution's, no replace lines) that hack/registry.sh runs beside a
 # cluster: images built by hack/build-image.sh are pushed there, and pods run from there.
-build_registry() {
-        have registry "$REGISTRY_VERSION" && return 0
-        local dir="$KO_CACHE/src/registry-$REGISTRY_VERSION"
-        log "building registry $REGISTRY_VERSION"
-        rm -rf "$dir" && mkdir -p "$dir"
-        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" \
-                github.com/distribution/distribution/v3/cmd/registry@"$REGISTRY_VERSION" ||
-                die "building registry $REGISTRY_VERSION failed (see output above)"
-        install -m 0755 "$dir/registry" "$(cached_bin registry "$REGISTRY_VERSION")"
-        rm -rf "$dir"
-}
+build_registry() { go_install registry "$REGISTRY_VERSION" github.com/distribution/distribution/v3/cmd/registry; }
 
 main() {
         ensure_go_path

@@ -113,3 +113,17 @@ bench_cluster() {
         state=$("$HACK_DIR/cluster.sh" env --name "$1" | sed -n 's/^STATE=//p')
         "$HACK_DIR/plane.sh" --name "$1" --bin build/ci/hack/ko-plane --only "$2"
 }
+
+# beside_cluster ARGS...: for the scripts that run something beside a cluster of cluster.sh.
+# Parses --name N | --state-dir DIR (default: --name local) into WHERE; STATE is its directory.
+beside_cluster() {
+        WHERE=(--name local)
+        while [ $# -gt 0 ]; do
+                case $1 in
+                --name | --state-dir) WHERE=("$1" "$2"); shift 2 ;;
+                *) die "unknown argument '$1'" ;;
+                esac
+        done
+        STATE=$("$HACK_DIR/cluster.sh" env "${WHERE[@]}" | sed -n 's/^STATE=//p')
+        [ -n "$STATE" ] || die "no cluster"
+}

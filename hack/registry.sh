@@ -9,17 +9,10 @@ set -euo pipefail
 LOG_TAG=registry
 . "$(dirname "$0")/lib.sh"
 
-where=(--name local)
-while [ $# -gt 0 ]; do
-        case $1 in
-        --name | --state-dir) where=("$1" "$2"); shift 2 ;;
-        *) die "unknown argument '$1'" ;;
-        esac
-done
+beside_cluster "$@"
+where=("${WHERE[@]}") state=$STATE
 bin=$(cached_bin registry "$REGISTRY_VERSION")
 [ -x "$bin" ] || die "$bin missing: run hack/build-bins.sh registry"
-state=$("$HACK_DIR/cluster.sh" env "${where[@]}" | sed -n 's/^STATE=//p')
-[ -n "$state" ] || die "no cluster"
 up() { curl -fs -o /dev/null "http://$1/v2/"; }
 if [ -f "$state/registry.env" ]; then
         addr=$(sed -n 's/^REGISTRY=//p' "$state/registry.env")

@@ -9,17 +9,10 @@ set -euo pipefail
 LOG_TAG=s3
 . "$(dirname "$0")/lib.sh"
 
-where=(--name local)
-while [ $# -gt 0 ]; do
-        case $1 in
-        --name | --state-dir) where=("$1" "$2"); shift 2 ;;
-        *) die "unknown argument '$1'" ;;
-        esac
-done
+beside_cluster "$@"
+where=("${WHERE[@]}") state=$STATE
 bin=$(cached_bin versitygw "$VERSITYGW_VERSION")
 [ -x "$bin" ] || die "$bin missing: run hack/build-bins.sh"
-state=$("$HACK_DIR/cluster.sh" env "${where[@]}" | sed -n 's/^STATE=//p')
-[ -n "$state" ] || die "no cluster"
 port=$(free_port)
 access=$(openssl rand -hex 10) secret=$(openssl rand -hex 20)
 mkdir -p "$state/s3/data/backups" "$state/s3/meta"

@@ -340,3 +340,18 @@ void live_wait_deleted(const char *ns, const char *name, double timeout)
         }
         IT_FAIL("%s/%s is not deleted after %.0fs", ns, name, timeout);
 }
+
+void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret)
+{
+        char *e1 = NULL, *e2 = NULL;
+
+        IT_ASSERT(base64_encode(access, strlen(access), &e1) == 0 &&
+                          base64_encode(secret, strlen(secret), &e2) == 0,
+                  "base64");
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"accessKeyID\":\"%s\","
+                           "\"secretAccessKey\":\"%s\"}}",
+                           name, e1, e2);
+        free(e1);
+        free(e2);
+}

@@ -67,3 +67,5 @@ double live_wait_condition(const char *ns, const char *name, const char *type, c
 struct kube_client *live_karmada_client(const char *ns, const char *name, char **ret_ca);
 /* Wait until the Karmada object is gone. */
 void live_wait_deleted(const char *ns, const char *name, double timeout);
+/* A Secret of S3 credentials (accessKeyID, secretAccessKey), as KarmadaBackups name them. */
+void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret);

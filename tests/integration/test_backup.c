@@ -132,20 +132,6 @@ static size_t count_objects(const char *prefix)
 }
 
 /* S3 credentials */
-static void creds(const char *name, const char *access, const char *secret)
-{
-        char *e1 = NULL, *e2 = NULL;
-
-        IT_ASSERT(base64_encode(access, strlen(access), &e1) == 0 &&
-                          base64_encode(secret, strlen(secret), &e2) == 0,
-                  "base64");
-        live_create_object(&kube_secrets, ns,
-                           "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"accessKeyID\":\"%s\","
-                           "\"secretAccessKey\":\"%s\"}}",
-                           name, e1, e2);
-        free(e1);
-        free(e2);
-}
 
 /* how many of the schedule's KarmadaBackups exist; names seen are added to `seen` */
 static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t *n_seen,
@@ -604,8 +590,8 @@ int main(void)
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
         live_create_instance(ns, "bk", NULL);
         IT_ASSERT(RAND_bytes(key, sizeof(key)) == 1, "random key");
-        creds("s3", s3.access_key, s3.secret_key);
-        creds("s3-wrong", s3.access_key, "not-the-secret");
+        live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
+        live_s3_credentials(ns, "s3-wrong", s3.access_key, "not-the-secret");
         {
                 char *enc = NULL;
                 IT_ASSERT(base64_encode(key, sizeof(key), &enc) == 0, "base64");

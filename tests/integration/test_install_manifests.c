@@ -210,21 +210,6 @@ static void install(const char *image)
         strbuf_free(&body);
 }
 
-static void creds(const char *name, const char *access, const char *secret)
-{
-        char *e1 = NULL, *e2 = NULL;
-
-        IT_ASSERT(base64_encode(access, strlen(access), &e1) == 0 &&
-                          base64_encode(secret, strlen(secret), &e2) == 0,
-                  "base64");
-        live_create_object(&kube_secrets, ns,
-                           "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"accessKeyID\":\"%s\","
-                           "\"secretAccessKey\":\"%s\"}}",
-                           name, e1, e2);
-        free(e1);
-        free(e2);
-}
-
 /* an instance whose CRDs the operator downloads (from the test's file server) */
 static void instance(const char *name, const char *extra)
 {
@@ -254,7 +239,7 @@ static void backup_and_restore(void)
         double t0 = itest_now();
 
         itest_s3_client(&s3);
-        creds("s3", s3.access_key, s3.secret_key);
+        live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
         live_create_object(&kube_secrets, ns,
                            "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":"
                            "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"}}");
