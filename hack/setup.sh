@@ -4,7 +4,7 @@
 #   - Debian packages: compiler, CMake, the C libraries, clang tools, curl/openssl/iproute2,
 #     socat and unshare (util-linux) for the loopback Karmada planes of tests; buildah and
 #     mmdebstrap (the container images, hack/build-image.sh), skopeo and umoci (ko-plane
-#     unpacks images to run them)
+#     unpacks images to run them), systemd (systemd-analyze verifies the unit)
 #   - Go >= GO_MIN_VERSION (hack/versions.env) for building the test cluster's binaries: the
 #     machine's Go when new enough; otherwise Debian's golang-go, and, because Debian 12 ships Go
 #     1.19, the Go toolchain module (golang.org/toolchain, what GOTOOLCHAIN downloads) from the Go
@@ -19,7 +19,7 @@ PACKAGES=(
         libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev libcmocka-dev
         libyaml-dev libarchive-dev libmicrohttpd-dev libxml2-dev
         clang clang-format clang-tidy libclang-rt-14-dev
-        buildah mmdebstrap skopeo umoci
+        buildah mmdebstrap skopeo umoci systemd
 )
 
 as_root() {

@@ -2,7 +2,7 @@
 # The one test command (CI runs exactly this): setup, build, and every test.
 #   1. hack/setup.sh and the pinned cluster binaries (cached; a second run builds nothing)
 #   2. the `ci` preset (warnings are errors): build, unit tests, lint (clang-format, clang-tidy),
-#      packaging (the image's libraries, the systemd unit: on the unsanitized binary)
+#      packaging (the images built and the operator started in its image, the systemd unit)
 #   3. the `asan` preset (AddressSanitizer + UndefinedBehaviorSanitizer): build, then every test
 #      but lint and packaging (unit, compat, integration against a local cluster that CTest
 #      brings up and down)
