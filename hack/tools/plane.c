@@ -1421,7 +1421,7 @@ static int container_bin(struct plane *pl)
         if (n < 0 || !memchr(path, '/', (size_t)n))
                 return -1;
         path[n] = '\0';
-        strcpy(strrchr(path, '/') + 1, "ko-container");
+        snprintf(strrchr(path, '/') + 1, 32, "ko-container");
         pl->container_bin = path;
         return access(path, X_OK) == 0 ? 0 : -1;
 }
