@@ -658,6 +658,28 @@ static void cleanup(void)
                 show_log();
 }
 
+/* An aggregated apiserver that cannot run (an image tag ko-plane has no binary for): its
+ * APIService is not Available, and the instance says so (Degraded True, still Ready); back to
+ * the default, Degraded False again. */
+static void test_degraded_while_an_apiservice_is_unavailable(const char *instance)
+{
+        double t;
+
+        live_patch(ns, instance,
+                   "{\"spec\":{\"components\":{\"karmadaAggregatedAPIServer\":{"
+                   "\"imageTag\":\"v0.0.0-absent\"}}}}");
+        t = wait_condition(instance, "Degraded", "True", "APIServiceUnavailable", 120);
+        wait_ready(instance, "True", NULL, 30);
+        itest_log("%s: Degraded True (APIServiceUnavailable) %.1fs after its aggregated "
+                  "apiserver stopped running, still Ready",
+                  instance, t);
+        live_patch(ns, instance,
+                   "{\"spec\":{\"components\":{\"karmadaAggregatedAPIServer\":{"
+                   "\"imageTag\":null}}}}");
+        t = wait_condition(instance, "Degraded", "False", "AsExpected", 120);
+        itest_log("%s: Degraded False again %.1fs after its default image came back", instance, t);
+}
+
 int main(void)
 {
         struct kube_config_options co = {.kubeconfig = itest_kubeconfig()};
@@ -726,13 +748,13 @@ int main(void)
         cJSON_Delete(o);
 
         /* nothing changed: nothing written, once Degraded has settled (its flip is a change):
-         * "second" runs the real karmada-aggregated-apiserver v1.18.2 (ko-plane), so its
-         * APIService becomes Available; upstream's sample asks for the image tag "latest",
-         * which ko-plane has no binary for, so its APIService never does, and says so */
+         * both run the real karmada-aggregated-apiserver v1.18.2 (ko-plane; upstream's sample
+         * asks for the tag "latest", which ko-plane runs as the pinned release), so their
+         * APIServices become Available */
         {
                 static const char *const want[][3] = {
                         {"second", "False", "AsExpected"},
-                        {"karmada-demo", "True", "APIServiceUnavailable"},
+                        {"karmada-demo", "False", "AsExpected"},
                 };
                 for (size_t i = 0; i < 2; i++) {
                         double t0 = itest_now();
@@ -749,8 +771,8 @@ int main(void)
                         IT_ASSERT(settled, "%s: Degraded is not %s %s after 120s", want[i][0],
                                   want[i][1], want[i][2]);
                 }
-                itest_log("Degraded: False for second, True (APIServiceUnavailable) for "
-                          "karmada-demo, whose aggregated apiserver cannot run here");
+                itest_log("Degraded: False for second and karmada-demo (their aggregated "
+                          "apiservers run)");
         }
         audit_assert_at_rest("install", 10, op_metrics_port);
         check_milestones_once((const char *const[]){"karmada-demo", "second", NULL});
@@ -761,6 +783,7 @@ int main(void)
         test_invalid_spec();
         test_kill_mid_install_keeps_the_ca();
         test_many_estimators("karmada-demo");
+        test_degraded_while_an_apiservice_is_unavailable("second");
         test_delete("crash");
         test_delete("second");
         test_delete("karmada-demo");

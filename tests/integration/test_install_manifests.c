@@ -144,6 +144,17 @@ static void write_manifests(const char *image)
         free(text);
 }
 
+/* At exit, failed or not: the operator uninstalled, so that it reconciles nothing of the
+ * tests after this one (it watches every namespace). */
+static void uninstall(void)
+{
+        if (!manifests[0])
+                return;
+        KUBECTL(NULL, "delete", "-f", manifests, "--wait=false");
+        unlink(manifests);
+        manifests[0] = '\0';
+}
+
 /* the Lease's holder, or "" */
 static char *lease_holder(void)
 {
@@ -161,6 +172,7 @@ static void install(const char *image)
         struct strbuf body = {0};
 
         write_manifests(image);
+        atexit(uninstall);
         IT_ASSERT(KUBECTL(&out, "apply", "--server-side", "--force-conflicts", "-f", manifests) ==
                           0,
                   "kubectl apply -f %s:\n%s", manifests, out);
@@ -521,8 +533,7 @@ int main(void)
         estimators();
         delete_instances();
         counted_by_the_api_server(audit_from, failed_before, t_start);
-        IT_ASSERT(KUBECTL(NULL, "delete", "-f", manifests, "--wait=false") == 0, "kubectl delete");
-        unlink(manifests);
+        uninstall();
         fileserver_stop(fs);
         free(image);
         live_teardown();
