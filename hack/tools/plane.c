@@ -486,25 +486,15 @@ static const cJSON *find_secret(struct plane *pl, const char *ns, const char *na
         return NULL;
 }
 
-/* write path unless it holds exactly these bytes already */
+/* write path (0600) unless it holds exactly these bytes already */
 static int write_if_changed(const char *path, const unsigned char *bytes, size_t len)
 {
-        char tmp[4500], have[SHA256_HEX_LEN] = "", want[SHA256_HEX_LEN];
-        int fd, r = 0;
+        char have[SHA256_HEX_LEN] = "", want[SHA256_HEX_LEN];
 
         sha256_hex(bytes, len, want);
         if (sha256_file_hex(path, have) == 0 && strcmp(have, want) == 0)
                 return 0;
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, bytes, len) != (ssize_t)len)
-                r = -EIO;
-        close(fd);
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        return r;
+        return fileio_write_atomic(path, bytes, len, 0600);
 }
 
 struct mount {
@@ -978,13 +968,20 @@ static int image_cmd(struct plane *pl, const struct pod *pod, const cJSON *pspec
         return 0;
 }
 
+/* Whether image ref lives in the local registry (--registry). */
+static bool in_registry(const struct plane *pl, const char *ref)
+{
+        size_t n = pl->registry ? strlen(pl->registry) : 0;
+
+        return n && ref && strncmp(ref, pl->registry, n) == 0 && ref[n] == '/';
+}
+
 /* The image of a container when it comes from the local registry (pulled once), or NULL. */
 static const struct image *image_of(struct plane *pl, const char *ref)
 {
-        size_t n = pl->registry ? strlen(pl->registry) : 0;
         struct image *img;
 
-        if (!n || !ref || strncmp(ref, pl->registry, n) != 0 || ref[n] != '/')
+        if (!in_registry(pl, ref))
                 return NULL;
         img = hashmap_get(pl->images, ref);
         if (img)
@@ -1321,11 +1318,9 @@ static bool runs_here(struct plane *pl, const cJSON *w)
                                   "containers")
                         : NULL,
                 0);
-        size_t n = pl->registry ? strlen(pl->registry) : 0;
-        const char *image = json_str(c, "image", NULL);
 
         return (managed && strcmp(managed, KO_MANAGER) == 0) ||
-               (n && image && strncmp(image, pl->registry, n) == 0 && image[n] == '/');
+               in_registry(pl, json_str(c, "image", NULL));
 }
 
 static void pass(struct plane *pl)

@@ -142,25 +142,6 @@ void image_user(const struct image *img, long *uid, long *gid)
         *gid = *end == ':' ? strtol(end + 1, NULL, 10) : *uid;
 }
 
-/* write path (mode 0644) through a rename, so a reader never sees half of it */
-static int write_file(const char *path, const char *text, size_t len)
-{
-        char tmp[4400];
-        int fd, r = 0;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, text, len) != (ssize_t)len)
-                r = -EIO;
-        fchmod(fd, 0644);
-        close(fd);
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        return r;
-}
-
 /* A token of ServiceAccount ns/sa for ttl_s, bound to Secret `bound` when not NULL. */
 static char *token_request(struct kube_client *c, const char *ns, const char *sa, long ttl_s,
                            const char *bound, long long *expires_in_s)
@@ -224,10 +205,10 @@ int sa_token_tend(struct kube_client *c, struct sa_token *t, const char *ns, con
                 return -EAGAIN;
         }
         snprintf(path, sizeof(path), "%s/ca.crt", dir);
-        write_file(path, ca, strlen(ca));
+        fileio_write_atomic(path, ca, strlen(ca), 0644);
         cJSON_Delete(cm);
         snprintf(path, sizeof(path), "%s/namespace", dir);
-        write_file(path, ns, strlen(ns));
+        fileio_write_atomic(path, ns, strlen(ns), 0644);
         snprintf(bound, sizeof(bound), "ko-plane-token-%s-%d", sa, ++t->serial);
         if (rotate_s > 0 && bound_secret(c, ns, bound) < 0)
                 return -EAGAIN;
@@ -235,7 +216,7 @@ int sa_token_tend(struct kube_client *c, struct sa_token *t, const char *ns, con
         if (!token)
                 return -EAGAIN;
         snprintf(path, sizeof(path), "%s/token", dir);
-        write_file(path, token, strlen(token));
+        fileio_write_atomic(path, token, strlen(token), 0644);
         free(token);
         /* rotating: the token before the last one stops working (its Secret goes), as an
          * expired one would; the last one stays valid for one more period */

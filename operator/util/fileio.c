@@ -10,7 +10,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "strbuf.h"
+
+int fileio_write_atomic(const char *path, const void *bytes, size_t len, mode_t mode)
+{
+        _cleanup_free_ char *tmp = NULL;
+        int fd, r = 0;
+
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        errno = 0;
+        if (fchmod(fd, mode) < 0 || write(fd, bytes, len) != (ssize_t)len)
+                r = errno ? -errno : -EIO;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
 
 int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {

@@ -6,6 +6,9 @@
 
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
 int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Write bytes to path with mode through a temporary file and a rename, so that a reader sees
+ * the old content or the new, never half of it; -errno on failure. */
+int fileio_write_atomic(const char *path, const void *bytes, size_t len, mode_t mode);
 /* Directory part of path ("." when it has none); caller frees. */
 char *path_dirname(const char *path);
 /* path itself when absolute or base is NULL, else base/path; caller frees. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -128,6 +129,28 @@ static void test_read_file_limits_size(void **state)
         assert_true(n > 16);
         assert_int_equal(strlen(buf), n);
         free(buf);
+}
+
+static void test_write_atomic_replaces_whole(void **state)
+{
+        char dir[] = "/tmp/ko-test-XXXXXX", path[64], *buf = NULL;
+        struct stat st;
+        size_t n;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/f", dir);
+        assert_int_equal(fileio_write_atomic(path, "first, longer", 13, 0600), 0);
+        assert_int_equal(fileio_write_atomic(path, "second", 6, 0644), 0);
+        assert_int_equal(fileio_read(path, 64, &buf, &n), 0);
+        assert_string_equal(buf, "second");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        free(buf);
+        /* no directory to write into: an error, and nothing left behind */
+        snprintf(path, sizeof(path), "%s/missing/f", dir);
+        assert_int_equal(fileio_write_atomic(path, "x", 1, 0600), -ENOENT);
+        assert_int_equal(fileio_rm_rf(dir), 0);
 }
 
 static void test_hashmap_put_get_remove_iterate(void **state)
@@ -260,6 +283,7 @@ int main(void)
                 cmocka_unit_test(test_base64_rejects_garbage),
                 cmocka_unit_test(test_path_helpers),
                 cmocka_unit_test(test_read_file_limits_size),
+                cmocka_unit_test(test_write_atomic_replaces_whole),
                 cmocka_unit_test(test_hashmap_put_get_remove_iterate),
                 cmocka_unit_test(test_seal_roundtrip_and_tamper),
                 cmocka_unit_test(test_rfc3339),
