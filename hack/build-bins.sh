@@ -130,28 +130,32 @@ build_karmada() {
         rm -rf "$dir"
 }
 
-# operator-framework's validators (tests of bundle/): each from a wrapper module, because
-# `go install mod@version` refuses modules with replace lines; opm without cgo needs
-# the containers_image_openpgp tag.
+# operator-framework's validators (tests of bundle/) and OLM v0's olm and catalog operators
+# (hack/olm.sh): each module from a wrapper module, because `go install mod@version` refuses
+# modules with replace lines; opm without cgo needs the containers_image_openpgp tag. The two
+# OLM commands are built by one `go build` (their packages compiled once).
 build_olm() {
-        local v dir
-        for v in "operator-verify:$OLM_API_VERSION:github.com/operator-framework/api/cmd/operator-verify" \
-                "opm:$OPM_VERSION:github.com/operator-framework/operator-registry/cmd/opm"; do
-                local name=${v%%:*} rest=${v#*:} ver pkg mod
-                ver=${rest%%:*} pkg=${rest#*:}
-                have "$name" "$ver" && continue
-                mod=${pkg%/cmd/*}
-                dir="$KO_CACHE/src/$name-$ver"
-                log "building $name $ver (cold: a few minutes)"
-                rm -rf "$dir" && mkdir -p "$dir"
-                printf 'module ko.local/%s-build\n\ngo 1.26.3\n' "$name" >"$dir/go.mod"
+        local v
+        for v in "operator-verify:$OLM_API_VERSION:github.com/operator-framework/api:cmd/operator-verify" \
+                "opm:$OPM_VERSION:github.com/operator-framework/operator-registry:cmd/opm" \
+                "olm catalog:$OLM_VERSION:github.com/operator-framework/operator-lifecycle-manager:cmd/olm cmd/catalog"; do
+                local names=${v%%:*} rest=${v#*:} ver mod cmds missing=() pkgs=() dir n c
+                ver=${rest%%:*} rest=${rest#*:}
+                mod=${rest%%:*} cmds=${rest#*:}
+                for n in $names; do have "$n" "$ver" || missing+=("$n"); done
+                [ ${#missing[@]} -gt 0 ] || continue
+                for c in $cmds; do pkgs+=("$mod/$c"); done
+                dir="$KO_CACHE/src/${names// /-}-$ver"
+                log "building $names $ver (cold: a few minutes)"
+                rm -rf "$dir" && mkdir -p "$dir/out"
+                printf 'module ko.local/%s-build\n\ngo 1.26.3\n' "${names// /-}" >"$dir/go.mod"
                 (
                         cd "$dir"
-                        quiet go get "$pkg@$ver" "$mod@$ver"
+                        quiet go get "${pkgs[@]/%/@$ver}" "$mod@$ver"
                         CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -tags containers_image_openpgp \
-                                -o "out/$name" "$pkg"
-                ) || die "building $name $ver failed (see output above)"
-                install -m 0755 "$dir/out/$name" "$(cached_bin "$name" "$ver")"
+                                -o out/ "${pkgs[@]}"
+                ) || die "building $names $ver failed (see output above)"
+                for n in $names; do install -m 0755 "$dir/out/$n" "$(cached_bin "$n" "$ver")"; done
                 rm -rf "$dir"
         done
 }

@@ -9,24 +9,30 @@
 #     instruction, its base or the files it copies change (the build stage copies only what
 #     the binary is built from);
 #   - with --push, both images go to that registry (hack/registry.sh), over plain HTTP on
-#     loopback.
+#     loopback, and the bundle is the one a publisher ships: its CSV names the pushed operator
+#     image by digest (as `operator-sdk`'s digest pinning does);
+#   - --version V makes the images of operator version V (default: the project's): tag vV, the
+#     image labelled with it (so its digest is its own), and the bundle generated for V by
+#     ko-bundlegen from bundle/src/ (the bundle of an upgrade, hack/olm.sh publish).
 # Prints the operator image's reference on stdout: pushed, by digest (so that a rebuilt image is
-# a new reference), or local.
-#   hack/build-image.sh [--push HOST:PORT] [--tag TAG]    (TAG: v<project version>)
+# a new reference), or local; with --push, the bundle image's reference on a second line.
+#   hack/build-image.sh [--push HOST:PORT] [--version V] [--tag TAG]    (TAG: vV)
 set -euo pipefail
 LOG_TAG=image
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT_DIR"
 
-push='' tag=''
+push='' tag='' version=''
 while [ $# -gt 0 ]; do
         case $1 in
         --push) push=$2; shift 2 ;;
         --tag) tag=$2; shift 2 ;;
+        --version) version=$2; shift 2 ;;
         *) die "unknown argument '$1'" ;;
         esac
 done
-version=$(sed -n 's/^project(karmada-operator VERSION \([0-9.]*\) .*/\1/p' CMakeLists.txt)
+version=${version:-$(project_version)}
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "--version wants X.Y.Z, not '$version'"
 tag=${tag:-v$version}
 IMAGE=ghcr.io/karmada-operator/karmada-operator
 BUNDLE_IMAGE=ghcr.io/karmada-operator/karmada-operator-bundle
@@ -97,22 +103,42 @@ bud() {
         rm -f "$logf"
 }
 
+# bundle_for IMAGE: a bundle directory for $version whose CSV names IMAGE (the operator's image,
+# wherever the committed bundle names ghcr.io's tag: the Deployment, its env, containerImage and
+# relatedImages)
+bundle_for() {
+        local gen out
+        gen=${KO_BUNDLEGEN:-$(build_tool ko-bundlegen)}
+        out=$(mktemp -d)
+        "$gen" bundle/src "$out" "$version" crds/samples/*.yaml -- crds/*.yaml
+        sed -i "s|$IMAGE:v[0-9.]*|$1|g" "$out/manifests/karmada-operator.clusterserviceversion.yaml"
+        echo "$out"
+}
+
 start=$SECONDS
 log "building $IMAGE:$tag (bundle/image/Dockerfile)"
-bud . bundle/image/Dockerfile "$IMAGE:$tag" --build-arg "ETCD_VERSION=$ETCD_VERSION"
-log "building $BUNDLE_IMAGE:$tag (bundle/bundle.Dockerfile)"
-bud bundle bundle/bundle.Dockerfile "$BUNDLE_IMAGE:$tag"
+bud . bundle/image/Dockerfile "$IMAGE:$tag" --build-arg "ETCD_VERSION=$ETCD_VERSION" \
+        --label "org.opencontainers.image.version=$version"
 log "built in $((SECONDS - start))s; $IMAGE:$tag is $(buildah images --format '{{.Size}}' "$IMAGE:$tag")"
 
-if [ -n "$push" ]; then
-        digest=$(mktemp)
-        for i in "$BUNDLE_IMAGE" "$IMAGE"; do
-                buildah push --quiet --tls-verify=false --digestfile "$digest" "$i:$tag" \
-                        "docker://$push/${i##*/}:$tag" >/dev/null
-        done
-        log "pushed to $push: ${IMAGE##*/}:$tag ($(cat "$digest")), ${BUNDLE_IMAGE##*/}:$tag"
-        echo "$push/${IMAGE##*/}@$(cat "$digest")"
-        rm -f "$digest"
-else
+if [ -z "$push" ]; then
+        bdir=bundle
+        [ "$version" = "$(project_version)" ] || bdir=$(bundle_for "$IMAGE:$tag")
+        bud "$bdir" "$bdir/bundle.Dockerfile" "$BUNDLE_IMAGE:$tag"
+        [ "$bdir" = bundle ] || rm -rf "$bdir"
         echo "$IMAGE:$tag"
+        exit 0
 fi
+digest=$(mktemp)
+buildah push --quiet --tls-verify=false --digestfile "$digest" "$IMAGE:$tag" \
+        "docker://$push/${IMAGE##*/}:$tag" >/dev/null
+ref=$push/${IMAGE##*/}@$(cat "$digest")
+rm -f "$digest"
+bdir=$(bundle_for "$ref")
+bud "$bdir" "$bdir/bundle.Dockerfile" "$BUNDLE_IMAGE:$tag-pinned"
+rm -rf "$bdir"
+buildah push --quiet --tls-verify=false "$BUNDLE_IMAGE:$tag-pinned" \
+        "docker://$push/${BUNDLE_IMAGE##*/}:$tag" >/dev/null
+log "pushed to $push: $ref, ${BUNDLE_IMAGE##*/}:$tag (its CSV names $ref)"
+echo "$ref"
+echo "$push/${BUNDLE_IMAGE##*/}:$tag"

@@ -12,7 +12,7 @@ cd "$ROOT_DIR"
 check=false
 [ "${1:-}" = --check ] && check=true
 gen=${KO_BUNDLEGEN:-$(build_tool ko-bundlegen)}
-version=$(sed -n 's/^project(karmada-operator VERSION \([0-9.]*\) .*/\1/p' CMakeLists.txt)
+version=$(project_version)
 [ -n "$version" ] || die "no project version in CMakeLists.txt"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -16,6 +16,9 @@ build_tool() {
         echo "build/dev/hack/$1"
 }
 
+# project_version: the operator's version (CMakeLists.txt's project())
+project_version() { sed -n 's/^project(karmada-operator VERSION \([0-9.]*\) .*/\1/p' "$ROOT_DIR/CMakeLists.txt"; }
+
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "${LOG_TAG:-hack}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

@@ -28,7 +28,7 @@ kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "
 state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
 "$HACK_DIR/plane.sh" --name local --bin "$ROOT_DIR/build/dev/hack/ko-plane" --operator-bin "$operator" --registry
 registry=$(sed -n 's/^REGISTRY=//p' "$state/registry.env")
-image=$("$HACK_DIR/build-image.sh" --push "$registry")
+image=$("$HACK_DIR/build-image.sh" --push "$registry" | sed -n 1p)
 
 # the sample's CRD tarball, in the operator pod's cache volume (an emptyDir: ko-plane keeps it
 # under the pod's directory), where the operator keeps what it downloads (sha256 of the URL)
