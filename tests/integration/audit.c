@@ -12,7 +12,12 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
-#define OPERATOR_USER "karmada-operator"
+static const char *user = "karmada-operator";
+
+void audit_set_user(const char *u)
+{
+        user = u;
+}
 
 static const char *log_path(void)
 {
@@ -30,7 +35,7 @@ const char *audit_operator_kubeconfig(void)
         const char *d = getenv("KO_TEST_CLUSTER");
 
         IT_ASSERT(d && *d, "KO_TEST_CLUSTER is not set");
-        snprintf(path, sizeof(path), "%s/kubeconfig/" OPERATOR_USER, d);
+        snprintf(path, sizeof(path), "%s/kubeconfig/karmada-operator", d);
         IT_ASSERT(access(path, R_OK) == 0, "%s: not readable", path);
         return path;
 }
@@ -64,7 +69,7 @@ static void count_line(const char *line, struct audit_counts *out, struct strbuf
 
         IT_ASSERT(ev, "audit log: not JSON: %.200s", line);
         if (strcmp(str(ev, "stage", NULL), "ResponseComplete") != 0 ||
-            strcmp(str(ev, "user", "username"), OPERATOR_USER) != 0) {
+            strcmp(str(ev, "user", "username"), user) != 0) {
                 cJSON_Delete(ev);
                 return;
         }
@@ -72,6 +77,8 @@ static void count_line(const char *line, struct audit_counts *out, struct strbuf
         resource = str(ev, "objectRef", "resource");
         code = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(ev, "responseStatus"), "code");
+        if (cJSON_IsNumber(code) && (code->valueint == 401 || code->valueint == 403))
+                out->denied++;
         if (strcmp(resource, "leases") == 0 &&
             strcmp(str(ev, "objectRef", "apiGroup"), "coordination.k8s.io") == 0) {
                 out->lease++;
@@ -79,6 +86,10 @@ static void count_line(const char *line, struct audit_counts *out, struct strbuf
                 out->watches++;
         } else {
                 out->requests++;
+                if (strcmp(resource, "events") != 0 &&
+                    (strcmp(verb, "create") == 0 || strcmp(verb, "update") == 0 ||
+                     strcmp(verb, "patch") == 0 || strncmp(verb, "delete", 6) == 0))
+                        out->writes++;
                 strbuf_printf(summary, "%s %s %d %s; ", verb, resource,
                               cJSON_IsNumber(code) ? code->valueint : 0,
                               str(ev, "objectRef", "name"));

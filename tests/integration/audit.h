@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 
+/* Count the requests of this user from now on (default "karmada-operator"; the operator in a
+ * pod: "system:serviceaccount:<ns>:karmada-operator"). */
+void audit_set_user(const char *user);
 /* The kubeconfig of the operator's own user. */
 const char *audit_operator_kubeconfig(void);
 
@@ -13,6 +16,8 @@ struct audit_counts {
         int requests;       /* every request but the lease's and watches */
         int lease;          /* coordination.k8s.io leases (the leader election) */
         int watches;        /* watches that ended (the server closes them on their timeout) */
+        int writes;         /* of the requests: create, update, patch, delete but of Events */
+        int denied;         /* of all: answered 401 or 403 */
         char summary[2048]; /* the requests by verb, resource and code: "patch events 404 x3; " */
 };
 

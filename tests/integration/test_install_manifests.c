@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fileserver.h"
+#include "incluster.h"
 #include "itest.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
@@ -44,82 +45,6 @@
 static const char *ns;
 static int crd_port;
 static char manifests[256]; /* bundle/plain/karmada-operator.yaml with the registry's image */
-
-/* hack/cluster.sh kubectl -- ARGS; its output into *out (may be NULL); the exit status */
-static int kubectl(char **out, const char *const *args)
-{
-        char log[256], script[1024], *argv[32];
-        const char *hack = getenv("KO_HACK_DIR"), *state = getenv("KO_TEST_CLUSTER");
-        size_t n = 0, len;
-        int rc;
-
-        snprintf(script, sizeof(script), "%s/cluster.sh", hack ? hack : "hack");
-        snprintf(log, sizeof(log), "/tmp/ko-kubectl-%d.out", (int)getpid());
-        unlink(log);
-        argv[n++] = script;
-        argv[n++] = "kubectl";
-        argv[n++] = "--state-dir";
-        argv[n++] = (char *)state;
-        argv[n++] = "--";
-        for (; *args && n < 31; args++)
-                argv[n++] = (char *)*args;
-        argv[n] = NULL;
-        rc = itest_wait_exit(itest_spawn(argv, log, NULL), 120);
-        if (out && fileio_read(log, 16u << 20, out, &len) < 0)
-                *out = strdup("");
-        unlink(log);
-        return rc;
-}
-
-#define KUBECTL(out, ...) kubectl(out, (const char *const[]){__VA_ARGS__, NULL})
-
-/* a file of the cluster's state directory, trimmed */
-static char *state_file(const char *name)
-{
-        char path[512], *text = NULL;
-        size_t len;
-
-        snprintf(path, sizeof(path), "%s/%s", getenv("KO_TEST_CLUSTER"), name);
-        IT_ASSERT(fileio_read(path, 512u << 20, &text, &len) == 0, "read %s", path);
-        while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
-                text[--len] = '\0';
-        return text;
-}
-
-/* The operator's image, built (hack/build-image.sh: buildah's cache makes it quick once
- * packaging.image built it) and pushed to the registry of the plane fixture; its reference. */
-static char *build_and_push(void)
-{
-        char *env = state_file("registry.env"), *reg = strstr(env, "REGISTRY="), cmd[1024];
-        char log[256], *out = NULL, *argv[8];
-        size_t len;
-
-        IT_ASSERT(reg, "REGISTRY in registry.env (the plane fixture runs with --registry)");
-        reg += strlen("REGISTRY=");
-        reg[strcspn(reg, "\n")] = '\0';
-        snprintf(cmd, sizeof(cmd), "%s/build-image.sh", getenv("KO_HACK_DIR"));
-        snprintf(log, sizeof(log), "/tmp/ko-image-%d.out", (int)getpid());
-        argv[0] = cmd;
-        argv[1] = "--push";
-        argv[2] = reg;
-        argv[3] = NULL;
-        IT_ASSERT(itest_wait_exit(itest_spawn(argv, log, NULL), 1800) == 0,
-                  "hack/build-image.sh --push %s failed (%s)", reg, log);
-        IT_ASSERT(fileio_read(log, 1u << 20, &out, &len) == 0, "read %s", log);
-        {
-                char want[300], *ref, *r;
-                snprintf(want, sizeof(want), "\n%s/", reg); /* the line it prints on stdout */
-                ref = strstr(out, want);
-                IT_ASSERT(ref, "no image reference in %s", log);
-                ref++;
-                ref[strcspn(ref, "\n")] = '\0';
-                r = strdup(ref);
-                free(out);
-                free(env);
-                unlink(log);
-                return r;
-        }
-}
 
 /* bundle/plain/karmada-operator.yaml with every reference to the operator's image replaced */
 static void write_manifests(const char *image)
@@ -150,7 +75,7 @@ static void uninstall(void)
 {
         if (!manifests[0])
                 return;
-        KUBECTL(NULL, "delete", "-f", manifests, "--wait=false");
+        INCLUSTER_KUBECTL(NULL, "delete", "-f", manifests, "--wait=false");
         unlink(manifests);
         manifests[0] = '\0';
 }
@@ -160,26 +85,26 @@ static char *lease_holder(void)
 {
         char *out = NULL;
 
-        KUBECTL(&out, "-n", OP_NS, "get", "lease", "karmada-operator", "-o",
-                "jsonpath={.spec.holderIdentity}");
+        INCLUSTER_KUBECTL(&out, "-n", OP_NS, "get", "lease", "karmada-operator", "-o",
+                          "jsonpath={.spec.holderIdentity}");
         return out;
 }
 
 static void install(const char *image)
 {
-        char *out = NULL, ip[64] = "", *hosts;
+        char *out = NULL, ip[64] = "";
         double t0 = itest_now();
         struct strbuf body = {0};
 
         write_manifests(image);
         atexit(uninstall);
-        IT_ASSERT(KUBECTL(&out, "apply", "--server-side", "--force-conflicts", "-f", manifests) ==
-                          0,
+        IT_ASSERT(INCLUSTER_KUBECTL(&out, "apply", "--server-side", "--force-conflicts", "-f",
+                                    manifests) == 0,
                   "kubectl apply -f %s:\n%s", manifests, out);
         free(out);
         out = NULL;
-        IT_ASSERT(KUBECTL(&out, "-n", OP_NS, "wait", "--for=condition=Available", "--timeout=90s",
-                          "deployment/karmada-operator") == 0,
+        IT_ASSERT(INCLUSTER_KUBECTL(&out, "-n", OP_NS, "wait", "--for=condition=Available",
+                                    "--timeout=90s", "deployment/karmada-operator") == 0,
                   "the operator's Deployment is not Available:\n%s", out);
         free(out);
         /* the pod from the image: its Lease, under its own hostname */
@@ -194,15 +119,8 @@ static void install(const char *image)
                   image, out, itest_now() - t0);
         free(out);
         /* its probes, on the pod's address, as a kubelet asks them */
-        hosts = state_file("plane/hosts");
-        {
-                char *line = strstr(hosts, " karmada-operator-0");
-                IT_ASSERT(line, "karmada-operator-0 in ko-plane's hosts file");
-                while (line > hosts && line[-1] != '\n')
-                        line--;
-                snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(line, " "), line);
-        }
-        free(hosts);
+        incluster_pod_ip("karmada-operator-0", ip, sizeof(ip));
+        IT_ASSERT(ip[0], "karmada-operator-0 in ko-plane's hosts file");
         for (const char *const *path = (const char *const[]){"/healthz", "/readyz", NULL}; *path;
              path++) {
                 char url[128], *argv[6];
@@ -323,28 +241,6 @@ static void estimators(void)
         itest_log("feature off: the estimators gone after %.1fs", itest_now() - t0);
 }
 
-/* the operator pod's cache volume (an emptyDir) seeded with the CRD tarballs under their
- * default URLs, as if downloaded before: this machine reaches no GitHub */
-static void seed_pod_cache(void)
-{
-        char dst[512], src[512], *argv[5];
-
-        snprintf(dst, sizeof(dst), "%s/plane/pods/" OP_NS "_karmada-operator-0/volumes/cache",
-                 getenv("KO_TEST_CLUSTER"));
-        snprintf(src, sizeof(src), "%s/.", itest_operator_cache());
-        IT_ASSERT(fileio_mkdir_p(dst, 0777) == 0, "mkdir %s", dst);
-        argv[0] = "/bin/cp";
-        argv[1] = "-a";
-        argv[2] = src;
-        argv[3] = dst;
-        argv[4] = NULL;
-        IT_ASSERT(itest_wait_exit(itest_spawn(argv, "/dev/null", NULL), 30) == 0, "seed %s", dst);
-        argv[0] = "/bin/chown"; /* as the pod's user would have written them */
-        argv[1] = "-R";
-        argv[2] = "65532:65532";
-        IT_ASSERT(itest_wait_exit(itest_spawn(argv, "/dev/null", NULL), 30) == 0, "chown %s", dst);
-}
-
 /* claims of ns (with a label selector, or NULL) */
 static int claims(const char *selector)
 {
@@ -421,27 +317,11 @@ static void delete_instances(void)
                   itest_now() - t0);
 }
 
-/* authentication_attempts{result="error"} + {result="failure"} of the host kube-apiserver */
-static long failed_authentications(void)
-{
-        char *out = NULL, *p;
-        long n = 0;
-
-        IT_ASSERT(KUBECTL(&out, "get", "--raw", "/metrics") == 0, "the API server's metrics");
-        for (p = out; (p = strstr(p, "\nauthentication_attempts{result=\"")); p++) {
-                char *r = p + strlen("\nauthentication_attempts{result=\"");
-                if (strncmp(r, "error\"", 6) == 0 || strncmp(r, "failure\"", 8) == 0)
-                        n += strtol(strchr(r, '}') + 1, NULL, 10);
-        }
-        free(out);
-        return n;
-}
-
 /* The ServiceAccount's requests in the audit log after offset `from`: how many, how many
  * denied (401 or 403), and how many tokens (credential IDs) they came with. */
 static void audit_sa(size_t from, int *requests, int *denied, int *tokens)
 {
-        char *log = state_file("logs/audit.log"), *line, *save = NULL;
+        char *log = incluster_state_file("logs/audit.log"), *line, *save = NULL;
         char seen[64][80];
 
         *requests = *denied = *tokens = 0;
@@ -486,7 +366,7 @@ static void counted_by_the_api_server(size_t audit_from, long failed_before, dou
                         break;
                 usleep(2000 * 1000);
         }
-        failed = failed_authentications() - failed_before;
+        failed = incluster_failed_authentications() - failed_before;
         itest_log("API server: %d requests of %s, %d answered 401/403; %d tokens used; "
                   "failed authentications: %ld",
                   requests, OP_USER, denied, tokens, failed);
@@ -506,9 +386,9 @@ int main(void)
         double t_start;
 
         live_setup();
-        failed_before = failed_authentications();
+        failed_before = incluster_failed_authentications();
         {
-                char *log = state_file("logs/audit.log");
+                char *log = incluster_state_file("logs/audit.log");
                 audit_from = strlen(log); /* count from here */
                 free(log);
         }
@@ -518,8 +398,8 @@ int main(void)
         fs = fileserver_start(dir);
         IT_ASSERT(fs, "file server");
         crd_port = fileserver_port(fs);
-        image = build_and_push();
-        seed_pod_cache();
+        image = incluster_build_and_push();
+        incluster_seed_cache(OP_NS, "karmada-operator");
         t_start = itest_now();
         install(image);
         ns = itest_unique_name("incl");
