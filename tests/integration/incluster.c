@@ -170,6 +170,29 @@ void incluster_pod_ip(const char *pod, char *ip, size_t size)
         free(hosts);
 }
 
+bool incluster_probes_ok(const char *pod, double timeout)
+{
+        char ip[64];
+        double t0 = itest_now();
+
+        incluster_pod_ip(pod, ip, sizeof(ip));
+        IT_ASSERT(ip[0], "%s in ko-plane's hosts file", pod);
+        for (const char *const *path = (const char *const[]){"/healthz", "/readyz", NULL}; *path;
+             path++) {
+                char url[128], *argv[] = {"/usr/bin/curl", "-fsS", "-o", "/dev/null", url, NULL};
+                snprintf(url, sizeof(url), "http://%s:8081%s", ip, *path);
+                while (itest_wait_exit(itest_spawn(argv, "/dev/null", NULL), 10) != 0) {
+                        if (itest_now() - t0 > timeout) {
+                                itest_log("probe %s of %s: no 2xx in %.0fs", url, pod, timeout);
+                                return false;
+                        }
+                        usleep(500 * 1000);
+                }
+        }
+        itest_log("the probes of %s answer on %s:8081 (/healthz, /readyz)", pod, ip);
+        return true;
+}
+
 long incluster_failed_authentications(void)
 {
         char *out = NULL, *p;

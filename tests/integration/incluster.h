@@ -4,6 +4,7 @@
  * with kubectl or OLM. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* hack/cluster.sh kubectl -- ARGS (NULL-terminated); its output (stdout and stderr) into *out
@@ -26,5 +27,8 @@ char *incluster_build_and_push(void);
 void incluster_seed_cache(const char *ns, const char *deployment);
 /* The address ko-plane gave pod NAME (its hosts file); "" when it has none. */
 void incluster_pod_ip(const char *pod, char *ip, size_t size);
+/* Wait until the pod's probes (/healthz, /readyz on its address, port 8081) answer 2xx, as a
+ * kubelet asks them; false when they do not within timeout seconds. */
+bool incluster_probes_ok(const char *pod, double timeout);
 /* authentication_attempts{result="error"} + {result="failure"} of the host kube-apiserver. */
 long incluster_failed_authentications(void);

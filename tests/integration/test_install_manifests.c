@@ -92,9 +92,8 @@ static char *lease_holder(void)
 
 static void install(const char *image)
 {
-        char *out = NULL, ip[64] = "";
+        char *out = NULL;
         double t0 = itest_now();
-        struct strbuf body = {0};
 
         write_manifests(image);
         atexit(uninstall);
@@ -118,26 +117,7 @@ static void install(const char *image)
         itest_log("bundle/plain applied with %s: the pod from the image leads (%s) after %.1fs",
                   image, out, itest_now() - t0);
         free(out);
-        /* its probes, on the pod's address, as a kubelet asks them */
-        incluster_pod_ip("karmada-operator-0", ip, sizeof(ip));
-        IT_ASSERT(ip[0], "karmada-operator-0 in ko-plane's hosts file");
-        for (const char *const *path = (const char *const[]){"/healthz", "/readyz", NULL}; *path;
-             path++) {
-                char url[128], *argv[6];
-                snprintf(url, sizeof(url), "http://%s:8081%s", ip, *path);
-                argv[0] = "/usr/bin/curl";
-                argv[1] = "-fsS";
-                argv[2] = "-o";
-                argv[3] = "/dev/null";
-                argv[4] = url;
-                argv[5] = NULL;
-                for (double t = itest_now();
-                     itest_wait_exit(itest_spawn(argv, "/dev/null", NULL), 10) != 0;
-                     usleep(500 * 1000))
-                        IT_ASSERT(itest_now() - t < 30, "probe %s does not answer 2xx in 30s", url);
-        }
-        itest_log("its probes answer on %s:8081 (/healthz, /readyz)", ip);
-        strbuf_free(&body);
+        IT_ASSERT(incluster_probes_ok("karmada-operator-0", 30), "the pod's probes fail");
 }
 
 /* an instance whose CRDs the operator downloads (from the test's file server) */

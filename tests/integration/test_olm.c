@@ -224,6 +224,39 @@ static void create_example(const char *version)
         cJSON_Delete(csv);
 }
 
+/* Every statusDescriptor of the Karmada kind in the CSV names a field the instance's status has
+ * (what a console shows is there) */
+static void status_descriptors(const char *version)
+{
+        char name[64];
+        cJSON *csv, *k = live_get(ns, instance);
+        const cJSON *owned, *d;
+        int n = 0;
+
+        snprintf(name, sizeof(name), PKG ".v%s", version);
+        csv = get(&csvs, OP_NS, name);
+        cJSON_ArrayForEach (
+                owned, json_at(json_at(csv, "spec", "customresourcedefinitions"), "owned", NULL)) {
+                if (strcmp(json_str(owned, "kind", NULL) ?: "", "Karmada") != 0)
+                        continue;
+                cJSON_ArrayForEach (d, cJSON_GetObjectItem(owned, "statusDescriptors")) {
+                        char path[256], *save = NULL;
+                        const cJSON *at = cJSON_GetObjectItem(k, "status");
+                        snprintf(path, sizeof(path), "%s", json_str(d, "path", NULL) ?: "");
+                        for (char *p = strtok_r(path, ".", &save); p && at;
+                             p = strtok_r(NULL, ".", &save))
+                                at = cJSON_GetObjectItem(at, p);
+                        IT_ASSERT(at, "statusDescriptor %s: no such field in the status of %s",
+                                  json_str(d, "path", NULL), instance);
+                        n++;
+                }
+        }
+        IT_ASSERT(n >= 4, "only %d statusDescriptors for Karmada", n);
+        itest_log("the CSV's %d statusDescriptors of Karmada all name fields of its status", n);
+        cJSON_Delete(csv);
+        cJSON_Delete(k);
+}
+
 /* The sum of metadata.generation of the instance's Deployments and StatefulSets */
 static long generations(void)
 {
@@ -447,6 +480,10 @@ int main(void)
         itest_log("Subscription (automatic) to CSV Succeeded: %.1fs", wait_csv(v0, 180));
         check_install(v0, registry);
         wait_leader(before, buf, sizeof(buf), 120);
+        if (!incluster_probes_ok(PKG "-0", 60)) { /* not Ready: what the API server refused? */
+                none_denied(mark, "installing");
+                IT_FAIL("the operator's pod is not ready (its probes), no request denied");
+        }
         itest_log("installed: plan Complete, 3 CRDs Present, Deployment Available from %s, "
                   "%s leads, %.1fs after subscribing",
                   registry, buf, itest_now() - t0);
@@ -459,6 +496,7 @@ int main(void)
         itest_log("the alm-examples Karmada %s/%s Ready %.1fs after creation", ns, instance,
                   itest_now() - t0);
         live_wait_condition(ns, instance, "Degraded", "False", 120); /* its APIServices too */
+        status_descriptors(v0);
         audit_assert_at_rest("the example's install", 5, 0);
 
         upgrade();
