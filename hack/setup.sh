@@ -2,7 +2,8 @@
 # Install what building and testing karmada-operator needs on Debian 12. Idempotent: installs
 # only what is missing, so a second run changes nothing and takes about a second.
 #   - Debian packages: compiler, CMake, the C libraries, clang tools, curl/openssl/iproute2,
-#     socat and unshare (util-linux) for the loopback Karmada planes of tests; buildah and
+#     socat and unshare (util-linux) for the loopback Karmada planes of tests and OLM's network
+#     namespace (hack/olm.sh); buildah and
 #     mmdebstrap (the container images, hack/build-image.sh), skopeo and umoci (ko-plane
 #     unpacks images to run them), systemd (systemd-analyze verifies the unit)
 #   - Go >= GO_MIN_VERSION (hack/versions.env) for building the test cluster's binaries: the
