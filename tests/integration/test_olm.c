@@ -194,7 +194,7 @@ static void check_install(const char *version, const char *registry)
         IT_ASSERT(strncmp(buf, registry, strlen(registry)) == 0 && strstr(buf, "@sha256:"),
                   "the Deployment's image is %s, not ours by digest from %s", buf, registry);
         IT_ASSERT(INCLUSTER_KUBECTL(NULL, "-n", OP_NS, "wait", "--for=condition=Available",
-                                    "--timeout=60s", "deployment/" PKG) == 0,
+                                    "--timeout=60s", "deployment/karmada-operator") == 0,
                   "the operator's Deployment is not Available");
 }
 
@@ -457,13 +457,16 @@ int main(void)
         long failed_before, mark;
         int requests;
         double t0;
-        int maj, min, pat;
 
         live_setup();
         audit_set_user(OP_USER);
         snprintf(v0, sizeof(v0), "%s", KO_VERSION);
-        IT_ASSERT(sscanf(v0, "%d.%d.%d", &maj, &min, &pat) == 3, "version %s", v0);
-        snprintf(v1, sizeof(v1), "%d.%d.%d", maj, min, pat + 1);
+        {
+                char *dot = strrchr(v0, '.'), *end;
+                long patch = dot ? strtol(dot + 1, &end, 10) : -1;
+                IT_ASSERT(dot && *end == '\0' && patch >= 0, "version %s", v0);
+                snprintf(v1, sizeof(v1), "%.*s.%ld", (int)(dot - v0), v0, patch + 1);
+        }
         registry = incluster_registry();
         operator_namespace();
         failed_before = incluster_failed_authentications();
