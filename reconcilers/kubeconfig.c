@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "kube/config.h"
@@ -75,9 +76,10 @@ static char *admin_server(const struct karmada *k, struct desired *d)
         return NULL;
 }
 
-/* The kubeconfig of an existing Secret when it can be kept as it is (its base64 text). */
+/* The kubeconfig of an existing Secret when it can be kept as it is (its base64 text; when its
+ * client certificate is due for renewal into *renew_at). */
 static const char *reusable(const cJSON *secret, const char *server, const char *ca_pem,
-                            const struct pki_cert *ca)
+                            const struct pki_cert *ca, long long *renew_at)
 {
         const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(secret, "data"), KO_KUBECONFIG_KEY);
@@ -98,7 +100,8 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
             pki_load(cfg->client_cert, cfg->client_cert_len, cfg->client_key, cfg->client_key_len,
                      &client) == 0)
                 ok = pki_signed_by(client, ca) &&
-                     pki_seconds_left(client) > pki_lifetime(client) / 3;
+                     (*renew_at = pki_renew_at(pki_not_before(client), pki_not_after(client))) >
+                             (long long)time(NULL);
         pki_free(client);
         kube_config_free(cfg);
         free_secret(text, len);
@@ -160,13 +163,15 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
 {
         static const char *const masters[] = {"system:masters", NULL};
         const struct karmada *k = d->k;
+        long long renew_at = 0;
         const char *keep = reusable(desired_observed(d, &kube_secrets, k->namespace, name), server,
-                                    d->ca_pem, d->ca);
+                                    d->ca_pem, d->ca, &renew_at);
         cJSON *secret;
         char *text = NULL;
         int r;
 
         if (keep) {
+                desired_valid_until(d, renew_at);
                 secret = manifest_secret(k, name, NULL, NULL, NULL, 0);
                 if (!secret)
                         return -ENOMEM;
@@ -178,12 +183,13 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
                 struct pki_request req = {.cn = "system:admin",
                                           .orgs = masters,
                                           .client_auth = true,
-                                          .days = k->leaf_days,
+                                          .validity_s = k->leaf_validity_s,
                                           .key_type = d->key_type};
                 r = pki_issue(d->ca, &req, client);
                 if (r < 0)
                         return r;
         }
+        desired_valid_until(d, pki_renew_at(pki_not_before(*client), pki_not_after(*client)));
         r = render(server, d->ca_pem, *client, &text);
         if (r < 0)
                 return r;

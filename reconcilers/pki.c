@@ -2,21 +2,25 @@
 /* The instance's certificates, as upstream issues them (names, CNs, usages, SANs), kept in
  * <prefix>-cert, <prefix>-etcd-cert and <prefix>-webhook-cert. Generated once: an existing CA is
  * always kept; an existing leaf is kept while it is signed by its CA, asks for what is wanted
- * (SANs change with certSANs, serviceType, the node or load balancer address) and has more than
- * a third of its life left. Otherwise the leaf is issued again from the same CA. */
+ * (SANs change with certSANs, serviceType, the node or load balancer address) and has not lived
+ * two thirds of its life (pki_renew_at). Otherwise the leaf is issued again from the same CA,
+ * with the same key (the karmada pair's key also signs ServiceAccount tokens: a new one would
+ * invalidate them all). The instance is reconciled again when the next renewal is due
+ * (desired_valid_until), so renewal waits for no other event. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "util/base64.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 
-#define CA_DAYS  3650
-#define MAX_SANS 64
+#define CA_VALIDITY_S (3650LL * 86400)
+#define MAX_SANS      64
 
 struct sans {
         const char *list[MAX_SANS + 1];
@@ -171,7 +175,8 @@ static struct pki_cert *from_secret(const cJSON *secret, const char *name)
 static int get_ca(const struct karmada *k, struct desired *d, const cJSON *existing,
                   const char *name, const char *cn, bool custom, struct pki_cert **ret)
 {
-        struct pki_request r = {.cn = cn, .ca = true, .days = CA_DAYS, .key_type = d->key_type};
+        struct pki_request r = {
+                .cn = cn, .ca = true, .validity_s = CA_VALIDITY_S, .key_type = d->key_type};
 
         if (custom) {
                 const cJSON *s = desired_observed(d, &kube_secrets, k->ca_secret_namespace,
@@ -207,19 +212,27 @@ static int get_ca(const struct karmada *k, struct desired *d, const cJSON *exist
         return pki_new_ca(&r, ret);
 }
 
-/* A leaf: the existing one when still right, else a new one. */
+/* A leaf: the existing one when still right, else one issued anew with the existing one's key;
+ * its renewal time noted */
 static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
                     const struct pki_cert *ca, const struct pki_request *r, struct pki_cert **ret)
 {
         struct pki_cert *c = from_secret(existing, name);
+        struct pki_request renewal = *r;
+        int q;
 
         if (c && pki_signed_by(c, ca) && pki_matches(c, r) &&
-            pki_seconds_left(c) > pki_lifetime(c) / 3) {
+            pki_renew_at(pki_not_before(c), pki_not_after(c)) > (long long)time(NULL)) {
                 *ret = c;
-                return 0;
+        } else {
+                renewal.key_of = c;
+                q = pki_issue(ca, &renewal, ret);
+                pki_free(c);
+                if (q < 0)
+                        return q;
         }
-        pki_free(c);
-        return pki_issue(ca, r, ret);
+        desired_valid_until(d, pki_renew_at(pki_not_before(*ret), pki_not_after(*ret)));
+        return 0;
 }
 
 static bool pki_enabled(const struct karmada *k)
@@ -256,7 +269,7 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
                                                    .server_auth = true,
                                                    .client_auth = true,
                                                    .sans = karmada.list,
-                                                   .days = k->leaf_days,
+                                                   .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              &d->karmada_pair);
         if (r >= 0)
@@ -264,14 +277,14 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
                              &(struct pki_request){.cn = "karmada-apiserver",
                                                    .server_auth = true,
                                                    .sans = api.list,
-                                                   .days = k->leaf_days,
+                                                   .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              apiserver);
         if (r >= 0)
                 r = get_leaf(d, existing, "front-proxy-client", d->front_proxy_ca,
                              &(struct pki_request){.cn = "front-proxy-client",
                                                    .client_auth = true,
-                                                   .days = k->leaf_days,
+                                                   .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              fp_client);
 out:
@@ -305,7 +318,7 @@ static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *e
                                                    .server_auth = true,
                                                    .client_auth = true,
                                                    .sans = etcd.list,
-                                                   .days = k->leaf_days,
+                                                   .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              server);
         if (r >= 0)
@@ -313,7 +326,7 @@ static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *e
                              &(struct pki_request){.cn = "karmada-etcd-client",
                                                    .server_auth = true,
                                                    .client_auth = true,
-                                                   .days = k->leaf_days,
+                                                   .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              &d->etcd_client);
         sans_free(&etcd);

@@ -108,6 +108,12 @@ int desired_gate(struct desired *d, enum names_component c, const char *gate, bo
         return cJSON_AddBoolToObject(d->gates[c], gate, on) ? 0 : -ENOMEM;
 }
 
+void desired_valid_until(struct desired *d, long long t)
+{
+        if (t > 0 && (d->valid_until == 0 || t < d->valid_until))
+                d->valid_until = t;
+}
+
 void desired_wait(struct desired *d, const char *fmt, ...)
 {
         va_list ap;

@@ -52,6 +52,10 @@ struct desired {
         struct pki_cert *ca, *front_proxy_ca, *etcd_ca, *karmada_pair, *etcd_client;
         char *ca_pem;
 
+        /* seconds since the epoch when this desired state changes by itself (a certificate's
+         * renewal is due), the earliest a reconciler said; 0: not by time */
+        long long valid_until;
+
         /* reconcilers that cannot contribute (all their objects) yet, and what they wait for */
         struct {
                 const char *owner;
@@ -74,6 +78,9 @@ int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON 
 /* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
 int desired_flag(struct desired *d, enum names_component c, const char *name, const char *value);
 int desired_gate(struct desired *d, enum names_component c, const char *gate, bool on);
+/* What is contributed now changes at time t (seconds since the epoch) without any other cause:
+ * the controller reconciles the instance again then. */
+void desired_valid_until(struct desired *d, long long t);
 /* The reconciler contributing now cannot finish yet; what it waits for. */
 void desired_wait(struct desired *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* What the named reconciler waits for, or NULL. */

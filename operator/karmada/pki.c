@@ -48,6 +48,17 @@ static EVP_PKEY *new_key(enum pki_key_type t)
         return t == PKI_ECDSA_P256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(3072);
 }
 
+/* r->key_of's key when it is of the wanted type (one more reference), else a new one */
+static EVP_PKEY *key_for(const struct pki_request *r)
+{
+        EVP_PKEY *k = r->key_of ? r->key_of->key : NULL;
+        int want = r->key_type == PKI_ECDSA_P256 ? EVP_PKEY_EC : EVP_PKEY_RSA;
+
+        if (k && EVP_PKEY_get_base_id(k) == want && EVP_PKEY_up_ref(k) == 1)
+                return k;
+        return new_key(r->key_type);
+}
+
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
         X509V3_CTX ctx;
@@ -109,7 +120,7 @@ static int build(const struct pki_request *r, const struct pki_cert *ca, struct 
 
         if (!c || !serial)
                 goto fail;
-        c->key = new_key(r->key_type);
+        c->key = key_for(r);
         c->cert = X509_new();
         if (!c->key || !c->cert)
                 goto fail;
@@ -124,7 +135,7 @@ static int build(const struct pki_request *r, const struct pki_cert *ca, struct 
         if (ca &&
             ASN1_TIME_compare(X509_get0_notBefore(ca->cert), X509_get0_notBefore(c->cert)) > 0)
                 X509_set1_notBefore(c->cert, X509_get0_notBefore(ca->cert));
-        X509_gmtime_adj(X509_getm_notAfter(c->cert), (long)r->days * 86400L);
+        X509_gmtime_adj(X509_getm_notAfter(c->cert), (long)r->validity_s);
         X509_set_pubkey(c->cert, c->key);
         name = X509_get_subject_name(c->cert);
         for (const char *const *o = r->orgs; o && *o; o++)
@@ -362,6 +373,31 @@ long long pki_seconds_left(const struct pki_cert *c)
         if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(c->cert)))
                 return -1;
         return (long long)days * 86400 + secs;
+}
+
+/* seconds since the epoch of an ASN1 time, 0 when unreadable */
+static long long epoch_of(const ASN1_TIME *t)
+{
+        struct tm tm;
+
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+                return 0;
+        return (long long)timegm(&tm);
+}
+
+long long pki_not_before(const struct pki_cert *c)
+{
+        return epoch_of(X509_get0_notBefore(c->cert));
+}
+
+long long pki_not_after(const struct pki_cert *c)
+{
+        return epoch_of(X509_get0_notAfter(c->cert));
+}
+
+long long pki_renew_at(long long not_before, long long not_after)
+{
+        return not_before + (not_after - not_before) * 2 / 3;
 }
 
 long long pki_lifetime(const struct pki_cert *c)

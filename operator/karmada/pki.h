@@ -17,8 +17,11 @@ struct pki_request {
         bool ca;
         bool server_auth, client_auth;
         const char *const *sans; /* NULL-terminated names and addresses, or NULL */
-        int days;                /* validity */
+        long long validity_s;    /* from now (backdated a few minutes for clock skew) */
         enum pki_key_type key_type;
+        /* re-issue with this certificate's key when it is of key_type (a renewal: the key of
+         * the karmada pair signs ServiceAccount tokens too), or NULL: a new key */
+        const struct pki_cert *key_of;
 };
 
 struct pki_cert;
@@ -41,6 +44,12 @@ bool pki_signed_by(const struct pki_cert *leaf, const struct pki_cert *ca);
 bool pki_matches(const struct pki_cert *c, const struct pki_request *r);
 /* Seconds until it expires (negative when expired). */
 long long pki_seconds_left(const struct pki_cert *c);
+/* notBefore and notAfter, in seconds since the epoch (0 when unreadable). */
+long long pki_not_before(const struct pki_cert *c);
+long long pki_not_after(const struct pki_cert *c);
+/* When a certificate valid from not_before to not_after is renewed: once two thirds of its
+ * lifetime have passed. */
+long long pki_renew_at(long long not_before, long long not_after);
 /* Total validity in seconds (notAfter - notBefore). */
 long long pki_lifetime(const struct pki_cert *c);
 bool pki_has_key(const struct pki_cert *c);

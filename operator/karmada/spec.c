@@ -333,6 +333,28 @@ static void parse_crd_tarball(struct spec_reader *p, struct karmada *k, const cJ
         k->crd_always = v && strcmp(v, "Always") == 0;
 }
 
+/* The leaves' validity: leafCertValidityDays (365), or the annotation (shorter lives: renewal
+ * tested in minutes, or asked for by a security policy) */
+static void parse_leaf_validity(struct spec_reader *p, struct karmada *k, const cJSON *cert)
+{
+        const cJSON *a = spec_get(spec_get(spec_get(k->obj, "metadata"), "annotations"),
+                                  KO_LEAF_VALIDITY_ANNOTATION);
+        int days = 365;
+        long ms = 0;
+
+        spec_int(p, cert, "leafCertValidityDays", "spec.customCertificate.leafCertValidityDays", 1,
+                 36500, &days);
+        k->leaf_validity_s = (long long)days * 86400;
+        if (!a)
+                return;
+        if (!cJSON_IsString(a) || duration_parse_ms(a->valuestring, &ms) < 0 ||
+            ms / 1000 < KO_LEAF_VALIDITY_MIN_S || ms / 1000 > 36500LL * 86400)
+                spec_problem(p, "metadata.annotations[" KO_LEAF_VALIDITY_ANNOTATION "]",
+                             "not a duration from 10m to 36500 days, like \"24h\" or \"10m\"");
+        else
+                k->leaf_validity_s = ms / 1000;
+}
+
 /* spec.customCertificate: the user's CA, the leaves' validity */
 static void parse_certificate(struct spec_reader *p, struct karmada *k, const cJSON *spec)
 {
@@ -347,9 +369,7 @@ static void parse_certificate(struct spec_reader *p, struct karmada *k, const cJ
                 spec_str(p, c, "namespace", "spec.customCertificate.apiServerCACert.namespace");
         if (!k->ca_secret_namespace)
                 k->ca_secret_namespace = k->namespace;
-        k->leaf_days = 365;
-        spec_int(p, cert, "leafCertValidityDays", "spec.customCertificate.leafCertValidityDays", 1,
-                 36500, &k->leaf_days);
+        parse_leaf_validity(p, k, cert);
 }
 
 /* spec.components: etcd (required when components is given), then every other component */

@@ -17,6 +17,9 @@
 
 /* How long one step of an upgrade may take before it is rolled back ("10m" when unset). */
 #define KO_STEP_TIMEOUT_ANNOTATION "operator.karmada.io/upgrade-step-timeout"
+/* how long leaf certificates are valid (a duration, at least 10m), over leafCertValidityDays */
+#define KO_LEAF_VALIDITY_ANNOTATION "operator.karmada.io/leaf-cert-validity"
+#define KO_LEAF_VALIDITY_MIN_S      600
 /* Back up before an upgrade, with the template of the KarmadaBackupSchedule it names; the
  * upgrade waits for the backup and stops when it fails. */
 #define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"
@@ -98,7 +101,7 @@ struct karmada {
 
         const char *ca_secret_name; /* customCertificate.apiServerCACert */
         const char *ca_secret_namespace;
-        int leaf_days;
+        long long leaf_validity_s; /* leafCertValidityDays, or KO_LEAF_VALIDITY_ANNOTATION */
 
         struct karmada_settings comp[KO_N_COMPONENTS];
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "internal.h"
@@ -161,6 +162,11 @@ static void finish(struct pass *p)
                         p->kc->o.progress_seconds * 1000 * (sum.all_ready ? 2 : 1);
                 if (p->left >= 0 && p->left + 100 < p->out->requeue_after_ms)
                         p->out->requeue_after_ms = p->left + 100; /* the step's deadline */
+        } else if (p->planned && p->d.valid_until > 0) {
+                /* at rest until what it wants changes by itself: a certificate's renewal */
+                long long s = p->d.valid_until - (long long)time(NULL);
+                p->out->result = RECONCILE_REQUEUE_AFTER;
+                p->out->requeue_after_ms = s < 1 ? 1000 : (long)(s * 1000 + 500);
         }
 }
 

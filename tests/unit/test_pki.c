@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/pem.h>
@@ -38,13 +39,13 @@ static X509 *x509_of(const struct pki_cert *c)
 
 static void check_issued(enum pki_key_type t)
 {
-        struct pki_request car = {.cn = "karmada", .days = 3650, .key_type = t};
+        struct pki_request car = {.cn = "karmada", .validity_s = 3650LL * 86400, .key_type = t};
         struct pki_request lr = {.cn = "system:admin",
                                  .orgs = masters,
                                  .server_auth = true,
                                  .client_auth = true,
                                  .sans = sans,
-                                 .days = 30,
+                                 .validity_s = 30LL * 86400,
                                  .key_type = t};
         struct pki_cert *ca = NULL, *leaf = NULL, *other = NULL;
         X509 *x;
@@ -94,11 +95,12 @@ static void test_ecdsa_chain(void **state)
 
 static void test_matches_detects_every_difference(void **state)
 {
-        struct pki_request ca_req = {.cn = "karmada", .days = 10, .key_type = PKI_ECDSA_P256};
+        struct pki_request ca_req = {
+                .cn = "karmada", .validity_s = 10LL * 86400, .key_type = PKI_ECDSA_P256};
         struct pki_request r = {.cn = "karmada-apiserver",
                                 .server_auth = true,
                                 .sans = sans,
-                                .days = 10,
+                                .validity_s = 10LL * 86400,
                                 .key_type = PKI_ECDSA_P256};
         struct pki_cert *ca, *c;
         struct pki_request changed;
@@ -141,7 +143,8 @@ static void test_matches_detects_every_difference(void **state)
 
 static void test_pem_round_trip_and_key_check(void **state)
 {
-        struct pki_request r = {.cn = "front-proxy-ca", .days = 10, .key_type = PKI_ECDSA_P256};
+        struct pki_request r = {
+                .cn = "front-proxy-ca", .validity_s = 10LL * 86400, .key_type = PKI_ECDSA_P256};
         struct pki_cert *a, *b, *loaded;
         char *cert, *key, *key_b;
         size_t cl, kl, klb;
@@ -174,6 +177,64 @@ static void test_pem_round_trip_and_key_check(void **state)
         pki_free(b);
 }
 
+/* Renewal re-signs the same key (the karmada pair's signs ServiceAccount tokens); a key of
+ * another type than wanted is replaced. */
+static void test_renewal_keeps_the_key(void **state)
+{
+        struct pki_request car = {.cn = "karmada", .validity_s = 86400, .key_type = PKI_ECDSA_P256};
+        struct pki_request lr = {.cn = "system:admin",
+                                 .client_auth = true,
+                                 .validity_s = 3600,
+                                 .key_type = PKI_ECDSA_P256};
+        struct pki_cert *ca = NULL, *leaf = NULL, *renewed = NULL, *rsa = NULL;
+        X509 *a, *b;
+
+        (void)state;
+        assert_int_equal(pki_new_ca(&car, &ca), 0);
+        assert_int_equal(pki_issue(ca, &lr, &leaf), 0);
+        lr.key_of = leaf;
+        assert_int_equal(pki_issue(ca, &lr, &renewed), 0);
+        a = x509_of(leaf);
+        b = x509_of(renewed);
+        assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(b)), 1);
+        assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(a), X509_get0_serialNumber(b)),
+                             0);
+        assert_true(pki_signed_by(renewed, ca));
+        X509_free(b);
+        lr.key_type = PKI_RSA_3072; /* the wanted type changed: a new key */
+        assert_int_equal(pki_issue(ca, &lr, &rsa), 0);
+        b = x509_of(rsa);
+        assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(b)), 1);
+        X509_free(a);
+        X509_free(b);
+        pki_free(rsa);
+        pki_free(renewed);
+        pki_free(leaf);
+        pki_free(ca);
+}
+
+/* Renewal is due once two thirds of the lifetime have passed; a leaf of 10 minutes (backdated
+ * 5 for clock skew) is renewed 5 minutes after it was issued. */
+static void test_renewal_window(void **state)
+{
+        struct pki_request car = {.cn = "karmada", .validity_s = 86400, .key_type = PKI_ECDSA_P256};
+        struct pki_request lr = {
+                .cn = "x", .client_auth = true, .validity_s = 600, .key_type = PKI_ECDSA_P256};
+        struct pki_cert *ca = NULL, *leaf = NULL;
+        long long now = (long long)time(NULL);
+
+        (void)state;
+        assert_int_equal(pki_renew_at(0, 900), 600);
+        assert_int_equal(pki_renew_at(1000, 1000 + 3 * 365 * 86400LL), 1000 + 2 * 365 * 86400LL);
+        assert_int_equal(pki_new_ca(&car, &ca), 0);
+        assert_int_equal(pki_issue(ca, &lr, &leaf), 0);
+        assert_in_range(pki_not_after(leaf) - now, 599, 601);
+        assert_in_range(now - pki_not_before(leaf), 299, 301);
+        assert_in_range(pki_renew_at(pki_not_before(leaf), pki_not_after(leaf)) - now, 299, 301);
+        pki_free(leaf);
+        pki_free(ca);
+}
+
 static void test_san_kinds(void **state)
 {
         assert_true(pki_san_is_ip("127.0.0.1"));
@@ -190,6 +251,8 @@ int main(void)
                 cmocka_unit_test(test_matches_detects_every_difference),
                 cmocka_unit_test(test_pem_round_trip_and_key_check),
                 cmocka_unit_test(test_san_kinds),
+                cmocka_unit_test(test_renewal_keeps_the_key),
+                cmocka_unit_test(test_renewal_window),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

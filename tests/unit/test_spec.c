@@ -82,7 +82,7 @@ static void test_empty_spec_gets_upstream_defaults(void **state)
         assert_string_equal(k->comp[KO_WEBHOOK].priority_class, "system-node-critical");
         assert_string_equal(k->service_type, "ClusterIP");
         assert_string_equal(k->service_subnet, "10.96.0.0/12");
-        assert_int_equal(k->leaf_days, 365);
+        assert_int_equal(k->leaf_validity_s, 365LL * 86400);
         assert_string_equal(
                 k->crd_url,
                 "https://github.com/karmada-io/karmada/releases/download/v1.18.2/crds.tar.gz");
@@ -147,7 +147,7 @@ static void test_upstream_shaped_spec(void **state)
                 "controllers: ['*', '-hpa']\n");
 
         assert_string_equal(k->dns_domain, "corp.local");
-        assert_int_equal(k->leaf_days, 30);
+        assert_int_equal(k->leaf_validity_s, 30LL * 86400);
         assert_true(k->crd_always);
         assert_string_equal(k->crd_proxy, "http://proxy:3128");
         assert_int_equal(k->etcd_volume, KO_VOLUME_CLAIM);
@@ -360,6 +360,31 @@ static void test_upgrade_annotations(void **state)
               "upgrade-step-timeout", "at least 1s");
 }
 
+static void test_leaf_validity_annotation_overrides_days(void **state)
+{
+        struct karmada *k;
+
+        (void)state;
+        k = parse_ok("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: "
+                     "a, namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: "
+                     "10m}}\nspec: {customCertificate: {leafCertValidityDays: 30}}\n");
+        assert_int_equal(k->leaf_validity_s, 600);
+        karmada_free(k);
+        k = parse_ok("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: "
+                     "a, namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: "
+                     "24h}}\nspec: {}\n");
+        assert_int_equal(k->leaf_validity_s, 86400);
+        karmada_free(k);
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
+              "namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: 9m}}\n"
+              "spec: {}\n",
+              "metadata.annotations[operator.karmada.io/leaf-cert-validity]", "from 10m");
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
+              "namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: a year}}\n"
+              "spec: {}\n",
+              "leaf-cert-validity", "duration");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -374,6 +399,7 @@ int main(void)
                 cmocka_unit_test(test_versions),
                 cmocka_unit_test(test_upgrade_policy),
                 cmocka_unit_test(test_upgrade_annotations),
+                cmocka_unit_test(test_leaf_validity_annotation_overrides_days),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
