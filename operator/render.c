@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "karmada/spec.h"
 #include "reconciler.h"
 #include "util/fileio.h"
+#include "util/json.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 #include "util/yaml.h"
 
 /* CA bundles (of webhooks, APIServices) anywhere in o */
@@ -28,15 +31,51 @@ static void mask_ca_bundles(cJSON *o)
         }
 }
 
-/* What is generated anew by every render: Secrets' data (keys, certificates, kubeconfigs) and
- * CA bundles. The length of an ECDSA signature varies: no length either, for stable output. */
-static void mask_generated(const struct desired_object *o)
+/* What a certificate is, for review: "<generated certificate: CN=...; SANs a, b; issuer ca;
+ * valid 365d0h5m>" (its validity from notBefore, a few minutes before issue, to notAfter) */
+static char *describe(const cJSON *cert)
 {
+        struct strbuf sb = {0};
+        const cJSON *e;
+        time_t nb = 0, na = 0;
+        long long m;
+        bool first = true;
+
+        time_parse_rfc3339(json_str(cert, "notBefore", NULL) ?: "", &nb);
+        time_parse_rfc3339(json_str(cert, "notAfter", NULL) ?: "", &na);
+        m = ((long long)(na - nb) + 30) / 60;
+        strbuf_printf(&sb, "<generated certificate: %s", json_str(cert, "subject", NULL) ?: "");
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(cert, "sans")) {
+                strbuf_printf(&sb, "%s%s", first ? "; SANs " : ", ", e->valuestring);
+                first = false;
+        }
+        strbuf_printf(&sb, "; issuer %s; valid %lldd%lldh%lldm>",
+                      json_str(cert, "issuer", NULL) ?: "", m / 1440, m / 60 % 24, m % 60);
+        return strbuf_steal(&sb);
+}
+
+/* What is generated anew by every render: Secrets' data (keys, certificates, kubeconfigs) and
+ * CA bundles, masked; a certificate (or a kubeconfig's client certificate) described instead
+ * (subject, SANs, issuer, validity: no key material). The length of an ECDSA signature
+ * varies: no length either, for stable output. */
+static void mask_generated(const struct desired *d, const struct desired_object *o)
+{
+        const char *name = json_str(o->obj, "metadata", "name");
         cJSON *e;
 
         if (o->resource == &kube_secrets)
-                cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(o->obj, "data"))
-                        cJSON_SetValuestring(e, "<generated>");
+                cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(o->obj, "data")) {
+                        const cJSON *c, *cert = NULL;
+                        char *text;
+                        cJSON_ArrayForEach (c, d->certs)
+                                if (strcmp(json_str(c, "secretRef", "name") ?: "", name ?: "") ==
+                                            0 &&
+                                    strcmp(json_str(c, "secretRef", "key") ?: "", e->string) == 0)
+                                        cert = c;
+                        text = cert ? describe(cert) : NULL;
+                        cJSON_SetValuestring(e, text ? text : "<generated>");
+                        free(text);
+                }
         mask_ca_bundles(o->obj);
 }
 
@@ -72,7 +111,7 @@ static void print_objects(const struct karmada *k, struct desired *d, int where,
                 if (d->objs[i].in_karmada != (where == 1))
                         continue;
                 if (!o->show_secrets)
-                        mask_generated(&d->objs[i]);
+                        mask_generated(d, &d->objs[i]);
                 objs[m++] = d->objs[i].obj;
         }
         if (where == 1 && m && !o->json)

@@ -76,10 +76,10 @@ static char *admin_server(const struct karmada *k, struct desired *d)
         return NULL;
 }
 
-/* The kubeconfig of an existing Secret when it can be kept as it is (its base64 text; when its
- * client certificate is due for renewal into *renew_at). */
+/* The kubeconfig of an existing Secret when it can be kept as it is (its base64 text; its client
+ * certificate into *ret_client). */
 static const char *reusable(const cJSON *secret, const char *server, const char *ca_pem,
-                            const struct pki_cert *ca, long long *renew_at)
+                            const struct pki_cert *ca, struct pki_cert **ret_client)
 {
         const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(secret, "data"), KO_KUBECONFIG_KEY);
@@ -100,9 +100,12 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
             pki_load(cfg->client_cert, cfg->client_cert_len, cfg->client_key, cfg->client_key_len,
                      &client) == 0)
                 ok = pki_signed_by(client, ca) &&
-                     (*renew_at = pki_renew_at(pki_not_before(client), pki_not_after(client))) >
+                     pki_renew_at(pki_not_before(client), pki_not_after(client)) >
                              (long long)time(NULL);
-        pki_free(client);
+        if (ok)
+                *ret_client = client;
+        else
+                pki_free(client);
         kube_config_free(cfg);
         free_secret(text, len);
         return ok ? b64->valuestring : NULL;
@@ -157,21 +160,37 @@ out:
         return r;
 }
 
+/* The client certificate of kubeconfig Secret <name>: its renewal time, and an entry of
+ * status.certificates named after the Secret (less the instance's prefix) */
+static int note(struct desired *d, const char *secret, const struct pki_cert *client)
+{
+        size_t plen = strlen(d->k->prefix);
+        const char *name = secret;
+
+        if (strncmp(secret, d->k->prefix, plen) == 0 && secret[plen] == '-')
+                name = secret + plen + 1;
+        desired_valid_until(d, pki_renew_at(pki_not_before(client), pki_not_after(client)));
+        return desired_certificate(d, name, secret, KO_KUBECONFIG_KEY, client, "ca");
+}
+
 /* Add the Secret <name> holding a kubeconfig for server: the existing one, or a new one. */
 static int add_kubeconfig(struct desired *d, const char *name, const char *server,
                           struct pki_cert **client)
 {
         static const char *const masters[] = {"system:masters", NULL};
         const struct karmada *k = d->k;
-        long long renew_at = 0;
+        struct pki_cert *kept = NULL;
         const char *keep = reusable(desired_observed(d, &kube_secrets, k->namespace, name), server,
-                                    d->ca_pem, d->ca, &renew_at);
+                                    d->ca_pem, d->ca, &kept);
         cJSON *secret;
         char *text = NULL;
         int r;
 
         if (keep) {
-                desired_valid_until(d, renew_at);
+                r = note(d, name, kept);
+                pki_free(kept);
+                if (r < 0)
+                        return r;
                 secret = manifest_secret(k, name, NULL, NULL, NULL, 0);
                 if (!secret)
                         return -ENOMEM;
@@ -189,7 +208,8 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
                 if (r < 0)
                         return r;
         }
-        desired_valid_until(d, pki_renew_at(pki_not_before(*client), pki_not_after(*client)));
+        if ((r = note(d, name, *client)) < 0)
+                return r;
         r = render(server, d->ca_pem, *client, &text);
         if (r < 0)
                 return r;

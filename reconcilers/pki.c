@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "util/base64.h"
+#include "util/json.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 
@@ -397,6 +398,40 @@ out:
         return r;
 }
 
+/* Each certificate for status.certificates: where it is kept and which CA signed it */
+static int note_certificates(const struct karmada *k, struct desired *d,
+                             const struct pki_cert *apiserver, const struct pki_cert *fp_client,
+                             const struct pki_cert *etcd_server)
+{
+        char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16];
+        const struct {
+                const char *name, *secret, *issuer;
+                const struct pki_cert *c;
+        } certs[] = {
+                {"ca", cert_secret, NULL, d->ca},
+                {"karmada", cert_secret, "ca", d->karmada_pair},
+                {"apiserver", cert_secret, "ca", apiserver},
+                {"front-proxy-ca", cert_secret, NULL, d->front_proxy_ca},
+                {"front-proxy-client", cert_secret, "front-proxy-ca", fp_client},
+                {"etcd-ca", etcd_secret, NULL, d->etcd_ca},
+                {"etcd-server", etcd_secret, "etcd-ca", etcd_server},
+                {"etcd-client", etcd_secret, "etcd-ca", d->etcd_client},
+        };
+        int r = 0;
+
+        common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
+        common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
+        for (size_t i = 0; i < ELEMENTSOF(certs) && r >= 0; i++) {
+                char key[64];
+                if (!certs[i].c) /* etcd's, with an external etcd */
+                        continue;
+                snprintf(key, sizeof(key), "%s.crt", certs[i].name);
+                r = desired_certificate(d, certs[i].name, certs[i].secret, key, certs[i].c,
+                                        certs[i].issuer);
+        }
+        return r;
+}
+
 static int pki_contribute(const struct karmada *k, struct desired *d)
 {
         char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16];
@@ -413,10 +448,36 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
                 r = issue_etcd(k, d, existing_etcd ? existing_etcd : existing, &etcd_server);
         if (r == 0)
                 r = add_secrets(k, d, apiserver, fp_client, etcd_server);
+        if (r == 0)
+                r = note_certificates(k, d, apiserver, fp_client, etcd_server);
         pki_free(apiserver);
         pki_free(fp_client);
         pki_free(etcd_server);
         return r > 0 ? 0 : r; /* > 0: waiting for the user's CA */
+}
+
+/* CertificatesReady names the certificate that expires first (RFC 3339 UTC times sort as text) */
+static int pki_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
+{
+        const cJSON *e, *first = NULL;
+        int n = 0;
+
+        cJSON_ArrayForEach (e, ctx->d->certs) {
+                const char *t = json_str(e, "notAfter", NULL);
+                n++;
+                if (t && (!first || strcmp(t, json_str(first, "notAfter", NULL)) < 0))
+                        first = e;
+        }
+        ret->ready = true;
+        snprintf(ret->reason, sizeof(ret->reason), "Ready");
+        if (first)
+                snprintf(ret->message, sizeof(ret->message),
+                         "%d certificates; the first to expire: %s (Secret %s, key %s) at %s%s%s",
+                         n, json_str(first, "name", NULL), json_str(first, "secretRef", "name"),
+                         json_str(first, "secretRef", "key"), json_str(first, "notAfter", NULL),
+                         json_str(first, "renewAt", NULL) ? ", renewed at " : "",
+                         json_str(first, "renewAt", NULL) ?: "");
+        return 0;
 }
 
 const struct reconciler reconciler_pki = {
@@ -425,4 +486,6 @@ const struct reconciler reconciler_pki = {
         .condition = "CertificatesReady",
         .enabled = pki_enabled,
         .contribute = pki_contribute,
+        .reconcile = pki_reconcile,
+        .host_only = true, /* its hook reads what it contributed: no Karmada API server needed */
 };

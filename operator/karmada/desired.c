@@ -10,6 +10,7 @@
 #include "util/base64.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 /* Components whose binary takes Karmada feature gates (--feature-gates), and so the
  * instance-wide spec.featureGates. Not karmada-descheduler, karmada-search and
@@ -55,6 +56,7 @@ void desired_free(struct desired *d)
         pki_free(d->karmada_pair);
         pki_free(d->etcd_client);
         free(d->ca_pem);
+        cJSON_Delete(d->certs);
         memset(d, 0, sizeof(*d));
 }
 
@@ -106,6 +108,48 @@ int desired_gate(struct desired *d, enum names_component c, const char *gate, bo
 {
         cJSON_DeleteItemFromObjectCaseSensitive(d->gates[c], gate);
         return cJSON_AddBoolToObject(d->gates[c], gate, on) ? 0 : -ENOMEM;
+}
+
+static void add_time(cJSON *o, const char *name, long long t)
+{
+        char buf[TIME_RFC3339_MAX];
+
+        time_format_rfc3339((time_t)t, buf);
+        cJSON_AddStringToObject(o, name, buf);
+}
+
+int desired_certificate(struct desired *d, const char *name, const char *secret, const char *key,
+                        const struct pki_cert *c, const char *issuer)
+{
+        char subject[512], (*sans)[256] = calloc(64, 256);
+        cJSON *e = cJSON_CreateObject(), *ref, *list;
+        int n;
+
+        if (!d->certs)
+                d->certs = cJSON_CreateArray();
+        if (!e || !sans || !d->certs) {
+                cJSON_Delete(e);
+                free(sans);
+                return -ENOMEM;
+        }
+        cJSON_AddStringToObject(e, "name", name);
+        ref = cJSON_AddObjectToObject(e, "secretRef");
+        cJSON_AddStringToObject(ref, "name", secret);
+        cJSON_AddStringToObject(ref, "key", key);
+        pki_subject(c, subject, sizeof(subject));
+        cJSON_AddStringToObject(e, "subject", subject);
+        n = pki_sans(c, sans, 64);
+        list = cJSON_AddArrayToObject(e, "sans");
+        for (int i = 0; i < n; i++)
+                cJSON_AddItemToArray(list, cJSON_CreateString(sans[i]));
+        free(sans);
+        cJSON_AddStringToObject(e, "issuer", issuer ? issuer : name);
+        add_time(e, "notBefore", pki_not_before(c));
+        add_time(e, "notAfter", pki_not_after(c));
+        if (issuer)
+                add_time(e, "renewAt", pki_renew_at(pki_not_before(c), pki_not_after(c)));
+        cJSON_AddItemToArray(d->certs, e);
+        return 0;
 }
 
 void desired_valid_until(struct desired *d, long long t)

@@ -55,6 +55,8 @@ struct desired {
         /* seconds since the epoch when this desired state changes by itself (a certificate's
          * renewal is due), the earliest a reconciler said; 0: not by time */
         long long valid_until;
+        /* status.certificates: each certificate the instance uses (desired_certificate) */
+        cJSON *certs;
 
         /* reconcilers that cannot contribute (all their objects) yet, and what they wait for */
         struct {
@@ -81,6 +83,11 @@ int desired_gate(struct desired *d, enum names_component c, const char *gate, bo
 /* What is contributed now changes at time t (seconds since the epoch) without any other cause:
  * the controller reconciles the instance again then. */
 void desired_valid_until(struct desired *d, long long t);
+/* A certificate the instance uses, for status.certificates: its name, the Secret and key it is
+ * kept in, its subject, SANs and validity, and issuer, the name of its CA (NULL: itself, a CA;
+ * a CA is kept, a leaf gets renewAt). */
+int desired_certificate(struct desired *d, const char *name, const char *secret, const char *key,
+                        const struct pki_cert *c, const char *issuer);
 /* The reconciler contributing now cannot finish yet; what it waits for. */
 void desired_wait(struct desired *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* What the named reconciler waits for, or NULL. */

@@ -312,6 +312,50 @@ static bool set_add(char (*set)[256], int *n, const char *s)
         return true;
 }
 
+void pki_subject(const struct pki_cert *c, char *buf, size_t size)
+{
+        BIO *b = BIO_new(BIO_s_mem());
+        char *data = NULL;
+        long n;
+
+        snprintf(buf, size, "%s", "");
+        if (!b)
+                return;
+        X509_NAME_print_ex(b, X509_get_subject_name(c->cert), 0, XN_FLAG_RFC2253);
+        n = BIO_get_mem_data(b, &data);
+        if (n > 0)
+                snprintf(buf, size, "%.*s", (int)n, data);
+        BIO_free(b);
+}
+
+int pki_sans(const struct pki_cert *c, char (*out)[256], int max)
+{
+        GENERAL_NAMES *names = X509_get_ext_d2i(c->cert, NID_subject_alt_name, NULL, NULL);
+        int n = 0, r = 0;
+
+        for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && r == 0; i++) {
+                const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+                char buf[256];
+
+                if (g->type == GEN_DNS) {
+                        snprintf(buf, sizeof(buf), "%.*s", ASN1_STRING_length(g->d.dNSName),
+                                 (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+                } else if (g->type == GEN_IPADD) {
+                        int len = ASN1_STRING_length(g->d.iPAddress);
+                        if ((len != 4 && len != 16) ||
+                            !inet_ntop(len == 4 ? AF_INET : AF_INET6,
+                                       ASN1_STRING_get0_data(g->d.iPAddress), buf, sizeof(buf)))
+                                r = -EINVAL;
+                } else {
+                        r = -EINVAL; /* a kind of name we never issue */
+                }
+                if (r == 0 && (n >= max || !set_add(out, &n, buf)))
+                        break;
+        }
+        GENERAL_NAMES_free(names);
+        return r < 0 ? r : n;
+}
+
 bool pki_matches(const struct pki_cert *c, const struct pki_request *r)
 {
         X509_NAME *subj = X509_get_subject_name(c->cert);
@@ -321,7 +365,6 @@ bool pki_matches(const struct pki_cert *c, const struct pki_request *r)
                                : 0;
         char(*have)[256] = calloc(64, 256), (*want)[256] = calloc(64, 256);
         int n_have = 0, n_want = 0;
-        GENERAL_NAMES *names;
         bool ok = have && want;
 
         ok = ok && name_entry_is(subj, NID_commonName, r->cn) &&
@@ -329,25 +372,7 @@ bool pki_matches(const struct pki_cert *c, const struct pki_request *r)
         ok = ok && !!(xku & XKU_SSL_SERVER) == r->server_auth &&
              !!(xku & XKU_SSL_CLIENT) == r->client_auth;
         ok = ok && (X509_check_ca(c->cert) != 0) == r->ca;
-        names = ok ? X509_get_ext_d2i(c->cert, NID_subject_alt_name, NULL, NULL) : NULL;
-        for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && ok; i++) {
-                const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-                char buf[256];
-
-                if (g->type == GEN_DNS) {
-                        snprintf(buf, sizeof(buf), "%.*s", ASN1_STRING_length(g->d.dNSName),
-                                 (const char *)ASN1_STRING_get0_data(g->d.dNSName));
-                } else if (g->type == GEN_IPADD) {
-                        int len = ASN1_STRING_length(g->d.iPAddress);
-                        ok = (len == 4 || len == 16) &&
-                             inet_ntop(len == 4 ? AF_INET : AF_INET6,
-                                       ASN1_STRING_get0_data(g->d.iPAddress), buf, sizeof(buf));
-                } else {
-                        ok = false; /* a kind of name we never issue */
-                }
-                ok = ok && set_add(have, &n_have, buf);
-        }
-        GENERAL_NAMES_free(names);
+        ok = ok && (n_have = pki_sans(c, have, 64)) >= 0;
         for (const char *const *s = r->sans; ok && s && *s; s++) {
                 char buf[256];
                 canonical_san(*s, buf, sizeof(buf));

@@ -56,3 +56,8 @@ bool pki_has_key(const struct pki_cert *c);
 
 /* Whether a SAN is an IP address (else it is a DNS name); for tests and callers. */
 bool pki_san_is_ip(const char *san);
+/* The subject, RFC 2253 ("CN=system:admin,O=system:masters"), into buf. */
+void pki_subject(const struct pki_cert *c, char *buf, size_t size);
+/* The DNS names and addresses, each into a row of out (at most max); how many, or -EINVAL
+ * for a kind of name this code never issues. */
+int pki_sans(const struct pki_cert *c, char (*out)[256], int max);

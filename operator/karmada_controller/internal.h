@@ -16,6 +16,7 @@
 #include "karmada_controller/summary.h"
 #include "reconciler.h"
 #include "runtime/controller.h"
+#include "runtime/metrics.h"
 #include "runtime/events.h"
 #include "runtime/informer.h"
 #include "util/digest.h"
@@ -48,7 +49,8 @@ struct kctl {
         pthread_mutex_t written_lock;
         struct hashmap *written; /* key -> struct written */
         pthread_mutex_t planes_lock;
-        struct hashmap *planes; /* key -> struct plane */
+        struct hashmap *planes;              /* key -> struct plane */
+        struct metric_family *m_cert_expiry; /* certificates.c */
 };
 
 /* An instance's Karmada API server as the operator reaches it (through the admin kubeconfig),
@@ -125,6 +127,10 @@ struct plane *plane_get(struct kctl *kc, const char *key);
 void plane_forget(struct kctl *kc, const char *key);
 struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
                                  struct observation *ob, char *why, size_t whylen);
+
+/* ---- certificates.c: the certificates' expiry metric ---- */
+struct metrics;
+int certificates_metrics(struct kctl *kc, struct metrics *m);
 
 /* ---- gc.c: finalizer and garbage collection ---- */
 int gc_finalizer_index(const cJSON *cr);

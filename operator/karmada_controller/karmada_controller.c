@@ -146,6 +146,10 @@ static void finish(struct pass *p)
         in.has_admin_config = observation_get(p->ob, &kube_secrets, p->k->namespace, name);
         names_join(p->k->prefix, "apiserver", name, sizeof(name));
         in.has_apiserver_service = observation_get(p->ob, &kube_services, p->k->namespace, name);
+        if (p->planned && p->d.certs) {
+                cJSON_DeleteItemFromObjectCaseSensitive(p->status, "certificates");
+                cJSON_AddItemToObject(p->status, "certificates", cJSON_Duplicate(p->d.certs, true));
+        }
         summary_compute(&in, p->status, &sum);
         status_send_events(p->kc, p->obj->json, &sum.events);
         if (status_write_pass(p) < 0)
@@ -277,6 +281,10 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         if (r < 0)
                 goto fail;
         manager_add_informer(m, kc->karmadas);
+        if (certificates_metrics(kc, manager_metrics(m)) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
         for (size_t i = 0; i < N_OWNED; i++) {
                 r = informer_new(&(struct informer_options){.client = kc->client,
                                                             .resource = owned_resources[i],

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +18,7 @@
 #include "reconciler.h"
 #include "render.h"
 #include "util/fileio.h"
+#include "util/json.h"
 #include "util/yaml.h"
 
 static char *render_file(const char *path)
@@ -387,6 +389,50 @@ static void test_every_object_is_labelled_and_owned(void **state)
         karmada_free(k);
 }
 
+/* status.certificates: every certificate, where it is kept and by which CA; the instance is
+ * due again when the first leaf is (10 minutes: 5 after issue) */
+static void test_certificates_are_listed_with_their_renewal(void **state)
+{
+        struct karmada *k = parse("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"
+                                  "metadata: {name: c, namespace: ns, uid: u, annotations: "
+                                  "{operator.karmada.io/leaf-cert-validity: 10m}}\nspec: {}\n");
+        static const char *const want[][3] = {
+                {"ca", "c-karmada-cert", "ca"},
+                {"karmada", "c-karmada-cert", "ca"},
+                {"apiserver", "c-karmada-cert", "ca"},
+                {"front-proxy-ca", "c-karmada-cert", "front-proxy-ca"},
+                {"front-proxy-client", "c-karmada-cert", "front-proxy-ca"},
+                {"etcd-ca", "c-karmada-etcd-cert", "etcd-ca"},
+                {"etcd-server", "c-karmada-etcd-cert", "etcd-ca"},
+                {"etcd-client", "c-karmada-etcd-cert", "etcd-ca"},
+                {"admin-config", "c-karmada-admin-config", "ca"},
+        };
+        long long now = (long long)time(NULL);
+        struct desired d;
+        char err[256];
+
+        (void)state;
+        assert_int_equal(registry_build_desired(k, NULL, PKI_ECDSA_P256, &d, err, sizeof(err)), 0);
+        assert_true(cJSON_GetArraySize(d.certs) >= (int)(sizeof(want) / sizeof(want[0])));
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                const cJSON *e, *found = NULL;
+                cJSON_ArrayForEach (e, d.certs)
+                        if (strcmp(cJSON_GetObjectItem(e, "name")->valuestring, want[i][0]) == 0)
+                                found = e;
+                if (!found)
+                        fail_msg("no certificate %s in status.certificates", want[i][0]);
+                assert_string_equal(json_str(found, "secretRef", "name"), want[i][1]);
+                assert_string_equal(json_str(found, "issuer", NULL), want[i][2]);
+                /* CAs are kept (no renewAt); leaves are renewed */
+                assert_int_equal(json_str(found, "renewAt", NULL) != NULL,
+                                 strcmp(want[i][0], want[i][2]) != 0);
+                assert_non_null(json_str(found, "notAfter", NULL));
+        }
+        assert_in_range(d.valid_until - now, 295, 305);
+        desired_free(&d);
+        karmada_free(k);
+}
+
 static void test_invalid_input_is_reported_not_rendered(void **state)
 {
         struct render_options o = {.keys = PKI_ECDSA_P256};
@@ -421,6 +467,7 @@ int main(void)
                 cmocka_unit_test(test_golden_upstream_sample),
                 cmocka_unit_test(test_user_settings_win_over_contributions),
                 cmocka_unit_test(test_every_object_is_labelled_and_owned),
+                cmocka_unit_test(test_certificates_are_listed_with_their_renewal),
                 cmocka_unit_test(test_invalid_input_is_reported_not_rendered),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
