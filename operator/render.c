@@ -77,6 +77,19 @@ static void mask_generated(const struct desired *d, const struct desired_object 
                         free(text);
                 }
         mask_ca_bundles(o->obj);
+        {
+                cJSON *a = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(o->obj, "spec"),
+                                        "template"),
+                                "metadata"),
+                        "annotations");
+                if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, KO_SECRETS_ANNOTATION)))
+                        cJSON_SetValuestring(
+                                cJSON_GetObjectItemCaseSensitive(a, KO_SECRETS_ANNOTATION),
+                                "<generated: a digest of the Secrets it mounts>");
+        }
 }
 
 /* The file's text, or stdin's for "-" (at most 16 MiB). */

@@ -106,6 +106,8 @@ struct plane {
         long token_rotate_s;
         struct hashmap *images; /* ref -> struct image */
         struct hashmap *tokens; /* pod key -> struct sa_token */
+        struct hashmap *stale;  /* volume file -> (long long *) ms since its source changed */
+        bool write_now;         /* the pod (re)starts: its volumes' files are written now */
 };
 
 static volatile sig_atomic_t stop; /* set by SIGTERM and SIGINT */
@@ -409,10 +411,11 @@ static void procs_stop(struct plane *pl, bool all)
 
 struct pod {
         char ns[64], name[320], ip[32];
-        const cJSON *labels;     /* of the template; borrowed */
-        const cJSON *containers; /* borrowed */
-        const char *sts_service; /* spec.serviceName of its StatefulSet, or NULL */
-        const char *uid;         /* of its workload: a workload made anew is a new pod */
+        const cJSON *labels;      /* of the template; borrowed */
+        const cJSON *annotations; /* of the template; borrowed (a change makes a new pod) */
+        const cJSON *containers;  /* borrowed */
+        const char *sts_service;  /* spec.serviceName of its StatefulSet, or NULL */
+        const char *uid;          /* of its workload: a workload made anew is a new pod */
 };
 
 /* A port a pod's process listens on at every address, with no flag to bind it to one: the
@@ -487,6 +490,10 @@ static const cJSON *find_secret(struct plane *pl, const char *ns, const char *na
 }
 
 /* write path (0600) unless it holds exactly these bytes already */
+/* How long a running pod's Secret and ConfigMap files lag behind their source, as a kubelet's
+ * (which takes up to a minute or two; tests need not wait that long) */
+#define VOLUME_REFRESH_DELAY_MS 5000
+
 static int write_if_changed(const char *path, const unsigned char *bytes, size_t len)
 {
         char have[SHA256_HEX_LEN] = "", want[SHA256_HEX_LEN];
@@ -497,16 +504,50 @@ static int write_if_changed(const char *path, const unsigned char *bytes, size_t
         return fileio_write_atomic(path, bytes, len, 0600);
 }
 
+/* A volume's file: written at once when the pod starts (write_now) or the file is new; for a
+ * running pod, once its source changed VOLUME_REFRESH_DELAY_MS ago (a kubelet's refresh: the
+ * file replaced in place, no restart; a subPath mount keeps the old file, as a kubelet's) */
+static int refresh_file(struct plane *pl, const char *path, const unsigned char *bytes, size_t len)
+{
+        char have[SHA256_HEX_LEN] = "", want[SHA256_HEX_LEN];
+        long long now = time_mono_ms(), *since;
+
+        sha256_hex(bytes, len, want);
+        if (sha256_file_hex(path, have) == 0 && strcmp(have, want) == 0) {
+                free(hashmap_remove(pl->stale, path));
+                return 0;
+        }
+        since = hashmap_get(pl->stale, path);
+        if (have[0] && !pl->write_now) {
+                if (!since) {
+                        since = malloc(sizeof(*since));
+                        if (!since)
+                                return 0;
+                        *since = now;
+                        if (hashmap_put(pl->stale, path, since, NULL) < 0)
+                                free(since);
+                        return 0;
+                }
+                if (now - *since < VOLUME_REFRESH_DELAY_MS)
+                        return 0;
+                say("%s: refreshed in place", path);
+        }
+        free(hashmap_remove(pl->stale, path));
+        return write_if_changed(path, bytes, len);
+}
+
 struct mount {
         const char *path; /* in the container */
         char host[4200];
         bool ro;
 };
 
-/* Write a volume's files (Secret: base64 data; ConfigMap: data) into dir; hash what it wrote.
+/* Write a volume's files (Secret: base64 data; ConfigMap: data) into dir (write_if_changed);
+ * their names go into sum, not their content (a change of content is refreshed in place:
+ * refresh_file).
  * open: readable by any user (0755 and 0644, a kubelet's defaults), for pods run from images. */
-static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const char *dir,
-                        bool open, struct strbuf *sum)
+static int write_volume(struct plane *pl, const cJSON *obj, bool secret, const cJSON *items,
+                        const char *dir, bool open, struct strbuf *sum)
 {
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
         int r = fileio_mkdir_p(dir, open ? 0755 : 0700);
@@ -545,13 +586,9 @@ static int write_volume(const cJSON *obj, bool secret, const cJSON *items, const
                         *strrchr(d, '/') = '\0';
                         fileio_mkdir_p(d, open ? 0755 : 0700);
                 }
-                if (write_if_changed(path, bytes, len) < 0 || (open && chmod(path, 0644) < 0))
+                if (refresh_file(pl, path, bytes, len) < 0 || (open && chmod(path, 0644) < 0))
                         r = -EIO;
-                {
-                        char h[SHA256_HEX_LEN];
-                        sha256_hex(bytes, len, h);
-                        strbuf_printf(sum, "%s=%s;", path, h);
-                }
+                strbuf_printf(sum, "%s;", path);
                 free(bytes);
         }
         return r;
@@ -681,14 +718,14 @@ static int volume_dir(struct plane *pl, const struct pod *pod, const cJSON *vol,
                             sname ? sname : "?");
                         return -1;
                 }
-                write_volume(s, true, json_at(vol, "secret", "items"), vdir, open, sum);
+                write_volume(pl, s, true, json_at(vol, "secret", "items"), vdir, open, sum);
                 cJSON_Delete(got);
         } else if (vol && cJSON_GetObjectItemCaseSensitive(vol, "configMap")) {
                 cJSON *m = NULL;
                 const char *mname = json_str(vol, "configMap", "name");
                 if (!mname || kube_get(pl->client, &kube_configmaps, pod->ns, mname, &m, NULL) < 0)
                         return -1;
-                write_volume(m, false, json_at(vol, "configMap", "items"), vdir, open, sum);
+                write_volume(pl, m, false, json_at(vol, "configMap", "items"), vdir, open, sum);
                 cJSON_Delete(m);
         } else {
                 /* emptyDir, hostPath, a claim (a StatefulSet's template or not) */
@@ -1102,6 +1139,25 @@ static bool run_init(const struct pod *pod, const char *dir, const char *name, c
 
 /* Start (or keep) the process of a pod: its first container, with the rewritten command,
  * after its init containers ran to their end (each time the pod starts anew). */
+/* A pod that starts (anew) sees its volumes' current content, stale or not */
+static void refresh_volumes(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+                            const cJSON *c, const cJSON *claim_templates, const char *sts,
+                            const char *dir, const char *sa)
+{
+        char *argv[MAX_ARGS + 8];
+        int argc = 0;
+        struct strbuf sum = {0};
+        cJSON *env = cJSON_CreateObject();
+
+        pl->write_now = true;
+        container_cmd(pl, pod, pspec, c, claim_templates, sts, dir, sa, argv, &argc, env, &sum);
+        pl->write_now = false;
+        for (int i = 0; i < argc; i++)
+                free(argv[i]);
+        strbuf_free(&sum);
+        cJSON_Delete(env);
+}
+
 static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                     const cJSON *claim_templates, const char *sts)
 {
@@ -1129,6 +1185,11 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
         if (r < 0)
                 goto keep;
         strbuf_printf(&sum, "\nworkload %s", pod->uid ? pod->uid : ""); /* made anew: restart */
+        {
+                char *a = cJSON_PrintUnformatted(pod->annotations); /* a new template: a new pod */
+                strbuf_printf(&sum, "\nannotations %s", a ? a : "");
+                free(a);
+        }
         sha256_hex(sum.buf, sum.len, h);
         p = hashmap_get(pl->procs, key);
         if (!p || !p->argc || strcmp(p->sum, h) != 0) { /* the pod starts (anew) */
@@ -1136,6 +1197,7 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                         say("%s changed: restarting", key);
                         proc_stop(key, p);
                 }
+                refresh_volumes(pl, pod, pspec, c, claim_templates, sts, dir, sa);
                 cJSON_ArrayForEach (ic, cJSON_GetObjectItemCaseSensitive(pspec, "initContainers")) {
                         char *iargv[MAX_ARGS + 8];
                         int iargc = 0;
@@ -1356,6 +1418,7 @@ static void pass(struct plane *pl)
                         snprintf(p->name, sizeof(p->name), "%s-0", json_str(w, "metadata", "name"));
                         snprintf(p->ip, sizeof(p->ip), "%s", addr_of(pl, "pod", p->ns, p->name));
                         p->labels = json_at(json_at(w, "spec", "template"), "metadata", NULL);
+                        p->annotations = cJSON_GetObjectItemCaseSensitive(p->labels, "annotations");
                         p->labels = cJSON_GetObjectItemCaseSensitive(p->labels, "labels");
                         p->containers = json_at(json_at(w, "spec", "template"), "spec", NULL);
                         p->containers =
@@ -1522,6 +1585,7 @@ int main(int argc, char **argv)
                 say("cannot make the default StorageClass: claims stay Pending");
         pl->images = hashmap_new();
         pl->tokens = hashmap_new();
+        pl->stale = hashmap_new();
         pl->next_addr = address_block(pl->state);
         load_addresses(pl);
         /* the hosts file exists from the start, so that it can be bind-mounted at once */

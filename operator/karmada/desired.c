@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "util/base64.h"
+#include "util/digest.h"
+#include "util/json.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -315,6 +317,69 @@ static int finish_component(struct desired *d, enum names_component c)
         return 0;
 }
 
+/* The data of Secret `name` that d puts in the host, or NULL */
+static const cJSON *secret_data(const struct desired *d, const char *name)
+{
+        for (size_t i = 0; i < d->n; i++)
+                if (d->objs[i].resource == &kube_secrets && !d->objs[i].in_karmada &&
+                    strcmp(json_str(d->objs[i].obj, "metadata", "name") ?: "", name) == 0)
+                        return cJSON_GetObjectItemCaseSensitive(d->objs[i].obj, "data");
+        return NULL;
+}
+
+/* Components that reload the Secrets they mount (serving certificates, etcd's per handshake):
+ * a renewal needs no restart */
+static bool reloads_secrets(const cJSON *labels)
+{
+        const char *app = json_str(labels, KO_LABEL_NAME, NULL);
+
+        return app && (strcmp(app, names_components[KO_APISERVER].app_name) == 0 ||
+                       strcmp(app, names_components[KO_ETCD].app_name) == 0);
+}
+
+/* Each workload's pod template gets KO_SECRETS_ANNOTATION, a digest of the Secrets of this
+ * instance it mounts: what reads them once (a kubeconfig's embedded client certificate, a
+ * gRPC server's certificate) restarts when they change, as a rolling update. */
+static int stamp_secrets(struct desired *d)
+{
+        for (size_t i = 0; i < d->n; i++) {
+                cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(
+                              cJSON_GetObjectItemCaseSensitive(d->objs[i].obj, "spec"), "template"),
+                      *meta;
+                const cJSON *v;
+                struct strbuf all = {0};
+                char sum[SHA256_HEX_LEN];
+                if (!d->objs[i].workload || !tmpl ||
+                    reloads_secrets(json_at(tmpl, "metadata", "labels")))
+                        continue;
+                cJSON_ArrayForEach (v, json_at(tmpl, "spec", "volumes")) {
+                        const cJSON *data =
+                                secret_data(d, json_str(v, "secret", "secretName") ?: "");
+                        char *text = data ? cJSON_PrintUnformatted(data) : NULL;
+                        if (text)
+                                strbuf_printf(&all, "%s=%s\n", json_str(v, "secret", "secretName"),
+                                              text);
+                        free(text);
+                }
+                if (!all.len)
+                        continue;
+                sha256_hex(all.buf, all.len, sum);
+                strbuf_free(&all);
+                meta = cJSON_GetObjectItemCaseSensitive(tmpl, "metadata");
+                if (!meta)
+                        meta = cJSON_AddObjectToObject(tmpl, "metadata");
+                if (!cJSON_GetObjectItemCaseSensitive(meta, "annotations"))
+                        cJSON_AddObjectToObject(meta, "annotations");
+                cJSON_DeleteItemFromObjectCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
+                        KO_SECRETS_ANNOTATION);
+                if (!cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
+                                             KO_SECRETS_ANNOTATION, sum))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int desired_finish(struct desired *d)
 {
         for (int c = 0; c < KO_N_COMPONENTS; c++) {
@@ -325,7 +390,7 @@ int desired_finish(struct desired *d)
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return stamp_secrets(d);
 }
 
 /* ---- builders ---- */

@@ -41,19 +41,21 @@ struct names_component_info {
 
 extern const struct names_component_info names_components[KO_N_COMPONENTS];
 
-#define KO_LABEL_MANAGED_BY  "app.kubernetes.io/managed-by"
-#define KO_LABEL_NAME        "app.kubernetes.io/name"
-#define KO_LABEL_INSTANCE    "app.kubernetes.io/instance"
-#define KO_MANAGER           "karmada-operator"
-#define KO_FINALIZER         "operator.karmada.io/finalizer"
-#define KO_NO_CASCADE_LABEL  "operator.karmada.io/disable-cascading-deletion"
-#define KO_HASH_ANNOTATION   "operator.karmada.io/applied-hash"
-#define KO_SYSTEM_NAMESPACE  "karmada-system"
-#define KO_KUBECONFIG_KEY    "karmada.config" /* the key of kubeconfig Secrets */
-#define KO_APISERVER_PORT    5443
-#define KO_ETCD_CLIENT_PORT  2379
-#define KO_ETCD_PEER_PORT    2380
-#define KO_ETCD_METRICS_PORT 2381
+#define KO_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
+#define KO_LABEL_NAME       "app.kubernetes.io/name"
+#define KO_LABEL_INSTANCE   "app.kubernetes.io/instance"
+#define KO_MANAGER          "karmada-operator"
+#define KO_FINALIZER        "operator.karmada.io/finalizer"
+#define KO_NO_CASCADE_LABEL "operator.karmada.io/disable-cascading-deletion"
+#define KO_HASH_ANNOTATION  "operator.karmada.io/applied-hash"
+/* on pod templates: what the Secrets the pod mounts hold (a renewed certificate rolls it) */
+#define KO_SECRETS_ANNOTATION "operator.karmada.io/secrets-checksum"
+#define KO_SYSTEM_NAMESPACE   "karmada-system"
+#define KO_KUBECONFIG_KEY     "karmada.config" /* the key of kubeconfig Secrets */
+#define KO_APISERVER_PORT     5443
+#define KO_ETCD_CLIENT_PORT   2379
+#define KO_ETCD_PEER_PORT     2380
+#define KO_ETCD_METRICS_PORT  2381
 /* What the certificates stored with a backup are sealed with besides the key (pki.enc) */
 #define KO_BACKUP_PKI_AAD "karmada-operator backup pki v1"
 

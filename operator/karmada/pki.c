@@ -130,8 +130,10 @@ static int build(const struct pki_request *r, const struct pki_cert *ca, struct 
         if (!BN_rand(serial, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
             !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(c->cert)))
                 goto fail;
-        /* valid from a few minutes ago (clocks differ), but never before its CA */
-        X509_gmtime_adj(X509_getm_notBefore(c->cert), -300);
+        /* valid from a few minutes ago (clocks differ: 5, or a fifth of a short life), but
+         * never before its CA */
+        X509_gmtime_adj(X509_getm_notBefore(c->cert),
+                        -(long)(r->validity_s / 5 < 300 ? r->validity_s / 5 : 300));
         if (ca &&
             ASN1_TIME_compare(X509_get0_notBefore(ca->cert), X509_get0_notBefore(c->cert)) > 0)
                 X509_set1_notBefore(c->cert, X509_get0_notBefore(ca->cert));

@@ -350,7 +350,7 @@ static void parse_leaf_validity(struct spec_reader *p, struct karmada *k, const 
         if (!cJSON_IsString(a) || duration_parse_ms(a->valuestring, &ms) < 0 ||
             ms / 1000 < KO_LEAF_VALIDITY_MIN_S || ms / 1000 > 36500LL * 86400)
                 spec_problem(p, "metadata.annotations[" KO_LEAF_VALIDITY_ANNOTATION "]",
-                             "not a duration from 10m to 36500 days, like \"24h\" or \"10m\"");
+                             "not a duration from 2m to 36500 days, like \"24h\" or \"10m\"");
         else
                 k->leaf_validity_s = ms / 1000;
 }

@@ -17,9 +17,9 @@
 
 /* How long one step of an upgrade may take before it is rolled back ("10m" when unset). */
 #define KO_STEP_TIMEOUT_ANNOTATION "operator.karmada.io/upgrade-step-timeout"
-/* how long leaf certificates are valid (a duration, at least 10m), over leafCertValidityDays */
+/* how long leaf certificates are valid (a duration, at least 2m), over leafCertValidityDays */
 #define KO_LEAF_VALIDITY_ANNOTATION "operator.karmada.io/leaf-cert-validity"
-#define KO_LEAF_VALIDITY_MIN_S      600
+#define KO_LEAF_VALIDITY_MIN_S      120
 /* Back up before an upgrade, with the template of the KarmadaBackupSchedule it names; the
  * upgrade waits for the backup and stops when it fails. */
 #define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"

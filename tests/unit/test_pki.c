@@ -213,13 +213,16 @@ static void test_renewal_keeps_the_key(void **state)
         pki_free(ca);
 }
 
-/* Renewal is due once two thirds of the lifetime have passed; a leaf of 10 minutes (backdated
- * 5 for clock skew) is renewed 5 minutes after it was issued. */
+/* Renewal is due once two thirds of the lifetime have passed: a leaf of a year (backdated 5
+ * minutes for clock skew) is renewed 243 days after it was issued, one of 2 minutes (backdated
+ * a fifth of that) 72 seconds after. */
 static void test_renewal_window(void **state)
 {
         struct pki_request car = {.cn = "karmada", .validity_s = 86400, .key_type = PKI_ECDSA_P256};
-        struct pki_request lr = {
-                .cn = "x", .client_auth = true, .validity_s = 600, .key_type = PKI_ECDSA_P256};
+        struct pki_request lr = {.cn = "x",
+                                 .client_auth = true,
+                                 .validity_s = 365 * 86400LL,
+                                 .key_type = PKI_ECDSA_P256};
         struct pki_cert *ca = NULL, *leaf = NULL;
         long long now = (long long)time(NULL);
 
@@ -228,9 +231,16 @@ static void test_renewal_window(void **state)
         assert_int_equal(pki_renew_at(1000, 1000 + 3 * 365 * 86400LL), 1000 + 2 * 365 * 86400LL);
         assert_int_equal(pki_new_ca(&car, &ca), 0);
         assert_int_equal(pki_issue(ca, &lr, &leaf), 0);
-        assert_in_range(pki_not_after(leaf) - now, 599, 601);
         assert_in_range(now - pki_not_before(leaf), 299, 301);
-        assert_in_range(pki_renew_at(pki_not_before(leaf), pki_not_after(leaf)) - now, 299, 301);
+        assert_in_range(pki_renew_at(pki_not_before(leaf), pki_not_after(leaf)) - now,
+                        (365 * 86400LL + 300) * 2 / 3 - 300 - 1,
+                        (365 * 86400LL + 300) * 2 / 3 - 300 + 1);
+        pki_free(leaf);
+        lr.validity_s = 120;
+        assert_int_equal(pki_issue(ca, &lr, &leaf), 0);
+        assert_in_range(pki_not_after(leaf) - now, 119, 121);
+        assert_in_range(now - pki_not_before(leaf), 23, 25);
+        assert_in_range(pki_renew_at(pki_not_before(leaf), pki_not_after(leaf)) - now, 71, 73);
         pki_free(leaf);
         pki_free(ca);
 }

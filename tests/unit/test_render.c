@@ -390,7 +390,8 @@ static void test_every_object_is_labelled_and_owned(void **state)
 }
 
 /* status.certificates: every certificate, where it is kept and by which CA; the instance is
- * due again when the first leaf is (10 minutes: 5 after issue) */
+ * due again when the first leaf is (10 minutes, backdated 2: 6 after issue); the pods that read
+ * their Secrets once carry a digest of them */
 static void test_certificates_are_listed_with_their_renewal(void **state)
 {
         struct karmada *k = parse("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"
@@ -410,6 +411,7 @@ static void test_certificates_are_listed_with_their_renewal(void **state)
         long long now = (long long)time(NULL);
         struct desired d;
         char err[256];
+        int checked = 0;
 
         (void)state;
         assert_int_equal(registry_build_desired(k, NULL, PKI_ECDSA_P256, &d, err, sizeof(err)), 0);
@@ -428,7 +430,27 @@ static void test_certificates_are_listed_with_their_renewal(void **state)
                                  strcmp(want[i][0], want[i][2]) != 0);
                 assert_non_null(json_str(found, "notAfter", NULL));
         }
-        assert_in_range(d.valid_until - now, 295, 305);
+        assert_in_range(d.valid_until - now, 355, 365);
+        /* what reads its Secrets once is rolled when they change; what reloads them is not */
+        for (size_t i = 0; i < d.n; i++) {
+                const char *name = json_str(d.objs[i].obj, "metadata", "name");
+                const char *sum = json_str(json_at(json_at(d.objs[i].obj, "spec", "template"),
+                                                   "metadata", "annotations"),
+                                           "operator.karmada.io/secrets-checksum", NULL);
+                if (!d.objs[i].workload)
+                        continue;
+                if (strcmp(name, "c-karmada-apiserver") == 0 ||
+                    strcmp(name, "c-karmada-etcd") == 0) {
+                        assert_null(sum);
+                        checked++;
+                } else if (strcmp(name, "c-karmada-controller-manager") == 0 ||
+                           strcmp(name, "c-karmada-kube-controller-manager") == 0) {
+                        assert_non_null(sum);
+                        assert_int_equal(strlen(sum), 64);
+                        checked++;
+                }
+        }
+        assert_int_equal(checked, 4);
         desired_free(&d);
         karmada_free(k);
 }

@@ -376,9 +376,9 @@ static void test_leaf_validity_annotation_overrides_days(void **state)
         assert_int_equal(k->leaf_validity_s, 86400);
         karmada_free(k);
         FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
-              "namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: 9m}}\n"
+              "namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: 90s}}\n"
               "spec: {}\n",
-              "metadata.annotations[operator.karmada.io/leaf-cert-validity]", "from 10m");
+              "metadata.annotations[operator.karmada.io/leaf-cert-validity]", "from 2m");
         FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
               "namespace: b, annotations: {operator.karmada.io/leaf-cert-validity: a year}}\n"
               "spec: {}\n",
