@@ -5,15 +5,20 @@
  * objects labelled app.kubernetes.io/managed-by=karmada-operator:
  *
  *   kubelet       the main container of each Deployment and StatefulSet whose image it has a
- *                 binary for (after its init containers, run to their end each time the pod
- *                 starts anew, with their env - values, fields, Secret keys - as environment)
- * (etcd, kube-apiserver, kube-controller-manager, karmada-*) runs as a process with the rendered
- * command line: Secret and ConfigMap volumes become files in a private directory (0700) and their
- * mount paths in the arguments point there, emptyDir and claims become directories, $(VAR) is
- * expanded from the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A change of
- * the command line or of a volume restarts it; a crash restarts it with backoff. One pod per
- * workload. DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
- * maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
+ *                 binary for (etcd, kube-apiserver, kube-controller-manager, karmada-*) runs
+ *                 as a process with the rendered command line, after its init containers (run
+ *                 to their end each time the pod starts anew, with their env - values,
+ *                 fields, Secret keys - as environment): Secret and ConfigMap volumes become
+ *                 files in a private directory (0700) and their mount paths in the arguments
+ *                 point there, emptyDir and claims become directories, $(VAR) is expanded from
+ *                 the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A
+ *                 change of the command line, of its volumes or of the pod template's
+ *                 annotations restarts it (a new pod); a running pod's Secret and ConfigMap
+ *                 files take their new content in place 5 s after it changed, as a kubelet
+ *                 refreshes them (subPath mounts keep the old file); a crash restarts it with
+ *                 backoff. One pod per workload.
+ *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
+ *                 maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
  *                 bind-mounted on /etc/hosts (unshare -m).
  *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
