@@ -9,7 +9,10 @@
  *     that read their kubeconfig once rolled (their secrets-checksum changed), the Karmada API
  *     server not restarted and a client polling it all along refused nothing;
  *   - afterwards Karmada's controller-manager, restarted with its renewed kubeconfig, still
- *     renews its leader lease in the Karmada API server, and the instance is Ready. */
+ *     renews its leader lease in the Karmada API server, and the instance is Ready;
+ *   - the operator stopped until every leaf has expired (karmada-io/karmada#4787: the Karmada
+ *     API server no longer passes TLS verification), then started: the instance is Ready again
+ *     on its own and its Karmada API server serves. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +164,54 @@ static void controller_manager_works(struct kube_client *kc, time_t since)
         itest_log("karmada-controller-manager renews its lease with its renewed kubeconfig");
 }
 
+/* Whether the Karmada API server answers a client of the current admin kubeconfig */
+static bool serves(void)
+{
+        struct kube_client *kc = live_karmada_client(ns, "certs", NULL);
+        cJSON *o = NULL;
+        bool ok = kube_get(kc, &kube_namespaces, NULL, "default", &o, NULL) == 0;
+
+        cJSON_Delete(o);
+        kube_client_free(kc);
+        return ok;
+}
+
+/* The operator away until the leaves expired; back, it renews from its CAs and the instance
+ * recovers */
+static void recovers_from_expiry(void)
+{
+        char last[64];
+        time_t t = 0;
+        cJSON *k = live_get(ns, "certs");
+        const cJSON *e;
+        double t0;
+
+        live_stop_operator(0);
+        cJSON_ArrayForEach (e, json_at(k, "status", "certificates")) {
+                time_t a;
+                if (json_str(e, "renewAt", NULL) &&
+                    time_parse_rfc3339(json_str(e, "notAfter", NULL) ?: "", &a) == 0 && a > t)
+                        t = a;
+        }
+        cJSON_Delete(k);
+        IT_ASSERT(t > 0, "no leaf's notAfter");
+        time_format_rfc3339(t, last);
+        itest_log("operator stopped; waiting for the last leaf to expire (%s)", last);
+        while (time(NULL) <= t + 2)
+                sleep(1);
+        IT_ASSERT(!serves(), "the Karmada API server still passes verification after %s", last);
+        t0 = itest_now();
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        live_wait_condition(ns, "certs", "Ready", "True", 240);
+        while (!serves()) {
+                IT_ASSERT(itest_now() - t0 < 240, "the Karmada API server does not serve again");
+                usleep(500 * 1000);
+        }
+        itest_log("every leaf expired, the Karmada API server refused; the operator back: Ready "
+                  "and serving again after %.1fs",
+                  itest_now() - t0);
+}
+
 int main(void)
 {
         char before[64], after[64], key0[8192], key1[8192], cm0[80], cm1[80], api0[80], api1[80];
@@ -228,6 +279,7 @@ int main(void)
         p.c = live_karmada_client(ns, "certs", NULL); /* the renewed admin kubeconfig */
         controller_manager_works(p.c, renewed_at);
         kube_client_free(p.c);
+        recovers_from_expiry();
 
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "certs", NULL, NULL) == 0, "delete");
         live_wait_deleted(ns, "certs", 120);
