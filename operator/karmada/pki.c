@@ -393,15 +393,6 @@ bool pki_matches(const struct pki_cert *c, const struct pki_request *r)
         return ok;
 }
 
-long long pki_seconds_left(const struct pki_cert *c)
-{
-        int days = 0, secs = 0;
-
-        if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(c->cert)))
-                return -1;
-        return (long long)days * 86400 + secs;
-}
-
 /* seconds since the epoch of an ASN1 time, 0 when unreadable */
 static long long epoch_of(const ASN1_TIME *t)
 {
@@ -425,14 +416,4 @@ long long pki_not_after(const struct pki_cert *c)
 long long pki_renew_at(long long not_before, long long not_after)
 {
         return not_before + (not_after - not_before) * 2 / 3;
-}
-
-long long pki_lifetime(const struct pki_cert *c)
-{
-        int days = 0, secs = 0;
-
-        if (!ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(c->cert),
-                            X509_get0_notAfter(c->cert)))
-                return 0;
-        return (long long)days * 86400 + secs;
 }

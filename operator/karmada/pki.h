@@ -42,16 +42,12 @@ int pki_key_pem(const struct pki_cert *c, char **ret, size_t *ret_len);
 bool pki_signed_by(const struct pki_cert *leaf, const struct pki_cert *ca);
 /* Has exactly the subject, usages and SANs r asks for (SAN order and duplicates aside)? */
 bool pki_matches(const struct pki_cert *c, const struct pki_request *r);
-/* Seconds until it expires (negative when expired). */
-long long pki_seconds_left(const struct pki_cert *c);
 /* notBefore and notAfter, in seconds since the epoch (0 when unreadable). */
 long long pki_not_before(const struct pki_cert *c);
 long long pki_not_after(const struct pki_cert *c);
 /* When a certificate valid from not_before to not_after is renewed: once two thirds of its
  * lifetime have passed. */
 long long pki_renew_at(long long not_before, long long not_after);
-/* Total validity in seconds (notAfter - notBefore). */
-long long pki_lifetime(const struct pki_cert *c);
 bool pki_has_key(const struct pki_cert *c);
 
 /* Whether a SAN is an IP address (else it is a DNS name); for tests and callers. */
