@@ -15,7 +15,8 @@
 #     image labelled with it (so its digest is its own), and the bundle generated for V by
 #     ko-bundlegen from bundle/src/ (the bundle of an upgrade, hack/olm.sh publish).
 # Prints the operator image's reference on stdout: pushed, by digest (so that a rebuilt image is
-# a new reference), or local; with --push, the bundle image's reference on a second line.
+# a new reference), or local; with --push, the bundle image's reference (by digest too) on a
+# second line.
 #   hack/build-image.sh [--push HOST:PORT] [--version V] [--tag TAG]    (TAG: vV)
 set -euo pipefail
 LOG_TAG=image
@@ -129,16 +130,21 @@ if [ -z "$push" ]; then
         echo "$IMAGE:$tag"
         exit 0
 fi
-digest=$(mktemp)
-buildah push --quiet --tls-verify=false --digestfile "$digest" "$IMAGE:$tag" \
-        "docker://$push/${IMAGE##*/}:$tag" >/dev/null
-ref=$push/${IMAGE##*/}@$(cat "$digest")
-rm -f "$digest"
+# push_image LOCAL NAME: LOCAL to $push as NAME:$tag; its reference there by digest
+push_image() {
+        local digest ref
+        digest=$(mktemp)
+        buildah push --quiet --tls-verify=false --digestfile "$digest" "$1" \
+                "docker://$push/$2:$tag" >/dev/null
+        ref=$push/$2@$(cat "$digest")
+        rm -f "$digest"
+        echo "$ref"
+}
+ref=$(push_image "$IMAGE:$tag" "${IMAGE##*/}")
 bdir=$(bundle_for "$ref")
 bud "$bdir" "$bdir/bundle.Dockerfile" "$BUNDLE_IMAGE:$tag-pinned"
 rm -rf "$bdir"
-buildah push --quiet --tls-verify=false "$BUNDLE_IMAGE:$tag-pinned" \
-        "docker://$push/${BUNDLE_IMAGE##*/}:$tag" >/dev/null
-log "pushed to $push: $ref, ${BUNDLE_IMAGE##*/}:$tag (its CSV names $ref)"
+bref=$(push_image "$BUNDLE_IMAGE:$tag-pinned" "${BUNDLE_IMAGE##*/}")
+log "pushed to $push: $ref, $bref (its CSV names $ref)"
 echo "$ref"
-echo "$push/${BUNDLE_IMAGE##*/}:$tag"
+echo "$bref"
