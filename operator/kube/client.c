@@ -96,7 +96,7 @@ static unsigned char *memdup0(const unsigned char *p, size_t n)
         return q;
 }
 
-/* ---- share locks (DNS cache and TLS sessions are shared by all handles) ---- */
+/* ---- share locks (the DNS cache is shared by all handles) ---- */
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr)
 {
@@ -208,7 +208,11 @@ int kube_client_new(const struct kube_client_options *o, struct kube_client **re
         curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
         curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
         curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        /* TLS sessions are not shared: a resumed session brings the server certificate of the
+         * handshake it came from, and libcurl 7.88 keeps one whose verification failed. Shared,
+         * that stale certificate failed every later request after the server's certificate was
+         * fixed (a serving certificate that gained the load balancer's address). Each handle
+         * keeps its own cache, dropped with the handle after any failed transfer. */
         *ret = c;
         return 0;
 fail:
@@ -282,7 +286,7 @@ static void handle_put(struct kube_client *c, CURL *h, bool keep)
 {
         if (!h)
                 return;
-        curl_easy_reset(h); /* keeps the live connection and the TLS session cache */
+        curl_easy_reset(h); /* keeps the live connection and its own TLS session cache */
         curl_easy_setopt(h, CURLOPT_SHARE, c->share);
         pthread_mutex_lock(&c->pool_lock);
         if (keep && c->n_idle < MAX_IDLE_HANDLES) {
