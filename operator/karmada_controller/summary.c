@@ -129,7 +129,9 @@ static void ready_condition(const struct summary_input *in, cJSON *status, struc
                           k->version);
 }
 
-/* Degraded: the first step whose objects in the Karmada API server do not work. */
+/* Degraded: the first step whose objects in the Karmada API server do not work, or that keeps
+ * something that will stop working (a certificate it cannot renew); a Warning Event each time
+ * it becomes so for a new reason. */
 static void degraded_condition(const struct summary_input *in, cJSON *status, struct summary *out)
 {
         const struct step *deg = NULL;
@@ -141,6 +143,10 @@ static void degraded_condition(const struct summary_input *in, cJSON *status, st
         out->any_degraded = deg != NULL;
         if (deg)
                 snprintf(msg, sizeof(msg), "%s: %s", deg->rec->name, deg->degraded_message);
+        if (deg && (!condition_is_true(conditions(status), "Degraded") ||
+                    strcmp(summary_cond_field(conditions(status), "Degraded", "reason"),
+                           deg->degraded_reason) != 0))
+                add_event(&out->events, "Warning", deg->degraded_reason, "Reconcile", "%s", msg);
         condition_set(conditions(status), "Degraded", deg ? KO_TRUE : KO_FALSE,
                       deg ? deg->degraded_reason : "AsExpected",
                       deg ? msg : "everything installed works", in->k->generation);

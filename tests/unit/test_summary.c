@@ -207,6 +207,18 @@ static void test_degraded_names_the_step(void **state)
         assert_string_equal(field(f, "Degraded", "message"),
                             "karmada-apiserver: APIService v1alpha1.cluster.karmada.io is not "
                             "available");
+        /* a Warning Event when it becomes so, and again only for a new reason */
+        assert_int_equal(events_with(&f->out, "Warning", "APIServiceUnavailable"), 1);
+        compute(f);
+        assert_int_equal(events_with(&f->out, "Warning", "APIServiceUnavailable"), 0);
+        snprintf(f->steps[1].degraded_reason, sizeof(f->steps[1].degraded_reason),
+                 "CertificateExpiring");
+        compute(f);
+        assert_int_equal(events_with(&f->out, "Warning", "CertificateExpiring"), 1);
+        f->steps[1].degraded = false;
+        compute(f);
+        assert_string_equal(field(f, "Degraded", "status"), "False");
+        assert_int_equal(f->out.events.n, 0);
 }
 
 static void test_upgrade_in_progress_keeps_the_running_version(void **state)
