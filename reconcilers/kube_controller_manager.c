@@ -28,8 +28,10 @@ static int kcm_contribute(const struct karmada *k, struct desired *d)
         manifest_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
         manifest_add_arg(c, "--cluster-cidr=10.244.0.0/16");
         manifest_add_arg(c, "--cluster-name=karmada");
-        manifest_add_arg(c, "--cluster-signing-cert-file=%s/ca.crt", KO_PKI_DIR);
-        manifest_add_arg(c, "--cluster-signing-key-file=%s/ca.key", KO_PKI_DIR);
+        if (!d->ca || pki_has_key(d->ca)) { /* a user's CA without its key signs nothing */
+                manifest_add_arg(c, "--cluster-signing-cert-file=%s/ca.crt", KO_PKI_DIR);
+                manifest_add_arg(c, "--cluster-signing-key-file=%s/ca.key", KO_PKI_DIR);
+        }
         common_controllers_arg(c, k->comp[KO_KUBE_CONTROLLER_MANAGER].controllers,
                                DEFAULT_CONTROLLERS);
         manifest_add_arg(c, "--leader-elect=true");

@@ -77,7 +77,7 @@ static char *admin_server(const struct karmada *k, struct desired *d)
 }
 
 /* The kubeconfig of an existing Secret when it can be kept as it is (its base64 text; its client
- * certificate into *ret_client). */
+ * certificate into *ret_client): past its renewal time too when the CA has no key. */
 static const char *reusable(const cJSON *secret, const char *server, const char *ca_pem,
                             const struct pki_cert *ca, struct pki_cert **ret_client)
 {
@@ -100,8 +100,9 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
             pki_load(cfg->client_cert, cfg->client_cert_len, cfg->client_key, cfg->client_key_len,
                      &client) == 0)
                 ok = pki_signed_by(client, ca) &&
-                     pki_renew_at(pki_not_before(client), pki_not_after(client)) >
-                             (long long)time(NULL);
+                     (pki_renew_at(pki_not_before(client), pki_not_after(client)) >
+                              (long long)time(NULL) ||
+                      !pki_has_key(ca));
         if (ok)
                 *ret_client = client;
         else
@@ -169,7 +170,7 @@ static int note(struct desired *d, const char *secret, const struct pki_cert *cl
 
         if (strncmp(secret, d->k->prefix, plen) == 0 && secret[plen] == '-')
                 name = secret + plen + 1;
-        desired_valid_until(d, pki_renew_at(pki_not_before(client), pki_not_after(client)));
+        desired_renewal(d, name, client, d->ca);
         return desired_certificate(d, name, secret, KO_KUBECONFIG_KEY, client, "ca");
 }
 
@@ -197,6 +198,13 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
                 cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(secret, "data"),
                                         KO_KUBECONFIG_KEY, keep);
                 return desired_add(d, &kube_secrets, secret, false);
+        }
+        if (!pki_has_key(d->ca)) {
+                desired_wait(d,
+                             "kubeconfig %s: the CA of spec.customCertificate.apiServerCACert "
+                             "has no tls.key to issue its client certificate with",
+                             name);
+                return 0;
         }
         if (!*client) {
                 struct pki_request req = {.cn = "system:admin",

@@ -17,6 +17,7 @@
 #include "common.h"
 #include "util/base64.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 
@@ -142,7 +143,7 @@ static int bundle_add(struct bundle *b, const char *name, const struct pki_cert 
         if (!b->names[b->n])
                 return -ENOMEM;
         r = pki_cert_pem(c, &b->certs[b->n], &b->cert_lens[b->n]);
-        if (r >= 0)
+        if (r >= 0 && pki_has_key(c)) /* a user's CA may come without its key */
                 r = pki_key_pem(c, &b->keys[b->n], &b->key_lens[b->n]);
         b->n++;
         return r;
@@ -196,14 +197,18 @@ static int get_ca(const struct karmada *k, struct desired *d, const cJSON *exist
                                      k->ca_secret_namespace, k->ca_secret_name);
                         return -ENOENT;
                 }
-                if (cJSON_IsString(c) && cJSON_IsString(key) &&
+                /* without tls.key: the leaves in the Secrets are used while they last */
+                if (cJSON_IsString(c) &&
                     base64_decode(c->valuestring, strlen(c->valuestring), &cb, &cl) == 0 &&
-                    base64_decode(key->valuestring, strlen(key->valuestring), &kb, &kl) == 0)
+                    (!cJSON_IsString(key) ||
+                     base64_decode(key->valuestring, strlen(key->valuestring), &kb, &kl) == 0))
                         q = pki_load(cb, cl, kb, kl, ret);
                 free(cb);
                 free_secret(kb, kl);
                 if (q < 0)
-                        desired_wait(d, "the CA Secret %s/%s has no valid tls.crt and tls.key",
+                        desired_wait(d,
+                                     "the CA Secret %s/%s has no valid tls.crt (with its "
+                                     "tls.key, if any)",
                                      k->ca_secret_namespace, k->ca_secret_name);
                 return q;
         }
@@ -213,8 +218,9 @@ static int get_ca(const struct karmada *k, struct desired *d, const cJSON *exist
         return pki_new_ca(&r, ret);
 }
 
-/* A leaf: the existing one when still right, else one issued anew with the existing one's key;
- * its renewal time noted */
+/* A leaf: the existing one when still right (and, when its CA has no key, past its renewal
+ * time too), else one issued anew with the existing one's key; its renewal noted. 1 when it
+ * cannot be issued (desired_wait says why). */
 static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
                     const struct pki_cert *ca, const struct pki_request *r, struct pki_cert **ret)
 {
@@ -223,8 +229,16 @@ static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
         int q;
 
         if (c && pki_signed_by(c, ca) && pki_matches(c, r) &&
-            pki_renew_at(pki_not_before(c), pki_not_after(c)) > (long long)time(NULL)) {
+            (pki_renew_at(pki_not_before(c), pki_not_after(c)) > (long long)time(NULL) ||
+             !pki_has_key(ca))) {
                 *ret = c;
+        } else if (!pki_has_key(ca)) {
+                pki_free(c);
+                desired_wait(d,
+                             "certificate %s: the CA of spec.customCertificate.apiServerCACert "
+                             "has no tls.key to issue it with",
+                             name);
+                return 1;
         } else {
                 renewal.key_of = c;
                 q = pki_issue(ca, &renewal, ret);
@@ -232,7 +246,7 @@ static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
                 if (q < 0)
                         return q;
         }
-        desired_valid_until(d, pki_renew_at(pki_not_before(*ret), pki_not_after(*ret)));
+        desired_renewal(d, name, *ret, ca);
         return 0;
 }
 
@@ -260,10 +274,7 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
                 waiting = true;
                 goto out;
         }
-        if (r >= 0)
-                r = get_ca(k, d, existing, "front-proxy-ca", "front-proxy-ca", false,
-                           &d->front_proxy_ca);
-        if (r >= 0)
+        if (r == 0) /* first what the CA signs: a user's CA without its key may sign nothing */
                 r = get_leaf(d, existing, "karmada", d->ca,
                              &(struct pki_request){.cn = "system:admin",
                                                    .orgs = masters,
@@ -273,7 +284,7 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
                                                    .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              &d->karmada_pair);
-        if (r >= 0)
+        if (r == 0)
                 r = get_leaf(d, existing, "apiserver", d->ca,
                              &(struct pki_request){.cn = "karmada-apiserver",
                                                    .server_auth = true,
@@ -281,7 +292,10 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
                                                    .validity_s = k->leaf_validity_s,
                                                    .key_type = d->key_type},
                              apiserver);
-        if (r >= 0)
+        if (r == 0)
+                r = get_ca(k, d, existing, "front-proxy-ca", "front-proxy-ca", false,
+                           &d->front_proxy_ca);
+        if (r == 0)
                 r = get_leaf(d, existing, "front-proxy-client", d->front_proxy_ca,
                              &(struct pki_request){.cn = "front-proxy-client",
                                                    .client_auth = true,
@@ -291,7 +305,7 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
 out:
         sans_free(&api);
         sans_free(&karmada);
-        return waiting ? 1 : r < 0 ? r : 0;
+        return waiting || r > 0 ? 1 : r;
 }
 
 /* etcd's CA, and one server pair (for clients and peers) and one client pair. */
@@ -343,7 +357,7 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
         struct bundle all = {0}, etcd_only = {0};
         const char *keys[32], *vals[32];
         size_t lens[32];
-        int r, n = 0;
+        int r, n = 0, n_all = 0;
 
         common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
         common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
@@ -358,7 +372,9 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                                   (r = bundle_add(&etcd_only, "etcd-server", etcd_server)) < 0 ||
                                   (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client)) < 0))
                 goto out;
-        for (struct bundle *b = &all; b; b = b == &all ? &etcd_only : NULL)
+        for (struct bundle *b = &all; b; b = b == &all ? &etcd_only : NULL) {
+                if (b == &etcd_only)
+                        n_all = n; /* the etcd Secret's entries follow */
                 for (int i = 0; i < b->n; i++) {
                         char *ck = NULL, *kk = NULL;
                         if (asprintf(&ck, "%s.crt", b->names[i]) < 0 ||
@@ -368,15 +384,19 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                                 goto out;
                         }
                         keys[n] = ck, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
+                        if (!b->keys[i]) {
+                                free(kk);
+                                continue;
+                        }
                         keys[n] = kk, vals[n] = b->keys[i], lens[n++] = b->key_lens[i];
                 }
+        }
         r = desired_add(d, &kube_secrets, manifest_secret(k, cert_secret, keys, vals, lens, n),
                         false);
         if (r >= 0 && !k->etcd_external)
                 r = desired_add(d, &kube_secrets,
-                                manifest_secret(k, etcd_secret, keys + (size_t)2 * (size_t)all.n,
-                                                vals + (size_t)2 * (size_t)all.n,
-                                                lens + (size_t)2 * (size_t)all.n, 2 * etcd_only.n),
+                                manifest_secret(k, etcd_secret, keys + n_all, vals + n_all,
+                                                lens + n_all, n - n_all),
                                 false);
         if (r >= 0)
                 r = desired_add(d, &kube_secrets,
@@ -456,6 +476,23 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
         return r > 0 ? 0 : r; /* > 0: waiting for the user's CA */
 }
 
+/* Degraded when a certificate past its renewal time cannot be renewed (desired_renewal) */
+static void expiring(const struct reconcile_ctx *ctx, struct step_result *ret)
+{
+        char at[TIME_RFC3339_MAX];
+
+        if (!ctx->d->expiring[0])
+                return;
+        time_format_rfc3339((time_t)ctx->d->expiring_at, at);
+        ret->degraded = true;
+        snprintf(ret->reason, sizeof(ret->reason), "CertificateExpiring");
+        snprintf(ret->message, sizeof(ret->message),
+                 "certificate %s expires at %s and cannot be renewed: the CA Secret %s/%s "
+                 "(spec.customCertificate.apiServerCACert) has no tls.key",
+                 ctx->d->expiring, at, ctx->k->ca_secret_namespace ?: "",
+                 ctx->k->ca_secret_name ?: "");
+}
+
 /* CertificatesReady names the certificate that expires first (RFC 3339 UTC times sort as text) */
 static int pki_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
 {
@@ -477,6 +514,7 @@ static int pki_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
                          json_str(first, "secretRef", "key"), json_str(first, "notAfter", NULL),
                          json_str(first, "renewAt", NULL) ? ", renewed at " : "",
                          json_str(first, "renewAt", NULL) ?: "");
+        expiring(ctx, ret);
         return 0;
 }
 

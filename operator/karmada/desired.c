@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/base64.h"
 #include "util/digest.h"
@@ -158,6 +159,26 @@ void desired_valid_until(struct desired *d, long long t)
 {
         if (t > 0 && (d->valid_until == 0 || t < d->valid_until))
                 d->valid_until = t;
+}
+
+void desired_renewal(struct desired *d, const char *name, const struct pki_cert *c,
+                     const struct pki_cert *ca)
+{
+        long long now = (long long)time(NULL), end = pki_not_after(c);
+        long long renew = pki_renew_at(pki_not_before(c), end);
+
+        if (renew > now) {
+                desired_valid_until(d, renew);
+                return;
+        }
+        if (pki_has_key(ca))
+                return; /* renewed by whoever noted it: never a cause to come back at once */
+        if (!d->expiring[0] || end < d->expiring_at) {
+                snprintf(d->expiring, sizeof(d->expiring), "%s", name);
+                d->expiring_at = end;
+        }
+        if (end > now)
+                desired_valid_until(d, end);
 }
 
 void desired_wait(struct desired *d, const char *fmt, ...)

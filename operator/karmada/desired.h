@@ -55,6 +55,10 @@ struct desired {
         /* seconds since the epoch when this desired state changes by itself (a certificate's
          * renewal is due), the earliest a reconciler said; 0: not by time */
         long long valid_until;
+        /* the first certificate to expire among those past their renewal time that cannot be
+         * renewed, their CA having no key (desired_renewal): its name and notAfter */
+        char expiring[64];
+        long long expiring_at;
         /* status.certificates: each certificate the instance uses (desired_certificate) */
         cJSON *certs;
 
@@ -83,6 +87,11 @@ int desired_gate(struct desired *d, enum names_component c, const char *gate, bo
 /* What is contributed now changes at time t (seconds since the epoch) without any other cause:
  * the controller reconciles the instance again then. */
 void desired_valid_until(struct desired *d, long long t);
+/* Certificate c (name), signed by ca, is used as it is: the controller comes back at its
+ * renewal time; past it, when ca has no key to renew it with, it is kept while it lasts and
+ * noted in d->expiring (the first to expire), the controller coming back when it expires. */
+void desired_renewal(struct desired *d, const char *name, const struct pki_cert *c,
+                     const struct pki_cert *ca);
 /* A certificate the instance uses, for status.certificates: its name, the Secret and key it is
  * kept in, its subject, SANs and validity, and issuer, the name of its CA (NULL: itself, a CA;
  * a CA is kept, a leaf gets renewAt). */

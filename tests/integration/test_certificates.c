@@ -10,6 +10,10 @@
  *     server not restarted and a client polling it all along refused nothing;
  *   - afterwards Karmada's controller-manager, restarted with its renewed kubeconfig, still
  *     renews its leader lease in the Karmada API server, and the instance is Ready;
+ *   - an instance on the user's CA (spec.customCertificate.apiServerCACert) whose Secret loses
+ *     tls.key keeps its leaves past their renewal time: Degraded=True CertificateExpiring
+ *     naming the Secret, a Warning Event, no ca.key in its Secret and no signing flags for its
+ *     kube-controller-manager; the key back, the leaves are renewed and Degraded is False;
  *   - the operator stopped until every leaf has expired (karmada-io/karmada#4787: the Karmada
  *     API server no longer passes TLS verification), then started: the instance is Ready again
  *     on its own and its Karmada API server serves. */
@@ -21,10 +25,12 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "karmada/pki.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "live.h"
 #include "promparse.h"
+#include "util/base64.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -178,6 +184,131 @@ static bool serves(void)
 
 /* The operator away until the leaves expired; back, it renews from its CAs and the instance
  * recovers */
+/* The user's CA: tls.crt and tls.key, base64 */
+static char *user_ca_crt, *user_ca_key;
+
+static void user_ca_instance(void)
+{
+        struct pki_cert *ca = NULL;
+        char *crt = NULL, *key = NULL;
+        size_t cl, kl;
+
+        IT_ASSERT(pki_new_ca(&(struct pki_request){.cn = "user-ca",
+                                                   .ca = true,
+                                                   .validity_s = 30LL * 86400,
+                                                   .key_type = PKI_ECDSA_P256},
+                             &ca) == 0 &&
+                          pki_cert_pem(ca, &crt, &cl) == 0 && pki_key_pem(ca, &key, &kl) == 0 &&
+                          base64_encode(crt, cl, &user_ca_crt) == 0 &&
+                          base64_encode(key, kl, &user_ca_key) == 0,
+                  "the user's CA");
+        free(crt);
+        free(key);
+        pki_free(ca);
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"user-ca\"},\"data\":{\"tls.crt\":\"%s\","
+                           "\"tls.key\":\"%s\"}}",
+                           user_ca_crt, user_ca_key);
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"custom\",\"annotations\":{"
+                        "\"operator.karmada.io/leaf-cert-validity\":\"2m\"}},\"spec\":{"
+                        "\"customCertificate\":{\"apiServerCACert\":{\"name\":\"user-ca\"}},"
+                        "\"components\":{\"etcd\":{\"local\":{}}}}}");
+        /* and one whose CA comes without its key from the start: it cannot be installed */
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"crt-only\"},\"data\":{\"tls.crt\":\"%s\"}}",
+                           user_ca_crt);
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"nokey\"},\"spec\":{\"customCertificate\":{"
+                        "\"apiServerCACert\":{\"name\":\"crt-only\"}},\"components\":{"
+                        "\"etcd\":{\"local\":{}}}}}");
+}
+
+/* A CA without its key from the start: Ready=False, naming the field and the missing key */
+static void user_ca_without_key_at_install(void)
+{
+        cJSON *k = live_get(ns, "nokey"), *c;
+        char msg[1024] = "";
+
+        cJSON_ArrayForEach (c, json_at(json_at(k, "status", NULL), "conditions", NULL))
+                if (strcmp(json_str(c, "type", NULL) ?: "", "Ready") == 0 &&
+                    strcmp(json_str(c, "status", NULL) ?: "", "False") == 0)
+                        snprintf(msg, sizeof(msg), "%s", json_str(c, "message", NULL) ?: "");
+        cJSON_Delete(k);
+        IT_ASSERT(strstr(msg, "spec.customCertificate.apiServerCACert") && strstr(msg, "tls.key"),
+                  "nokey: Ready is not False naming the field and tls.key: %s", msg);
+        itest_log("a CA without tls.key at install: Ready=False \"%s\"", msg);
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "nokey", NULL, NULL) == 0,
+                  "delete nokey");
+}
+
+static void user_ca_has_key(bool present)
+{
+        char body[16384];
+        struct kube_status st;
+
+        snprintf(body, sizeof(body), "{\"data\":{\"tls.crt\":\"%s\",\"tls.key\":%s%s%s}}",
+                 user_ca_crt, present ? "\"" : "", present ? user_ca_key : "null",
+                 present ? "\"" : "");
+        IT_ASSERT(kube_patch(live_kc, &kube_secrets, ns, "user-ca", KUBE_PATCH_MERGE, body, NULL,
+                             NULL, &st) == 0,
+                  "patch user-ca: %s", st.message);
+}
+
+static bool warned(const char *instance, const char *reason)
+{
+        cJSON *list = NULL;
+        const cJSON *e;
+        bool found = false;
+
+        IT_ASSERT(kube_list(live_kc, &kube_events, ns, NULL, &list, NULL) == 0, "events");
+        cJSON_ArrayForEach (e, json_at(list, "items", NULL))
+                found = found ||
+                        (strcmp(json_str(e, "type", NULL) ?: "", "Warning") == 0 &&
+                         strcmp(json_str(e, "reason", NULL) ?: "", reason) == 0 &&
+                         strcmp(json_str(json_at(e, "regarding", NULL), "name", NULL) ?: "",
+                                instance) == 0);
+        cJSON_Delete(list);
+        return found;
+}
+
+/* The key went while the instance was Ready: past the renewal time, its leaves are kept */
+static void user_ca_without_key(void)
+{
+        char buf[16384], msg[1024] = "", *args;
+        cJSON *k, *c;
+
+        live_wait_condition(ns, "custom", "Degraded", "True CertificateExpiring", 150);
+        k = live_get(ns, "custom");
+        IT_ASSERT(k, "custom");
+        cJSON_ArrayForEach (c, json_at(json_at(k, "status", NULL), "conditions", NULL))
+                if (strcmp(json_str(c, "type", NULL) ?: "", "Degraded") == 0)
+                        snprintf(msg, sizeof(msg), "%s", json_str(c, "message", NULL) ?: "");
+        cJSON_Delete(k);
+        IT_ASSERT(strstr(msg, "user-ca") && strstr(msg, "tls.key"),
+                  "the message names the CA Secret and its missing key: %s", msg);
+        IT_ASSERT(warned("custom", "CertificateExpiring"), "no Warning Event CertificateExpiring");
+        IT_ASSERT(!*secret_value("custom-karmada-cert", "ca.key", buf, sizeof(buf)),
+                  "ca.key is still in custom-karmada-cert");
+        c = live_container(ns, "custom-karmada-kube-controller-manager");
+        args = cJSON_PrintUnformatted(json_at(c, "command", NULL));
+        IT_ASSERT(args && !strstr(args, "cluster-signing"),
+                  "kube-controller-manager still signs: %s", args ?: "");
+        free(args);
+        cJSON_Delete(c);
+        itest_log("the user's CA without tls.key: Degraded=True CertificateExpiring (\"%s\"), a "
+                  "Warning Event, no ca.key, no signing flags",
+                  msg);
+        user_ca_has_key(true);
+        live_wait_condition(ns, "custom", "Degraded", "False", 60);
+        live_wait_condition(ns, "custom", "Ready", "True", 120);
+        IT_ASSERT(*secret_value("custom-karmada-cert", "ca.key", buf, sizeof(buf)),
+                  "no ca.key in custom-karmada-cert with the key back");
+        itest_log("the key back: renewed, Degraded=False, Ready");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "custom", NULL, NULL) == 0,
+                  "delete custom");
+}
+
 static void recovers_from_expiry(void)
 {
         char last[64];
@@ -229,10 +360,13 @@ int main(void)
                         "\"operator.karmada.io/leaf-cert-validity\":\"2m\"}},\"spec\":{"
                         "\"components\":{\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{"
                         "\"serviceType\":\"NodePort\"}}}}");
+        user_ca_instance();
         t0 = itest_now();
         live_wait_condition(ns, "certs", "Ready", "True", 240);
         live_wait_condition(ns, "certs", "Degraded", "False", 120);
         itest_log("Ready, Degraded=False after %.1fs", itest_now() - t0);
+        live_wait_condition(ns, "custom", "Ready", "True", 120);
+        user_ca_has_key(false); /* its leaves are used until they are due for renewal */
         visible();
 
         cert_field("apiserver", "notAfter", before, sizeof(before));
@@ -279,6 +413,10 @@ int main(void)
         p.c = live_karmada_client(ns, "certs", NULL); /* the renewed admin kubeconfig */
         controller_manager_works(p.c, renewed_at);
         kube_client_free(p.c);
+        user_ca_without_key_at_install();
+        user_ca_without_key();
+        live_wait_deleted(ns, "nokey", 60);
+        live_wait_deleted(ns, "custom", 120);
         recovers_from_expiry();
 
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "certs", NULL, NULL) == 0, "delete");
