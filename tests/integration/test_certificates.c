@@ -9,7 +9,8 @@
  *     that read their kubeconfig once rolled (their secrets-checksum changed), the Karmada API
  *     server not restarted and a client polling it all along refused nothing;
  *   - afterwards Karmada's controller-manager, restarted with its renewed kubeconfig, still
- *     renews its leader lease in the Karmada API server, and the instance is Ready;
+ *     renews its leader lease in the Karmada API server, a member cluster joined then gets a
+ *     Deployment propagated to it (the members fixture), and the instance is Ready;
  *   - an instance on the user's CA (spec.customCertificate.apiServerCACert) whose Secret loses
  *     tls.key keeps its leaves past their renewal time: Degraded=True CertificateExpiring
  *     naming the Secret, a Warning Event, no ca.key in its Secret and no signing flags for its
@@ -29,6 +30,7 @@
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "live.h"
+#include "members.h"
 #include "promparse.h"
 #include "util/base64.h"
 #include "util/json.h"
@@ -168,6 +170,31 @@ static void controller_manager_works(struct kube_client *kc, time_t since)
                 usleep(500 * 1000);
         }
         itest_log("karmada-controller-manager renews its lease with its renewed kubeconfig");
+}
+
+/* ... and does its work: member1 joined after the renewal gets a Deployment propagated to it
+ * (scheduler, controller-manager and webhook all on their renewed certificates) */
+static void propagates(struct kube_client *kc)
+{
+        struct member m[2];
+        char pns[64];
+        double t0 = itest_now();
+
+        members_load(m);
+        member_join(kc, &m[0]);
+        snprintf(pns, sizeof(pns), "certs-prop-%d", (int)getpid());
+        karmada_namespace(kc, pns);
+        karmada_policy(kc, pns, "all", NULL, "member1", NULL);
+        karmada_deployment(kc, pns, "web", 1);
+        member_wait_object(&m[0], &kube_deployments, pns, "web");
+        itest_log("after the renewal, member1 joined and a Deployment propagated to it in %.1fs",
+                  itest_now() - t0);
+        for (int i = 0; i < 2; i++) {
+                kube_client_free(m[i].kc);
+                free(m[i].kubeconfig);
+                free(m[i].token);
+                free(m[i].ca);
+        }
 }
 
 /* Whether the Karmada API server answers a client of the current admin kubeconfig */
@@ -412,6 +439,7 @@ int main(void)
                   "metric follows");
         p.c = live_karmada_client(ns, "certs", NULL); /* the renewed admin kubeconfig */
         controller_manager_works(p.c, renewed_at);
+        propagates(p.c);
         kube_client_free(p.c);
         user_ca_without_key_at_install();
         user_ca_without_key();

@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "itest.h"
 #include "live.h"
+#include "members.h"
 #include "kube/client.h"
 #include "karmada/spec.h"
 #include "kube/config.h"
@@ -31,10 +32,6 @@
 
 #define NAME "fe"
 
-static const struct kube_resource clusters = {"cluster.karmada.io", "v1alpha1", "clusters",
-                                              "Cluster", false};
-static const struct kube_resource pps = {"policy.karmada.io", "v1alpha1", "propagationpolicies",
-                                         "PropagationPolicy", true};
 static const struct kube_resource frqs = {
         "policy.karmada.io", "v1alpha1", "federatedresourcequotas", "FederatedResourceQuota", true};
 static const struct kube_resource rbs = {"work.karmada.io", "v1alpha2", "resourcebindings",
@@ -55,64 +52,9 @@ static const struct kube_resource pytorchjobs = {"kubeflow.org", "v1", "pytorchj
         "\"type\":\"object\",\"x-kubernetes-preserve-unknown-fields\":true},\"status\":{"         \
         "\"type\":\"object\",\"x-kubernetes-preserve-unknown-fields\":true}}}}}]}}"
 
-struct member {
-        char name[16];
-        char server[64];
-        char *kubeconfig; /* the admin kubeconfig's text */
-        char *token;      /* of kube-system/karmada-join */
-        char *ca;         /* PEM */
-        struct kube_client *kc;
-};
-
 static struct member members[2];
 static struct kube_client *kk; /* the instance's Karmada API server */
 static const char *host_ns;
-
-static char *read_text(const char *dir, const char *file)
-{
-        char path[512];
-        char *buf = NULL;
-        size_t len = 0;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, file);
-        IT_ASSERT(fileio_read(path, 1 << 20, &buf, &len) == 0, "read %s", path);
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-                buf[--len] = '\0';
-        return buf;
-}
-
-static void load_members(void)
-{
-        const char *dir = getenv("KO_TEST_MEMBERS");
-
-        IT_ASSERT(dir && *dir, "KO_TEST_MEMBERS (the state directory of hack/members.sh)");
-        for (int i = 0; i < 2; i++) {
-                struct member *m = &members[i];
-                char mdir[512], path[600], err[512], *env;
-                const char *port;
-                struct kube_config *cfg = NULL;
-
-                snprintf(m->name, sizeof(m->name), "member%d", i + 1);
-                snprintf(mdir, sizeof(mdir), "%s/%s", dir, m->name);
-                env = read_text(mdir, "cluster.env");
-                port = strstr(env, "API_PORT=");
-                IT_ASSERT(port, "API_PORT in %s/cluster.env", mdir);
-                snprintf(m->server, sizeof(m->server), "https://127.0.0.1:%.*s",
-                         (int)strcspn(port + 9, "\n"), port + 9);
-                free(env);
-                m->kubeconfig = read_text(mdir, "kubeconfig/admin");
-                m->token = read_text(mdir, "join-token");
-                m->ca = read_text(mdir, "pki/ca.crt");
-                snprintf(path, sizeof(path), "%s/kubeconfig/admin", mdir);
-                if (kube_config_load(&(struct kube_config_options){.kubeconfig = path}, &cfg, err,
-                                     sizeof(err)) < 0)
-                        IT_FAIL("%s", err);
-                IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg}, &m->kc) ==
-                                  0,
-                          "client of %s", m->name);
-                kube_config_free(cfg);
-        }
-}
 
 static cJSON *kget(struct kube_client *c, const struct kube_resource *r, const char *ns,
                    const char *name)
@@ -216,92 +158,10 @@ static bool has_components(cJSON *rb, const void *unused)
         return cJSON_GetArraySize(at(rb, "spec", "components")) > 0;
 }
 
-/* Wait until the member has the object (what the Work of its binding applied). */
-static void wait_object_on(const struct member *m, const struct kube_resource *r, const char *ns,
-                           const char *name)
-{
-        for (double t = itest_now();; usleep(500 * 1000)) {
-                cJSON *d = kget(m->kc, r, ns, name);
-                if (d) {
-                        cJSON_Delete(d);
-                        return;
-                }
-                IT_ASSERT(itest_now() - t < 90, "%s %s/%s never reached %s", r->kind, ns, name,
-                          m->name);
-        }
-}
-
-static void wait_on_member(const struct member *m, const char *ns, const char *deploy)
-{
-        wait_object_on(m, &kube_deployments, ns, deploy);
-}
-
 /* namespaces of this run: the member clusters outlive an instance */
 static void ns_name(char *buf, size_t size, const char *base)
 {
         snprintf(buf, size, "%s-%d", base, (int)getpid());
-}
-
-static void karmada_ns(const char *ns)
-{
-        live_create_in(kk, &kube_namespaces, NULL, true, "{\"metadata\":{\"name\":\"%s\"}}", ns);
-}
-
-static void deployment(const char *ns, const char *name, int replicas)
-{
-        live_create_in(
-                kk, &kube_deployments, ns, true,
-                "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"replicas\":%d,\"selector\":{"
-                "\"matchLabels\":{\"app\":\"%s\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
-                "\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\","
-                "\"resources\":{\"requests\":{\"cpu\":\"10m\"},\"limits\":{\"cpu\":\"10m\"}}}]}}}}",
-                name, replicas, name, name);
-}
-
-/* A PropagationPolicy of the Deployment(s) named (NULL: all) onto one cluster. */
-static void policy(const char *ns, const char *name, const char *deploy, const char *cluster,
-                   const char *extra)
-{
-        char sel[256] = "";
-
-        if (deploy)
-                snprintf(sel, sizeof(sel), ",\"name\":\"%s\"", deploy);
-        live_create_in(
-                kk, &pps, ns, true,
-                "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
-                "\"apps/v1\",\"kind\":\"Deployment\"%s}],\"placement\":{\"clusterAffinity\":{"
-                "\"clusterNames\":[\"%s\"]}}%s}}",
-                name, sel, cluster, extra ? extra : "");
-}
-
-static void join(const struct member *m)
-{
-        char buf[128], *tok = NULL, *ca = NULL;
-
-        IT_ASSERT(base64_encode(m->token, strlen(m->token), &tok) == 0 &&
-                          base64_encode(m->ca, strlen(m->ca), &ca) == 0,
-                  "base64");
-        karmada_ns("karmada-cluster");
-        live_create_in(
-                kk, &kube_secrets, "karmada-cluster", true,
-                "{\"metadata\":{\"name\":\"%s\"},\"data\":{\"token\":\"%s\",\"caBundle\":\"%s\"}}",
-                m->name, tok, ca);
-        live_create_in(
-                kk, &clusters, NULL, true,
-                "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"syncMode\":\"Push\",\"apiEndpoint\":"
-                "\"%s\",\"secretRef\":{\"namespace\":\"karmada-cluster\",\"name\":\"%s\"}}}",
-                m->name, m->server, m->name);
-        free(tok);
-        free(ca);
-        for (double t = itest_now();; usleep(500 * 1000)) {
-                cJSON *c = kget(kk, &clusters, NULL, m->name);
-                bool ready =
-                        strcmp(condition(c, "Ready", buf, sizeof(buf)), "True ClusterReady") == 0;
-                cJSON_Delete(c);
-                if (ready)
-                        break;
-                IT_ASSERT(itest_now() - t < 180, "Cluster %s not Ready: %s", m->name, buf);
-        }
 }
 
 /* ---- the features ---- */
@@ -312,15 +172,15 @@ static void quota(bool on)
         cJSON *rb;
 
         ns_name(ns, sizeof(ns), on ? "quota-on" : "quota-off");
-        karmada_ns(ns);
+        karmada_namespace(kk, ns);
         if (!on) /* the same quota, made by hand: without the gate nothing enforces it */
                 live_create_in(kk, &frqs, ns, true,
                                "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"overall\":{\"cpu\":"
                                "\"10m\"}}}");
-        policy(ns, "all", NULL, "member1", NULL);
-        deployment(ns, "first", 1);
-        wait_on_member(&members[0], ns, "first");
-        deployment(ns, "second", 1);
+        karmada_policy(kk, ns, "all", NULL, "member1", NULL);
+        karmada_deployment(kk, ns, "first", 1);
+        member_wait_object(&members[0], &kube_deployments, ns, "first");
+        karmada_deployment(kk, ns, "second", 1);
         if (on) {
                 rb = wait_binding(ns, "second-deployment", scheduled_is, "False QuotaExceeded", 120,
                                   "Scheduled=False QuotaExceeded");
@@ -329,7 +189,7 @@ static void quota(bool on)
                 IT_ASSERT(!rb, "the second Deployment reached member1 beyond the quota");
                 itest_log("quota on: the second Deployment of 10m is refused (QuotaExceeded)");
         } else {
-                wait_on_member(&members[0], ns, "second");
+                member_wait_object(&members[0], &kube_deployments, ns, "second");
                 itest_log("quota off: both Deployments propagate despite the FRQ of 10m");
         }
 }
@@ -342,11 +202,12 @@ static void preemption(bool on)
         const cJSON *e;
 
         ns_name(ns, sizeof(ns), on ? "preempt-on" : "preempt-off");
-        karmada_ns(ns);
-        policy(ns, "low", "web", "member1", ",\"priority\":5");
-        deployment(ns, "web", 1);
+        karmada_namespace(kk, ns);
+        karmada_policy(kk, ns, "low", "web", "member1", ",\"priority\":5");
+        karmada_deployment(kk, ns, "web", 1);
         cJSON_Delete(wait_binding(ns, "web-deployment", placed_on, "member1=1", 120, "member1"));
-        policy(ns, "high", "web", "member2", ",\"priority\":10,\"preemption\":\"Always\"");
+        karmada_policy(kk, ns, "high", "web", "member2",
+                       ",\"priority\":10,\"preemption\":\"Always\"");
         if (on) {
                 rb = wait_binding(ns, "web-deployment", placed_on, "member2=1", 120,
                                   "moved to member2");
@@ -363,7 +224,7 @@ static void preemption(bool on)
                         cJSON_Delete(evs);
                         evs = NULL;
                 }
-                wait_on_member(&members[1], ns, "web");
+                member_wait_object(&members[1], &kube_deployments, ns, "web");
                 itest_log("preemption on: the policy of priority 10 took web to member2 "
                           "(event PreemptPolicySucceed)");
         } else {
@@ -384,14 +245,14 @@ static void priority(bool on)
         const cJSON *p;
 
         ns_name(ns, sizeof(ns), on ? "prio-on" : "prio-off");
-        karmada_ns(ns);
+        karmada_namespace(kk, ns);
         if (!on)
                 live_create_in(kk, &kube_priorityclasses, NULL, true,
                                "{\"metadata\":{\"name\":\"high\"},\"value\":1000}");
-        policy(ns, "prio", NULL, "member1",
-               ",\"schedulePriority\":{\"priorityClassSource\":\"KubePriorityClass\","
-               "\"priorityClassName\":\"high\"}");
-        deployment(ns, "job", 1);
+        karmada_policy(kk, ns, "prio", NULL, "member1",
+                       ",\"schedulePriority\":{\"priorityClassSource\":\"KubePriorityClass\","
+                       "\"priorityClassName\":\"high\"}");
+        karmada_deployment(kk, ns, "job", 1);
         if (on) {
                 rb = wait_binding(ns, "job-deployment", has_priority, NULL, 120,
                                   "spec.schedulePriority");
@@ -417,12 +278,12 @@ static void priority(bool on)
 static cJSON *estimate(const char *ns, int replicas, bool (*ok)(cJSON *, const void *),
                        const void *want, const char *what)
 {
-        karmada_ns(ns);
+        karmada_namespace(kk, ns);
         live_create_in(
                 kk, &rqs, ns, true,
                 "{\"metadata\":{\"name\":\"rq\"},\"spec\":{\"hard\":{\"requests.cpu\":\"30m\"}}}");
         live_create_in(
-                kk, &pps, ns, true,
+                kk, &members_policies, ns, true,
                 "{\"metadata\":{\"name\":\"est\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":"
                 "\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"app\"},{\"apiVersion\":\"v1\","
                 "\"kind\":\"ResourceQuota\",\"name\":\"rq\"}],\"placement\":{\"clusterAffinity\":{"
@@ -437,7 +298,7 @@ static cJSON *estimate(const char *ns, int replicas, bool (*ok)(cJSON *, const v
                         break;
                 IT_ASSERT(itest_now() - t < 90, "ResourceQuota %s/rq never reached member1", ns);
         }
-        deployment(ns, "app", replicas);
+        karmada_deployment(kk, ns, "app", replicas);
         return wait_binding(ns, "app-deployment", ok, want, 120, what);
 }
 
@@ -450,7 +311,7 @@ static void estimator(bool on)
         if (on) {
                 ns_name(ns, sizeof(ns), "est-on-3");
                 cJSON_Delete(estimate(ns, 3, placed_on, "member1=3", "3 replicas on member1"));
-                wait_on_member(&members[0], ns, "app");
+                member_wait_object(&members[0], &kube_deployments, ns, "app");
                 ns_name(ns, sizeof(ns), "est-on-5");
                 rb = estimate(ns, 5, scheduled_is, "False Unschedulable",
                               "Scheduled=False Unschedulable");
@@ -472,9 +333,9 @@ static void pytorchjob(const char *ns)
         static const char tmpl[] = "{\"spec\":{\"containers\":[{\"name\":\"pytorch\",\"image\":"
                                    "\"pytorch\",\"resources\":{\"requests\":{\"cpu\":\"10m\"}}}]}}";
 
-        karmada_ns(ns);
+        karmada_namespace(kk, ns);
         live_create_in(
-                kk, &pps, ns, true,
+                kk, &members_policies, ns, true,
                 "{\"metadata\":{\"name\":\"jobs\"},\"spec\":{\"resourceSelectors\":[{"
                 "\"apiVersion\":"
                 "\"kubeflow.org/v1\",\"kind\":\"PyTorchJob\"}],\"placement\":{\"clusterAffinity\":{"
@@ -545,7 +406,7 @@ static void batch(bool on)
         }
         IT_ASSERT(strcmp(names, "master=1,worker=2") == 0, "components %s", names);
         cJSON_Delete(rb);
-        wait_object_on(&members[0], &pytorchjobs, ns, "train");
+        member_wait_object(&members[0], &pytorchjobs, ns, "train");
         itest_log("batch on: the CRD reached both members, the PyTorchJob member1; its binding has "
                   "components %s",
                   names);
@@ -564,7 +425,7 @@ static void features_on(void)
         double t;
 
         ns_name(qns, sizeof(qns), "quota-on");
-        karmada_ns(qns); /* the FRQ's */
+        karmada_namespace(kk, qns); /* the FRQ's */
         live_patch(host_ns, NAME,
                    "{\"spec\":{\"features\":{\"scheduler\":{\"estimator\":{\"enabled\":true,"
                    "\"memberClusters\":[{\"name\":\"member1\",\"kubeconfigSecretRef\":{\"name\":"
@@ -627,7 +488,7 @@ int main(void)
         double t;
 
         live_setup();
-        load_members();
+        members_load(members);
         host_ns = itest_unique_name("feat");
         live_make_ns(host_ns);
         for (int i = 0; i < 2; i++) {
@@ -648,8 +509,8 @@ int main(void)
         at_rest("install");
         kk = live_karmada_client(host_ns, NAME, NULL);
         t = itest_now();
-        join(&members[0]);
-        join(&members[1]);
+        member_join(kk, &members[0]);
+        member_join(kk, &members[1]);
         itest_log("member1 and member2 joined in push mode: Clusters Ready after %.1fs",
                   itest_now() - t);
 
