@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 #include "kube/config.h"
@@ -99,10 +98,7 @@ static const char *reusable(const cJSON *secret, const char *server, const char 
             memcmp(cfg->ca, ca_pem, cfg->ca_len) == 0 && cfg->client_cert &&
             pki_load(cfg->client_cert, cfg->client_cert_len, cfg->client_key, cfg->client_key_len,
                      &client) == 0)
-                ok = pki_signed_by(client, ca) &&
-                     (pki_renew_at(pki_not_before(client), pki_not_after(client)) >
-                              (long long)time(NULL) ||
-                      !pki_has_key(ca));
+                ok = pki_signed_by(client, ca) && desired_keeps(client, ca);
         if (ok)
                 *ret_client = client;
         else

@@ -228,9 +228,7 @@ static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
         struct pki_request renewal = *r;
         int q;
 
-        if (c && pki_signed_by(c, ca) && pki_matches(c, r) &&
-            (pki_renew_at(pki_not_before(c), pki_not_after(c)) > (long long)time(NULL) ||
-             !pki_has_key(ca))) {
+        if (c && pki_signed_by(c, ca) && pki_matches(c, r) && desired_keeps(c, ca)) {
                 *ret = c;
         } else if (!pki_has_key(ca)) {
                 pki_free(c);

@@ -161,6 +161,12 @@ void desired_valid_until(struct desired *d, long long t)
                 d->valid_until = t;
 }
 
+bool desired_keeps(const struct pki_cert *c, const struct pki_cert *ca)
+{
+        return pki_renew_at(pki_not_before(c), pki_not_after(c)) > (long long)time(NULL) ||
+               !pki_has_key(ca);
+}
+
 void desired_renewal(struct desired *d, const char *name, const struct pki_cert *c,
                      const struct pki_cert *ca)
 {

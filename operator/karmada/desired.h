@@ -87,6 +87,9 @@ int desired_gate(struct desired *d, enum names_component c, const char *gate, bo
 /* What is contributed now changes at time t (seconds since the epoch) without any other cause:
  * the controller reconciles the instance again then. */
 void desired_valid_until(struct desired *d, long long t);
+/* Whether certificate c, signed by ca, is used as it is: before its renewal time, and past it
+ * too when ca has no key to renew it with */
+bool desired_keeps(const struct pki_cert *c, const struct pki_cert *ca);
 /* Certificate c (name), signed by ca, is used as it is: the controller comes back at its
  * renewal time; past it, when ca has no key to renew it with, it is kept while it lasts and
  * noted in d->expiring (the first to expire), the controller coming back when it expires. */
