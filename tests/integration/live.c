@@ -140,7 +140,13 @@ static void create_v(struct kube_client *c, const struct kube_resource *r, const
                                         kube_resource_api_version(r, av, sizeof(av)));
                 cJSON_AddStringToObject(o, "kind", r->kind);
         }
-        rc = kube_create(c, r, ns, o, NULL, NULL, &st);
+        /* a kind served by an aggregated API server answers 503 while that restarts (a
+         * certificate renewal rolls it): given a minute */
+        for (double t0 = itest_now();; sleep(1)) {
+                rc = kube_create(c, r, ns, o, NULL, NULL, &st);
+                if (rc == 0 || st.code != 503 || itest_now() - t0 > 60)
+                        break;
+        }
         IT_ASSERT(rc == 0 || (exist_ok && rc == -EEXIST), "create %s in %s: %s (%s)", r->resource,
                   ns ? ns : "-", st.message, b.buf);
         cJSON_Delete(o);
