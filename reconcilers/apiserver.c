@@ -25,7 +25,7 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
                 return -ENOMEM;
         manifest_add_arg(c, "--allow-privileged=true");
         manifest_add_arg(c, "--authorization-mode=Node,RBAC");
-        manifest_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--client-ca-file=%s/ca-trust.crt", KO_PKI_DIR);
         manifest_add_arg(c,
                          "--disable-admission-plugins=StorageObjectInUseProtection,ServiceAccount");
         manifest_add_arg(c, "--enable-admission-plugins=NodeRestriction");
@@ -40,7 +40,8 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
         manifest_add_arg(c, "--proxy-client-cert-file=%s/front-proxy-client.crt", KO_PKI_DIR);
         manifest_add_arg(c, "--proxy-client-key-file=%s/front-proxy-client.key", KO_PKI_DIR);
         manifest_add_arg(c, "--requestheader-allowed-names=front-proxy-client");
-        manifest_add_arg(c, "--requestheader-client-ca-file=%s/front-proxy-ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--requestheader-client-ca-file=%s/front-proxy-ca-trust.crt",
+                         KO_PKI_DIR);
         manifest_add_arg(c, "--requestheader-extra-headers-prefix=X-Remote-Extra-");
         manifest_add_arg(c, "--requestheader-group-headers=X-Remote-Group");
         manifest_add_arg(c, "--requestheader-username-headers=X-Remote-User");

@@ -78,7 +78,8 @@ void common_etcd_client(const struct karmada *k, cJSON *workload, cJSON *contain
         } else {
                 manifest_service_host(k, common_obj_name(k, "etcd-client", svc, sizeof(svc)), host,
                                       sizeof(host));
-                manifest_add_arg(container, "--etcd-cafile=%s/etcd-ca.crt", KO_ETCD_CLIENT_DIR);
+                manifest_add_arg(container, "--etcd-cafile=%s/etcd-ca-trust.crt",
+                                 KO_ETCD_CLIENT_DIR);
                 manifest_add_arg(container, "--etcd-certfile=%s/etcd-client.crt",
                                  KO_ETCD_CLIENT_DIR);
                 manifest_add_arg(container, "--etcd-keyfile=%s/etcd-client.key",
@@ -138,11 +139,11 @@ char *common_ca_bundle(struct desired *d)
 {
         char *b64 = NULL;
 
-        if (!d->ca_pem) {
+        if (!d->trust_pem) {
                 desired_wait(d, "the instance's CA");
                 return NULL;
         }
-        return base64_encode(d->ca_pem, strlen(d->ca_pem), &b64) < 0 ? NULL : b64;
+        return base64_encode(d->trust_pem, strlen(d->trust_pem), &b64) < 0 ? NULL : b64;
 }
 
 int common_add_apiservice(const struct karmada *k, struct desired *d, enum names_component c,
@@ -156,7 +157,7 @@ int common_add_apiservice(const struct karmada *k, struct desired *d, enum names
         int r;
 
         if (!ca)
-                return d->ca_pem ? -ENOMEM : 0;
+                return d->trust_pem ? -ENOMEM : 0;
         common_comp_name(k, c, svc, sizeof(svc));
         if (first_of_component) {
                 o = manifest_karmada_object(k, &kube_services, svc, KO_SYSTEM_NAMESPACE, app);

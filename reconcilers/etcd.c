@@ -144,11 +144,11 @@ static void etcd_args(const struct karmada *k, cJSON *c, const char *name, const
         manifest_add_arg(c, "--initial-cluster=%s", cluster);
         manifest_add_arg(c, "--initial-cluster-state=new");
         manifest_add_arg(c, "--client-cert-auth=true");
-        manifest_add_arg(c, "--trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
+        manifest_add_arg(c, "--trusted-ca-file=%s/etcd-ca-trust.crt", ETCD_PKI);
         manifest_add_arg(c, "--cert-file=%s/etcd-server.crt", ETCD_PKI);
         manifest_add_arg(c, "--key-file=%s/etcd-server.key", ETCD_PKI);
         manifest_add_arg(c, "--peer-client-cert-auth=true");
-        manifest_add_arg(c, "--peer-trusted-ca-file=%s/etcd-ca.crt", ETCD_PKI);
+        manifest_add_arg(c, "--peer-trusted-ca-file=%s/etcd-ca-trust.crt", ETCD_PKI);
         manifest_add_arg(c, "--peer-cert-file=%s/etcd-server.crt", ETCD_PKI);
         manifest_add_arg(c, "--peer-key-file=%s/etcd-server.key", ETCD_PKI);
         manifest_add_arg(c, "--data-dir=/var/lib/etcd");

@@ -115,7 +115,7 @@ static cJSON *estimator_workload(const struct karmada *k, const char *cluster, c
         manifest_add_arg(c, "--server-port=%d", ESTIMATOR_PORT);
         manifest_add_arg(c, "--grpc-auth-cert-file=%s/karmada.crt", KO_PKI_DIR);
         manifest_add_arg(c, "--grpc-auth-key-file=%s/karmada.key", KO_PKI_DIR);
-        manifest_add_arg(c, "--grpc-client-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--grpc-client-ca-file=%s/ca-trust.crt", KO_PKI_DIR);
         if (f->overcommit_protection)
                 strbuf_printf(&gates, "SchedulingOvercommitProtection=true");
         /* spec.features.quota.estimate: the quota feature's field, read from the spec */

@@ -36,7 +36,7 @@ static int kcm_contribute(const struct karmada *k, struct desired *d)
                                DEFAULT_CONTROLLERS);
         manifest_add_arg(c, "--leader-elect=true");
         manifest_add_arg(c, "--node-cidr-mask-size=24");
-        manifest_add_arg(c, "--root-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--root-ca-file=%s/ca-trust.crt", KO_PKI_DIR);
         manifest_add_arg(c, "--service-account-private-key-file=%s/karmada.key", KO_PKI_DIR);
         manifest_add_arg(c, "--service-cluster-ip-range=%s", k->service_subnet);
         manifest_add_arg(c, "--use-service-account-credentials=true");

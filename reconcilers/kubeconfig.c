@@ -178,7 +178,7 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
         const struct karmada *k = d->k;
         struct pki_cert *kept = NULL;
         const char *keep = reusable(desired_observed(d, &kube_secrets, k->namespace, name), server,
-                                    d->ca_pem, d->ca, &kept);
+                                    d->trust_pem, d->ca, &kept);
         cJSON *secret;
         char *text = NULL;
         int r;
@@ -214,7 +214,7 @@ static int add_kubeconfig(struct desired *d, const char *name, const char *serve
         }
         if ((r = note(d, name, *client)) < 0)
                 return r;
-        r = render(server, d->ca_pem, *client, &text);
+        r = render(server, d->trust_pem, *client, &text);
         if (r < 0)
                 return r;
         secret = manifest_secret(k, name, (const char *const[]){KO_KUBECONFIG_KEY},
@@ -235,7 +235,7 @@ static int kubeconfig_contribute(const struct karmada *k, struct desired *d)
         char *server = NULL, *incluster = NULL;
         int r = 0;
 
-        if (!d->ca || !d->ca_pem) {
+        if (!d->ca || !d->trust_pem) {
                 desired_wait(d, "the certificates");
                 return 0;
         }

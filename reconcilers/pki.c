@@ -119,6 +119,7 @@ static void apiserver_sans(const struct karmada *k, const struct desired *d, str
 struct bundle {
         /* name -> PEM, for the Secrets */
         char *names[16];
+        bool ca[16]; /* a CA: what trusts it reads <name>-trust.crt (a bundle in a rotation) */
         char *certs[16], *keys[16];
         size_t cert_lens[16], key_lens[16];
         int n;
@@ -133,7 +134,7 @@ static void bundle_free(struct bundle *b)
         }
 }
 
-static int bundle_add(struct bundle *b, const char *name, const struct pki_cert *c)
+static int bundle_add(struct bundle *b, const char *name, const struct pki_cert *c, bool ca)
 {
         int r;
 
@@ -142,6 +143,7 @@ static int bundle_add(struct bundle *b, const char *name, const struct pki_cert 
         b->names[b->n] = strdup(name);
         if (!b->names[b->n])
                 return -ENOMEM;
+        b->ca[b->n] = ca;
         r = pki_cert_pem(c, &b->certs[b->n], &b->cert_lens[b->n]);
         if (r >= 0 && pki_has_key(c)) /* a user's CA may come without its key */
                 r = pki_key_pem(c, &b->keys[b->n], &b->key_lens[b->n]);
@@ -360,15 +362,16 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
         common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
         common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
         common_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
-        if ((r = bundle_add(&all, "ca", d->ca)) < 0 ||
-            (r = bundle_add(&all, "karmada", d->karmada_pair)) < 0 ||
-            (r = bundle_add(&all, "apiserver", apiserver)) < 0 ||
-            (r = bundle_add(&all, "front-proxy-ca", d->front_proxy_ca)) < 0 ||
-            (r = bundle_add(&all, "front-proxy-client", fp_client)) < 0)
+        if ((r = bundle_add(&all, "ca", d->ca, true)) < 0 ||
+            (r = bundle_add(&all, "karmada", d->karmada_pair, false)) < 0 ||
+            (r = bundle_add(&all, "apiserver", apiserver, false)) < 0 ||
+            (r = bundle_add(&all, "front-proxy-ca", d->front_proxy_ca, true)) < 0 ||
+            (r = bundle_add(&all, "front-proxy-client", fp_client, false)) < 0)
                 goto out;
-        if (!k->etcd_external && ((r = bundle_add(&etcd_only, "etcd-ca", d->etcd_ca)) < 0 ||
-                                  (r = bundle_add(&etcd_only, "etcd-server", etcd_server)) < 0 ||
-                                  (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client)) < 0))
+        if (!k->etcd_external &&
+            ((r = bundle_add(&etcd_only, "etcd-ca", d->etcd_ca, true)) < 0 ||
+             (r = bundle_add(&etcd_only, "etcd-server", etcd_server, false)) < 0 ||
+             (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client, false)) < 0))
                 goto out;
         for (struct bundle *b = &all; b; b = b == &all ? &etcd_only : NULL) {
                 if (b == &etcd_only)
@@ -382,11 +385,18 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                                 goto out;
                         }
                         keys[n] = ck, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
-                        if (!b->keys[i]) {
+                        if (b->keys[i])
+                                keys[n] = kk, vals[n] = b->keys[i], lens[n++] = b->key_lens[i];
+                        else
                                 free(kk);
-                                continue;
+                        if (b->ca[i]) {
+                                char *tk = NULL;
+                                if (asprintf(&tk, "%s-trust.crt", b->names[i]) < 0) {
+                                        r = -ENOMEM;
+                                        goto out;
+                                }
+                                keys[n] = tk, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
                         }
-                        keys[n] = kk, vals[n] = b->keys[i], lens[n++] = b->key_lens[i];
                 }
         }
         r = desired_add(d, &kube_secrets, manifest_secret(k, cert_secret, keys, vals, lens, n),
@@ -406,7 +416,8 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                                 false);
         if (r >= 0) {
                 d->ca_pem = strndup(all.certs[0], all.cert_lens[0]);
-                r = d->ca_pem ? 0 : -ENOMEM;
+                d->trust_pem = strndup(all.certs[0], all.cert_lens[0]);
+                r = d->ca_pem && d->trust_pem ? 0 : -ENOMEM;
         }
 out:
         for (int i = 0; i < n; i++)

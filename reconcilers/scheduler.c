@@ -27,7 +27,7 @@ static int contribute(const struct karmada *k, struct desired *d, enum names_com
         if (comp == KO_SCHEDULER)
                 manifest_add_arg(c, "--enable-scheduler-estimator=true");
         manifest_add_arg(c, "--leader-elect-resource-namespace=%s", KO_SYSTEM_NAMESPACE);
-        manifest_add_arg(c, "--scheduler-estimator-ca-file=%s/ca.crt", KO_PKI_DIR);
+        manifest_add_arg(c, "--scheduler-estimator-ca-file=%s/ca-trust.crt", KO_PKI_DIR);
         manifest_add_arg(c, "--scheduler-estimator-cert-file=%s/karmada.crt", KO_PKI_DIR);
         manifest_add_arg(c, "--scheduler-estimator-key-file=%s/karmada.key", KO_PKI_DIR);
         manifest_add_arg(c, "--v=2");

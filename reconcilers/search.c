@@ -42,7 +42,7 @@ static int contribute(const struct karmada *k, struct desired *d, enum names_com
                 manifest_add_probe(c, "livenessProbe", "/livez", 443, true, 15, 15, 5, 3);
         } else {
                 manifest_add_arg(c, "--metrics-bind-address=$(POD_IP):8080");
-                manifest_add_arg(c, "--client-ca-file=%s/ca.crt", KO_PKI_DIR);
+                manifest_add_arg(c, "--client-ca-file=%s/ca-trust.crt", KO_PKI_DIR);
                 manifest_add_probe(c, "readinessProbe", "/readyz", 443, true, 1, 3, 15, 3);
                 manifest_add_probe(c, "livenessProbe", "/healthz", 443, true, 10, 10, 15, 3);
         }

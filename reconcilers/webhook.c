@@ -151,7 +151,7 @@ static int webhook_contribute(const struct karmada *k, struct desired *d)
                         false);
         ca = r < 0 ? NULL : common_ca_bundle(d);
         if (!ca)
-                return r < 0 ? r : d->ca_pem ? -ENOMEM : 0;
+                return r < 0 ? r : d->trust_pem ? -ENOMEM : 0;
         r = desired_add_karmada(d, &kube_mutatingwebhookconfigurations,
                                 configuration(k, &kube_mutatingwebhookconfigurations,
                                               "mutating-config", mutating, ELEMENTSOF(mutating),

@@ -59,6 +59,7 @@ void desired_free(struct desired *d)
         pki_free(d->karmada_pair);
         pki_free(d->etcd_client);
         free(d->ca_pem);
+        free(d->trust_pem);
         cJSON_Delete(d->certs);
         memset(d, 0, sizeof(*d));
 }

@@ -51,6 +51,9 @@ struct desired {
         /* PKI material shared by the reconcilers of one build */
         struct pki_cert *ca, *front_proxy_ca, *etcd_ca, *karmada_pair, *etcd_client;
         char *ca_pem;
+        /* what clients of the Karmada API server trust (the CA, and during a CA rotation both
+         * CAs): kubeconfigs and caBundles; in <prefix>-cert as ca-trust.crt */
+        char *trust_pem;
 
         /* seconds since the epoch when this desired state changes by itself (a certificate's
          * renewal is due), the earliest a reconciler said; 0: not by time */
