@@ -89,6 +89,9 @@ static void mask_generated(const struct desired *d, const struct desired_object 
                         cJSON_SetValuestring(
                                 cJSON_GetObjectItemCaseSensitive(a, KO_SECRETS_ANNOTATION),
                                 "<generated: a digest of the Secrets it mounts>");
+                if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, KO_CA_ANNOTATION)))
+                        cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(a, KO_CA_ANNOTATION),
+                                             "<generated: a digest of the CAs and their trust>");
         }
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "karmada/ca_rotation.h"
 #include "util/base64.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -120,6 +121,7 @@ struct bundle {
         /* name -> PEM, for the Secrets */
         char *names[16];
         bool ca[16]; /* a CA: what trusts it reads <name>-trust.crt (a bundle in a rotation) */
+        const char *trust[16]; /* that bundle (borrowed), or NULL: the CA alone */
         char *certs[16], *keys[16];
         size_t cert_lens[16], key_lens[16];
         int n;
@@ -134,7 +136,8 @@ static void bundle_free(struct bundle *b)
         }
 }
 
-static int bundle_add(struct bundle *b, const char *name, const struct pki_cert *c, bool ca)
+static int bundle_add(struct bundle *b, const char *name, const struct pki_cert *c, bool ca,
+                      const char *trust)
 {
         int r;
 
@@ -144,6 +147,7 @@ static int bundle_add(struct bundle *b, const char *name, const struct pki_cert 
         if (!b->names[b->n])
                 return -ENOMEM;
         b->ca[b->n] = ca;
+        b->trust[b->n] = trust;
         r = pki_cert_pem(c, &b->certs[b->n], &b->cert_lens[b->n]);
         if (r >= 0 && pki_has_key(c)) /* a user's CA may come without its key */
                 r = pki_key_pem(c, &b->keys[b->n], &b->key_lens[b->n]);
@@ -151,33 +155,10 @@ static int bundle_add(struct bundle *b, const char *name, const struct pki_cert 
         return r;
 }
 
-/* "<name>.crt"/"<name>.key" of a live Secret, decoded, or NULL. */
-static struct pki_cert *from_secret(const cJSON *secret, const char *name)
-{
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(secret, "data");
-        char ck[96], kk[96];
-        const cJSON *c, *k;
-        unsigned char *cert = NULL, *key = NULL;
-        size_t cl = 0, kl = 0;
-        struct pki_cert *out = NULL;
-
-        snprintf(ck, sizeof(ck), "%s.crt", name);
-        snprintf(kk, sizeof(kk), "%s.key", name);
-        c = cJSON_GetObjectItemCaseSensitive(data, ck);
-        k = cJSON_GetObjectItemCaseSensitive(data, kk);
-        if (!cJSON_IsString(c) || !cJSON_IsString(k))
-                return NULL;
-        if (base64_decode(c->valuestring, strlen(c->valuestring), &cert, &cl) == 0 &&
-            base64_decode(k->valuestring, strlen(k->valuestring), &key, &kl) == 0)
-                pki_load(cert, cl, key, kl, &out);
-        free(cert);
-        free_secret(key, kl);
-        return out;
-}
-
-/* The CA: the custom one when asked for, else the existing one, else a new one. */
-static int get_ca(const struct karmada *k, struct desired *d, const cJSON *existing,
-                  const char *name, const char *cn, bool custom, struct pki_cert **ret)
+/* The CA: the custom one when asked for, else the rotation's current one (taken from *have:
+ * the existing one, or the new one of a rotation), else a new one. */
+static int get_ca(const struct karmada *k, struct desired *d, struct pki_cert **have,
+                  const char *cn, bool custom, struct pki_cert **ret)
 {
         struct pki_request r = {
                 .cn = cn, .ca = true, .validity_s = CA_VALIDITY_S, .key_type = d->key_type};
@@ -214,10 +195,9 @@ static int get_ca(const struct karmada *k, struct desired *d, const cJSON *exist
                                      k->ca_secret_namespace, k->ca_secret_name);
                 return q;
         }
-        *ret = from_secret(existing, name);
-        if (*ret)
-                return 0;
-        return pki_new_ca(&r, ret);
+        *ret = *have;
+        *have = NULL;
+        return *ret ? 0 : pki_new_ca(&r, ret);
 }
 
 /* A leaf: the existing one when still right (and, when its CA has no key, past its renewal
@@ -226,7 +206,7 @@ static int get_ca(const struct karmada *k, struct desired *d, const cJSON *exist
 static int get_leaf(struct desired *d, const cJSON *existing, const char *name,
                     const struct pki_cert *ca, const struct pki_request *r, struct pki_cert **ret)
 {
-        struct pki_cert *c = from_secret(existing, name);
+        struct pki_cert *c = ca_secret_cert(existing, name, true);
         struct pki_request renewal = *r;
         int q;
 
@@ -258,7 +238,8 @@ static bool pki_enabled(const struct karmada *k)
 /* The CAs and the karmada, apiserver and front-proxy-client pairs (kept from `existing` while
  * they still fit). 1 while the user's CA is not there (desired_wait says what is wrong). */
 static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON *existing,
-                         struct pki_cert **apiserver, struct pki_cert **fp_client)
+                         struct ca_rotation *rot, struct pki_cert **apiserver,
+                         struct pki_cert **fp_client)
 {
         static const char *const masters[] = {"system:masters", NULL};
         struct sans api = {0}, karmada = {0};
@@ -269,7 +250,7 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
         for (int i = 0; i < api.n; i++)
                 san_add(&karmada, api.list[i]);
         san_add_list(&karmada, k->aggregated_sans);
-        r = get_ca(k, d, existing, "ca", "karmada", k->ca_secret_name != NULL, &d->ca);
+        r = get_ca(k, d, &rot->cur[CA_KARMADA], "karmada", k->ca_secret_name != NULL, &d->ca);
         if (r < 0 && k->ca_secret_name) {
                 waiting = true;
                 goto out;
@@ -293,7 +274,7 @@ static int issue_karmada(const struct karmada *k, struct desired *d, const cJSON
                                                    .key_type = d->key_type},
                              apiserver);
         if (r == 0)
-                r = get_ca(k, d, existing, "front-proxy-ca", "front-proxy-ca", false,
+                r = get_ca(k, d, &rot->cur[CA_FRONT_PROXY], "front-proxy-ca", false,
                            &d->front_proxy_ca);
         if (r == 0)
                 r = get_leaf(d, existing, "front-proxy-client", d->front_proxy_ca,
@@ -310,7 +291,7 @@ out:
 
 /* etcd's CA, and one server pair (for clients and peers) and one client pair. */
 static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *existing,
-                      struct pki_cert **server)
+                      struct ca_rotation *rot, struct pki_cert **server)
 {
         char svc[KO_NAME_MAX + 16], client_svc[KO_NAME_MAX + 16];
         struct sans etcd = {0};
@@ -326,7 +307,7 @@ static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *e
         san_add(&etcd, "127.0.0.1");
         san_add_list(&etcd, k->etcd_server_sans);
         san_add_list(&etcd, k->etcd_peer_sans); /* one certificate serves clients and peers */
-        r = get_ca(k, d, existing, "etcd-ca", "karmada-etcd-ca", false, &d->etcd_ca);
+        r = get_ca(k, d, &rot->cur[CA_ETCD], "karmada-etcd-ca", false, &d->etcd_ca);
         if (r >= 0)
                 r = get_leaf(d, existing, "etcd-server", d->etcd_ca,
                              &(struct pki_request){.cn = "karmada-etcd-server",
@@ -349,29 +330,50 @@ static int issue_etcd(const struct karmada *k, struct desired *d, const cJSON *e
 }
 
 /* <prefix>-cert: every pair; <prefix>-etcd-cert: the etcd ones; webhook: the karmada pair. */
-static int add_secrets(const struct karmada *k, struct desired *d, struct pki_cert *apiserver,
-                       struct pki_cert *fp_client, struct pki_cert *etcd_server)
+/* A CA rotation's next and previous CAs, kept beside the current one */
+static int bundle_rotation(struct bundle *b, const struct ca_rotation *rot, enum ca_kind i)
+{
+        char name[64];
+        int r = 0;
+
+        snprintf(name, sizeof(name), "%s-next", ca_rotation_names[i]);
+        if (rot->next[i])
+                r = bundle_add(b, name, rot->next[i], false, NULL);
+        snprintf(name, sizeof(name), "%s-prev", ca_rotation_names[i]);
+        if (r >= 0 && rot->prev[i])
+                r = bundle_add(b, name, rot->prev[i], false, NULL);
+        return r;
+}
+
+static int add_secrets(const struct karmada *k, struct desired *d, const struct ca_rotation *rot,
+                       char *const *trust, struct pki_cert *apiserver, struct pki_cert *fp_client,
+                       struct pki_cert *etcd_server)
 {
         char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16],
                 webhook_secret[KO_NAME_MAX + 16];
         struct bundle all = {0}, etcd_only = {0};
-        const char *keys[32], *vals[32];
-        size_t lens[32];
+        const char *keys[40], *vals[40];
+        size_t lens[40];
+        cJSON *secret;
         int r, n = 0, n_all = 0;
 
         common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
         common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
         common_obj_name(k, "webhook-cert", webhook_secret, sizeof(webhook_secret));
-        if ((r = bundle_add(&all, "ca", d->ca, true)) < 0 ||
-            (r = bundle_add(&all, "karmada", d->karmada_pair, false)) < 0 ||
-            (r = bundle_add(&all, "apiserver", apiserver, false)) < 0 ||
-            (r = bundle_add(&all, "front-proxy-ca", d->front_proxy_ca, true)) < 0 ||
-            (r = bundle_add(&all, "front-proxy-client", fp_client, false)) < 0)
+        if ((r = bundle_add(&all, "ca", d->ca, true, trust[CA_KARMADA])) < 0 ||
+            (r = bundle_add(&all, "karmada", d->karmada_pair, false, NULL)) < 0 ||
+            (r = bundle_add(&all, "apiserver", apiserver, false, NULL)) < 0 ||
+            (r = bundle_add(&all, "front-proxy-ca", d->front_proxy_ca, true,
+                            trust[CA_FRONT_PROXY])) < 0 ||
+            (r = bundle_add(&all, "front-proxy-client", fp_client, false, NULL)) < 0 ||
+            (r = bundle_rotation(&all, rot, CA_KARMADA)) < 0 ||
+            (r = bundle_rotation(&all, rot, CA_FRONT_PROXY)) < 0)
                 goto out;
         if (!k->etcd_external &&
-            ((r = bundle_add(&etcd_only, "etcd-ca", d->etcd_ca, true)) < 0 ||
-             (r = bundle_add(&etcd_only, "etcd-server", etcd_server, false)) < 0 ||
-             (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client, false)) < 0))
+            ((r = bundle_add(&etcd_only, "etcd-ca", d->etcd_ca, true, trust[CA_ETCD])) < 0 ||
+             (r = bundle_add(&etcd_only, "etcd-server", etcd_server, false, NULL)) < 0 ||
+             (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client, false, NULL)) < 0 ||
+             (r = bundle_rotation(&etcd_only, rot, CA_ETCD)) < 0))
                 goto out;
         for (struct bundle *b = &all; b; b = b == &all ? &etcd_only : NULL) {
                 if (b == &etcd_only)
@@ -395,12 +397,21 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                                         r = -ENOMEM;
                                         goto out;
                                 }
-                                keys[n] = tk, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
+                                vals[n] = b->trust[i] ? b->trust[i] : b->certs[i];
+                                lens[n] = b->trust[i] ? strlen(b->trust[i]) : b->cert_lens[i];
+                                keys[n++] = tk;
                         }
                 }
         }
-        r = desired_add(d, &kube_secrets, manifest_secret(k, cert_secret, keys, vals, lens, n),
-                        false);
+        secret = manifest_secret(k, cert_secret, keys, vals, lens, n);
+        if (secret && rot->handled) { /* the rotate-ca value handled */
+                cJSON *meta = cJSON_GetObjectItemCaseSensitive(secret, "metadata"),
+                      *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+                if (!ann)
+                        ann = cJSON_AddObjectToObject(meta, "annotations");
+                cJSON_AddStringToObject(ann, KO_ROTATE_CA_ANNOTATION, rot->handled);
+        }
+        r = desired_add(d, &kube_secrets, secret, false);
         if (r >= 0 && !k->etcd_external)
                 r = desired_add(d, &kube_secrets,
                                 manifest_secret(k, etcd_secret, keys + n_all, vals + n_all,
@@ -416,7 +427,8 @@ static int add_secrets(const struct karmada *k, struct desired *d, struct pki_ce
                                 false);
         if (r >= 0) {
                 d->ca_pem = strndup(all.certs[0], all.cert_lens[0]);
-                d->trust_pem = strndup(all.certs[0], all.cert_lens[0]);
+                d->trust_pem = trust[CA_KARMADA] ? strdup(trust[CA_KARMADA])
+                                                 : strndup(all.certs[0], all.cert_lens[0]);
                 r = d->ca_pem && d->trust_pem ? 0 : -ENOMEM;
         }
 out:
@@ -466,22 +478,39 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
         char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16];
         struct pki_cert *apiserver = NULL, *fp_client = NULL, *etcd_server = NULL;
         const cJSON *existing, *existing_etcd;
+        struct ca_rotation rot;
+        char *trust[CA_N] = {0};
         int r;
 
         common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
         common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
         existing = desired_observed(d, &kube_secrets, k->namespace, cert_secret);
         existing_etcd = desired_observed(d, &kube_secrets, k->namespace, etcd_secret);
-        r = issue_karmada(k, d, existing, &apiserver, &fp_client);
-        if (r == 0 && !k->etcd_external)
-                r = issue_etcd(k, d, existing_etcd ? existing_etcd : existing, &etcd_server);
+        r = ca_rotation_plan(k, d, existing, existing_etcd ? existing_etcd : existing, &rot);
+        for (int i = 0; i < CA_N && r == 0; i++)
+                trust[i] = ca_rotation_trust(&rot, i);
+        d->ca_phase = rot.phase;
+        d->ca_rotated = rot.completed;
         if (r == 0)
-                r = add_secrets(k, d, apiserver, fp_client, etcd_server);
+                r = issue_karmada(k, d, existing, &rot, &apiserver, &fp_client);
+        if (r == 0 && !k->etcd_external)
+                r = issue_etcd(k, d, existing_etcd ? existing_etcd : existing, &rot, &etcd_server);
+        if (r == 0) { /* the digest of what is issued with, as it is now */
+                rot.cur[CA_KARMADA] = d->ca, rot.cur[CA_FRONT_PROXY] = d->front_proxy_ca;
+                rot.cur[CA_ETCD] = d->etcd_ca;
+                ca_rotation_seal(&rot);
+                memset(rot.cur, 0, sizeof(rot.cur)); /* d's */
+                snprintf(d->ca_id, sizeof(d->ca_id), "%s", rot.id);
+                r = add_secrets(k, d, &rot, trust, apiserver, fp_client, etcd_server);
+        }
         if (r == 0)
                 r = note_certificates(k, d, apiserver, fp_client, etcd_server);
         pki_free(apiserver);
         pki_free(fp_client);
         pki_free(etcd_server);
+        for (int i = 0; i < CA_N; i++)
+                free(trust[i]);
+        ca_rotation_free(&rot);
         return r > 0 ? 0 : r; /* > 0: waiting for the user's CA */
 }
 

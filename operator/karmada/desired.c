@@ -365,6 +365,20 @@ static bool reloads_secrets(const cJSON *labels)
                        strcmp(app, names_components[KO_ETCD].app_name) == 0);
 }
 
+/* annotations[key] = value on a pod template */
+static int annotate(cJSON *tmpl, const char *key, const char *value)
+{
+        cJSON *meta = cJSON_GetObjectItemCaseSensitive(tmpl, "metadata"), *ann;
+
+        if (!meta)
+                meta = cJSON_AddObjectToObject(tmpl, "metadata");
+        ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+        if (!ann)
+                ann = cJSON_AddObjectToObject(meta, "annotations");
+        cJSON_DeleteItemFromObjectCaseSensitive(ann, key);
+        return cJSON_AddStringToObject(ann, key, value) ? 0 : -ENOMEM;
+}
+
 /* Each workload's pod template gets KO_SECRETS_ANNOTATION, a digest of the Secrets of this
  * instance it mounts: what reads them once (a kubeconfig's embedded client certificate, a
  * gRPC server's certificate) restarts when they change, as a rolling update. */
@@ -372,8 +386,7 @@ static int stamp_secrets(struct desired *d)
 {
         for (size_t i = 0; i < d->n; i++) {
                 cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(
-                              cJSON_GetObjectItemCaseSensitive(d->objs[i].obj, "spec"), "template"),
-                      *meta;
+                        cJSON_GetObjectItemCaseSensitive(d->objs[i].obj, "spec"), "template");
                 const cJSON *v;
                 struct strbuf all = {0};
                 char sum[SHA256_HEX_LEN];
@@ -393,16 +406,21 @@ static int stamp_secrets(struct desired *d)
                         continue;
                 sha256_hex(all.buf, all.len, sum);
                 strbuf_free(&all);
-                meta = cJSON_GetObjectItemCaseSensitive(tmpl, "metadata");
-                if (!meta)
-                        meta = cJSON_AddObjectToObject(tmpl, "metadata");
-                if (!cJSON_GetObjectItemCaseSensitive(meta, "annotations"))
-                        cJSON_AddObjectToObject(meta, "annotations");
-                cJSON_DeleteItemFromObjectCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
-                        KO_SECRETS_ANNOTATION);
-                if (!cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(meta, "annotations"),
-                                             KO_SECRETS_ANNOTATION, sum))
+                if (annotate(tmpl, KO_SECRETS_ANNOTATION, sum) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Every workload's pod template gets KO_CA_ANNOTATION, the digest of the instance's CAs and
+ * trust: all restart on each step of a CA rotation (etcd and the Karmada API server read their
+ * CA files once), and a step waits until they carry it (ca_rotation.h) */
+static int stamp_ca(struct desired *d)
+{
+        for (size_t i = 0; i < d->n && d->ca_id[0]; i++) {
+                cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(d->objs[i].obj, "spec"), "template");
+                if (d->objs[i].workload && tmpl && annotate(tmpl, KO_CA_ANNOTATION, d->ca_id) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -418,7 +436,7 @@ int desired_finish(struct desired *d)
                 if (r < 0)
                         return r;
         }
-        return stamp_secrets(d);
+        return stamp_secrets(d) < 0 ? -ENOMEM : stamp_ca(d);
 }
 
 /* ---- builders ---- */

@@ -54,6 +54,11 @@ struct desired {
         /* what clients of the Karmada API server trust (the CA, and during a CA rotation both
          * CAs): kubeconfigs and caBundles; in <prefix>-cert as ca-trust.crt */
         char *trust_pem;
+        /* the CAs and trust of the instance (KO_CA_ANNOTATION on every workload), where a CA
+         * rotation stands ("Trusting", "Reissuing", NULL) and whether this build ends one */
+        char ca_id[65];
+        const char *ca_phase;
+        bool ca_rotated;
 
         /* seconds since the epoch when this desired state changes by itself (a certificate's
          * renewal is due), the earliest a reconciler said; 0: not by time */

@@ -50,12 +50,14 @@ extern const struct names_component_info names_components[KO_N_COMPONENTS];
 #define KO_HASH_ANNOTATION  "operator.karmada.io/applied-hash"
 /* on pod templates: what the Secrets the pod mounts hold (a renewed certificate rolls it) */
 #define KO_SECRETS_ANNOTATION "operator.karmada.io/secrets-checksum"
-#define KO_SYSTEM_NAMESPACE   "karmada-system"
-#define KO_KUBECONFIG_KEY     "karmada.config" /* the key of kubeconfig Secrets */
-#define KO_APISERVER_PORT     5443
-#define KO_ETCD_CLIENT_PORT   2379
-#define KO_ETCD_PEER_PORT     2380
-#define KO_ETCD_METRICS_PORT  2381
+/* on every workload's pod template: the instance's CAs and trust (ca_rotation.h) */
+#define KO_CA_ANNOTATION     "operator.karmada.io/ca-checksum"
+#define KO_SYSTEM_NAMESPACE  "karmada-system"
+#define KO_KUBECONFIG_KEY    "karmada.config" /* the key of kubeconfig Secrets */
+#define KO_APISERVER_PORT    5443
+#define KO_ETCD_CLIENT_PORT  2379
+#define KO_ETCD_PEER_PORT    2380
+#define KO_ETCD_METRICS_PORT 2381
 /* What the certificates stored with a backup are sealed with besides the key (pki.enc) */
 #define KO_BACKUP_PKI_AAD "karmada-operator backup pki v1"
 

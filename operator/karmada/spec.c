@@ -472,6 +472,13 @@ static void parse_metadata(struct spec_reader *p, struct karmada *k)
              k->step_timeout_ms < 1000))
                 spec_problem(p, "metadata.annotations[" KO_STEP_TIMEOUT_ANNOTATION "]",
                              "not a duration of at least 1s, like \"90s\" or \"10m\"");
+        if (spec_get(ann, KO_ROTATE_CA_ANNOTATION) &&
+            (!cJSON_IsString(spec_get(ann, KO_ROTATE_CA_ANNOTATION)) ||
+             strlen(spec_get(ann, KO_ROTATE_CA_ANNOTATION)->valuestring) > 63))
+                spec_problem(p, "metadata.annotations[" KO_ROTATE_CA_ANNOTATION "]",
+                             "a string of at most 63 characters");
+        else if (spec_get(ann, KO_ROTATE_CA_ANNOTATION))
+                k->rotate_ca = spec_get(ann, KO_ROTATE_CA_ANNOTATION)->valuestring;
         labels = spec_get(meta, "labels");
         k->cascade = !cJSON_IsString(spec_get(labels, KO_NO_CASCADE_LABEL)) ||
                      strcmp(spec_get(labels, KO_NO_CASCADE_LABEL)->valuestring, "true") != 0;

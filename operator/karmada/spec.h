@@ -19,7 +19,9 @@
 #define KO_STEP_TIMEOUT_ANNOTATION "operator.karmada.io/upgrade-step-timeout"
 /* how long leaf certificates are valid (a duration, at least 2m), over leafCertValidityDays */
 #define KO_LEAF_VALIDITY_ANNOTATION "operator.karmada.io/leaf-cert-validity"
-#define KO_LEAF_VALIDITY_MIN_S      120
+/* a new value (any) asks for new CAs, rotated in without downtime */
+#define KO_ROTATE_CA_ANNOTATION "operator.karmada.io/rotate-ca"
+#define KO_LEAF_VALIDITY_MIN_S  120
 /* Back up before an upgrade, with the template of the KarmadaBackupSchedule it names; the
  * upgrade waits for the backup and stops when it fails. */
 #define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"
@@ -76,8 +78,9 @@ struct karmada {
         bool cascade;             /* false: the disable-cascading-deletion label is "true" */
         char prefix[KO_NAME_MAX]; /* names are <prefix>-<component> */
 
-        bool allow_downgrade; /* KO_ALLOW_DOWNGRADE_ANNOTATION is "true" */
-        long step_timeout_ms; /* KO_STEP_TIMEOUT_ANNOTATION: each upgrade step's deadline */
+        bool allow_downgrade;  /* KO_ALLOW_DOWNGRADE_ANNOTATION is "true" */
+        long step_timeout_ms;  /* KO_STEP_TIMEOUT_ANNOTATION: each upgrade step's deadline */
+        const char *rotate_ca; /* KO_ROTATE_CA_ANNOTATION, or NULL */
 
         char *version; /* the Karmada release to run */
         const struct karmada_release *release;

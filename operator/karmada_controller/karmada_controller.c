@@ -150,6 +150,10 @@ static void finish(struct pass *p)
                 cJSON_DeleteItemFromObjectCaseSensitive(p->status, "certificates");
                 cJSON_AddItemToObject(p->status, "certificates", cJSON_Duplicate(p->d.certs, true));
         }
+        if (p->planned) {
+                in.ca_phase = p->d.ca_phase;
+                in.ca_rotated = p->d.ca_rotated;
+        }
         summary_compute(&in, p->status, &sum);
         status_send_events(p->kc, p->obj->json, &sum.events);
         if (status_write_pass(p) < 0)
@@ -160,7 +164,8 @@ static void finish(struct pass *p)
                         if (p->steps[i].failed)
                                 snprintf(p->out->error, sizeof(p->out->error), "%s: %s",
                                          p->steps[i].rec->name, p->steps[i].message);
-        } else if (!sum.all_ready || sum.any_degraded || p->left == 0) {
+        } else if (!sum.all_ready || sum.any_degraded || p->left == 0 ||
+                   (p->planned && p->d.ca_phase)) { /* a CA rotation waits for rollouts */
                 p->out->result = RECONCILE_REQUEUE_AFTER;
                 p->out->requeue_after_ms =
                         p->kc->o.progress_seconds * 1000 * (sum.all_ready ? 2 : 1);

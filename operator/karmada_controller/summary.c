@@ -152,6 +152,34 @@ static void degraded_condition(const struct summary_input *in, cJSON *status, st
                       deg ? msg : "everything installed works", in->k->generation);
 }
 
+/* CARotation: True while a CA rotation is under way (reason: its phase), False Completed after */
+static void ca_rotation_condition(const struct summary_input *in, cJSON *status,
+                                  struct summary *out)
+{
+        cJSON *conds = conditions(status);
+        bool trusting = in->ca_phase && strcmp(in->ca_phase, "Trusting") == 0;
+
+        if (in->ca_phase) {
+                if (strcmp(summary_cond_field(conds, "CARotation", "reason"), in->ca_phase) != 0)
+                        add_event(&out->events, "Normal", "CARotation", "Reconcile",
+                                  "CA rotation: %s", in->ca_phase);
+                condition_set(conds, "CARotation", KO_TRUE, in->ca_phase,
+                              trusting ? "new CAs made and trusted beside the old ones; waiting "
+                                         "for every component to roll"
+                                       : "every certificate re-issued by the new CAs, the old "
+                                         "ones still trusted; waiting for every component to "
+                                         "roll",
+                              in->k->generation);
+        } else if (in->ca_rotated) {
+                add_event(&out->events, "Normal", "CARotated", "Reconcile",
+                          "CA rotation completed: the old CAs are no longer trusted");
+                condition_set(conds, "CARotation", KO_FALSE, "Completed",
+                              "the old CAs are no longer trusted; every certificate is issued by "
+                              "the new ones",
+                              in->k->generation);
+        }
+}
+
 static cJSON *ref(const char *name, const char *ns)
 {
         cJSON *r = cJSON_CreateObject();
@@ -189,5 +217,6 @@ void summary_compute(const struct summary_input *in, cJSON *status, struct summa
         step_conditions(in, conditions(status), out);
         ready_condition(in, status, out);
         degraded_condition(in, status, out);
+        ca_rotation_condition(in, status, out);
         fields(in, status, out);
 }

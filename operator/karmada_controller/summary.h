@@ -39,6 +39,8 @@ struct summary_input {
         const cJSON *spec; /* the object's spec, as lastReadySpec once all is Ready */
         bool has_admin_config;      /* the admin kubeconfig Secret exists (status.secretRef) */
         bool has_apiserver_service; /* the API server's Service exists (apiServerService) */
+        const char *ca_phase;       /* a CA rotation under way: its phase, else NULL */
+        bool ca_rotated;            /* this reconcile ended a CA rotation */
 };
 
 struct summary {

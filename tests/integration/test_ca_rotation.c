@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* CA rotation without downtime (operator.karmada.io/rotate-ca), every component running under
+ * ko-plane:
+ *   - the phases appear in order in condition CARotation: Trusting (new CAs trusted beside the
+ *     old ones), Reissuing (every certificate from the new CAs), then False Completed;
+ *   - a client with the old client certificate (trusting the distributed bundle) is served
+ *     while the rotation is under way, and refused once it completed (the old CA dropped);
+ *   - a client that follows the admin kubeconfig the operator distributes (as the components
+ *     do) polls the Karmada API server all along: 0 failed requests;
+ *   - at the end every CA is new, the karmada key (ServiceAccount tokens) is kept, the instance
+ *     is Ready and Degraded=False. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "live.h"
+#include "util/base64.h"
+#include "util/json.h"
+
+static const char *ns;
+
+static char *secret_value(const char *secret, const char *key)
+{
+        cJSON *s = NULL;
+        char *v;
+
+        IT_ASSERT(kube_get(live_kc, &kube_secrets, ns, secret, &s, NULL) == 0, "get %s", secret);
+        v = strdup(json_str(json_at(s, "data", NULL), key, NULL) ?: "");
+        cJSON_Delete(s);
+        return v;
+}
+
+/* A client from a kubeconfig's text (base64, as in the Secret), its CA data replaced by ca64
+ * (base64) unless NULL */
+static struct kube_client *client_of(const char *kubeconfig64, const char *ca64)
+{
+        unsigned char *text = NULL;
+        size_t len = 0;
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        char err[256];
+
+        IT_ASSERT(base64_decode(kubeconfig64, strlen(kubeconfig64), &text, &len) == 0, "base64");
+        if (ca64) {
+                char *at = strstr((char *)text, "certificate-authority-data: "), *end, *out;
+                IT_ASSERT(at, "no certificate-authority-data");
+                at += strlen("certificate-authority-data: ");
+                end = strchr(at, '\n');
+                IT_ASSERT(asprintf(&out, "%.*s%s%s", (int)(at - (char *)text), (char *)text, ca64,
+                                   end ? end : "") > 0,
+                          "asprintf");
+                free(text);
+                text = (unsigned char *)out;
+                len = strlen(out);
+        }
+        IT_ASSERT(kube_config_from_memory((const char *)text, len, "admin", NULL, &cfg, err,
+                                          sizeof(err)) == 0,
+                  "kubeconfig: %s", err);
+        IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg, .max_retries = -1},
+                                  &c) == 0,
+                  "client");
+        kube_config_free(cfg);
+        free(text);
+        return c;
+}
+
+static bool served(struct kube_client *c, struct kube_status *st)
+{
+        cJSON *o = NULL;
+        int r = kube_list(c, &kube_namespaces, NULL,
+                          &(struct kube_list_options){.resource_version = "0"}, &o, st);
+
+        cJSON_Delete(o);
+        return r == 0;
+}
+
+/* What components do: follow the admin kubeconfig as the operator rewrites it */
+struct poller {
+        volatile int stop;
+        int requests, failed;
+        char last_error[256];
+};
+
+static void *poll_apiserver(void *arg)
+{
+        struct poller *p = arg;
+        struct kube_client *c = NULL;
+        char *have = NULL;
+
+        while (!p->stop) {
+                char *now = secret_value("rot-karmada-admin-config", "karmada.config");
+                struct kube_status st = {0};
+                if (!have || strcmp(have, now) != 0) {
+                        kube_client_free(c);
+                        c = client_of(now, NULL);
+                        free(have);
+                        have = now;
+                } else {
+                        free(now);
+                }
+                p->requests++;
+                if (!served(c, &st)) {
+                        p->failed++;
+                        snprintf(p->last_error, sizeof(p->last_error), "%d %s", st.code,
+                                 st.message);
+                }
+                usleep(100 * 1000);
+        }
+        kube_client_free(c);
+        free(have);
+        return NULL;
+}
+
+static const char *rotation(char *buf, size_t size)
+{
+        cJSON *k = live_get(ns, "rot");
+        const cJSON *c;
+
+        buf[0] = '\0';
+        cJSON_ArrayForEach (c, json_at(json_at(k, "status", NULL), "conditions", NULL))
+                if (strcmp(json_str(c, "type", NULL) ?: "", "CARotation") == 0)
+                        snprintf(buf, size, "%s %s", json_str(c, "status", NULL) ?: "",
+                                 json_str(c, "reason", NULL) ?: "");
+        cJSON_Delete(k);
+        return buf;
+}
+
+/* Through the rotation: the phases in order; the old client certificate served while it is
+ * under way */
+static void rotate(const char *old_kubeconfig)
+{
+        char phase[128], seen[512] = "", *trust, *trust_seen = NULL;
+        int old_ok = 0;
+        double t0 = itest_now();
+
+        live_patch(ns, "rot",
+                   "{\"metadata\":{\"annotations\":{\"operator.karmada.io/rotate-ca\":"
+                   "\"2026-11-30\"}}}");
+        for (;; usleep(200 * 1000)) {
+                IT_ASSERT(itest_now() - t0 < 300, "CA rotation not completed in 300s (phases: %s)",
+                          seen);
+                rotation(phase, sizeof(phase));
+                if (phase[0] && !strstr(seen, phase))
+                        snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s",
+                                 seen[0] ? ", " : "", phase);
+                if (strcmp(phase, "False Completed") == 0)
+                        break;
+                if (strncmp(phase, "True ", 5) != 0)
+                        continue;
+                trust = secret_value("rot-karmada-cert", "ca-trust.crt");
+                if (!trust_seen || strcmp(trust, trust_seen) != 0) {
+                        free(trust_seen);
+                        trust_seen = strdup(trust);
+                }
+                {
+                        struct kube_client *old = client_of(old_kubeconfig, trust);
+                        struct kube_status st = {0};
+                        bool ok = served(old, &st);
+                        char again[128];
+                        /* refused only if the rotation completed meanwhile */
+                        IT_ASSERT(ok || strcmp(rotation(again, sizeof(again)), "False Completed") ==
+                                                  0,
+                                  "the old client certificate refused during %s: %d %s", phase,
+                                  st.code, st.message);
+                        old_ok += ok;
+                        kube_client_free(old);
+                }
+                free(trust);
+        }
+        IT_ASSERT(strcmp(seen, "True Trusting, True Reissuing, False Completed") == 0, "phases: %s",
+                  seen);
+        IT_ASSERT(old_ok > 0, "the old client certificate was never tried during the rotation");
+        itest_log("rotate-ca: %s in %.1fs; the old client certificate served %d times meanwhile",
+                  seen, itest_now() - t0, old_ok);
+        free(trust_seen);
+}
+
+int main(void)
+{
+        char *old_kc, *old_ca, *key0, *new_ca, *key1, *final_kc;
+        struct poller p = {0};
+        pthread_t th;
+        double t0;
+
+        live_setup();
+        ns = itest_unique_name("carot");
+        live_make_ns(ns);
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"rot\"},\"spec\":{\"components\":{\"etcd\":{"
+                        "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        t0 = itest_now();
+        live_wait_condition(ns, "rot", "Ready", "True", 240);
+        itest_log("Ready after %.1fs", itest_now() - t0);
+        old_kc = secret_value("rot-karmada-admin-config", "karmada.config");
+        old_ca = secret_value("rot-karmada-cert", "ca.crt");
+        key0 = secret_value("rot-karmada-cert", "karmada.key");
+        IT_ASSERT(pthread_create(&th, NULL, poll_apiserver, &p) == 0, "thread");
+
+        rotate(old_kc);
+        live_wait_condition(ns, "rot", "Ready", "True", 120);
+        live_wait_condition(ns, "rot", "Degraded", "False", 120);
+        p.stop = 1;
+        pthread_join(th, NULL);
+        IT_ASSERT(p.failed == 0, "%d of %d requests to the Karmada API server failed (last: %s)",
+                  p.failed, p.requests, p.last_error);
+        itest_log("a client following the admin kubeconfig: %d requests, 0 failed", p.requests);
+
+        new_ca = secret_value("rot-karmada-cert", "ca.crt");
+        key1 = secret_value("rot-karmada-cert", "karmada.key");
+        IT_ASSERT(strcmp(old_ca, new_ca) != 0, "the CA did not change");
+        IT_ASSERT(strcmp(key0, key1) == 0, "the karmada key changed (ServiceAccount tokens)");
+        {
+                struct kube_client *old = client_of(old_kc, NULL), *now;
+                struct kube_status st = {0};
+                final_kc = secret_value("rot-karmada-admin-config", "karmada.config");
+                now = client_of(final_kc, NULL);
+                IT_ASSERT(served(now, &st), "the new admin kubeconfig: %s", st.message);
+                IT_ASSERT(!served(old, &st), "the old admin kubeconfig is still served");
+                kube_client_free(old);
+                kube_client_free(now);
+        }
+        itest_log("a new CA, the karmada key kept; Ready, Degraded=False; the old admin "
+                  "kubeconfig refused, the new one served");
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "rot", NULL, NULL) == 0, "delete");
+        live_wait_deleted(ns, "rot", 120);
+        free(old_kc);
+        free(old_ca);
+        free(key0);
+        free(new_ca);
+        free(key1);
+        free(final_kc);
+        live_teardown();
+        itest_log("ok");
+        return 0;
+}
