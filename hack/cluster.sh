@@ -196,7 +196,8 @@ args_of() {
                 # marks them NotReady between status heartbeats)
                 ARGS=(--kubeconfig="$k/kwok" --manage-all-nodes=true --server-address="127.0.0.1:$KWOK_PORT"
                         --node-lease-duration-seconds=40
-                        --node-ip=127.0.0.1 --cidr=10.16.0.1/16) ;;
+                        --node-ip=127.0.0.1 --cidr=10.16.0.1/16
+                        --config="$HACK_DIR/kwok-stages.yaml") ;;
         *) die "unknown component '$1' (one of: ${COMPONENTS[*]})" ;;
         esac
 }

@@ -16,7 +16,12 @@
  *                 annotations restarts it (a new pod); a running pod's Secret and ConfigMap
  *                 files take their new content in place 5 s after it changed, as a kubelet
  *                 refreshes them (subPath mounts keep the old file); a crash restarts it with
- *                 backoff. One pod per workload.
+ *                 backoff. One pod per workload. A Deployment that rolls with surge (the default
+ *                 RollingUpdate below 4 replicas) and runs a generic API server (kube-apiserver,
+ *                 karmada-aggregated-apiserver; run with --permit-port-sharing) starts its new
+ *                 process beside the old one, at the same address, and stops the old one once
+ *                 the new one logs that it serves: no gap in service, as with a new pod
+ *                 behind a Service. Others stop, then start.
  *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
  *                 maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
@@ -124,6 +129,7 @@ struct proc {
         char log[4096];
         pid_t pid;
         long long next_start_ms; /* after a crash */
+        long long started_ms;    /* when it last started */
         long long backoff_ms;
         bool wanted; /* in this pass */
 };
@@ -300,6 +306,7 @@ static void proc_start(const char *key, struct proc *p)
                 return;
         }
         p->pid = pid;
+        p->started_ms = time_mono_ms();
         say("started %s (pid %d, log %s)", key, pid, p->log);
 }
 
@@ -414,6 +421,14 @@ static void procs_stop(struct plane *pl, bool all)
 
 /* ---- pods ---- */
 
+/* The test clusters' kwok makes a pod of an operator's workload (labels name and instance)
+ * Ready only once it carries this annotation (hack/kwok-stages.yaml); ko-plane sets it when
+ * the pod's process serves, or at once for a pod it does not run. So a rollout that the
+ * operator sees done is one whose processes run. */
+#define SERVING_ANNOTATION "ko-plane.karmada.io/serving"
+#define SERVING_SELECTOR   KO_LABEL_NAME "," KO_LABEL_INSTANCE
+#define SERVING_AFTER_MS   2000 /* up that long without exiting */
+
 struct pod {
         char ns[64], name[320], ip[32];
         const cJSON *labels;      /* of the template; borrowed */
@@ -421,6 +436,10 @@ struct pod {
         const cJSON *containers;  /* borrowed */
         const char *sts_service;  /* spec.serviceName of its StatefulSet, or NULL */
         const char *uid;          /* of its workload: a workload made anew is a new pod */
+        bool surge;               /* a Deployment whose new pod is ready before the old stops */
+        const char *workload;     /* its name */
+        bool runs;                /* ko-plane runs it (has a binary or an image for it) */
+        bool serving;             /* its process runs this template, for SERVING_AFTER_MS */
 };
 
 /* A port a pod's process listens on at every address, with no flag to bind it to one: the
@@ -1142,8 +1161,77 @@ static bool run_init(const struct pod *pod, const char *dir, const char *name, c
         return false;
 }
 
-/* Start (or keep) the process of a pod: its first container, with the rewritten command,
- * after its init containers ran to their end (each time the pod starts anew). */
+/* ---- surge: a Deployment's new pod serves before its old one stops ---- */
+
+/* A generic API server binds its port with SO_REUSEPORT when asked (--permit-port-sharing):
+ * the new process of a pod can then listen at the pod's address beside the old one, as two
+ * pods behind one Service would. Others restart in place. */
+static bool shares_port(const char *image)
+{
+        static const char *const names[] = {"kube-apiserver", "karmada-aggregated-apiserver"};
+        const char *slash = image ? strrchr(image, '/') : NULL, *base = slash ? slash + 1 : image;
+        size_t len = base ? strcspn(base, ":@") : 0;
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (len == strlen(names[i]) && strncmp(base, names[i], len) == 0)
+                        return true;
+        return false;
+}
+
+/* Whether a Deployment rolls with surge: RollingUpdate (the default) whose maxUnavailable
+ * comes to 0 for its replicas (the default 25%, rounded down, does below 4 replicas) */
+static bool rolls_with_surge(const cJSON *w)
+{
+        const cJSON *st = json_at(w, "spec", "strategy"), *reps = json_at(w, "spec", "replicas");
+        const cJSON *mu = json_at(json_at(st, "rollingUpdate", NULL), "maxUnavailable", NULL);
+        const char *type = json_str(st, "type", NULL);
+        long n = cJSON_IsNumber(reps) ? (long)reps->valuedouble : 1, pct = 25;
+
+        if (type && strcmp(type, "Recreate") == 0)
+                return false;
+        if (cJSON_IsNumber(mu))
+                return mu->valuedouble < 1;
+        if (cJSON_IsString(mu))
+                pct = strtol(mu->valuestring, NULL, 10);
+        return n * pct / 100 == 0;
+}
+
+/* Whether what a log gained since offset holds text */
+static bool logged_since(const char *log, long offset, const char *text)
+{
+        FILE *f = fopen(log, "re");
+        char line[4096];
+        bool found = false;
+
+        if (!f)
+                return false;
+        if (fseek(f, offset, SEEK_SET) == 0)
+                while (!found && fgets(line, sizeof(line), f))
+                        found = strstr(line, text) != NULL;
+        fclose(f);
+        return found;
+}
+
+/* The new process of key serves (its log says so; up to 2 min) or exited: stop the old one */
+static void hand_over(const char *key, const struct proc *p, pid_t old, const char *log,
+                      long offset)
+{
+        struct proc was = {.pid = old};
+        long long t0 = time_mono_ms();
+
+        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 &&
+               !logged_since(log, offset, "Serving securely on")) {
+                siginfo_t info = {0};
+                if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                    info.si_pid == p->pid)
+                        break; /* exited: procs_tend reaps it */
+                usleep(100 * 1000);
+        }
+        say("%s: its successor serves after %.1fs; stopping the old process", key,
+            (double)(time_mono_ms() - t0) / 1000);
+        proc_stop(key, &was);
+}
+
 /* A pod that starts (anew) sees its volumes' current content, stale or not */
 static void refresh_volumes(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                             const cJSON *c, const cJSON *claim_templates, const char *sts,
@@ -1163,21 +1251,55 @@ static void refresh_volumes(struct plane *pl, const struct pod *pod, const cJSON
         cJSON_Delete(env);
 }
 
-static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+/* The init containers of a pod that starts (anew), each to its end; false when one failed */
+static bool run_inits(struct plane *pl, const struct pod *pod, const cJSON *pspec,
+                      const cJSON *claim_templates, const char *sts, const char *dir,
+                      const char *sa)
+{
+        const cJSON *ic;
+
+        cJSON_ArrayForEach (ic, cJSON_GetObjectItemCaseSensitive(pspec, "initContainers")) {
+                char *argv[MAX_ARGS + 8];
+                int argc = 0, r;
+                struct strbuf sum = {0};
+                cJSON *env = cJSON_CreateObject();
+                const char *name = json_str(ic, "name", NULL);
+                bool ok;
+                r = container_cmd(pl, pod, pspec, ic, claim_templates, sts, dir, sa, argv, &argc,
+                                  env, &sum);
+                ok = r > 0 && run_init(pod, dir, name ? name : "init", argv, env);
+                for (int i = 0; i < argc; i++)
+                        free(argv[i]);
+                strbuf_free(&sum);
+                cJSON_Delete(env);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* Start (or keep) the process of a pod: its first container, with the rewritten command,
+ * after its init containers ran to their end (each time the pod starts anew). A pod of a
+ * Deployment that rolls with surge and can share its port starts anew beside the old one. */
+static void run_pod(struct plane *pl, struct pod *pod, const cJSON *pspec,
                     const cJSON *claim_templates, const char *sts)
 {
-        const cJSON *c = cJSON_GetArrayItem(pod->containers, 0), *ic;
-        char dir[4200], key[512], log[4300], sadir[4300];
+        const cJSON *c = cJSON_GetArrayItem(pod->containers, 0);
+        char dir[4200], key[512], log[4300], sadir[4300], h[SHA256_HEX_LEN];
         char *argv[MAX_ARGS + 8];
-        int argc = 0, r;
+        int argc = 0, r = 1;
         struct strbuf sum = {0};
         cJSON *env = cJSON_CreateObject();
         struct proc *p;
-        char h[SHA256_HEX_LEN];
+        struct stat st;
         const char *sa;
+        bool shares = shares_port(json_str(c, "image", NULL));
+        pid_t old = 0;
+        long offset;
 
         snprintf(dir, sizeof(dir), "%s/pods/%s_%s", pl->state, pod->ns, pod->name);
         snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
+        snprintf(log, sizeof(log), "%s/log", dir);
         fileio_mkdir_p(dir, 0700);
         chmod(dir, 0711); /* the users of containers from images reach their volumes */
         snprintf(sadir, sizeof(sadir), "%s/serviceaccount", dir);
@@ -1189,6 +1311,10 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
                 goto out;
         if (r < 0)
                 goto keep;
+        if (shares && argc < MAX_ARGS) {
+                argv[argc++] = strdup("--permit-port-sharing");
+                argv[argc] = NULL;
+        }
         strbuf_printf(&sum, "\nworkload %s", pod->uid ? pod->uid : ""); /* made anew: restart */
         {
                 char *a = cJSON_PrintUnformatted(pod->annotations); /* a new template: a new pod */
@@ -1198,42 +1324,36 @@ static void run_pod(struct plane *pl, const struct pod *pod, const cJSON *pspec,
         sha256_hex(sum.buf, sum.len, h);
         p = hashmap_get(pl->procs, key);
         if (!p || !p->argc || strcmp(p->sum, h) != 0) { /* the pod starts (anew) */
-                if (p && p->pid > 0) {
+                if (p && p->pid > 0 && shares && pod->surge) {
+                        say("%s changed: its successor starts beside it", key);
+                        old = p->pid; /* serves until the new one does */
+                        p->pid = 0;
+                } else if (p && p->pid > 0) {
                         say("%s changed: restarting", key);
                         proc_stop(key, p);
                 }
                 refresh_volumes(pl, pod, pspec, c, claim_templates, sts, dir, sa);
-                cJSON_ArrayForEach (ic, cJSON_GetObjectItemCaseSensitive(pspec, "initContainers")) {
-                        char *iargv[MAX_ARGS + 8];
-                        int iargc = 0;
-                        struct strbuf isum = {0};
-                        cJSON *ienv = cJSON_CreateObject();
-                        bool ok;
-                        r = container_cmd(pl, pod, pspec, ic, claim_templates, sts, dir, sa, iargv,
-                                          &iargc, ienv, &isum);
-                        ok = r > 0 &&
-                             run_init(pod, dir,
-                                      json_str(ic, "name", NULL) ? json_str(ic, "name", NULL)
-                                                                 : "init",
-                                      iargv, ienv);
-                        for (int i = 0; i < iargc; i++)
-                                free(iargv[i]);
-                        strbuf_free(&isum);
-                        cJSON_Delete(ienv);
-                        if (!ok) {
-                                for (int i = 0; i < argc; i++)
-                                        free(argv[i]);
-                                goto keep;
-                        }
+                if (!run_inits(pl, pod, pspec, claim_templates, sts, dir, sa)) {
+                        for (int i = 0; i < argc; i++)
+                                free(argv[i]);
+                        goto keep;
                 }
         }
-        snprintf(log, sizeof(log), "%s/log", dir);
+        offset = stat(log, &st) == 0 ? (long)st.st_size : 0; /* what the new process logs */
         proc_run(pl, key, argv, argc, h, log);
+        p = hashmap_get(pl->procs, key);
+        if (old > 0 && p)
+                hand_over(key, p, old, log, offset);
+        pod->serving = p && p->pid > 0 && time_mono_ms() - p->started_ms >= SERVING_AFTER_MS;
         goto out;
 keep: /* cannot tell what it should run now: leave what runs alone */
-        if (hashmap_get(pl->procs, key))
-                ((struct proc *)hashmap_get(pl->procs, key))->wanted = true;
+        p = hashmap_get(pl->procs, key);
+        if (p && old > 0)
+                p->pid = old;
+        if (p)
+                p->wanted = true;
 out:
+        pod->runs = r != 0;
         strbuf_free(&sum);
         cJSON_Delete(env);
 }
@@ -1355,6 +1475,79 @@ static void service(struct plane *pl, const cJSON *svc, const struct pod *pods, 
         }
 }
 
+/* ---- readiness: what a kubelet's probes tell ---- */
+
+/* Whether a pod object is of the template pod runs: the template's annotations and first
+ * container's image, command and args */
+static bool of_template(const cJSON *obj, const struct pod *pod)
+{
+        const cJSON *have = json_at(obj, "metadata", "annotations"), *a;
+        const cJSON *c = cJSON_GetArrayItem(json_at(obj, "spec", "containers"), 0);
+        const cJSON *t = cJSON_GetArrayItem(pod->containers, 0);
+
+        cJSON_ArrayForEach (a, pod->annotations)
+                if (!cJSON_Compare(a, cJSON_GetObjectItemCaseSensitive(have, a->string), true))
+                        return false;
+        for (const char *const *f = (const char *const[]){"image", "command", "args", NULL}; *f;
+             f++) {
+                const cJSON *x = cJSON_GetObjectItemCaseSensitive(c, *f),
+                            *y = cJSON_GetObjectItemCaseSensitive(t, *f);
+                if ((x || y) && !cJSON_Compare(x, y, true))
+                        return false;
+        }
+        return true;
+}
+
+/* The workload (among this pass's) a pod object belongs to: its StatefulSet, or the
+ * Deployment of its ReplicaSet (<deployment>-<hash>) */
+static const struct pod *owner_of(const cJSON *obj, const struct pod *pods, int n_pods)
+{
+        const cJSON *ref = cJSON_GetArrayItem(json_at(obj, "metadata", "ownerReferences"), 0);
+        const char *ns = json_str(obj, "metadata", "namespace") ?: "";
+        const char *kind = json_str(ref, "kind", NULL), *name = json_str(ref, "name", NULL);
+        size_t len;
+
+        if (!kind || !name)
+                return NULL;
+        len = strlen(name);
+        if (strcmp(kind, "ReplicaSet") == 0 && strrchr(name, '-'))
+                len = (size_t)(strrchr(name, '-') - name);
+        for (int i = 0; i < n_pods; i++)
+                if (strcmp(pods[i].ns, ns) == 0 && strlen(pods[i].workload) == len &&
+                    strncmp(pods[i].workload, name, len) == 0 &&
+                    (strcmp(kind, "StatefulSet") == 0) == (pods[i].sts_service != NULL))
+                        return &pods[i];
+        return NULL;
+}
+
+static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
+{
+        cJSON *list = NULL;
+        const cJSON *obj;
+
+        if (kube_list(pl->client, &kube_pods, NULL,
+                      &(struct kube_list_options){.label_selector = SERVING_SELECTOR}, &list,
+                      NULL) < 0)
+                return;
+        cJSON_ArrayForEach (obj, cJSON_GetObjectItemCaseSensitive(list, "items")) {
+                const char *ns = json_str(obj, "metadata", "namespace"),
+                           *name = json_str(obj, "metadata", "name");
+                const struct pod *w = owner_of(obj, pods, n_pods);
+                struct kube_status st;
+                if (!ns || !name ||
+                    json_str(json_at(obj, "metadata", "annotations"), SERVING_ANNOTATION, NULL))
+                        continue;
+                if (w && w->runs && !(w->serving && of_template(obj, w)))
+                        continue; /* not yet: its process does not serve this template */
+                if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE,
+                               "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
+                               "\":\"true\"}}}",
+                               NULL, NULL, &st) < 0)
+                        say("pod %s/%s: %s", ns, name, st.message);
+        }
+        cJSON_Delete(list);
+}
+
 /* ---- one pass ---- */
 
 static const char *domain_of(const cJSON *karmadas_list, const char *ns, const char *instance)
@@ -1429,7 +1622,10 @@ static void pass(struct plane *pl)
                         p->containers =
                                 cJSON_GetObjectItemCaseSensitive(p->containers, "containers");
                         p->sts_service = kind ? json_str(w, "spec", "serviceName") : NULL;
+                        p->surge = !kind && rolls_with_surge(w);
                         p->uid = json_str(w, "metadata", "uid");
+                        p->workload = json_str(w, "metadata", "name");
+                        p->runs = p->serving = false;
                         host_entry(pl, p->ip, p->name);
                         n_pods++;
                         run_pod(pl, p, json_at(json_at(w, "spec", "template"), "spec", NULL),
@@ -1446,6 +1642,7 @@ static void pass(struct plane *pl)
         }
         write_hosts(pl);
         procs_tend(pl);
+        mark_serving(pl, pods, n_pods);
         volumes_tend(pl->client, pl->state);
 out:
         cJSON_Delete(ks);
