@@ -117,42 +117,94 @@ static void apiserver_sans(const struct karmada *k, const struct desired *d, str
         san_add(s, lb_address(k, d));
 }
 
+/* The data of one Secret: "<name>.crt", "<name>.key" (when there is one) and, for a CA,
+ * "<name>-trust.crt" (what its verifiers read: a bundle during a rotation) */
+#define BUNDLE_MAX 40
 struct bundle {
-        /* name -> PEM, for the Secrets */
-        char *names[16];
-        bool ca[16]; /* a CA: what trusts it reads <name>-trust.crt (a bundle in a rotation) */
-        const char *trust[16]; /* that bundle (borrowed), or NULL: the CA alone */
-        char *certs[16], *keys[16];
-        size_t cert_lens[16], key_lens[16];
+        char *keys[BUNDLE_MAX], *vals[BUNDLE_MAX];
+        size_t lens[BUNDLE_MAX];
+        bool secret[BUNDLE_MAX]; /* a private key: wiped when freed */
         int n;
 };
 
 static void bundle_free(struct bundle *b)
 {
         for (int i = 0; i < b->n; i++) {
-                free(b->names[i]);
-                free(b->certs[i]);
-                free_secret(b->keys[i], b->key_lens[i]);
+                free(b->keys[i]);
+                if (b->secret[i])
+                        free_secret(b->vals[i], b->lens[i]);
+                else
+                        free(b->vals[i]);
         }
+        b->n = 0;
 }
 
+/* Takes val */
+static int bundle_put(struct bundle *b, const char *name, const char *suffix, char *val, size_t len,
+                      bool secret)
+{
+        if (b->n >= BUNDLE_MAX || asprintf(&b->keys[b->n], "%s%s", name, suffix) < 0) {
+                if (secret)
+                        free_secret(val, len);
+                else
+                        free(val);
+                return -ENOMEM;
+        }
+        b->vals[b->n] = val, b->lens[b->n] = len, b->secret[b->n++] = secret;
+        return 0;
+}
+
+/* A certificate (and its key, when it has one: a user's CA may come without); a CA with what
+ * trusts it: `trust` (PEM), or NULL: the CA alone */
 static int bundle_add(struct bundle *b, const char *name, const struct pki_cert *c, bool ca,
                       const char *trust)
 {
-        int r;
+        char *pem = NULL, *trusted = NULL;
+        size_t len = 0;
+        int r = pki_cert_pem(c, &pem, &len);
 
-        if (b->n >= 16)
-                return -ENOSPC;
-        b->names[b->n] = strdup(name);
-        if (!b->names[b->n])
-                return -ENOMEM;
-        b->ca[b->n] = ca;
-        b->trust[b->n] = trust;
-        r = pki_cert_pem(c, &b->certs[b->n], &b->cert_lens[b->n]);
-        if (r >= 0 && pki_has_key(c)) /* a user's CA may come without its key */
-                r = pki_key_pem(c, &b->keys[b->n], &b->key_lens[b->n]);
-        b->n++;
+        if (r >= 0 && ca) {
+                trusted = trust ? strdup(trust) : strndup(pem, len);
+                r = trusted ? 0 : -ENOMEM;
+        }
+        if (r >= 0)
+                r = bundle_put(b, name, ".crt", pem, len, false);
+        else
+                free(pem);
+        if (r >= 0 && pki_has_key(c) && (r = pki_key_pem(c, &pem, &len)) >= 0)
+                r = bundle_put(b, name, ".key", pem, len, true);
+        if (r >= 0 && trusted)
+                return bundle_put(b, name, "-trust.crt", trusted, strlen(trusted), false);
+        free(trusted);
         return r;
+}
+
+/* Copies of every entry of from, appended to to */
+static int bundle_append(struct bundle *to, const struct bundle *from)
+{
+        int r = 0;
+
+        for (int i = 0; i < from->n && r >= 0; i++) {
+                char *v = malloc(from->lens[i] + 1);
+                if (!v)
+                        return -ENOMEM;
+                memcpy(v, from->vals[i], from->lens[i]);
+                v[from->lens[i]] = '\0';
+                r = bundle_put(to, from->keys[i], "", v, from->lens[i], from->secret[i]);
+        }
+        return r;
+}
+
+/* The value of key in b (borrowed), or NULL */
+static const char *bundle_get(const struct bundle *b, const char *key, size_t *len)
+{
+        for (int i = 0; i < b->n; i++)
+                if (strcmp(b->keys[i], key) == 0) {
+                        *len = b->lens[i];
+                        return b->vals[i];
+                }
+        *len = 0;
+        return NULL;
 }
 
 /* The CA: the custom one when asked for, else the rotation's current one (taken from *have:
@@ -352,10 +404,10 @@ static int add_secrets(const struct karmada *k, struct desired *d, const struct 
         char cert_secret[KO_NAME_MAX + 16], etcd_secret[KO_NAME_MAX + 16],
                 webhook_secret[KO_NAME_MAX + 16];
         struct bundle all = {0}, etcd_only = {0};
-        const char *keys[40], *vals[40];
-        size_t lens[40];
+        const char *crt, *key, *ca;
+        size_t crt_len, key_len, ca_len;
         cJSON *secret;
-        int r, n = 0, n_all = 0;
+        int r;
 
         common_obj_name(k, "cert", cert_secret, sizeof(cert_secret));
         common_obj_name(k, "etcd-cert", etcd_secret, sizeof(etcd_secret));
@@ -373,37 +425,11 @@ static int add_secrets(const struct karmada *k, struct desired *d, const struct 
             ((r = bundle_add(&etcd_only, "etcd-ca", d->etcd_ca, true, trust[CA_ETCD])) < 0 ||
              (r = bundle_add(&etcd_only, "etcd-server", etcd_server, false, NULL)) < 0 ||
              (r = bundle_add(&etcd_only, "etcd-client", d->etcd_client, false, NULL)) < 0 ||
-             (r = bundle_rotation(&etcd_only, rot, CA_ETCD)) < 0))
+             (r = bundle_rotation(&etcd_only, rot, CA_ETCD)) < 0 ||
+             (r = bundle_append(&all, &etcd_only)) < 0)) /* <P>-cert holds every pair */
                 goto out;
-        for (struct bundle *b = &all; b; b = b == &all ? &etcd_only : NULL) {
-                if (b == &etcd_only)
-                        n_all = n; /* the etcd Secret's entries follow */
-                for (int i = 0; i < b->n; i++) {
-                        char *ck = NULL, *kk = NULL;
-                        if (asprintf(&ck, "%s.crt", b->names[i]) < 0 ||
-                            asprintf(&kk, "%s.key", b->names[i]) < 0) {
-                                free(ck);
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        keys[n] = ck, vals[n] = b->certs[i], lens[n++] = b->cert_lens[i];
-                        if (b->keys[i])
-                                keys[n] = kk, vals[n] = b->keys[i], lens[n++] = b->key_lens[i];
-                        else
-                                free(kk);
-                        if (b->ca[i]) {
-                                char *tk = NULL;
-                                if (asprintf(&tk, "%s-trust.crt", b->names[i]) < 0) {
-                                        r = -ENOMEM;
-                                        goto out;
-                                }
-                                vals[n] = b->trust[i] ? b->trust[i] : b->certs[i];
-                                lens[n] = b->trust[i] ? strlen(b->trust[i]) : b->cert_lens[i];
-                                keys[n++] = tk;
-                        }
-                }
-        }
-        secret = manifest_secret(k, cert_secret, keys, vals, lens, n);
+        secret = manifest_secret(k, cert_secret, (const char *const *)all.keys,
+                                 (const char *const *)all.vals, all.lens, all.n);
         if (secret && rot->handled) { /* the rotate-ca value handled */
                 cJSON *meta = cJSON_GetObjectItemCaseSensitive(secret, "metadata"),
                       *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
@@ -414,26 +440,26 @@ static int add_secrets(const struct karmada *k, struct desired *d, const struct 
         r = desired_add(d, &kube_secrets, secret, false);
         if (r >= 0 && !k->etcd_external)
                 r = desired_add(d, &kube_secrets,
-                                manifest_secret(k, etcd_secret, keys + n_all, vals + n_all,
-                                                lens + n_all, n - n_all),
+                                manifest_secret(k, etcd_secret, (const char *const *)etcd_only.keys,
+                                                (const char *const *)etcd_only.vals, etcd_only.lens,
+                                                etcd_only.n),
                                 false);
+        crt = bundle_get(&all, "karmada.crt", &crt_len);
+        key = bundle_get(&all, "karmada.key", &key_len);
         if (r >= 0)
                 r = desired_add(d, &kube_secrets,
                                 manifest_secret(k, webhook_secret,
                                                 (const char *const[]){"tls.crt", "tls.key"},
-                                                (const char *const[]){all.certs[1], all.keys[1]},
-                                                (const size_t[]){all.cert_lens[1], all.key_lens[1]},
-                                                2),
+                                                (const char *const[]){crt, key},
+                                                (const size_t[]){crt_len, key_len}, key ? 2 : 1),
                                 false);
+        ca = bundle_get(&all, "ca.crt", &ca_len);
         if (r >= 0) {
-                d->ca_pem = strndup(all.certs[0], all.cert_lens[0]);
-                d->trust_pem = trust[CA_KARMADA] ? strdup(trust[CA_KARMADA])
-                                                 : strndup(all.certs[0], all.cert_lens[0]);
+                d->ca_pem = strndup(ca, ca_len);
+                d->trust_pem = trust[CA_KARMADA] ? strdup(trust[CA_KARMADA]) : strndup(ca, ca_len);
                 r = d->ca_pem && d->trust_pem ? 0 : -ENOMEM;
         }
 out:
-        for (int i = 0; i < n; i++)
-                free((char *)keys[i]);
         bundle_free(&all);
         bundle_free(&etcd_only);
         return r;
