@@ -385,10 +385,31 @@ static void test_leaf_validity_annotation_overrides_days(void **state)
               "leaf-cert-validity", "duration");
 }
 
+/* operator.karmada.io/rotate-ca: any value of at most 63 characters (the Secret records it) */
+static void test_rotate_ca_annotation(void **state)
+{
+        struct karmada *k;
+
+        (void)state;
+        k = parse_ok(META "spec: {}\n");
+        assert_null(k->rotate_ca);
+        karmada_free(k);
+        k = parse_ok("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: "
+                     "a, namespace: b, annotations: {operator.karmada.io/rotate-ca: "
+                     "'2026-11-30'}}\nspec: {}\n");
+        assert_string_equal(k->rotate_ca, "2026-11-30");
+        karmada_free(k);
+        FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "
+              "namespace: b, annotations: {operator.karmada.io/rotate-ca: "
+              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}\nspec: {}\n",
+              "metadata.annotations[operator.karmada.io/rotate-ca]", "at most 63");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_empty_spec_gets_upstream_defaults),
+                cmocka_unit_test(test_rotate_ca_annotation),
                 cmocka_unit_test(test_version_drives_every_default_tag),
                 cmocka_unit_test(test_private_registry_replaces_default_registries_only),
                 cmocka_unit_test(test_upstream_shaped_spec),
