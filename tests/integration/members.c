@@ -150,3 +150,25 @@ void member_join(struct kube_client *kk, const struct member *m)
                 IT_ASSERT(itest_now() - t < 180, "Cluster %s not Ready: %s", m->name, buf);
         }
 }
+
+double member_propagate(struct kube_client *kk, const char *ns_prefix)
+{
+        struct member m[2];
+        char ns[64];
+        double t0 = itest_now();
+
+        members_load(m);
+        member_join(kk, &m[0]);
+        snprintf(ns, sizeof(ns), "%s-%d", ns_prefix, (int)getpid());
+        karmada_namespace(kk, ns);
+        karmada_policy(kk, ns, "all", NULL, "member1", NULL);
+        karmada_deployment(kk, ns, "web", 1);
+        member_wait_object(&m[0], &kube_deployments, ns, "web");
+        for (int i = 0; i < 2; i++) {
+                kube_client_free(m[i].kc);
+                free(m[i].kubeconfig);
+                free(m[i].token);
+                free(m[i].ca);
+        }
+        return itest_now() - t0;
+}

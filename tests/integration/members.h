@@ -31,3 +31,7 @@ void karmada_namespace(struct kube_client *kk, const char *ns);
 void karmada_deployment(struct kube_client *kk, const char *ns, const char *name, int replicas);
 void karmada_policy(struct kube_client *kk, const char *ns, const char *name, const char *deploy,
                     const char *cluster, const char *extra);
+/* Karmada at work, end to end (controller-manager, scheduler, webhook, aggregated API): member1
+ * joined, and a Deployment in a new namespace <ns_prefix>-<pid> propagated onto it. Returns
+ * the seconds it took. */
+double member_propagate(struct kube_client *kk, const char *ns_prefix);

@@ -8,7 +8,10 @@
  *   - a client that follows the admin kubeconfig the operator distributes (as the components
  *     do) polls the Karmada API server all along: 0 failed requests;
  *   - at the end every CA is new, the karmada key (ServiceAccount tokens) is kept, the instance
- *     is Ready and Degraded=False. */
+ *     is Ready and Degraded=False, and Karmada works end to end on the new CAs: member1 joins
+ *     (the Cluster API is aggregated: APIService caBundle, front-proxy), a PropagationPolicy
+ *     passes the webhook (its caBundle) and a Deployment reaches member1 (controller-manager,
+ *     scheduler). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "live.h"
+#include "members.h"
 #include "util/base64.h"
 #include "util/json.h"
 
@@ -223,11 +227,14 @@ int main(void)
                 now = client_of(final_kc, NULL);
                 IT_ASSERT(served(now, &st), "the new admin kubeconfig: %s", st.message);
                 IT_ASSERT(!served(old, &st), "the old admin kubeconfig is still served");
+                itest_log("a new CA, the karmada key kept; Ready, Degraded=False; the old admin "
+                          "kubeconfig refused, the new one served");
+                itest_log("after the rotation, member1 joined and a Deployment propagated to it "
+                          "in %.1fs",
+                          member_propagate(now, "carot-prop"));
                 kube_client_free(old);
                 kube_client_free(now);
         }
-        itest_log("a new CA, the karmada key kept; Ready, Degraded=False; the old admin "
-                  "kubeconfig refused, the new one served");
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "rot", NULL, NULL) == 0, "delete");
         live_wait_deleted(ns, "rot", 120);
         free(old_kc);

@@ -172,31 +172,6 @@ static void controller_manager_works(struct kube_client *kc, time_t since)
         itest_log("karmada-controller-manager renews its lease with its renewed kubeconfig");
 }
 
-/* ... and does its work: member1 joined after the renewal gets a Deployment propagated to it
- * (scheduler, controller-manager and webhook all on their renewed certificates) */
-static void propagates(struct kube_client *kc)
-{
-        struct member m[2];
-        char pns[64];
-        double t0 = itest_now();
-
-        members_load(m);
-        member_join(kc, &m[0]);
-        snprintf(pns, sizeof(pns), "certs-prop-%d", (int)getpid());
-        karmada_namespace(kc, pns);
-        karmada_policy(kc, pns, "all", NULL, "member1", NULL);
-        karmada_deployment(kc, pns, "web", 1);
-        member_wait_object(&m[0], &kube_deployments, pns, "web");
-        itest_log("after the renewal, member1 joined and a Deployment propagated to it in %.1fs",
-                  itest_now() - t0);
-        for (int i = 0; i < 2; i++) {
-                kube_client_free(m[i].kc);
-                free(m[i].kubeconfig);
-                free(m[i].token);
-                free(m[i].ca);
-        }
-}
-
 /* Whether the Karmada API server answers a client of the current admin kubeconfig */
 static bool serves(void)
 {
@@ -439,7 +414,8 @@ int main(void)
                   "metric follows");
         p.c = live_karmada_client(ns, "certs", NULL); /* the renewed admin kubeconfig */
         controller_manager_works(p.c, renewed_at);
-        propagates(p.c);
+        itest_log("after the renewal, member1 joined and a Deployment propagated to it in %.1fs",
+                  member_propagate(p.c, "certs-prop"));
         kube_client_free(p.c);
         user_ca_without_key_at_install();
         user_ca_without_key();
