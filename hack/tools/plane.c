@@ -22,6 +22,10 @@
  *                 process beside the old one, at the same address, and stops the old one once
  *                 the new one logs that it serves: no gap in service, as with a new pod
  *                 behind a Service. Others stop, then start.
+ *   readiness     the test clusters' kwok makes a pod of an operator's workload Ready only
+ *                 once ko-plane annotates it ko-plane.karmada.io/serving (hack/kwok-stages.yaml):
+ *                 when its process runs the pod's template and serves (a generic API server
+ *                 once it logs so, any other after 1 s up), at once for a pod it does not run.
  *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
  *                 maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
@@ -130,6 +134,7 @@ struct proc {
         pid_t pid;
         long long next_start_ms; /* after a crash */
         long long started_ms;    /* when it last started */
+        long log_start;          /* the size of its log then: what it logged since follows */
         long long backoff_ms;
         bool wanted; /* in this pass */
 };
@@ -283,6 +288,7 @@ static void proc_start(const char *key, struct proc *p)
                 say("%s: %s: %s", key, p->log, strerror(errno));
                 return;
         }
+        p->log_start = lseek(fd, 0, SEEK_END);
         pid = fork();
         if (pid == 0) {
                 setsid();
@@ -427,7 +433,8 @@ static void procs_stop(struct plane *pl, bool all)
  * operator sees done is one whose processes run. */
 #define SERVING_ANNOTATION "ko-plane.karmada.io/serving"
 #define SERVING_SELECTOR   KO_LABEL_NAME "," KO_LABEL_INSTANCE
-#define SERVING_AFTER_MS   2000 /* up that long without exiting */
+#define SERVING_AFTER_MS   1000 /* up that long without exiting (what has no SERVING_LOG) */
+#define SERVING_LOG        "Serving securely on" /* a generic API server's, once it serves */
 
 struct pod {
         char ns[64], name[320], ip[32];
@@ -439,7 +446,7 @@ struct pod {
         bool surge;               /* a Deployment whose new pod is ready before the old stops */
         const char *workload;     /* its name */
         bool runs;                /* ko-plane runs it (has a binary or an image for it) */
-        bool serving;             /* its process runs this template, for SERVING_AFTER_MS */
+        const struct proc *proc;  /* its process, running this template, or NULL */
 };
 
 /* A port a pod's process listens on at every address, with no flag to bind it to one: the
@@ -1212,15 +1219,23 @@ static bool logged_since(const char *log, long offset, const char *text)
         return found;
 }
 
-/* The new process of key serves (its log says so; up to 2 min) or exited: stop the old one */
-static void hand_over(const char *key, const struct proc *p, pid_t old, const char *log,
-                      long offset)
+/* Whether the process serves: a generic API server once its log says so (what its readiness
+ * probe would see), any other once it ran SERVING_AFTER_MS without exiting */
+static bool proc_serving(const struct proc *p, bool api_server)
+{
+        if (p->pid <= 0)
+                return false;
+        return api_server ? logged_since(p->log, p->log_start, SERVING_LOG)
+                          : time_mono_ms() - p->started_ms >= SERVING_AFTER_MS;
+}
+
+/* The new process of key serves (up to 2 min) or exited: stop the old one */
+static void hand_over(const char *key, const struct proc *p, pid_t old)
 {
         struct proc was = {.pid = old};
         long long t0 = time_mono_ms();
 
-        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 &&
-               !logged_since(log, offset, "Serving securely on")) {
+        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 && !proc_serving(p, true)) {
                 siginfo_t info = {0};
                 if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
                     info.si_pid == p->pid)
@@ -1291,11 +1306,9 @@ static void run_pod(struct plane *pl, struct pod *pod, const cJSON *pspec,
         struct strbuf sum = {0};
         cJSON *env = cJSON_CreateObject();
         struct proc *p;
-        struct stat st;
         const char *sa;
         bool shares = shares_port(json_str(c, "image", NULL));
         pid_t old = 0;
-        long offset;
 
         snprintf(dir, sizeof(dir), "%s/pods/%s_%s", pl->state, pod->ns, pod->name);
         snprintf(key, sizeof(key), "pod:%s/%s", pod->ns, pod->name);
@@ -1339,12 +1352,11 @@ static void run_pod(struct plane *pl, struct pod *pod, const cJSON *pspec,
                         goto keep;
                 }
         }
-        offset = stat(log, &st) == 0 ? (long)st.st_size : 0; /* what the new process logs */
         proc_run(pl, key, argv, argc, h, log);
         p = hashmap_get(pl->procs, key);
         if (old > 0 && p)
-                hand_over(key, p, old, log, offset);
-        pod->serving = p && p->pid > 0 && time_mono_ms() - p->started_ms >= SERVING_AFTER_MS;
+                hand_over(key, p, old);
+        pod->proc = p;
         goto out;
 keep: /* cannot tell what it should run now: leave what runs alone */
         p = hashmap_get(pl->procs, key);
@@ -1537,7 +1549,11 @@ static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
                 if (!ns || !name ||
                     json_str(json_at(obj, "metadata", "annotations"), SERVING_ANNOTATION, NULL))
                         continue;
-                if (w && w->runs && !(w->serving && of_template(obj, w)))
+                if (w && w->runs &&
+                    !(w->proc && of_template(obj, w) &&
+                      proc_serving(w->proc,
+                                   shares_port(json_str(cJSON_GetArrayItem(w->containers, 0),
+                                                        "image", NULL)))))
                         continue; /* not yet: its process does not serve this template */
                 if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE,
                                "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
@@ -1625,7 +1641,8 @@ static void pass(struct plane *pl)
                         p->surge = !kind && rolls_with_surge(w);
                         p->uid = json_str(w, "metadata", "uid");
                         p->workload = json_str(w, "metadata", "name");
-                        p->runs = p->serving = false;
+                        p->runs = false;
+                        p->proc = NULL;
                         host_entry(pl, p->ip, p->name);
                         n_pods++;
                         run_pod(pl, p, json_at(json_at(w, "spec", "template"), "spec", NULL),

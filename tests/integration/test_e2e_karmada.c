@@ -596,7 +596,8 @@ static void test_delete(const char *instance)
 
 /* An instance with many estimator members (one kubeconfig Secret for all) reaches Ready, and
  * then the operator is at rest: every object a reconcile looks at is seen, however many. The
- * sample's scheduler image has no binary in ko-plane, so the estimators are not run. */
+ * estimators run in ko-plane; their members' API server is an address nothing answers at (an
+ * estimator keeps running and retrying then, as it would while a member is away). */
 static void test_many_estimators(const char *instance)
 {
         struct strbuf members = {0}, patch = {0};
@@ -605,7 +606,11 @@ static void test_many_estimators(const char *instance)
 
         body_create(&kube_secrets, "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{"
                                    "\"name\":\"members-kubeconfig\"},\"stringData\":{"
-                                   "\"kubeconfig\":\"apiVersion: v1\\nkind: Config\\n\"}}");
+                                   "\"kubeconfig\":\"apiVersion: v1\\nkind: Config\\nclusters:\\n"
+                                   "- name: m\\n  cluster: {server: 'https://127.0.0.1:1'}\\n"
+                                   "contexts:\\n- name: m\\n  context: {cluster: m, user: u}\\n"
+                                   "current-context: m\\nusers:\\n- name: u\\n  user: {token: x}\\n"
+                                   "\"}}");
         for (int i = 0; i < N_ESTIMATORS; i++)
                 strbuf_printf(&members,
                               "%s{\"name\":\"m%02d\",\"kubeconfigSecretRef\":{\"name\":"
