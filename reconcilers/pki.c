@@ -521,7 +521,9 @@ static int pki_contribute(const struct karmada *k, struct desired *d)
                 r = issue_karmada(k, d, existing, &rot, &apiserver, &fp_client);
         if (r == 0 && !k->etcd_external)
                 r = issue_etcd(k, d, existing_etcd ? existing_etcd : existing, &rot, &etcd_server);
-        if (r == 0) { /* the digest of what is issued with, as it is now */
+        if (r == 0) {                          /* the digest of what is issued with, as it is now */
+                for (int i = 0; i < CA_N; i++) /* what get_ca did not take (a user's CA) */
+                        pki_free(rot.cur[i]);
                 rot.cur[CA_KARMADA] = d->ca, rot.cur[CA_FRONT_PROXY] = d->front_proxy_ca;
                 rot.cur[CA_ETCD] = d->etcd_ca;
                 ca_rotation_seal(&rot);
@@ -551,10 +553,11 @@ static void expiring(const struct reconcile_ctx *ctx, struct step_result *ret)
         ret->degraded = true;
         snprintf(ret->reason, sizeof(ret->reason), "CertificateExpiring");
         snprintf(ret->message, sizeof(ret->message),
-                 "certificate %s expires at %s and cannot be renewed: the CA Secret %s/%s "
+                 "certificate %s %s at %s and cannot be renewed: the CA Secret %s/%s "
                  "(spec.customCertificate.apiServerCACert) has no tls.key",
-                 ctx->d->expiring, at, ctx->k->ca_secret_namespace ?: "",
-                 ctx->k->ca_secret_name ?: "");
+                 ctx->d->expiring,
+                 ctx->d->expiring_at > (long long)time(NULL) ? "expires" : "expired", at,
+                 ctx->k->ca_secret_namespace ?: "", ctx->k->ca_secret_name ?: "");
 }
 
 /* CertificatesReady names the certificate that expires first (RFC 3339 UTC times sort as text) */

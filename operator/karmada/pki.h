@@ -38,7 +38,8 @@ void pki_free(struct pki_cert *c);
 int pki_cert_pem(const struct pki_cert *c, char **ret, size_t *ret_len);
 int pki_key_pem(const struct pki_cert *c, char **ret, size_t *ret_len);
 
-/* Signed by ca (and within its validity)? */
+/* Issued by ca (its signature), at any time: an expired leaf still is (expiry is a renewal's
+ * concern, and a CA without its key keeps its leaves past it) */
 bool pki_signed_by(const struct pki_cert *leaf, const struct pki_cert *ca);
 /* Has exactly the subject, usages and SANs r asks for (SAN order and duplicates aside)? */
 bool pki_matches(const struct pki_cert *c, const struct pki_request *r);

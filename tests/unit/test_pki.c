@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/pem.h>
@@ -254,6 +255,41 @@ static void test_san_kinds(void **state)
         assert_false(pki_san_is_ip("10.0.0"));
 }
 
+/* An expired leaf is still its CA's (a CA without its key keeps it; one with its key renews
+ * it with the same key); another CA's is not */
+static void test_signed_by_ignores_time(void **state)
+{
+        struct pki_cert *ca = NULL, *other = NULL, *leaf = NULL;
+
+        (void)state;
+        assert_int_equal(pki_new_ca(&(struct pki_request){.cn = "ca",
+                                                          .ca = true,
+                                                          .validity_s = 3600,
+                                                          .key_type = PKI_ECDSA_P256},
+                                    &ca),
+                         0);
+        assert_int_equal(pki_new_ca(&(struct pki_request){.cn = "other",
+                                                          .ca = true,
+                                                          .validity_s = 3600,
+                                                          .key_type = PKI_ECDSA_P256},
+                                    &other),
+                         0);
+        assert_int_equal(pki_issue(ca,
+                                   &(struct pki_request){.cn = "leaf",
+                                                         .client_auth = true,
+                                                         .validity_s = 1,
+                                                         .key_type = PKI_ECDSA_P256},
+                                   &leaf),
+                         0);
+        sleep(2);
+        assert_true(pki_not_after(leaf) < (long long)time(NULL));
+        assert_true(pki_signed_by(leaf, ca));
+        assert_false(pki_signed_by(leaf, other));
+        pki_free(leaf);
+        pki_free(other);
+        pki_free(ca);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -264,6 +300,7 @@ int main(void)
                 cmocka_unit_test(test_san_kinds),
                 cmocka_unit_test(test_renewal_keeps_the_key),
                 cmocka_unit_test(test_renewal_window),
+                cmocka_unit_test(test_signed_by_ignores_time),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
