@@ -118,10 +118,11 @@ struct plane {
         char api_host[256]; /* the host cluster's API server, for KUBERNETES_SERVICE_* */
         int api_port;
         long token_rotate_s;
-        struct hashmap *images; /* ref -> struct image */
-        struct hashmap *tokens; /* pod key -> struct sa_token */
-        struct hashmap *stale;  /* volume file -> (long long *) ms since its source changed */
-        bool write_now;         /* the pod (re)starts: its volumes' files are written now */
+        struct hashmap *images;  /* ref -> struct image */
+        struct hashmap *tokens;  /* pod key -> struct sa_token */
+        struct hashmap *stale;   /* volume file -> (long long *) ms since its source changed */
+        struct hashmap *pending; /* "ns/pod" -> struct pending: to mark once its process serves */
+        bool write_now;          /* the pod (re)starts: its volumes' files are written now */
 };
 
 static volatile sig_atomic_t stop; /* set by SIGTERM and SIGINT */
@@ -1532,6 +1533,70 @@ static const struct pod *owner_of(const cJSON *obj, const struct pod *pods, int 
         return NULL;
 }
 
+/* A pod whose process runs its template and does not serve yet: marked as soon as it does,
+ * between passes (what a probe's period would give) */
+struct pending {
+        char proc[512]; /* its process's key */
+        bool api_server;
+};
+
+static void mark(struct plane *pl, const char *ns, const char *name)
+{
+        struct kube_status st;
+
+        if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE,
+                       "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION "\":\"true\"}}}",
+                       NULL, NULL, &st) < 0)
+                say("pod %s/%s: %s", ns, name, st.message);
+}
+
+static void pending_clear(struct plane *pl)
+{
+        const struct hashmap_entry *e, *next;
+
+        for (e = hashmap_first(pl->pending); e; e = next) {
+                next = hashmap_next(pl->pending, e);
+                free(hashmap_remove(pl->pending, hashmap_entry_key(e)));
+        }
+}
+
+static void pending_add(struct plane *pl, const char *ns, const char *name, const struct pod *w)
+{
+        char key[512];
+        struct pending *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return;
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        snprintf(p->proc, sizeof(p->proc), "pod:%s/%s", w->ns, w->name);
+        p->api_server = shares_port(json_str(cJSON_GetArrayItem(w->containers, 0), "image", NULL));
+        if (hashmap_put(pl->pending, key, p, NULL) < 0)
+                free(p);
+}
+
+/* Between passes: the pending pods whose process serves now */
+static void mark_pending(struct plane *pl)
+{
+        const struct hashmap_entry *e, *next;
+
+        for (e = hashmap_first(pl->pending); e; e = next) {
+                const struct pending *p = hashmap_entry_value(e);
+                const struct proc *proc = hashmap_get(pl->procs, p->proc);
+                char ns[512];
+                char *slash;
+                next = hashmap_next(pl->pending, e);
+                if (!proc || !proc_serving(proc, p->api_server))
+                        continue;
+                snprintf(ns, sizeof(ns), "%s", hashmap_entry_key(e));
+                slash = strchr(ns, '/');
+                if (slash) {
+                        *slash = '\0';
+                        mark(pl, ns, slash + 1);
+                }
+                free(hashmap_remove(pl->pending, hashmap_entry_key(e)));
+        }
+}
+
 static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
 {
         cJSON *list = NULL;
@@ -1541,25 +1606,23 @@ static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
                       &(struct kube_list_options){.label_selector = SERVING_SELECTOR}, &list,
                       NULL) < 0)
                 return;
+        pending_clear(pl);
         cJSON_ArrayForEach (obj, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const char *ns = json_str(obj, "metadata", "namespace"),
                            *name = json_str(obj, "metadata", "name");
                 const struct pod *w = owner_of(obj, pods, n_pods);
-                struct kube_status st;
+                bool ours;
                 if (!ns || !name ||
                     json_str(json_at(obj, "metadata", "annotations"), SERVING_ANNOTATION, NULL))
                         continue;
-                if (w && w->runs &&
-                    !(w->proc && of_template(obj, w) &&
-                      proc_serving(w->proc,
-                                   shares_port(json_str(cJSON_GetArrayItem(w->containers, 0),
-                                                        "image", NULL)))))
-                        continue; /* not yet: its process does not serve this template */
-                if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE,
-                               "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
-                               "\":\"true\"}}}",
-                               NULL, NULL, &st) < 0)
-                        say("pod %s/%s: %s", ns, name, st.message);
+                ours = w && w->proc && of_template(obj, w);
+                if (!w || !w->runs ||
+                    (ours && proc_serving(w->proc,
+                                          shares_port(json_str(cJSON_GetArrayItem(w->containers, 0),
+                                                               "image", NULL)))))
+                        mark(pl, ns, name);
+                else if (ours)
+                        pending_add(pl, ns, name, w);
         }
         cJSON_Delete(list);
 }
@@ -1805,6 +1868,7 @@ int main(int argc, char **argv)
         pl->images = hashmap_new();
         pl->tokens = hashmap_new();
         pl->stale = hashmap_new();
+        pl->pending = hashmap_new();
         pl->next_addr = address_block(pl->state);
         load_addresses(pl);
         /* the hosts file exists from the start, so that it can be bind-mounted at once */
@@ -1816,8 +1880,10 @@ int main(int argc, char **argv)
         say("running what the operator asks for (state %s)", pl->state);
         while (!stop) {
                 pass(pl);
-                for (int i = 0; i < 10 && !stop; i++)
+                for (int i = 0; i < 10 && !stop; i++) {
                         usleep(100 * 1000);
+                        mark_pending(pl);
+                }
         }
         procs_stop(pl, true);
         say("stopped");
