@@ -236,20 +236,24 @@ cJSON *live_container(const char *ns, const char *deployment)
         return c;
 }
 
-/* "status reason message" of condition `type` of Karmada object k into buf ("" if none) */
-static const char *condition_of(const cJSON *k, const char *type, char *buf, size_t size)
+const char *live_condition_of(const cJSON *obj, const char *type, bool with_message, char *buf,
+                              size_t size)
 {
         const cJSON *c;
 
         buf[0] = '\0';
         cJSON_ArrayForEach (c,
-                            cJSON_GetObjectItem(cJSON_GetObjectItem(k, "status"), "conditions")) {
+                            cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "status"), "conditions")) {
                 const cJSON *t = cJSON_GetObjectItem(c, "type");
                 if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
-                        snprintf(buf, size, "%s %s %s",
-                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")),
-                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")),
-                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")));
+                        snprintf(buf, size, "%s %s%s%s",
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")) ?: "",
+                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")) ?: "",
+                                 with_message ? " " : "",
+                                 with_message
+                                         ? cJSON_GetStringValue(cJSON_GetObjectItem(c, "message"))
+                                                   ?: ""
+                                         : "");
         }
         return buf;
 }
@@ -259,7 +263,7 @@ const char *live_condition(const char *ns, const char *name, const char *type, c
 {
         cJSON *k = live_get(ns, name);
 
-        condition_of(k, type, buf, size);
+        live_condition_of(k, type, true, buf, size);
         cJSON_Delete(k);
         return buf;
 }
@@ -277,7 +281,8 @@ double live_try_condition(const char *ns, const char *name, const char *type, co
                         cJSON_GetObjectItem(cJSON_GetObjectItem(k, "metadata"), "generation");
                 bool current = cJSON_IsNumber(og) && cJSON_IsNumber(gen) &&
                                og->valuedouble == gen->valuedouble;
-                bool ok = strncmp(condition_of(k, type, last, size), prefix, strlen(prefix)) == 0;
+                bool ok = strncmp(live_condition_of(k, type, true, last, size), prefix,
+                                  strlen(prefix)) == 0;
 
                 cJSON_Delete(k);
                 if (ok && current)

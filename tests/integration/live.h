@@ -51,6 +51,9 @@ void live_patch(const char *ns, const char *name, const char *fmt, ...)
 cJSON *live_get(const char *ns, const char *name);
 /* The first container of a Deployment (the caller frees it). */
 cJSON *live_container(const char *ns, const char *deployment);
+/* Condition `type` of an object's status: "status reason[ message]" into buf ("" if none) */
+const char *live_condition_of(const cJSON *obj, const char *type, bool with_message, char *buf,
+                              size_t size);
 /* A status condition: "status reason message" into buf ("" when there is none). */
 const char *live_condition(const char *ns, const char *name, const char *type, char *buf,
                            size_t size);

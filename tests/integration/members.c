@@ -17,19 +17,6 @@ const struct kube_resource members_clusters = {"cluster.karmada.io", "v1alpha1",
 const struct kube_resource members_policies = {"policy.karmada.io", "v1alpha1",
                                                "propagationpolicies", "PropagationPolicy", true};
 
-/* "Status Reason" of the Cluster's Ready condition, "" when absent */
-static const char *cluster_ready(const cJSON *c, char *buf, size_t size)
-{
-        const cJSON *e;
-
-        buf[0] = '\0';
-        cJSON_ArrayForEach (e, json_at(json_at(c, "status", NULL), "conditions", NULL))
-                if (strcmp(json_str(e, "type", NULL) ?: "", "Ready") == 0)
-                        snprintf(buf, size, "%s %s", json_str(e, "status", NULL) ?: "",
-                                 json_str(e, "reason", NULL) ?: "");
-        return buf;
-}
-
 static char *read_text(const char *dir, const char *file)
 {
         char path[512];
@@ -143,7 +130,8 @@ void member_join(struct kube_client *kk, const struct member *m)
         for (double t = itest_now();; usleep(500 * 1000)) {
                 cJSON *c = NULL;
                 bool ready = kube_get(kk, &members_clusters, NULL, m->name, &c, NULL) == 0 &&
-                             strcmp(cluster_ready(c, buf, sizeof(buf)), "True ClusterReady") == 0;
+                             strcmp(live_condition_of(c, "Ready", false, buf, sizeof(buf)),
+                                    "True ClusterReady") == 0;
                 cJSON_Delete(c);
                 if (ready)
                         break;

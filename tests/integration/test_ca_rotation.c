@@ -124,13 +124,8 @@ static void *poll_apiserver(void *arg)
 static const char *rotation(char *buf, size_t size)
 {
         cJSON *k = live_get(ns, "rot");
-        const cJSON *c;
 
-        buf[0] = '\0';
-        cJSON_ArrayForEach (c, json_at(json_at(k, "status", NULL), "conditions", NULL))
-                if (strcmp(json_str(c, "type", NULL) ?: "", "CARotation") == 0)
-                        snprintf(buf, size, "%s %s", json_str(c, "status", NULL) ?: "",
-                                 json_str(c, "reason", NULL) ?: "");
+        live_condition_of(k, "CARotation", false, buf, size);
         cJSON_Delete(k);
         return buf;
 }

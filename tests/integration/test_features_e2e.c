@@ -72,22 +72,6 @@ static cJSON *at(cJSON *o, const char *a, const char *b)
         return b ? cJSON_GetObjectItemCaseSensitive(o, b) : o;
 }
 
-/* "Status Reason" of a condition, "" when absent */
-static const char *condition(cJSON *o, const char *type, char *buf, size_t size)
-{
-        const cJSON *c;
-
-        buf[0] = '\0';
-        cJSON_ArrayForEach (c, at(o, "status", "conditions")) {
-                const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(c, "type"));
-                if (t && strcmp(t, type) == 0)
-                        snprintf(buf, size, "%s %s",
-                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")),
-                                 cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")));
-        }
-        return buf;
-}
-
 /* "member1=3,member2=0": a binding's spec.clusters */
 static const char *placement(cJSON *rb, char *buf, size_t size)
 {
@@ -122,7 +106,8 @@ static cJSON *wait_binding(const char *ns, const char *name, bool (*ok)(cJSON *,
                         break;
         }
         IT_FAIL("binding %s/%s: %s not reached in %.0fs (Scheduled: %s, clusters: %s)", ns, name,
-                what, timeout, rb ? condition(rb, "Scheduled", cond, sizeof(cond)) : "no binding",
+                what, timeout,
+                rb ? live_condition_of(rb, "Scheduled", false, cond, sizeof(cond)) : "no binding",
                 rb ? placement(rb, where, sizeof(where)) : "");
 }
 
@@ -137,7 +122,7 @@ static bool scheduled_is(cJSON *rb, const void *want)
 {
         char buf[128];
 
-        return strcmp(condition(rb, "Scheduled", buf, sizeof(buf)), want) == 0;
+        return strcmp(live_condition_of(rb, "Scheduled", false, buf, sizeof(buf)), want) == 0;
 }
 
 static bool exists(cJSON *rb, const void *unused)
@@ -353,7 +338,8 @@ static void wait_crd(struct kube_client *c, const char *where)
         for (double t = itest_now();; usleep(500 * 1000)) {
                 cJSON *crd = kget(c, &kube_crds, NULL, "pytorchjobs.kubeflow.org");
                 char buf[64];
-                bool ok = strncmp(condition(crd, "Established", buf, sizeof(buf)), "True", 4) == 0;
+                bool ok = strncmp(live_condition_of(crd, "Established", false, buf, sizeof(buf)),
+                                  "True", 4) == 0;
                 cJSON_Delete(crd);
                 if (ok)
                         return;
