@@ -72,3 +72,9 @@ struct kube_client *live_karmada_client(const char *ns, const char *name, char *
 void live_wait_deleted(const char *ns, const char *name, double timeout);
 /* A Secret of S3 credentials (accessKeyID, secretAccessKey), as KarmadaBackups name them. */
 void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret);
+/* A member's kubeconfig (as JSON string content, escaped) whose API server nothing answers at:
+ * an estimator given it runs and keeps retrying, as while its member is away */
+#define LIVE_UNREACHABLE_KUBECONFIG                                                            \
+        "apiVersion: v1\\nkind: Config\\nclusters:\\n- name: m\\n  cluster: {server: "         \
+        "'https://127.0.0.1:1'}\\ncontexts:\\n- name: m\\n  context: {cluster: m, user: u}\\n" \
+        "current-context: m\\nusers:\\n- name: u\\n  user: {token: x}\\n"

@@ -152,7 +152,7 @@ static void test_features(const char *ns, const char *name)
 
         live_create_object(&kube_secrets, ns,
                            "{\"metadata\":{\"name\":\"member1-kubeconfig\"},\"stringData\":{"
-                           "\"kubeconfig\":\"apiVersion: v1\\nkind: Config\\n\"}}");
+                           "\"kubeconfig\":\"" LIVE_UNREACHABLE_KUBECONFIG "\"}}");
         live_patch(ns, name,
                    "{\"spec\":{\"features\":{\"scheduler\":{\"estimator\":{\"enabled\":true,"
                    "\"memberClusters\":[{\"name\":\"member1\",\"kubeconfigSecretRef\":{"
