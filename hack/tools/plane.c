@@ -24,8 +24,10 @@
  *                 behind a Service. Others stop, then start.
  *   readiness     the test clusters' kwok makes a pod of an operator's workload Ready only
  *                 once ko-plane annotates it ko-plane.karmada.io/serving (hack/kwok-stages.yaml):
- *                 when its process runs the pod's template and serves (a generic API server
- *                 once it logs so, any other after 1 s up), at once for a pod it does not run.
+ *                 when its process runs the pod's template and serves (etcd, an API server or
+ *                 the webhook once it logs so, as its readiness probe would pass; any other
+ *                 once it runs, as a container without a probe), at once for a pod it does
+ *                 not run.
  *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
  *                 maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
@@ -134,7 +136,6 @@ struct proc {
         char log[4096];
         pid_t pid;
         long long next_start_ms; /* after a crash */
-        long long started_ms;    /* when it last started */
         long log_start;          /* the size of its log then: what it logged since follows */
         long long backoff_ms;
         bool wanted; /* in this pass */
@@ -313,7 +314,6 @@ static void proc_start(const char *key, struct proc *p)
                 return;
         }
         p->pid = pid;
-        p->started_ms = time_mono_ms();
         say("started %s (pid %d, log %s)", key, pid, p->log);
 }
 
@@ -434,8 +434,6 @@ static void procs_stop(struct plane *pl, bool all)
  * operator sees done is one whose processes run. */
 #define SERVING_ANNOTATION "ko-plane.karmada.io/serving"
 #define SERVING_SELECTOR   KO_LABEL_NAME "," KO_LABEL_INSTANCE
-#define SERVING_AFTER_MS   1000 /* up that long without exiting (what has no SERVING_LOG) */
-#define SERVING_LOG        "Serving securely on" /* a generic API server's, once it serves */
 
 struct pod {
         char ns[64], name[320], ip[32];
@@ -1220,14 +1218,39 @@ static bool logged_since(const char *log, long offset, const char *text)
         return found;
 }
 
-/* Whether the process serves: a generic API server once its log says so (what its readiness
- * probe would see), any other once it ran SERVING_AFTER_MS without exiting */
-static bool proc_serving(const struct proc *p, bool api_server)
+/* What a process whose pod has a readiness probe logs once that probe would pass (by image
+ * name); a process of another image is ready once it runs, as a container without a probe */
+static const struct {
+        const char *image, *line;
+} serving_logs[] = {
+        {"kube-apiserver", "Serving securely on"},
+        {"karmada-aggregated-apiserver", "Serving securely on"},
+        {"etcd", "ready to serve client requests"},
+        {"karmada-webhook", "Serving webhook server"},
+};
+
+static const char *serving_log(const char *image)
 {
-        if (p->pid <= 0)
-                return false;
-        return api_server ? logged_since(p->log, p->log_start, SERVING_LOG)
-                          : time_mono_ms() - p->started_ms >= SERVING_AFTER_MS;
+        const char *slash, *base;
+        size_t len;
+
+        if (!image)
+                return NULL;
+        slash = strrchr(image, '/');
+        base = slash ? slash + 1 : image;
+        len = strcspn(base, ":@");
+
+        for (size_t i = 0; i < sizeof(serving_logs) / sizeof(serving_logs[0]); i++)
+                if (len == strlen(serving_logs[i].image) &&
+                    strncmp(base, serving_logs[i].image, len) == 0)
+                        return serving_logs[i].line;
+        return NULL;
+}
+
+/* Whether the process serves: it runs, and logged its serving line since it started */
+static bool proc_serving(const struct proc *p, const char *line)
+{
+        return p->pid > 0 && (!line || logged_since(p->log, p->log_start, line));
 }
 
 /* The new process of key serves (up to 2 min) or exited: stop the old one */
@@ -1236,7 +1259,8 @@ static void hand_over(const char *key, const struct proc *p, pid_t old)
         struct proc was = {.pid = old};
         long long t0 = time_mono_ms();
 
-        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 && !proc_serving(p, true)) {
+        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 &&
+               !proc_serving(p, "Serving securely on")) {
                 siginfo_t info = {0};
                 if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
                     info.si_pid == p->pid)
@@ -1536,8 +1560,8 @@ static const struct pod *owner_of(const cJSON *obj, const struct pod *pods, int 
 /* A pod whose process runs its template and does not serve yet: marked as soon as it does,
  * between passes (what a probe's period would give) */
 struct pending {
-        char proc[512]; /* its process's key */
-        bool api_server;
+        char proc[512];   /* its process's key */
+        const char *line; /* serving_log() of its image */
 };
 
 static void mark(struct plane *pl, const char *ns, const char *name)
@@ -1569,7 +1593,7 @@ static void pending_add(struct plane *pl, const char *ns, const char *name, cons
                 return;
         snprintf(key, sizeof(key), "%s/%s", ns, name);
         snprintf(p->proc, sizeof(p->proc), "pod:%s/%s", w->ns, w->name);
-        p->api_server = shares_port(json_str(cJSON_GetArrayItem(w->containers, 0), "image", NULL));
+        p->line = serving_log(json_str(cJSON_GetArrayItem(w->containers, 0), "image", NULL));
         if (hashmap_put(pl->pending, key, p, NULL) < 0)
                 free(p);
 }
@@ -1585,7 +1609,7 @@ static void mark_pending(struct plane *pl)
                 char ns[512];
                 char *slash;
                 next = hashmap_next(pl->pending, e);
-                if (!proc || !proc_serving(proc, p->api_server))
+                if (!proc || !proc_serving(proc, p->line))
                         continue;
                 snprintf(ns, sizeof(ns), "%s", hashmap_entry_key(e));
                 slash = strchr(ns, '/');
@@ -1618,7 +1642,7 @@ static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
                 ours = w && w->proc && of_template(obj, w);
                 if (!w || !w->runs ||
                     (ours && proc_serving(w->proc,
-                                          shares_port(json_str(cJSON_GetArrayItem(w->containers, 0),
+                                          serving_log(json_str(cJSON_GetArrayItem(w->containers, 0),
                                                                "image", NULL)))))
                         mark(pl, ns, name);
                 else if (ours)
