@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real, local Kubernetes cluster for development and tests: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler and kwok (fake nodes, so Deployments and StatefulSets
-# roll out without a container runtime), all on 127.0.0.1 with free ports.
+# roll out without a container runtime), all on 127.0.0.1 with free ports. kwok's pod stages
+# (hack/kwok-stages.yaml) make the pods of an operator's workload wait for ko-plane
+# (hack/plane.sh) to see their process serve; other pods are Ready at once.
 #
 #   hack/cluster.sh up     [--name N | --state-dir DIR] [--nodes K]   start; print the kubeconfig path
 #   hack/cluster.sh down   [--name N | --state-dir DIR]               stop what `up` started; remove state
