@@ -13,6 +13,8 @@
 #   hack/cluster.sh start  COMPONENT [--name N | --state-dir DIR]     start it again with the same flags
 #   hack/cluster.sh env    [--name N | --state-dir DIR]               print the cluster's variables
 #   hack/cluster.sh kubectl [--name N | --state-dir DIR] -- ARG...    the pinned kubectl, as admin
+#   hack/cluster.sh user   NAME [--name N | --state-dir DIR]          an operator's user of its own
+#                                  (kubeconfig/NAME, made once); print the kubeconfig path
 #   hack/cluster.sh run    NAME [--name N | --state-dir DIR] -- CMD [ARG...]
 #                                  (re)start CMD as an extra process of the cluster (log in
 #                                  logs/NAME.log); `down` and `stop NAME` stop it
@@ -21,6 +23,8 @@
 # the NAME of an extra process (stop, kill).
 # kubeconfig/karmada-operator is a user of its own (system:masters) for the operator: the
 # kube-apiserver's audit log (logs/audit.log, JSON lines) records its requests and nobody else's.
+# `user NAME` makes another such user (group karmada-operators, logged too), so that tests
+# running at once each count their own operator's requests.
 # Each cluster keeps its state (PKI, kubeconfigs, logs, pids) in one directory, so several can
 # run at once. Processes are stopped by the pid `up` recorded (checked against their start
 # time), never by name.
@@ -87,7 +91,7 @@ issue_cert() { # name subject ext-section
         local d=$STATE/pki
         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$2" \
                 -keyout "$d/$1.key" -out "$d/$1.csr" 2>/dev/null
-        openssl x509 -req -in "$d/$1.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        openssl x509 -req -in "$d/$1.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
                 -days 3650 -extfile "$d/openssl.cnf" -extensions "$3" -out "$d/$1.crt" 2>/dev/null
         rm -f "$d/$1.csr"
 }
@@ -115,14 +119,15 @@ EOF
         issue_cert kube-scheduler "/CN=system:kube-scheduler" client
         issue_cert kwok "/O=system:masters/CN=kwok" client
         # the operator's own user, so the audit log tells its requests from everyone else's
-        issue_cert karmada-operator "/O=system:masters/CN=karmada-operator" client
+        issue_cert karmada-operator "/O=system:masters/O=karmada-operators/CN=karmada-operator" client
         openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
         openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
 }
 
 b64() { base64 -w0 <"$1"; }
 
-# The audit policy: every request of the operator's user (kubeconfig/karmada-operator), and of
+# The audit policy: every request of the operators' users (group karmada-operators:
+# kubeconfig/karmada-operator and those of `user NAME`), and of
 # the ServiceAccount the operator runs as in-cluster (bundle/plain), at
 # Metadata level (verb, resource, name, code, time), once it completed; nothing of anyone else.
 # Tests count the operator's requests from logs/audit.log (JSON lines).
@@ -133,7 +138,9 @@ kind: Policy
 omitStages: [RequestReceived, ResponseStarted]
 rules:
 - level: Metadata
-  users: [karmada-operator, "system:serviceaccount:karmada-operator-system:karmada-operator"]
+  userGroups: [karmada-operators]
+- level: Metadata
+  users: ["system:serviceaccount:karmada-operator-system:karmada-operator"]
 - level: None
 EOF
 }
@@ -161,6 +168,18 @@ contexts:
 current-context: $CLUSTER_NAME
 EOF
         chmod 600 "$1"
+}
+
+# An operator's user of its own (group karmada-operators, so the audit log records it); made
+# once, so tests running at once may ask for theirs.
+operator_user() { # name
+        [[ $1 =~ ^karmada-operator(-[a-z0-9_-]+)?$ ]] || die "user '$1': not karmada-operator[-SUFFIX]"
+        local k=$STATE/kubeconfig/$1
+        if [ ! -s "$k" ]; then
+                issue_cert "$1" "/O=system:masters/O=karmada-operators/CN=$1" client
+                write_kubeconfig "$k.tmp" "$1" && mv "$k.tmp" "$k"
+        fi
+        echo "$k"
 }
 
 # ---- components ----
@@ -411,7 +430,7 @@ main() {
         shift
         case $cmd in
         -h | --help | help) usage; exit 0 ;;
-        start | stop | kill | run) component=${1:-}; [ -n "$component" ] || die "$cmd needs a name"; shift ;;
+        start | stop | kill | run | user) component=${1:-}; [ -n "$component" ] || die "$cmd needs a name"; shift ;;
         esac
         NAME=local STATE="" NODES=1
         while [ $# -gt 0 ]; do
@@ -436,6 +455,7 @@ main() {
         kill) load_env; STOP_SIGNAL=KILL stop_components "$component" ;;
         run) load_env; [ $# -gt 0 ] || die "run needs -- CMD"; run_extra "$component" "$@" ;;
         kubectl) load_env; kubectl_ "$@" ;;
+        user) load_env; operator_user "$component" ;;
         *) usage >&2; exit 2 ;;
         esac
 }

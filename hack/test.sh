@@ -5,7 +5,8 @@
 #      packaging (the images built and the operator started in its image, the systemd unit)
 #   3. the `asan` preset (AddressSanitizer + UndefinedBehaviorSanitizer): build, then every test
 #      but lint and packaging (unit, compat, integration against a local cluster that CTest
-#      brings up and down)
+#      brings up and down), two at a time: the integration tests mostly wait on rollouts, and
+#      those that cannot share the cluster run alone (tests/CMakeLists.txt)
 # Exits non-zero on any failure. Extra arguments go to the asan ctest run (e.g. -R plumbing).
 set -euo pipefail
 LOG_TAG=test
@@ -26,6 +27,6 @@ ctest --preset ci -L "unit|lint|packaging" -j "$jobs"
 log "asan preset: build and every test"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
-ctest --preset asan -LE "lint|packaging" "$@"
+ctest --preset asan -LE "lint|packaging" -j 2 "$@"
 
 log "all tests passed in $((SECONDS - start))s"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "audit.h"
 
+#include <errno.h> /* program_invocation_short_name */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,11 +13,34 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
-static const char *user = "karmada-operator";
+static const char *user; /* NULL until asked: the test's own (own_user) */
 
 void audit_set_user(const char *u)
 {
         user = u;
+}
+
+/* "karmada-operator-<test>" (test_e2e_karmada: karmada-operator-e2e-karmada): a user per test
+ * program, so that tests running at once count only their own operator's requests. */
+static const char *own_user(void)
+{
+        static char name[128];
+        const char *t = program_invocation_short_name;
+
+        if (!name[0]) {
+                if (strncmp(t, "test_", 5) == 0)
+                        t += 5;
+                snprintf(name, sizeof(name), "karmada-operator-%s", t);
+                for (char *c = name; *c; c++)
+                        if (*c == '_')
+                                *c = '-';
+        }
+        return name;
+}
+
+static const char *counted_user(void)
+{
+        return user ? user : own_user();
 }
 
 static const char *log_path(void)
@@ -35,7 +59,10 @@ const char *audit_operator_kubeconfig(void)
         const char *d = getenv("KO_TEST_CLUSTER");
 
         IT_ASSERT(d && *d, "KO_TEST_CLUSTER is not set");
-        snprintf(path, sizeof(path), "%s/kubeconfig/karmada-operator", d);
+        snprintf(path, sizeof(path), "%s/kubeconfig/%s", d, own_user());
+        if (access(path, R_OK) != 0)
+                IT_ASSERT(itest_cluster_ctl("user", own_user()) == 0, "cluster.sh user %s",
+                          own_user());
         IT_ASSERT(access(path, R_OK) == 0, "%s: not readable", path);
         return path;
 }
@@ -69,7 +96,7 @@ static void count_line(const char *line, struct audit_counts *out, struct strbuf
 
         IT_ASSERT(ev, "audit log: not JSON: %.200s", line);
         if (strcmp(str(ev, "stage", NULL), "ResponseComplete") != 0 ||
-            strcmp(str(ev, "user", "username"), user) != 0) {
+            strcmp(str(ev, "user", "username"), counted_user()) != 0) {
                 cJSON_Delete(ev);
                 return;
         }

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The operator's requests counted from the outside: the host cluster's kube-apiserver writes
- * an audit log (hack/cluster.sh: $KO_TEST_CLUSTER/logs/audit.log) of every request the user
- * "karmada-operator" makes (kubeconfig/karmada-operator), and only of those. */
+ * an audit log (hack/cluster.sh: $KO_TEST_CLUSTER/logs/audit.log) of every request the
+ * operators' users make, and only of those. Each test program has a user of its own
+ * ("karmada-operator-<test>", made by `cluster.sh user`), so tests may run at once. */
 #pragma once
 
 #include <stdbool.h>
 
-/* Count the requests of this user from now on (default "karmada-operator"; the operator in a
+/* Count the requests of this user from now on (default the test's own; the operator in a
  * pod: "system:serviceaccount:<ns>:karmada-operator"). */
 void audit_set_user(const char *user);
-/* The kubeconfig of the operator's own user. */
+/* The kubeconfig of the test's own operator user (made on first use). */
 const char *audit_operator_kubeconfig(void);
 
 struct audit_counts {
