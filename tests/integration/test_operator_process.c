@@ -46,6 +46,7 @@ static void start_op(int i, char *const env[])
                 .kubeconfig = itest_kubeconfig(),
                 .lease_ns = ns,
                 .lease_id = lease_name,
+                .watch_ns = ns, /* not the instances of tests running beside it */
                 .log_level = "debug",
                 .metrics_port = o->metrics_port,
                 .probe_port = o->probe_port,
