@@ -10,7 +10,6 @@
  * webhook address makes a reconcile of an unchanged instance send nothing. */
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +17,14 @@
 #include <time.h>
 
 #include "common.h"
+#include "karmada/crd_tarball.h"
 #include "karmada/sync.h"
 #include "runtime/log.h"
 #include "util/digest.h"
-#include "util/fetch.h"
 #include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
-#include "util/untar.h"
 #include "util/yaml.h"
 
 #define MAX_CRD_FILE (8u << 20)
@@ -110,70 +108,6 @@ static int resources_contribute(const struct karmada *k, struct desired *d)
         cJSON_AddStringToObject(subject, "name", "system:admin");
         cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "subjects"), subject);
         return desired_add_karmada(d, &kube_clusterrolebindings, o);
-}
-
-/* ---- the CRD tarball ---- */
-
-/* Downloads and extractions of the cache directory, one at a time. */
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct tarball {
-        char dir[4096]; /* the extracted tree: dir/crds/{bases,patches} */
-        char sum[SHA256_HEX_LEN];
-};
-
-/* The tarball of k, downloaded (when missing, or when the policy is Always and fresh says
- * so) and extracted into a directory named after its digest. */
-static int get_tarball(const struct reconcile_ctx *ctx, bool download_again, struct tarball *t,
-                       char *err, size_t errlen)
-{
-        const struct karmada *k = ctx->k;
-        char url_sum[SHA256_HEX_LEN], base[4096], file[4200], check[4300];
-        struct stat st;
-        int r;
-
-        if (!ctx->cache_dir) {
-                snprintf(err, errlen, "no cache directory for CRD tarballs");
-                return -EINVAL;
-        }
-        sha256_hex(k->crd_url, strlen(k->crd_url), url_sum);
-        if (snprintf(base, sizeof(base), "%s/crds/%s", ctx->cache_dir, url_sum) >=
-            (int)sizeof(base))
-                return -ENAMETOOLONG;
-        snprintf(file, sizeof(file), "%s/crds.tar.gz", base);
-        pthread_mutex_lock(&cache_lock);
-        r = fileio_mkdir_p(base, 0700);
-        if (r < 0) {
-                snprintf(err, errlen, "%s: %s", base, strerror(-r));
-                goto out;
-        }
-        if (download_again || stat(file, &st) < 0) {
-                r = fetch_to_file(
-                        k->crd_url,
-                        &(struct fetch_options){.proxy = k->crd_proxy, .max_bytes = 64u << 20},
-                        file, err, errlen);
-                if (r < 0)
-                        goto out;
-        }
-        r = sha256_file_hex(file, t->sum);
-        if (r < 0) {
-                snprintf(err, errlen, "%s: %s", file, strerror(-r));
-                goto out;
-        }
-        snprintf(t->dir, sizeof(t->dir), "%s/%.16s", base, t->sum);
-        if (stat(t->dir, &st) < 0) {
-                r = untar_safe(file, "crds/", t->dir, NULL, err, errlen);
-                if (r < 0)
-                        goto out;
-        }
-        snprintf(check, sizeof(check), "%s/crds/bases", t->dir);
-        if (stat(check, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                r = -ENOENT;
-                snprintf(err, errlen, "%s has no crds/bases directory", k->crd_url);
-        }
-out:
-        pthread_mutex_unlock(&cache_lock);
-        return r;
 }
 
 /* Every *.yaml below dir (sorted, recursively) into *files (one string each, '\n'-joined). */
@@ -309,7 +243,7 @@ fail:
         return NULL;
 }
 
-static int apply_crds(const struct reconcile_ctx *ctx, const struct tarball *t, const char *ca,
+static int apply_crds(const struct reconcile_ctx *ctx, const struct crd_tarball *t, const char *ca,
                       int *ret_written, char *err, size_t errlen)
 {
         char bases[4200], patches_dir[4200];
@@ -367,7 +301,8 @@ static int resources_reconcile(struct reconcile_ctx *ctx, struct step_result *re
         char err[1024] = "", ca_sum[SHA256_HEX_LEN], memo[sizeof(ctx->memo->value)];
         long long now = time_mono_ms();
         bool fresh = ctx->memo->at_ms && now - ctx->memo->at_ms < ctx->resync_ms;
-        struct tarball t;
+        const struct karmada *k = ctx->k;
+        struct crd_tarball t;
         char *ca;
         int r, written = 0;
 
@@ -380,7 +315,17 @@ static int resources_reconcile(struct reconcile_ctx *ctx, struct step_result *re
         }
         sha256_hex(ca, strlen(ca), ca_sum);
         /* the tarball is fetched again only when the memo expired and the policy says so */
-        r = get_tarball(ctx, ctx->k->crd_always && !fresh, &t, err, sizeof(err));
+        r = ctx->cache_dir ? crd_tarball_get(ctx->cache_dir,
+                                             &(struct crd_tarball_source){
+                                                     .url = k->crd_url,
+                                                     .proxy = k->crd_proxy,
+                                                     .sha256 = k->crd_sha256,
+                                                     .download = k->crd_always && !fresh,
+                                             },
+                                             &t, err, sizeof(err))
+                           : -EINVAL;
+        if (!ctx->cache_dir)
+                snprintf(err, sizeof(err), "no cache directory for CRD tarballs");
         if (r == 0) {
                 snprintf(memo, sizeof(memo), "%.32s %.32s %s", t.sum, ca_sum, ctx->k->namespace);
                 if (!(fresh && strcmp(memo, ctx->memo->value) == 0))
@@ -389,8 +334,15 @@ static int resources_reconcile(struct reconcile_ctx *ctx, struct step_result *re
         free(ca);
         if (r < 0) {
                 ret->ready = false;
-                snprintf(ret->reason, sizeof(ret->reason), "CRDsFailed");
-                snprintf(ret->message, sizeof(ret->message), "spec.crdTarball: %s", err);
+                snprintf(ret->reason, sizeof(ret->reason), "%s",
+                         r == -EBADMSG ? "CRDDigestMismatch" : "CRDsFailed");
+                /* the field to fix: the KarmadaRelease's, or the instance's own */
+                if (k->crd_sha256 || (k->release.catalog && k->release.crd_url[0] &&
+                                      strcmp(k->crd_url, k->release.crd_url) == 0))
+                        snprintf(ret->message, sizeof(ret->message),
+                                 "KarmadaRelease %s spec.crdTarball: %s", k->release.name, err);
+                else
+                        snprintf(ret->message, sizeof(ret->message), "spec.crdTarball: %s", err);
                 ctx->memo->at_ms = 0;
                 return 0;
         }

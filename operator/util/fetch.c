@@ -64,7 +64,9 @@ int fetch_to_file(const char *url, const struct fetch_options *o, const char *pa
         }
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        /* never from https down to http */
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
+                         strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

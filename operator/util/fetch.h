@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Download a URL to a file (libcurl): http and https only (redirects too), TLS verified, a size
- * limit and a timeout; the file appears complete or not at all. */
+/* Download a URL to a file (libcurl): http and https only (redirects too, but never from https
+ * to http), TLS verified, a size limit and a timeout; the file appears complete or not at
+ * all. */
 #pragma once
 
 #include <stddef.h>

@@ -71,23 +71,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return ret;
 }
 
-struct fileserver *fileserver_start(const char *root)
+static struct fileserver *start(const char *root, const char *cert_pem, const char *key_pem)
 {
         struct fileserver *s = calloc(1, sizeof(*s));
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
 
         if (!s || !(s->root = strdup(root))) {
                 free(s);
                 return NULL;
         }
-        s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                                NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &a, MHD_OPTION_END);
+        if (cert_pem)
+                s->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, s,
+                                        MHD_OPTION_SOCK_ADDR, &a, MHD_OPTION_HTTPS_MEM_CERT,
+                                        cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+                                        MHD_OPTION_END);
+        else
+                s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &a,
+                                        MHD_OPTION_END);
         if (!s->d) {
                 free(s->root);
                 free(s);
                 return NULL;
         }
         return s;
+}
+
+struct fileserver *fileserver_start(const char *root)
+{
+        return start(root, NULL, NULL);
+}
+
+struct fileserver *fileserver_start_tls(const char *root, const char *cert_pem, const char *key_pem)
+{
+        return start(root, cert_pem, key_pem);
 }
 
 int fileserver_port(const struct fileserver *s)

@@ -6,6 +6,9 @@
 struct fileserver;
 
 struct fileserver *fileserver_start(const char *root);
+/* The same over HTTPS, with this certificate and key (PEM, kept in memory). */
+struct fileserver *fileserver_start_tls(const char *root, const char *cert_pem,
+                                        const char *key_pem);
 int fileserver_port(const struct fileserver *s);
 /* requests served so far (any path) */
 unsigned fileserver_requests(const struct fileserver *s);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,8 +21,14 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "fileserver.h"
+#include "karmada/crd_tarball.h"
+#include "util/digest.h"
 #include "util/fetch.h"
 #include "util/fileio.h"
 #include "util/untar.h"
@@ -242,6 +249,211 @@ static void test_fetch(void **state)
         fileserver_stop(srv);
 }
 
+/* A self-signed certificate for 127.0.0.1 (PEM), its key kept in memory */
+static void self_signed(char **cert_pem, char **key_pem)
+{
+        EVP_PKEY *key = EVP_EC_gen("P-256");
+        X509 *x = X509_new();
+        X509V3_CTX ctx;
+        X509_EXTENSION *ext;
+        BIO *b;
+
+        assert_non_null(key);
+        X509_set_version(x, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+        X509_gmtime_adj(X509_getm_notBefore(x), -60);
+        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+        X509_set_pubkey(x, key);
+        X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                                   (const unsigned char *)"127.0.0.1", -1, -1, 0);
+        X509_set_issuer_name(x, X509_get_subject_name(x));
+        X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+        ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+        assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+        b = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509(b, x);
+        *cert_pem = calloc(1, (size_t)BIO_pending(b) + 1);
+        BIO_read(b, *cert_pem, BIO_pending(b));
+        BIO_free(b);
+        b = BIO_new(BIO_s_mem());
+        PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+        *key_pem = calloc(1, (size_t)BIO_pending(b) + 1);
+        BIO_read(b, *key_pem, BIO_pending(b));
+        BIO_free(b);
+        X509_free(x);
+        EVP_PKEY_free(key);
+}
+
+/* Over HTTPS, verified against the given CA; a redirect from https to http is refused */
+static void test_fetch_https_never_down_to_http(void **state)
+{
+        struct fileserver *tls, *plain;
+        char *cert, *key, ca[4096], url[512], to[4096], err[512] = "";
+        FILE *f;
+
+        (void)state;
+        self_signed(&cert, &key);
+        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+        f = fopen(ca, "we");
+        fputs(cert, f);
+        fclose(f);
+        snprintf(to, sizeof(to), "%s/served.txt", dir);
+        f = fopen(to, "we");
+        fputs("0123456789", f);
+        fclose(f);
+        tls = fileserver_start_tls(dir, cert, key);
+        plain = fileserver_start(dir);
+        assert_non_null(tls);
+        assert_non_null(plain);
+        snprintf(to, sizeof(to), "%s/got-tls.txt", dir);
+        snprintf(url, sizeof(url), "https://127.0.0.1:%d/served.txt", fileserver_port(tls));
+        assert_int_equal(
+                fetch_to_file(url, &(struct fetch_options){.ca_file = ca}, to, err, sizeof(err)),
+                0);
+        assert_true(exists("got-tls.txt"));
+        unlink(to);
+        /* not trusted without the CA */
+        assert_int_equal(fetch_to_file(url, NULL, to, err, sizeof(err)), -EIO);
+        /* https -> https is followed; https -> http is not */
+        snprintf(url, sizeof(url),
+                 "https://127.0.0.1:%d/redirect?to=https://127.0.0.1:%d/served.txt",
+                 fileserver_port(tls), fileserver_port(tls));
+        assert_int_equal(
+                fetch_to_file(url, &(struct fetch_options){.ca_file = ca}, to, err, sizeof(err)),
+                0);
+        unlink(to);
+        snprintf(url, sizeof(url),
+                 "https://127.0.0.1:%d/redirect?to=http://127.0.0.1:%d/served.txt",
+                 fileserver_port(tls), fileserver_port(plain));
+        assert_int_equal(
+                fetch_to_file(url, &(struct fetch_options){.ca_file = ca}, to, err, sizeof(err)),
+                -EIO);
+        if (!strstr(err, "not supported") && !strstr(err, "disabled"))
+                fail_msg("%s", err);
+        assert_false(exists("got-tls.txt"));
+        assert_int_equal(fileserver_requests(plain), 0);
+        fileserver_stop(tls);
+        fileserver_stop(plain);
+        free(cert);
+        free(key);
+}
+
+/* A CRD tarball with the right digest is extracted; a wrong digest extracts nothing and
+ * names both; a cached copy that no longer matches is downloaded again. */
+static void test_crd_tarball_digest(void **state)
+{
+        static const struct entry crds[] = {
+                {"crds/bases/a.yaml", AE_IFREG, "kind: CustomResourceDefinition\n", 0},
+                {NULL, 0, NULL, 0}};
+        char *tar = make_tar("crds.tar.gz", crds), *bytes = NULL, sum[SHA256_HEX_LEN], url[256],
+             cache[4096], err[512] = "", wrong[SHA256_HEX_LEN];
+        struct fileserver *srv = fileserver_start(dir);
+        struct crd_tarball t;
+        size_t len;
+        FILE *f;
+
+        (void)state;
+        assert_int_equal(fileio_read(tar, 1u << 20, &bytes, &len), 0);
+        sha256_hex(bytes, len, sum);
+        snprintf(wrong, sizeof(wrong), "%s", sum);
+        wrong[0] = wrong[0] == '0' ? '1' : '0';
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/crds.tar.gz", fileserver_port(srv));
+        snprintf(cache, sizeof(cache), "%s/cache", dir);
+        /* a wrong digest: refused, nothing extracted, nothing kept */
+        assert_int_equal(crd_tarball_get(cache,
+                                         &(struct crd_tarball_source){.url = url, .sha256 = wrong},
+                                         &t, err, sizeof(err)),
+                         -EBADMSG);
+        assert_non_null(strstr(err, sum));
+        assert_non_null(strstr(err, wrong));
+        assert_non_null(strstr(err, "nothing extracted"));
+        {
+                char base[4300], url_sum[SHA256_HEX_LEN];
+                DIR *d;
+                sha256_hex(url, strlen(url), url_sum);
+                snprintf(base, sizeof(base), "%s/crds/%s", cache, url_sum);
+                d = opendir(base);
+                assert_non_null(d);
+                for (struct dirent *e; (e = readdir(d));)
+                        if (e->d_name[0] != '.')
+                                fail_msg("kept after a wrong digest: %s", e->d_name);
+                closedir(d);
+        }
+        /* the right one */
+        assert_int_equal(crd_tarball_get(cache,
+                                         &(struct crd_tarball_source){.url = url, .sha256 = sum},
+                                         &t, err, sizeof(err)),
+                         0);
+        assert_string_equal(t.sum, sum);
+        /* the cached copy, tampered with: checked again and downloaded again */
+        {
+                char path[4300], url_sum[SHA256_HEX_LEN];
+                unsigned before = fileserver_requests(srv);
+                sha256_hex(url, strlen(url), url_sum);
+                snprintf(path, sizeof(path), "%s/crds/%s/crds.tar.gz", cache, url_sum);
+                f = fopen(path, "we");
+                fputs("tampered", f);
+                fclose(f);
+                assert_int_equal(
+                        crd_tarball_get(cache,
+                                        &(struct crd_tarball_source){.url = url, .sha256 = sum}, &t,
+                                        err, sizeof(err)),
+                        0);
+                assert_int_equal(fileserver_requests(srv), before + 1);
+        }
+        fileserver_stop(srv);
+        free(bytes);
+        free(tar);
+}
+
+struct slow_fetch {
+        const char *cache, *url;
+        volatile int done;
+};
+
+static void *fetch_slow(void *arg)
+{
+        struct slow_fetch *s = arg;
+        struct crd_tarball t;
+        char err[512];
+
+        crd_tarball_get(s->cache, &(struct crd_tarball_source){.url = s->url}, &t, err,
+                        sizeof(err));
+        s->done = 1;
+        return NULL;
+}
+
+/* One slow server holds only its own URL: another URL is fetched meanwhile */
+static void test_crd_tarball_lock_per_url(void **state)
+{
+        static const struct entry crds[] = {
+                {"crds/bases/a.yaml", AE_IFREG, "kind: CustomResourceDefinition\n", 0},
+                {NULL, 0, NULL, 0}};
+        char *tar = make_tar("other.tar.gz", crds), url[256], cache[4096], err[512] = "";
+        struct fileserver *srv = fileserver_start(dir);
+        struct slow_fetch slow = {.cache = cache, .url = url};
+        struct crd_tarball t;
+        char other[256];
+        pthread_t th;
+
+        (void)state;
+        snprintf(cache, sizeof(cache), "%s/cache-lock", dir);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", fileserver_port(srv));
+        snprintf(other, sizeof(other), "http://127.0.0.1:%d/other.tar.gz", fileserver_port(srv));
+        assert_int_equal(pthread_create(&th, NULL, fetch_slow, &slow), 0);
+        usleep(200 * 1000); /* the slow one holds its lock (the server answers after 1 s) */
+        assert_int_equal(crd_tarball_get(cache, &(struct crd_tarball_source){.url = other}, &t, err,
+                                         sizeof(err)),
+                         0);
+        assert_false(slow.done);
+        pthread_join(th, NULL);
+        assert_true(slow.done);
+        fileserver_stop(srv);
+        free(tar);
+}
+
 static int rm(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
         (void)st, (void)flag, (void)f;
@@ -255,6 +467,9 @@ int main(void)
                 cmocka_unit_test(test_refuses_escapes_links_and_oversize),
                 cmocka_unit_test(test_refuses_what_is_not_an_archive),
                 cmocka_unit_test(test_fetch),
+                cmocka_unit_test(test_fetch_https_never_down_to_http),
+                cmocka_unit_test(test_crd_tarball_digest),
+                cmocka_unit_test(test_crd_tarball_lock_per_url),
         };
         int r;
 
