@@ -81,12 +81,14 @@ wait_until() {
 # seed_crd_cache CACHE VERSION: Karmada's CRD tarball of VERSION (from its Go module) where the
 # operator keeps what it downloads from the default URL (the SHA-256 of the URL), so instances
 # without spec.crdTarball need no network
+# (1 when the Go module proxy does not serve that version: nothing is seeded)
 seed_crd_cache() {
-        local url sum
+        local url sum tarball
+        tarball=$("$HACK_DIR/karmada-crds.sh" "$2" 2>/dev/null) || return 1
         url=https://github.com/karmada-io/karmada/releases/download/$2/crds.tar.gz
         sum=$(printf '%s' "$url" | sha256sum | cut -d' ' -f1)
         mkdir -p "$1/crds/$sum"
-        cp "$("$HACK_DIR/karmada-crds.sh" "$2")" "$1/crds/$sum/crds.tar.gz"
+        cp "$tarball" "$1/crds/$sum/crds.tar.gz"
 }
 
 # apply_operator_crds KUBECTL...: the operator's CRDs (crds/), applied server-side and waited for
@@ -94,7 +96,7 @@ seed_crd_cache() {
 apply_operator_crds() {
         "$@" apply --server-side --field-manager=karmada-operator-hack -f "$ROOT_DIR/crds/" >/dev/null
         local crd deadline=$((SECONDS + 60))
-        for crd in karmadas karmadabackups karmadabackupschedules; do
+        for crd in karmadas karmadabackups karmadabackupschedules karmadareleases; do
                 until [ "$("$@" get crd "$crd.operator.karmada.io" \
                         -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do
                         [ $SECONDS -lt $deadline ] || die "CRD $crd.operator.karmada.io not established after 60s"

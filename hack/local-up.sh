@@ -30,11 +30,20 @@ state=$("$HACK_DIR/cluster.sh" env --name local | sed -n 's/^STATE=//p')
 registry=$(sed -n 's/^REGISTRY=//p' "$state/registry.env")
 image=$("$HACK_DIR/build-image.sh" --push "$registry" | sed -n 1p)
 
-# the sample's CRD tarball, in the operator pod's cache volume (an emptyDir: ko-plane keeps it
-# under the pod's directory), where the operator keeps what it downloads (sha256 of the URL)
+# the CRD tarballs of the sample's release and of every built-in release (karmada-operator
+# releases) that the Go module proxy serves, in the operator pod's cache volume (an emptyDir:
+# ko-plane keeps it under the pod's directory), where the operator keeps what it downloads
+# (sha256 of the URL)
 version=$(sed -n 's/^ *karmadaVersion: *//p' crds/samples/karmada.yaml)
 podcache=$state/plane/pods/karmada-operator-system_karmada-operator-0/volumes/cache
-seed_crd_cache "$podcache" "$version"
+seed_crd_cache "$podcache" "$version" || die "no CRD tarball of $version (the sample's release)"
+for v in $("$operator" releases | sed -n 's/^\(v[0-9][0-9.]*\) (built in.*/\1/p'); do
+        if seed_crd_cache "$podcache" "$v"; then
+                log "seeded the CRD tarball of $v"
+        else
+                log "$v: not on the Go module proxy; its instances need its CRD tarball (README: Karmada releases, air-gapped)"
+        fi
+done
 chown -R 65532:65532 "$podcache" # as the pod's user (the image's) would have written it
 apply_operator_crds kubectl
 manifests=$state/karmada-operator.yaml

@@ -12,6 +12,7 @@
 #include "karmada/names.h"
 #include "karmada/pki.h"
 #include "kube/config.h"
+#include "releases.h"
 #include "render.h"
 #include "runtime/log.h"
 #include "karmada_controller/karmada_controller.h"
@@ -23,8 +24,9 @@
 static const char usage_text[] =
         "Usage: karmada-operator [--help | --version]\n"
         "       karmada-operator run [OPTIONS]\n"
-        "       karmada-operator render -f FILE [--json] [--show-secrets] [--key-algorithm "
-        "ALG]\n"
+        "       karmada-operator render -f FILE [--release FILE] [--json] [--show-secrets]\n"
+        "                               [--key-algorithm ALG]\n"
+        "       karmada-operator releases [--kubeconfig PATH] [--context NAME]\n"
         "       karmada-operator etcd-restore OPTIONS  (the init container of restores)\n"
         "\n"
         "Runs Karmada control planes declared by Karmada custom resources\n"
@@ -38,6 +40,10 @@ static const char usage_text[] =
         "cluster;\n"
         "                               generated keys and certificates are masked unless\n"
         "                               --show-secrets\n"
+        "  releases                     print the Karmada releases this operator runs and\n"
+        "                               their images: the built-in ones (the newest patch\n"
+        "                               of each minor; any patch of it runs the same way),\n"
+        "                               and with a kubeconfig the KarmadaRelease objects\n"
         "  etcd-restore                 restore an etcd member's data directory from a\n"
         "                               backup's snapshot in S3, once: --data-dir D\n"
         "                               --name N --initial-cluster C\n"
@@ -96,7 +102,10 @@ static const char usage_text[] =
         "                               operator.karmada.io/key-algorithm annotation wins\n"
         "\n"
         "Options of render:\n"
-        "  -f, --filename FILE          YAML or JSON with one or more Karmada objects\n"
+        "  -f, --filename FILE          YAML or JSON with one or more Karmada objects (and\n"
+        "                               KarmadaRelease objects they may name)\n"
+        "  --release FILE               KarmadaRelease objects (the release catalog) to\n"
+        "                               resolve spec.karmadaVersion with\n"
         "  --json                       print JSON instead of YAML\n"
         "  (the host cluster's objects come first, then those of the Karmada API server)\n"
         "  --show-secrets               print the generated keys and certificates\n"
@@ -429,6 +438,7 @@ static int cmd_render(int argc, char **argv)
                 {"json", no_argument, NULL, 'j'},
                 {"show-secrets", no_argument, NULL, 's'},
                 {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
+                {"release", required_argument, NULL, 'r'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -444,6 +454,9 @@ static int cmd_render(int argc, char **argv)
                         break;
                 case 'j':
                         o.json = true;
+                        break;
+                case 'r':
+                        o.release_file = optarg;
                         break;
                 case 's':
                         o.show_secrets = true;
@@ -464,6 +477,44 @@ static int cmd_render(int argc, char **argv)
                 return 2;
         }
         return render_manifests(file, &o, stdout, stderr);
+}
+
+static int cmd_releases(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"kubeconfig", required_argument, NULL, 'k'},
+                {"context", required_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        struct kube_config_options k = {0};
+        int c, status;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'k':
+                        k.kubeconfig = optarg;
+                        break;
+                case 'c':
+                        k.context = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "karmada-operator releases: unexpected argument '%s'\n",
+                        argv[optind]);
+                return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        status = releases_print(&k, stdout, stderr);
+        curl_global_cleanup();
+        return status;
 }
 
 /* One option of etcd-restore into o and c; -EINVAL when it is not one or is wrong. */
@@ -588,6 +639,8 @@ int main(int argc, char **argv)
 
         if (argc > 1 && strcmp(argv[1], "render") == 0)
                 return cmd_render(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "releases") == 0)
+                return cmd_releases(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "etcd-restore") == 0)
                 return cmd_etcd_restore(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "run") == 0) {

@@ -178,36 +178,89 @@ static int render_one(const char *path, const cJSON *doc, const struct render_op
         return 0;
 }
 
-int render_manifests(const char *path, const struct render_options *o, FILE *out, FILE *errout)
+/* The release catalog of a render: KarmadaRelease documents */
+static cJSON *catalog_lookup(const char *name, void *ctx)
+{
+        const cJSON *doc;
+
+        cJSON_ArrayForEach (doc, (const cJSON *)ctx) {
+                const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name"));
+                if (n && strcmp(n, name) == 0)
+                        return cJSON_Duplicate(doc, true);
+        }
+        return NULL;
+}
+
+/* The Karmada documents of path into karmadas (NULL: none wanted), its KarmadaRelease
+ * documents into releases, each of those checked. */
+static int load_docs(const char *path, cJSON *karmadas, cJSON *releases, FILE *errout)
 {
         struct yaml_limits lim = {0};
         char *text = NULL, err[1024];
-        cJSON *docs = NULL, *doc;
+        cJSON *docs = NULL, *doc, *next;
         size_t len = 0;
-        int r, status = 0, n = 0;
+        int r = read_input(path, &text, &len);
 
-        r = read_input(path, &text, &len);
         if (r < 0) {
                 fprintf(errout, "karmada-operator render: %s: %s\n", path, strerror(-r));
-                return 1;
+                return -1;
         }
         r = yaml_parse_stream(text, len, path, &lim, &docs, err, sizeof(err));
         free(text);
         if (r < 0) {
                 fprintf(errout, "karmada-operator render: %s\n", err);
-                return 1;
+                return -1;
         }
-        cJSON_ArrayForEach (doc, docs) {
-                const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
-                if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Karmada") != 0)
+        for (doc = docs->child; doc; doc = next) {
+                const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "kind"));
+                cJSON *into = !k                                 ? NULL
+                              : strcmp(k, "Karmada") == 0        ? karmadas
+                              : strcmp(k, "KarmadaRelease") == 0 ? releases
+                                                                 : NULL;
+                struct karmada_release rel;
+
+                next = doc->next;
+                if (!into)
                         continue;
+                if (into == releases && release_from_object(doc, &rel, err, sizeof(err)) < 0) {
+                        fprintf(errout, "karmada-operator render: %s: %s\n", path, err);
+                        r = -1;
+                }
+                cJSON_AddItemToArray(into, cJSON_DetachItemViaPointer(docs, doc));
+        }
+        cJSON_Delete(docs);
+        return r;
+}
+
+int render_manifests(const char *path, const struct render_options *o, FILE *out, FILE *errout)
+{
+        cJSON *karmadas = cJSON_CreateArray(), *releases = cJSON_CreateArray(), *doc;
+        int status = 1, n = 0;
+
+        if (!karmadas || !releases)
+                goto out;
+        if (o->release_file && strcmp(o->release_file, "-") == 0 && strcmp(path, "-") == 0) {
+                fprintf(errout, "karmada-operator render: -f and --release cannot both read "
+                                "stdin\n");
+                goto out;
+        }
+        if ((o->release_file && load_docs(o->release_file, NULL, releases, errout) < 0) ||
+            load_docs(path, karmadas, releases, errout) < 0)
+                goto out;
+        status = 0;
+        release_catalog_set(catalog_lookup, releases);
+        cJSON_ArrayForEach (doc, karmadas) {
                 n++;
                 status |= render_one(path, doc, o, out, errout);
         }
-        cJSON_Delete(docs);
+        release_catalog_set(NULL, NULL);
         if (n == 0) {
                 fprintf(errout, "karmada-operator render: %s: no Karmada object found\n", path);
-                return 1;
+                status = 1;
         }
+out:
+        cJSON_Delete(karmadas);
+        cJSON_Delete(releases);
         return status;
 }

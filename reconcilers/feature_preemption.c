@@ -4,13 +4,15 @@
  * scheduled in its order), PropagationPolicyPreemption on the controller-manager (a policy of
  * higher priority with preemption: Always takes resources from one of lower priority), and the
  * PriorityClasses listed, in the Karmada API server. Ready once the components run with these
- * gates. */
+ * gates. From v1.19 PriorityBasedScheduling is on by default in Karmada: then
+ * priorityBasedScheduling: false (said, not left out) turns it off. */
 #include <stdlib.h>
 
 #include "common.h"
 
 struct preemption {
         bool priority_scheduling;      /* PriorityBasedScheduling */
+        bool priority_said_off;        /* priorityBasedScheduling: false, given */
         bool policy_preemption;        /* PropagationPolicyPreemption */
         const cJSON *priority_classes; /* [{name, value, description}] */
 };
@@ -29,6 +31,7 @@ static int preemption_parse(struct spec_reader *p, const struct karmada *k, cons
         f->priority_scheduling =
                 spec_bool(p, c, "priorityBasedScheduling",
                           "spec.features.preemption.priorityBasedScheduling", false);
+        f->priority_said_off = !f->priority_scheduling && spec_get(c, "priorityBasedScheduling");
         f->policy_preemption = spec_bool(p, c, "policyPreemption",
                                          "spec.features.preemption.policyPreemption", false);
         f->priority_classes = spec_named_list(
@@ -55,6 +58,10 @@ static int preemption_contribute(const struct karmada *k, struct desired *d)
 
         if (f->priority_scheduling)
                 r = common_gate_on(d, "PriorityBasedScheduling", priority);
+        else if (f->priority_said_off &&
+                 release_gate_default_on(&k->release, "PriorityBasedScheduling"))
+                for (const enum names_component *c = priority; r >= 0 && *c != KO_N_COMPONENTS; c++)
+                        r = desired_gate(d, *c, "PriorityBasedScheduling", false);
         if (r >= 0 && f->policy_preemption)
                 r = common_gate_on(d, "PropagationPolicyPreemption", preempt);
         cJSON_ArrayForEach (pc, f->priority_classes) {

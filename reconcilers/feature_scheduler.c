@@ -220,6 +220,9 @@ static int scheduler_features_contribute(const struct karmada *k, struct desired
 const struct reconciler reconciler_feature_scheduler = {
         .name = "feature-scheduler",
         .after = (const char *const[]){"karmada-resources", "karmada-scheduler", NULL},
+        /* the scheduler calls the estimators over gRPC, whose messages change between minor
+         * releases (v1.19 removed fields): they move to a new release together */
+        .upgrades_with = "karmada-scheduler",
         .condition = "SchedulerFeaturesReady",
         .karmada_kinds = (const struct kube_resource *const[]){&kube_services, NULL},
         .feature = &(const struct karmada_feature){"scheduler", scheduler_parse, free},

@@ -68,7 +68,10 @@ struct step_result {
 struct reconciler {
         const char *name;
         const char *const *after; /* reconcilers that must be Ready first (NULL-terminated) */
-        const char *condition;    /* the status condition this step sets, or NULL */
+        /* during an upgrade, applied in the same step as this earlier reconciler (its peer in a
+         * protocol without version skew), not after it; NULL: in its own step */
+        const char *upgrades_with;
+        const char *condition; /* the status condition this step sets, or NULL */
         /* the kinds it adds to the Karmada API server (NULL-terminated; NULL: none) */
         const struct kube_resource *const *karmada_kinds;
         /* its block of spec.features (parsed by its own code), or NULL; a feature's reconciler
@@ -92,7 +95,8 @@ struct reconciler {
 /* The registry, in dependency order, NULL-terminated. */
 extern const struct reconciler *const registry_reconcilers[];
 
-/* Check a registry: names unique, each `after` naming a reconciler listed before it, at most
+/* Check a registry: names unique, each `after` and `upgrades_with` naming a reconciler listed
+ * before it, at most
  * `limit` entries. 0, or -EINVAL with err saying what is wrong. */
 int registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen);
 /* The kinds the registry's reconcilers put in the Karmada API server, each once, namespaces

@@ -70,12 +70,40 @@ static int check_unique(const struct reconciler *const *reg, size_t n, char *err
         return 0;
 }
 
+/* reg[n]'s `after` and `upgrades_with` name reconcilers listed before it */
+static int check_earlier(const struct reconciler *const *reg, size_t n, char *err, size_t errlen)
+{
+        const char *with = reg[n]->upgrades_with;
+        bool found;
+
+        for (const char *const *a = reg[n]->after; a && *a; a++) {
+                found = false;
+                for (size_t j = 0; j < n && !found; j++)
+                        found = strcmp(reg[j]->name, *a) == 0;
+                if (!found) {
+                        snprintf(err, errlen,
+                                 "reconciler %s comes after %s, which is not listed before it",
+                                 reg[n]->name, *a);
+                        return -EINVAL;
+                }
+        }
+        found = !with;
+        for (size_t j = 0; j < n && !found; j++)
+                found = strcmp(reg[j]->name, with) == 0;
+        if (!found) {
+                snprintf(err, errlen,
+                         "reconciler %s upgrades with %s, which is not listed before it",
+                         reg[n]->name, with);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int registry_check(const struct reconciler *const *reg, size_t limit, char *err, size_t errlen)
 {
         size_t n = 0, features = 0;
 
         for (; reg[n]; n++) {
-                bool found;
                 if (n >= limit) {
                         snprintf(err, errlen, "more than %zu reconcilers: the driver holds %zu",
                                  limit, limit);
@@ -88,18 +116,8 @@ int registry_check(const struct reconciler *const *reg, size_t limit, char *err,
                                  KARMADA_MAX_FEATURES, KARMADA_MAX_FEATURES);
                         return -EINVAL;
                 }
-                for (const char *const *a = reg[n]->after; a && *a; a++) {
-                        found = false;
-                        for (size_t j = 0; j < n && !found; j++)
-                                found = strcmp(reg[j]->name, *a) == 0;
-                        if (!found) {
-                                snprintf(err, errlen,
-                                         "reconciler %s comes after %s, which is not listed "
-                                         "before it",
-                                         reg[n]->name, *a);
-                                return -EINVAL;
-                        }
-                }
+                if (check_earlier(reg, n, err, errlen) < 0)
+                        return -EINVAL;
         }
         return 0;
 }

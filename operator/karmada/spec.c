@@ -60,12 +60,36 @@ static const char *tag_of(const struct karmada *k, enum names_tag_source t)
 {
         switch (t) {
         case KO_TAG_ETCD:
-                return k->release->etcd;
+                return k->release.etcd;
         case KO_TAG_KUBERNETES:
-                return k->release->kubernetes;
+                return k->release.kubernetes;
         default:
-                return k->version;
+                return k->release.karmada;
         }
+}
+
+/* The image of component c: its own imageRepository and imageTag, else the KarmadaRelease's,
+ * else the default registry (or spec.privateRegistry) and name at the release's tag. */
+static void set_image(struct karmada *k, enum names_component c, const char *repo, const char *tag)
+{
+        const struct names_component_info *info = &names_components[c];
+        struct karmada_settings *cc = &k->comp[c];
+        const char *given = k->release.image[c];
+        char buf[128];
+
+        if (!repo && !tag && given[0]) {
+                cc->image = strdup(given);
+                cc->image_tag =
+                        strdup(release_image_tag(given, buf, sizeof(buf)) ?: tag_of(k, info->tag));
+                return;
+        }
+        cc->image_tag = strdup(tag ? tag : tag_of(k, info->tag));
+        if (repo)
+                cc->image = dupf("%s:%s", repo, cc->image_tag);
+        else
+                cc->image = dupf("%s/%s:%s",
+                                 k->private_registry ? k->private_registry : info->image_registry,
+                                 info->image_name, cc->image_tag);
 }
 
 static void parse_common(struct spec_reader *p, struct karmada *k, enum names_component c,
@@ -87,13 +111,7 @@ static void parse_common(struct spec_reader *p, struct karmada *k, enum names_co
                 spec_problem(p, SUB("imagePullPolicy"),
                              "must be Always, IfNotPresent or Never, not \"%s\"", policy);
         cc->pull_policy = policy ? policy : "IfNotPresent";
-        cc->image_tag = strdup(tag ? tag : tag_of(k, info->tag));
-        if (repo)
-                cc->image = dupf("%s:%s", repo, cc->image_tag);
-        else
-                cc->image = dupf("%s/%s:%s",
-                                 k->private_registry ? k->private_registry : info->image_registry,
-                                 info->image_name, cc->image_tag);
+        set_image(k, c, repo, tag);
         cc->replicas = info->default_replicas;
         spec_int(p, o, "replicas", SUB("replicas"), 0, 1000, &cc->replicas);
         cc->labels = spec_map(p, o, "labels", SUB("labels"), cJSON_IsString, "a string");
@@ -233,29 +251,19 @@ static void parse_etcd(struct spec_reader *p, struct karmada *k, const cJSON *et
                                       "spec.components.etcd.local.peerCertSANs", true);
 }
 
-static bool url_ok(const char *u)
-{
-        return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) &&
-               u[strcspn(u, ":") + 3] && !strpbrk(u, " \t\r\n");
-}
-
-/* spec.karmadaVersion: a release this operator knows (the default when absent) */
+/* spec.karmadaVersion: a KarmadaRelease, or any release of a minor this operator knows (the
+ * default when absent) */
 static void parse_version(struct spec_reader *p, struct karmada *k, const cJSON *spec)
 {
-        const char *v;
+        const char *v = spec_str(p, spec, "karmadaVersion", "spec.karmadaVersion");
+        char msg[1024];
 
-        v = spec_str(p, spec, "karmadaVersion", "spec.karmadaVersion");
-        k->release = v ? release_find(v) : release_default();
-        if (!k->release) {
-                struct strbuf known = {0};
-                for (unsigned i = 0; i < release_count; i++)
-                        strbuf_printf(&known, "%s%s", i ? ", " : "", release_table[i].karmada);
-                spec_problem(p, "spec.karmadaVersion",
-                             "\"%s\" is not a release this operator supports (%s)", v, known.buf);
-                strbuf_free(&known);
-                k->release = release_default();
+        if (release_resolve_named(v ? v : KO_DEFAULT_KARMADA_VERSION, &k->release, msg,
+                                  sizeof(msg)) < 0) {
+                spec_problem(p, "spec.karmadaVersion", "%s", msg);
+                release_resolve(KO_DEFAULT_KARMADA_VERSION, &k->release, msg, sizeof(msg));
         }
-        k->version = strdup(k->release->karmada);
+        k->version = strdup(k->release.name);
 }
 
 /* spec.hostCluster: the DNS domain, another cluster's kubeconfig Secret */
@@ -312,18 +320,21 @@ static void parse_crd_tarball(struct spec_reader *p, struct karmada *k, const cJ
         crd = spec_obj(p, spec, "crdTarball", "spec.crdTarball");
         http = spec_obj(p, crd, "httpSource", "spec.crdTarball.httpSource");
         v = spec_str(p, http, "url", "spec.crdTarball.httpSource.url");
-        if (v && !url_ok(v))
+        if (v && !spec_http_url(v))
                 spec_problem(p, "spec.crdTarball.httpSource.url", "\"%s\" is not an http(s) URL",
                              v);
-        if (v)
+        if (v) {
                 k->crd_url = strdup(v);
-        else {
+        } else if (k->release.crd_url[0]) { /* a KarmadaRelease's, with its digest */
+                k->crd_url = strdup(k->release.crd_url);
+                k->crd_sha256 = k->release.crd_sha256[0] ? k->release.crd_sha256 : NULL;
+        } else {
                 char buf[256];
-                k->crd_url = strdup(release_crd_url(k->version, buf, sizeof(buf)));
+                k->crd_url = strdup(release_crd_url(k->release.karmada, buf, sizeof(buf)));
         }
         k->crd_proxy = spec_str(p, spec_obj(p, http, "proxy", "spec.crdTarball.httpSource.proxy"),
                                 "proxyURL", "spec.crdTarball.httpSource.proxy.proxyURL");
-        if (k->crd_proxy && !url_ok(k->crd_proxy))
+        if (k->crd_proxy && !spec_http_url(k->crd_proxy))
                 spec_problem(p, "spec.crdTarball.httpSource.proxy.proxyURL",
                              "\"%s\" is not an http(s) URL", k->crd_proxy);
         v = spec_str(p, crd, "crdDownloadPolicy", "spec.crdTarball.crdDownloadPolicy");

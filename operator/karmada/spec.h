@@ -11,6 +11,7 @@
 #include "kube/resource.h"
 #include "names.h"
 #include "spec_reader.h"
+#include "release_catalog.h"
 #include "versions.h"
 
 #define KO_NAME_MAX 64
@@ -82,8 +83,8 @@ struct karmada {
         long step_timeout_ms;  /* KO_STEP_TIMEOUT_ANNOTATION: each upgrade step's deadline */
         const char *rotate_ca; /* KO_ROTATE_CA_ANNOTATION, or NULL */
 
-        char *version; /* the Karmada release to run */
-        const struct karmada_release *release;
+        char *version;                  /* the Karmada release to run */
+        struct karmada_release release; /* what spec.karmadaVersion resolves to */
         const char *dns_domain;
         const char *private_registry;
         const cJSON *feature_gates;
@@ -99,6 +100,7 @@ struct karmada {
         const char *host_secret_namespace;
 
         char *crd_url;
+        const char *crd_sha256; /* the tarball's SHA-256 (a KarmadaRelease's), or NULL */
         const char *crd_proxy;
         bool crd_always;
 

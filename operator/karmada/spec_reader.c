@@ -124,6 +124,12 @@ const cJSON *spec_list(struct spec_reader *p, const cJSON *o, const char *key, c
 }
 
 /* RFC 1123 label (or subdomain when dots allowed). */
+bool spec_http_url(const char *u)
+{
+        return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) &&
+               u[strcspn(u, ":") + 3] && !strpbrk(u, " \t\r\n");
+}
+
 bool spec_dns_name(const char *s, bool dots, size_t max)
 {
         size_t n = strlen(s);

@@ -48,5 +48,7 @@ const cJSON *spec_list(struct spec_reader *p, const cJSON *o, const char *key, c
  * fields listed as required (NULL-terminated, or NULL). */
 const cJSON *spec_named_list(struct spec_reader *p, const cJSON *o, const char *key,
                              const char *path, const char *const *required);
+/* An http:// or https:// URL with a host and no white space. */
+bool spec_http_url(const char *u);
 /* An RFC 1123 label (or subdomain when dots are allowed) of at most max characters. */
 bool spec_dns_name(const char *s, bool dots, size_t max);

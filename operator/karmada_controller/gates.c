@@ -42,13 +42,20 @@ static enum phase host_cluster(struct pass *p)
         return PHASE_STOP;
 }
 
+/* The upgrade policy, on the Karmada releases (a KarmadaRelease's spec.version, not its
+ * name): what ran when last Ready, else what status.karmadaVersion names. */
 static enum phase version_skew(struct pass *p)
 {
         const char *running =
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->status, "karmadaVersion"));
+        struct karmada_release r;
         char msg[1024];
 
-        if (release_upgrade_check(running, p->k->version, p->k->allow_downgrade, msg,
+        if (p->last)
+                running = p->last->release.karmada;
+        else if (running && release_resolve_named(running, &r, msg, sizeof(msg)) == 0)
+                running = r.karmada;
+        if (release_upgrade_check(running, p->k->release.karmada, p->k->allow_downgrade, msg,
                                   sizeof(msg)) == 0)
                 return PHASE_GO;
         status_refuse(p, "UpgradeRefused", msg, true);

@@ -43,6 +43,8 @@ struct kctl {
         struct informer *karmadas;
         struct informer *owned[N_OWNED];
         struct controller *ctrl;
+        struct informer *releases; /* KarmadaRelease objects (releases.c) */
+        struct controller *rctl;   /* their status and finalizer */
         pthread_mutex_t node_lock;
         char node_addr[128];
         long long node_at_ms;
@@ -120,6 +122,11 @@ enum phase plan_build(struct pass *p);
 
 /* ---- gates.c: suspend, host cluster, version skew, etcd scaling, upgrade, backup ---- */
 enum phase gates_run(struct pass *p);
+
+/* ---- releases.c: the release catalog (KarmadaRelease objects) ---- */
+int releases_setup(struct kctl *kc);
+/* A Karmada was added (old NULL), changed or deleted (new NULL). */
+void releases_karmada_changed(struct kctl *kc, const cJSON *old, const cJSON *new);
 
 /* ---- plane.c: the instances' Karmada API servers ---- */
 void plane_free(struct plane *p);

@@ -34,6 +34,7 @@ static void enqueue(struct kctl *kc, const char *key)
 
 static void karmada_add(void *userdata, struct kobj *o)
 {
+        releases_karmada_changed(userdata, NULL, o->json);
         enqueue(userdata, o->key);
 }
 
@@ -49,6 +50,7 @@ static void karmada_update(void *userdata, struct kobj *old, struct kobj *new)
                 enqueue(userdata, new->key);
                 return;
         }
+        releases_karmada_changed(userdata, old->json, new->json);
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(om, keys[i]),
                                    cJSON_GetObjectItemCaseSensitive(nm, keys[i]), true)) {
@@ -59,6 +61,7 @@ static void karmada_update(void *userdata, struct kobj *old, struct kobj *new)
 
 static void karmada_delete(void *userdata, struct kobj *o)
 {
+        releases_karmada_changed(userdata, o->json, NULL);
         enqueue(userdata, o->key);
 }
 
@@ -286,6 +289,9 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         if (r < 0)
                 goto fail;
         manager_add_informer(m, kc->karmadas);
+        r = releases_setup(kc);
+        if (r < 0)
+                goto fail;
         if (certificates_metrics(kc, manager_metrics(m)) < 0) {
                 r = -ENOMEM;
                 goto fail;

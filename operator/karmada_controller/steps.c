@@ -235,18 +235,23 @@ static void apply_in_host(struct pass *p, struct step *s)
         }
 }
 
-/* What step i waits for (NULL: nothing): while upgrading, every step before it; always, the
- * steps it comes after. */
+/* What step i waits for (NULL: nothing): while upgrading, every step before it (but from the
+ * one it upgrades with on); always, the steps it comes after (but, while upgrading, the one it
+ * upgrades with). */
 static const char *blocked_by(const struct pass *p, int i)
 {
-        const char *blocking = NULL;
+        const char *blocking = NULL, *with = p->steps[i].rec->upgrades_with;
         bool ordered = p->upgrading && !p->rollback;
 
-        for (int j = 0; ordered && j < i; j++)
+        for (int j = 0; ordered && j < i; j++) {
+                if (with && strcmp(p->steps[j].rec->name, with) == 0)
+                        break;
                 if (p->steps[j].enabled && !p->steps[j].ready)
                         return p->steps[j].rec->name;
+        }
         for (const char *const *a = p->steps[i].rec->after; a && *a; a++)
-                if (!dep_ready(p->steps, i, *a, &blocking))
+                if (!(ordered && with && strcmp(*a, with) == 0) &&
+                    !dep_ready(p->steps, i, *a, &blocking))
                         return blocking;
         return NULL;
 }

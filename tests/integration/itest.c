@@ -227,9 +227,10 @@ static bool established(const cJSON *crd)
 
 void itest_apply_crds(struct kube_client *kc)
 {
-        static const char *const files[] = {
-                "operator.karmada.io_karmadas.yaml", "operator.karmada.io_karmadabackups.yaml",
-                "operator.karmada.io_karmadabackupschedules.yaml", NULL};
+        static const char *const files[] = {"operator.karmada.io_karmadas.yaml",
+                                            "operator.karmada.io_karmadabackups.yaml",
+                                            "operator.karmada.io_karmadabackupschedules.yaml",
+                                            "operator.karmada.io_karmadareleases.yaml", NULL};
         struct kube_write_options wo = {.field_manager = "itest", .force = true};
         double t0 = itest_now();
 

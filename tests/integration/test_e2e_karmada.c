@@ -448,7 +448,7 @@ static void test_invalid_spec(void)
         cJSON *bad =
                 cJSON_Parse("{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
                             "\"metadata\":{\"name\":\"broken\"},"
-                            "\"spec\":{\"karmadaVersion\":\"v1.17.9\",\"components\":{\"etcd\":{"
+                            "\"spec\":{\"karmadaVersion\":\"v1.20.0\",\"components\":{\"etcd\":{"
                             "\"local\":{}}}}}");
         cJSON *k;
         const char *msg;

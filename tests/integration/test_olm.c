@@ -41,6 +41,14 @@ static const struct kube_resource csvs = {"operators.coreos.com", "v1alpha1",
                                           "clusterserviceversions", "ClusterServiceVersion", true};
 static const struct kube_resource operatorgroups = {"operators.coreos.com", "v1", "operatorgroups",
                                                     "OperatorGroup", true};
+/* the CRDs the bundle owns: they stay when the operator is uninstalled */
+static const char *const kept_crds[] = {
+        "karmadas.operator.karmada.io",
+        "karmadabackups.operator.karmada.io",
+        "karmadabackupschedules.operator.karmada.io",
+        "karmadareleases.operator.karmada.io",
+        NULL,
+};
 static const struct kube_resource crds = {"apiextensions.k8s.io", "v1", "customresourcedefinitions",
                                           "CustomResourceDefinition", false};
 static const struct kube_resource leases = {"coordination.k8s.io", "v1", "leases", "Lease", true};
@@ -180,7 +188,7 @@ static void check_install(const char *version, const char *registry)
                     strcmp(json_str(r, "status", NULL) ?: "", "Present") == 0)
                         crds_present++;
         cJSON_Delete(csv);
-        IT_ASSERT(crds_present == 3, "%d of the 3 CRDs Present in the CSV's requirementStatus",
+        IT_ASSERT(crds_present == 4, "%d of the 4 CRDs Present in the CSV's requirementStatus",
                   crds_present);
         dep = get(&kube_deployments, OP_NS, PKG);
         IT_ASSERT(dep, "no Deployment " PKG " in " OP_NS);
@@ -346,12 +354,7 @@ static void uninstall(const char *version, bool check)
                 usleep(250 * 1000);
         }
         sleep(5); /* the control plane, left alone a while */
-        for (const char *const *c = (const char *const[]){"karmadas.operator.karmada.io",
-                                                          "karmadabackups.operator.karmada.io",
-                                                          "karmadabackupschedules.operator."
-                                                          "karmada.io",
-                                                          NULL};
-             *c; c++) {
+        for (const char *const *c = kept_crds; *c; c++) {
                 o = get(&crds, NULL, *c);
                 IT_ASSERT(o, "CRD %s gone with the operator", *c);
                 cJSON_Delete(o);
@@ -487,7 +490,7 @@ int main(void)
                 none_denied(mark, "installing");
                 IT_FAIL("the operator's pod is not ready (its probes), no request denied");
         }
-        itest_log("installed: plan Complete, 3 CRDs Present, Deployment Available from %s, "
+        itest_log("installed: plan Complete, 4 CRDs Present, Deployment Available from %s, "
                   "%s leads, %.1fs after subscribing",
                   registry, buf, itest_now() - t0);
 

@@ -5,9 +5,14 @@
  *   - a step that never finishes (a webhook that cannot be scheduled) fails the upgrade after
  *     its deadline and the instance returns to the images it ran before;
  *   - v1.17.1 -> v1.18.2 goes one step at a time (checked while it happens: no component takes
- *     the new version before every component ahead of it has finished rolling out), the CRDs
- *     follow the instance's version, status.karmadaVersion flips at the end only, and what was
- *     stored in the Karmada API server before is still there;
+ *     the new version before every component ahead of it has finished rolling out), the
+ *     scheduler's estimator moves in the scheduler's step, the CRDs follow the instance's
+ *     version, status.karmadaVersion flips at the end only, and what was stored in the Karmada
+ *     API server before is still there;
+ *   - v1.18.2 -> v1.19.0 goes through the same ordered steps. Karmada v1.19's binaries are not
+ *     on the Go module proxy: its Karmada components are pods that ko-plane does not run (kwok
+ *     makes them Ready), its kube-apiserver image (v1.36.2) runs ko-plane's pinned
+ *     kube-apiserver, and its CRDs are v1.18.2's, served by a local file server;
  *   - the other instance is never touched. */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileserver.h"
 #include "itest.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
@@ -22,14 +28,19 @@
 
 #define FROM "v1.17.1"
 #define TO   "v1.18.2"
+#define NEXT "v1.19.0"
 
 static const char *ns;
 
 /* the Deployments whose image follows the Karmada version, in the order an upgrade takes
- * them (kube-controller-manager's follows Kubernetes: the same in both releases) */
-static const char *const order[] = {"aggregated-apiserver", "webhook", "controller-manager",
-                                    "scheduler", "metrics-adapter"};
-#define N_ORDER (sizeof(order) / sizeof(order[0]))
+ * them (kube-controller-manager's follows Kubernetes: the same in v1.17 and v1.18); the
+ * estimator moves with the scheduler (WITH_PREVIOUS) */
+#define ESTIMATOR "scheduler-estimator-member1"
+static const char *const order[] = {
+        "aggregated-apiserver", "webhook", "controller-manager", "scheduler", ESTIMATOR,
+        "metrics-adapter"};
+#define N_ORDER          (sizeof(order) / sizeof(order[0]))
+#define WITH_PREVIOUS(i) (strcmp(order[i], ESTIMATOR) == 0)
 
 static const char *status_str(const char *name, const char *key, char *buf, size_t size)
 {
@@ -176,28 +187,37 @@ static bool crds_new(struct kube_client *kk)
         return yes;
 }
 
-/* One look while an upgrade runs. Read from the last step back to the first: a component seen
- * at the new version means every one ahead of it had finished before, and still has. */
-static bool check_order_once(struct kube_client *kk, int *partial)
+/* One look while an upgrade to `to` runs. Read from the last step back to the first: a
+ * component seen at the new version means every one ahead of it had finished before, and
+ * still has; the one a component moves with (WITH_PREVIOUS) need only have been changed. */
+static bool check_order_once(struct kube_client *kk, const char *to, int *partial)
 {
         char version[64];
         bool later_new =
-                strcmp(status_str("up", "karmadaVersion", version, sizeof(version)), TO) == 0;
-        bool done = later_new;
+                strcmp(status_str("up", "karmadaVersion", version, sizeof(version)), to) == 0;
+        bool done = later_new, partner_new = false;
         int n_new = 0;
 
         for (int i = (int)N_ORDER - 1; i >= 0; i--) {
                 cJSON *d = deployment("up", order[i]);
-                bool is_new = has_tag(d, TO), ok = rolled_out(d);
+                bool is_new = has_tag(d, to), ok = rolled_out(d);
                 IT_ASSERT(!later_new || (is_new && ok),
-                          "%s is %s (rolled out: %d) while a later step is already at " TO
-                          " (status.karmadaVersion %s)",
-                          order[i], image(d), ok, version);
-                if (strcmp(order[i], "webhook") == 0)
+                          "%s is %s (rolled out: %d) while a later step is already at %s "
+                          "(status.karmadaVersion %s)",
+                          order[i], image(d), ok, to, version);
+                IT_ASSERT(!partner_new || is_new,
+                          "%s is %s while the %s that moves with it is at %s", order[i], image(d),
+                          order[i + 1], to);
+                if (strcmp(order[i], "webhook") == 0 && kk)
                         IT_ASSERT(!(later_new || is_new) || crds_new(kk),
                                   "the webhook is upgraded before the CRDs");
                 n_new += is_new;
-                later_new = later_new || is_new;
+                if (WITH_PREVIOUS(i)) {
+                        partner_new = is_new;
+                } else {
+                        later_new = later_new || is_new || partner_new;
+                        partner_new = false;
+                }
                 cJSON_Delete(d);
         }
         *partial += n_new > 0 && n_new < (int)N_ORDER;
@@ -277,6 +297,46 @@ static void check_step_events(void)
         itest_log("%d UpgradeStep events, in the upgrade's order", n);
 }
 
+/* TO -> NEXT (v1.19): the same ordered steps, status.karmadaVersion flipped last. */
+static void upgrade_to_next(void)
+{
+        struct fileserver *fs;
+        char dir[1024], buf[1024];
+        int partial = 0;
+        double t0;
+
+        snprintf(dir, sizeof(dir), "%s", itest_crd_tarball(TO));
+        *strrchr(dir, '/') = '\0';
+        fs = fileserver_start(dir);
+        IT_ASSERT(fs, "file server");
+        live_patch(ns, "up",
+                   "{\"spec\":{\"karmadaVersion\":\"" NEXT "\",\"crdTarball\":{\"httpSource\":{"
+                   "\"url\":\"http://127.0.0.1:%d/crds.tar.gz\"}}}}",
+                   fileserver_port(fs));
+        t0 = itest_now();
+        while (!check_order_once(NULL, NEXT, &partial)) {
+                IT_ASSERT(itest_now() - t0 < 300, "not upgraded to " NEXT " after 300s: %s",
+                          live_condition(ns, "up", "Upgrading", buf, sizeof(buf)));
+                usleep(100 * 1000);
+        }
+        live_wait_condition(ns, "up", "Upgrading", "False Upgraded", 30);
+        for (size_t i = 0; i < N_ORDER; i++) {
+                cJSON *d = deployment("up", order[i]);
+                IT_ASSERT(has_tag(d, NEXT), "%s after the upgrade: %s", order[i], image(d));
+                cJSON_Delete(d);
+        }
+        {
+                cJSON *d = deployment("up", "apiserver");
+                IT_ASSERT(strcmp(image(d), "registry.k8s.io/kube-apiserver:v1.36.2") == 0,
+                          "the Karmada API server of " NEXT ": %s", image(d));
+                cJSON_Delete(d);
+        }
+        itest_log("upgraded " TO " -> " NEXT " in %.1fs, in order (%d looks caught it half way); "
+                  "kube-apiserver v1.36.2",
+                  itest_now() - t0, partial);
+        fileserver_stop(fs);
+}
+
 int main(void)
 {
         char other_before[4096], other_after[4096], buf[1024], certs[1024], certs_after[1024];
@@ -290,7 +350,17 @@ int main(void)
         ns = itest_unique_name("upgrade");
         live_make_ns(ns);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
-        live_create_instance(ns, "up", FROM);
+        /* "up" has the scheduler's estimator for a member (one that never answers) */
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"member1-kubeconfig\"},\"stringData\":{"
+                           "\"kubeconfig\":\"" LIVE_UNREACHABLE_KUBECONFIG "\"}}");
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"up\"},\"spec\":{\"karmadaVersion\":\"" FROM "\","
+                    "\"components\":{\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
+                    "\"NodePort\"}},\"features\":{\"scheduler\":{"
+                    "\"estimator\":{\"enabled\":true,\"memberClusters\":[{\"name\":\"member1\","
+                    "\"kubeconfigSecretRef\":{\"name\":\"member1-kubeconfig\"}}]}}}}}");
         live_create_instance(ns, "other", "v1.16.0");
         t0 = itest_now();
         live_wait_condition(ns, "up", "Ready", "True", 240);
@@ -349,7 +419,7 @@ int main(void)
                    "{\"metadata\":{\"annotations\":{\"" KO_STEP_TIMEOUT_ANNOTATION "\":null}},"
                    "\"spec\":{\"components\":{\"karmadaWebhook\":{\"affinity\":null}}}}");
         t0 = itest_now();
-        while (!check_order_once(kk, &partial)) {
+        while (!check_order_once(kk, TO, &partial)) {
                 IT_ASSERT(itest_now() - t0 < 300, "not upgraded after 300s: %s",
                           live_condition(ns, "up", "Upgrading", buf, sizeof(buf)));
                 usleep(100 * 1000);
@@ -373,6 +443,8 @@ int main(void)
                   "certificates or kubeconfigs rewritten: %s -> %s", certs, certs_after);
         itest_log("the CRDs are " TO "'s, the data of before is there, certificates and "
                   "kubeconfigs unchanged");
+
+        upgrade_to_next();
 
         /* the other instance was never touched */
         generations("other", other_after, sizeof(other_after));

@@ -22,6 +22,7 @@ static const struct reconciler needs_later = {.name = "c",
 static const struct reconciler d = {.name = "d"};
 static const struct reconciler misspelt = {.name = "e",
                                            .after = (const char *const[]){"a", "bb", NULL}};
+static const struct reconciler with_later = {.name = "f", .upgrades_with = "d"};
 
 static int parse_nothing(struct spec_reader *p, const struct karmada *k, const cJSON *c, void **cfg)
 {
@@ -84,6 +85,8 @@ static void test_after_a_later_or_missing_reconciler_fails(void **state)
                     "reconciler c comes after d, which is not listed before it");
         check_fails((const struct reconciler *const[]){&a, &b, &misspelt, NULL}, 8,
                     "reconciler e comes after bb");
+        check_fails((const struct reconciler *const[]){&a, &with_later, &d, NULL}, 8,
+                    "reconciler f upgrades with d, which is not listed before it");
 }
 
 static void test_more_than_the_driver_holds_fails(void **state)

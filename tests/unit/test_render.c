@@ -78,6 +78,13 @@ static void test_golden_features(void **state)
         golden(KO_TEST_DATA "/karmada-features.yaml", "karmada-features.yaml");
 }
 
+/* v1.19 (kube-apiserver v1.36.2, etcd 3.6.8-0), every feature on */
+static void test_golden_v1_19(void **state)
+{
+        (void)state;
+        golden(KO_TEST_DATA "/karmada-v1.19.yaml", "karmada-v1.19.yaml");
+}
+
 static void test_golden_our_sample(void **state)
 {
         golden(KO_TEST_DATA "/../../crds/samples/karmada.yaml", "sample-karmada.yaml");
@@ -249,6 +256,91 @@ static bool in_karmada(const struct desired *d, const char *kind, const char *na
         "kubeflow.org/v1, kind: PyTorchJob}}}]\n"                                           \
         "      crds: [{metadata: {name: pytorchjobs.kubeflow.org}, spec: {group: "          \
         "kubeflow.org}}]\n"
+
+static const char *image_of(const struct desired *d, const char *kind, const char *workload)
+{
+        const cJSON *w = find(d, kind, workload);
+        const cJSON *spec = cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(w, "spec"), "template"), "spec");
+
+        if (!w)
+                fail_msg("no %s %s", kind, workload);
+        return cJSON_GetStringValue(cJSON_GetObjectItem(
+                cJSON_GetArrayItem(cJSON_GetObjectItem(spec, "containers"), 0), "image"));
+}
+
+/* A patch release with no entry of its own runs with its minor's pairing: Karmada's images at
+ * its tag, Kubernetes and etcd at the minor's, its CRDs from its own release. */
+static void test_patch_releases_render_their_minor_pairing(void **state)
+{
+        static const struct {
+                const char *v, *kube, *etcd;
+        } cases[] = {{"v1.17.5", "v1.35.2", "3.6.6-0"},
+                     {"v1.18.3", "v1.35.2", "3.6.6-0"},
+                     {"v1.19.0", "v1.36.2", "3.6.8-0"}};
+        char cr[512], want[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct karmada *k;
+                struct desired d;
+                snprintf(cr, sizeof(cr),
+                         "apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"
+                         "metadata: {name: r, namespace: ns, uid: u}\n"
+                         "spec: {karmadaVersion: %s, components: {etcd: {local: {}}}}\n",
+                         cases[i].v);
+                k = parse(cr);
+                build(k, &d);
+                snprintf(want, sizeof(want), "docker.io/karmada/karmada-scheduler:%s", cases[i].v);
+                assert_string_equal(image_of(&d, "Deployment", "r-karmada-scheduler"), want);
+                snprintf(want, sizeof(want), "registry.k8s.io/kube-apiserver:%s", cases[i].kube);
+                assert_string_equal(image_of(&d, "Deployment", "r-karmada-apiserver"), want);
+                snprintf(want, sizeof(want), "registry.k8s.io/kube-controller-manager:%s",
+                         cases[i].kube);
+                assert_string_equal(image_of(&d, "Deployment", "r-karmada-kube-controller-manager"),
+                                    want);
+                snprintf(want, sizeof(want), "registry.k8s.io/etcd:%s", cases[i].etcd);
+                assert_string_equal(image_of(&d, "StatefulSet", "r-karmada-etcd"), want);
+                snprintf(want, sizeof(want),
+                         "https://github.com/karmada-io/karmada/releases/download/%s/crds.tar.gz",
+                         cases[i].v);
+                assert_string_equal(k->crd_url, want);
+                desired_free(&d);
+                karmada_free(k);
+        }
+}
+
+/* PriorityBasedScheduling is on by default from v1.19: said off, it is set off there; left
+ * out, Karmada's default stands; before v1.19 off is the default and needs no flag. */
+static void test_priority_scheduling_said_off_on_v1_19(void **state)
+{
+#define PREEMPTION_CR                                                   \
+        "apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\n"     \
+        "metadata: {name: p, namespace: ns, uid: u}\n"                  \
+        "spec: {karmadaVersion: %s, components: {etcd: {local: {}}},\n" \
+        "       features: {preemption: {%s}}}\n"
+        static const struct {
+                const char *v, *block, *gates;
+        } cases[] = {
+                {"v1.19.0", "priorityBasedScheduling: false", "PriorityBasedScheduling=false"},
+                {"v1.19.0", "policyPreemption: false", ""},
+                {"v1.18.3", "priorityBasedScheduling: false", ""},
+                {"v1.19.0", "priorityBasedScheduling: true", "PriorityBasedScheduling=true"},
+        };
+        char y[512];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct karmada *k;
+                struct desired d;
+                snprintf(y, sizeof(y), PREEMPTION_CR, cases[i].v, cases[i].block);
+                k = parse(y);
+                build(k, &d);
+                assert_string_equal(gates_of(&d, "p-karmada-scheduler"), cases[i].gates);
+                desired_free(&d);
+                karmada_free(k);
+        }
+}
 
 /* Each feature's gates land on exactly the components that need them; the user's
  * per-component featureGates still win; a feature switched off sets no gate. */
@@ -485,6 +577,9 @@ int main(void)
                 cmocka_unit_test(test_golden_full_spec),
                 cmocka_unit_test(test_features_put_gates_on_the_right_components),
                 cmocka_unit_test(test_golden_features),
+                cmocka_unit_test(test_golden_v1_19),
+                cmocka_unit_test(test_patch_releases_render_their_minor_pairing),
+                cmocka_unit_test(test_priority_scheduling_said_off_on_v1_19),
                 cmocka_unit_test(test_golden_our_sample),
                 cmocka_unit_test(test_golden_upstream_sample),
                 cmocka_unit_test(test_user_settings_win_over_contributions),

@@ -63,7 +63,8 @@ static void test_empty_spec_gets_upstream_defaults(void **state)
 
         assert_string_equal(k->prefix, "demo-karmada");
         assert_int_equal(k->generation, 3);
-        assert_string_equal(k->version, release_default()->karmada);
+        assert_string_equal(k->version, KO_DEFAULT_KARMADA_VERSION);
+        assert_string_equal(k->release.kubernetes, "v1.35.2");
         assert_string_equal(k->dns_domain, "cluster.local");
         assert_false(k->etcd_external);
         assert_int_equal(k->etcd_volume, KO_VOLUME_EMPTY_DIR);
@@ -191,7 +192,11 @@ static void test_invalid_specs_name_their_field(void **state)
         FAILS(META "spec: {components: {etcd: {local: {}}, karmadaScheduler: "
                    "{podDisruptionBudgetConfig: {minAvailable: lots}}}}\n",
               "podDisruptionBudgetConfig", "percentage");
-        FAILS(META "spec: {karmadaVersion: v9.9.9}\n", "spec.karmadaVersion", "v9.9.9", "v1.18.2");
+        FAILS(META "spec: {karmadaVersion: v9.9.9}\n", "spec.karmadaVersion", "v9.9.9",
+              "Karmada v9.9 is not a minor release", "v1.19, v1.18, v1.17, v1.16");
+        FAILS(META "spec: {karmadaVersion: v1.15.3}\n", "spec.karmadaVersion", "v1.15");
+        FAILS(META "spec: {karmadaVersion: 'v1.19.0-rc.0'}\n", "spec.karmadaVersion",
+              "\"v1.19.0-rc.0\" is not a release (vMAJOR.MINOR.PATCH");
         FAILS(META "spec: {hostCluster: {networking: {dnsDomain: 'Not_A_Domain'}}}\n",
               "spec.hostCluster.networking.dnsDomain");
         FAILS(META "spec: {crdTarball: {httpSource: {url: 'ftp://x/y.tgz'}}}\n",
@@ -307,8 +312,38 @@ static void test_versions(void **state)
         assert_true(release_version_compare("v1.17.1", "v1.18.0") < 0);
         assert_true(release_version_compare("v1.18.10", "v1.18.9") > 0);
         assert_int_equal(release_version_compare("v1.18.2", "v1.18.2"), 0);
-        assert_non_null(release_find("v1.17.1"));
-        assert_null(release_find("v1.17.2"));
+}
+
+/* Any patch of a known minor runs, paired through its minor */
+static void test_patch_releases_resolve_through_their_minor(void **state)
+{
+        static const struct {
+                const char *v, *kube, *etcd;
+        } cases[] = {
+                {"v1.17.5", "v1.35.2", "3.6.6-0"}, {"v1.18.3", "v1.35.2", "3.6.6-0"},
+                {"v1.19.0", "v1.36.2", "3.6.8-0"}, {"v1.19.7", "v1.36.2", "3.6.8-0"},
+                {"v1.16.9", "v1.34.1", "3.6.0-0"}, {"v1.18.0", "v1.35.2", "3.6.6-0"},
+        };
+        struct karmada_release r;
+        char msg[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                assert_int_equal(release_resolve(cases[i].v, &r, msg, sizeof(msg)), 0);
+                assert_string_equal(r.karmada, cases[i].v);
+                assert_string_equal(r.kubernetes, cases[i].kube);
+                assert_string_equal(r.etcd, cases[i].etcd);
+        }
+        assert_int_equal(release_resolve("v1.20.0", &r, msg, sizeof(msg)), -EINVAL);
+        assert_non_null(strstr(msg, "Karmada v1.20 is not a minor release"));
+        assert_int_equal(release_resolve("v1.18", &r, msg, sizeof(msg)), -EINVAL);
+        assert_int_equal(release_resolve(NULL, &r, msg, sizeof(msg)), -EINVAL);
+        /* PriorityBasedScheduling: beta and on by default from v1.19 */
+        assert_int_equal(release_resolve("v1.19.0", &r, msg, sizeof(msg)), 0);
+        assert_true(release_gate_default_on(&r, "PriorityBasedScheduling"));
+        assert_false(release_gate_default_on(&r, "PropagationPolicyPreemption"));
+        assert_int_equal(release_resolve("v1.18.3", &r, msg, sizeof(msg)), 0);
+        assert_false(release_gate_default_on(&r, "PriorityBasedScheduling"));
 }
 
 static void test_upgrade_policy(void **state)
@@ -329,7 +364,11 @@ static void test_upgrade_policy(void **state)
                          -EPERM);
         assert_non_null(strstr(msg, "downgrade"));
         assert_non_null(strstr(msg, KO_ALLOW_DOWNGRADE_ANNOTATION));
-        assert_int_equal(release_upgrade_check("v1.18.2", "v1.18.1", false, msg, sizeof(msg)),
+        /* patches of one minor, either way */
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.18.1", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.18.3", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.18.2", "v1.19.0", false, msg, sizeof(msg)), 0);
+        assert_int_equal(release_upgrade_check("v1.19.0", "v1.18.3", false, msg, sizeof(msg)),
                          -EPERM);
         assert_int_equal(release_upgrade_check("v1.18.2", "v1.16.0", true, msg, sizeof(msg)), 0);
         assert_int_equal(release_upgrade_check("v1.18.2", "v2.0.0", false, msg, sizeof(msg)),
@@ -418,6 +457,7 @@ int main(void)
                 cmocka_unit_test(test_several_problems_are_all_reported),
                 cmocka_unit_test(test_cascade_label_and_deletion),
                 cmocka_unit_test(test_versions),
+                cmocka_unit_test(test_patch_releases_resolve_through_their_minor),
                 cmocka_unit_test(test_upgrade_policy),
                 cmocka_unit_test(test_upgrade_annotations),
                 cmocka_unit_test(test_leaf_validity_annotation_overrides_days),
