@@ -13,51 +13,45 @@
 
 #define DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
 
-int gc_finalizer_index(const cJSON *cr)
+int gc_finalizer_index(const cJSON *obj, const char *name)
 {
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "finalizers");
+                cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
         int i = 0;
         const cJSON *e;
 
         cJSON_ArrayForEach (e, f) {
-                if (cJSON_IsString(e) && strcmp(e->valuestring, KO_FINALIZER) == 0)
+                if (cJSON_IsString(e) && strcmp(e->valuestring, name) == 0)
                         return i;
                 i++;
         }
         return -1;
 }
 
-int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st)
+int gc_set_finalizer(struct kctl *kc, const struct kube_resource *r, const cJSON *obj,
+                     const char *name, bool on, struct kube_status *st)
 {
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "finalizers");
-        char body[512];
+                cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
+        int at = gc_finalizer_index(obj, name);
+        char body[768];
 
-        /* a test on the resourceVersion makes it a compare-and-swap */
-        snprintf(body, sizeof(body),
-                 f ? "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"%s\"},"
-                     "{\"op\":\"add\",\"path\":\"/metadata/finalizers/-\",\"value\":\"" KO_FINALIZER
-                     "\"}]"
-                   : "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"%s\"},"
-                     "{\"op\":\"add\",\"path\":\"/metadata/finalizers\",\"value\":[\"" KO_FINALIZER
-                     "\"]}]",
-                 meta_str(cr, "resourceVersion"));
-        return kube_patch(kc->client, &karmada_karmadas, meta_str(cr, "namespace"),
-                          meta_str(cr, "name"), KUBE_PATCH_JSON, body, NULL, NULL, st);
-}
-
-static int remove_finalizer(struct kctl *kc, const cJSON *cr, int index, struct kube_status *st)
-{
-        char body[512];
-
-        snprintf(body, sizeof(body),
-                 "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":\"" KO_FINALIZER
-                 "\"},"
-                 "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]",
-                 index, index);
-        return kube_patch(kc->client, &karmada_karmadas, meta_str(cr, "namespace"),
-                          meta_str(cr, "name"), KUBE_PATCH_JSON, body, NULL, NULL, st);
+        if (on == (at >= 0))
+                return 0;
+        if (on) /* a test on the resourceVersion makes it a compare-and-swap */
+                snprintf(body, sizeof(body),
+                         "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":"
+                         "\"%s\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers%s\",\"value\":"
+                         "%s\"%s\"%s}]",
+                         meta_str(obj, "resourceVersion"), f ? "/-" : "", f ? "" : "[", name,
+                         f ? "" : "]");
+        else
+                snprintf(body, sizeof(body),
+                         "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":"
+                         "\"%s\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]",
+                         at, name, at);
+        return kube_patch(kc->client, r, meta_str(obj, "namespace"), meta_str(obj, "name"),
+                          KUBE_PATCH_JSON, body, NULL, NULL, st);
 }
 
 /* Objects of an instance in the caches, by label. */
@@ -204,7 +198,7 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
         const cJSON *nocascade = cJSON_GetObjectItemCaseSensitive(labels, KO_NO_CASCADE_LABEL);
         const cJSON *deldata = cJSON_GetObjectItemCaseSensitive(ann, DELETE_DATA_ANNOTATION);
         bool cascade = !(cJSON_IsString(nocascade) && strcmp(nocascade->valuestring, "true") == 0);
-        int idx = gc_finalizer_index(cr), r;
+        int idx = gc_finalizer_index(cr, KO_FINALIZER), r;
         struct kube_status st;
         char prefix[KO_NAME_MAX];
 
@@ -223,7 +217,7 @@ void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out
         }
         if (finalize_hooks(kc, cr, out) < 0)
                 return;
-        r = remove_finalizer(kc, cr, idx, &st);
+        r = gc_set_finalizer(kc, &karmada_karmadas, cr, KO_FINALIZER, false, &st);
         if (r < 0 && r != -ENOENT) {
                 snprintf(out->error, sizeof(out->error), "remove finalizer: %s", st.message);
                 out->result = RECONCILE_ERROR;

@@ -140,8 +140,13 @@ struct metrics;
 int certificates_metrics(struct kctl *kc, struct metrics *m);
 
 /* ---- gc.c: finalizer and garbage collection ---- */
-int gc_finalizer_index(const cJSON *cr);
-int gc_add_finalizer(struct kctl *kc, const cJSON *cr, struct kube_status *st);
+/* The index of finalizer `name` in obj's metadata.finalizers, or -1. */
+int gc_finalizer_index(const cJSON *obj, const char *name);
+/* Add (on) or remove finalizer `name` of obj, a resource r: a JSON patch that fails when the
+ * object changed meanwhile (a test on its resourceVersion, or on the entry removed); 0 when it
+ * is already so. */
+int gc_set_finalizer(struct kctl *kc, const struct kube_resource *r, const cJSON *obj,
+                     const char *name, bool on, struct kube_status *st);
 void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out);
 /* After the steps: what is no longer wanted, in the host and in the Karmada API server. */
 void gc_collect(struct pass *p);

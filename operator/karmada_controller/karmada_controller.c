@@ -105,8 +105,7 @@ static enum phase lifecycle(struct pass *p)
                 gc_finalize(p->kc, p->obj->json, p->out);
                 return PHASE_STOP;
         }
-        if (gc_finalizer_index(p->obj->json) >= 0 ||
-            gc_add_finalizer(p->kc, p->obj->json, &st) >= 0)
+        if (gc_set_finalizer(p->kc, &karmada_karmadas, p->obj->json, KO_FINALIZER, true, &st) >= 0)
                 return PHASE_GO;
         p->out->result = st.code == 409 || st.code == 422 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
         snprintf(p->out->error, sizeof(p->out->error), "add finalizer: %s", st.message);
