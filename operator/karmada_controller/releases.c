@@ -109,48 +109,6 @@ static void release_delete(void *userdata, struct kobj *o)
 
 /* ---- the reconcile of one KarmadaRelease ---- */
 
-static int finalizer_index(const cJSON *obj)
-{
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
-        int i = 0;
-        const cJSON *e;
-
-        cJSON_ArrayForEach (e, f) {
-                if (cJSON_IsString(e) && strcmp(e->valuestring, RELEASE_FINALIZER) == 0)
-                        return i;
-                i++;
-        }
-        return -1;
-}
-
-/* The finalizer on while in use, off when not: a compare-and-swap on the resourceVersion. */
-static int set_finalizer(struct kctl *kc, const cJSON *obj, bool in_use, struct kube_status *st)
-{
-        int at = finalizer_index(obj);
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
-        char body[512];
-
-        if (in_use == (at >= 0))
-                return 0;
-        if (in_use)
-                snprintf(body, sizeof(body),
-                         "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":"
-                         "\"%s\"},{\"op\":\"add\",\"path\":\"/metadata/finalizers%s\",\"value\":"
-                         "%s}]",
-                         meta_str(obj, "resourceVersion"), f ? "/-" : "",
-                         f ? "\"" RELEASE_FINALIZER "\"" : "[\"" RELEASE_FINALIZER "\"]");
-        else
-                snprintf(body, sizeof(body),
-                         "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":"
-                         "\"" RELEASE_FINALIZER "\"},{\"op\":\"remove\",\"path\":"
-                         "\"/metadata/finalizers/%d\"}]",
-                         at, at);
-        return kube_patch(kc->client, &karmada_releases, NULL, meta_str(obj, "name"),
-                          KUBE_PATCH_JSON, body, NULL, NULL, st);
-}
-
 /* status: the instances that name or run it, Valid, InUse */
 static cJSON *release_status(const cJSON *obj, struct kobj **list, size_t n, bool deleting)
 {
@@ -232,9 +190,18 @@ static void reconcile_release(void *userdata, const char *key, struct reconcile_
                 return;
         }
         status = release_status(o->json, list, n, meta_str(o->json, "deletionTimestamp"));
-        r = write_status(kc, o->json, status, &st);
-        if (r >= 0)
-                r = set_finalizer(kc, o->json, n > 0, &st);
+        /* in use: the finalizer before the status says so; unused: the status first (without
+         * the finalizer a deleted entry goes at once) */
+        if (n > 0) {
+                r = gc_set_finalizer(kc, &karmada_releases, o->json, RELEASE_FINALIZER, true, &st);
+                if (r >= 0)
+                        r = write_status(kc, o->json, status, &st);
+        } else {
+                r = write_status(kc, o->json, status, &st);
+                if (r >= 0)
+                        r = gc_set_finalizer(kc, &karmada_releases, o->json, RELEASE_FINALIZER,
+                                             false, &st);
+        }
         if (r < 0) {
                 out->result = r == -EBUSY || r == -EINVAL ? RECONCILE_REQUEUE : RECONCILE_ERROR;
                 snprintf(out->error, sizeof(out->error), "KarmadaRelease %s: %s", key, st.message);

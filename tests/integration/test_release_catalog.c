@@ -10,7 +10,8 @@
  *     waits (InUse DeletionBlocked) until the instance is gone;
  *   - a Karmada naming a release that neither the catalog nor the operator has is InvalidSpec,
  *     pointing at the catalog;
- *   - `karmada-operator releases --kubeconfig` lists the entry with its images. */
+ *   - `karmada-operator releases --kubeconfig` lists the entry with its images, and kubectl
+ *     explain describes karmadarelease.spec and karmada.spec.karmadaVersion. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,33 @@ static void releases_command(void)
         free(out);
 }
 
+/* kubectl explain describes the catalog and what spec.karmadaVersion may name */
+static void explained(void)
+{
+        static const char *const fields[][2] = {
+                {"karmadarelease.spec", "crdTarball"},
+                {"karmada.spec.karmadaVersion", "KarmadaRelease"},
+        };
+        char script[4096], log[4096], *out = NULL;
+        size_t len;
+
+        snprintf(script, sizeof(script), "%s/cluster.sh", getenv("KO_HACK_DIR") ?: "hack");
+        snprintf(log, sizeof(log), "%s/explain.out", itest_operator_cache());
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                char *argv[] = {
+                        script, "kubectl", "--state-dir",        (char *)getenv("KO_TEST_CLUSTER"),
+                        "--",   "explain", (char *)fields[i][0], NULL};
+                unlink(log);
+                IT_ASSERT(itest_wait_exit(itest_spawn(argv, log, NULL), 30) == 0,
+                          "kubectl explain %s", fields[i][0]);
+                IT_ASSERT(fileio_read(log, 1u << 20, &out, &len) == 0, "read %s", log);
+                IT_ASSERT(strstr(out, fields[i][1]), "kubectl explain %s: %s", fields[i][0], out);
+                free(out);
+        }
+        unlink(log);
+        itest_log("kubectl explain describes karmadarelease.spec and karmada.spec.karmadaVersion");
+}
+
 int main(void)
 {
         char dir[1024], url[256], sum[SHA256_HEX_LEN], wrong[SHA256_HEX_LEN], buf[1024];
@@ -215,6 +243,7 @@ int main(void)
         }
         cJSON_Delete(o);
         releases_command();
+        explained();
         IT_ASSERT(kube_delete(live_kc, &karmada_releases, NULL, RELEASE, NULL, NULL) == 0,
                   "delete the KarmadaRelease");
         wait_release_condition("InUse", "True DeletionBlocked", 30);

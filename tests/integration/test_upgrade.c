@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Upgrades by version bump, with the Karmada API servers running for real (ko-plane):
- *   - a skipped minor, a downgrade and a new etcd size are refused, and nothing of the
+ *   - a skipped minor, a downgrade of minor and a new etcd size are refused, and nothing of the
  *     instance changes;
  *   - a step that never finishes (a webhook that cannot be scheduled) fails the upgrade after
  *     its deadline and the instance returns to the images it ran before;
@@ -13,7 +13,8 @@
  *     on the Go module proxy: its Karmada components are pods that ko-plane does not run (kwok
  *     makes them Ready), its kube-apiserver image (v1.36.2) runs ko-plane's pinned
  *     kube-apiserver, and its CRDs are v1.18.2's, served by a local file server;
- *   - the other instance is never touched. */
+ *   - the other instance is never touched meanwhile; then it goes v1.18.1 -> v1.18.2 and back
+ *     (patches of one minor, either way, no annotation) through the same ordered steps. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 #define FROM "v1.17.1"
 #define TO   "v1.18.2"
 #define NEXT "v1.19.0"
+/* the other instance: a patch upgrade, then a patch downgrade (no annotation needed) */
+#define PATCH_FROM "v1.18.1"
 
 static const char *ns;
 
@@ -190,16 +193,16 @@ static bool crds_new(struct kube_client *kk)
 /* One look while an upgrade to `to` runs. Read from the last step back to the first: a
  * component seen at the new version means every one ahead of it had finished before, and
  * still has; the one a component moves with (WITH_PREVIOUS) need only have been changed. */
-static bool check_order_once(struct kube_client *kk, const char *to, int *partial)
+static bool check_order_once(const char *inst, struct kube_client *kk, const char *to, int *partial)
 {
         char version[64];
         bool later_new =
-                strcmp(status_str("up", "karmadaVersion", version, sizeof(version)), to) == 0;
+                strcmp(status_str(inst, "karmadaVersion", version, sizeof(version)), to) == 0;
         bool done = later_new, partner_new = false;
         int n_new = 0;
 
         for (int i = (int)N_ORDER - 1; i >= 0; i--) {
-                cJSON *d = deployment("up", order[i]);
+                cJSON *d = deployment(inst, order[i]);
                 bool is_new = has_tag(d, to), ok = rolled_out(d);
                 IT_ASSERT(!later_new || (is_new && ok),
                           "%s is %s (rolled out: %d) while a later step is already at %s "
@@ -297,6 +300,40 @@ static void check_step_events(void)
         itest_log("%d UpgradeStep events, in the upgrade's order", n);
 }
 
+static void create_instance(const char *name, const char *version)
+{
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaVersion\":\"%s\","
+                    "\"components\":{\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
+                    "\"NodePort\"}},\"features\":{\"scheduler\":{\"estimator\":{\"enabled\":true,"
+                    "\"memberClusters\":[{\"name\":\"member1\",\"kubeconfigSecretRef\":{\"name\":"
+                    "\"member1-kubeconfig\"}}]}}}}}",
+                    name, version);
+}
+
+/* "other": PATCH_FROM -> TO and back, each through the ordered steps, no annotation */
+static void patch_upgrades(void)
+{
+        const char *const to[] = {TO, PATCH_FROM};
+        char buf[1024];
+
+        for (int i = 0; i < 2; i++) {
+                int partial = 0;
+                double t0 = itest_now();
+                live_patch(ns, "other", "{\"spec\":{\"karmadaVersion\":\"%s\"}}", to[i]);
+                while (!check_order_once("other", NULL, to[i], &partial)) {
+                        IT_ASSERT(itest_now() - t0 < 300, "other not at %s after 300s: %s", to[i],
+                                  live_condition(ns, "other", "Upgrading", buf, sizeof(buf)));
+                        usleep(100 * 1000);
+                }
+                live_wait_condition(ns, "other", "Upgrading", "False Upgraded", 30);
+                live_wait_condition(ns, "other", "Ready", "True", 30);
+                itest_log("other: %s -> %s in %.1fs, in order (%d looks caught it half way)",
+                          i ? TO : PATCH_FROM, to[i], itest_now() - t0, partial);
+        }
+}
+
 /* TO -> NEXT (v1.19): the same ordered steps, status.karmadaVersion flipped last. */
 static void upgrade_to_next(void)
 {
@@ -314,7 +351,7 @@ static void upgrade_to_next(void)
                    "\"url\":\"http://127.0.0.1:%d/crds.tar.gz\"}}}}",
                    fileserver_port(fs));
         t0 = itest_now();
-        while (!check_order_once(NULL, NEXT, &partial)) {
+        while (!check_order_once("up", NULL, NEXT, &partial)) {
                 IT_ASSERT(itest_now() - t0 < 300, "not upgraded to " NEXT " after 300s: %s",
                           live_condition(ns, "up", "Upgrading", buf, sizeof(buf)));
                 usleep(100 * 1000);
@@ -350,29 +387,23 @@ int main(void)
         ns = itest_unique_name("upgrade");
         live_make_ns(ns);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
-        /* "up" has the scheduler's estimator for a member (one that never answers) */
+        /* both have the scheduler's estimator for a member (one that never answers) */
         live_create_object(&kube_secrets, ns,
                            "{\"metadata\":{\"name\":\"member1-kubeconfig\"},\"stringData\":{"
                            "\"kubeconfig\":\"" LIVE_UNREACHABLE_KUBECONFIG "\"}}");
-        live_create(ns,
-                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                    "\"metadata\":{\"name\":\"up\"},\"spec\":{\"karmadaVersion\":\"" FROM "\","
-                    "\"components\":{\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
-                    "\"NodePort\"}},\"features\":{\"scheduler\":{"
-                    "\"estimator\":{\"enabled\":true,\"memberClusters\":[{\"name\":\"member1\","
-                    "\"kubeconfigSecretRef\":{\"name\":\"member1-kubeconfig\"}}]}}}}}");
-        live_create_instance(ns, "other", "v1.16.0");
+        create_instance("up", FROM);
+        create_instance("other", PATCH_FROM);
         t0 = itest_now();
         live_wait_condition(ns, "up", "Ready", "True", 240);
         live_wait_condition(ns, "other", "Ready", "True", 240);
-        itest_log("up (" FROM ") and other (v1.16.0) Ready after %.1fs", itest_now() - t0);
+        itest_log("up (" FROM ") and other (" PATCH_FROM ") Ready after %.1fs", itest_now() - t0);
         IT_ASSERT(strcmp(status_str("up", "karmadaVersion", buf, sizeof(buf)), FROM) == 0, "%s",
                   buf);
 
         /* refused, and nothing changes */
-        refused("other", "{\"spec\":{\"karmadaVersion\":\"" TO "\"}}", "UpgradeRefused",
+        refused("up", "{\"spec\":{\"karmadaVersion\":\"" NEXT "\"}}", "UpgradeRefused",
                 "spec.karmadaVersion", "skips a minor",
-                "{\"spec\":{\"karmadaVersion\":\"v1.16.0\"}}");
+                "{\"spec\":{\"karmadaVersion\":\"" FROM "\"}}");
         refused("up", "{\"spec\":{\"karmadaVersion\":\"v1.16.0\"}}", "UpgradeRefused",
                 "spec.karmadaVersion", "downgrade", "{\"spec\":{\"karmadaVersion\":\"" FROM "\"}}");
         refused("other", "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":3}}}}}",
@@ -419,7 +450,7 @@ int main(void)
                    "{\"metadata\":{\"annotations\":{\"" KO_STEP_TIMEOUT_ANNOTATION "\":null}},"
                    "\"spec\":{\"components\":{\"karmadaWebhook\":{\"affinity\":null}}}}");
         t0 = itest_now();
-        while (!check_order_once(kk, TO, &partial)) {
+        while (!check_order_once("up", kk, TO, &partial)) {
                 IT_ASSERT(itest_now() - t0 < 300, "not upgraded after 300s: %s",
                           live_condition(ns, "up", "Upgrading", buf, sizeof(buf)));
                 usleep(100 * 1000);
@@ -452,6 +483,7 @@ int main(void)
                   other_after);
         live_condition(ns, "other", "Ready", buf, sizeof(buf));
         IT_ASSERT(strncmp(buf, "True", 4) == 0, "other: %s", buf);
+        patch_upgrades();
 
         kube_client_free(kk);
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "up", NULL, NULL) == 0, "delete up");
