@@ -75,9 +75,9 @@ void itest_apply_crds(struct kube_client *kc);
 /* Karmada's crds.tar.gz of a release ($KO_KARMADA_CRDS_DIR, from hack/karmada-crds.sh). */
 const char *itest_crd_tarball(const char *version);
 /* A cache directory for the operator (--cache-dir), seeded with the CRD tarballs of v1.18.2,
- * v1.18.1, v1.17.1 and v1.16.0 under their default URLs (and v1.18.2's under "http://local", as upstream's
- * tests do), as if downloaded before: instances without spec.crdTarball then need no network.
- * Removed at exit. */
+ * v1.18.1, v1.17.1 and v1.16.0 under their default URLs (and v1.18.2's under "http://local", as
+ * upstream's tests do), as if downloaded before: instances without spec.crdTarball then need no
+ * network. Removed at exit. */
 const char *itest_operator_cache(void);
 /* Log a progress line to stderr. */
 void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
