@@ -305,8 +305,8 @@ static void cache_cleanup(void)
 const char *itest_operator_cache(void)
 {
         /* "http://local": what upstream's e2e tests put in its sample (and its cache) */
-        static const char *const versions[] = {"v1.18.2", "v1.18.1", "v1.17.1", "v1.16.0",
-                                               "http://local", NULL};
+        static const char *const versions[] = {"v1.18.2", "v1.18.1",      "v1.17.1",
+                                               "v1.16.0", "http://local", NULL};
 
         if (cache_dir[0])
                 return cache_dir;
