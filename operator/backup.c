@@ -299,9 +299,9 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
                                       cJSON_Duplicate(json_at(item, "data", NULL), true));
                 cJSON_AddItemToArray(arr, s);
         }
-        cJSON_Delete(list);
+        json_delete_secret(list); /* the Secrets' keys, in the clear */
         text = cJSON_PrintUnformatted(doc);
-        cJSON_Delete(doc);
+        json_delete_secret(doc);
         if (!text)
                 return -ENOMEM;
         r = seal_box(key, KO_BACKUP_PKI_AAD, text, strlen(text), out);

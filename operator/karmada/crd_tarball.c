@@ -102,6 +102,34 @@ static int fetch_checked(const struct crd_tarball_source *src, const char *file,
         return r < 0 ? r : check(file, src->url, src->sha256, sum, err, errlen);
 }
 
+/* dir/crds, made 0700 when missing, must be a directory of this user that nobody else may
+ * write to: a tarball another user put there would be used as if downloaded */
+static int own_dir(const char *cache_dir, char *err, size_t errlen)
+{
+        char top[4096];
+        struct stat st;
+        int r;
+
+        if (snprintf(top, sizeof(top), "%s/crds", cache_dir) >= (int)sizeof(top))
+                return -ENAMETOOLONG;
+        r = fileio_mkdir_p(top, 0700);
+        if (r == 0 && lstat(top, &st) < 0)
+                r = -errno;
+        if (r < 0) {
+                snprintf(err, errlen, "%s: %s", top, strerror(-r));
+                return r;
+        }
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+                snprintf(err, errlen,
+                         "%s: %s (owner uid %u, mode %04o): a tarball another user put there "
+                         "would be used; make it a directory of uid %u that only it may write",
+                         top, S_ISDIR(st.st_mode) ? "not this user's alone" : "not a directory",
+                         (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+                return -EPERM;
+        }
+        return 0;
+}
+
 int crd_tarball_get(const char *cache_dir, const struct crd_tarball_source *src,
                     struct crd_tarball *out, char *err, size_t errlen)
 {
@@ -113,6 +141,9 @@ int crd_tarball_get(const char *cache_dir, const struct crd_tarball_source *src,
         sha256_hex(src->url, strlen(src->url), url_sum);
         if (snprintf(base, sizeof(base), "%s/crds/%s", cache_dir, url_sum) >= (int)sizeof(base))
                 return -ENAMETOOLONG;
+        r = own_dir(cache_dir, err, errlen);
+        if (r < 0)
+                return r;
         snprintf(file, sizeof(file), "%s/crds.tar.gz", base);
         l = lock_url(url_sum);
         if (!l)

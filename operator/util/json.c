@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "json.h"
 
+#include <string.h>
+
+#include <openssl/crypto.h>
+
 const cJSON *json_at(const cJSON *o, const char *a, const char *b)
 {
         o = cJSON_GetObjectItemCaseSensitive(o, a);
@@ -41,4 +45,28 @@ cJSON *json_merge_diff(const cJSON *from, const cJSON *to, bool *oom)
                         cJSON_AddNullToObject(patch, m->string);
         }
         return patch;
+}
+
+static void wipe_string(char *s)
+{
+        if (s)
+                OPENSSL_cleanse(s, strlen(s));
+}
+
+static void wipe(cJSON *o)
+{
+        for (; o; o = o->next) {
+                wipe_string(o->valuestring);
+                wipe_string(o->string);
+                wipe(o->child);
+        }
+}
+
+void json_delete_secret(cJSON *o)
+{
+        if (!o)
+                return;
+        wipe(o->child);
+        wipe_string(o->valuestring);
+        cJSON_Delete(o);
 }

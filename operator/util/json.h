@@ -14,3 +14,5 @@ const char *json_str(const cJSON *o, const char *a, const char *b);
  * recursively, and null for members `to` lacks; any other value whole. NULL when they are equal
  * (or out of memory: *oom set). `to` must hold no null member (a merge patch cannot set one). */
 cJSON *json_merge_diff(const cJSON *from, const cJSON *to, bool *oom);
+/* cJSON_Delete, every string (values and keys) wiped first: for trees that held secrets. */
+void json_delete_secret(cJSON *o);

@@ -56,17 +56,15 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
         return 0;
 }
 
-static int write_entry(struct archive *a, const char *path, size_t max, size_t *total,
-                       size_t max_total)
+/* An entry's data into fd (-1: read and dropped, as for a skipped entry), counted against the
+ * limits either way: what is skipped costs as much to decompress as what is kept. */
+static int copy_entry(struct archive *a, int fd, size_t max, size_t *total, size_t max_total)
 {
         char buf[65536];
         size_t n = 0;
         ssize_t got;
-        int fd, r = 0;
+        int r = 0;
 
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
         while ((got = archive_read_data(a, buf, sizeof(buf))) > 0) {
                 n += (size_t)got;
                 *total += (size_t)got;
@@ -74,13 +72,25 @@ static int write_entry(struct archive *a, const char *path, size_t max, size_t *
                         r = -EFBIG;
                         break;
                 }
-                if (write(fd, buf, (size_t)got) != got) {
+                if (fd >= 0 && write(fd, buf, (size_t)got) != got) {
                         r = -EIO;
                         break;
                 }
         }
         if (got < 0 && !r)
                 r = -EBADMSG;
+        return r;
+}
+
+static int write_entry(struct archive *a, const char *path, size_t max, size_t *total,
+                       size_t max_total)
+{
+        int fd, r;
+
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        r = copy_entry(a, fd, max, total, max_total);
         if (close(fd) < 0 && !r)
                 r = -errno;
         return r;
@@ -127,8 +137,15 @@ static int extract_entry(struct extraction *x, struct archive_entry *e, char *er
         }
         if (x->prefix && strncmp(name, x->prefix, strlen(x->prefix)) != 0 &&
             !(type == AE_IFDIR && len + 1 == strlen(x->prefix) &&
-              strncmp(name, x->prefix, len) == 0))
-                return 0; /* outside prefix ("crds" itself is in "crds/") */
+              strncmp(name, x->prefix, len) == 0)) {
+                /* outside prefix ("crds" itself is in "crds/"): skipped, but counted */
+                r = type == AE_IFREG ? copy_entry(x->a, -1, x->max_file, &x->total, x->max_total)
+                                     : 0;
+                if (r < 0)
+                        snprintf(err, errlen, "%s: \"%s\" (skipped): %s", x->tarball, name,
+                                 r == -EFBIG ? "too large" : strerror(-r));
+                return r;
+        }
         if (type == AE_IFDIR) {
                 r = mkdirs(path, 0700);
         } else if (archive_entry_size_is_set(e) && (size_t)archive_entry_size(e) > x->max_file) {

@@ -11,16 +11,12 @@
 
 #include <yaml.h>
 
+#include "hashmap.h"
 #include "macro.h"
 #include "strbuf.h"
 
 #define DEFAULT_MAX_NODES 1000000
 #define DEFAULT_MAX_DEPTH 200
-
-struct anchor {
-        char *name;
-        cJSON *value; /* a private copy */
-};
 
 struct frame {
         cJSON *node;
@@ -40,8 +36,7 @@ struct parser {
         struct frame *stack;
         unsigned depth;
         cJSON *root;
-        struct anchor *anchors;
-        size_t n_anchors;
+        struct hashmap *anchors; /* name -> a private copy of its value (cJSON) */
 };
 
 static int fail(struct parser *p, size_t line, size_t col, int r, const char *what)
@@ -54,48 +49,34 @@ static int fail(struct parser *p, size_t line, size_t col, int r, const char *wh
 
 static void anchors_clear(struct parser *p)
 {
-        for (size_t i = 0; i < p->n_anchors; i++) {
-                free(p->anchors[i].name);
-                cJSON_Delete(p->anchors[i].value);
-        }
-        free(p->anchors);
+        if (!p->anchors)
+                return;
+        for (const struct hashmap_entry *e = hashmap_first(p->anchors); e;
+             e = hashmap_next(p->anchors, e))
+                cJSON_Delete(hashmap_entry_value(e));
+        hashmap_free(p->anchors);
         p->anchors = NULL;
-        p->n_anchors = 0;
 }
 
+/* name -> a copy of v (YAML allows redefinition: the last one counts); a hash map, so a
+ * document with many anchors costs no more per alias than one with few */
 static int anchor_set(struct parser *p, const char *name, const cJSON *v)
 {
         cJSON *copy = cJSON_Duplicate(v, true);
-        struct anchor *a;
+        void *old = NULL;
 
-        if (!copy)
+        if (!copy || (!p->anchors && !(p->anchors = hashmap_new())) ||
+            hashmap_put(p->anchors, name, copy, &old) < 0) {
+                cJSON_Delete(copy);
                 return -ENOMEM;
-        for (size_t i = 0; i < p->n_anchors; i++)
-                if (strcmp(p->anchors[i].name, name) == 0) { /* YAML allows redefinition */
-                        cJSON_Delete(p->anchors[i].value);
-                        p->anchors[i].value = copy;
-                        return 0;
-                }
-        a = realloc(p->anchors, (p->n_anchors + 1) * sizeof(*a));
-        if (!a)
-                goto oom;
-        p->anchors = a;
-        a[p->n_anchors].name = strdup(name);
-        if (!a[p->n_anchors].name)
-                goto oom;
-        a[p->n_anchors++].value = copy;
+        }
+        cJSON_Delete(old);
         return 0;
-oom:
-        cJSON_Delete(copy);
-        return -ENOMEM;
 }
 
 static const cJSON *anchor_get(struct parser *p, const char *name)
 {
-        for (size_t i = 0; i < p->n_anchors; i++)
-                if (strcmp(p->anchors[i].name, name) == 0)
-                        return p->anchors[i].value;
-        return NULL;
+        return p->anchors ? hashmap_get(p->anchors, name) : NULL;
 }
 
 static size_t count_nodes(const cJSON *v, size_t limit)

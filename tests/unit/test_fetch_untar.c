@@ -169,6 +169,18 @@ static void test_refuses_escapes_links_and_oversize(void **state)
                                               {"crds/e", AE_IFREG, "x", 1000},
                                               {NULL, 0, NULL, 0}},
                        -EFBIG, "\"crds/e\": too large");
+        /* what is skipped (outside the prefix) counts as much */
+        expect_refused((const struct entry[]){{"docs/huge.bin", AE_IFREG, "x", 2048},
+                                              {"crds/a.yaml", AE_IFREG, "a", 0},
+                                              {NULL, 0, NULL, 0}},
+                       -EFBIG, "\"docs/huge.bin\" (skipped): too large");
+        expect_refused((const struct entry[]){{"docs/a", AE_IFREG, "x", 1000},
+                                              {"docs/b", AE_IFREG, "x", 1000},
+                                              {"docs/c", AE_IFREG, "x", 1000},
+                                              {"docs/d", AE_IFREG, "x", 1000},
+                                              {"crds/e", AE_IFREG, "x", 1000},
+                                              {NULL, 0, NULL, 0}},
+                       -EFBIG, "\"crds/e\": too large");
 }
 
 static void test_refuses_what_is_not_an_archive(void **state)
@@ -402,6 +414,19 @@ static void test_crd_tarball_digest(void **state)
                                         err, sizeof(err)),
                         0);
                 assert_int_equal(fileserver_requests(srv), before + 1);
+        }
+        /* a cache others may write to is refused */
+        {
+                char top[4200];
+                snprintf(top, sizeof(top), "%s/crds", cache);
+                assert_int_equal(chmod(top, 0777), 0);
+                assert_int_equal(
+                        crd_tarball_get(cache,
+                                        &(struct crd_tarball_source){.url = url, .sha256 = sum}, &t,
+                                        err, sizeof(err)),
+                        -EPERM);
+                assert_non_null(strstr(err, "mode 0777"));
+                assert_int_equal(chmod(top, 0700), 0);
         }
         fileserver_stop(srv);
         free(bytes);
