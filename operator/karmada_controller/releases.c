@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The release catalog in the cluster: KarmadaRelease objects, cached by an informer and looked
  * up by name when a Karmada's spec is parsed; a change to one reconciles every instance that
- * names it. Their own reconcile keeps their status (Valid; InUse with the instances that name
- * or run it) and, while one is in use, a finalizer that holds its deletion back. */
+ * names it. Their own reconcile keeps their status (Valid; inUse: the instances that name or
+ * run it) and, while one is in use, a finalizer that holds its deletion back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +16,10 @@
 #include "util/macro.h"
 #include "util/strbuf.h"
 
-#define RELEASE_FINALIZER "operator.karmada.io/release-in-use"
-#define BY_RELEASE        "release"
+/* an operator of every namespace's finalizer; one of a namespace: <prefix>/<namespace> */
+#define RELEASE_FINALIZER           "operator.karmada.io/release-in-use"
+#define RELEASE_FINALIZER_NS_PREFIX "release-in-use.operator.karmada.io"
+#define BY_RELEASE                  "release"
 
 /* the catalog's lookup: a copy from the cache */
 static cJSON *lookup(const char *name, void *ctx)
@@ -109,58 +111,76 @@ static void release_delete(void *userdata, struct kobj *o)
 
 /* ---- the reconcile of one KarmadaRelease ---- */
 
-/* status: the instances that name or run it, Valid, InUse */
-static cJSON *release_status(const cJSON *obj, struct kobj **list, size_t n, bool deleting)
+/* Several operators may share a cluster, each watching its own namespace: each keeps only its
+ * own part of an entry - its key of status.inUse ("*" for an operator of every namespace) and
+ * its own finalizer - so that none undoes another's. */
+static const char *scope_of(const struct kctl *kc)
+{
+        return kc->o.namespace ? kc->o.namespace : "*";
+}
+
+static void finalizer_of(const struct kctl *kc, char *buf, size_t size)
+{
+        if (kc->o.namespace)
+                snprintf(buf, size, "%s/%s", RELEASE_FINALIZER_NS_PREFIX, kc->o.namespace);
+        else
+                snprintf(buf, size, "%s", RELEASE_FINALIZER);
+}
+
+static int by_key(const void *a, const void *b)
+{
+        return strcmp((*(struct kobj *const *)a)->key, (*(struct kobj *const *)b)->key);
+}
+
+/* The status patch of this operator, or NULL when the status already says it: its key of
+ * inUse (the instances of its scope that name or run the entry; null when none), and Valid
+ * (the same from every operator: it depends on the spec alone). */
+static cJSON *status_patch(const struct kctl *kc, const cJSON *obj, struct kobj **list, size_t n)
 {
         const cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, "status");
         const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "generation");
-        long long g = cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0;
-        cJSON *st = cJSON_CreateObject(), *inst = cJSON_AddArrayToObject(st, "instances");
+        const cJSON *had = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(old, "inUse"), scope_of(kc));
         cJSON *conds = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old, "conditions"), true);
+        cJSON *mine = n ? cJSON_CreateArray() : cJSON_CreateNull(), *patch, *st;
         struct karmada_release r;
-        struct strbuf names = {0};
+        bool changed;
         char msg[1024];
 
-        for (size_t i = 0; i < n; i++) {
-                cJSON_AddItemToArray(inst, cJSON_CreateString(list[i]->key));
-                strbuf_printf(&names, "%s%s", i ? ", " : "", list[i]->key);
-        }
-        cJSON_AddNumberToObject(st, "instanceCount", (double)n);
+        qsort(list, n, sizeof(*list), by_key); /* the same list, the same text */
+        for (size_t i = 0; n && i < n; i++)
+                cJSON_AddItemToArray(mine, cJSON_CreateString(list[i]->key));
         if (!conds)
                 conds = cJSON_CreateArray();
         if (release_from_object(obj, &r, msg, sizeof(msg)) < 0)
-                condition_set(conds, "Valid", KO_FALSE, "InvalidSpec", msg, g);
+                changed = condition_set(conds, "Valid", KO_FALSE, "InvalidSpec", msg,
+                                        cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0);
         else
-                condition_set(conds, "Valid", KO_TRUE, "Valid", "the release can be run", g);
-        if (!n)
-                condition_set(conds, "InUse", KO_FALSE, "Unused", "no instance names or runs it",
-                              g);
-        else {
-                snprintf(msg, sizeof(msg), "%s%s",
-                         deleting ? "deletion waits until none of "
-                                    "these names or runs it: "
-                                  : "",
-                         names.buf);
-                condition_set(conds, "InUse", KO_TRUE, deleting ? "DeletionBlocked" : "InUse", msg,
-                              g);
+                changed = condition_set(conds, "Valid", KO_TRUE, "Valid", "the release can be run",
+                                        cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 0);
+        changed = changed || (n ? !cJSON_Compare(had, mine, true) : had != NULL);
+        if (!changed) {
+                cJSON_Delete(conds);
+                cJSON_Delete(mine);
+                return NULL;
         }
+        patch = cJSON_CreateObject();
+        st = cJSON_AddObjectToObject(patch, "status");
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(st, "inUse"), scope_of(kc), mine);
         cJSON_AddItemToObject(st, "conditions", conds);
-        strbuf_free(&names);
-        return st;
+        return patch;
 }
 
-/* Write status only when it changed (nothing at rest). */
-static int write_status(struct kctl *kc, const cJSON *obj, cJSON *status, struct kube_status *st)
+static int write_status(struct kctl *kc, const cJSON *obj, struct kobj **list, size_t n,
+                        struct kube_status *st)
 {
-        cJSON *patch;
+        cJSON *patch = status_patch(kc, obj, list, n);
         char *body;
         int r;
 
-        if (cJSON_Compare(cJSON_GetObjectItemCaseSensitive(obj, "status"), status, true))
+        if (!patch)
                 return 0;
-        patch = cJSON_CreateObject();
-        cJSON_AddItemReferenceToObject(patch, "status", status);
         body = cJSON_PrintUnformatted(patch);
         cJSON_Delete(patch);
         if (!body)
@@ -177,8 +197,8 @@ static void reconcile_release(void *userdata, const char *key, struct reconcile_
         struct kobj *o = store_get(informer_store(kc->releases), key);
         struct kube_status st = {0};
         struct kobj **list = NULL;
+        char fin[256];
         size_t n = 0;
-        cJSON *status;
         int r;
 
         if (!o)
@@ -189,24 +209,22 @@ static void reconcile_release(void *userdata, const char *key, struct reconcile_
                 snprintf(out->error, sizeof(out->error), "out of memory");
                 return;
         }
-        status = release_status(o->json, list, n, meta_str(o->json, "deletionTimestamp"));
+        finalizer_of(kc, fin, sizeof(fin));
         /* in use: the finalizer before the status says so; unused: the status first (without
          * the finalizer a deleted entry goes at once) */
         if (n > 0) {
-                r = gc_set_finalizer(kc, &karmada_releases, o->json, RELEASE_FINALIZER, true, &st);
+                r = gc_set_finalizer(kc, &karmada_releases, o->json, fin, true, &st);
                 if (r >= 0)
-                        r = write_status(kc, o->json, status, &st);
+                        r = write_status(kc, o->json, list, n, &st);
         } else {
-                r = write_status(kc, o->json, status, &st);
+                r = write_status(kc, o->json, list, n, &st);
                 if (r >= 0)
-                        r = gc_set_finalizer(kc, &karmada_releases, o->json, RELEASE_FINALIZER,
-                                             false, &st);
+                        r = gc_set_finalizer(kc, &karmada_releases, o->json, fin, false, &st);
         }
-        if (r < 0) {
+        if (r < 0 && r != -ENOENT) {
                 out->result = r == -EBUSY || r == -EINVAL ? RECONCILE_REQUEUE : RECONCILE_ERROR;
                 snprintf(out->error, sizeof(out->error), "KarmadaRelease %s: %s", key, st.message);
         }
-        cJSON_Delete(status);
         store_list_free(list, n);
         kobj_unref(o);
 }

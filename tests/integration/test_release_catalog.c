@@ -6,8 +6,9 @@
  *   - while that SHA-256 is wrong, the CRD step says so precisely (CRDDigestMismatch, both
  *     digests, the KarmadaRelease's field) and nothing is extracted; corrected in the
  *     KarmadaRelease, the instance goes on to Ready: an edited entry reaches its instances;
- *   - the KarmadaRelease lists its instance, carries a finalizer while in use, and its deletion
- *     waits (InUse DeletionBlocked) until the instance is gone;
+ *   - the KarmadaRelease lists its instance under the namespace of the operator that watches
+ *     it, carries that operator's finalizer while in use, and its deletion waits until the
+ *     instance is gone; the operator of another namespace leaves both alone;
  *   - a Karmada naming a release that neither the catalog nor the operator has is InvalidSpec,
  *     pointing at the catalog;
  *   - `karmada-operator releases --kubeconfig` lists the entry with its images, and kubectl
@@ -32,39 +33,40 @@
 #define RELEASE "v1.18.2-corp.1"
 #define MIRROR  "mirror.corp.example:5000"
 
-static const char *ns;
+static const char *ns, *other_ns;
 
-static cJSON *release_obj(void)
+/* Whether the entry lists ns/corp under ns in status.inUse and carries the finalizer of the
+ * operator of ns (each operator keeps its own key and finalizer); valid says Valid=True too */
+static bool in_use_by_corp(bool *valid, bool *deleting)
 {
+        char want[256], fin[256], cond[256], *text;
         cJSON *o = NULL;
+        bool yes;
 
-        IT_ASSERT(kube_get(live_kc, &karmada_releases, NULL, RELEASE, &o, NULL) == 0,
-                  "get KarmadaRelease " RELEASE);
-        return o;
-}
-
-/* The KarmadaRelease's status condition `type` ("status reason message"), "" when none. */
-static const char *release_condition(const char *type, char *buf, size_t size)
-{
-        cJSON *o = NULL;
-
-        buf[0] = '\0';
-        if (kube_get(live_kc, &karmada_releases, NULL, RELEASE, &o, NULL) == 0)
-                live_condition_of(o, type, true, buf, size);
+        if (kube_get(live_kc, &karmada_releases, NULL, RELEASE, &o, NULL) < 0)
+                return false;
+        text = cJSON_PrintUnformatted(o);
+        snprintf(want, sizeof(want), "\"inUse\":{\"%s\":[\"%s/corp\"]}", ns, ns);
+        snprintf(fin, sizeof(fin), "\"release-in-use.operator.karmada.io/%s\"", ns);
+        yes = text && strstr(text, want) && strstr(text, fin);
+        *valid =
+                strcmp(live_condition_of(o, "Valid", false, cond, sizeof(cond)), "True Valid") == 0;
+        *deleting = text && strstr(text, "deletionTimestamp");
+        free(text);
         cJSON_Delete(o);
-        return buf;
+        return yes;
 }
 
-static void wait_release_condition(const char *type, const char *prefix, double timeout)
+static void wait_in_use(bool deleting_too)
 {
-        char buf[1024];
         double t0 = itest_now();
+        bool valid = false, deleting = false;
 
-        while (strncmp(release_condition(type, buf, sizeof(buf)), prefix, strlen(prefix)) != 0) {
-                IT_ASSERT(itest_now() - t0 < timeout, "KarmadaRelease %s: %s is \"%s\", not %s",
-                          RELEASE, type, buf, prefix);
-                usleep(200 * 1000);
-        }
+        while (!in_use_by_corp(&valid, &deleting) || !valid || deleting != deleting_too)
+                IT_ASSERT(itest_now() - t0 < 30,
+                          "KarmadaRelease " RELEASE ": not listed in use by %s/corp with its "
+                          "finalizer and Valid (deleting: %d)",
+                          ns, deleting);
 }
 
 static void create_release(int port, const char *sha256)
@@ -183,7 +185,16 @@ int main(void)
         live_setup();
         ns = itest_unique_name("catalog");
         live_make_ns(ns);
-        kube_delete(live_kc, &karmada_releases, NULL, RELEASE, NULL, NULL); /* a run before's */
+        /* a run before's, its finalizers (of operators gone) dropped */
+        kube_patch(live_kc, &karmada_releases, NULL, RELEASE, KUBE_PATCH_MERGE,
+                   "{\"metadata\":{\"finalizers\":null}}", NULL, NULL, NULL);
+        kube_delete(live_kc, &karmada_releases, NULL, RELEASE, NULL, NULL);
+        for (t0 = itest_now();
+             (o = NULL, kube_get(live_kc, &karmada_releases, NULL, RELEASE, &o, NULL) == 0);
+             usleep(100 * 1000)) {
+                cJSON_Delete(o);
+                IT_ASSERT(itest_now() - t0 < 30, "a KarmadaRelease of a run before stays");
+        }
         snprintf(dir, sizeof(dir), "%s", itest_crd_tarball("v1.18.2"));
         IT_ASSERT(fileio_read(dir, 64u << 20, &bytes, &len) == 0, "read %s", dir);
         sha256_hex(bytes, len, sum);
@@ -195,6 +206,9 @@ int main(void)
         IT_ASSERT(fs, "file server");
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/crds.tar.gz", fileserver_port(fs));
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        other_ns = itest_unique_name("catalog-other");
+        live_make_ns(other_ns);
+        live_start_operator(1, itest_operator_bin(), other_ns, itest_operator_cache(), NULL);
 
         /* a wrong SHA-256 first */
         create_release(fileserver_port(fs), wrong);
@@ -231,27 +245,19 @@ int main(void)
                   "v1.18.2's binaries: Degraded=False)",
                   itest_now() - t0);
 
-        /* the entry's status and finalizer; its deletion waits for the instance */
-        wait_release_condition("InUse", "True InUse", 30);
-        o = release_obj();
-        {
-                char *text = cJSON_PrintUnformatted(o);
-                snprintf(buf, sizeof(buf), "\"%s/corp\"", ns);
-                IT_ASSERT(strstr(text, buf) && strstr(text, "operator.karmada.io/release-in-use"),
-                          "KarmadaRelease: %s", text);
-                free(text);
-        }
-        cJSON_Delete(o);
+        /* the entry's status and finalizer; its deletion waits for the instance, and the
+         * operator of another namespace (which sees no instance naming it) leaves both alone */
+        wait_in_use(false);
         releases_command();
         explained();
         IT_ASSERT(kube_delete(live_kc, &karmada_releases, NULL, RELEASE, NULL, NULL) == 0,
                   "delete the KarmadaRelease");
-        wait_release_condition("InUse", "True DeletionBlocked", 30);
-        sleep(2);
-        o = release_obj();
-        cJSON_Delete(o);
+        sleep(3);
+        wait_in_use(true);
         live_wait_condition(ns, "corp", "Ready", "True", 5);
-        itest_log("the KarmadaRelease lists %s/corp; its deletion waits for it", ns);
+        itest_log("the KarmadaRelease lists %s/corp under %s, with that operator's finalizer; "
+                  "its deletion waits, and the operator of %s leaves both alone",
+                  ns, ns, other_ns);
 
         /* a release nobody has */
         live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
