@@ -7,8 +7,10 @@
  *     while the rotation is under way, and refused once it completed (the old CA dropped);
  *   - a client that follows the admin kubeconfig the operator distributes (as the components
  *     do) polls the Karmada API server all along: 0 failed requests. A kube-apiserver that is
- *     stopping (a rollout replaced it) answers what reaches it 503 with Retry-After: 1, so that
- *     the client retries on another server; the client does, as client-go does, and counts it;
+ *     stopping (a rollout replaced it) answers what reaches it 503 with Retry-After: 1, and
+ *     closes its HTTP/2 connections with GOAWAY, so that clients go to another server; the
+ *     client does, as client-go does (each 503 retried after 1 s, at most 3 times; a
+ *     connection lost under a request retried once at once), and counts those retries;
  *   - at the end every CA is new, the karmada key (ServiceAccount tokens) is kept, the instance
  *     is Ready and Degraded=False, and Karmada's other servers trust the new CAs: the
  *     aggregated Cluster API answers (APIService caBundle, front-proxy) and a PropagationPolicy
@@ -92,7 +94,9 @@ struct poller {
         char last_error[256];
 };
 
-/* A stopping kube-apiserver's answer: 503 "apiserver is shutting down", Retry-After: 1 */
+/* A stopping kube-apiserver's answer: 503 "apiserver is shutting down", Retry-After: 1. (Its
+ * HTTP/2 GOAWAY, which ends a connection under a request, shows as a transport error: retried
+ * once at once, on a new connection, as Go's HTTP/2 transport does for client-go.) */
 static bool stopping(const struct kube_status *st)
 {
         return st->code == 503 && strstr(st->message, "shutting down");
@@ -118,9 +122,11 @@ static void *poll_apiserver(void *arg)
                 }
                 p->requests++;
                 ok = served(c, &st);
-                for (int retry = 0; !ok && stopping(&st) && retry < 3; retry++) {
+                for (int retry = 0; !ok && retry < 3 && (stopping(&st) || (!st.code && !retry));
+                     retry++) {
                         p->retried++;
-                        sleep(1); /* Retry-After */
+                        if (st.code)
+                                sleep(1); /* Retry-After */
                         ok = served(c, &st);
                 }
                 if (!ok) {
@@ -223,8 +229,8 @@ int main(void)
         pthread_join(th, NULL);
         IT_ASSERT(p.failed == 0, "%d of %d requests to the Karmada API server failed (last: %s)",
                   p.failed, p.requests, p.last_error);
-        itest_log("a client following the admin kubeconfig: %d requests, 0 failed (%d answered "
-                  "503 Retry-After by a stopping kube-apiserver, retried and served)",
+        itest_log("a client following the admin kubeconfig: %d requests, 0 failed (%d retried "
+                  "after a stopping kube-apiserver's 503 Retry-After or GOAWAY, then served)",
                   p.requests, p.retried);
 
         new_ca = secret_value("rot-karmada-cert", "ca.crt");
