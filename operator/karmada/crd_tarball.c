@@ -113,7 +113,7 @@ static int own_dir(const char *cache_dir, char *err, size_t errlen)
         if (snprintf(top, sizeof(top), "%s/crds", cache_dir) >= (int)sizeof(top))
                 return -ENAMETOOLONG;
         r = fileio_mkdir_p(top, 0700);
-        if (r == 0 && lstat(top, &st) < 0)
+        if (r >= 0 && lstat(top, &st) < 0)
                 r = -errno;
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", top, strerror(-r));
