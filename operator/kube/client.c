@@ -15,6 +15,7 @@
 #include "../util/macro.h"
 #include "../util/random.h"
 #include "../util/ratelimit.h"
+#include "../util/retry.h"
 #include "../util/strbuf.h"
 #include "../util/timeutil.h"
 #include "status.h"
@@ -398,7 +399,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
                 size_t vl = len - 12 < sizeof(v) - 1 ? len - 12 : sizeof(v) - 1;
                 memcpy(v, data + 12, vl);
                 v[vl] = '\0';
-                rq->retry_after = kube_parse_retry_after(v);
+                rq->retry_after = retry_parse_after(v);
         } else if (len <= 2 && rq->on_headers && rq->http_code >= 200) {
                 rq->on_headers(rq->sink_userdata, rq->http_code); /* end of headers */
         }
@@ -656,7 +657,7 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
                 /* a stream is resumed by its caller (from where it got to), never replayed */
                 if (rq->sink || !kube_should_retry(cls, rq->idempotent, attempt, c->max_retries))
                         return r;
-                if (sleep_cancellable(kube_retry_delay_ms(attempt, rq->retry_after, random_unit()),
+                if (sleep_cancellable(retry_delay_ms(attempt, rq->retry_after, random_unit()),
                                       rq->cancel) < 0)
                         return -ECANCELED;
                 attempt++;

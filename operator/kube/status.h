@@ -26,8 +26,3 @@ enum kube_retry_class {
 /* Retry when attempt < max_retries and: never sent or throttled (any verb), or a server-side
  * failure on a verb that is safe to repeat (GET, server-side apply). */
 bool kube_should_retry(enum kube_retry_class cls, bool idempotent, int attempt, int max_retries);
-/* Delay before retry number attempt (0-based): Retry-After seconds when given (capped at
- * 30 s), else 200 ms doubling to 5 s; jitter in [0, 1) adds up to 25 %. */
-long kube_retry_delay_ms(int attempt, long retry_after_s, double jitter);
-/* Parse a Retry-After header value (delta-seconds only); -1 when absent or not a number. */
-long kube_parse_retry_after(const char *value);

@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "digest.h"
+#include "random.h"
+#include "retry.h"
 #include "strbuf.h"
 
 int s3_encode(struct strbuf *out, const char *in, bool keep_slash)
@@ -107,6 +110,8 @@ struct answer {
         s3_sink_fn sink; /* a successful answer's body goes here, not to out */
         void *sink_data;
         int sink_error;
+        bool delivered;   /* sink was given some of the body: the request cannot be repeated */
+        long retry_after; /* seconds, from a Retry-After header; -1: none */
 };
 
 static size_t read_body(char *buf, size_t size, size_t n, void *userdata)
@@ -126,6 +131,7 @@ static size_t write_answer(char *buf, size_t size, size_t n, void *userdata)
 
         if (a->sink && curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &http) == CURLE_OK &&
             http >= 200 && http < 300) {
+                a->delivered = true;
                 a->sink_error = a->sink(buf, size * n, a->sink_data);
                 return a->sink_error < 0 ? 0 : size * n;
         }
@@ -142,6 +148,11 @@ static size_t header(char *buf, size_t size, size_t n, void *userdata)
         struct answer *a = userdata;
         size_t len = size * n;
 
+        if (len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
+                char v[32];
+                snprintf(v, sizeof(v), "%.*s", (int)(len - 12 < 31 ? len - 12 : 31), buf + 12);
+                a->retry_after = retry_parse_after(v);
+        }
         if (len > 5 && strncasecmp(buf, "etag:", 5) == 0) {
                 const char *v = buf + 5;
                 size_t vl = len - 5;
@@ -238,6 +249,33 @@ static int judge_answer(const char *method, CURLcode cc, long http, const struct
         return 0;
 }
 
+/* Whether a failed attempt may be sent again: no answer (a connection refused, reset or timed
+ * out), or the server's own trouble (5xx, 429, or S3's RequestTimeout, InternalError and
+ * SlowDown codes, in a 200 too); never once part of a streamed body was handed on, nor after
+ * the sink or a size limit stopped it. Request bodies are in memory: sent again whole. */
+static bool retryable(CURLcode cc, long http, const struct answer *a)
+{
+        if (a->delivered || a->sink_error < 0 || a->too_big)
+                return false;
+        if (cc != CURLE_OK)
+                return true;
+        if (http >= 500 || http == 429)
+                return true;
+        return a->out->len && (strstr(a->out->buf, "<Code>RequestTimeout</Code>") ||
+                               strstr(a->out->buf, "<Code>InternalError</Code>") ||
+                               strstr(a->out->buf, "<Code>SlowDown</Code>"));
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+#define S3_MAX_RETRIES 4 /* 5 attempts, about 3 s of backoff without Retry-After */
+
 static int request_to(const struct s3_client *c, const char *method, const char *key,
                       const struct s3_param *params, size_t n_params, const void *data, size_t len,
                       const char *content_type, struct strbuf *out, size_t max, char *etag,
@@ -248,7 +286,9 @@ static int request_to(const struct s3_client *c, const char *method, const char 
         struct answer a = {.out = out ? out : &own,
                            .max = max ? max : (1u << 20),
                            .sink = sink,
-                           .sink_data = sink_data};
+                           .sink_data = sink_data,
+                           .retry_after = -1};
+        const size_t kept = a.out->len;
         struct curl_slist *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "", sum[SHA256_HEX_LEN];
         long http = 0;
@@ -293,10 +333,23 @@ static int request_to(const struct s3_client *c, const char *method, const char 
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
         set_method(h, method, &b);
-        cc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+        for (int attempt = 0;; attempt++) {
+                b.at = 0;
+                a.out->len = kept; /* what the caller's buffer held before */
+                if (a.out->buf)
+                        a.out->buf[kept] = '\0';
+                a.too_big = false;
+                a.etag[0] = errbuf[0] = '\0';
+                a.retry_after = -1;
+                http = 0;
+                cc = curl_easy_perform(h);
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+                r = judge_answer(method, cc, http, &a, errbuf, e);
+                if (r == 0 || attempt >= S3_MAX_RETRIES || !retryable(cc, http, &a))
+                        break;
+                sleep_ms(retry_delay_ms(attempt, a.retry_after, random_unit()));
+        }
         curl_easy_cleanup(h);
-        r = judge_answer(method, cc, http, &a, errbuf, e);
         if (r == 0 && etag)
                 snprintf(etag, etag_len, "%s", a.etag);
 out:
@@ -497,6 +550,21 @@ int s3_upload_part(struct s3_upload *u, const void *buf, size_t len, struct s3_e
                        : 0;
 }
 
+/* Whether an object of exactly this key is there. */
+static bool object_exists(const struct s3_client *c, const char *key)
+{
+        struct s3_object *o = NULL;
+        bool found = false;
+        size_t n = 0;
+
+        if (s3_list(c, key, &o, &n, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < n && !found; i++)
+                found = strcmp(o[i].key, key) == 0;
+        s3_objects_free(o, n);
+        return found;
+}
+
 int s3_upload_complete(struct s3_upload *u, struct s3_error *e)
 {
         struct s3_param p = {"uploadId", u->id};
@@ -512,6 +580,8 @@ int s3_upload_complete(struct s3_upload *u, struct s3_error *e)
         r = request(u->c, "POST", u->key, &p, 1, xml.buf, xml.len, "application/xml", NULL, 0, NULL,
                     0, e);
         strbuf_free(&xml);
+        if (r < 0 && e && strcmp(e->code, "NoSuchUpload") == 0 && object_exists(u->c, u->key))
+                r = 0; /* an attempt whose answer was lost completed it (keys are not reused) */
         if (r < 0) {
                 s3_upload_abort(u);
                 return r;

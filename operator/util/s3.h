@@ -31,7 +31,10 @@ int s3_url(struct strbuf *out, const struct s3_target *t, const char *key,
 /* The CURLOPT_AWS_SIGV4 value: "aws:amz:<region>:s3". */
 int s3_sigv4_param(struct strbuf *out, const struct s3_target *t);
 
-/* ---- requests (libcurl, TLS verified; libxml2 for the answers) ---- */
+/* ---- requests (libcurl, TLS verified; libxml2 for the answers) ----
+ * Each request is retried up to 4 times (util/retry.h's backoff, or Retry-After) when no
+ * answer came (refused, reset, timed out) or the server failed (5xx, 429, S3's RequestTimeout,
+ * InternalError, SlowDown); a streamed GET only until its body began. */
 
 struct s3_client {
         struct s3_target target;
@@ -76,7 +79,8 @@ struct s3_upload;
 int s3_upload_begin(const struct s3_client *c, const char *key, struct s3_upload **ret,
                     struct s3_error *e);
 int s3_upload_part(struct s3_upload *u, const void *buf, size_t len, struct s3_error *e);
-/* Completes and frees u (aborting it when completing fails). */
+/* Completes and frees u (aborting it when completing fails). A retry that finds the upload gone
+ * (NoSuchUpload) while the object is there counts as done: keys are never reused. */
 int s3_upload_complete(struct s3_upload *u, struct s3_error *e);
 /* Aborts and frees u. */
 void s3_upload_abort(struct s3_upload *u);

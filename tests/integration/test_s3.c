@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The S3 client (operator/util/s3.c: libcurl's SigV4, libxml2) against a real S3-compatible
  * server (versitygw, started by hack/s3.sh): put, get, list with pages, multipart upload,
- * abort leaving nothing behind, delete, and wrong credentials refused. */
+ * abort leaving nothing behind, delete, and wrong credentials refused; through a front that
+ * fails requests (503 SlowDown, dropped connections; before the server acts, or after it
+ * completed an upload and the answer is lost), the same work completes. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "faultproxy.h"
 #include "itest.h"
 #include "util/s3.h"
 #include "util/strbuf.h"
@@ -24,6 +27,59 @@ static size_t count(const struct s3_client *c, const char *prefix, long long *si
                 *size = n ? o[0].size : -1;
         s3_objects_free(o, n);
         return n;
+}
+
+/* One multipart upload and its read-back through front f */
+static void upload_through(const struct s3_client *c, const char *key, const unsigned char *data,
+                           size_t big, size_t part)
+{
+        struct s3_upload *u = NULL;
+        struct s3_error e = {0};
+        struct strbuf got = {0};
+
+        IT_ASSERT(s3_upload_begin(c, key, &u, &e) == 0, "begin: %s", e.message);
+        for (size_t at = 0; at < big; at += part)
+                IT_ASSERT(s3_upload_part(u, data + at, big - at < part ? big - at : part, &e) == 0,
+                          "part at %zu: %s", at, e.message);
+        IT_ASSERT(s3_upload_complete(u, &e) == 0, "complete: %s", e.message);
+        IT_ASSERT(s3_get(c, key, 16u << 20, &got, &e) == 0 && got.len == big &&
+                          memcmp(got.buf, data, big) == 0,
+                  "get %s: %s (%zu bytes)", key, e.message, got.len);
+        strbuf_free(&got);
+        IT_ASSERT(s3_delete(c, key, &e) == 0, "delete %s: %s", key, e.message);
+}
+
+/* Every other request failed before the server sees it; then every other completion done by
+ * the server with its answer lost: the retries (and an idempotent completion) carry it. */
+static void through_failing_front(const struct s3_client *c, const unsigned char *data, size_t big,
+                                  size_t part)
+{
+        static const struct {
+                const char *method, *query;
+                bool after;
+        } fronts[] = {{NULL, NULL, false}, {"POST", "uploadId=", true}};
+        char endpoint[64];
+
+        for (size_t i = 0; i < sizeof(fronts) / sizeof(fronts[0]); i++) {
+                struct faultproxy *f = faultproxy_start(
+                        &(struct faultproxy_options){.backend = c->target.endpoint,
+                                                     .method = fronts[i].method,
+                                                     .query = fronts[i].query,
+                                                     .every = 2,
+                                                     .after_forward = fronts[i].after});
+                struct s3_client fc = *c;
+                IT_ASSERT(f, "the failing front");
+                snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", faultproxy_port(f));
+                fc.target.endpoint = endpoint;
+                upload_through(&fc, "front/snapshot.db", data, big, part);
+                IT_ASSERT(faultproxy_failed(f) > 0, "the front failed nothing");
+                itest_log("through a front failing %s%s%s: %u of %u requests failed on purpose; "
+                          "the upload completed and read back identical",
+                          fronts[i].method ? fronts[i].method : "every other request",
+                          fronts[i].method ? " completions (after the server acted)" : "", "",
+                          faultproxy_failed(f), faultproxy_requests(f));
+                faultproxy_stop(f);
+        }
 }
 
 int main(void)
@@ -78,6 +134,8 @@ int main(void)
         IT_ASSERT(s3_upload_part(u, data, part, &e) == 0, "part: %s", e.message);
         s3_upload_abort(u);
         IT_ASSERT(count(&c, "aborted/", NULL) == 0, "an aborted upload left an object");
+
+        through_failing_front(&c, data, big, part);
 
         /* wrong credentials */
         bad = c;

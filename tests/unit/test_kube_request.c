@@ -15,6 +15,7 @@
 #include "kube/client.h"
 #include "kube/resource.h"
 #include "kube/status.h"
+#include "util/retry.h"
 
 static const struct kube_resource karmadas = {.group = "operator.karmada.io",
                                               .version = "v1alpha1",
@@ -172,25 +173,25 @@ static void test_retry_decisions(void **state)
 
 static void test_retry_delays(void **state)
 {
-        assert_int_equal(kube_retry_delay_ms(0, -1, 0), 200);
-        assert_int_equal(kube_retry_delay_ms(1, -1, 0), 400);
-        assert_int_equal(kube_retry_delay_ms(3, -1, 0), 1600);
-        assert_int_equal(kube_retry_delay_ms(10, -1, 0), 5000);
-        assert_int_equal(kube_retry_delay_ms(0, -1, 0.5), 225);
-        assert_true(kube_retry_delay_ms(10, -1, 0.99) <= 6250);
-        assert_int_equal(kube_retry_delay_ms(0, 3, 0.7), 3000); /* Retry-After wins */
-        assert_int_equal(kube_retry_delay_ms(0, 0, 0.7), 0);
-        assert_int_equal(kube_retry_delay_ms(0, 3600, 0), 30000); /* capped */
+        assert_int_equal(retry_delay_ms(0, -1, 0), 200);
+        assert_int_equal(retry_delay_ms(1, -1, 0), 400);
+        assert_int_equal(retry_delay_ms(3, -1, 0), 1600);
+        assert_int_equal(retry_delay_ms(10, -1, 0), 5000);
+        assert_int_equal(retry_delay_ms(0, -1, 0.5), 225);
+        assert_true(retry_delay_ms(10, -1, 0.99) <= 6250);
+        assert_int_equal(retry_delay_ms(0, 3, 0.7), 3000); /* Retry-After wins */
+        assert_int_equal(retry_delay_ms(0, 0, 0.7), 0);
+        assert_int_equal(retry_delay_ms(0, 3600, 0), 30000); /* capped */
 }
 
 static void test_retry_after_parsing(void **state)
 {
-        assert_int_equal(kube_parse_retry_after(" 7\r\n"), 7);
-        assert_int_equal(kube_parse_retry_after("0"), 0);
-        assert_int_equal(kube_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), -1);
-        assert_int_equal(kube_parse_retry_after("-1"), -1);
-        assert_int_equal(kube_parse_retry_after("5s"), -1);
-        assert_int_equal(kube_parse_retry_after(NULL), -1);
+        assert_int_equal(retry_parse_after(" 7\r\n"), 7);
+        assert_int_equal(retry_parse_after("0"), 0);
+        assert_int_equal(retry_parse_after("Wed, 21 Oct 2015 07:28:00 GMT"), -1);
+        assert_int_equal(retry_parse_after("-1"), -1);
+        assert_int_equal(retry_parse_after("5s"), -1);
+        assert_int_equal(retry_parse_after(NULL), -1);
 }
 
 static void test_resource_versions_order_as_integers(void **state)
