@@ -12,9 +12,7 @@
 #include "karmada/conditions.h"
 #include "karmada/release_catalog.h"
 #include "karmada/spec.h"
-#include "runtime/log.h"
 #include "util/macro.h"
-#include "util/strbuf.h"
 
 /* an operator of every namespace's finalizer; one of a namespace: <prefix>/<namespace> */
 #define RELEASE_FINALIZER           "operator.karmada.io/release-in-use"

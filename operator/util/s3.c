@@ -276,6 +276,34 @@ static void sleep_ms(long ms)
 
 #define S3_MAX_RETRIES 4 /* 5 attempts, about 3 s of backoff without Retry-After */
 
+/* The transfer of a prepared handle, again while it fails in a way worth retrying: each
+ * attempt starts from the body's beginning and the answer buffer as the caller gave it. */
+static int perform(CURL *h, const char *method, struct answer *a, struct body *b, char *errbuf,
+                   struct s3_error *e)
+{
+        const size_t kept = a->out->len; /* what the caller's buffer held before */
+        long http;
+        CURLcode cc;
+        int r;
+
+        for (int attempt = 0;; attempt++) {
+                b->at = 0;
+                a->out->len = kept;
+                if (a->out->buf)
+                        a->out->buf[kept] = '\0';
+                a->too_big = false;
+                a->etag[0] = errbuf[0] = '\0';
+                a->retry_after = -1;
+                http = 0;
+                cc = curl_easy_perform(h);
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+                r = judge_answer(method, cc, http, a, errbuf, e);
+                if (r == 0 || attempt >= S3_MAX_RETRIES || !retryable(cc, http, a))
+                        return r;
+                sleep_ms(retry_delay_ms(attempt, a->retry_after, random_unit()));
+        }
+}
+
 static int request_to(const struct s3_client *c, const char *method, const char *key,
                       const struct s3_param *params, size_t n_params, const void *data, size_t len,
                       const char *content_type, struct strbuf *out, size_t max, char *etag,
@@ -288,11 +316,8 @@ static int request_to(const struct s3_client *c, const char *method, const char 
                            .sink = sink,
                            .sink_data = sink_data,
                            .retry_after = -1};
-        const size_t kept = a.out->len;
         struct curl_slist *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "", sum[SHA256_HEX_LEN];
-        long http = 0;
-        CURLcode cc;
         CURL *h;
         int r;
 
@@ -333,22 +358,7 @@ static int request_to(const struct s3_client *c, const char *method, const char 
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
         set_method(h, method, &b);
-        for (int attempt = 0;; attempt++) {
-                b.at = 0;
-                a.out->len = kept; /* what the caller's buffer held before */
-                if (a.out->buf)
-                        a.out->buf[kept] = '\0';
-                a.too_big = false;
-                a.etag[0] = errbuf[0] = '\0';
-                a.retry_after = -1;
-                http = 0;
-                cc = curl_easy_perform(h);
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
-                r = judge_answer(method, cc, http, &a, errbuf, e);
-                if (r == 0 || attempt >= S3_MAX_RETRIES || !retryable(cc, http, &a))
-                        break;
-                sleep_ms(retry_delay_ms(attempt, a.retry_after, random_unit()));
-        }
+        r = perform(h, method, &a, &b, errbuf, e);
         curl_easy_cleanup(h);
         if (r == 0 && etag)
                 snprintf(etag, etag_len, "%s", a.etag);
