@@ -335,28 +335,36 @@ const char *itest_operator_cache(void)
         return cache_dir;
 }
 
-void itest_s3_client(struct s3_client *c)
+const char *itest_s3_env(const char *key)
 {
-        static const char *const keys[] = {
-                "S3_ENDPOINT=", "S3_BUCKET=", "S3_ACCESS_KEY=", "S3_SECRET_KEY="};
-        static char env[4][256];
-        char path[1024], line[512];
+        static char values[32][512]; /* each call's own: they stay valid */
+        static int used;
+        char path[1024], line[1024], *v;
+        size_t n = strlen(key);
         FILE *f;
 
+        IT_ASSERT(used < 32, "more than 32 itest_s3_env calls");
+        v = values[used++];
         snprintf(path, sizeof(path), "%s/s3.env", state_dir());
         f = fopen(path, "re");
         IT_ASSERT(f, "%s (hack/s3.sh)", path);
+        v[0] = '\0';
         while (fgets(line, sizeof(line), f))
-                for (int i = 0; i < 4; i++)
-                        if (strncmp(line, keys[i], strlen(keys[i])) == 0) {
-                                snprintf(env[i], sizeof(env[i]), "%s", line + strlen(keys[i]));
-                                env[i][strcspn(env[i], "\n")] = '\0';
-                        }
+                if (strncmp(line, key, n) == 0 && line[n] == '=') {
+                        snprintf(v, sizeof(values[0]), "%s", line + n + 1);
+                        v[strcspn(v, "\n")] = '\0';
+                }
         fclose(f);
-        for (int i = 0; i < 4; i++)
-                IT_ASSERT(env[i][0], "%s in %s", keys[i], path);
+        IT_ASSERT(v[0], "%s in %s", key, path);
+        return v;
+}
+
+void itest_s3_client(struct s3_client *c)
+{
         *c = (struct s3_client){
-                .target = {env[0], env[1], NULL, true}, .access_key = env[2], .secret_key = env[3]};
+                .target = {itest_s3_env("S3_ENDPOINT"), itest_s3_env("S3_BUCKET"), NULL, true},
+                .access_key = itest_s3_env("S3_ACCESS_KEY"),
+                .secret_key = itest_s3_env("S3_SECRET_KEY")};
 }
 
 /* With ko-plane, the operator resolves Service and pod names as in a pod: through the plane's

@@ -83,4 +83,6 @@ const char *itest_operator_cache(void);
 void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A client of the S3 server of hack/s3.sh ($KO_TEST_CLUSTER/s3.env; the `s3` fixture). */
 struct s3_client;
+/* A variable of $KO_TEST_CLUSTER/s3.env (S3_TLS_ENDPOINT, S3_CA_FILE, ...); fails when absent. */
+const char *itest_s3_env(const char *key);
 void itest_s3_client(struct s3_client *c);

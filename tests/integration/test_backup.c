@@ -12,6 +12,7 @@
  *     the same 200 with the same content and higher resourceVersions, the same CA; a
  *     corrupted snapshot is refused before anything starts; spec.restore cannot be added to a
  *     running instance;
+ *   - 10 of 10 scheduled backups complete through an S3 front failing one part upload in 5;
  *   - a schedule "@every 2s" with keepLast 3, after at least 5 backups, leaves exactly 3
  *     KarmadaBackups and their 3 snapshots (and certificate files) in the bucket;
  *   - an upgrade that asks for a backup first stops when that backup fails (nothing upgraded)
@@ -29,6 +30,7 @@
 
 #include <openssl/rand.h>
 
+#include "faultproxy.h"
 #include "itest.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
@@ -160,6 +162,26 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
                         strbuf_printf(seen, "%s", tagged);
                         (*n_seen)++;
                 }
+        }
+        cJSON_Delete(list);
+        return n;
+}
+
+/* how many of the schedule's KarmadaBackups Failed */
+static size_t schedule_failed(const char *schedule)
+{
+        char sel[256];
+        cJSON *list = NULL;
+        const cJSON *b;
+        size_t n = 0;
+
+        snprintf(sel, sizeof(sel), "operator.karmada.io/schedule=%s", schedule);
+        IT_ASSERT(kube_list(live_kc, &karmada_backups, ns,
+                            &(struct kube_list_options){.label_selector = sel}, &list, NULL) == 0,
+                  "list backups");
+        cJSON_ArrayForEach (b, cJSON_GetObjectItem(list, "items")) {
+                const char *phase = status_str(b, "phase");
+                n += phase && strcmp(phase, "Failed") == 0;
         }
         cJSON_Delete(list);
         return n;
@@ -572,6 +594,49 @@ static void mid_upload(const char *prefix)
                   count_objects(p), p);
 }
 
+/* Ten scheduled backups through an S3 front that fails one part upload in five (503 SlowDown,
+ * then a dropped connection): every one completes, the retries carry them. */
+static void through_failing_front(void)
+{
+        struct faultproxy *f =
+                faultproxy_start(&(struct faultproxy_options){.backend = s3.target.endpoint,
+                                                              .method = "PUT",
+                                                              .query = "partNumber=",
+                                                              .every = 5});
+        struct strbuf seen = {0};
+        size_t n_seen = 0, completed = 0, failed;
+        double t0 = itest_now();
+
+        IT_ASSERT(f, "the failing front");
+        live_create_object(
+                &karmada_backupschedules, ns,
+                "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
+                "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"flaky\"},\"spec\":{"
+                "\"schedule\":\"@every 2s\",\"immediate\":true,\"template\":{\"spec\":{"
+                "\"karmadaRef\":{\"name\":\"bk\"},\"s3\":{\"endpoint\":\"http://127.0.0.1:%d\","
+                "\"bucket\":\"%s\",\"prefix\":\"flaky-%s\",\"forcePathStyle\":true,"
+                "\"credentialsSecretRef\":{\"name\":\"s3\"}},\"encryptionKeySecretRef\":{"
+                "\"name\":\"key\"}}}}}",
+                faultproxy_port(f), s3.target.bucket, ns);
+        while (completed < 10) {
+                schedule_backups("flaky", &seen, &n_seen, &completed);
+                failed = schedule_failed("flaky");
+                IT_ASSERT(failed == 0, "%zu backups through the failing front failed", failed);
+                IT_ASSERT(itest_now() - t0 < 120, "%zu of 10 backups Completed after 120s",
+                          completed);
+                usleep(200 * 1000);
+        }
+        IT_ASSERT(kube_delete(live_kc, &karmada_backupschedules, ns, "flaky", NULL, NULL) == 0,
+                  "delete the schedule");
+        IT_ASSERT(faultproxy_failed(f) >= 2, "the front failed %u part uploads",
+                  faultproxy_failed(f));
+        itest_log("10 of 10 scheduled backups Completed through a front that failed %u part "
+                  "uploads of %u requests, in %.1fs",
+                  faultproxy_failed(f), faultproxy_requests(f), itest_now() - t0);
+        faultproxy_stop(f);
+        strbuf_free(&seen);
+}
+
 int main(void)
 {
         unsigned char key[SEAL_KEY_LEN];
@@ -765,6 +830,8 @@ int main(void)
                 cJSON_Delete(s);
         }
         strbuf_free(&seen);
+
+        through_failing_front();
 
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
         live_wait_deleted(ns, "bk", 90);

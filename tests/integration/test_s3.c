@@ -13,6 +13,7 @@
 
 #include "faultproxy.h"
 #include "itest.h"
+#include "util/fileio.h"
 #include "util/s3.h"
 #include "util/strbuf.h"
 
@@ -82,6 +83,43 @@ static void through_failing_front(const struct s3_client *c, const unsigned char
         }
 }
 
+/* HTTPS (the second versitygw): trusted through caBundle; refused with another CA */
+static void over_https(const struct s3_client *c)
+{
+        struct s3_client tc = *c;
+        struct s3_error e = {0};
+        struct strbuf got = {0};
+        char *ca = NULL, *other = NULL, path[1024];
+        size_t len, other_len;
+
+        IT_ASSERT(fileio_read(itest_s3_env("S3_CA_FILE"), 1u << 20, &ca, &len) == 0, "read the CA");
+        /* another real CA: the host cluster's */
+        snprintf(path, sizeof(path), "%s/pki/ca.crt", getenv("KO_TEST_CLUSTER"));
+        IT_ASSERT(fileio_read(path, 1u << 20, &other, &other_len) == 0, "read %s", path);
+        tc.target.endpoint = itest_s3_env("S3_TLS_ENDPOINT");
+        tc.ca_pem = ca;
+        tc.ca_len = len;
+        IT_ASSERT(s3_put(&tc, "tls/hello.txt", "hello", 5, &e) == 0, "put over https: %s",
+                  e.message);
+        IT_ASSERT(s3_get(&tc, "tls/hello.txt", 1024, &got, &e) == 0 && got.len == 5,
+                  "get over https: %s", e.message);
+        strbuf_free(&got);
+        IT_ASSERT(s3_delete(&tc, "tls/hello.txt", &e) == 0, "delete over https: %s", e.message);
+        /* the system's CAs and another CA do not vouch for it */
+        tc.ca_pem = NULL;
+        tc.ca_len = 0;
+        IT_ASSERT(s3_put(&tc, "tls/x", "x", 1, &e) < 0 && e.http == 0,
+                  "put over https without its CA: %s", e.message);
+        tc.ca_pem = other;
+        tc.ca_len = other_len;
+        IT_ASSERT(s3_put(&tc, "tls/x", "x", 1, &e) < 0 && e.http == 0,
+                  "put over https with another CA: %s", e.message);
+        itest_log("over https: served with its caBundle; refused with the cluster's CA (%s)",
+                  e.message);
+        free(ca);
+        free(other);
+}
+
 int main(void)
 {
         const size_t big = (11u << 20) + 123, part = 5u << 20;
@@ -136,6 +174,7 @@ int main(void)
         IT_ASSERT(count(&c, "aborted/", NULL) == 0, "an aborted upload left an object");
 
         through_failing_front(&c, data, big, part);
+        over_https(&c);
 
         /* wrong credentials */
         bad = c;
