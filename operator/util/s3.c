@@ -242,7 +242,7 @@ static int judge_answer(const char *method, CURLcode cc, long http, const struct
                 return -EFBIG;
         }
         if (http < 200 || http >= 300 ||
-            (a->out->len && strstr(a->out->buf, "<Error>") && strcmp(method, "GET") != 0)) {
+            (a->out->buf && strstr(a->out->buf, "<Error>") && strcmp(method, "GET") != 0)) {
                 error_from(e, http, a->out, "request failed");
                 return -EIO;
         }
@@ -261,7 +261,7 @@ static bool retryable(CURLcode cc, long http, const struct answer *a)
                 return true;
         if (http >= 500 || http == 429)
                 return true;
-        return a->out->len && (strstr(a->out->buf, "<Code>RequestTimeout</Code>") ||
+        return a->out->buf && (strstr(a->out->buf, "<Code>RequestTimeout</Code>") ||
                                strstr(a->out->buf, "<Code>InternalError</Code>") ||
                                strstr(a->out->buf, "<Code>SlowDown</Code>"));
 }
