@@ -78,7 +78,7 @@ pick_ports() {
         used=" $(used_ports | tr '\n' ' ') "
         for n in ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT KWOK_PORT; do
                 while :; do
-                        p=$((20000 + RANDOM % 12000))
+                        p=$((20000 + RANDOM % 10000)) # below the NodePort range (30000-32767)
                         case "$used$chosen" in *" $p "*) continue ;; esac
                         break
                 done

@@ -51,12 +51,14 @@ ensure_go_path() {
 
 used_ports() { ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u; }
 
-# free_port: a TCP port in 20000-31999 that nothing listens on or uses now
+# free_port: a TCP port in 20000-29999 that nothing listens on or uses now: below the
+# NodePort range (30000-32767), whose ports the API server hands out without looking at what
+# listens on the host, and below the ephemeral ports (32768-60999) others bind to
 free_port() {
         local used p
         used=" $(used_ports | tr '\n' ' ') "
         while :; do
-                p=$((20000 + RANDOM % 12000))
+                p=$((20000 + RANDOM % 10000))
                 case "$used" in *" $p "*) ;; *) echo "$p"; return 0 ;; esac
         done
 }
