@@ -135,9 +135,10 @@ static size_t count_objects(const char *prefix)
 
 /* S3 credentials */
 
-/* how many of the schedule's KarmadaBackups exist; names seen are added to `seen` */
+/* how many of the schedule's KarmadaBackups exist (completed and, unless NULL, failed: how many
+ * of them Completed and Failed); names seen are added to `seen` */
 static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t *n_seen,
-                               size_t *completed)
+                               size_t *completed, size_t *failed)
 {
         char sel[256];
         cJSON *list = NULL;
@@ -149,6 +150,8 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
                             &(struct kube_list_options){.label_selector = sel}, &list, NULL) == 0,
                   "list backups");
         *completed = 0;
+        if (failed)
+                *failed = 0;
         cJSON_ArrayForEach (b, cJSON_GetObjectItem(list, "items")) {
                 const char *name = cJSON_GetStringValue(
                         cJSON_GetObjectItem(cJSON_GetObjectItem(b, "metadata"), "name"));
@@ -157,31 +160,13 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
                 n++;
                 if (phase && strcmp(phase, "Completed") == 0)
                         (*completed)++;
+                if (failed && phase && strcmp(phase, "Failed") == 0)
+                        (*failed)++;
                 snprintf(tagged, sizeof(tagged), "|%s|", name);
                 if (!seen->buf || !strstr(seen->buf, tagged)) {
                         strbuf_printf(seen, "%s", tagged);
                         (*n_seen)++;
                 }
-        }
-        cJSON_Delete(list);
-        return n;
-}
-
-/* how many of the schedule's KarmadaBackups Failed */
-static size_t schedule_failed(const char *schedule)
-{
-        char sel[256];
-        cJSON *list = NULL;
-        const cJSON *b;
-        size_t n = 0;
-
-        snprintf(sel, sizeof(sel), "operator.karmada.io/schedule=%s", schedule);
-        IT_ASSERT(kube_list(live_kc, &karmada_backups, ns,
-                            &(struct kube_list_options){.label_selector = sel}, &list, NULL) == 0,
-                  "list backups");
-        cJSON_ArrayForEach (b, cJSON_GetObjectItem(list, "items")) {
-                const char *phase = status_str(b, "phase");
-                n += phase && strcmp(phase, "Failed") == 0;
         }
         cJSON_Delete(list);
         return n;
@@ -619,8 +604,7 @@ static void through_failing_front(void)
                 "\"name\":\"key\"}}}}}",
                 faultproxy_port(f), s3.target.bucket, ns);
         while (completed < 10) {
-                schedule_backups("flaky", &seen, &n_seen, &completed);
-                failed = schedule_failed("flaky");
+                schedule_backups("flaky", &seen, &n_seen, &completed, &failed);
                 IT_ASSERT(failed == 0, "%zu backups through the failing front failed", failed);
                 IT_ASSERT(itest_now() - t0 < 120, "%zu of 10 backups Completed after 120s",
                           completed);
@@ -787,7 +771,7 @@ int main(void)
                 s3.target.endpoint, s3.target.bucket, prefix);
         t0 = itest_now();
         while (n_seen < 5) {
-                n = schedule_backups("often", &seen, &n_seen, &completed);
+                n = schedule_backups("often", &seen, &n_seen, &completed, NULL);
                 /* keepLast 3, one running, one just finished and not yet retained */
                 IT_ASSERT(n <= 5, "%zu backups of the schedule at once", n);
                 IT_ASSERT(itest_now() - t0 < 60, "%zu backups seen after 60s", n_seen);
@@ -803,7 +787,7 @@ int main(void)
         }
         t0 = itest_now();
         for (;;) { /* settles: the last one finishes, retention runs */
-                n = schedule_backups("often", &seen, &n_seen, &completed);
+                n = schedule_backups("often", &seen, &n_seen, &completed, NULL);
                 if (n == 3 && completed == 3 && count_objects(prefix) == 6)
                         break;
                 IT_ASSERT(itest_now() - t0 < 30,
@@ -812,7 +796,7 @@ int main(void)
                 usleep(200 * 1000);
         }
         sleep(3); /* suspended: nothing new */
-        n = schedule_backups("often", &seen, &n_seen, &completed);
+        n = schedule_backups("often", &seen, &n_seen, &completed, NULL);
         IT_ASSERT(n == 3 && count_objects(prefix) == 6,
                   "%zu backups, %zu objects 3s after settling", n, count_objects(prefix));
         itest_log("%zu scheduled backups made, %zu kept, %zu objects in the bucket", n_seen, n,
