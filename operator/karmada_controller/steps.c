@@ -235,36 +235,60 @@ static void apply_in_host(struct pass *p, struct step *s)
         }
 }
 
-/* What step i waits for (NULL: nothing): while upgrading, every step before it (but from the
- * one it upgrades with on); always, the steps it comes after (but, while upgrading, the one it
- * upgrades with). */
-static const char *blocked_by(const struct pass *p, int i)
+/* The order steps are taken in: the registry's, with each step that upgrades with another
+ * right after that one (the registry check makes it name an earlier one). */
+static int step_order(const struct pass *p, int *ord)
 {
-        const char *blocking = NULL, *with = p->steps[i].rec->upgrades_with;
+        int n = 0;
+
+        for (int i = 0; i < p->n; i++) {
+                if (p->steps[i].rec->upgrades_with)
+                        continue;
+                ord[n++] = i;
+                for (int j = i + 1; j < p->n; j++)
+                        if (p->steps[j].rec->upgrades_with &&
+                            strcmp(p->steps[j].rec->upgrades_with, p->steps[i].rec->name) == 0)
+                                ord[n++] = j;
+        }
+        return n;
+}
+
+/* What the step at position pos of ord waits for (NULL: nothing): while upgrading, every step
+ * taken before it (but the one it upgrades with, and others that upgrade with that one); always,
+ * the steps it comes after (but, while upgrading, the one it upgrades with). */
+static const char *blocked_by(const struct pass *p, const int *ord, int pos)
+{
+        const struct step *s = &p->steps[ord[pos]];
+        const char *blocking = NULL, *with = s->rec->upgrades_with;
         bool ordered = p->upgrading && !p->rollback;
 
-        for (int j = 0; ordered && j < i; j++) {
-                if (with && strcmp(p->steps[j].rec->name, with) == 0)
-                        break;
-                if (p->steps[j].enabled && !p->steps[j].ready)
-                        return p->steps[j].rec->name;
+        for (int k = 0; ordered && k < pos; k++) {
+                const struct step *t = &p->steps[ord[k]];
+                bool partner =
+                        with &&
+                        (strcmp(t->rec->name, with) == 0 ||
+                         (t->rec->upgrades_with && strcmp(t->rec->upgrades_with, with) == 0));
+                if (!partner && t->enabled && !t->ready)
+                        return t->rec->name;
         }
-        for (const char *const *a = p->steps[i].rec->after; a && *a; a++)
+        for (const char *const *a = s->rec->after; a && *a; a++)
                 if (!(ordered && with && strcmp(*a, with) == 0) &&
-                    !dep_ready(p->steps, i, *a, &blocking))
+                    !dep_ready(p->steps, ord[pos], *a, &blocking))
                         return blocking;
         return NULL;
 }
 
 void steps_apply(struct pass *p)
 {
-        for (int i = 0; i < p->n; i++) {
-                struct step *s = &p->steps[i];
+        int ord[KO_MAX_RECONCILERS], n = step_order(p, ord);
+
+        for (int pos = 0; pos < n; pos++) {
+                struct step *s = &p->steps[ord[pos]];
                 const char *blocking, *waiting;
 
                 if (!s->enabled)
                         continue;
-                blocking = blocked_by(p, i);
+                blocking = blocked_by(p, ord, pos);
                 if (blocking) {
                         step_set(s, false, "Waiting", "waiting for %s", blocking);
                         continue;
@@ -277,6 +301,6 @@ void steps_apply(struct pass *p)
                 if (waiting)
                         step_set(s, false, "Waiting", "waiting for %s", waiting);
                 else
-                        step_in_karmada(p->kc, p->run, &p->d, p->ob, s, i, p->key);
+                        step_in_karmada(p->kc, p->run, &p->d, p->ob, s, ord[pos], p->key);
         }
 }
