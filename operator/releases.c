@@ -46,20 +46,6 @@ static int print_release(const char *name, const char *what, FILE *out, FILE *er
         return 0;
 }
 
-/* The KarmadaRelease objects of the cluster, as the operator's cache would hold them. */
-static cJSON *list_lookup(const char *name, void *ctx)
-{
-        const cJSON *o;
-
-        cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive((const cJSON *)ctx, "items")) {
-                const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name"));
-                if (n && strcmp(n, name) == 0)
-                        return cJSON_Duplicate(o, true);
-        }
-        return NULL;
-}
-
 static int print_catalog(const struct kube_config_options *kopts, FILE *out, FILE *errout)
 {
         struct kube_config *cfg = NULL;
@@ -83,7 +69,8 @@ static int print_catalog(const struct kube_config_options *kopts, FILE *out, FIL
                         st.message[0] ? st.message : strerror(-r));
                 status = 1;
         }
-        release_catalog_set(list_lookup, list);
+        release_catalog_set(release_catalog_array_lookup,
+                            cJSON_GetObjectItemCaseSensitive(list, "items"));
         cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                         cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name"));

@@ -178,20 +178,6 @@ static int render_one(const char *path, const cJSON *doc, const struct render_op
         return 0;
 }
 
-/* The release catalog of a render: KarmadaRelease documents */
-static cJSON *catalog_lookup(const char *name, void *ctx)
-{
-        const cJSON *doc;
-
-        cJSON_ArrayForEach (doc, (const cJSON *)ctx) {
-                const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name"));
-                if (n && strcmp(n, name) == 0)
-                        return cJSON_Duplicate(doc, true);
-        }
-        return NULL;
-}
-
 /* The Karmada documents of path into karmadas (NULL: none wanted), its KarmadaRelease
  * documents into releases, each of those checked. */
 static int load_docs(const char *path, cJSON *karmadas, cJSON *releases, FILE *errout)
@@ -249,7 +235,7 @@ int render_manifests(const char *path, const struct render_options *o, FILE *out
             load_docs(path, karmadas, releases, errout) < 0)
                 goto out;
         status = 0;
-        release_catalog_set(catalog_lookup, releases);
+        release_catalog_set(release_catalog_array_lookup, releases);
         cJSON_ArrayForEach (doc, karmadas) {
                 n++;
                 status |= render_one(path, doc, o, out, errout);

@@ -25,6 +25,19 @@ void release_catalog_set(release_catalog_lookup fn, void *ctx)
         lookup_ctx = ctx;
 }
 
+cJSON *release_catalog_array_lookup(const char *name, void *ctx)
+{
+        const cJSON *o;
+
+        cJSON_ArrayForEach (o, (const cJSON *)ctx) {
+                const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name"));
+                if (n && strcmp(n, name) == 0)
+                        return cJSON_Duplicate(o, true);
+        }
+        return NULL;
+}
+
 const char *release_image_tag(const char *image, char *buf, size_t size)
 {
         const char *slash = strrchr(image, '/'), *name = slash ? slash + 1 : image;

@@ -17,6 +17,9 @@ extern const struct kube_resource karmada_releases;
 /* A new copy of the KarmadaRelease called name, or NULL when there is none. Called from any
  * worker thread. */
 typedef cJSON *(*release_catalog_lookup)(const char *name, void *ctx);
+/* A lookup over a JSON array of KarmadaRelease objects (ctx: the array, kept by the caller):
+ * render's documents, or the items of a list. */
+cJSON *release_catalog_array_lookup(const char *name, void *ctx);
 /* Where KarmadaRelease objects come from (NULL: none, only the built-in releases). */
 void release_catalog_set(release_catalog_lookup fn, void *ctx);
 
