@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The binary's own argument checks: what is wrong is said and the exit status says so, and
-# `etcd-restore` on a member that has data does nothing and asks for nothing else.
+# The binary's own argument checks: what is wrong is said and the exit status says so;
+# `render` resolves releases through the catalog entries it is given; `releases` lists the
+# built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else.
 #   tests/unit/cli-args.sh BINARY
 set -euo pipefail
 bin=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# expect STATUS TEXT CMD...: CMD exits STATUS and its stderr contains TEXT
+# expect STATUS TEXT CMD...: CMD exits STATUS and its stderr contains TEXT (any, when empty)
 expect() {
         local want=$1 text=$2 rc=0
         shift 2
         "$@" >"$dir/out" 2>"$dir/err" || rc=$?
-        if [ "$rc" -ne "$want" ] || ! grep -qF -- "$text" "$dir/err"; then
+        if [ "$rc" -ne "$want" ] || { [ -n "$text" ] && ! grep -qF -- "$text" "$dir/err"; }; then
                 echo "FAIL: $* -> exit $rc (want $want), stderr:" >&2
                 cat "$dir/err" >&2
                 exit 1
@@ -22,9 +23,38 @@ expect() {
 expect 2 "--data-dir" "$bin" etcd-restore
 expect 2 "--data-dir" "$bin" etcd-restore --data-dir "$dir/empty" --name m
 expect 2 "--bump-revision=soon" "$bin" etcd-restore --bump-revision soon
-expect 2 "" "$bin" etcd-restore --no-such-flag
+expect 2 "no-such-flag" "$bin" etcd-restore --no-such-flag
 expect 2 "--operator-image=" "$bin" run --operator-image ""
 expect 2 "--operator-image=a b" "$bin" run --operator-image "a b"
+# render against the release catalog: an entry (-f's own or --release FILE) gives its images;
+# a bad entry or a release nobody has is said, naming the field
+cat >"$dir/cr.yaml" <<'EOF'
+apiVersion: operator.karmada.io/v1alpha1
+kind: Karmada
+metadata: {name: r, namespace: ns}
+spec: {karmadaVersion: v1.18.2-corp.1, components: {etcd: {local: {}}}}
+EOF
+cat >"$dir/release.yaml" <<'EOF'
+apiVersion: operator.karmada.io/v1alpha1
+kind: KarmadaRelease
+metadata: {name: v1.18.2-corp.1}
+spec: {version: v1.18.2, images: {karmadaScheduler: "mirror.corp:5000/karmada-scheduler:v1.18.2"}}
+EOF
+expect 0 "" "$bin" render -f "$dir/cr.yaml" --release "$dir/release.yaml" --key-algorithm ecdsa
+grep -qF "image: mirror.corp:5000/karmada-scheduler:v1.18.2" "$dir/out" ||
+        { echo "FAIL: render --release: the entry's image is not rendered" >&2; exit 1; }
+cat "$dir/cr.yaml" <(echo ---) "$dir/release.yaml" >"$dir/both.yaml"
+expect 0 "" "$bin" render -f "$dir/both.yaml" --key-algorithm ecdsa
+grep -qF "image: mirror.corp:5000/karmada-scheduler:v1.18.2" "$dir/out" ||
+        { echo "FAIL: render -f with an entry: its image is not rendered" >&2; exit 1; }
+sed 's/version: v1.18.2,/version: v1.20.0,/' "$dir/release.yaml" >"$dir/bad.yaml"
+expect 1 "KarmadaRelease v1.18.2-corp.1: spec.version: v1.20 is not a minor release" \
+        "$bin" render -f "$dir/cr.yaml" --release "$dir/bad.yaml"
+expect 1 "no KarmadaRelease is named v1.18.2-corp.1" "$bin" render -f "$dir/cr.yaml"
+expect 2 "unexpected argument 'x'" "$bin" releases x
+expect 0 "" "$bin" releases
+grep -qF "v1.19.0 (built in; any v1.19.Z runs so" "$dir/out" ||
+        { echo "FAIL: releases does not list v1.19" >&2; exit 1; }
 mkdir -p "$dir/data/member"
 expect 0 "nothing to restore" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
         "$bin" etcd-restore --data-dir "$dir/data"
