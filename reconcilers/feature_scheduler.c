@@ -5,7 +5,8 @@
  * Secret, key "kubeconfig", mounted; the instance's certificate for gRPC) and a Service
  * <prefix>-scheduler-estimator-<member> in the host, and the ExternalName Service
  * karmada-system/karmada-scheduler-estimator-<member> in the Karmada API server, which is how
- * the scheduler finds it. Ready once all of them rolled out. */
+ * the scheduler finds it. The scheduler and descheduler restart when the set of estimators
+ * changes (ESTIMATORS_ANNOTATION). Ready once all of them rolled out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #define ESTIMATOR_PORT        10352
 #define ESTIMATOR_HEALTH_PORT 10351
 #define MEMBER_DIR            "/etc/karmada/member"
+/* on the scheduler's and descheduler's pod templates: the members with an estimator */
+#define ESTIMATORS_ANNOTATION "operator.karmada.io/scheduler-estimators"
 
 /* the app label of a selector, pod template or object: one estimator's, not the scheduler's */
 static void relabel(cJSON *labels, const char *app)
@@ -199,7 +202,7 @@ static int scheduler_features_contribute(const struct karmada *k, struct desired
 {
         static const enum names_component sched[] = {KO_SCHEDULER, KO_N_COMPONENTS};
         const struct scheduler_block *f = karmada_feature(k, "scheduler");
-        struct strbuf plugins = {0};
+        struct strbuf plugins = {0}, members = {0};
         const cJSON *p;
         int r = 0;
 
@@ -213,7 +216,17 @@ static int scheduler_features_contribute(const struct karmada *k, struct desired
         cJSON_ArrayForEach (p, f->estimators) {
                 if (r >= 0)
                         r = estimator(k, d, p);
+                strbuf_printf(&members, "%s%s", members.len ? "," : "",
+                              cJSON_GetStringValue(spec_get(p, "name")));
         }
+        /* The scheduler and descheduler dial an estimator when its cluster is added or changes,
+         * retrying a failed dial with a backoff that grows to minutes: estimators added for
+         * clusters that joined before would be used late. A new set of estimators restarts
+         * them, and they dial every estimator afresh. */
+        for (int i = 0; r >= 0 && members.len && i < 2; i++)
+                r = desired_pod_annotation(d, i ? KO_DESCHEDULER : KO_SCHEDULER,
+                                           ESTIMATORS_ANNOTATION, members.buf);
+        strbuf_free(&members);
         return r;
 }
 

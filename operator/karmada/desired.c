@@ -379,6 +379,21 @@ static int annotate(cJSON *tmpl, const char *key, const char *value)
         return cJSON_AddStringToObject(ann, key, value) ? 0 : -ENOMEM;
 }
 
+int desired_pod_annotation(struct desired *d, enum names_component c, const char *key,
+                           const char *value)
+{
+        for (size_t i = 0; d->container[c] && i < d->n; i++) {
+                cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(d->objs[i].obj, "spec"), "template");
+                const cJSON *it;
+                cJSON_ArrayForEach (it, json_at(tmpl, "spec", "containers")) {
+                        if (it == d->container[c] && d->objs[i].workload)
+                                return annotate(tmpl, key, value);
+                }
+        }
+        return 0;
+}
+
 /* Each workload's pod template gets KO_SECRETS_ANNOTATION, a digest of the Secrets of this
  * instance it mounts: what reads them once (a kubeconfig's embedded client certificate, a
  * gRPC server's certificate) restarts when they change, as a rolling update. */

@@ -92,6 +92,10 @@ int desired_add_karmada(struct desired *d, const struct kube_resource *r, cJSON 
 /* Contribute a flag ("--name=value") or a feature gate to a component's command line. */
 int desired_flag(struct desired *d, enum names_component c, const char *name, const char *value);
 int desired_gate(struct desired *d, enum names_component c, const char *gate, bool on);
+/* Annotate the pod template of a component's workload contributed before (a change rolls it);
+ * nothing when the component has no workload. */
+int desired_pod_annotation(struct desired *d, enum names_component c, const char *key,
+                           const char *value);
 /* What is contributed now changes at time t (seconds since the epoch) without any other cause:
  * the controller reconciles the instance again then. */
 void desired_valid_until(struct desired *d, long long t);
