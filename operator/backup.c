@@ -270,8 +270,9 @@ static int pick_member(const struct karmada *k, struct etcd_backup_member *m, ch
 
 /* The instance's Secrets (certificates, keys, kubeconfigs) as one JSON document, sealed. */
 static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned char *key,
-                    struct strbuf *out, char *why, size_t wlen)
+                    const char *uid, struct strbuf *out, char *why, size_t wlen)
 {
+        char aad[256];
         char selector[512];
         cJSON *list = NULL, *doc, *arr, *item;
         struct kube_status st;
@@ -304,7 +305,7 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
         json_delete_secret(doc);
         if (!text)
                 return -ENOMEM;
-        r = seal_box(key, KO_BACKUP_PKI_AAD, text, strlen(text), out);
+        r = seal_box(key, backup_aad(uid, "pki", aad, sizeof(aad)), text, strlen(text), out);
         OPENSSL_cleanse(text, strlen(text));
         free(text);
         if (r < 0)
@@ -426,19 +427,21 @@ static void object_keys(const struct backup_spec *b, struct result *res)
 }
 
 /* The snapshot, then the sealed certificates; no half backup: a failure removes the snapshot. */
-static void store(struct bctl *bc, const struct karmada *k, struct secrets *sec,
+static void store(struct bctl *bc, const struct karmada *k, const char *uid, struct secrets *sec,
                   const struct etcd_backup_member *m, struct result *res)
 {
         struct strbuf sealed = {0};
         struct s3_error e = {0};
-        char why[1024] = "";
+        char why[1024] = "", aad[256];
 
-        if (etcd_backup_snapshot_to_s3(m, &sec->s3.c, res->key, &res->snap, why, sizeof(why)) < 0) {
+        if (etcd_backup_snapshot_to_s3(m, &sec->s3.c, res->key, sec->key,
+                                       backup_aad(uid, "snapshot", aad, sizeof(aad)), &res->snap,
+                                       why, sizeof(why)) < 0) {
                 fail(res, res->snap.s3_failed ? "StorageFailed" : "SnapshotFailed", "%s", why);
                 res->key[0] = res->pki_key[0] = '\0';
                 return;
         }
-        if (seal_pki(bc, k, sec->key, &sealed, why, sizeof(why)) < 0 ||
+        if (seal_pki(bc, k, sec->key, uid, &sealed, why, sizeof(why)) < 0 ||
             s3_put(&sec->s3.c, res->pki_key, sealed.buf, sealed.len, &e) < 0) {
                 if (!why[0])
                         snprintf(why, sizeof(why), "S3: %s", e.message);
@@ -475,7 +478,7 @@ static void take(struct bctl *bc, const struct backup_spec *b, const cJSON *obj,
                 object_keys(b, res);
                 if (mark_running(bc, obj, res) == 0 &&
                     pick_member(k, &m, url, sizeof(url), res) == 0)
-                        store(bc, k, &sec, &m, res);
+                        store(bc, k, b->uid, &sec, &m, res);
         }
         secrets_wipe(&sec);
         karmada_free(k);
@@ -537,6 +540,7 @@ static cJSON *end_status(const cJSON *obj, const struct result *res)
                 cJSON_AddStringToObject(status, "sha256", res->snap.sha256);
                 cJSON_AddStringToObject(status, "objectKey", res->key);
                 cJSON_AddStringToObject(status, "pkiObjectKey", res->pki_key);
+                cJSON_AddStringToObject(status, "format", KO_BACKUP_FORMAT);
         }
         condition_set(cJSON_AddArrayToObject(status, "conditions"), "Succeeded",
                       ok ? KO_TRUE : KO_FALSE, res->reason, res->message,

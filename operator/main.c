@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "backup.h"
 #include "karmada/etcd_restore.h"
@@ -17,7 +18,9 @@
 #include "runtime/log.h"
 #include "karmada_controller/karmada_controller.h"
 #include "runtime/manager.h"
+#include "util/base64.h"
 #include "util/duration.h"
+#include "util/seal.h"
 #include "version.h"
 
 /* The help text (--help); no format directives. */
@@ -50,10 +53,14 @@ static const char usage_text[] =
         "                               --initial-advertise-peer-urls U --endpoint URL\n"
         "                               --bucket B [--region R] [--path-style] --key K\n"
         "                               --sha256 HEX [--bump-revision N] [--etcdutl "
-        "PATH];\n"
+        "PATH]\n"
+        "                               [--sealed AAD];\n"
         "                               credentials from $AWS_ACCESS_KEY_ID and\n"
         "                               $AWS_SECRET_ACCESS_KEY, extra CAs from "
-        "$S3_CA_BUNDLE\n"
+        "$S3_CA_BUNDLE;\n"
+        "                               with --sealed the snapshot is sealed (bound to "
+        "AAD)\n"
+        "                               with the key in $BACKUP_ENCRYPTION_KEY (base64)\n"
         "\n"
         "Options of run:\n"
         "  --kubeconfig PATH            kubeconfig of the host cluster (default: "
@@ -556,6 +563,9 @@ static int restore_option(int opt, char *arg, struct etcd_restore_options *o, st
         case 'E':
                 o->etcdutl = arg;
                 break;
+        case 'S':
+                o->aad = arg;
+                break;
         case 'B':
                 if (parse_long("bump-revision", arg, 1, 1L << 62, &bump) < 0)
                         return -EINVAL;
@@ -564,6 +574,25 @@ static int restore_option(int opt, char *arg, struct etcd_restore_options *o, st
         default:
                 return -EINVAL;
         }
+        return 0;
+}
+
+/* --sealed: the snapshot's key, from $BACKUP_ENCRYPTION_KEY (base64 of 32 bytes) */
+static int restore_key(struct etcd_restore_options *o)
+{
+        const char *text = getenv("BACKUP_ENCRYPTION_KEY");
+        unsigned char *key = NULL;
+        size_t len = 0;
+
+        if (!text || base64_decode(text, strlen(text), &key, &len) < 0 || len != SEAL_KEY_LEN) {
+                fprintf(stderr, "karmada-operator etcd-restore: --sealed needs "
+                                "$BACKUP_ENCRYPTION_KEY, the base64 of the backup's 32-byte key\n");
+                if (key)
+                        OPENSSL_cleanse(key, len);
+                free(key);
+                return -EINVAL;
+        }
+        o->seal_key = key;
         return 0;
 }
 
@@ -582,6 +611,7 @@ static int cmd_etcd_restore(int argc, char **argv)
                 {"sha256", required_argument, NULL, 's'},
                 {"bump-revision", required_argument, NULL, 'B'},
                 {"etcdutl", required_argument, NULL, 'E'},
+                {"sealed", required_argument, NULL, 'S'},
                 {0},
         };
         struct etcd_restore_options o = {.etcdutl = "/usr/local/bin/etcdutl",
@@ -618,9 +648,14 @@ static int cmd_etcd_restore(int argc, char **argv)
                                 "$AWS_SECRET_ACCESS_KEY are required\n");
                 return 2;
         }
+        if (o.aad && restore_key(&o) < 0)
+                return 2;
         curl_global_init(CURL_GLOBAL_DEFAULT);
         r = etcd_restore_run(&c, &o, err, sizeof(err));
         curl_global_cleanup();
+        if (o.seal_key)
+                OPENSSL_cleanse((void *)o.seal_key, SEAL_KEY_LEN);
+        free((void *)o.seal_key);
         if (r < 0) {
                 fprintf(stderr, "karmada-operator etcd-restore: %s\n", err);
                 return 1;

@@ -72,7 +72,7 @@ static void restore_init(const struct karmada *k, const struct restore_source *s
                                                  "template"),
                 "spec");
         cJSON *c = cJSON_CreateObject(), *env, *cmd;
-        char secret[KO_NAME_MAX + 16], body[512];
+        char secret[KO_NAME_MAX + 16], body[512], aad[256];
 
         common_obj_name(k, "restore", secret, sizeof(secret));
         cJSON_AddStringToObject(c, "name", "restore");
@@ -96,17 +96,24 @@ static void restore_init(const struct karmada *k, const struct restore_source *s
         manifest_add_arg(c, "--key=%s", s->key);
         manifest_add_arg(c, "--sha256=%s", s->sha256);
         manifest_add_arg(c, "--bump-revision=1000000000");
+        if (s->format) /* sealed: the key from the restore Secret */
+                manifest_add_arg(c, "--sealed=%s",
+                                 backup_aad(s->uid, "snapshot", aad, sizeof(aad)));
         manifest_add_arg(c, "--etcdutl=/usr/local/bin/etcdutl");
         env = cJSON_AddArrayToObject(c, "env");
         cJSON_AddItemToArray(
                 env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
                                  "{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.name\"}}}"));
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < (s->format ? 3 : 2); i++) {
+                static const char *const vars[][2] = {
+                        {"AWS_ACCESS_KEY_ID", "accessKeyID"},
+                        {"AWS_SECRET_ACCESS_KEY", "secretAccessKey"},
+                        {"BACKUP_ENCRYPTION_KEY", "encryptionKey"},
+                };
                 snprintf(body, sizeof(body),
                          "{\"name\":\"%s\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"%s\","
                          "\"key\":\"%s\",\"optional\":true}}}",
-                         i ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID", secret,
-                         i ? "secretAccessKey" : "accessKeyID");
+                         vars[i][0], secret, vars[i][1]);
                 cJSON_AddItemToArray(env, cJSON_Parse(body));
         }
         if (s->loc.ca_bundle) {

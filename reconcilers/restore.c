@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A new instance from a backup (spec.restore). Before anything else runs:
  *   - the backup's location is copied into a Secret of the instance (<prefix>-restore: the
- *     object keys, the SHA-256, the bucket and its credentials), so that the etcd members'
- *     init container can always be rendered, even after the KarmadaBackup is gone;
+ *     object keys, the SHA-256, the bucket, its credentials and the backup's encryption key),
+ *     so that the etcd members' init container can always be rendered, even after the
+ *     KarmadaBackup is gone;
  *   - the snapshot is read once and its SHA-256 checked against the backup's: a corrupted or
  *     replaced snapshot stops the restore here, before etcd or anything else starts;
  *   - the certificate authorities and keys stored with the backup are unsealed and written as
@@ -45,11 +46,13 @@ static int restore_contribute(const struct karmada *k, struct desired *d)
                           d, &kube_secrets,
                           manifest_secret(k, name,
                                           (const char *const[]){"source.json", "accessKeyID",
-                                                                "secretAccessKey"},
-                                          (const char *const[]){doc, s.access_key, s.secret_key},
+                                                                "secretAccessKey", "encryptionKey"},
+                                          (const char *const[]){doc, s.access_key, s.secret_key,
+                                                                s.seal_key},
                                           (const size_t[]){strlen(doc), strlen(s.access_key),
-                                                           strlen(s.secret_key)},
-                                          3),
+                                                           strlen(s.secret_key),
+                                                           s.seal_key ? strlen(s.seal_key) : 0},
+                                          s.seal_key ? 4 : 3),
                           false)
                 : -ENOMEM;
         free(doc);
@@ -70,7 +73,8 @@ static int say(struct step_result *ret, const char *reason, int r, const char *f
         return r;
 }
 
-/* The sealing key of the backup, from the Secret its spec names (wiped by the caller). */
+/* The sealing key of the backup: kept with the source, else from the Secret the backup's spec
+ * names (wiped by the caller). */
 static int sealing_key(struct reconcile_ctx *ctx, const struct restore_source *s,
                        unsigned char **key, size_t *len, struct step_result *ret)
 {
@@ -81,6 +85,10 @@ static int sealing_key(struct reconcile_ctx *ctx, const struct restore_source *s
         cJSON *ks = NULL;
         int r;
 
+        if (restore_source_key(s, key) == 0) {
+                *len = SEAL_KEY_LEN;
+                return 0;
+        }
         if (!obj || backup_spec_parse(obj, &b, NULL) < 0)
                 return say(ret, "BackupUnavailable", -ENOENT,
                            "KarmadaBackup %s (its encryption key) is needed for the certificates",
@@ -102,6 +110,7 @@ static int open_pki(struct reconcile_ctx *ctx, const struct restore_source *s,
 {
         struct strbuf sealed = {0}, plain = {0};
         struct s3_error e = {0};
+        char aad[256];
         unsigned char *key = NULL;
         size_t key_len = 0;
         int r = sealing_key(ctx, s, &key, &key_len, ret);
@@ -109,7 +118,10 @@ static int open_pki(struct reconcile_ctx *ctx, const struct restore_source *s,
         if (r >= 0 && (r = s3_get(c, s->pki_key, 64u << 20, &sealed, &e)) < 0)
                 say(ret, "SnapshotUnavailable", r, "S3: get %s: %s", s->pki_key, e.message);
         if (r >= 0) {
-                r = seal_open(key, KO_BACKUP_PKI_AAD, sealed.buf, sealed.len, &plain);
+                r = seal_open(key,
+                              s->format ? backup_aad(s->uid, "pki", aad, sizeof(aad))
+                                        : KO_BACKUP_PKI_AAD,
+                              sealed.buf, sealed.len, &plain);
                 *ret_doc = r == 0 ? cJSON_Parse(plain.buf) : NULL;
                 if (!*ret_doc)
                         r = say(ret, "CertificatesCorrupted", -EBADMSG,
@@ -169,6 +181,27 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct restore_source *s
         return r < 0 ? r : made;
 }
 
+/* The snapshot read once through, opened with the backup's key when sealed, and its SHA-256
+ * checked */
+static int verify(const struct restore_source *s, const struct s3_client *c, char *err,
+                  size_t errlen)
+{
+        unsigned char *key = NULL;
+        char aad[256];
+        int r;
+
+        if (s->format && restore_source_key(s, &key) < 0) {
+                snprintf(err, errlen, "the backup's encryption key is not 32 bytes");
+                return -EBADMSG;
+        }
+        r = etcd_restore_fetch(c, s->key, key, backup_aad(s->uid, "snapshot", aad, sizeof(aad)),
+                               s->sha256, NULL, NULL, err, errlen);
+        if (key)
+                OPENSSL_cleanse(key, SEAL_KEY_LEN);
+        free(key);
+        return r;
+}
+
 static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
@@ -199,7 +232,7 @@ static int restore_reconcile(struct reconcile_ctx *ctx, struct step_result *ret)
         /* read once: a pass that restored the certificates comes back for more */
         if (r >= 0 && !(strncmp(ctx->memo->value, "verified ", 9) == 0 &&
                         strcmp(ctx->memo->value + 9, s.sha256) == 0))
-                r = etcd_restore_fetch(&c.c, s.key, s.sha256, NULL, NULL, err, sizeof(err));
+                r = verify(&s, &c.c, err, sizeof(err));
         if (r == 0)
                 snprintf(ctx->memo->value, sizeof(ctx->memo->value), "verified %s", s.sha256);
         if (r < 0) {

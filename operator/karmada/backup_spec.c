@@ -108,6 +108,7 @@ void backup_spec_free(struct backup_spec *b)
         free(b->object_key);
         free(b->pki_object_key);
         free(b->sha256);
+        free(b->format);
         free(b);
 }
 
@@ -143,6 +144,7 @@ int backup_spec_parse(const cJSON *obj, struct backup_spec **ret, struct karmada
         b->object_key = dup_str(status, "objectKey", NULL, &oom);
         b->pki_object_key = dup_str(status, "pkiObjectKey", NULL, &oom);
         b->sha256 = dup_str(status, "sha256", NULL, &oom);
+        b->format = dup_str(status, "format", NULL, &oom);
         if (oom || r == -ENOMEM || err->message[0]) {
                 backup_spec_free(b);
                 return oom || r == -ENOMEM ? -ENOMEM : -EINVAL;
@@ -212,4 +214,11 @@ cJSON *backup_spec_from_template(const cJSON *schedule, const char *name, const 
                 return NULL;
         }
         return b;
+}
+
+const char *backup_aad(const char *uid, const char *object, char *buf, size_t size)
+{
+        snprintf(buf, size, "karmada-operator backup %s %s %s", KO_BACKUP_FORMAT, uid ? uid : "",
+                 object);
+        return buf;
 }

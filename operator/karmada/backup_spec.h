@@ -32,7 +32,16 @@ struct backup_spec {
         /* status */
         char *phase; /* NULL (new), Pending, Running, Completed, Failed */
         char *object_key, *pki_object_key, *sha256;
+        char *format; /* KO_BACKUP_FORMAT, or NULL: of before, the snapshot in the clear */
 };
+
+/* How a backup stores its objects (status.format): the snapshot a seal stream and the
+ * certificates a sealed blob (util/seal.h), under the backup's key, each bound to the backup's
+ * UID and its part by backup_aad(). A backup without status.format is of an operator before:
+ * its snapshot in the clear, its certificates sealed with KO_BACKUP_PKI_AAD. */
+#define KO_BACKUP_FORMAT "sealed-v1"
+/* The additional data that binds a part ("snapshot", "pki") to the backup of uid, into buf. */
+const char *backup_aad(const char *uid, const char *object, char *buf, size_t size);
 
 /* Parse a KarmadaBackup (copies what it keeps). -EINVAL with err naming every field that is
  * missing or wrong; -ENOMEM. */

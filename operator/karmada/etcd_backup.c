@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "util/etcd_snapshot.h"
+#include "util/seal.h"
 #include "util/strbuf.h"
 
 #define PART_SIZE (8u << 20)
@@ -77,25 +78,26 @@ static long long num(const cJSON *o, const char *k)
                                    : 0;
 }
 
-int etcd_backup_status(const struct etcd_backup_member *m, struct etcd_backup_status *st, char *err,
-                       size_t errlen)
+int etcd_backup_call(const struct etcd_backup_member *m, const char *path, const char *body,
+                     cJSON **ret, char *err, size_t errlen)
 {
         struct curl_slist *resolve = NULL, *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
-        struct strbuf body = {0};
-        cJSON *j = NULL, *e;
+        struct strbuf out = {0};
         long http = 0;
         CURLcode cc;
-        CURL *h = member_handle(m, "/v3/maintenance/status", &resolve, &headers, errbuf);
+        CURL *h = member_handle(m, path, &resolve, &headers, errbuf);
         int r = 0;
 
+        *ret = NULL;
         if (!h) {
                 snprintf(err, errlen, "out of memory");
                 return -ENOMEM;
         }
+        curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body ? body : "{}");
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
         cc = curl_easy_perform(h);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
         curl_easy_cleanup(h);
@@ -105,33 +107,44 @@ int etcd_backup_status(const struct etcd_backup_member *m, struct etcd_backup_st
                 snprintf(err, errlen, "%s: %s", m->url,
                          errbuf[0] ? errbuf : curl_easy_strerror(cc));
                 r = -EIO;
-        } else if (http != 200 || !(j = cJSON_ParseWithLength(body.buf, body.len))) {
-                snprintf(err, errlen, "%s: status: HTTP %ld: %.200s", m->url, http,
-                         body.buf ? body.buf : "");
+        } else if (http != 200 || !(*ret = cJSON_ParseWithLength(out.buf, out.len))) {
+                snprintf(err, errlen, "%s%s: HTTP %ld: %.200s", m->url, path, http,
+                         out.buf ? out.buf : "");
                 r = -EIO;
-        } else {
-                *st = (struct etcd_backup_status){0};
-                st->revision = num(cJSON_GetObjectItemCaseSensitive(j, "header"), "revision");
-                st->member_id = unum(cJSON_GetObjectItemCaseSensitive(j, "header"), "member_id");
-                st->db_size = num(j, "dbSize");
-                st->leader = unum(j, "leader");
-                st->learner = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "isLearner"));
-                snprintf(st->version, sizeof(st->version), "%s",
-                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "version"))
-                                 ?: "");
-                cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(j, "errors")) {
-                        size_t l = strlen(st->errors);
-                        snprintf(st->errors + l, sizeof(st->errors) - l, "%s%s", l ? "; " : "",
-                                 cJSON_GetStringValue(e) ?: "?");
-                }
+        }
+        strbuf_free(&out);
+        return r;
+}
+
+int etcd_backup_status(const struct etcd_backup_member *m, struct etcd_backup_status *st, char *err,
+                       size_t errlen)
+{
+        cJSON *j = NULL, *e;
+        int r = etcd_backup_call(m, "/v3/maintenance/status", NULL, &j, err, errlen);
+
+        if (r < 0)
+                return r;
+        *st = (struct etcd_backup_status){0};
+        st->revision = num(cJSON_GetObjectItemCaseSensitive(j, "header"), "revision");
+        st->member_id = unum(cJSON_GetObjectItemCaseSensitive(j, "header"), "member_id");
+        st->db_size = num(j, "dbSize");
+        st->leader = unum(j, "leader");
+        st->learner = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "isLearner"));
+        snprintf(st->version, sizeof(st->version), "%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "version")) ?: "");
+        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(j, "errors")) {
+                size_t l = strlen(st->errors);
+                snprintf(st->errors + l, sizeof(st->errors) - l, "%s%s", l ? "; " : "",
+                         cJSON_GetStringValue(e) ?: "?");
         }
         cJSON_Delete(j);
-        strbuf_free(&body);
-        return r;
+        return 0;
 }
 
 struct stream {
         struct etcd_snapshot_stream *decoder;
+        struct seal_stream *seal; /* between the decoder and the parts, or NULL */
+        uint64_t stored;          /* bytes of the object */
         struct s3_upload *upload;
         struct s3_error s3;
         unsigned char *part;
@@ -152,6 +165,7 @@ static int to_parts(void *userdata, const unsigned char *buf, size_t len)
 {
         struct stream *s = userdata;
 
+        s->stored += len;
         while (len) {
                 size_t take = PART_SIZE - s->part_len < len ? PART_SIZE - s->part_len : len;
                 memcpy(s->part + s->part_len, buf, take);
@@ -160,6 +174,14 @@ static int to_parts(void *userdata, const unsigned char *buf, size_t len)
                         return -EIO;
         }
         return 0;
+}
+
+/* what etcd sends, checked by the decoder: sealed on the way when the object is */
+static int to_object(void *userdata, const unsigned char *buf, size_t len)
+{
+        struct stream *s = userdata;
+
+        return s->seal ? seal_stream_feed(s->seal, buf, len) : to_parts(s, buf, len);
 }
 
 static size_t from_etcd(char *buf, size_t size, size_t n, void *userdata)
@@ -189,7 +211,9 @@ static int finish_upload(struct stream *s, struct etcd_backup_snapshot *res, cha
         for (size_t i = 0; i < 32; i++)
                 hash[i] = (unsigned char)(nibble(res->sha256[2 * i]) << 4 |
                                           nibble(res->sha256[2 * i + 1]));
-        r = to_parts(s, hash, sizeof(hash));
+        r = to_object(s, hash, sizeof(hash));
+        if (r == 0 && s->seal)
+                r = seal_stream_finish(s->seal);
         if (r == 0 && s->part_len)
                 r = flush_part(s);
         if (r == 0) {
@@ -200,13 +224,13 @@ static int finish_upload(struct stream *s, struct etcd_backup_snapshot *res, cha
                 res->s3_failed = true;
                 snprintf(err, errlen, "S3: %s", s->s3.message);
         }
-        res->size += sizeof(hash);
+        res->size = s->stored;
         return r;
 }
 
 int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct s3_client *c,
-                               const char *key, struct etcd_backup_snapshot *res, char *err,
-                               size_t errlen)
+                               const char *key, const unsigned char *seal_key, const char *aad,
+                               struct etcd_backup_snapshot *res, char *err, size_t errlen)
 {
         struct curl_slist *resolve = NULL, *headers = NULL;
         struct stream s = {0};
@@ -228,8 +252,10 @@ int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct 
                 return -EAGAIN;
         }
         s.part = malloc(PART_SIZE);
-        s.decoder = etcd_snapshot_stream_new(to_parts, &s);
-        if (!s.part || !s.decoder) {
+        s.decoder = etcd_snapshot_stream_new(to_object, &s);
+        if (seal_key)
+                s.seal = seal_stream_new(seal_key, aad, true, to_parts, &s);
+        if (!s.part || !s.decoder || (seal_key && !s.seal)) {
                 r = -ENOMEM;
                 snprintf(err, errlen, "out of memory");
                 goto out;
@@ -271,6 +297,7 @@ out:
         if (s.upload)
                 s3_upload_abort(s.upload);
         etcd_snapshot_stream_free(s.decoder);
+        seal_stream_free(s.seal);
         free(s.part);
         curl_slist_free_all(resolve);
         curl_slist_free_all(headers);

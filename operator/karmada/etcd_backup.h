@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "util/digest.h"
 #include "util/s3.h"
 
@@ -28,7 +30,7 @@ struct etcd_backup_status {
 };
 
 struct etcd_backup_snapshot {
-        uint64_t size;               /* of the object: the database and its 32-byte hash */
+        uint64_t size;               /* of the object: the database and its 32-byte hash, sealed */
         char sha256[SHA256_HEX_LEN]; /* of the database, as etcd computed it */
         long long revision;          /* from the status call just before */
         bool s3_failed;              /* on failure: S3 failed us (not etcd) */
@@ -36,8 +38,13 @@ struct etcd_backup_snapshot {
 
 int etcd_backup_status(const struct etcd_backup_member *m, struct etcd_backup_status *st, char *err,
                        size_t errlen);
+/* POST body (NULL: "{}") to path of etcd's gateway ("/v3/kv/range"); the JSON answer of a 200
+ * into *ret (the caller frees it), else -EIO with err saying why. */
+int etcd_backup_call(const struct etcd_backup_member *m, const char *path, const char *body,
+                     cJSON **ret, char *err, size_t errlen);
 /* Status first (refused when the member reports errors, is a learner or knows no leader), then
- * the snapshot into key. */
+ * the snapshot into key: with seal_key, sealed as it streams (a seal stream, util/seal.h, bound
+ * to aad); without, as etcd wrote it. */
 int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct s3_client *c,
-                               const char *key, struct etcd_backup_snapshot *res, char *err,
-                               size_t errlen);
+                               const char *key, const unsigned char *seal_key, const char *aad,
+                               struct etcd_backup_snapshot *res, char *err, size_t errlen);

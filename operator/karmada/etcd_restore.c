@@ -15,6 +15,7 @@
 
 #include "util/digest.h"
 #include "util/fileio.h"
+#include "util/seal.h"
 
 #define HASH_LEN 32
 
@@ -73,17 +74,57 @@ static int take(const void *buf, size_t len, void *userdata)
         return 0;
 }
 
+static int take_plain(void *userdata, const unsigned char *buf, size_t len)
+{
+        return take(buf, len, userdata);
+}
+
+/* a sealed object, opened as it comes */
+static int take_sealed(const void *buf, size_t len, void *userdata)
+{
+        return seal_stream_feed(userdata, buf, len) < 0 ? -EIO : 0;
+}
+
+/* The object through take, opened on the way with seal_key */
+static int get(const struct s3_client *c, const char *key, const unsigned char *seal_key,
+               const char *aad, struct fetch *f, char *err, size_t errlen)
+{
+        struct seal_stream *ss =
+                seal_key ? seal_stream_new(seal_key, aad, false, take_plain, f) : NULL;
+        struct s3_error e = {0};
+        int r;
+
+        if (seal_key && !ss) {
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+        }
+        r = ss ? s3_get_stream(c, key, take_sealed, ss, &e) : s3_get_stream(c, key, take, f, &e);
+        if (ss) { /* the end, or the stream's first error (feeding nothing) */
+                int sr = r == 0 ? seal_stream_finish(ss) : seal_stream_feed(ss, "", 0);
+                r = sr == -EBADMSG || r == 0 ? sr : r;
+        }
+        if (r == -EBADMSG)
+                snprintf(err, errlen,
+                         "%s does not open with the backup's encryption key (altered, cut short, "
+                         "another backup's, or another key)",
+                         key);
+        else if (r < 0)
+                snprintf(err, errlen, "S3: get %s: %s", key, e.message);
+        seal_stream_free(ss);
+        return r;
+}
+
 static void hex(const unsigned char *b, size_t n, char *out)
 {
         for (size_t i = 0; i < n; i++)
                 snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-int etcd_restore_fetch(const struct s3_client *c, const char *key, const char *sha256,
-                       const char *path, long long *size, char *err, size_t errlen)
+int etcd_restore_fetch(const struct s3_client *c, const char *key, const unsigned char *seal_key,
+                       const char *aad, const char *sha256, const char *path, long long *size,
+                       char *err, size_t errlen)
 {
         struct fetch f = {.fd = -1};
-        struct s3_error e = {0};
         unsigned char md[EVP_MAX_MD_SIZE];
         char got[SHA256_HEX_LEN], trailer[SHA256_HEX_LEN];
         unsigned mdlen = 0;
@@ -104,13 +145,11 @@ int etcd_restore_fetch(const struct s3_client *c, const char *key, const char *s
                         return r;
                 }
         }
-        r = s3_get_stream(c, key, take, &f, &e);
-        if (r < 0) {
-                snprintf(err, errlen, "S3: get %s: %s", key, e.message);
-        } else if (f.tail_len < HASH_LEN || (f.size - HASH_LEN) % 512 != 0) {
+        r = get(c, key, seal_key, aad, &f, err, errlen);
+        if (r == 0 && (f.tail_len < HASH_LEN || (f.size - HASH_LEN) % 512 != 0)) {
                 r = -EBADMSG;
                 snprintf(err, errlen, "%s is not an etcd snapshot (%lld bytes)", key, f.size);
-        } else {
+        } else if (r == 0) {
                 EVP_DigestFinal_ex(f.md, md, &mdlen);
                 hex(md, HASH_LEN, got);
                 hex(f.tail, HASH_LEN, trailer);
@@ -195,7 +234,7 @@ int etcd_restore_run(const struct s3_client *c, const struct etcd_restore_option
                 snprintf(err, errlen, "%s: %s", part, strerror(-r));
                 return r;
         }
-        r = etcd_restore_fetch(c, o->key, o->sha256, snap, NULL, err, errlen);
+        r = etcd_restore_fetch(c, o->key, o->seal_key, o->aad, o->sha256, snap, NULL, err, errlen);
         if (r < 0)
                 return r;
         snprintf(bump, sizeof(bump), "%lld", o->bump_revision);

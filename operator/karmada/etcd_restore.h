@@ -11,18 +11,22 @@
 
 /* Read the snapshot object `key` (what `etcdctl snapshot save` writes: the database, then its
  * SHA-256) and check both that trailing hash and `sha256` (hex, as KarmadaBackup.status
- * records it). With path, the object is also written there (created 0600, removed again on any
- * failure). -EBADMSG with err saying which hash differs. */
-int etcd_restore_fetch(const struct s3_client *c, const char *key, const char *sha256,
-                       const char *path, long long *size, char *err, size_t errlen);
+ * records it). With seal_key, the object is a seal stream (util/seal.h) bound to aad, opened as
+ * it comes (-EBADMSG when it does not open). With path, the snapshot is also written there
+ * (created 0600, removed again on any failure). -EBADMSG with err saying which hash differs. */
+int etcd_restore_fetch(const struct s3_client *c, const char *key, const unsigned char *seal_key,
+                       const char *aad, const char *sha256, const char *path, long long *size,
+                       char *err, size_t errlen);
 
 struct etcd_restore_options {
         const char *data_dir; /* etcd's --data-dir: nothing is done when <data_dir>/member exists */
         const char *etcdutl;  /* path of etcdutl */
         const char *name;     /* this member's --name */
         const char *initial_cluster, *advertise_peer_urls;
-        long long bump_revision;  /* added to every revision (--bump-revision) */
-        const char *key, *sha256; /* the snapshot object and its hash */
+        long long bump_revision;       /* added to every revision (--bump-revision) */
+        const char *key, *sha256;      /* the snapshot object and its hash */
+        const unsigned char *seal_key; /* the object is sealed with it (32 bytes), or NULL */
+        const char *aad;               /* what the sealed object is bound to */
 };
 
 /* <data_dir>/member exists: the member has data, there is nothing to restore. */

@@ -9,7 +9,9 @@
 
 #include "manifests.h"
 #include "names.h"
+#include "util/base64.h"
 #include "util/json.h"
+#include "util/seal.h"
 
 void restore_source_free(struct restore_source *s)
 {
@@ -17,25 +19,50 @@ void restore_source_free(struct restore_source *s)
         s3_location_free(&s->loc);
         if (s->secret_key)
                 OPENSSL_cleanse(s->secret_key, strlen(s->secret_key));
+        if (s->seal_key)
+                OPENSSL_cleanse(s->seal_key, strlen(s->seal_key));
         free(s->access_key);
         free(s->secret_key);
+        free(s->seal_key);
         *s = (struct restore_source){0};
 }
 
+int restore_source_key(const struct restore_source *s, unsigned char **key)
+{
+        size_t len = 0;
+
+        *key = NULL;
+        if (!s->seal_key || base64_decode(s->seal_key, strlen(s->seal_key), key, &len) < 0)
+                return -EINVAL;
+        if (len != SEAL_KEY_LEN) {
+                OPENSSL_cleanse(*key, len);
+                free(*key);
+                *key = NULL;
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* The source from the document a restore keeps (source.json: the bucket as in spec.s3, the
- * object keys, the backup's names) and the two keys; takes all three. */
-static int from_doc(cJSON *doc, char *access, char *secret, struct restore_source *s)
+ * object keys, the backup's names, uid and format), the two S3 keys and the encryption key
+ * (base64; needed for a sealed backup); takes all four. */
+static int from_doc(cJSON *doc, char *access, char *secret, char *seal_key,
+                    struct restore_source *s)
 {
         struct karmada_spec_error err = {{0}};
 
-        *s = (struct restore_source){.doc = doc, .access_key = access, .secret_key = secret};
+        *s = (struct restore_source){
+                .doc = doc, .access_key = access, .secret_key = secret, .seal_key = seal_key};
+        s->uid = json_str(doc, "uid", NULL);
+        s->format = json_str(doc, "format", NULL);
         s->key = json_str(doc, "objectKey", NULL);
         s->pki_key = json_str(doc, "pkiObjectKey", NULL);
         s->sha256 = json_str(doc, "sha256", NULL);
         s->backup = json_str(doc, "backup", NULL);
         s->karmada = json_str(doc, "karmada", NULL);
         if (!doc || !access || !secret || s3_location_parse(doc, "source", &s->loc, &err) < 0 ||
-            !s->key || !s->pki_key || !s->sha256 || !s->karmada) {
+            !s->key || !s->pki_key || !s->sha256 || !s->karmada ||
+            (s->format && (strcmp(s->format, KO_BACKUP_FORMAT) != 0 || !s->uid || !seal_key))) {
                 restore_source_free(s);
                 return -EINVAL;
         }
@@ -49,6 +76,10 @@ static cJSON *doc_of(const struct backup_spec *b, const char *backup)
         cJSON *doc = cJSON_CreateObject();
 
         cJSON_AddStringToObject(doc, "backup", backup);
+        if (b->uid)
+                cJSON_AddStringToObject(doc, "uid", b->uid);
+        if (b->format)
+                cJSON_AddStringToObject(doc, "format", b->format);
         cJSON_AddStringToObject(doc, "karmada", b->karmada);
         cJSON_AddStringToObject(doc, "endpoint", l->endpoint);
         cJSON_AddStringToObject(doc, "bucket", l->bucket);
@@ -66,13 +97,28 @@ static cJSON *doc_of(const struct backup_spec *b, const char *backup)
         return doc;
 }
 
+/* The key `key` of Secret ks, base64 (NULL when it is not there) */
+static char *key_base64(const cJSON *ks, const char *key)
+{
+        size_t len = 0;
+        char *raw = manifest_secret_value(ks, key, &len), *text = NULL;
+
+        if (raw) {
+                if (base64_encode(raw, len, &text) < 0)
+                        text = NULL;
+                OPENSSL_cleanse(raw, len);
+        }
+        free(raw);
+        return text;
+}
+
 /* From the KarmadaBackup and its credentials (desired_wait() while they are not there). */
 static int from_backup(const struct karmada *k, struct desired *d, struct restore_source *s)
 {
         const cJSON *obj = desired_observed(d, &karmada_backups, k->namespace, k->restore_backup);
         struct karmada_spec_error err = {{0}};
         struct backup_spec *b = NULL;
-        const cJSON *cred;
+        const cJSON *cred, *ks;
         int r;
 
         if (!obj) {
@@ -87,6 +133,7 @@ static int from_backup(const struct karmada *k, struct desired *d, struct restor
                 return r;
         }
         cred = desired_observed(d, &kube_secrets, k->namespace, b->s3.credentials);
+        ks = desired_observed(d, &kube_secrets, k->namespace, b->key_secret);
         if (!b->phase || strcmp(b->phase, "Completed") != 0) {
                 desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
                              b->phase ? b->phase : "no phase yet");
@@ -95,9 +142,14 @@ static int from_backup(const struct karmada *k, struct desired *d, struct restor
                 desired_wait(d, "the S3 credentials of KarmadaBackup %s (Secret %s)",
                              k->restore_backup, b->s3.credentials);
                 r = -ENOENT;
+        } else if (!ks) {
+                desired_wait(d, "the encryption key of KarmadaBackup %s (Secret %s)",
+                             k->restore_backup, b->key_secret);
+                r = -ENOENT;
         } else if (from_doc(doc_of(b, k->restore_backup),
                             manifest_secret_value(cred, "accessKeyID", NULL),
-                            manifest_secret_value(cred, "secretAccessKey", NULL), s) < 0) {
+                            manifest_secret_value(cred, "secretAccessKey", NULL),
+                            key_base64(ks, b->key_key), s) < 0) {
                 desired_wait(d, "KarmadaBackup %s: its status or its S3 credentials are incomplete",
                              k->restore_backup);
                 r = -EINVAL;
@@ -120,7 +172,8 @@ int restore_source(const struct karmada *k, struct desired *d, struct restore_so
                 doc = text ? cJSON_Parse(text) : NULL;
                 free(text);
                 if (from_doc(doc, manifest_secret_value(rs, "accessKeyID", NULL),
-                             manifest_secret_value(rs, "secretAccessKey", NULL), s) == 0)
+                             manifest_secret_value(rs, "secretAccessKey", NULL),
+                             manifest_secret_value(rs, "encryptionKey", NULL), s) == 0)
                         return 0;
         }
         return from_backup(k, d, s);

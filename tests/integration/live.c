@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
+#include "karmada/manifests.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -365,4 +369,64 @@ void live_s3_credentials(const char *ns, const char *name, const char *access, c
                            name, e1, e2);
         free(e1);
         free(e2);
+}
+
+/* ko-plane's address of a Service (its addresses file) */
+static void service_address(const char *ns, const char *name, char *ip, size_t size)
+{
+        char path[1024], key[300], k[600], a[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/plane/addresses", getenv("KO_TEST_CLUSTER"));
+        snprintf(key, sizeof(key), "svc:%s/%s", ns, name);
+        ip[0] = '\0';
+        f = fopen(path, "re");
+        IT_ASSERT(f, "%s", path);
+        while (fscanf(f, "%599s %63s", k, a) == 2)
+                if (strcmp(k, key) == 0)
+                        snprintf(ip, size, "%s", a);
+        fclose(f);
+        IT_ASSERT(ip[0], "no address of %s in %s", key, path);
+}
+
+static char *secret_key(const cJSON *secret, const char *key, size_t *len)
+{
+        char *v = manifest_secret_value(secret, key, len);
+
+        IT_ASSERT(v, "Secret key %s", key);
+        return v;
+}
+
+void live_etcd_member(const char *ns, const char *instance, struct etcd_backup_member *m)
+{
+        char name[300], host[300], ip[64], url[400], resolve[500];
+        cJSON *secret = NULL;
+
+        snprintf(name, sizeof(name), "%s-karmada-etcd-cert", instance);
+        IT_ASSERT(kube_get(live_kc, &kube_secrets, ns, name, &secret, NULL) == 0, "Secret %s",
+                  name);
+        *m = (struct etcd_backup_member){0};
+        m->ca = secret_key(secret, "etcd-ca.crt", &m->ca_len);
+        m->cert = secret_key(secret, "etcd-client.crt", &m->cert_len);
+        m->key = secret_key(secret, "etcd-client.key", &m->key_len);
+        cJSON_Delete(secret);
+        snprintf(name, sizeof(name), "%s-karmada-etcd-client", instance);
+        service_address(ns, name, ip, sizeof(ip));
+        snprintf(host, sizeof(host), "%s.%s.svc.cluster.local", name, ns);
+        snprintf(url, sizeof(url), "https://%s:2379", host);
+        snprintf(resolve, sizeof(resolve), "%s:2379:%s", host, ip);
+        m->url = strdup(url);
+        m->resolve = strdup(resolve);
+}
+
+void live_etcd_member_free(struct etcd_backup_member *m)
+{
+        free((char *)m->ca);
+        free((char *)m->cert);
+        if (m->key)
+                OPENSSL_cleanse((char *)m->key, m->key_len);
+        free((char *)m->key);
+        free((char *)m->url);
+        free((char *)m->resolve);
+        *m = (struct etcd_backup_member){0};
 }

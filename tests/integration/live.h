@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "itest.h"
+#include "karmada/etcd_backup.h"
 
 struct kube_client;
 struct kube_resource;
@@ -78,3 +79,7 @@ void live_s3_credentials(const char *ns, const char *name, const char *access, c
         "apiVersion: v1\\nkind: Config\\nclusters:\\n- name: m\\n  cluster: {server: "         \
         "'https://127.0.0.1:1'}\\ncontexts:\\n- name: m\\n  context: {cluster: m, user: u}\\n" \
         "current-context: m\\nusers:\\n- name: u\\n  user: {token: x}\\n"
+/* The etcd of instance `instance` as the operator reaches it (its client Service, the etcd
+ * client certificate of its Secret, in memory); free with live_etcd_member_free */
+void live_etcd_member(const char *ns, const char *instance, struct etcd_backup_member *m);
+void live_etcd_member_free(struct etcd_backup_member *m);

@@ -43,6 +43,7 @@
 
 static const char *ns;
 static struct s3_client s3;
+static unsigned char bkey[SEAL_KEY_LEN]; /* the backups' encryption key */
 static const struct kube_resource pps = {"policy.karmada.io", "v1alpha1", "propagationpolicies",
                                          "PropagationPolicy", true};
 
@@ -300,6 +301,130 @@ static cJSON *snapshot_of(struct kube_client *kk, char *max_rv, size_t size)
         return map;
 }
 
+/* What a sealed-v1 part of backup b is bound to (README: backups), spelled out here */
+static const char *aad_of(const cJSON *b, const char *part)
+{
+        static char aad[2][256];
+        int i = strcmp(part, "pki") == 0;
+
+        snprintf(aad[i], sizeof(aad[i]), "karmada-operator backup sealed-v1 %s %s",
+                 cJSON_GetStringValue(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(b, "metadata"), "uid")),
+                 part);
+        return aad[i];
+}
+
+static int to_strbuf(void *userdata, const unsigned char *buf, size_t len)
+{
+        return strbuf_append(userdata, buf, len);
+}
+
+/* in sealed or opened with the backups' key into out */
+static int stream(bool seal, const char *aad, const void *in, size_t len, struct strbuf *out)
+{
+        struct seal_stream *ss = seal_stream_new(bkey, aad, seal, to_strbuf, out);
+        int r = ss ? seal_stream_feed(ss, in, len) : -ENOMEM;
+
+        if (r == 0)
+                r = seal_stream_finish(ss);
+        seal_stream_free(ss);
+        return r;
+}
+
+/* Backup `name` turned into one of an operator before sealed-v1: its snapshot in the clear, its
+ * certificates sealed with the aad of then, no status.format. */
+static void make_legacy(const char *name)
+{
+        cJSON *b = get_backup(name);
+        struct strbuf got = {0}, out = {0};
+        struct s3_error e = {0};
+        struct kube_status st;
+
+        IT_ASSERT(s3_get(&s3, status_str(b, "objectKey"), 512u << 20, &got, &e) == 0 &&
+                          stream(false, aad_of(b, "snapshot"), got.buf, got.len, &out) == 0 &&
+                          s3_put(&s3, status_str(b, "objectKey"), out.buf, out.len, &e) == 0,
+                  "the snapshot in the clear: %s", e.message);
+        strbuf_reset(&got);
+        strbuf_reset(&out);
+        IT_ASSERT(s3_get(&s3, status_str(b, "pkiObjectKey"), 16u << 20, &got, &e) == 0 &&
+                          seal_open(bkey, aad_of(b, "pki"), got.buf, got.len, &out) == 0,
+                  "open the certificates: %s", e.message);
+        strbuf_reset(&got);
+        IT_ASSERT(seal_box(bkey, "karmada-operator backup pki v1", out.buf, out.len, &got) == 0 &&
+                          s3_put(&s3, status_str(b, "pkiObjectKey"), got.buf, got.len, &e) == 0,
+                  "the certificates sealed as before: %s", e.message);
+        IT_ASSERT(kube_patch(live_kc, &karmada_backups, ns, name, KUBE_PATCH_MERGE,
+                             "{\"status\":{\"format\":null}}",
+                             &(struct kube_write_options){.subresource = "status"}, NULL, &st) == 0,
+                  "status.format dropped: %s", st.message);
+        strbuf_free(&got);
+        strbuf_free(&out);
+        cJSON_Delete(b);
+}
+
+/* A new instance restored from backup `from` and Ready, with the objects of `before` (200, the
+ * same content); its Karmada client */
+static struct kube_client *restored(const char *name, const char *from, const cJSON *before)
+{
+        double t0 = itest_now();
+        char cond[1024], ignored[64] = "";
+        struct kube_client *kc;
+        const cJSON *e;
+        cJSON *after;
+        int n = 0;
+
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"restore\":{\"backupRef\":"
+                    "{\"name\":\"%s\"}},\"components\":{\"etcd\":{\"local\":{}},"
+                    "\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}",
+                    name, from);
+        live_wait_condition(ns, name, "Ready", "True", 240);
+        itest_log("%s restored from %s and Ready in %.1fs: RestoreReady %s", name, from,
+                  itest_now() - t0, live_condition(ns, name, "RestoreReady", cond, sizeof(cond)));
+        kc = live_karmada_client(ns, name, NULL);
+        after = snapshot_of(kc, ignored, sizeof(ignored));
+        cJSON_ArrayForEach (e, before) {
+                const char *h = cJSON_GetStringValue(cJSON_GetObjectItem(after, e->string));
+                IT_ASSERT(h && strcmp(h, e->valuestring) == 0, "%s: %s after the restore into %s",
+                          e->string, h ? "different" : "missing", name);
+                n++;
+        }
+        IT_ASSERT(n == 200 && cJSON_GetArraySize(after) == 200, "%d of 200 objects, %d after", n,
+                  cJSON_GetArraySize(after));
+        cJSON_Delete(after);
+        return kc;
+}
+
+/* The backup's objects, as downloaded from the bucket, show none of 50 ConfigMap values that
+ * the Karmada API server holds (known-value-0000..0049); the snapshot is sealed-v1. */
+static void no_plaintext(const cJSON *b)
+{
+        const char *keys[] = {status_str(b, "objectKey"), status_str(b, "pkiObjectKey")};
+        struct s3_error e = {0};
+        int found = 0;
+
+        IT_ASSERT(strcmp(status_str(b, "format"), "sealed-v1") == 0, "status.format \"%s\"",
+                  status_str(b, "format"));
+        for (int k = 0; k < 2; k++) {
+                struct strbuf got = {0};
+                IT_ASSERT(s3_get(&s3, keys[k], 512u << 20, &got, &e) == 0, "get %s: %s", keys[k],
+                          e.message);
+                for (int i = 0; i < 50; i++) {
+                        char v[32];
+                        snprintf(v, sizeof(v), "known-value-%04d", i);
+                        found += memmem(got.buf, got.len, v, strlen(v)) != NULL;
+                }
+                IT_ASSERT(!memmem(got.buf, got.len, "PRIVATE KEY", 11) &&
+                                  !memmem(got.buf, got.len, "/registry/", 10),
+                          "%s holds a key or etcd's keys in the clear", keys[k]);
+                strbuf_free(&got);
+        }
+        IT_ASSERT(found == 0, "%d of 50 ConfigMap values in the clear in the bucket", found);
+        itest_log("the backup's objects in the bucket (sealed-v1) show none of 50 ConfigMap "
+                  "values, no private key and no etcd key");
+}
+
 /* 150 ConfigMaps and 50 PropagationPolicies written into bk; a backup; a new instance restored
  * from it holds the same 200 objects (same content), with higher resourceVersions; its CA is
  * bk's. Then: a corrupted snapshot is refused before anything starts, and spec.restore cannot
@@ -307,11 +432,9 @@ static cJSON *snapshot_of(struct kube_client *kk, char *max_rv, size_t size)
 static void round_trip(void)
 {
         struct kube_client *kk = live_karmada_client(ns, "bk", NULL), *k2;
-        char max_before[64] = "", min_after[64] = "", cond[1024];
-        cJSON *before, *after, *b, *s1 = NULL, *s2 = NULL, *e;
+        char max_before[64] = "", min_after[64] = "";
+        cJSON *before, *b, *s1 = NULL, *s2 = NULL;
         struct kube_status st;
-        double t0;
-        int n = 0;
 
         for (int i = 0; i < 200; i++) {
                 char body[600];
@@ -320,8 +443,9 @@ static void round_trip(void)
                         snprintf(body, sizeof(body),
                                  "{\"metadata\":{\"name\":\"rt-%d\",\"labels\":{\"roundtrip\":"
                                  "\"1\"}},"
-                                 "\"data\":{\"i\":\"%d\",\"sq\":\"%d\"}}",
-                                 i, i, i * i);
+                                 "\"data\":{\"i\":\"%d\",\"sq\":\"%d\",\"v\":\"known-"
+                                 "value-%04d\"}}",
+                                 i, i, i * i, i);
                 else
                         snprintf(
                                 body, sizeof(body),
@@ -347,28 +471,9 @@ static void round_trip(void)
         b = wait_final("rt", 90);
         IT_ASSERT(strcmp(status_str(b, "phase"), "Completed") == 0, "backup rt: %s",
                   status_str(b, "message"));
+        no_plaintext(b);
         cJSON_Delete(b);
-        t0 = itest_now();
-        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                        "\"metadata\":{\"name\":\"bk2\"},\"spec\":{\"restore\":{\"backupRef\":"
-                        "{\"name\":\"rt\"}},\"components\":{\"etcd\":{\"local\":{}},"
-                        "\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
-        live_wait_condition(ns, "bk2", "Ready", "True", 240);
-        itest_log("bk2 restored from rt and Ready in %.1fs: RestoreReady %s", itest_now() - t0,
-                  live_condition(ns, "bk2", "RestoreReady", cond, sizeof(cond)));
-        k2 = live_karmada_client(ns, "bk2", NULL);
-        {
-                char ignored[64] = "";
-                after = snapshot_of(k2, ignored, sizeof(ignored));
-        }
-        cJSON_ArrayForEach (e, before) {
-                const char *h = cJSON_GetStringValue(cJSON_GetObjectItem(after, e->string));
-                IT_ASSERT(h && strcmp(h, e->valuestring) == 0, "%s: %s after the restore",
-                          e->string, h ? "different" : "missing");
-                n++;
-        }
-        IT_ASSERT(n == 200 && cJSON_GetArraySize(after) == 200, "%d of 200 objects, %d after", n,
-                  cJSON_GetArraySize(after));
+        k2 = restored("bk2", "rt", before);
         /* resourceVersions never go backwards: what a client sees now (a list, a new write)
          * is above anything it saw before the backup (etcdutl --bump-revision; the restored
          * objects keep theirs, and --mark-compacted makes older watches relist) */
@@ -401,8 +506,13 @@ static void round_trip(void)
                   "the backup, %s after the restore",
                   max_before, min_after);
         kube_client_free(k2);
+        /* a backup of an operator before sealed-v1 restores as well */
+        make_legacy("rt");
+        kube_client_free(restored("bk4", "rt", before));
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk4", NULL, NULL) == 0,
+                  "delete bk4");
+        live_wait_deleted(ns, "bk4", 90);
         cJSON_Delete(before);
-        cJSON_Delete(after);
         /* the certificate authority came from the backup */
         IT_ASSERT(kube_get(live_kc, &kube_secrets, ns, "bk-karmada-cert", &s1, NULL) == 0 &&
                           kube_get(live_kc, &kube_secrets, ns, "bk2-karmada-cert", &s2, NULL) == 0,
@@ -623,7 +733,6 @@ static void through_failing_front(void)
 
 int main(void)
 {
-        unsigned char key[SEAL_KEY_LEN];
         char cond[1200], prefix[300], down[64], metric[512];
         struct strbuf got = {0}, plain = {0}, seen = {0}, m = {0};
         struct s3_error e = {0};
@@ -638,12 +747,12 @@ int main(void)
         live_make_ns(ns);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
         live_create_instance(ns, "bk", NULL);
-        IT_ASSERT(RAND_bytes(key, sizeof(key)) == 1, "random key");
+        IT_ASSERT(RAND_bytes(bkey, sizeof(bkey)) == 1, "random key");
         live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
         live_s3_credentials(ns, "s3-wrong", s3.access_key, "not-the-secret");
         {
                 char *enc = NULL;
-                IT_ASSERT(base64_encode(key, sizeof(key), &enc) == 0, "base64");
+                IT_ASSERT(base64_encode(bkey, sizeof(bkey), &enc) == 0, "base64");
                 live_create_object(&kube_secrets, ns,
                                    "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":\"%s\"}}",
                                    enc);
@@ -676,17 +785,19 @@ int main(void)
                           "get %s: %s", status_str(b, "objectKey"), e.message);
                 IT_ASSERT((double)got.len == size && got.len > 32, "size %zu, status %.0f", got.len,
                           size);
-                IT_ASSERT(sha256_hex(got.buf, got.len - 32, sha) == 0 &&
+                IT_ASSERT(stream(false, aad_of(b, "snapshot"), got.buf, got.len, &plain) == 0,
+                          "the snapshot does not open with the backup's key and aad");
+                IT_ASSERT(plain.len > 32 && sha256_hex(plain.buf, plain.len - 32, sha) == 0 &&
                                   strcmp(sha, status_str(b, "sha256")) == 0,
                           "sha256 %s, status %s", sha, status_str(b, "sha256"));
+                strbuf_reset(&plain);
                 strbuf_reset(&got);
                 IT_ASSERT(s3_get(&s3, status_str(b, "pkiObjectKey"), 16u << 20, &got, &e) == 0,
                           "get %s: %s", status_str(b, "pkiObjectKey"), e.message);
                 IT_ASSERT(!memmem(got.buf, got.len, "PRIVATE KEY", 11) &&
                                   !memmem(got.buf, got.len, "etcd-cert", 9),
                           "the certificates are stored in the clear");
-                IT_ASSERT(seal_open(key, "karmada-operator backup pki v1", got.buf, got.len,
-                                    &plain) == 0,
+                IT_ASSERT(seal_open(bkey, aad_of(b, "pki"), got.buf, got.len, &plain) == 0,
                           "the certificates do not open with the backup's key");
                 pki = cJSON_Parse(plain.buf);
                 IT_ASSERT(pki && strstr(plain.buf, "\"bk-karmada-etcd-cert\"") &&
@@ -696,12 +807,11 @@ int main(void)
                 itest_log("certificates: %d Secrets, %zu bytes sealed",
                           cJSON_GetArraySize(cJSON_GetObjectItem(pki, "secrets")), got.len);
                 cJSON_Delete(pki);
-                key[0] ^= 1;
+                bkey[0] ^= 1;
                 strbuf_reset(&plain);
-                IT_ASSERT(seal_open(key, "karmada-operator backup pki v1", got.buf, got.len,
-                                    &plain) == -EBADMSG,
+                IT_ASSERT(seal_open(bkey, aad_of(b, "pki"), got.buf, got.len, &plain) == -EBADMSG,
                           "the certificates open with another key");
-                key[0] ^= 1;
+                bkey[0] ^= 1;
                 strbuf_free(&plain);
                 strbuf_free(&got);
         }

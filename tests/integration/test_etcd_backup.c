@@ -2,7 +2,8 @@
 /* A snapshot of a real instance's etcd (run by ko-plane with the operator's certificates),
  * streamed over etcd's gateway with the instance's etcd client certificate into a multipart
  * upload to a real S3 server (versitygw): the object is a snapshot etcdutl accepts (its hash
- * checks), with the data written through the Karmada API server before. A wrong CA fails
+ * checks), with the data written through the Karmada API server before; sealed as it streams,
+ * none of that data is in the clear and it opens only with its key and aad. A wrong CA fails
  * before anything is uploaded; an S3 server that refuses the upload leaves no object. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,37 +14,13 @@
 #include "itest.h"
 #include "karmada/manifests.h"
 #include "karmada/etcd_backup.h"
+#include "karmada/etcd_restore.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "live.h"
 #include "util/fileio.h"
+#include "util/seal.h"
 #include "util/strbuf.h"
-
-static char *secret_key(const cJSON *secret, const char *key, size_t *len)
-{
-        char *v = manifest_secret_value(secret, key, len);
-
-        IT_ASSERT(v, "Secret key %s", key);
-        return v;
-}
-
-/* ko-plane's address of a Service (its addresses file) */
-static void service_address(const char *ns, const char *name, char *ip, size_t size)
-{
-        char path[1024], key[300], k[600], a[64];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/plane/addresses", getenv("KO_TEST_CLUSTER"));
-        snprintf(key, sizeof(key), "svc:%s/%s", ns, name);
-        ip[0] = '\0';
-        f = fopen(path, "re");
-        IT_ASSERT(f, "%s", path);
-        while (fscanf(f, "%599s %63s", k, a) == 2)
-                if (strcmp(k, key) == 0)
-                        snprintf(ip, size, "%s", a);
-        fclose(f);
-        IT_ASSERT(ip[0], "no address of %s in %s", key, path);
-}
 
 static const char *etcdutl(void)
 {
@@ -62,6 +39,45 @@ static const char *etcdutl(void)
         return path;
 }
 
+/* Sealed as it streams: none of the data in the clear; it opens with the key and the aad it
+ * is bound to (the database's hash checked), and with no other aad. */
+static void sealed(const struct etcd_backup_member *m, const struct s3_client *s3, const char *ns)
+{
+        unsigned char key[SEAL_KEY_LEN];
+        struct etcd_backup_snapshot snap = {0};
+        struct strbuf name = {0}, got = {0};
+        struct s3_error e = {0};
+        char err[1024] = "";
+        long long size = 0;
+
+        for (size_t i = 0; i < sizeof(key); i++)
+                key[i] = (unsigned char)(i * 7 + 1);
+        strbuf_printf(&name, "snapshots/%s/bk.sealed", ns);
+        IT_ASSERT(etcd_backup_snapshot_to_s3(m, s3, name.buf, key, "uid-1 snapshot", &snap, err,
+                                             sizeof(err)) == 0,
+                  "sealed snapshot: %s", err);
+        IT_ASSERT(s3_get(s3, name.buf, 512u << 20, &got, &e) == 0 && got.len == snap.size,
+                  "get: %s", e.message);
+        IT_ASSERT(seal_stream_is(got.buf, got.len) &&
+                          !memmem(got.buf, got.len, "before-backup-", 14),
+                  "the sealed snapshot shows its data");
+        IT_ASSERT(etcd_restore_fetch(s3, name.buf, key, "uid-1 snapshot", snap.sha256, NULL, &size,
+                                     err, sizeof(err)) == 0,
+                  "open the sealed snapshot: %s", err);
+        IT_ASSERT(etcd_restore_fetch(s3, name.buf, key, "uid-2 snapshot", snap.sha256, NULL, NULL,
+                                     err, sizeof(err)) == -EBADMSG,
+                  "a sealed snapshot opened with another backup's aad");
+        IT_ASSERT(etcd_restore_fetch(s3, name.buf, NULL, NULL, snap.sha256, NULL, NULL, err,
+                                     sizeof(err)) == -EBADMSG,
+                  "a sealed snapshot read as a plain one");
+        itest_log("sealed snapshot: %llu bytes stored for %lld of database and hash, none of it "
+                  "in the clear; opened and checked; refused under another backup's aad",
+                  (unsigned long long)snap.size, size);
+        IT_ASSERT(s3_delete(s3, name.buf, &e) == 0, "delete: %s", e.message);
+        strbuf_free(&got);
+        strbuf_free(&name);
+}
+
 int main(void)
 {
         const char *ns = NULL;
@@ -73,9 +89,9 @@ int main(void)
         struct s3_object *objs = NULL;
         struct s3_error e = {0};
         struct strbuf got = {0}, key = {0};
-        char err[1024] = "", ip[64], host[256], url[300], resolve[400], file[256], log[256];
+        char err[1024] = "", file[256], log[256];
         char *text = NULL;
-        cJSON *secret = NULL, *o;
+        cJSON *o;
         size_t n = 0, len;
         double t0;
         int fd;
@@ -105,18 +121,7 @@ int main(void)
 
         /* the member, as the operator will reach it: the client Service, the etcd client
          * certificate from the instance's Secret, in memory */
-        IT_ASSERT(kube_get(live_kc, &kube_secrets, ns, "bk-karmada-etcd-cert", &secret, NULL) == 0,
-                  "etcd Secret");
-        m.ca = secret_key(secret, "etcd-ca.crt", &m.ca_len);
-        m.cert = secret_key(secret, "etcd-client.crt", &m.cert_len);
-        m.key = secret_key(secret, "etcd-client.key", &m.key_len);
-        service_address(ns, "bk-karmada-etcd-client", ip, sizeof(ip));
-        snprintf(host, sizeof(host), "bk-karmada-etcd-client.%s.svc.cluster.local", ns);
-        snprintf(url, sizeof(url), "https://%s:2379", host);
-        snprintf(resolve, sizeof(resolve), "%s:2379:%s", host, ip);
-        m.url = url;
-        m.resolve = resolve;
-
+        live_etcd_member(ns, "bk", &m);
         IT_ASSERT(etcd_backup_status(&m, &st, err, sizeof(err)) == 0, "status: %s", err);
         IT_ASSERT(st.revision > 60 && st.leader && !st.learner && !st.errors[0],
                   "status: revision %lld leader %llx learner %d errors %s", st.revision, st.leader,
@@ -126,7 +131,8 @@ int main(void)
 
         strbuf_printf(&key, "snapshots/%s/bk.db", ns);
         t0 = itest_now();
-        IT_ASSERT(etcd_backup_snapshot_to_s3(&m, &s3, key.buf, &snap, err, sizeof(err)) == 0,
+        IT_ASSERT(etcd_backup_snapshot_to_s3(&m, &s3, key.buf, NULL, NULL, &snap, err,
+                                             sizeof(err)) == 0,
                   "snapshot: %s", err);
         itest_log("snapshot of revision %lld: %llu bytes, sha256 %.16s..., uploaded in %.2fs",
                   snap.revision, (unsigned long long)snap.size, snap.sha256, itest_now() - t0);
@@ -138,6 +144,7 @@ int main(void)
         /* etcdutl accepts it (it checks the hash at the end) and finds the data */
         IT_ASSERT(s3_get(&s3, key.buf, 512u << 20, &got, &e) == 0 && got.len == snap.size,
                   "get: %s", e.message);
+        IT_ASSERT(memmem(got.buf, got.len, "before-backup-", 14), "no data in the clear snapshot");
         snprintf(file, sizeof(file), "/tmp/ko-backup-%d.db", (int)getpid());
         fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         IT_ASSERT(fd >= 0 && write(fd, got.buf, got.len) == (ssize_t)got.len && close(fd) == 0,
@@ -162,13 +169,15 @@ int main(void)
         unlink(file);
         unlink(log);
 
+        sealed(&m, &s3, ns);
+
         /* a CA that is not etcd's: refused before anything is uploaded */
         {
                 struct etcd_backup_member wrong = m;
                 wrong.ca = m.cert; /* a certificate, but not the one that signed etcd's */
                 wrong.ca_len = m.cert_len;
-                IT_ASSERT(etcd_backup_snapshot_to_s3(&wrong, &s3, "snapshots/wrong-ca.db", &snap,
-                                                     err, sizeof(err)) < 0,
+                IT_ASSERT(etcd_backup_snapshot_to_s3(&wrong, &s3, "snapshots/wrong-ca.db", NULL,
+                                                     NULL, &snap, err, sizeof(err)) < 0,
                           "a wrong CA was accepted");
                 itest_log("wrong CA refused: %.120s", err);
                 n = 0;
@@ -179,8 +188,8 @@ int main(void)
         /* S3 refuses the upload: nothing stays */
         bad = s3;
         bad.secret_key = "not-the-secret";
-        IT_ASSERT(etcd_backup_snapshot_to_s3(&m, &bad, "snapshots/refused.db", &snap, err,
-                                             sizeof(err)) < 0 &&
+        IT_ASSERT(etcd_backup_snapshot_to_s3(&m, &bad, "snapshots/refused.db", NULL, NULL, &snap,
+                                             err, sizeof(err)) < 0 &&
                           strstr(err, "S3"),
                   "an upload with a wrong secret: %s", err);
         n = 0;
@@ -191,10 +200,7 @@ int main(void)
 
         IT_ASSERT(s3_delete(&s3, key.buf, &e) == 0, "delete: %s", e.message);
         strbuf_free(&key);
-        free((char *)m.ca);
-        free((char *)m.cert);
-        free((char *)m.key);
-        cJSON_Delete(secret);
+        live_etcd_member_free(&m);
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
         live_wait_deleted(ns, "bk", 90);
         live_teardown();

@@ -224,6 +224,90 @@ static void test_seal_roundtrip_and_tamper(void **state)
         strbuf_free(&plain);
 }
 
+static int to_strbuf(void *userdata, const unsigned char *buf, size_t len)
+{
+        return strbuf_append(userdata, buf, len);
+}
+
+/* in through a stream (fed in pieces of `piece` bytes) into out; the first error */
+static int stream(const unsigned char *key, const char *aad, bool seal, const void *in, size_t len,
+                  size_t piece, struct strbuf *out)
+{
+        struct seal_stream *s = seal_stream_new(key, aad, seal, to_strbuf, out);
+        const char *p = in;
+        int r = 0;
+
+        assert_non_null(s);
+        for (size_t at = 0; at < len && r == 0; at += piece)
+                r = seal_stream_feed(s, p + at, len - at < piece ? len - at : piece);
+        if (r == 0)
+                r = seal_stream_finish(s);
+        seal_stream_free(s);
+        return r;
+}
+
+#define CHUNK  65536
+#define SEALED (12 + CHUNK + 16)
+
+static void test_seal_stream(void **state)
+{
+        unsigned char key[SEAL_KEY_LEN] = {7}, other[SEAL_KEY_LEN] = {8};
+        static const size_t sizes[] = {0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5};
+        size_t n = 3 * CHUNK + 5;
+        char *plain = malloc(n);
+        struct strbuf a = {0}, b = {0}, out = {0};
+
+        (void)state;
+        for (size_t i = 0; i < n; i++)
+                plain[i] = (char)("known value "[i % 12]);
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                size_t chunks = sizes[i] ? (sizes[i] + CHUNK - 1) / CHUNK : 1; /* one, empty */
+                strbuf_reset(&a);
+                strbuf_reset(&out);
+                assert_int_equal(stream(key, "uid-1", true, plain, sizes[i], 1000, &a), 0);
+                assert_int_equal(a.len, 12 + sizes[i] + chunks * 28);
+                assert_true(seal_stream_is(a.buf, a.len));
+                assert_null(memmem(a.buf, a.len, "known value", 11));
+                assert_int_equal(stream(key, "uid-1", false, a.buf, a.len, 777, &out), 0);
+                assert_int_equal(out.len, sizes[i]);
+                assert_true(sizes[i] == 0 || memcmp(out.buf, plain, sizes[i]) == 0);
+        }
+        /* a, 3 full chunks and one of 5 bytes; b, the same under another aad */
+        assert_int_equal(stream(key, "uid-2", true, plain, n, n, &b), 0);
+        strbuf_reset(&out);
+        assert_int_equal(stream(other, "uid-1", false, a.buf, a.len, n, &out), -EBADMSG);
+        assert_int_equal(stream(key, "uid-2", false, a.buf, a.len, n, &out), -EBADMSG);
+        /* any changed byte: of the header, a nonce, a ciphertext, a tag */
+        for (size_t at = 0; at < a.len; at += 4099) {
+                a.buf[at] ^= 0x20;
+                assert_int_equal(stream(key, "uid-1", false, a.buf, a.len, n, &out), -EBADMSG);
+                a.buf[at] ^= 0x20;
+        }
+        /* chunks swapped, a chunk from the other stream, the last chunk or the end cut off */
+        memcpy(out.buf, a.buf + 12, SEALED);
+        memcpy(a.buf + 12, a.buf + 12 + SEALED, SEALED);
+        memcpy(a.buf + 12 + SEALED, out.buf, SEALED);
+        assert_int_equal(stream(key, "uid-1", false, a.buf, a.len, n, &out), -EBADMSG);
+        memcpy(a.buf + 12 + SEALED, a.buf + 12, SEALED);
+        memcpy(a.buf + 12, out.buf, SEALED); /* back as it was */
+        memcpy(out.buf, a.buf + 12 + SEALED, SEALED);
+        memcpy(a.buf + 12 + SEALED, b.buf + 12 + SEALED, SEALED);
+        assert_int_equal(stream(key, "uid-1", false, a.buf, a.len, n, &out), -EBADMSG);
+        memcpy(a.buf + 12 + SEALED, out.buf, SEALED);
+        strbuf_reset(&out);
+        assert_int_equal(stream(key, "uid-1", false, a.buf, a.len, n, &out), 0);
+        assert_int_equal(stream(key, "uid-1", false, a.buf, 12 + 3 * SEALED, n, &out), -EBADMSG);
+        assert_int_equal(stream(key, "uid-1", false, a.buf, a.len - 1, n, &out), -EBADMSG);
+        assert_int_equal(stream(key, "uid-1", false, a.buf, 10, n, &out), -EBADMSG);
+        /* a blob or a plain snapshot is not a stream */
+        assert_false(seal_stream_is(plain, n));
+        assert_int_equal(stream(key, "uid-1", false, plain, n, n, &out), -EBADMSG);
+        free(plain);
+        strbuf_free(&a);
+        strbuf_free(&b);
+        strbuf_free(&out);
+}
+
 static void test_rfc3339(void **state)
 {
         char buf[TIME_RFC3339_MAX];
@@ -286,6 +370,7 @@ int main(void)
                 cmocka_unit_test(test_write_atomic_replaces_whole),
                 cmocka_unit_test(test_hashmap_put_get_remove_iterate),
                 cmocka_unit_test(test_seal_roundtrip_and_tamper),
+                cmocka_unit_test(test_seal_stream),
                 cmocka_unit_test(test_rfc3339),
                 cmocka_unit_test(test_json_merge_diff),
         };
