@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "karmada/encryption.h"
 #include "karmada/spec.h"
 #include "reconciler.h"
 #include "util/fileio.h"
@@ -85,13 +86,17 @@ static void mask_generated(const struct desired *d, const struct desired_object 
                                         "template"),
                                 "metadata"),
                         "annotations");
-                if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, KO_SECRETS_ANNOTATION)))
-                        cJSON_SetValuestring(
-                                cJSON_GetObjectItemCaseSensitive(a, KO_SECRETS_ANNOTATION),
-                                "<generated: a digest of the Secrets it mounts>");
-                if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, KO_CA_ANNOTATION)))
-                        cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(a, KO_CA_ANNOTATION),
-                                             "<generated: a digest of the CAs and their trust>");
+                static const char *const masked[][2] = {
+                        {KO_SECRETS_ANNOTATION, "<generated: a digest of the Secrets it mounts>"},
+                        {KO_CA_ANNOTATION, "<generated: a digest of the CAs and their trust>"},
+                        {KO_ENCRYPTION_ANNOTATION,
+                         "<generated: a digest of the encryption providers>"},
+                };
+                for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++)
+                        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, masked[i][0])))
+                                cJSON_SetValuestring(
+                                        cJSON_GetObjectItemCaseSensitive(a, masked[i][0]),
+                                        masked[i][1]);
         }
 }
 

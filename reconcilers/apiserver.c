@@ -1,14 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Karmada API server: a kube-apiserver Deployment with upstream's flags and a Service of
- * the asked type (ClusterIP, NodePort, LoadBalancer). */
+ * the asked type (ClusterIP, NodePort, LoadBalancer); its Secrets encrypted at rest
+ * (karmada/encryption.h: the providers' Secret and mount; the encryption-at-rest step ends a
+ * change). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common.h"
+#include "karmada/encryption.h"
 
 static bool apiserver_enabled(const struct karmada *k)
 {
         return true;
+}
+
+/* Encryption at rest: the providers' Secret, mounted, and the flag (when on); where a change
+ * stands, in d */
+static int encryption(const struct karmada *k, struct desired *d, cJSON *w, cJSON *c)
+{
+        struct encryption_plan ep;
+        char name[KO_NAME_MAX + 16];
+        int r = encryption_plan(k, d, &ep);
+
+        common_obj_name(k, "encryption", name, sizeof(name));
+        if (r == -EBADMSG)
+                desired_wait(d,
+                             "Secret %s: keys.json is not a list of encryption providers; "
+                             "nothing is changed until it is restored",
+                             name);
+        if (r < 0)
+                return r;
+        d->encryption_phase = ep.phase;
+        d->encryption_rotated = ep.completed;
+        d->encryption_rewrite = ep.phase && strcmp(ep.phase, "Rewriting") == 0 && ep.rolled;
+        snprintf(d->encryption_writer, sizeof(d->encryption_writer), "%s", encryption_writer(&ep));
+        if (ep.enabled) {
+                manifest_add_mount(w, c, "encryption", KO_ENCRYPTION_DIR, name, true);
+                manifest_add_arg(c, "--encryption-provider-config=%s/%s", KO_ENCRYPTION_DIR,
+                                 KO_ENCRYPTION_FILE);
+                r = desired_add(d, &kube_secrets, encryption_secret(k, &ep), false);
+        }
+        if (r >= 0 && ep.enabled)
+                r = desired_pod_annotation(d, KO_APISERVER, KO_ENCRYPTION_ANNOTATION, ep.id);
+        encryption_plan_free(&ep);
+        return r;
 }
 
 static int apiserver_contribute(const struct karmada *k, struct desired *d)
@@ -70,6 +106,8 @@ static int apiserver_contribute(const struct karmada *k, struct desired *d)
                 cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(pspec, "containers"),
                                      cJSON_Duplicate(it, true));
         r = common_add_workload(d, KO_APISERVER, w);
+        if (r >= 0)
+                r = encryption(k, d, w, c);
         if (r < 0)
                 return r;
         svc = manifest_service(k, KO_APISERVER, name, k->service_type,

@@ -78,7 +78,8 @@ struct reconciler {
          * is enabled when its block is there, and reads it with karmada_feature(k, key) */
         const struct karmada_feature *feature;
         bool (*enabled)(const struct karmada *k); /* NULL: always (or by its feature block) */
-        /* pure: add objects, flags and feature gates; desired_wait() when it cannot yet */
+        /* pure: add objects, flags and feature gates; desired_wait() when it cannot yet; NULL:
+         * none (a step of its hook only) */
         int (*contribute)(const struct karmada *k, struct desired *d);
         /* side effects after its objects are applied and rolled out; NULL when none */
         int (*reconcile)(struct reconcile_ctx *ctx, struct step_result *ret);

@@ -8,10 +8,10 @@
 #include "reconciler.h"
 
 extern const struct reconciler reconciler_restore, reconciler_pki, reconciler_etcd,
-        reconciler_apiserver, reconciler_kubeconfig, reconciler_aggregated_apiserver,
-        reconciler_kube_controller_manager, reconciler_controller_manager,
-        reconciler_karmada_resources, reconciler_scheduler, reconciler_webhook,
-        reconciler_descheduler, reconciler_search, reconciler_metrics_adapter,
+        reconciler_apiserver, reconciler_kubeconfig, reconciler_encryption,
+        reconciler_aggregated_apiserver, reconciler_kube_controller_manager,
+        reconciler_controller_manager, reconciler_karmada_resources, reconciler_scheduler,
+        reconciler_webhook, reconciler_descheduler, reconciler_search, reconciler_metrics_adapter,
         reconciler_feature_scheduler, reconciler_feature_quota, reconciler_feature_preemption,
         reconciler_feature_batch;
 
@@ -21,6 +21,7 @@ const struct reconciler *const registry_reconcilers[] = {
         &reconciler_etcd,
         &reconciler_apiserver,
         &reconciler_kubeconfig,
+        &reconciler_encryption,
         &reconciler_aggregated_apiserver,
         &reconciler_karmada_resources,
         &reconciler_webhook,
@@ -193,8 +194,9 @@ int registry_build_desired(const struct karmada *k, const struct observed *o,
                 size_t from = d->n;
                 d->owner = (*rec)->name;
                 r = (*rec)->contribute(k, d);
-                if (r < 0)
-                        snprintf(err, errlen, "%s: %s", (*rec)->name, strerror(-r));
+                if (r < 0) /* what it said it waits for, when it did */
+                        snprintf(err, errlen, "%s: %s", (*rec)->name,
+                                 desired_waiting(d, (*rec)->name) ?: strerror(-r));
                 else
                         r = check_kinds(*rec, d, from, err, errlen);
                 if (r < 0) {

@@ -7,8 +7,9 @@
  *   - the snapshot is read once and its SHA-256 checked against the backup's: a corrupted or
  *     replaced snapshot stops the restore here, before etcd or anything else starts;
  *   - the certificate authorities and keys stored with the backup are unsealed and written as
- *     the instance's certificate Secrets (renamed for this instance); the pki step then keeps
- *     the CAs and issues the certificates that must name this instance's hosts.
+ *     the instance's certificate Secrets and its encryption keys (renamed for this instance);
+ *     the pki step then keeps the CAs and issues the certificates that must name this
+ *     instance's hosts, and the API server reads the restored Secrets with those keys.
  * The etcd step comes after this one and gives each member an init container (this operator's
  * image, `karmada-operator etcd-restore`) that restores the data directory when it is empty. */
 #include <errno.h>
@@ -146,7 +147,8 @@ static int restore_pki(struct reconcile_ctx *ctx, const struct restore_source *s
                        const struct s3_client *c, struct step_result *ret)
 {
         const struct karmada *k = ctx->k;
-        static const char *const suffixes[] = {"cert", "etcd-cert", "webhook-cert", NULL};
+        static const char *const suffixes[] = {"cert", "etcd-cert", "webhook-cert", "encryption",
+                                               NULL};
         char old[KO_NAME_MAX], from[KO_NAME_MAX + 32], to[KO_NAME_MAX + 32];
         struct kube_status st;
         cJSON *doc = NULL;

@@ -59,6 +59,11 @@ struct desired {
         char ca_id[65];
         const char *ca_phase;
         bool ca_rotated;
+        /* where a change of the encryption at rest stands (encryption.h; NULL: none under way),
+         * whether this build ends one, and whether the Secrets are to be rewritten now */
+        const char *encryption_phase;
+        bool encryption_rotated, encryption_rewrite;
+        char encryption_writer[16];
 
         /* seconds since the epoch when this desired state changes by itself (a certificate's
          * renewal is due), the earliest a reconciler said; 0: not by time */

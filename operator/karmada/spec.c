@@ -460,6 +460,26 @@ static void parse_spec(struct spec_reader *p, struct karmada *k, const cJSON *sp
 }
 
 /* metadata: the names, the generation, deletion, and the operator's annotations and labels */
+/* encryption at rest: "on" or "off", and the rotation value */
+static void parse_encryption(struct spec_reader *p, const cJSON *ann, struct karmada *k)
+{
+        const cJSON *on = spec_get(ann, KO_ENCRYPTION_AT_REST_ANNOTATION);
+        const cJSON *rot = spec_get(ann, KO_ROTATE_ENCRYPTION_KEY_ANNOTATION);
+
+        if (on && (!cJSON_IsString(on) ||
+                   (strcmp(on->valuestring, "on") != 0 && strcmp(on->valuestring, "off") != 0)))
+                spec_problem(p, "metadata.annotations[" KO_ENCRYPTION_AT_REST_ANNOTATION "]",
+                             "\"on\" or \"off\"");
+        else if (on)
+                k->encryption =
+                        strcmp(on->valuestring, "on") == 0 ? KO_ENCRYPTION_ON : KO_ENCRYPTION_OFF;
+        if (rot && (!cJSON_IsString(rot) || !rot->valuestring[0] || strlen(rot->valuestring) > 63))
+                spec_problem(p, "metadata.annotations[" KO_ROTATE_ENCRYPTION_KEY_ANNOTATION "]",
+                             "a string of 1 to 63 characters");
+        else if (rot)
+                k->rotate_encryption_key = rot->valuestring;
+}
+
 static void parse_metadata(struct spec_reader *p, struct karmada *k)
 {
         const cJSON *meta, *labels, *ann;
@@ -490,6 +510,7 @@ static void parse_metadata(struct spec_reader *p, struct karmada *k)
                              "a string of at most 63 characters");
         else if (spec_get(ann, KO_ROTATE_CA_ANNOTATION))
                 k->rotate_ca = spec_get(ann, KO_ROTATE_CA_ANNOTATION)->valuestring;
+        parse_encryption(p, ann, k);
         labels = spec_get(meta, "labels");
         k->cascade = !cJSON_IsString(spec_get(labels, KO_NO_CASCADE_LABEL)) ||
                      strcmp(spec_get(labels, KO_NO_CASCADE_LABEL)->valuestring, "true") != 0;

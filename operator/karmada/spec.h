@@ -22,7 +22,17 @@
 #define KO_LEAF_VALIDITY_ANNOTATION "operator.karmada.io/leaf-cert-validity"
 /* a new value (any) asks for new CAs, rotated in without downtime */
 #define KO_ROTATE_CA_ANNOTATION "operator.karmada.io/rotate-ca"
-#define KO_LEAF_VALIDITY_MIN_S  120
+/* "on" or "off": the Karmada API server encrypts Secrets at rest (encryption.h) */
+#define KO_ENCRYPTION_AT_REST_ANNOTATION "operator.karmada.io/encryption-at-rest"
+/* a new value rotates the key Secrets are encrypted with at rest */
+#define KO_ROTATE_ENCRYPTION_KEY_ANNOTATION "operator.karmada.io/rotate-encryption-key"
+
+enum karmada_encryption {
+        KO_ENCRYPTION_DEFAULT, /* on for a new instance; as it is for one that ran before */
+        KO_ENCRYPTION_ON,
+        KO_ENCRYPTION_OFF,
+};
+#define KO_LEAF_VALIDITY_MIN_S 120
 /* Back up before an upgrade, with the template of the KarmadaBackupSchedule it names; the
  * upgrade waits for the backup and stops when it fails. */
 #define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"
@@ -82,6 +92,8 @@ struct karmada {
         bool allow_downgrade;  /* KO_ALLOW_DOWNGRADE_ANNOTATION is "true" */
         long step_timeout_ms;  /* KO_STEP_TIMEOUT_ANNOTATION: each upgrade step's deadline */
         const char *rotate_ca; /* KO_ROTATE_CA_ANNOTATION, or NULL */
+        enum karmada_encryption encryption; /* KO_ENCRYPTION_AT_REST_ANNOTATION */
+        const char *rotate_encryption_key;  /* KO_ROTATE_ENCRYPTION_KEY_ANNOTATION, or NULL */
 
         char *version;                  /* the Karmada release to run */
         struct karmada_release release; /* what spec.karmadaVersion resolves to */

@@ -155,6 +155,8 @@ static void finish(struct pass *p)
         if (p->planned) {
                 in.ca_phase = p->d.ca_phase;
                 in.ca_rotated = p->d.ca_rotated;
+                in.encryption_phase = p->d.encryption_phase;
+                in.encryption_rotated = p->d.encryption_rotated;
         }
         summary_compute(&in, p->status, &sum);
         status_send_events(p->kc, p->obj->json, &sum.events);
@@ -167,7 +169,8 @@ static void finish(struct pass *p)
                                 snprintf(p->out->error, sizeof(p->out->error), "%s: %s",
                                          p->steps[i].rec->name, p->steps[i].message);
         } else if (!sum.all_ready || sum.any_degraded || p->left == 0 ||
-                   (p->planned && p->d.ca_phase)) { /* a CA rotation waits for rollouts */
+                   (p->planned && (p->d.ca_phase || p->d.encryption_phase))) {
+                /* a rotation waits for rollouts */
                 p->out->result = RECONCILE_REQUEUE_AFTER;
                 p->out->requeue_after_ms =
                         p->kc->o.progress_seconds * 1000 * (sum.all_ready ? 2 : 1);

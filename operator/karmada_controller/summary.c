@@ -152,32 +152,49 @@ static void degraded_condition(const struct summary_input *in, cJSON *status, st
                       deg ? msg : "everything installed works", in->k->generation);
 }
 
-/* CARotation: True while a CA rotation is under way (reason: its phase), False Completed after */
-static void ca_rotation_condition(const struct summary_input *in, cJSON *status,
-                                  struct summary *out)
+/* A rotation's condition: True while it is under way (reason: its phase, an Event when the
+ * phase changes), False Completed in the reconcile that ends it */
+static void rotation_condition(const struct summary_input *in, cJSON *status, struct summary *out,
+                               const char *type, const char *phase, bool completed,
+                               const char *(*say)(const char *phase))
 {
         cJSON *conds = conditions(status);
-        bool trusting = in->ca_phase && strcmp(in->ca_phase, "Trusting") == 0;
 
-        if (in->ca_phase) {
-                if (strcmp(summary_cond_field(conds, "CARotation", "reason"), in->ca_phase) != 0)
-                        add_event(&out->events, "Normal", "CARotation", "Reconcile",
-                                  "CA rotation: %s", in->ca_phase);
-                condition_set(conds, "CARotation", KO_TRUE, in->ca_phase,
-                              trusting ? "new CAs made and trusted beside the old ones; waiting "
-                                         "for every component to roll"
-                                       : "every certificate re-issued by the new CAs, the old "
-                                         "ones still trusted; waiting for every component to "
-                                         "roll",
-                              in->k->generation);
-        } else if (in->ca_rotated) {
-                add_event(&out->events, "Normal", "CARotated", "Reconcile",
-                          "CA rotation completed: the old CAs are no longer trusted");
-                condition_set(conds, "CARotation", KO_FALSE, "Completed",
-                              "the old CAs are no longer trusted; every certificate is issued by "
-                              "the new ones",
+        if (phase) {
+                if (strcmp(summary_cond_field(conds, type, "reason"), phase) != 0)
+                        add_event(&out->events, "Normal", type, "Reconcile", "%s: %s", type, phase);
+                condition_set(conds, type, KO_TRUE, phase, say(phase), in->k->generation);
+        } else if (completed) {
+                add_event(&out->events, "Normal", type, "Reconcile", "%s: %s", type,
+                          say("Completed"));
+                condition_set(conds, type, KO_FALSE, "Completed", say("Completed"),
                               in->k->generation);
         }
+}
+
+static const char *ca_says(const char *phase)
+{
+        if (strcmp(phase, "Trusting") == 0)
+                return "new CAs made and trusted beside the old ones; waiting for every component "
+                       "to roll";
+        if (strcmp(phase, "Reissuing") == 0)
+                return "every certificate re-issued by the new CAs, the old ones still trusted; "
+                       "waiting for every component to roll";
+        return "the old CAs are no longer trusted; every certificate is issued by the new ones";
+}
+
+static const char *encryption_says(const char *phase)
+{
+        if (strcmp(phase, "Adding") == 0)
+                return "the new provider is added to the Karmada API server, the old one still "
+                       "writes; waiting for it to roll";
+        if (strcmp(phase, "Switching") == 0)
+                return "the new provider writes, the old one still reads; waiting for the Karmada "
+                       "API server to roll";
+        if (strcmp(phase, "Rewriting") == 0)
+                return "every Secret of the Karmada API server is being written again with the new "
+                       "provider";
+        return "every Secret is stored with the new provider; the old one is dropped";
 }
 
 static cJSON *ref(const char *name, const char *ns)
@@ -217,6 +234,8 @@ void summary_compute(const struct summary_input *in, cJSON *status, struct summa
         step_conditions(in, conditions(status), out);
         ready_condition(in, status, out);
         degraded_condition(in, status, out);
-        ca_rotation_condition(in, status, out);
+        rotation_condition(in, status, out, "CARotation", in->ca_phase, in->ca_rotated, ca_says);
+        rotation_condition(in, status, out, "EncryptionKeyRotation", in->encryption_phase,
+                           in->encryption_rotated, encryption_says);
         fields(in, status, out);
 }

@@ -37,10 +37,12 @@ struct summary_input {
         bool rollback;
         long long left;    /* ms before the upgrade step's deadline; 0: passed; -1: no upgrade */
         const cJSON *spec; /* the object's spec, as lastReadySpec once all is Ready */
-        bool has_admin_config;      /* the admin kubeconfig Secret exists (status.secretRef) */
-        bool has_apiserver_service; /* the API server's Service exists (apiServerService) */
-        const char *ca_phase;       /* a CA rotation under way: its phase, else NULL */
-        bool ca_rotated;            /* this reconcile ended a CA rotation */
+        bool has_admin_config;        /* the admin kubeconfig Secret exists (status.secretRef) */
+        bool has_apiserver_service;   /* the API server's Service exists (apiServerService) */
+        const char *ca_phase;         /* a CA rotation under way: its phase, else NULL */
+        bool ca_rotated;              /* this reconcile ended a CA rotation */
+        const char *encryption_phase; /* a change of the encryption at rest under way, or NULL */
+        bool encryption_rotated;      /* this reconcile ended one */
 };
 
 struct summary {

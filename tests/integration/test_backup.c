@@ -362,6 +362,22 @@ static void make_legacy(const char *name)
         cJSON_Delete(b);
 }
 
+/* The Secret written before the backup reads the same from the restored instance: its API
+ * server decrypts what bk's encrypted (the encryption keys came with the backup) */
+static void secret_restored(struct kube_client *kc)
+{
+        cJSON *s = NULL;
+
+        IT_ASSERT(kube_get(kc, &kube_secrets, "default", "rt-secret", &s, NULL) == 0 &&
+                          strcmp(cJSON_GetStringValue(
+                                         cJSON_GetObjectItem(cJSON_GetObjectItem(s, "data"), "v"))
+                                         ?: "",
+                                 "a25vd24tc2VjcmV0") == 0,
+                  "the Secret written before the backup does not read back");
+        cJSON_Delete(s);
+        itest_log("a Secret encrypted at rest before the backup reads back after the restore");
+}
+
 /* A new instance restored from backup `from` and Ready, with the objects of `before` (200, the
  * same content); its Karmada client */
 static struct kube_client *restored(const char *name, const char *from, const cJSON *before)
@@ -462,6 +478,10 @@ static void round_trip(void)
                           "create rt-%d: %s", i, st.message);
                 cJSON_Delete(o);
         }
+        /* a Secret, stored encrypted by bk's API server: the restore must bring its key */
+        live_create_in(kk, &kube_secrets, "default", false,
+                       "{\"metadata\":{\"name\":\"rt-secret\"},\"data\":{\"v\":\"%s\"}}",
+                       "a25vd24tc2VjcmV0"); /* "known-secret" */
         before = snapshot_of(kk, max_before, sizeof(max_before));
         IT_ASSERT(cJSON_GetArraySize(before) == 200, "%d objects written",
                   cJSON_GetArraySize(before));
@@ -505,10 +525,13 @@ static void round_trip(void)
         itest_log("200 of 200 objects restored with the same content; resourceVersion %s before "
                   "the backup, %s after the restore",
                   max_before, min_after);
+        secret_restored(k2);
         kube_client_free(k2);
         /* a backup of an operator before sealed-v1 restores as well */
         make_legacy("rt");
-        kube_client_free(restored("bk4", "rt", before));
+        k2 = restored("bk4", "rt", before);
+        secret_restored(k2);
+        kube_client_free(k2);
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk4", NULL, NULL) == 0,
                   "delete bk4");
         live_wait_deleted(ns, "bk4", 90);
