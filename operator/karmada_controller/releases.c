@@ -132,7 +132,9 @@ static int by_key(const void *a, const void *b)
 
 /* The status patch of this operator, or NULL when the status already says it: its key of
  * inUse (the instances of its scope that name or run the entry; null when none), and Valid
- * (the same from every operator: it depends on the spec alone). */
+ * (the same from every operator: it depends on the spec alone). A namespaced operator that
+ * never used the entry writes nothing, so that an entry is not written by every operator of
+ * the cluster when it appears. */
 static cJSON *status_patch(const struct kctl *kc, const cJSON *obj, struct kobj **list, size_t n)
 {
         const cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, "status");
@@ -146,6 +148,13 @@ static cJSON *status_patch(const struct kctl *kc, const cJSON *obj, struct kobj 
         bool changed;
         char msg[1024];
 
+        /* an operator of some namespaces that has nothing to say of an entry leaves it alone:
+         * its Valid is the operator of every namespace's, or of one that uses it */
+        if (!n && !had && strcmp(scope_of(kc), "*") != 0) {
+                cJSON_Delete(conds);
+                cJSON_Delete(mine);
+                return NULL;
+        }
         qsort(list, n, sizeof(*list), by_key); /* the same list, the same text */
         for (size_t i = 0; n && i < n; i++)
                 cJSON_AddItemToArray(mine, cJSON_CreateString(list[i]->key));
