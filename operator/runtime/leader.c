@@ -27,8 +27,23 @@ struct leader {
         char observed_renew[64];
         long long observed_ms;
         long long last_renew_ms;
+        bool unanswered; /* the last request about the lease had no answer, or a 5xx */
         struct metric_family *m_status;
 };
+
+/* Whether the API server answered a request about the lease: said once when it stops (a warning
+ * with the error, then quiet while the retries go on) and once when it answers again */
+static void answered(struct leader *l, int r, const struct kube_status *st)
+{
+        bool unanswered = r < 0 && (st->code == 0 || st->code >= 500);
+
+        if (unanswered && !l->unanswered)
+                log_warn("the API server does not answer; retrying the lease every retry period",
+                         "lease", l->o.name, "error", st->message);
+        else if (!unanswered && l->unanswered)
+                log_info("the API server answers again", "lease", l->o.name);
+        l->unanswered = unanswered;
+}
 
 int leader_new(const struct leader_options *o, struct leader **ret)
 {
@@ -131,6 +146,7 @@ static bool try_acquire_or_renew(struct leader *l)
 
         time_now_rfc3339(now, 6);
         r = kube_get(l->o.client, &kube_leases, l->o.namespace, l->o.name, &lease, &st);
+        answered(l, r == -ENOENT ? 0 : r, &st);
         if (r == -ENOENT) {
                 upd = new_lease(l, l->identity, now, now, duration_s, 0);
                 r = kube_create(l->o.client, &kube_leases, l->o.namespace, upd, NULL, NULL, &st);
