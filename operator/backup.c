@@ -588,6 +588,36 @@ static int load_backup(struct bctl *bc, const char *ns, const char *name, cJSON 
         return 0;
 }
 
+/* A backup a stopped process left Running: failed, and the multipart upload it left
+ * unfinished aborted (best effort: else the bucket's lifecycle rules remove it) */
+static void interrupted(struct bctl *bc, const struct backup_spec *b, struct result *res)
+{
+        struct s3_bucket s3 = {0};
+        struct s3_error e = {0};
+        const char *reason;
+        char why[512] = "", *slash;
+        int n = 0;
+
+        object_keys(b, res);
+        slash = strrchr(res->key, '/');
+        if (slash)
+                slash[1] = '\0'; /* the backup's own prefix */
+        if (s3_open(bc, b, &s3, &reason, why, sizeof(why)) < 0 ||
+            s3_abort_uploads(&s3.c, res->key, &n, &e) < 0)
+                fail(res, "Interrupted",
+                     "the operator stopped while this backup ran; no object was completed, and "
+                     "its unfinished upload could not be aborted (%s): the bucket's lifecycle "
+                     "rules must remove it",
+                     why[0] ? why : e.message);
+        else
+                fail(res, "Interrupted",
+                     "the operator stopped while this backup ran; no object was completed, %d "
+                     "unfinished upload%s aborted",
+                     n, n == 1 ? "" : "s");
+        res->key[0] = res->pki_key[0] = '\0';
+        s3_location_close(&s3);
+}
+
 static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                              struct reconcile_outcome *out)
 {
@@ -601,10 +631,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                 return;
         if (res.outcome == OUTCOME_NONE && b->phase && strcmp(b->phase, "Running") == 0)
                 /* this process writes the end of each backup it runs before it looks again */
-                fail(&res, "Interrupted",
-                     "the operator stopped while this backup ran; no object was completed (an "
-                     "unfinished multipart upload may stay until the bucket's lifecycle rules "
-                     "remove it)");
+                interrupted(bc, b, &res);
         else if (res.outcome == OUTCOME_NONE)
                 take(bc, b, obj, &res);
         if (res.outcome == OUTCOME_RETRY) { /* the API failed us: again later */

@@ -485,6 +485,45 @@ int s3_list(const struct s3_client *c, const char *prefix, struct s3_object **re
         return 0;
 }
 
+int s3_abort_uploads(const struct s3_client *c, const char *prefix, int *n, struct s3_error *e)
+{
+        struct s3_param p[2] = {{"prefix", prefix ? prefix : ""}, {"uploads", NULL}};
+        struct strbuf out = {0};
+        xmlDoc *doc;
+        xmlNode *root;
+        int r = request(c, "GET", NULL, p, 2, NULL, 0, NULL, &out, 16u << 20, NULL, 0, e);
+
+        *n = 0;
+        if (r < 0) {
+                strbuf_free(&out);
+                return r;
+        }
+        doc = xmlReadMemory(out.buf ? out.buf : "", (int)out.len, "uploads.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        strbuf_free(&out);
+        if (!doc) {
+                error_from(e, 200, NULL, "the upload list is not XML");
+                return -EBADMSG;
+        }
+        root = xmlDocGetRootElement(doc);
+        for (xmlNode *u = root ? root->children : NULL; u && r == 0; u = u->next) {
+                char *key, *id;
+                if (u->type != XML_ELEMENT_NODE || strcmp((const char *)u->name, "Upload") != 0)
+                        continue;
+                key = xml_text(u->children, "Key");
+                id = xml_text(u->children, "UploadId");
+                if (key && id) {
+                        struct s3_param q = {"uploadId", id};
+                        r = request(c, "DELETE", key, &q, 1, NULL, 0, NULL, NULL, 0, NULL, 0, e);
+                        *n += r == 0;
+                }
+                xmlFree(key);
+                xmlFree(id);
+        }
+        xmlFreeDoc(doc);
+        return r;
+}
+
 struct s3_upload {
         const struct s3_client *c;
         char *key, *id;

@@ -84,3 +84,6 @@ int s3_upload_part(struct s3_upload *u, const void *buf, size_t len, struct s3_e
 int s3_upload_complete(struct s3_upload *u, struct s3_error *e);
 /* Aborts and frees u. */
 void s3_upload_abort(struct s3_upload *u);
+/* Aborts the unfinished multipart uploads under prefix (the first 1,000 the server lists: what
+ * a process that stopped mid-upload left); *n: how many. */
+int s3_abort_uploads(const struct s3_client *c, const char *prefix, int *n, struct s3_error *e);

@@ -63,11 +63,53 @@ void live_setup(void)
         itest_apply_crds(live_kc);
 }
 
+/* The S3 secret key of the test cluster's store, or "" */
+static void s3_secret(char *buf, size_t size)
+{
+        char path[1024], line[512];
+        FILE *f;
+
+        buf[0] = '\0';
+        snprintf(path, sizeof(path), "%s/s3.env", getenv("KO_TEST_CLUSTER") ?: "/nonexistent");
+        f = fopen(path, "re");
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, "S3_SECRET_KEY=", 14) == 0)
+                        snprintf(buf, size, "%.*s", (int)strcspn(line + 14, "\r\n"), line + 14);
+        if (f)
+                fclose(f);
+}
+
+/* An operator's log (at debug level) holds no secret: no PEM block (nor its base64), no bearer
+ * token, no JWT, not the S3 secret key */
+static void scan_log(const char *path)
+{
+        static const char *const never[] = {"-----BEGIN", "LS0tLS1CRUdJT", "Bearer ", "eyJhbGciOi",
+                                            NULL};
+        char secret[256];
+        char *text = NULL;
+        size_t len = 0;
+
+        if (fileio_read(path, 256u << 20, &text, &len) < 0)
+                return;
+        s3_secret(secret, sizeof(secret));
+        for (const char *const *w = never; *w; w++)
+                IT_ASSERT(!memmem(text, len, *w, strlen(*w)), "the operator's log %s holds \"%s\"",
+                          path, *w);
+        IT_ASSERT(!secret[0] || !memmem(text, len, secret, strlen(secret)),
+                  "the operator's log %s holds the S3 secret key", path);
+        itest_log("the operator's debug log (%zu bytes) holds no PEM block, bearer token, JWT or "
+                  "S3 secret",
+                  len);
+        free(text);
+}
+
 void live_teardown(void)
 {
         for (int i = 0; i < MAX_OPS; i++) {
                 if (ops[i].pid > 0)
                         live_stop_operator(i);
+                if (ops[i].log[0])
+                        scan_log(ops[i].log);
                 if (ops[i].log[0])
                         unlink(ops[i].log);
                 ops[i].log[0] = '\0';
@@ -92,6 +134,7 @@ void live_start_operator(int slot, const char *bin, const char *ns, const char *
                 .watch_ns = ns,
                 .cache = cache,
                 .keys = "ecdsa",
+                .log_level = "debug", /* scanned for secrets at the end (live_teardown) */
                 .metrics_port = ops[slot].metrics_port,
                 .plane_hosts = true,
                 .log = ops[slot].log,
@@ -112,6 +155,13 @@ void live_stop_operator(int slot)
 {
         kill(ops[slot].pid, SIGTERM);
         IT_ASSERT(itest_wait_exit(ops[slot].pid, 10) == 0, "operator %d exits 0", slot);
+        ops[slot].pid = 0;
+}
+
+void live_kill_operator(int slot)
+{
+        kill(ops[slot].pid, SIGKILL);
+        itest_wait_exit(ops[slot].pid, 10);
         ops[slot].pid = 0;
 }
 

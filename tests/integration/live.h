@@ -33,6 +33,8 @@ const char *live_operator_log(int slot);
 int live_operator_metrics_port(int slot);
 /* SIGTERM it and check that it exits 0. */
 void live_stop_operator(int slot);
+/* SIGKILL: no lease released, nothing finished */
+void live_kill_operator(int slot);
 void live_make_ns(const char *ns);
 /* Create a Karmada object from JSON (a printf format). */
 void live_create(const char *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,6 +19,7 @@
  *     and runs once one completed. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -180,7 +181,8 @@ static size_t schedule_backups(const char *schedule, struct strbuf *seen, size_t
 struct proxy {
         int listen_fd, port, target_port;
         long long budget, sent;
-        atomic_bool down;
+        bool stall; /* past the budget, hold the connection until released (else drop it) */
+        atomic_bool down, stalled, released; /* gone; holding; relaying again, no budget */
         pthread_t thread;
 };
 
@@ -222,6 +224,13 @@ static void *proxy_run(void *arg)
                                 break;
                         if (fds[1].revents && !relay(t, c, NULL))
                                 break;
+                        if (p->sent > p->budget && p->stall) { /* hung, until told */
+                                atomic_store(&p->stalled, true);
+                                while (!atomic_load(&p->down) && !atomic_load(&p->released))
+                                        usleep(100 * 1000);
+                                p->budget = LLONG_MAX;
+                                break; /* that connection is over */
+                        }
                         if (p->sent > p->budget) { /* the server is gone */
                                 atomic_store(&p->down, true);
                                 shutdown(p->listen_fd, SHUT_RDWR);
@@ -235,13 +244,13 @@ static void *proxy_run(void *arg)
         return NULL;
 }
 
-static void proxy_start(struct proxy *p, int target_port, long long budget)
+static void proxy_start(struct proxy *p, int target_port, long long budget, bool stall)
 {
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(a);
         int one = 1;
 
-        *p = (struct proxy){.target_port = target_port, .budget = budget};
+        *p = (struct proxy){.target_port = target_port, .budget = budget, .stall = stall};
         p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         IT_ASSERT(p->listen_fd >= 0 &&
                           setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
@@ -697,7 +706,7 @@ static void mid_upload(const char *prefix)
         }
         free(big);
         kube_client_free(kk);
-        proxy_start(&px, (int)strtol(colon + 1, NULL, 10), 6LL << 20);
+        proxy_start(&px, (int)strtol(colon + 1, NULL, 10), 6LL << 20, false);
         snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", px.port);
         backup("mid-upload", "bk", prefix, endpoint, "s3", "key");
         expect_failed("mid-upload", "StorageFailed", "S3");
@@ -710,6 +719,50 @@ static void mid_upload(const char *prefix)
         snprintf(p, sizeof(p), "%s/%s/bk/mid-upload-", prefix, ns);
         IT_ASSERT(count_objects(p) == 0, "%zu objects under %s after the failed upload",
                   count_objects(p), p);
+}
+
+/* The operator killed (SIGKILL) while a backup uploads (the S3 front holds the first part):
+ * a new process ends it Failed, Interrupted, within a lease duration and a bound, having aborted
+ * the multipart upload left behind; no object; the next backup completes. Uses slot 1. */
+static void killed_mid_backup(const char *prefix)
+{
+        const char *colon = strrchr(s3.target.endpoint, ':');
+        char endpoint[64], p[400];
+        struct s3_error e = {0};
+        struct proxy px;
+        double t0;
+        int left = -1;
+        cJSON *b;
+
+        proxy_start(&px, (int)strtol(colon + 1, NULL, 10), 6LL << 20, true);
+        snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", px.port);
+        backup("killed", "bk", prefix, endpoint, "s3", "key");
+        for (t0 = itest_now(); !atomic_load(&px.stalled); usleep(100 * 1000))
+                IT_ASSERT(itest_now() - t0 < 60, "the upload never reached the front's hold");
+        live_kill_operator(0);
+        t0 = itest_now();
+        atomic_store(&px.released, true); /* S3 answers again (through the front) */
+        live_start_operator(1, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        expect_failed("killed", "Interrupted", "1 unfinished upload aborted");
+        atomic_store(&px.down, true);
+        shutdown(px.listen_fd, SHUT_RDWR);
+        pthread_join(px.thread, NULL);
+        b = get_backup("killed");
+        itest_log("killed mid-upload (%lld bytes sent): Failed Interrupted %.1fs after the kill "
+                  "(the lease, 15 s, expired first): %s",
+                  px.sent, itest_now() - t0, status_str(b, "message"));
+        IT_ASSERT(itest_now() - t0 < 45, "Interrupted only %.1fs after the kill", itest_now() - t0);
+        cJSON_Delete(b);
+        snprintf(p, sizeof(p), "%s/%s/bk/killed-", prefix, ns);
+        IT_ASSERT(count_objects(p) == 0 && s3_abort_uploads(&s3, p, &left, &e) == 0 && left == 0,
+                  "under %s after the kill: %zu objects, %d unfinished uploads (%s)", p,
+                  count_objects(p), left, e.message);
+        backup("after-kill", "bk", prefix, s3.target.endpoint, "s3", "key");
+        b = wait_final("after-kill", 90);
+        IT_ASSERT(strcmp(status_str(b, "phase"), "Completed") == 0, "the backup after the kill: %s",
+                  status_str(b, "message"));
+        cJSON_Delete(b);
+        itest_log("no object and no unfinished upload left; the next backup Completed");
 }
 
 /* Ten scheduled backups through an S3 front that fails one part upload in five (503 SlowDown,
@@ -949,6 +1002,7 @@ int main(void)
         strbuf_free(&seen);
 
         through_failing_front();
+        killed_mid_backup(prefix);
 
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bk", NULL, NULL) == 0, "delete bk");
         live_wait_deleted(ns, "bk", 90);
