@@ -165,8 +165,9 @@ static void rotation_condition(const struct summary_input *in, cJSON *status, st
                         add_event(&out->events, "Normal", type, "Reconcile", "%s: %s", type, phase);
                 condition_set(conds, type, KO_TRUE, phase, say(phase), in->k->generation);
         } else if (completed) {
-                add_event(&out->events, "Normal", type, "Reconcile", "%s: %s", type,
-                          say("Completed"));
+                if (condition_is_true(conds, type)) /* said once, when it ends */
+                        add_event(&out->events, "Normal", type, "Reconcile", "%s: %s", type,
+                                  say("Completed"));
                 condition_set(conds, type, KO_FALSE, "Completed", say("Completed"),
                               in->k->generation);
         }

@@ -40,7 +40,7 @@ struct event_recorder {
         char *controller, *instance;
         pthread_mutex_t lock;
         struct hashmap *tracked; /* dedup key -> struct tracked */
-        struct metric_family *m_events;
+        struct metric_family *m_events, *m_unsent;
 };
 
 int events_new(const struct events_options *o, struct event_recorder **ret)
@@ -61,6 +61,12 @@ int events_new(const struct events_options *o, struct event_recorder **ret)
                                        "Events recorded, repeats folded into a series included, by "
                                        "type and reason.",
                                        (const char *const[]){"type", "reason", NULL}, NULL, 0);
+        if (o->metrics)
+                r->m_unsent = metrics_family(
+                        o->metrics, METRIC_GAUGE, "karmada_operator_events_unsent",
+                        "Events recorded and not sent yet: new ones, and repeats whose series "
+                        "count is sent at most every series interval.",
+                        NULL, NULL, 0);
         pthread_mutex_init(&r->lock, NULL);
         if (!r->controller || !r->instance || !r->tracked) {
                 events_free(r);
@@ -101,6 +107,20 @@ static const char *str(const cJSON *o, const char *a, const char *b)
         if (b)
                 v = cJSON_GetObjectItemCaseSensitive(v, b);
         return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Under the lock: karmada_operator_events_unsent */
+static void count_unsent(struct event_recorder *r)
+{
+        double n = 0;
+
+        for (const struct hashmap_entry *e = hashmap_first(r->tracked); e;
+             e = hashmap_next(r->tracked, e)) {
+                const struct tracked *t = hashmap_entry_value(e);
+                n += t->event || t->count > t->sent_count;
+        }
+        if (r->m_unsent)
+                metric_set(r->m_unsent, NULL, n);
 }
 
 void events_record(struct event_recorder *r, const cJSON *regarding, const char *type,
@@ -173,6 +193,7 @@ void events_record(struct event_recorder *r, const cJSON *regarding, const char 
         if (!t->name || !t->namespace || hashmap_put(r->tracked, key, t, NULL) < 0)
                 tracked_free(t);
 out:
+        count_unsent(r);
         pthread_mutex_unlock(&r->lock);
 }
 
@@ -312,4 +333,7 @@ void events_flush(struct event_recorder *r)
                 free(p[i].name);
         }
         free(p);
+        pthread_mutex_lock(&r->lock);
+        count_unsent(r);
+        pthread_mutex_unlock(&r->lock);
 }

@@ -12,6 +12,8 @@
 void audit_set_user(const char *user);
 /* The kubeconfig of the test's own operator user (made on first use). */
 const char *audit_operator_kubeconfig(void);
+/* Before the first use: the test's own user is not in system:masters (only RBAC grants it) */
+void audit_restricted_user(void);
 
 struct audit_counts {
         int requests;       /* every request but the lease's and watches */
@@ -26,9 +28,10 @@ struct audit_counts {
 long audit_mark(void);
 /* Count what the log holds after mark. */
 void audit_count(long mark, struct audit_counts *out);
-/* Once the operator has been quiet for 5 s (it must settle within 120 s), assert that it sends
- * no request but the lease's (and the renewal of a watch) for `seconds`, counted by the audit
- * log. With metrics_port > 0, its own metric must agree:
+/* Once the operator has sent the events it recorded (with metrics_port: its gauge
+ * karmada_operator_events_unsent is 0) and been quiet for 5 s (it must settle within 120 s),
+ * assert that it sends no request but the lease's (and the renewal of a watch) for `seconds`,
+ * counted by the audit log. With metrics_port > 0, its own metric must agree:
  * rest_client_requests_total for the host cluster, less leader_election_requests_total, grows
  * by what the log counts, watches included. `after` names the situation for the log line. */
 void audit_assert_at_rest(const char *after, double seconds, int metrics_port);

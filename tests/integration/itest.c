@@ -74,6 +74,11 @@ const char *itest_cluster_var(const char *name)
 
 int itest_cluster_ctl(const char *verb, const char *component)
 {
+        return itest_cluster_ctl_flag(verb, component, NULL);
+}
+
+int itest_cluster_ctl_flag(const char *verb, const char *component, const char *flag)
+{
         const char *hack = getenv("KO_HACK_DIR");
         char script[4096];
         int status;
@@ -85,7 +90,12 @@ int itest_cluster_ctl(const char *verb, const char *component)
                 IT_FAIL("fork: %m");
         if (pid == 0) {
                 dup2(STDERR_FILENO, STDOUT_FILENO);
-                execl(script, script, verb, component, "--state-dir", state_dir(), (char *)NULL);
+                if (flag)
+                        execl(script, script, verb, component, flag, "--state-dir", state_dir(),
+                              (char *)NULL);
+                else
+                        execl(script, script, verb, component, "--state-dir", state_dir(),
+                              (char *)NULL);
                 _exit(127);
         }
         if (waitpid(pid, &status, 0) < 0)

@@ -32,6 +32,8 @@ const char *itest_kubeconfig(void);
 const char *itest_cluster_var(const char *name);
 /* Run hack/cluster.sh VERB COMPONENT on the shared cluster (stop/start a component). */
 int itest_cluster_ctl(const char *verb, const char *component);
+/* The same with one more flag ("--restricted") */
+int itest_cluster_ctl_flag(const char *verb, const char *component, const char *flag);
 /* A DNS-1123 name unique to this run: "<prefix>-<pid>-<n>". Static buffer per call slot. */
 const char *itest_unique_name(const char *prefix);
 /* Monotonic seconds. */
