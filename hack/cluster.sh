@@ -13,8 +13,10 @@
 #   hack/cluster.sh start  COMPONENT [--name N | --state-dir DIR]     start it again with the same flags
 #   hack/cluster.sh env    [--name N | --state-dir DIR]               print the cluster's variables
 #   hack/cluster.sh kubectl [--name N | --state-dir DIR] -- ARG...    the pinned kubectl, as admin
-#   hack/cluster.sh user   NAME [--name N | --state-dir DIR]          an operator's user of its own
-#                                  (kubeconfig/NAME, made once); print the kubeconfig path
+#   hack/cluster.sh user   NAME [--restricted] [--name N | --state-dir DIR]
+#                                  an operator's user of its own (kubeconfig/NAME, made once);
+#                                  print the kubeconfig path. --restricted: not in
+#                                  system:masters, so it may do only what RBAC grants it
 #   hack/cluster.sh run    NAME [--name N | --state-dir DIR] -- CMD [ARG...]
 #                                  (re)start CMD as an extra process of the cluster (log in
 #                                  logs/NAME.log); `down` and `stop NAME` stop it
@@ -174,9 +176,10 @@ EOF
 # once, so tests running at once may ask for theirs.
 operator_user() { # name
         [[ $1 =~ ^karmada-operator(-[a-z0-9_-]+)?$ ]] || die "user '$1': not karmada-operator[-SUFFIX]"
-        local k=$STATE/kubeconfig/$1
+        local k=$STATE/kubeconfig/$1 admin=/O=system:masters
+        $RESTRICTED && admin=""
         if [ ! -s "$k" ]; then
-                issue_cert "$1" "/O=system:masters/O=karmada-operators/CN=$1" client
+                issue_cert "$1" "$admin/O=karmada-operators/CN=$1" client
                 write_kubeconfig "$k.tmp" "$1" && mv "$k.tmp" "$k"
         fi
         echo "$k"
@@ -432,9 +435,10 @@ main() {
         -h | --help | help) usage; exit 0 ;;
         start | stop | kill | run | user) component=${1:-}; [ -n "$component" ] || die "$cmd needs a name"; shift ;;
         esac
-        NAME=local STATE="" NODES=1
+        NAME=local STATE="" NODES=1 RESTRICTED=false
         while [ $# -gt 0 ]; do
                 case $1 in
+                --restricted) RESTRICTED=true; shift ;;
                 --name) NAME=$2; shift 2 ;;
                 --state-dir) STATE=$2; shift 2 ;;
                 --nodes) NODES=$2; shift 2 ;;

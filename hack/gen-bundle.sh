@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generate the OLM bundle (bundle/manifests, bundle/metadata, bundle/bundle.Dockerfile) and the
-# plain manifests (bundle/plain/) from their single sources: bundle/src/ (CSV text, RBAC rules,
+# plain manifests (bundle/plain/, bundle/namespaced/) from their single sources: bundle/src/ (CSV text, RBAC rules,
 # Deployment), crds/ and crds/samples/.
 #   hack/gen-bundle.sh           write them
 #   hack/gen-bundle.sh --check   fail when what is committed differs from a fresh generation
@@ -17,7 +17,7 @@ version=$(project_version)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$gen" bundle/src "$tmp" "$version" crds/samples/*.yaml -- crds/*.yaml
-generated=(manifests metadata plain bundle.Dockerfile)
+generated=(manifests metadata plain namespaced bundle.Dockerfile)
 if $check; then
         rc=0
         for g in "${generated[@]}"; do
@@ -33,4 +33,4 @@ for g in "${generated[@]}"; do
         rm -rf "bundle/$g"
         cp -r "$tmp/$g" "bundle/$g"
 done
-log "wrote bundle/{manifests,metadata,plain,bundle.Dockerfile} (version $version)"
+log "wrote bundle/{manifests,metadata,plain,namespaced,bundle.Dockerfile} (version $version)"

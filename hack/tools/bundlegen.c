@@ -4,12 +4,14 @@
  * Writes the OLM bundle and the plain manifests from their single sources:
  *   SRC_DIR/csv.yaml         the hand-written part of the ClusterServiceVersion (it lists every
  *                            owned CRD by name, with its display name and descriptors)
- *   SRC_DIR/rbac.yaml        the operator's ClusterRole and leader-election Role
+ *   SRC_DIR/rbac.yaml        the operator's ClusterRoles (namespaced and cluster-scoped
+ *                            rules) and leader-election Role
  *   SRC_DIR/deployment.yaml  the operator's Deployment
  *   SAMPLE..., CRD...        the files of crds/samples/ (alm-examples) and of crds/
  * into OUT_DIR/manifests/ (CSV and CRDs), OUT_DIR/metadata/annotations.yaml,
- * OUT_DIR/bundle.Dockerfile and OUT_DIR/plain/karmada-operator.yaml (namespace
- * karmada-operator-system; ServiceAccount, RBAC, Deployment) with the CRDs beside it.
+ * OUT_DIR/bundle.Dockerfile, OUT_DIR/plain/karmada-operator.yaml (namespace
+ * karmada-operator-system; ServiceAccount, RBAC, Deployment) with the CRDs beside it, and
+ * OUT_DIR/namespaced/karmada-operator.yaml (the same, watching karmada-system only).
  * relatedImages lists every image the operator deploys by default (its release table). */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +29,10 @@
 #define PACKAGE   "karmada-operator"
 #define CHANNEL   "stable"
 #define NAMESPACE "karmada-operator-system"
+/* the cluster-scoped part of its rules (the ClusterRole PACKAGE holds the namespaced part) */
+#define CLUSTER_ROLE PACKAGE "-cluster"
+/* the namespace bundle/namespaced/ watches */
+#define WATCHED "karmada-system"
 
 static void die(const char *what, const char *arg)
 {
@@ -138,6 +144,32 @@ static const cJSON *find_kind(const cJSON *docs, const char *kind)
         return NULL;
 }
 
+/* The document of kind and metadata.name */
+static const cJSON *find_named(const cJSON *docs, const char *kind, const char *name)
+{
+        const cJSON *d;
+
+        cJSON_ArrayForEach (d, docs) {
+                const char *k = cJSON_GetStringValue(get(d, "kind"));
+                const char *n = cJSON_GetStringValue(get(get(d, "metadata"), "name"));
+                if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0)
+                        return d;
+        }
+        die("no ClusterRole named ", name);
+        return NULL;
+}
+
+/* Every rule of the operator's two ClusterRoles: what OLM grants it cluster-wide */
+static cJSON *cluster_rules(const cJSON *rbac)
+{
+        cJSON *all = cJSON_Duplicate(get(find_named(rbac, "ClusterRole", PACKAGE), "rules"), true);
+        const cJSON *r;
+
+        cJSON_ArrayForEach (r, get(find_named(rbac, "ClusterRole", CLUSTER_ROLE), "rules"))
+                cJSON_AddItemToArray(all, cJSON_Duplicate(r, true));
+        return all;
+}
+
 /* Least privilege: no rule of the operator may use a wildcard. */
 static void no_wildcards(const cJSON *rbac)
 {
@@ -185,7 +217,9 @@ static cJSON *with_meta(const cJSON *src, const char *ns)
         return o;
 }
 
-static cJSON *binding(const char *kind, const char *name, const char *role_kind, const char *ns)
+/* A binding of role (of role_kind) to the operator's ServiceAccount; a RoleBinding lives in
+ * `in` (NULL: the operator's namespace) */
+static cJSON *binding(const char *kind, const char *name, const char *role_kind, const char *in)
 {
         cJSON *b = cJSON_CreateObject(), *meta, *ref, *subj;
 
@@ -194,7 +228,7 @@ static cJSON *binding(const char *kind, const char *name, const char *role_kind,
         meta = cJSON_AddObjectToObject(b, "metadata");
         cJSON_AddStringToObject(meta, "name", name);
         if (strcmp(kind, "RoleBinding") == 0)
-                cJSON_AddStringToObject(meta, "namespace", ns);
+                cJSON_AddStringToObject(meta, "namespace", in ? in : NAMESPACE);
         ref = cJSON_AddObjectToObject(b, "roleRef");
         cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
         cJSON_AddStringToObject(ref, "kind", role_kind);
@@ -202,7 +236,7 @@ static cJSON *binding(const char *kind, const char *name, const char *role_kind,
         subj = cJSON_CreateObject();
         cJSON_AddStringToObject(subj, "kind", "ServiceAccount");
         cJSON_AddStringToObject(subj, "name", PACKAGE);
-        cJSON_AddStringToObject(subj, "namespace", ns);
+        cJSON_AddStringToObject(subj, "namespace", NAMESPACE);
         cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "subjects"), subj);
         return b;
 }
@@ -220,35 +254,79 @@ static void copy_file(const char *dir, const char *path)
         free(text);
 }
 
+/* The Deployment, watching `watched` (NULL: every namespace) */
+static cJSON *operator_deployment(const cJSON *deployment, const char *watched)
+{
+        cJSON *d = with_meta(deployment, NAMESPACE);
+        char arg[128];
+
+        if (watched) {
+                snprintf(arg, sizeof(arg), "--watch-namespace=%s", watched);
+                cJSON_AddItemToArray(
+                        get(cJSON_GetArrayItem(
+                                    get(get(get(get(d, "spec"), "template"), "spec"), "containers"),
+                                    0),
+                            "args"),
+                        cJSON_CreateString(arg));
+        }
+        return d;
+}
+
+/* The operator's manifest: its namespace and ServiceAccount, its RBAC, its Deployment. With
+ * watched, it watches that namespace only and its namespaced ClusterRole is bound there only. */
+static void operator_manifest(const char *dir, const cJSON *rbac, const cJSON *deployment,
+                              const char *watched, const char *header)
+{
+        cJSON *docs[11];
+        int n = 0;
+
+        docs[n++] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
+                                "\"name\":\"" NAMESPACE "\"}}");
+        if (watched)
+                docs[n++] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+                                        "\"metadata\":{\"name\":\"" WATCHED "\"}}");
+        docs[n++] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":"
+                                "{\"name\":\"" PACKAGE "\",\"namespace\":\"" NAMESPACE "\"}}");
+        docs[n++] = with_meta(find_named(rbac, "ClusterRole", PACKAGE), NULL);
+        docs[n++] = watched ? binding("RoleBinding", PACKAGE, "ClusterRole", watched)
+                            : binding("ClusterRoleBinding", PACKAGE, "ClusterRole", NULL);
+        docs[n++] = with_meta(find_named(rbac, "ClusterRole", CLUSTER_ROLE), NULL);
+        docs[n++] = binding("ClusterRoleBinding", CLUSTER_ROLE, "ClusterRole", NULL);
+        docs[n++] = with_meta(find_kind(rbac, "Role"), NAMESPACE);
+        docs[n++] =
+                binding("RoleBinding",
+                        cJSON_GetStringValue(get(get(find_kind(rbac, "Role"), "metadata"), "name")),
+                        "Role", NULL);
+        docs[n++] = operator_deployment(deployment, watched);
+        write_yaml(dir, PACKAGE ".yaml", header, (const cJSON *const *)docs, (size_t)n);
+        for (int i = 0; i < n; i++)
+                cJSON_Delete(docs[i]);
+}
+
 static void plain(const char *out, const cJSON *rbac, const cJSON *deployment, char *const *crds,
                   int n_crds)
 {
-        const cJSON *role = find_kind(rbac, "ClusterRole"), *le = find_kind(rbac, "Role");
-        cJSON *docs[7];
         char dir[4096];
 
-        docs[0] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{"
-                              "\"name\":\"" NAMESPACE "\"}}");
-        docs[1] = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":"
-                              "{\"name\":\"" PACKAGE "\",\"namespace\":\"" NAMESPACE "\"}}");
-        docs[2] = with_meta(role, NULL);
-        docs[3] = binding("ClusterRoleBinding",
-                          cJSON_GetStringValue(get(get(role, "metadata"), "name")), "ClusterRole",
-                          NAMESPACE);
-        docs[4] = with_meta(le, NAMESPACE);
-        docs[5] = binding("RoleBinding", cJSON_GetStringValue(get(get(le, "metadata"), "name")),
-                          "Role", NAMESPACE);
-        docs[6] = with_meta(deployment, NAMESPACE);
         mkdirs(out, "plain");
         snprintf(dir, sizeof(dir), "%s/plain", out);
-        write_yaml(dir, PACKAGE ".yaml",
-                   "# Generated by hack/gen-bundle.sh from bundle/src/; do not edit.\n"
-                   "# kubectl apply --server-side -f bundle/plain/\n",
-                   (const cJSON *const *)docs, 7);
-        for (int i = 0; i < 7; i++)
-                cJSON_Delete(docs[i]);
+        operator_manifest(dir, rbac, deployment, NULL,
+                          "# Generated by hack/gen-bundle.sh from bundle/src/; do not edit.\n"
+                          "# kubectl apply --server-side -f bundle/plain/\n");
         for (int i = 0; i < n_crds; i++)
                 copy_file(dir, crds[i]);
+        mkdirs(out, "namespaced");
+        snprintf(dir, sizeof(dir), "%s/namespaced", out);
+        operator_manifest(
+                dir, rbac, deployment, WATCHED,
+                "# Generated by hack/gen-bundle.sh from bundle/src/; do not edit.\n"
+                "# The operator of one namespace (" WATCHED "): it reads and writes Secrets and\n"
+                "# the rest only there (a RoleBinding of its ClusterRole), cluster-wide only the\n"
+                "# release catalog and the nodes. For another namespace, change both the\n"
+                "# RoleBinding's namespace and --watch-namespace.\n"
+                "# kubectl apply --server-side -f bundle/plain/operator.karmada.io_karmadas.yaml "
+                "\\\n"
+                "#   ... (the CRDs of bundle/plain/) -f bundle/namespaced/\n");
 }
 
 /* Fill each owned entry of the CSV from its CRD: every CRD listed, nothing else. */
@@ -370,9 +448,7 @@ int main(int argc, char **argv)
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "deployments"), d);
                 perm = cJSON_CreateObject();
                 cJSON_AddStringToObject(perm, "serviceAccountName", PACKAGE);
-                cJSON_AddItemToObject(
-                        perm, "rules",
-                        cJSON_Duplicate(get(find_kind(rbac, "ClusterRole"), "rules"), true));
+                cJSON_AddItemToObject(perm, "rules", cluster_rules(rbac));
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "clusterPermissions"), perm);
                 perm = cJSON_CreateObject();
                 cJSON_AddStringToObject(perm, "serviceAccountName", PACKAGE);
