@@ -10,7 +10,7 @@
  *     do) polls the Karmada API server all along: 0 failed requests. A kube-apiserver that is
  *     stopping (a rollout replaced it) answers what reaches it 503 with Retry-After: 1, and
  *     closes its HTTP/2 connections with GOAWAY, so that clients go to another server; the
- *     client does, as client-go does (each 503 retried after 1 s, at most 3 times; a
+ *     client does, as client-go does (each 503 retried after 1 s, at most 10 times; a
  *     connection lost under a request retried once at once), and counts those retries;
  *   - at the end every CA is new, the karmada key (ServiceAccount tokens) is kept, the instance
  *     is Ready and Degraded=False, and Karmada's other servers trust the new CAs: the
@@ -103,13 +103,14 @@ static bool stopping(const struct kube_status *st)
         return st->code == 503 && strstr(st->message, "shutting down");
 }
 
-/* served(), again as a client follows a stopping server's Retry-After (at most 3 times, 1 s
- * apart) or after one dropped connection (HTTP/2 GOAWAY); *retried counts those */
+/* served(), again as a client follows a stopping server's Retry-After (at most 10 times, 1 s
+ * apart, as client-go's rest client) or after one dropped connection (HTTP/2 GOAWAY);
+ * *retried counts those */
 static bool served_retrying(struct kube_client *c, struct kube_status *st, int *retried)
 {
         bool ok = served(c, st);
 
-        for (int retry = 0; !ok && retry < 3 && (stopping(st) || (!st->code && !retry)); retry++) {
+        for (int retry = 0; !ok && retry < 10 && (stopping(st) || (!st->code && !retry)); retry++) {
                 (*retried)++;
                 if (st->code)
                         sleep(1); /* Retry-After */
