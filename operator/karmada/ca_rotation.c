@@ -48,20 +48,14 @@ static bool rolled(const struct karmada *k, const struct desired *d, const char 
 {
         for (int c = 0; c < KO_N_COMPONENTS; c++) {
                 bool sts = c == KO_ETCD;
-                char name[KO_NAME_MAX + 32], why[256];
-                const cJSON *o;
+                char name[KO_NAME_MAX + 32];
                 if (!k->comp[c].enabled || (sts && k->etcd_external))
                         continue;
                 names_join(k->prefix, names_components[c].suffix, name, sizeof(name));
-                o = desired_observed(d, sts ? &kube_statefulsets : &kube_deployments, k->namespace,
-                                     name);
-                if (!o ||
-                    strcmp(json_str(json_at(json_at(o, "spec", "template"), "metadata",
-                                            "annotations"),
-                                    KO_CA_ANNOTATION, NULL)
-                                   ?: "",
-                           id) != 0 ||
-                    !sync_rollout_done(o, why, sizeof(why)))
+                if (!sync_rolled_with(desired_observed(d,
+                                                       sts ? &kube_statefulsets : &kube_deployments,
+                                                       k->namespace, name),
+                                      KO_CA_ANNOTATION, id))
                         return false;
         }
         return true;

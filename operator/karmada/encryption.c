@@ -47,8 +47,10 @@ static cJSON *new_key(const cJSON *keys)
                 if (strncmp(name_of(k), "key", 3) == 0 && strtol(name_of(k) + 3, NULL, 10) > n)
                         n = strtol(name_of(k) + 3, NULL, 10);
         if (RAND_bytes(raw, sizeof(raw)) != 1 || base64_encode(raw, sizeof(raw), &text) < 0)
-                return NULL;
+                text = NULL;
         OPENSSL_cleanse(raw, sizeof(raw));
+        if (!text)
+                return NULL;
         snprintf(name, sizeof(name), "key%ld", n + 1);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
@@ -96,17 +98,11 @@ static cJSON *load_keys(const cJSON *secret)
 /* The API server runs with the providers of id in its pod template, rolled out */
 static bool rolled(const struct karmada *k, const struct desired *d, const char *id)
 {
-        char name[KO_NAME_MAX + 16], why[256];
-        const cJSON *o;
+        char name[KO_NAME_MAX + 16];
 
         names_join(k->prefix, names_components[KO_APISERVER].suffix, name, sizeof(name));
-        o = desired_observed(d, &kube_deployments, k->namespace, name);
-        return o &&
-               strcmp(json_str(json_at(json_at(o, "spec", "template"), "metadata", "annotations"),
-                               KO_ENCRYPTION_ANNOTATION, NULL)
-                              ?: "",
-                      id) == 0 &&
-               sync_rollout_done(o, why, sizeof(why));
+        return sync_rolled_with(desired_observed(d, &kube_deployments, k->namespace, name),
+                                KO_ENCRYPTION_ANNOTATION, id);
 }
 
 static void digest(struct encryption_plan *p)
@@ -194,17 +190,20 @@ int encryption_plan(const struct karmada *k, const struct desired *d, struct enc
         }
         if (!p->keys)
                 return -ENOMEM;
-        digest(p);
-        if (p->phase && rolled(k, d, p->id)) {
-                advance(p);
-        } else if (!p->phase && change_due(k, p, !secret && k->restore_backup)) {
+        if (p->phase) {
+                digest(p); /* of the providers the phase rolls out */
+                if (rolled(k, d, p->id))
+                        advance(p);
+        } else if (change_due(k, p, !secret && k->restore_backup)) {
                 /* off when it is to be off, else a new key */
                 bool off = k->encryption == KO_ENCRYPTION_OFF;
                 while (cJSON_GetArraySize(p->keys) > 1)
                         json_delete_secret(cJSON_DetachItemFromArray(p->keys, 1));
                 cJSON *next = off ? identity() : new_key(p->keys);
-                if (!next)
+                if (!next) {
+                        encryption_plan_free(p);
                         return -ENOMEM;
+                }
                 cJSON_AddItemToArray(p->keys, next);
                 p->handled = k->rotate_encryption_key;
                 p->phase = "Adding";

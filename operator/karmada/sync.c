@@ -9,6 +9,7 @@
 
 #include "names.h"
 #include "util/digest.h"
+#include "util/json.h"
 
 bool sync_quantity(const char *s, long double *ret)
 {
@@ -244,6 +245,14 @@ bool sync_rollout_done(const cJSON *live, char *why, size_t whylen)
         }
         snprintf(why, whylen, "%.0f/%.0f ready", want, want);
         return true;
+}
+
+bool sync_rolled_with(const cJSON *live, const char *key, const char *value)
+{
+        char why[256];
+
+        return strcmp(sync_annotation(json_at(live, "spec", "template"), key) ?: "", value) == 0 &&
+               sync_rollout_done(live, why, sizeof(why));
 }
 
 int sync_apply_if_changed(struct kube_client *c, const struct kube_resource *r, const char *ns,

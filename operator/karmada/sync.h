@@ -34,6 +34,9 @@ bool sync_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t why
  * generation, and every desired replica is updated, ready and available (not merely one Ready
  * pod)? *why gets what is missing. */
 bool sync_rollout_done(const cJSON *live, char *why, size_t whylen);
+/* A workload whose pod template carries annotation key = value and that has rolled out: every
+ * replica runs that template (a rotation's phase waits for it). */
+bool sync_rolled_with(const cJSON *live, const char *key, const char *value);
 
 /* A Kubernetes quantity ("100m", "1Gi", "2e3") as a number; false when not one. */
 bool sync_quantity(const char *s, long double *ret);

@@ -126,7 +126,7 @@ struct seal_stream {
         size_t header_len; /* of it written or read */
         uint32_t chunk;    /* plaintext bytes of every chunk but the last */
         uint64_t index;    /* of the next chunk */
-        struct strbuf aad; /* the header, the caller's aad, then room for index and final */
+        struct strbuf aad; /* the caller's aad (a chunk's also has the header, index, final) */
         unsigned char *buf, *out;
         size_t buf_len;
         int error;
