@@ -18,7 +18,6 @@
 #include "runtime/log.h"
 #include "karmada_controller/karmada_controller.h"
 #include "runtime/manager.h"
-#include "util/base64.h"
 #include "util/duration.h"
 #include "util/seal.h"
 #include "version.h"
@@ -580,16 +579,11 @@ static int restore_option(int opt, char *arg, struct etcd_restore_options *o, st
 /* --sealed: the snapshot's key, from $BACKUP_ENCRYPTION_KEY (base64 of 32 bytes) */
 static int restore_key(struct etcd_restore_options *o)
 {
-        const char *text = getenv("BACKUP_ENCRYPTION_KEY");
         unsigned char *key = NULL;
-        size_t len = 0;
 
-        if (!text || base64_decode(text, strlen(text), &key, &len) < 0 || len != SEAL_KEY_LEN) {
+        if (seal_key_decode(getenv("BACKUP_ENCRYPTION_KEY"), &key) < 0) {
                 fprintf(stderr, "karmada-operator etcd-restore: --sealed needs "
                                 "$BACKUP_ENCRYPTION_KEY, the base64 of the backup's 32-byte key\n");
-                if (key)
-                        OPENSSL_cleanse(key, len);
-                free(key);
                 return -EINVAL;
         }
         o->seal_key = key;

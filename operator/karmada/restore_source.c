@@ -29,18 +29,7 @@ void restore_source_free(struct restore_source *s)
 
 int restore_source_key(const struct restore_source *s, unsigned char **key)
 {
-        size_t len = 0;
-
-        *key = NULL;
-        if (!s->seal_key || base64_decode(s->seal_key, strlen(s->seal_key), key, &len) < 0)
-                return -EINVAL;
-        if (len != SEAL_KEY_LEN) {
-                OPENSSL_cleanse(*key, len);
-                free(*key);
-                *key = NULL;
-                return -EINVAL;
-        }
-        return 0;
+        return seal_key_decode(s->seal_key, key);
 }
 
 /* The source from the document a restore keeps (source.json: the bucket as in spec.s3, the

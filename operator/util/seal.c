@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "base64.h"
 #include "strbuf.h"
 
 #define MAGIC     "KOSEAL1\n"
@@ -52,6 +53,22 @@ static int box_aad(const char *aad, struct strbuf *out)
                                (aad && strbuf_append(out, aad, strlen(aad)) < 0)
                        ? -ENOMEM
                        : 0;
+}
+
+int seal_key_decode(const char *text, unsigned char **key)
+{
+        size_t len = 0;
+
+        *key = NULL;
+        if (!text || base64_decode(text, strlen(text), key, &len) < 0)
+                return -EINVAL;
+        if (len != SEAL_KEY_LEN) {
+                OPENSSL_cleanse(*key, len);
+                free(*key);
+                *key = NULL;
+                return -EINVAL;
+        }
+        return 0;
 }
 
 int seal_box(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,

@@ -18,6 +18,9 @@
 
 struct strbuf;
 
+/* A key given as base64 text: its SEAL_KEY_LEN bytes into *key (the caller wipes and frees
+ * them); -EINVAL, nothing kept, when text is NULL or not the base64 of that many bytes. */
+int seal_key_decode(const char *text, unsigned char **key);
 /* Append the sealed form of in to out. */
 int seal_box(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in, size_t len,
              struct strbuf *out);

@@ -224,6 +224,30 @@ static void test_seal_roundtrip_and_tamper(void **state)
         strbuf_free(&plain);
 }
 
+static void test_seal_key_decode(void **state)
+{
+        unsigned char raw[SEAL_KEY_LEN + 1], *key = NULL;
+        char *text = NULL;
+
+        (void)state;
+        memset(raw, 0x5a, sizeof(raw));
+        assert_int_equal(base64_encode(raw, SEAL_KEY_LEN, &text), 0);
+        assert_int_equal(seal_key_decode(text, &key), 0);
+        assert_memory_equal(key, raw, SEAL_KEY_LEN);
+        free(key);
+        free(text);
+        /* one byte short or over, not base64, none: refused, nothing kept */
+        for (int len = SEAL_KEY_LEN - 1; len <= SEAL_KEY_LEN + 1; len += 2) {
+                assert_int_equal(base64_encode(raw, (size_t)len, &text), 0);
+                assert_int_equal(seal_key_decode(text, &key), -EINVAL);
+                assert_null(key);
+                free(text);
+        }
+        assert_int_equal(seal_key_decode("not base64!", &key), -EINVAL);
+        assert_null(key);
+        assert_int_equal(seal_key_decode(NULL, &key), -EINVAL);
+}
+
 static int to_strbuf(void *userdata, const unsigned char *buf, size_t len)
 {
         return strbuf_append(userdata, buf, len);
@@ -371,6 +395,7 @@ int main(void)
                 cmocka_unit_test(test_hashmap_put_get_remove_iterate),
                 cmocka_unit_test(test_seal_roundtrip_and_tamper),
                 cmocka_unit_test(test_seal_stream),
+                cmocka_unit_test(test_seal_key_decode),
                 cmocka_unit_test(test_rfc3339),
                 cmocka_unit_test(test_json_merge_diff),
         };
