@@ -414,6 +414,26 @@ void s3_objects_free(struct s3_object *o, size_t n)
         free(o);
 }
 
+/* GET of the bucket with params, its answer parsed as XML (what: the answer, for the error) */
+static int get_xml(const struct s3_client *c, const struct s3_param *params, size_t n,
+                   const char *what, xmlDoc **doc, struct s3_error *e)
+{
+        struct strbuf out = {0};
+        int r = request(c, "GET", NULL, params, n, NULL, 0, NULL, &out, 16u << 20, NULL, 0, e);
+
+        *doc = r < 0 ? NULL
+                     : xmlReadMemory(out.buf ? out.buf : "", (int)out.len, "s3.xml", NULL,
+                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        strbuf_free(&out);
+        if (r == 0 && !*doc) {
+                char why[128];
+                snprintf(why, sizeof(why), "%s is not XML", what);
+                error_from(e, 200, NULL, why);
+                r = -EBADMSG;
+        }
+        return r;
+}
+
 int s3_list(const struct s3_client *c, const char *prefix, struct s3_object **ret, size_t *ret_n,
             struct s3_error *e)
 {
@@ -424,28 +444,16 @@ int s3_list(const struct s3_client *c, const char *prefix, struct s3_object **re
 
         do {
                 struct s3_param p[3] = {{"list-type", "2"}, {"prefix", prefix ? prefix : ""}};
-                struct strbuf out = {0};
                 xmlDoc *doc;
                 xmlNode *root;
 
                 if (token)
                         p[2] = (struct s3_param){"continuation-token", token};
-                r = request(c, "GET", NULL, p, token ? 3 : 2, NULL, 0, NULL, &out, 16u << 20, NULL,
-                            0, e);
+                r = get_xml(c, p, token ? 3 : 2, "the object list", &doc, e);
                 xmlFree(token);
                 token = NULL;
-                if (r < 0) {
-                        strbuf_free(&out);
+                if (r < 0)
                         break;
-                }
-                doc = xmlReadMemory(out.buf ? out.buf : "", (int)out.len, "list.xml", NULL,
-                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-                strbuf_free(&out);
-                if (!doc) {
-                        r = -EBADMSG;
-                        error_from(e, 200, NULL, "the object list is not XML");
-                        break;
-                }
                 root = xmlDocGetRootElement(doc);
                 for (xmlNode *o = root ? root->children : NULL; o && r == 0; o = o->next) {
                         struct s3_object *grown;
@@ -488,23 +496,13 @@ int s3_list(const struct s3_client *c, const char *prefix, struct s3_object **re
 int s3_abort_uploads(const struct s3_client *c, const char *prefix, int *n, struct s3_error *e)
 {
         struct s3_param p[2] = {{"prefix", prefix ? prefix : ""}, {"uploads", NULL}};
-        struct strbuf out = {0};
         xmlDoc *doc;
         xmlNode *root;
-        int r = request(c, "GET", NULL, p, 2, NULL, 0, NULL, &out, 16u << 20, NULL, 0, e);
+        int r = get_xml(c, p, 2, "the upload list", &doc, e);
 
         *n = 0;
-        if (r < 0) {
-                strbuf_free(&out);
+        if (r < 0)
                 return r;
-        }
-        doc = xmlReadMemory(out.buf ? out.buf : "", (int)out.len, "uploads.xml", NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        strbuf_free(&out);
-        if (!doc) {
-                error_from(e, 200, NULL, "the upload list is not XML");
-                return -EBADMSG;
-        }
         root = xmlDocGetRootElement(doc);
         for (xmlNode *u = root ? root->children : NULL; u && r == 0; u = u->next) {
                 char *key, *id;
