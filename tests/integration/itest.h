@@ -87,4 +87,6 @@ void itest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct s3_client;
 /* A variable of $KO_TEST_CLUSTER/s3.env (S3_TLS_ENDPOINT, S3_CA_FILE, ...); fails when absent. */
 const char *itest_s3_env(const char *key);
+/* The same, "" when the store or the key is not there */
+const char *itest_s3_env_or_empty(const char *key);
 void itest_s3_client(struct s3_client *c);

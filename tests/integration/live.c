@@ -63,35 +63,18 @@ void live_setup(void)
         itest_apply_crds(live_kc);
 }
 
-/* The S3 secret key of the test cluster's store, or "" */
-static void s3_secret(char *buf, size_t size)
-{
-        char path[1024], line[512];
-        FILE *f;
-
-        buf[0] = '\0';
-        snprintf(path, sizeof(path), "%s/s3.env", getenv("KO_TEST_CLUSTER") ?: "/nonexistent");
-        f = fopen(path, "re");
-        while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, "S3_SECRET_KEY=", 14) == 0)
-                        snprintf(buf, size, "%.*s", (int)strcspn(line + 14, "\r\n"), line + 14);
-        if (f)
-                fclose(f);
-}
-
 /* An operator's log (at debug level) holds no secret: no PEM block (nor its base64), no bearer
  * token, no JWT, not the S3 secret key */
 static void scan_log(const char *path)
 {
         static const char *const never[] = {"-----BEGIN", "LS0tLS1CRUdJT", "Bearer ", "eyJhbGciOi",
                                             NULL};
-        char secret[256];
+        const char *secret = itest_s3_env_or_empty("S3_SECRET_KEY");
         char *text = NULL;
         size_t len = 0;
 
         if (fileio_read(path, 256u << 20, &text, &len) < 0)
                 return;
-        s3_secret(secret, sizeof(secret));
         for (const char *const *w = never; *w; w++)
                 IT_ASSERT(!memmem(text, len, *w, strlen(*w)), "the operator's log %s holds \"%s\"",
                           path, *w);

@@ -101,21 +101,13 @@ static size_t collect(char *buf, size_t size, size_t n, void *userdata)
  * cluster.env); the JSON answer */
 static cJSON *host_etcd(const char *path, const char *body)
 {
-        char env[1024], line[256], url[256] = "";
+        char url[256];
         struct strbuf out = {0};
-        FILE *f;
         CURL *h = curl_easy_init();
         cJSON *ans;
 
-        snprintf(env, sizeof(env), "%s/cluster.env", getenv("KO_TEST_CLUSTER"));
-        f = fopen(env, "re");
-        while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, "ETCD_PORT=", 10) == 0)
-                        snprintf(url, sizeof(url), "http://127.0.0.1:%ld%s",
-                                 strtol(line + 10, NULL, 10), path);
-        if (f)
-                fclose(f);
-        IT_ASSERT(h && url[0], "the host etcd's port (%s)", env);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%s%s", itest_cluster_var("ETCD_PORT"), path);
+        IT_ASSERT(h, "curl");
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
