@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The binary's own argument checks: what is wrong is said and the exit status says so;
 # `render` resolves releases through the catalog entries it is given; `releases` lists the
-# built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else.
+# built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else,
+# and refuses --sealed without a key of 32 bytes.
 #   tests/unit/cli-args.sh BINARY
 set -euo pipefail
 bin=$1
@@ -24,6 +25,13 @@ expect 2 "--data-dir" "$bin" etcd-restore
 expect 2 "--data-dir" "$bin" etcd-restore --data-dir "$dir/empty" --name m
 expect 2 "--bump-revision=soon" "$bin" etcd-restore --bump-revision soon
 expect 2 "no-such-flag" "$bin" etcd-restore --no-such-flag
+# a sealed snapshot without its key, or with one that is not the base64 of 32 bytes
+sealed=(etcd-restore --data-dir "$dir/empty" --name m --initial-cluster m=https://m:2380
+        --initial-advertise-peer-urls https://m:2380 --endpoint http://127.0.0.1:1 --bucket b
+        --key k --sha256 00 --sealed aad)
+expect 2 "BACKUP_ENCRYPTION_KEY" env AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=s "$bin" "${sealed[@]}"
+expect 2 "BACKUP_ENCRYPTION_KEY" env AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=s \
+        BACKUP_ENCRYPTION_KEY=c2hvcnQ= "$bin" "${sealed[@]}"
 expect 2 "--operator-image=" "$bin" run --operator-image ""
 expect 2 "--operator-image=a b" "$bin" run --operator-image "a b"
 # render against the release catalog: an entry (-f's own or --release FILE) gives its images;
