@@ -16,7 +16,7 @@
  *                 annotations restarts it (a new pod); a running pod's Secret and ConfigMap
  *                 files take their new content in place 5 s after it changed, as a kubelet
  *                 refreshes them (subPath mounts keep the old file); a crash restarts it with
- *                 backoff. One pod per workload. A Deployment that rolls with surge (the default
+ *                 backoff (1 s, doubled to 30 s; afresh after 20 s of running). One pod per workload. A Deployment that rolls with surge (the default
  *                 RollingUpdate below 4 replicas) and runs a generic API server (kube-apiserver,
  *                 karmada-aggregated-apiserver; run with --permit-port-sharing) starts its new
  *                 process beside the old one, at the same address, and stops the old one once
@@ -27,7 +27,8 @@
  *                 when its process runs the pod's template and serves (etcd, an API server or
  *                 the webhook once it logs so, as its readiness probe would pass; any other
  *                 once it runs, as a container without a probe), at once for a pod it does
- *                 not run.
+ *                 not run. When the process exits (a crash, a kill), the annotation becomes
+ *                 "false" and the pod not Ready, until the restarted process serves again.
  *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
  *                 maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
@@ -136,6 +137,7 @@ struct proc {
         char log[4096];
         pid_t pid;
         long long next_start_ms; /* after a crash */
+        long long started_ms;    /* when it last started */
         long log_start;          /* the size of its log then: what it logged since follows */
         long long backoff_ms;
         bool wanted; /* in this pass */
@@ -291,6 +293,7 @@ static void proc_start(const char *key, struct proc *p)
                 return;
         }
         p->log_start = lseek(fd, 0, SEEK_END);
+        p->started_ms = time_mono_ms();
         pid = fork();
         if (pid == 0) {
                 setsid();
@@ -356,6 +359,10 @@ static void proc_run(struct plane *pl, const char *key, char **argv, int argc, c
 
 static void procs_stop(struct plane *pl, bool all);
 
+/* A process that ran this long before it exited restarts after 1 s again (a kubelet waits
+ * 10 minutes; the tests' components crash on purpose after they served for less). */
+#define BACKOFF_RESET_MS 20000
+
 /* reap what exited, restart it with backoff; stop what is no longer wanted */
 static void procs_tend(struct plane *pl)
 {
@@ -377,6 +384,8 @@ static void procs_tend(struct plane *pl)
                 }
                 if (p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == p->pid) {
                         p->pid = 0;
+                        if (now - p->started_ms >= BACKOFF_RESET_MS)
+                                p->backoff_ms = 0; /* it ran well: a new crash starts afresh */
                         p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : 1000;
                         if (p->backoff_ms > 30000)
                                 p->backoff_ms = 30000;
@@ -1564,14 +1573,21 @@ struct pending {
         const char *line; /* serving_log() of its image */
 };
 
-static void mark(struct plane *pl, const char *ns, const char *name)
+/* The pod's readiness as its probe would say: serving "true" or "false" (kwok's stages make the
+ * pod Ready or not from it) */
+static void mark(struct plane *pl, const char *ns, const char *name, bool serving)
 {
         struct kube_status st;
 
         if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE,
-                       "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION "\":\"true\"}}}",
+                       serving ? "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
+                                 "\":\"true\"}}}"
+                               : "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
+                                 "\":\"false\"}}}",
                        NULL, NULL, &st) < 0)
                 say("pod %s/%s: %s", ns, name, st.message);
+        else if (!serving)
+                say("pod %s/%s: its process does not serve: not ready", ns, name);
 }
 
 static void pending_clear(struct plane *pl)
@@ -1615,7 +1631,7 @@ static void mark_pending(struct plane *pl)
                 slash = strchr(ns, '/');
                 if (slash) {
                         *slash = '\0';
-                        mark(pl, ns, slash + 1);
+                        mark(pl, ns, slash + 1, true);
                 }
                 free(hashmap_remove(pl->pending, hashmap_entry_key(e)));
         }
@@ -1635,18 +1651,24 @@ static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
                 const char *ns = json_str(obj, "metadata", "namespace"),
                            *name = json_str(obj, "metadata", "name");
                 const struct pod *w = owner_of(obj, pods, n_pods);
-                bool ours;
-                if (!ns || !name ||
-                    json_str(json_at(obj, "metadata", "annotations"), SERVING_ANNOTATION, NULL))
+                const char *was =
+                        json_str(json_at(obj, "metadata", "annotations"), SERVING_ANNOTATION, NULL);
+                bool ours, serves;
+                if (!ns || !name)
                         continue;
                 ours = w && w->proc && of_template(obj, w);
-                if (!w || !w->runs ||
-                    (ours && proc_serving(w->proc,
-                                          serving_log(json_str(cJSON_GetArrayItem(w->containers, 0),
-                                                               "image", NULL)))))
-                        mark(pl, ns, name);
-                else if (ours)
+                serves = ours &&
+                         proc_serving(w->proc,
+                                      serving_log(json_str(cJSON_GetArrayItem(w->containers, 0),
+                                                           "image", NULL)));
+                if (was && strcmp(was, "true") == 0) {
+                        if (ours && w->runs && !serves) /* it crashed, or was killed */
+                                mark(pl, ns, name, false);
+                } else if (!w || !w->runs || serves) {
+                        mark(pl, ns, name, true);
+                } else if (ours) {
                         pending_add(pl, ns, name, w);
+                }
         }
         cJSON_Delete(list);
 }

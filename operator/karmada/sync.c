@@ -247,6 +247,40 @@ bool sync_rollout_done(const cJSON *live, char *why, size_t whylen)
         return true;
 }
 
+/* The reason of the workload's condition `type`, or "" */
+static const char *cond_reason(const cJSON *live, const char *type)
+{
+        const cJSON *c;
+
+        cJSON_ArrayForEach (c, json_at(live, "status", "conditions"))
+                if (strcmp(json_str(c, "type", NULL) ?: "", type) == 0)
+                        return json_str(c, "reason", NULL) ?: "";
+        return "";
+}
+
+bool sync_rollout_lost(const cJSON *live, char *why, size_t whylen)
+{
+        const char *kind = json_str(live, "kind", NULL) ?: "";
+        const cJSON *spec_replicas = json_at(live, "spec", "replicas");
+        double want = cJSON_IsNumber(spec_replicas) ? spec_replicas->valuedouble : 1;
+        bool rolled;
+
+        if (strcmp(kind, "StatefulSet") == 0)
+                rolled = *str(live, "status", "updateRevision") &&
+                         strcmp(str(live, "status", "currentRevision"),
+                                str(live, "status", "updateRevision")) == 0;
+        else
+                rolled = strcmp(cond_reason(live, "Progressing"), "NewReplicaSetAvailable") == 0;
+        if (!live || !rolled ||
+            num(live, "status", "observedGeneration") < num(live, "metadata", "generation") ||
+            num(live, "status", "updatedReplicas") < want ||
+            num(live, "status", "replicas") != want || num(live, "status", "readyReplicas") >= want)
+                return false;
+        snprintf(why, whylen, "%.0f of %.0f replicas ready", num(live, "status", "readyReplicas"),
+                 want);
+        return true;
+}
+
 bool sync_rolled_with(const cJSON *live, const char *key, const char *value)
 {
         char why[256];

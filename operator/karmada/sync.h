@@ -34,6 +34,12 @@ bool sync_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t why
  * generation, and every desired replica is updated, ready and available (not merely one Ready
  * pod)? *why gets what is missing. */
 bool sync_rollout_done(const cJSON *live, char *why, size_t whylen);
+/* A Deployment or StatefulSet whose rollout had finished and that has fewer ready replicas than
+ * desired since: its template is the one rolled out (a Deployment's Progressing condition says
+ * NewReplicaSetAvailable; a StatefulSet's current revision is its update revision), every
+ * replica runs it, and no new or old one is being added. A pod that crashed or was lost, not a
+ * rollout; *why says how many are ready. */
+bool sync_rollout_lost(const cJSON *live, char *why, size_t whylen);
 /* A workload whose pod template carries annotation key = value and that has rolled out: every
  * replica runs that template (a rotation's phase waits for it). */
 bool sync_rolled_with(const cJSON *live, const char *key, const char *value);

@@ -74,6 +74,9 @@ struct plane {
         } upgrade;
 };
 
+/* The reason of a step, Ready and Degraded when a workload it rolled out lost ready replicas */
+#define KO_COMPONENT_UNAVAILABLE "ComponentUnavailable"
+
 struct step {
         const struct reconciler *rec;
         bool enabled, ready, failed;

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "internal.h"
+#include "karmada/conditions.h"
 #include "karmada/sync.h"
 #include "runtime/log.h"
 #include "util/digest.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
@@ -194,6 +196,31 @@ static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct des
         }
 }
 
+/* Whether the step's condition said, at this generation, that it was Ready or that a component
+ * it had rolled out became unavailable since */
+static bool step_was_ready(const struct pass *p, const struct step *s)
+{
+        const cJSON *c = condition_get(json_at(p->status, "conditions", NULL), s->rec->condition),
+                    *gen = json_at(c, "observedGeneration", NULL);
+
+        return s->rec->condition && cJSON_IsNumber(gen) &&
+               (long long)gen->valuedouble == p->k->generation &&
+               (strcmp(json_str(c, "status", NULL) ?: "", "True") == 0 ||
+                strcmp(json_str(c, "reason", NULL) ?: "", KO_COMPONENT_UNAVAILABLE) == 0);
+}
+
+/* A workload the step had rolled out lost ready replicas (a crash, a node gone): the step is not
+ * Ready, and the instance Degraded, until they are back. */
+static void step_unavailable(struct step *s, const char *kind, const char *name, const char *why)
+{
+        step_set(s, false, KO_COMPONENT_UNAVAILABLE, "%s %s: %s", kind, name, why);
+        if (s->degraded)
+                return;
+        s->degraded = true;
+        snprintf(s->degraded_reason, sizeof(s->degraded_reason), KO_COMPONENT_UNAVAILABLE);
+        snprintf(s->degraded_message, sizeof(s->degraded_message), "%s", s->message);
+}
+
 /* A step's objects in the host cluster: applied where they differ from what is observed, then
  * their rollouts; the step stays Ready unless one of them is not. */
 static void apply_in_host(struct pass *p, struct step *s)
@@ -209,6 +236,7 @@ static void apply_in_host(struct pass *p, struct step *s)
                 const cJSON *live;
                 cJSON *applied = NULL;
                 struct kube_status st;
+                bool changed = false;
 
                 if (strcmp(o->owner, s->rec->name) != 0 || o->in_karmada)
                         continue;
@@ -224,12 +252,17 @@ static void apply_in_host(struct pass *p, struct step *s)
                                 return;
                         }
                         live = applied;
+                        changed = true;
                         if (observation_set(p->ob, o->resource, k->namespace, name, applied) < 0)
                                 live = NULL;
                 }
                 if (o->workload && rolled && !sync_rollout_done(live, why, sizeof(why))) {
-                        step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind, name,
-                                 why);
+                        if (!changed && step_was_ready(p, s) &&
+                            sync_rollout_lost(live, why, sizeof(why)))
+                                step_unavailable(s, o->resource->kind, name, why);
+                        else
+                                step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,
+                                         name, why);
                         rolled = false;
                 }
         }

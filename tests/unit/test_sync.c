@@ -155,6 +155,58 @@ static void test_rollout_is_finished_only_when_all_replicas_are_new_and_ready(vo
         assert_false(sync_rollout_done(NULL, (char[64]){0}, 64));
 }
 
+static bool lost(const char *json)
+{
+        cJSON *o = cJSON_Parse(json);
+        char why[256] = "";
+        bool r;
+
+        assert_non_null(o);
+        r = sync_rollout_lost(o, why, sizeof(why));
+        if (r)
+                assert_non_null(strstr(why, "replicas ready"));
+        cJSON_Delete(o);
+        return r;
+}
+
+static void test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas(void **state)
+{
+        /* a Deployment that had rolled out, its pod crashed since */
+        assert_true(lost("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":2},\"spec\":{"
+                         "\"replicas\":1},\"status\":{\"observedGeneration\":2,\"replicas\":1,"
+                         "\"updatedReplicas\":1,\"readyReplicas\":0,\"conditions\":[{\"type\":"
+                         "\"Progressing\",\"reason\":\"NewReplicaSetAvailable\"}]}}"));
+        /* still rolling out: its new pod is not ready yet */
+        assert_false(lost("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":2},\"spec\":{"
+                          "\"replicas\":1},\"status\":{\"observedGeneration\":2,\"replicas\":1,"
+                          "\"updatedReplicas\":1,\"readyReplicas\":0,\"conditions\":[{\"type\":"
+                          "\"Progressing\",\"reason\":\"ReplicaSetUpdated\"}]}}"));
+        /* a new generation not seen yet, and one with all replicas ready */
+        assert_false(lost("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":3},\"spec\":{"
+                          "\"replicas\":1},\"status\":{\"observedGeneration\":2,\"replicas\":1,"
+                          "\"updatedReplicas\":1,\"readyReplicas\":0,\"conditions\":[{\"type\":"
+                          "\"Progressing\",\"reason\":\"NewReplicaSetAvailable\"}]}}"));
+        assert_false(lost("{\"kind\":\"Deployment\",\"metadata\":{\"generation\":2},\"spec\":{"
+                          "\"replicas\":2},\"status\":{\"observedGeneration\":2,\"replicas\":2,"
+                          "\"updatedReplicas\":2,\"readyReplicas\":2,\"conditions\":[{\"type\":"
+                          "\"Progressing\",\"reason\":\"NewReplicaSetAvailable\"}]}}"));
+        /* a StatefulSet at its update revision that lost a member; one still rolling */
+        assert_true(lost("{\"kind\":\"StatefulSet\",\"metadata\":{\"generation\":1},\"spec\":{"
+                         "\"replicas\":3},\"status\":{\"observedGeneration\":1,\"replicas\":3,"
+                         "\"updatedReplicas\":3,\"readyReplicas\":2,\"currentRevision\":\"b\","
+                         "\"updateRevision\":\"b\"}}"));
+        assert_false(lost("{\"kind\":\"StatefulSet\",\"metadata\":{\"generation\":1},\"spec\":{"
+                          "\"replicas\":3},\"status\":{\"observedGeneration\":1,\"replicas\":3,"
+                          "\"updatedReplicas\":3,\"readyReplicas\":2,\"currentRevision\":\"a\","
+                          "\"updateRevision\":\"b\"}}"));
+        /* scaling: a replica being added is not one lost */
+        assert_false(lost("{\"kind\":\"StatefulSet\",\"metadata\":{\"generation\":2},\"spec\":{"
+                          "\"replicas\":3},\"status\":{\"observedGeneration\":2,\"replicas\":2,"
+                          "\"updatedReplicas\":2,\"readyReplicas\":2,\"currentRevision\":\"b\","
+                          "\"updateRevision\":\"b\"}}"));
+        assert_false(sync_rollout_lost(NULL, (char[64]){0}, 64));
+}
+
 static void test_conditions_move_time_only_on_flips(void **state)
 {
         cJSON *conds = cJSON_CreateArray();
@@ -214,6 +266,8 @@ int main(void)
                 cmocka_unit_test(test_quantities),
                 cmocka_unit_test(test_stamp_catches_removed_fields),
                 cmocka_unit_test(test_rollout_is_finished_only_when_all_replicas_are_new_and_ready),
+                cmocka_unit_test(
+                        test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas),
                 cmocka_unit_test(test_conditions_move_time_only_on_flips),
                 cmocka_unit_test(test_reasons_fit_the_api_pattern),
                 cmocka_unit_test(test_names),

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Karmada API server, its etcd and the webhook, each killed (SIGKILL) after the instance is
+ * Ready. ko-plane runs them as processes: it restarts one that exits, and its pod is not Ready
+ * until the new process serves, as a kubelet's probe would say. For each:
+ *   - Degraded=True ComponentUnavailable, naming the workload, and Ready=False
+ *     ComponentUnavailable, within 30 s of the kill;
+ *   - then Degraded=False and Ready=True once it serves again, within 120 s;
+ *   - a ConfigMap written in the Karmada API server before the kills reads back the same. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "karmada/names.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "live.h"
+
+#define INSTANCE "crash"
+#define VALUE    "written-before-the-kills"
+
+static const char *ns;
+
+/* The process ko-plane runs for the workload's pod: the one whose arguments name its pod's
+ * directory (<state>/pods/<ns>_<workload>-0/); 0 when there is none */
+static pid_t process_of(const char *workload)
+{
+        char needle[512], path[64], cmd[16384];
+        struct dirent *e;
+        pid_t found = 0;
+        DIR *d = opendir("/proc");
+
+        IT_ASSERT(d, "/proc");
+        snprintf(needle, sizeof(needle), "/pods/%s_%s-0/", ns, workload);
+        while ((e = readdir(d))) {
+                pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+                ssize_t n;
+                int fd;
+                if (pid <= 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                n = read(fd, cmd, sizeof(cmd) - 1);
+                close(fd);
+                for (ssize_t i = 0; i < n; i++) /* the arguments, as one string */
+                        if (cmd[i] == '\0')
+                                cmd[i] = ' ';
+                cmd[n > 0 ? n : 0] = '\0';
+                if (strstr(cmd, needle) && !strstr(cmd, "unshare")) {
+                        IT_ASSERT(!found, "two processes for %s: %d and %d", workload, (int)found,
+                                  (int)pid);
+                        found = pid;
+                }
+        }
+        closedir(d);
+        return found;
+}
+
+static void value_is_kept(struct kube_client *kk)
+{
+        struct kube_status st;
+        cJSON *cm = NULL;
+        const char *v;
+
+        for (double t0 = itest_now(); kube_get(kk, &kube_configmaps, "default", "kept", &cm, &st);
+             usleep(500 * 1000)) /* the Karmada API server may still be starting */
+                IT_ASSERT(itest_now() - t0 < 30, "the ConfigMap: %s", st.message);
+        v = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cm, "data"), "v"));
+        IT_ASSERT(v && strcmp(v, VALUE) == 0, "the ConfigMap holds %s", v ? v : "nothing");
+        cJSON_Delete(cm);
+}
+
+/* kill the workload's process; Degraded, then recovered */
+static void kill_component(const char *prefix, const char *suffix, struct kube_client *kk)
+{
+        char workload[256], cond[1024];
+        pid_t pid, again;
+        double t0, down, up;
+
+        snprintf(workload, sizeof(workload), "%s-%s", prefix, suffix);
+        pid = process_of(workload);
+        IT_ASSERT(pid > 0, "no process runs %s", workload);
+        IT_ASSERT(kill(pid, SIGKILL) == 0, "kill %d", (int)pid);
+        t0 = itest_now();
+        down = live_wait_condition(ns, INSTANCE, "Degraded", "True ComponentUnavailable", 30);
+        live_condition(ns, INSTANCE, "Degraded", cond, sizeof(cond));
+        IT_ASSERT(strstr(cond, workload), "Degraded does not name %s: %s", workload, cond);
+        live_condition(ns, INSTANCE, "Ready", cond, sizeof(cond));
+        IT_ASSERT(strncmp(cond, "False ComponentUnavailable", 26) == 0 ||
+                          strncmp(cond, "True", 4) == 0, /* back already */
+                  "Ready while %s is down: %s", workload, cond);
+        live_wait_condition(ns, INSTANCE, "Degraded", "False", 120);
+        live_wait_condition(ns, INSTANCE, "Ready", "True", 30);
+        up = itest_now() - t0;
+        again = process_of(workload);
+        IT_ASSERT(again > 0 && again != pid, "%s runs as %d after the kill of %d", workload,
+                  (int)again, (int)pid);
+        value_is_kept(kk);
+        itest_log("%s killed: Degraded ComponentUnavailable after %.1fs, Ready again after %.1fs",
+                  workload, down, up);
+}
+
+int main(void)
+{
+        char prefix[KO_NAME_MAX];
+        struct kube_client *kk;
+        struct kube_status st;
+        cJSON *cm;
+
+        live_setup();
+        ns = itest_unique_name("crash");
+        live_make_ns(ns);
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        live_create_instance(ns, INSTANCE, NULL);
+        live_wait_condition(ns, INSTANCE, "Ready", "True", 240);
+        live_wait_condition(ns, INSTANCE, "Degraded", "False", 30);
+        IT_ASSERT(names_prefix(INSTANCE, prefix, sizeof(prefix)) == 0, "prefix");
+        kk = live_karmada_client(ns, INSTANCE, NULL);
+        cm = cJSON_Parse("{\"metadata\":{\"name\":\"kept\"},\"data\":{\"v\":\"" VALUE "\"}}");
+        IT_ASSERT(kube_create(kk, &kube_configmaps, "default", cm, NULL, NULL, &st) == 0,
+                  "ConfigMap: %s", st.message);
+        cJSON_Delete(cm);
+
+        kill_component(prefix, "apiserver", kk);
+        kill_component(prefix, "etcd", kk);
+        kill_component(prefix, "webhook", kk);
+
+        kube_client_free(kk);
+        live_teardown();
+        return 0;
+}
