@@ -421,7 +421,7 @@ static void flag(char **argv, int *n, const char *name, const char *value)
 
 pid_t itest_start_operator(const struct itest_operator *o)
 {
-        char *argv[48] = {0}, hosts[1024], mport[32] = "0", pport[32] = "0";
+        char *argv[56] = {0}, hosts[1024], mport[32] = "0", pport[32] = "0", lease[16], renew[16];
         int n = o->plane_hosts ? hosts_wrapper(argv, hosts, sizeof(hosts)) : 0;
 
         if (o->metrics_port)
@@ -439,5 +439,12 @@ pid_t itest_start_operator(const struct itest_operator *o)
         flag(argv, &n, "--key-algorithm", o->keys);
         flag(argv, &n, "--log-level", o->log_level);
         flag(argv, &n, "--cache-dir", o->cache);
+        if (o->lease_seconds > 0) {
+                snprintf(lease, sizeof(lease), "%ds", o->lease_seconds);
+                snprintf(renew, sizeof(renew), "%ds", o->lease_seconds * 2 / 3);
+                flag(argv, &n, "--leader-elect-lease-duration", lease);
+                flag(argv, &n, "--leader-elect-renew-deadline", renew);
+                flag(argv, &n, "--leader-elect-retry-period", "1s");
+        }
         return itest_spawn(argv, o->log, o->env);
 }

@@ -60,6 +60,8 @@ struct itest_operator {
         const char *cache;      /* --cache-dir, or NULL */
         const char *keys;       /* --key-algorithm, or NULL */
         const char *log_level;  /* --log-level, or NULL */
+        int lease_seconds; /* --leader-elect-lease-duration (renew deadline 2/3 of it, retry 1 s);
+                              0: the defaults */
         int metrics_port, probe_port; /* on 127.0.0.1; 0: none */
         bool plane_hosts;             /* names resolve through ko-plane's hosts file, as in a pod */
         char *const *env;             /* extra environment ("K=V", NULL-terminated), or NULL */

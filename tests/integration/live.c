@@ -102,6 +102,13 @@ void live_teardown(void)
         curl_global_cleanup();
 }
 
+static int lease_seconds;
+
+void live_lease_seconds(int seconds)
+{
+        lease_seconds = seconds;
+}
+
 void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
                          const char *kubeconfig)
 {
@@ -118,6 +125,7 @@ void live_start_operator(int slot, const char *bin, const char *ns, const char *
                 .cache = cache,
                 .keys = "ecdsa",
                 .log_level = "debug", /* scanned for secrets at the end (live_teardown) */
+                .lease_seconds = lease_seconds,
                 .metrics_port = ops[slot].metrics_port,
                 .plane_hosts = true,
                 .log = ops[slot].log,

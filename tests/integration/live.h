@@ -27,6 +27,9 @@ void live_teardown(void);
  * file as /etc/hosts (as a pod sees the cluster's DNS). */
 void live_start_operator(int slot, const char *bin, const char *ns, const char *cache,
                          const char *kubeconfig);
+/* Operators started after this hold their Lease for `seconds` (0: the default, 15 s), so that
+ * one that is killed is succeeded sooner. */
+void live_lease_seconds(int seconds);
 /* The log file of operator `slot`. */
 const char *live_operator_log(int slot);
 /* The port of its /metrics on 127.0.0.1. */

@@ -14,7 +14,9 @@
  *     makes them Ready), its kube-apiserver image (v1.36.2) runs ko-plane's pinned
  *     kube-apiserver, and its CRDs are v1.18.2's, served by a local file server;
  *   - the other instance is never touched meanwhile; then it goes v1.18.1 -> v1.18.2 and back
- *     (patches of one minor, either way, no annotation) through the same ordered steps. */
+ *     (patches of one minor, either way, no annotation) through the same ordered steps; the
+ *     operator is killed (SIGKILL) three times during the first, which resumes each time and
+ *     never takes a step out of order. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -312,25 +314,59 @@ static void create_instance(const char *name, const char *version)
                     name, version);
 }
 
-/* "other": PATCH_FROM -> TO and back, each through the ordered steps, no annotation */
+/* The operator is killed (SIGKILL) during the first patch upgrade, three times: when the first
+ * step's Deployment, one in the middle and the last one have taken the new version. */
+static const char *const kill_at[] = {"aggregated-apiserver", "controller-manager",
+                                      "metrics-adapter"};
+#define N_KILLS (int)(sizeof(kill_at) / sizeof(kill_at[0]))
+
+/* The next kill point reached: kill -9 the operator and start a new one (it waits for the
+ * Lease the killed one held) */
+static void kill_if_reached(const char *inst, const char *to, int *kills)
+{
+        cJSON *d;
+
+        if (*kills >= N_KILLS)
+                return;
+        d = deployment(inst, kill_at[*kills]);
+        if (has_tag(d, to)) {
+                live_kill_operator(0);
+                live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+                itest_log("operator killed (-9) once %s had taken %s (rolled out: %s); a new one "
+                          "started",
+                          kill_at[*kills], to, rolled_out(d) ? "yes" : "not yet");
+                (*kills)++;
+        }
+        cJSON_Delete(d);
+}
+
+/* "other": PATCH_FROM -> TO and back, each through the ordered steps, no annotation; the first
+ * resumes after each of the three kills, never taking a step out of order (checked in every
+ * look), and ends Upgraded with every component at TO */
 static void patch_upgrades(void)
 {
         const char *const to[] = {TO, PATCH_FROM};
         char buf[1024];
+        int kills = N_KILLS;
 
         for (int i = 0; i < 2; i++) {
                 int partial = 0;
                 double t0 = itest_now();
+                kills = i == 0 ? 0 : N_KILLS;
                 live_patch(ns, "other", "{\"spec\":{\"karmadaVersion\":\"%s\"}}", to[i]);
                 while (!check_order_once("other", NULL, to[i], &partial)) {
                         IT_ASSERT(itest_now() - t0 < 300, "other not at %s after 300s: %s", to[i],
                                   live_condition(ns, "other", "Upgrading", buf, sizeof(buf)));
+                        kill_if_reached("other", to[i], &kills);
                         usleep(100 * 1000);
                 }
+                IT_ASSERT(kills == N_KILLS, "the upgrade ended after %d kills of %d", kills,
+                          N_KILLS);
                 live_wait_condition(ns, "other", "Upgrading", "False Upgraded", 30);
                 live_wait_condition(ns, "other", "Ready", "True", 30);
-                itest_log("other: %s -> %s in %.1fs, in order (%d looks caught it half way)",
-                          i ? TO : PATCH_FROM, to[i], itest_now() - t0, partial);
+                itest_log("other: %s -> %s in %.1fs, in order (%d looks caught it half way)%s",
+                          i ? TO : PATCH_FROM, to[i], itest_now() - t0, partial,
+                          i ? "" : ", the operator killed 3 times");
         }
 }
 
@@ -386,6 +422,7 @@ int main(void)
         live_setup();
         ns = itest_unique_name("upgrade");
         live_make_ns(ns);
+        live_lease_seconds(6); /* a killed operator is succeeded within 6 s */
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
         /* both have the scheduler's estimator for a member (one that never answers) */
         live_create_object(&kube_secrets, ns,
