@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -154,6 +155,16 @@ void live_kill_operator(int slot)
         kill(ops[slot].pid, SIGKILL);
         itest_wait_exit(ops[slot].pid, 10);
         ops[slot].pid = 0;
+}
+
+int live_operator_exited(int slot)
+{
+        int status = 0;
+
+        if (ops[slot].pid <= 0 || waitpid(ops[slot].pid, &status, WNOHANG) != ops[slot].pid)
+                return -1;
+        ops[slot].pid = 0;
+        return status;
 }
 
 void live_make_ns(const char *ns)

@@ -38,6 +38,8 @@ int live_operator_metrics_port(int slot);
 void live_stop_operator(int slot);
 /* SIGKILL: no lease released, nothing finished */
 void live_kill_operator(int slot);
+/* -1 while operator `slot` runs; once it has exited, its wait status (then the slot is free). */
+int live_operator_exited(int slot);
 void live_make_ns(const char *ns);
 /* Create a Karmada object from JSON (a printf format). */
 void live_create(const char *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
