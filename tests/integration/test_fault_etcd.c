@@ -80,6 +80,15 @@ static bool log_says_lost(const char *path)
         return says;
 }
 
+static bool etcd_stopped;
+
+/* a failed check must not leave the shared cluster without its store */
+static void etcd_back(void)
+{
+        if (etcd_stopped && itest_cluster_ctl("start", "etcd") == 0)
+                etcd_stopped = false;
+}
+
 int main(void)
 {
         char cond[1024];
@@ -100,7 +109,9 @@ int main(void)
         itest_log("stopping the host etcd while the instance is at: Ready %.120s", cond);
         before = secrets();
 
+        atexit(etcd_back);
         t_stop = itest_now();
+        etcd_stopped = true;
         IT_ASSERT(itest_cluster_ctl("stop", "etcd") == 0, "stop etcd");
         itest_log("etcd stopped in %.1fs", itest_now() - t_stop);
         while (itest_now() - t_stop < OUTAGE_S) {
@@ -133,6 +144,7 @@ int main(void)
                   "the leader did not stop within the renew deadline and a margin: %.1fs", t_exit);
         IT_ASSERT(unready_seen, "the new process never answered /readyz during the outage");
         IT_ASSERT(itest_cluster_ctl("start", "etcd") == 0, "start etcd");
+        etcd_stopped = false;
         took = live_wait_condition(ns, INSTANCE, "Ready", "True", 120);
         after = secrets();
         kept = secrets_kept(before, after);
