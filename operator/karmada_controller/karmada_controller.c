@@ -16,6 +16,7 @@
 #include "karmada/sync.h"
 #include "runtime/log.h"
 #include "util/hashmap.h"
+#include "util/json.h"
 #include "util/macro.h"
 #include "util/timeutil.h"
 
@@ -131,6 +132,31 @@ static enum phase parse(struct pass *p)
         return PHASE_GO;
 }
 
+/* status.certificates: those the instance's Secrets hold now. One issued in this reconcile and
+ * not stored (its step waits) is left out: each reconcile would issue another, and the status
+ * would change with each. */
+static cJSON *stored_certificates(const struct pass *p)
+{
+        cJSON *out = cJSON_CreateArray();
+        const cJSON *e;
+
+        cJSON_ArrayForEach (e, p->d.certs) {
+                const char *secret = json_str(e, "secretRef", "name") ?: "";
+                const cJSON *live = observation_get(p->ob, &kube_secrets, p->k->namespace, secret);
+                char why[256];
+                for (size_t i = 0; i < p->d.n && live; i++) {
+                        const struct desired_object *o = &p->d.objs[i];
+                        if (o->resource == &kube_secrets && !o->in_karmada &&
+                            strcmp(meta_str(o->obj, "name") ?: "", secret) == 0) {
+                                if (sync_in_sync(o->obj, live, why, sizeof(why)))
+                                        cJSON_AddItemToArray(out, cJSON_Duplicate(e, true));
+                                break;
+                        }
+                }
+        }
+        return out;
+}
+
 /* The status from what the steps found, written; then what comes next. */
 static void finish(struct pass *p)
 {
@@ -150,7 +176,7 @@ static void finish(struct pass *p)
         in.has_apiserver_service = observation_get(p->ob, &kube_services, p->k->namespace, name);
         if (p->planned && p->d.certs) {
                 cJSON_DeleteItemFromObjectCaseSensitive(p->status, "certificates");
-                cJSON_AddItemToObject(p->status, "certificates", cJSON_Duplicate(p->d.certs, true));
+                cJSON_AddItemToObject(p->status, "certificates", stored_certificates(p));
         }
         if (p->planned) {
                 in.ca_phase = p->d.ca_phase;

@@ -5,7 +5,10 @@
  *   - Degraded=True ComponentUnavailable, naming the workload, and Ready=False
  *     ComponentUnavailable, within 30 s of the kill;
  *   - then Degraded=False and Ready=True once it serves again, within 120 s;
- *   - a ConfigMap written in the Karmada API server before the kills reads back the same. */
+ *   - a ConfigMap written in the Karmada API server before the kills reads back the same.
+ * And an instance that cannot progress (its Karmada API server cannot be scheduled) costs no
+ * write while it waits: 0 in 15 s, counted by the API server's audit log (each reconcile issued
+ * its kubeconfigs' certificate anew, and status.certificates listed it, once every 5 s). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "itest.h"
 #include "karmada/names.h"
 #include "karmada/spec.h"
@@ -105,6 +109,25 @@ static void kill_component(const char *prefix, const char *suffix, struct kube_c
                   workload, down, up);
 }
 
+/* "stuck" waits for its Karmada API server, which no node can take: no write meanwhile */
+static void stuck_writes_nothing(void)
+{
+        struct audit_counts c;
+        char cond[1024];
+        long mark;
+
+        live_wait_condition(ns, "stuck", "KarmadaAPIServerReady", "False Progressing", 120);
+        live_condition(ns, "stuck", "Ready", cond, sizeof(cond));
+        sleep(2); /* the last status write of the step that found it */
+        mark = audit_mark();
+        sleep(15);
+        audit_count(mark, &c);
+        IT_ASSERT(c.writes == 0, "%d writes in 15 s while an instance waits: %s", c.writes,
+                  c.summary);
+        itest_log("an instance waiting (Ready %.100s): 0 writes in 15 s (%d other requests: %s)",
+                  cond, c.requests, c.requests ? c.summary : "none");
+}
+
 int main(void)
 {
         char prefix[KO_NAME_MAX];
@@ -129,6 +152,21 @@ int main(void)
         kill_component(prefix, "apiserver", kk);
         kill_component(prefix, "etcd", kk);
         kill_component(prefix, "webhook", kk);
+
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"stuck\"},\"spec\":{\"components\":{"
+                    "\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"affinity\":{\"nodeAffinity\":{"
+                    "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{"
+                    "\"matchExpressions\":[{\"key\":\"ko-test/nowhere\",\"operator\":\"In\","
+                    "\"values\":[\"x\"]}]}]}}}}}}}");
+        stuck_writes_nothing();
+        /* their processes stop (each holds an inotify instance of the machine's) */
+        for (const char *const *i = (const char *const[]){INSTANCE, "stuck", NULL}; *i; i++) {
+                IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, *i, NULL, NULL) == 0,
+                          "delete %s", *i);
+                live_wait_deleted(ns, *i, 120);
+        }
 
         kube_client_free(kk);
         live_teardown();
