@@ -28,6 +28,15 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$bin" ] || die "$bin missing (cmake --build --preset dev --target ko-plane)"
 command -v socat >/dev/null || die "socat not found; run hack/setup.sh"
+# Every Karmada component ko-plane runs watches its certificate files with an inotify instance
+# of its own (root's, all of them); the default limit of 128 per user ends a long test run's
+# webhooks with "too many open files". A node of that many pods needs the same (kind's known
+# issues say so too).
+limit=/proc/sys/fs/inotify/max_user_instances
+if [ -w "$limit" ] && [ "$(cat "$limit")" -lt 1024 ]; then
+        log "raising fs.inotify.max_user_instances from $(cat "$limit") to 1024"
+        echo 1024 >"$limit"
+fi
 state=$("$HACK_DIR/cluster.sh" env "${where[@]}" | sed -n 's/^STATE=//p')
 [ -n "$state" ] || die "no cluster"
 if $registry; then

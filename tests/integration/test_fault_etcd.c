@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "karmada/spec.h"
 #include "kube/client.h"
 #include "live.h"
 #include "util/fileio.h"
@@ -154,6 +155,8 @@ int main(void)
                   OUTAGE_S, t_exit, took, kept);
         cJSON_Delete(before);
         cJSON_Delete(after);
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, INSTANCE, NULL, NULL) == 0, "delete");
+        live_wait_deleted(ns, INSTANCE, 120);
         live_teardown();
         return 0;
 }
