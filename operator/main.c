@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -69,9 +70,8 @@ static const char usage_text[] =
         "  --context NAME               kubeconfig context (default: its current-context)\n"
         "  --concurrency N              Karmada objects reconciled in parallel (default "
         "5)\n"
-        "  --watch-namespace NS         only the Karmada objects of namespace NS "
-        "(default:\n"
-        "                               all namespaces)\n"
+        "  --watch-namespace NS[,NS...] only the Karmada objects of these namespaces\n"
+        "                               (default: all namespaces)\n"
         "  --leader-elect BOOL          run leader election, so only one replica acts "
         "(default true)\n"
         "  --leader-election-namespace NS\n"
@@ -200,6 +200,27 @@ static int bad(const char *flag, const char *value, const char *why)
         return -EINVAL;
 }
 
+/* A comma-separated list of namespace names (RFC 1123 labels), none twice */
+static bool namespaces_valid(const char *list)
+{
+        for (const char *p = list;; p++) {
+                size_t len = strcspn(p, ",");
+                if (len == 0 || len > 63 || !isalnum((unsigned char)p[0]) ||
+                    !isalnum((unsigned char)p[len - 1]))
+                        return false;
+                for (size_t i = 0; i < len; i++)
+                        if (!(islower((unsigned char)p[i]) || isdigit((unsigned char)p[i]) ||
+                              p[i] == '-'))
+                                return false;
+                for (const char *q = list; q < p; q += strcspn(q, ",") + 1)
+                        if (strcspn(q, ",") == len && strncmp(q, p, len) == 0)
+                                return false;
+                p += len;
+                if (!*p)
+                        return true;
+        }
+}
+
 static int parse_long(const char *flag, const char *v, long min, long max, long *ret)
 {
         char *end;
@@ -306,6 +327,10 @@ static int operator_option(int c, char *arg, struct run_args *a)
                 break;
         case OPT_WATCH_NS:
                 a->watch_namespace = *arg ? arg : NULL;
+                if (*arg && !namespaces_valid(arg))
+                        r = bad("watch-namespace", arg,
+                                "want namespace names (DNS labels), separated by commas, each "
+                                "once");
                 break;
         case OPT_OPERATOR_IMAGE:
                 if (!arg[0] || strpbrk(arg, " \t\n"))

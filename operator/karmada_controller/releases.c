@@ -109,20 +109,34 @@ static void release_delete(void *userdata, struct kobj *o)
 
 /* ---- the reconcile of one KarmadaRelease ---- */
 
-/* Several operators may share a cluster, each watching its own namespace: each keeps only its
- * own part of an entry - its key of status.inUse ("*" for an operator of every namespace) and
- * its own finalizer - so that none undoes another's. */
+/* Several operators may share a cluster, each watching its own namespaces: each keeps only its
+ * own part of an entry - its key of status.inUse (its --watch-namespace, "*" for an operator of
+ * every namespace) and its own finalizer - so that none undoes another's. */
 static const char *scope_of(const struct kctl *kc)
 {
         return kc->o.namespace ? kc->o.namespace : "*";
 }
 
+/* <prefix>/<namespace>; of several, their names joined by dots (a finalizer's name cannot hold a
+ * comma), or past 63 characters "ns-" and the start of their digest */
 static void finalizer_of(const struct kctl *kc, char *buf, size_t size)
 {
-        if (kc->o.namespace)
-                snprintf(buf, size, "%s/%s", RELEASE_FINALIZER_NS_PREFIX, kc->o.namespace);
-        else
+        char name[64], digest[SHA256_HEX_LEN];
+        const char *ns = kc->o.namespace;
+
+        if (!ns) {
                 snprintf(buf, size, "%s", RELEASE_FINALIZER);
+                return;
+        }
+        if (strlen(ns) < sizeof(name)) {
+                snprintf(name, sizeof(name), "%s", ns);
+                for (char *c = strchr(name, ','); c; c = strchr(c, ','))
+                        *c = '.';
+        } else {
+                sha256_hex(ns, strlen(ns), digest);
+                snprintf(name, sizeof(name), "ns-%.24s", digest);
+        }
+        snprintf(buf, size, "%s/%s", RELEASE_FINALIZER_NS_PREFIX, name);
 }
 
 static int by_key(const void *a, const void *b)

@@ -15,19 +15,51 @@
 #define BACKOFF_MIN_MS    200L
 #define BACKOFF_MAX_MS    30000L
 
+/* The list and watch of one namespace (or of all), on a thread of its own, into the store */
+struct reflector {
+        struct informer *inf;
+        char *ns; /* NULL: all namespaces */
+        pthread_t thread;
+        atomic_bool synced;
+        unsigned list_failures; /* before the first sync; only its thread */
+};
+
 struct informer {
         struct informer_options o;
         struct store *store;
         char *name;
-        pthread_t thread;
+        struct reflector *refl; /* one per namespace watched */
+        size_t n_refl;
         bool started;
         struct kube_cancel cancel;
-        atomic_bool synced;
-        unsigned list_failures; /* before the first sync; only the informer thread */
         pthread_mutex_t stats_lock;
         struct informer_stats stats;
         _Atomic time_t last_resync;
 };
+
+/* One reflector per name of the comma-separated list ns (one for all when ns is NULL) */
+static int reflectors_new(struct informer *inf, const char *ns)
+{
+        const char *p = ns;
+
+        inf->n_refl = 1;
+        for (; ns && *p; p++)
+                inf->n_refl += *p == ',';
+        inf->refl = calloc(inf->n_refl, sizeof(*inf->refl));
+        if (!inf->refl)
+                return -ENOMEM;
+        p = ns;
+        for (size_t i = 0; i < inf->n_refl; i++) {
+                size_t len = ns ? strcspn(p, ",") : 0;
+                inf->refl[i].inf = inf;
+                if (ns && !(inf->refl[i].ns = strndup(p, len)))
+                        return -ENOMEM;
+                if (ns && !len)
+                        return -EINVAL;
+                p += len + (ns && p[len] == ',');
+        }
+        return 0;
+}
 
 static void strip_managed_fields(cJSON *obj)
 {
@@ -38,6 +70,7 @@ static void strip_managed_fields(cJSON *obj)
 int informer_new(const struct informer_options *o, struct informer **ret)
 {
         struct informer *inf;
+        int r;
 
         if (!o->client || !o->resource)
                 return -EINVAL;
@@ -52,9 +85,10 @@ int informer_new(const struct informer_options *o, struct informer **ret)
         inf->store = store_new();
         inf->name = strdup(o->name ? o->name : o->resource->resource);
         pthread_mutex_init(&inf->stats_lock, NULL);
-        if (!inf->store || !inf->name) {
+        r = !inf->store || !inf->name ? -ENOMEM : reflectors_new(inf, o->namespace);
+        if (r < 0) {
                 informer_free(inf);
-                return -ENOMEM;
+                return r;
         }
         *ret = inf;
         return 0;
@@ -65,6 +99,9 @@ void informer_free(struct informer *inf)
         if (!inf)
                 return;
         informer_stop(inf);
+        for (size_t i = 0; inf->refl && i < inf->n_refl; i++)
+                free(inf->refl[i].ns);
+        free(inf->refl);
         store_free(inf->store);
         free(inf->name);
         pthread_mutex_destroy(&inf->stats_lock);
@@ -73,7 +110,10 @@ void informer_free(struct informer *inf)
 
 bool informer_has_synced(struct informer *inf)
 {
-        return atomic_load(&inf->synced);
+        for (size_t i = 0; i < inf->n_refl; i++)
+                if (!atomic_load(&inf->refl[i].synced))
+                        return false;
+        return true;
 }
 
 struct store *informer_store(struct informer *inf)
@@ -119,8 +159,9 @@ static void dispatch(void *userdata, struct kobj *old, struct kobj *new)
 
 /* ---- list ---- */
 
-static int do_list(struct informer *inf, char **ret_rv)
+static int do_list(struct reflector *rf, char **ret_rv)
 {
+        struct informer *inf = rf->inf;
         struct kube_list_options lo = {
                 .label_selector = inf->o.label_selector,
                 .field_selector = inf->o.field_selector,
@@ -134,17 +175,18 @@ static int do_list(struct informer *inf, char **ret_rv)
         size_t n = 0;
         int r;
 
-        r = kube_list(inf->o.client, inf->o.resource, inf->o.namespace, &lo, &list, &st);
+        r = kube_list(inf->o.client, inf->o.resource, rf->ns, &lo, &list, &st);
         if (r < 0) {
                 /* before the first sync nothing works; say so, but not on every retry */
-                if (!atomic_load(&inf->synced) && (inf->list_failures++ % 10) == 0)
+                if (!atomic_load(&rf->synced) && (rf->list_failures++ % 10) == 0)
                         log_warn(st.code == 404 ? "informer cannot list: the API server does not "
                                                   "serve this resource (is its CRD installed?)"
                                                 : "informer cannot list; not ready until it can",
-                                 "informer", inf->name, "error", st.message);
+                                 "informer", inf->name, "namespace", rf->ns ? rf->ns : "(all)",
+                                 "error", st.message);
                 else
-                        log_debug("informer list failed", "informer", inf->name, "error",
-                                  st.message);
+                        log_debug("informer list failed", "informer", inf->name, "namespace",
+                                  rf->ns ? rf->ns : "(all)", "error", st.message);
                 return r;
         }
         rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(list, "metadata"),
@@ -169,7 +211,7 @@ static int do_list(struct informer *inf, char **ret_rv)
                 if (o)
                         objs[n++] = o;
         }
-        r = store_replace(inf->store, objs, n, dispatch, inf);
+        r = store_replace(inf->store, rf->ns, objs, n, dispatch, inf);
         if (r >= 0) {
                 *ret_rv = strdup(rv->valuestring);
                 r = *ret_rv ? 0 : -ENOMEM;
@@ -246,7 +288,8 @@ static bool sleep_or_stop(struct informer *inf, long ms)
 
 static void *run(void *arg)
 {
-        struct informer *inf = arg;
+        struct reflector *rf = arg;
+        struct informer *inf = rf->inf;
         struct kube_watch_options wo = {
                 .label_selector = inf->o.label_selector,
                 .field_selector = inf->o.field_selector,
@@ -254,33 +297,32 @@ static void *run(void *arg)
         };
         long backoff = 0;
 
-        inf->last_resync = time(NULL);
         while (!atomic_load(&inf->cancel.cancelled)) {
                 _cleanup_free_ char *rv = NULL;
                 struct kube_status st;
                 int r;
 
-                r = do_list(inf, &rv);
+                r = do_list(rf, &rv);
                 if (r < 0) {
                         backoff = next_backoff(backoff);
                         if (sleep_or_stop(inf, backoff))
                                 break;
                         continue;
                 }
-                atomic_store(&inf->synced, true);
+                atomic_store(&rf->synced, true);
                 backoff = 0;
-                r = kube_watch(inf->o.client, inf->o.resource, inf->o.namespace, &wo, &rv, on_event,
-                               inf, &st);
+                r = kube_watch(inf->o.client, inf->o.resource, rf->ns, &wo, &rv, on_event, inf,
+                               &st);
                 if (r == -ECANCELED)
                         break;
                 if (r == -ESTALE) {
                         count(inf, &inf->stats.relists_410);
-                        log_debug("watch expired; listing again", "informer", inf->name, "reason",
-                                  st.message);
+                        log_debug("watch expired; listing again", "informer", inf->name,
+                                  "namespace", rf->ns ? rf->ns : "(all)", "reason", st.message);
                         continue;
                 }
-                log_debug("watch failed; listing again", "informer", inf->name, "error",
-                          st.message);
+                log_debug("watch failed; listing again", "informer", inf->name, "namespace",
+                          rf->ns ? rf->ns : "(all)", "error", st.message);
                 backoff = next_backoff(backoff);
                 if (sleep_or_stop(inf, backoff))
                         break;
@@ -290,14 +332,22 @@ static void *run(void *arg)
 
 int informer_start(struct informer *inf)
 {
-        int r;
+        int r = 0;
+        size_t i;
 
         if (inf->started)
                 return -EALREADY;
         atomic_store(&inf->cancel.cancelled, false);
-        r = -pthread_create(&inf->thread, NULL, run, inf);
-        if (r == 0)
+        inf->last_resync = time(NULL);
+        for (i = 0; i < inf->n_refl && r == 0; i++)
+                r = -pthread_create(&inf->refl[i].thread, NULL, run, &inf->refl[i]);
+        if (r == 0) {
                 inf->started = true;
+                return 0;
+        }
+        kube_cancel(&inf->cancel); /* those started stop */
+        for (size_t j = 0; j + 1 < i; j++)
+                pthread_join(inf->refl[j].thread, NULL);
         return r;
 }
 
@@ -311,6 +361,7 @@ void informer_stop(struct informer *inf)
         if (!inf->started)
                 return;
         kube_cancel(&inf->cancel);
-        pthread_join(inf->thread, NULL);
+        for (size_t i = 0; i < inf->n_refl; i++)
+                pthread_join(inf->refl[i].thread, NULL);
         inf->started = false;
 }

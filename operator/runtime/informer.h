@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* List then watch one resource into a store, calling handlers on changes; relists on 410
- * and after errors (with backoff), optionally resyncs. One thread per informer; several
- * informers share one client. */
+ * and after errors (with backoff), optionally resyncs. One thread per namespace watched (one for
+ * all namespaces), all into the one store; several informers share one client. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,7 +18,7 @@ struct informer_handlers {
 struct informer_options {
         struct kube_client *client;
         const struct kube_resource *resource;
-        const char *namespace;      /* NULL: all namespaces */
+        const char *namespace;      /* NULL: all namespaces; or one or several, "a,b" */
         const char *label_selector; /* cache only what matches (memory) */
         const char *field_selector;
         long resync_seconds; /* 0: never; else informer_resync() calls on_update(o, o) */

@@ -347,7 +347,16 @@ struct diff {
         struct kobj *old, *new;
 };
 
-int store_replace(struct store *s, struct kobj **objs, size_t n, store_diff_fn fn, void *userdata)
+/* Whether the object of key is in namespace ns (any when ns is NULL) */
+static bool in_scope(const char *key, const char *ns)
+{
+        size_t len = ns ? strlen(ns) : 0;
+
+        return !ns || (strncmp(key, ns, len) == 0 && key[len] == '/');
+}
+
+int store_replace(struct store *s, const char *ns, struct kobj **objs, size_t n, store_diff_fn fn,
+                  void *userdata)
 {
         struct hashmap *incoming = hashmap_new();
         struct diff *d = NULL;
@@ -369,7 +378,7 @@ int store_replace(struct store *s, struct kobj **objs, size_t n, store_diff_fn f
         for (const struct hashmap_entry *e = hashmap_first(s->objects); e;) {
                 const struct hashmap_entry *next = hashmap_next(s->objects, e);
                 struct kobj *old = hashmap_entry_value(e);
-                if (!hashmap_contains(incoming, old->key)) {
+                if (in_scope(old->key, ns) && !hashmap_contains(incoming, old->key)) {
                         hashmap_remove(s->objects, old->key);
                         index_update(s, old, false);
                         d[nd++] = (struct diff){.old = old};

@@ -55,8 +55,10 @@ int store_by_index(struct store *s, const char *index, const char *value, struct
                    size_t *ret_n);
 void store_list_free(struct kobj **list, size_t n);
 
-/* Replace the whole content (a relist). For each difference calls fn(userdata, old, new):
- * (NULL, new) added, (old, new) changed resourceVersion, (old, NULL) gone. fn runs after
- * the store is updated and unlocked. The store takes references of objs[i]. */
+/* Replace the content of namespace ns (NULL: the whole content) by objs (a relist). For each
+ * difference calls fn(userdata, old, new): (NULL, new) added, (old, new) changed
+ * resourceVersion, (old, NULL) gone. fn runs after the store is updated and unlocked. The store
+ * takes references of objs[i]. */
 typedef void (*store_diff_fn)(void *userdata, struct kobj *old, struct kobj *new);
-int store_replace(struct store *s, struct kobj **objs, size_t n, store_diff_fn fn, void *userdata);
+int store_replace(struct store *s, const char *ns, struct kobj **objs, size_t n, store_diff_fn fn,
+                  void *userdata);

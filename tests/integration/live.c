@@ -104,6 +104,12 @@ void live_teardown(void)
 }
 
 static int lease_seconds;
+static const char *watch_list;
+
+void live_watch_namespaces(const char *list)
+{
+        watch_list = list;
+}
 
 void live_lease_seconds(int seconds)
 {
@@ -122,7 +128,7 @@ void live_start_operator(int slot, const char *bin, const char *ns, const char *
                 .kubeconfig = kubeconfig,
                 .lease_ns = ns,
                 .lease_id = "live",
-                .watch_ns = ns,
+                .watch_ns = watch_list ? watch_list : ns,
                 .cache = cache,
                 .keys = "ecdsa",
                 .log_level = "debug", /* scanned for secrets at the end (live_teardown) */

@@ -30,6 +30,9 @@ void live_start_operator(int slot, const char *bin, const char *ns, const char *
 /* Operators started after this hold their Lease for `seconds` (0: the default, 15 s), so that
  * one that is killed is succeeded sooner. */
 void live_lease_seconds(int seconds);
+/* Operators started after this watch the namespaces of `list` ("a,b"; NULL: the one each is
+ * started for, as before). */
+void live_watch_namespaces(const char *list);
 /* The log file of operator `slot`. */
 const char *live_operator_log(int slot);
 /* The port of its /metrics on 127.0.0.1. */

@@ -286,6 +286,78 @@ static void unserved_resource(void)
         free(text);
 }
 
+static void make_ns(const char *name)
+{
+        char body[256];
+        cJSON *o;
+
+        snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"%s\"}}", name);
+        o = cJSON_Parse(body);
+        IT_ASSERT(kube_create(kc, &kube_namespaces, NULL, o, NULL, NULL, NULL) == 0, "namespace %s",
+                  name);
+        cJSON_Delete(o);
+}
+
+static void labelled_cm(const char *in, const char *name)
+{
+        cJSON *o = cJSON_Parse("{\"metadata\":{\"labels\":{\"ko-test\":\"several\"}}}");
+
+        cJSON_AddStringToObject(cJSON_GetObjectItem(o, "metadata"), "name", name);
+        IT_ASSERT(kube_create(kc, &kube_configmaps, in, o, NULL, NULL, NULL) == 0, "%s/%s", in,
+                  name);
+        cJSON_Delete(o);
+}
+
+/* An informer of two namespaces ("a,b", as --watch-namespace): one list and watch each, into one
+ * store; a third namespace's objects never come in; an empty name in the list is refused */
+static void several_namespaces(void)
+{
+        char a[64], b[64], c[64], both[130];
+        struct informer *inf;
+        double t0;
+
+        snprintf(a, sizeof(a), "%s-a", ns);
+        snprintf(b, sizeof(b), "%s-b", ns);
+        snprintf(c, sizeof(c), "%s-c", ns);
+        snprintf(both, sizeof(both), "%s,%s", a, b);
+        make_ns(a);
+        make_ns(b);
+        make_ns(c);
+        IT_ASSERT(informer_new(&(struct informer_options){.client = kc,
+                                                          .resource = &kube_configmaps,
+                                                          .namespace = "x,,y"},
+                               &inf) == -EINVAL,
+                  "an empty namespace in the list");
+        IT_ASSERT(informer_new(&(struct informer_options){.client = kc,
+                                                          .resource = &kube_configmaps,
+                                                          .namespace = both,
+                                                          .label_selector = "ko-test=several"},
+                               &inf) == 0 &&
+                          informer_start(inf) == 0,
+                  "informer of %s", both);
+        for (t0 = itest_now(); !informer_has_synced(inf) && itest_now() - t0 < 30;)
+                usleep(20 * 1000);
+        IT_ASSERT(informer_has_synced(inf), "synced");
+        labelled_cm(a, "one");
+        labelled_cm(b, "two");
+        labelled_cm(c, "three");
+        for (t0 = itest_now(); store_len(informer_store(inf)) < 2 && itest_now() - t0 < 30;)
+                usleep(50 * 1000);
+        usleep(1000 * 1000); /* time for the third, were it watched */
+        IT_ASSERT(store_len(informer_store(inf)) == 2, "%zu objects cached from %s",
+                  store_len(informer_store(inf)), both);
+        IT_ASSERT(kube_delete(kc, &kube_configmaps, b, "two", NULL, NULL) == 0, "delete");
+        for (t0 = itest_now(); store_len(informer_store(inf)) > 1 && itest_now() - t0 < 30;)
+                usleep(50 * 1000);
+        IT_ASSERT(store_len(informer_store(inf)) == 1, "after a delete in %s: %zu", b,
+                  store_len(informer_store(inf)));
+        informer_free(inf);
+        for (const char *const *n = (const char *const[]){a, b, c, NULL}; *n; n++)
+                kube_delete(kc, &kube_namespaces, NULL, *n, NULL, NULL);
+        itest_log("an informer of two namespaces cached theirs (2), not a third's; a delete in one "
+                  "came through");
+}
+
 int main(void)
 {
         struct kube_config_options co = {.kubeconfig = itest_kubeconfig()};
@@ -376,6 +448,7 @@ int main(void)
                   stats.lists, stats.relists_410, stats.events);
 
         informer_free(inf);
+        several_namespaces();
         unserved_resource();
         IT_ASSERT(kube_delete(kc, &kube_namespaces, NULL, ns, NULL, NULL) == 0, "cleanup");
         kube_client_free(kc);

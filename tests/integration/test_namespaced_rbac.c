@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The operator of one namespace with only the RBAC of bundle/namespaced/ (its user is not in
- * system:masters): the ClusterRole karmada-operator bound in the watched namespace only, the
- * cluster-scoped karmada-operator-cluster bound cluster-wide, the leader-election Role. An
- * instance gets Ready and is deleted again with 0 requests of the operator denied (the API
- * server's audit log), and the operator's user cannot read a Secret of another namespace. */
+/* The operator of two namespaces (--watch-namespace a,b) with only the RBAC of
+ * bundle/namespaced/ (its user is not in system:masters): the ClusterRole karmada-operator bound
+ * in each watched namespace only, the cluster-scoped karmada-operator-cluster bound
+ * cluster-wide, the leader-election Role. An instance in each gets Ready and is deleted again
+ * with 0 requests of the operator denied (the API server's audit log), and the operator's user
+ * cannot read a Secret of another namespace. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "util/yaml.h"
 
 static const char *ns;
-static char user[128];
+static char ns2[80], user[128];
 
 /* The rules of the document of kind and name in bundle/namespaced/ */
 static cJSON *rules_of(const cJSON *docs, const char *kind, const char *name)
@@ -36,18 +37,12 @@ static cJSON *rules_of(const cJSON *docs, const char *kind, const char *name)
         return NULL;
 }
 
-/* role_kind `name` with rules, bound to the user: by a RoleBinding in ns, or cluster-wide */
-static void grant(const char *role_kind, const char *name, cJSON *rules, bool in_ns)
+/* A binding of role_kind `name` to the user: a RoleBinding in `in`, or cluster-wide (NULL) */
+static void bind(const char *role_kind, const char *name, const char *in)
 {
-        const struct kube_resource *rr =
-                strcmp(role_kind, "Role") == 0 ? &kube_roles : &kube_clusterroles;
-        cJSON *role = cJSON_CreateObject(), *b = cJSON_CreateObject(), *ref, *subj;
+        cJSON *b = cJSON_CreateObject(), *ref, *subj;
         struct kube_status st;
 
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(role, "metadata"), "name", name);
-        cJSON_AddItemToObject(role, "rules", rules);
-        IT_ASSERT(kube_create(live_kc, rr, ns, role, NULL, NULL, &st) == 0, "%s %s: %s", role_kind,
-                  name, st.message);
         cJSON_AddStringToObject(cJSON_AddObjectToObject(b, "metadata"), "name", name);
         ref = cJSON_AddObjectToObject(b, "roleRef");
         cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
@@ -58,11 +53,30 @@ static void grant(const char *role_kind, const char *name, cJSON *rules, bool in
         cJSON_AddStringToObject(subj, "kind", "User");
         cJSON_AddStringToObject(subj, "name", user);
         cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "subjects"), subj);
-        IT_ASSERT(kube_create(live_kc, in_ns ? &kube_rolebindings : &kube_clusterrolebindings, ns,
-                              b, NULL, NULL, &st) == 0,
-                  "binding %s: %s", name, st.message);
-        cJSON_Delete(role);
+        IT_ASSERT(kube_create(live_kc, in ? &kube_rolebindings : &kube_clusterrolebindings, in, b,
+                              NULL, NULL, &st) == 0,
+                  "binding %s in %s: %s", name, in ? in : "the cluster", st.message);
         cJSON_Delete(b);
+}
+
+/* role_kind `name` with rules (a Role in ns), bound to the user: by a RoleBinding in each
+ * namespace of `in` (NULL-terminated), or cluster-wide (in NULL) */
+static void grant(const char *role_kind, const char *name, cJSON *rules, const char *const *in)
+{
+        const struct kube_resource *rr =
+                strcmp(role_kind, "Role") == 0 ? &kube_roles : &kube_clusterroles;
+        cJSON *role = cJSON_CreateObject();
+        struct kube_status st;
+
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(role, "metadata"), "name", name);
+        cJSON_AddItemToObject(role, "rules", rules);
+        IT_ASSERT(kube_create(live_kc, rr, ns, role, NULL, NULL, &st) == 0, "%s %s: %s", role_kind,
+                  name, st.message);
+        cJSON_Delete(role);
+        if (!in)
+                bind(role_kind, name, NULL);
+        for (; in && *in; in++)
+                bind(role_kind, name, *in);
 }
 
 static void grant_as_bundled(char *cluster_name, size_t size)
@@ -77,12 +91,14 @@ static void grant_as_bundled(char *cluster_name, size_t size)
                           yaml_parse_stream(text, len, path, NULL, &docs, err, sizeof(err)) == 0,
                   "%s: %s", path, err);
         snprintf(name, sizeof(name), "%s-operator", ns);
-        grant("ClusterRole", name, rules_of(docs, "ClusterRole", "karmada-operator"), true);
+        grant("ClusterRole", name, rules_of(docs, "ClusterRole", "karmada-operator"),
+              (const char *const[]){ns, ns2, NULL});
         snprintf(cluster_name, size, "%s-cluster", ns);
         grant("ClusterRole", cluster_name,
-              rules_of(docs, "ClusterRole", "karmada-operator-cluster"), false);
+              rules_of(docs, "ClusterRole", "karmada-operator-cluster"), NULL);
         snprintf(name, sizeof(name), "%s-leases", ns);
-        grant("Role", name, rules_of(docs, "Role", "karmada-operator-leader-election"), true);
+        grant("Role", name, rules_of(docs, "Role", "karmada-operator-leader-election"),
+              (const char *const[]){ns, NULL});
         cJSON_Delete(docs);
         free(text);
 }
@@ -110,23 +126,35 @@ static void no_secret_elsewhere(void)
 int main(void)
 {
         struct audit_counts c;
-        char cluster_role[128];
+        char cluster_role[128], watch[160];
+        double t1, t2;
         long mark;
 
         live_setup();
         audit_restricted_user();
         snprintf(user, sizeof(user), "%s", strrchr(audit_operator_kubeconfig(), '/') + 1);
         ns = itest_unique_name("nsrbac");
+        snprintf(ns2, sizeof(ns2), "%s-b", ns);
+        snprintf(watch, sizeof(watch), "%s,%s", ns, ns2);
         live_make_ns(ns);
+        live_make_ns(ns2);
         grant_as_bundled(cluster_role, sizeof(cluster_role));
         no_secret_elsewhere();
         mark = audit_mark();
+        live_watch_namespaces(watch);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
         live_create_instance(ns, "nsr", NULL);
-        itest_log("Ready with the namespaced RBAC only in %.1fs",
-                  live_wait_condition(ns, "nsr", "Ready", "True", 240));
-        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "nsr", NULL, NULL) == 0, "delete");
+        live_create_instance(ns2, "nsr2", NULL);
+        t1 = live_wait_condition(ns, "nsr", "Ready", "True", 240);
+        t2 = live_wait_condition(ns2, "nsr2", "Ready", "True", 240);
+        itest_log("Ready with the namespaced RBAC only, watching %s: in %.1fs, the other %.1fs "
+                  "later",
+                  watch, t1, t2);
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "nsr", NULL, NULL) == 0 &&
+                          kube_delete(live_kc, &karmada_karmadas, ns2, "nsr2", NULL, NULL) == 0,
+                  "delete");
         live_wait_deleted(ns, "nsr", 120);
+        live_wait_deleted(ns2, "nsr2", 120);
         audit_count(mark, &c);
         IT_ASSERT(c.requests > 30 && c.denied == 0, "%d requests, %d denied: %s", c.requests,
                   c.denied, c.summary);

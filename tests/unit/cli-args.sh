@@ -2,7 +2,8 @@
 # The binary's own argument checks: what is wrong is said and the exit status says so;
 # `render` resolves releases through the catalog entries it is given; `releases` lists the
 # built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else,
-# and refuses --sealed without a key of 32 bytes.
+# and refuses --sealed without a key of 32 bytes; `run` refuses a --watch-namespace that is not
+# a list of namespace names.
 #   tests/unit/cli-args.sh BINARY
 set -euo pipefail
 bin=$1
@@ -34,6 +35,11 @@ expect 2 "BACKUP_ENCRYPTION_KEY" env AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=s
         BACKUP_ENCRYPTION_KEY=c2hvcnQ= "$bin" "${sealed[@]}"
 expect 2 "--operator-image=" "$bin" run --operator-image ""
 expect 2 "--operator-image=a b" "$bin" run --operator-image "a b"
+# --watch-namespace: namespace names, separated by commas, each once
+for bad in "a,,b" "a,b,a" "Upper" "x-" ",a"; do
+        expect 2 "--watch-namespace=$bad" "$bin" run --watch-namespace "$bad"
+done
+expect 1 "cannot load" "$bin" run --watch-namespace "team-a,team-b" --kubeconfig "$dir/none"
 # render against the release catalog: an entry (-f's own or --release FILE) gives its images;
 # a bad entry or a release nobody has is said, naming the field
 cat >"$dir/cr.yaml" <<'EOF'

@@ -156,10 +156,10 @@ static void test_replace_reports_adds_changes_and_deletes(void **state)
         struct kobj **l;
         size_t n;
 
-        assert_int_equal(store_replace(s, first, 3, on_diff, &d), 0);
+        assert_int_equal(store_replace(s, NULL, first, 3, on_diff, &d), 0);
         assert_int_equal(d.added, 3);
         memset(&d, 0, sizeof(d));
-        assert_int_equal(store_replace(s, second, 3, on_diff, &d), 0);
+        assert_int_equal(store_replace(s, NULL, second, 3, on_diff, &d), 0);
         assert_int_equal(d.added, 1);   /* d */
         assert_int_equal(d.updated, 1); /* b: new resourceVersion; a unchanged is not reported */
         assert_int_equal(d.deleted, 1); /* c */
@@ -172,6 +172,32 @@ static void test_replace_reports_adds_changes_and_deletes(void **state)
                 kobj_unref(first[i]);
                 kobj_unref(second[i]);
         }
+        store_free(s);
+}
+
+/* A relist of one namespace (an informer of several) leaves the others' objects alone */
+static void test_replace_of_one_namespace_keeps_the_others(void **state)
+{
+        struct store *s = new_store();
+        struct kobj *first[] = {obj("a", "x", "1", "x", "u"), obj("b", "x", "1", "x", "u"),
+                                obj("ab", "x", "1", "x", "u")};
+        struct kobj *relist_a[] = {obj("a", "y", "1", "x", "u")};
+        struct diffs d = {0};
+        struct kobj *got;
+
+        assert_int_equal(store_replace(s, NULL, first, 3, on_diff, &d), 0);
+        memset(&d, 0, sizeof(d));
+        assert_int_equal(store_replace(s, "a", relist_a, 1, on_diff, &d), 0);
+        assert_int_equal(d.added, 1);   /* a/y */
+        assert_int_equal(d.deleted, 1); /* a/x, not b/x nor ab/x */
+        assert_string_equal(d.last_deleted, "a/x");
+        assert_int_equal(store_len(s), 3);
+        got = store_get(s, "ab/x");
+        assert_non_null(got);
+        kobj_unref(got);
+        for (int i = 0; i < 3; i++)
+                kobj_unref(first[i]);
+        kobj_unref(relist_a[0]);
         store_free(s);
 }
 
@@ -268,6 +294,7 @@ int main(void)
                 cmocka_unit_test(test_upsert_get_delete_and_references),
                 cmocka_unit_test(test_indexes_follow_updates),
                 cmocka_unit_test(test_replace_reports_adds_changes_and_deletes),
+                cmocka_unit_test(test_replace_of_one_namespace_keeps_the_others),
                 cmocka_unit_test(test_readers_and_writers_at_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
