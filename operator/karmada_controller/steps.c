@@ -218,7 +218,7 @@ static void step_unavailable(struct step *s, const char *kind, const char *name,
                 return;
         s->degraded = true;
         snprintf(s->degraded_reason, sizeof(s->degraded_reason), KO_COMPONENT_UNAVAILABLE);
-        snprintf(s->degraded_message, sizeof(s->degraded_message), "%s", s->message);
+        snprintf(s->degraded_message, sizeof(s->degraded_message), "%s %s: %s", kind, name, why);
 }
 
 /* A step's objects in the host cluster: applied where they differ from what is observed, then
