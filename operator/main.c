@@ -71,7 +71,8 @@ static const char usage_text[] =
         "  --concurrency N              Karmada objects reconciled in parallel (default "
         "5)\n"
         "  --watch-namespace NS[,NS...] only the Karmada objects of these namespaces\n"
-        "                               (default: all namespaces)\n"
+        "                               (default: $WATCH_NAMESPACE, set from OLM's\n"
+        "                               olm.targetNamespaces; empty or unset: all)\n"
         "  --leader-elect BOOL          run leader election, so only one replica acts "
         "(default true)\n"
         "  --leader-election-namespace NS\n"
@@ -349,6 +350,25 @@ static int operator_option(int c, char *arg, struct run_args *a)
         return r;
 }
 
+/* No --watch-namespace: $WATCH_NAMESPACE (OLM's olm.targetNamespaces, through the Deployment),
+ * unless it is empty (all namespaces) */
+static int watch_namespace_env(struct run_args *a)
+{
+        const char *v = secure_getenv("WATCH_NAMESPACE");
+
+        if (!v || !*v)
+                return 0;
+        if (!namespaces_valid(v)) {
+                fprintf(stderr,
+                        "karmada-operator: WATCH_NAMESPACE=%s: want namespace names (DNS labels), "
+                        "separated by commas, each once\n",
+                        v);
+                return -EINVAL;
+        }
+        a->watch_namespace = v;
+        return 0;
+}
+
 static int parse_run(int argc, char **argv, struct run_args *a)
 {
         static const struct option opts[] = {
@@ -401,6 +421,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         }
         if (!a->cache_dir)
                 a->cache_dir = default_cache_dir(a->cache_buf, sizeof(a->cache_buf));
+        if (r == 0 && !a->watch_namespace)
+                r = watch_namespace_env(a);
         if (r == 0 && optind < argc) {
                 fprintf(stderr, "karmada-operator run: unexpected argument '%s'\n", argv[optind]);
                 r = -EINVAL;

@@ -160,12 +160,15 @@ static const cJSON *find_named(const cJSON *docs, const char *kind, const char *
 }
 
 /* Every rule of the operator's two ClusterRoles: what OLM grants it cluster-wide */
-static cJSON *cluster_rules(const cJSON *rbac)
+/* The CSV's permissions: what lives in namespaces (the ClusterRole karmada-operator) and the
+ * leader election's Role. OLM grants them in the target namespaces of the OperatorGroup (and
+ * its own), or cluster-wide when it targets all namespaces. */
+static cJSON *namespaced_rules(const cJSON *rbac)
 {
         cJSON *all = cJSON_Duplicate(get(find_named(rbac, "ClusterRole", PACKAGE), "rules"), true);
         const cJSON *r;
 
-        cJSON_ArrayForEach (r, get(find_named(rbac, "ClusterRole", CLUSTER_ROLE), "rules"))
+        cJSON_ArrayForEach (r, get(find_kind(rbac, "Role"), "rules"))
                 cJSON_AddItemToArray(all, cJSON_Duplicate(r, true));
         return all;
 }
@@ -448,12 +451,14 @@ int main(int argc, char **argv)
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "deployments"), d);
                 perm = cJSON_CreateObject();
                 cJSON_AddStringToObject(perm, "serviceAccountName", PACKAGE);
-                cJSON_AddItemToObject(perm, "rules", cluster_rules(rbac));
+                cJSON_AddItemToObject(
+                        perm, "rules",
+                        cJSON_Duplicate(get(find_named(rbac, "ClusterRole", CLUSTER_ROLE), "rules"),
+                                        true));
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "clusterPermissions"), perm);
                 perm = cJSON_CreateObject();
                 cJSON_AddStringToObject(perm, "serviceAccountName", PACKAGE);
-                cJSON_AddItemToObject(perm, "rules",
-                                      cJSON_Duplicate(get(find_kind(rbac, "Role"), "rules"), true));
+                cJSON_AddItemToObject(perm, "rules", namespaced_rules(rbac));
                 cJSON_AddItemToArray(cJSON_AddArrayToObject(is, "permissions"), perm);
         }
         set(spec, "install", install);

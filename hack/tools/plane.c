@@ -8,7 +8,8 @@
  *                 binary for (etcd, kube-apiserver, kube-controller-manager, karmada-*) runs
  *                 as a process with the rendered command line, after its init containers (run
  *                 to their end each time the pod starts anew, with their env - values,
- *                 fields, Secret keys - as environment): Secret and ConfigMap volumes become
+ *                 fields (name, namespace, addresses, the template's annotations and labels),
+ *                 Secret keys - as environment): Secret and ConfigMap volumes become
  *                 files in a private directory (0700) and their mount paths in the arguments
  *                 point there, emptyDir and claims become directories, $(VAR) is expanded from
  *                 the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A
@@ -700,6 +701,32 @@ static char *secret_key(struct plane *pl, const char *ns, const char *name, cons
         return out;
 }
 
+/* A field reference of the downward API: the pod's name, namespace and addresses, and
+ * metadata.annotations['key'] and metadata.labels['key'] of its template ("" when missing) */
+static const char *field_value(const struct pod *pod, const char *field)
+{
+        static const char *const maps[] = {"metadata.annotations['", "metadata.labels['"};
+        char key[256];
+
+        if (strcmp(field, "metadata.name") == 0)
+                return pod->name;
+        if (strcmp(field, "metadata.namespace") == 0)
+                return pod->ns;
+        if (strcmp(field, "status.podIP") == 0)
+                return pod->ip;
+        if (strcmp(field, "status.hostIP") == 0)
+                return "127.0.0.1";
+        for (int i = 0; i < 2; i++) {
+                size_t n = strlen(maps[i]), len = strlen(field);
+                if (strncmp(field, maps[i], n) != 0 || len < n + 2 ||
+                    strcmp(field + len - 2, "']") != 0 || len - n - 2 >= sizeof(key))
+                        continue;
+                snprintf(key, sizeof(key), "%.*s", (int)(len - n - 2), field + n);
+                return json_str(i ? pod->labels : pod->annotations, key, NULL) ?: "";
+        }
+        return "";
+}
+
 /* A container's env (values, field references, Secret keys) into env; -1 when a Secret it
  * needs is not there (yet). */
 static int container_env(struct plane *pl, const struct pod *pod, const cJSON *c, cJSON *env)
@@ -715,11 +742,7 @@ static int container_env(struct plane *pl, const struct pod *pod, const cJSON *c
                 if (!name)
                         continue;
                 if (!v && field)
-                        v = strcmp(field, "metadata.name") == 0        ? pod->name
-                            : strcmp(field, "metadata.namespace") == 0 ? pod->ns
-                            : strcmp(field, "status.podIP") == 0       ? pod->ip
-                            : strcmp(field, "status.hostIP") == 0      ? "127.0.0.1"
-                                                                       : "";
+                        v = field_value(pod, field);
                 if (!v && skr) {
                         secret = secret_key(pl, pod->ns, json_str(skr, "name", NULL),
                                             json_str(skr, "key", NULL));

@@ -11,8 +11,11 @@
  *      writes (the API server's audit log) and keep their generation;
  *   4. uninstall (Subscription and CSV deleted): the operator's Deployment goes; the CRDs, the
  *      Karmada and its control plane stay and serve;
- *   5. installed again with manual approval: no CSV until the InstallPlan is approved; then the
- *      new operator adopts the running instance with 0 writes;
+ *   5. installed again with manual approval, its OperatorGroup targeting the instance's
+ *      namespace only (SingleNamespace: OLM grants the CSV's permissions there, and the operator
+ *      reads olm.targetNamespaces through $WATCH_NAMESPACE): no CSV until the InstallPlan is
+ *      approved; then no ClusterRole bound to the operator grants Secrets, and the new operator
+ *      adopts the running instance with 0 writes;
  *   6. deleting the instance works through the reinstalled operator.
  * Throughout, no request of the operator is denied (audit log) and no authentication fails. */
 #include <errno.h>
@@ -134,11 +137,20 @@ static void wait_leader(const char * not, char *buf, size_t size, double timeout
         }
 }
 
-static void subscribe(const char *approval, const char *starting)
+/* An OperatorGroup of every namespace (target NULL) or of one, and a Subscription */
+static void subscribe(const char *approval, const char *starting, const char *target)
 {
-        live_create_object(&operatorgroups, OP_NS,
-                           "{\"apiVersion\":\"operators.coreos.com/v1\",\"kind\":\"OperatorGroup\","
-                           "\"metadata\":{\"name\":\"" PKG "\"},\"spec\":{}}");
+        if (target)
+                live_create_object(&operatorgroups, OP_NS,
+                                   "{\"apiVersion\":\"operators.coreos.com/v1\",\"kind\":"
+                                   "\"OperatorGroup\",\"metadata\":{\"name\":\"" PKG "\"},"
+                                   "\"spec\":{\"targetNamespaces\":[\"%s\"]}}",
+                                   target);
+        else
+                live_create_object(&operatorgroups, OP_NS,
+                                   "{\"apiVersion\":\"operators.coreos.com/v1\",\"kind\":"
+                                   "\"OperatorGroup\",\"metadata\":{\"name\":\"" PKG "\"},"
+                                   "\"spec\":{}}");
         live_create_object(&subscriptions, OP_NS,
                            "{\"apiVersion\":\"operators.coreos.com/v1alpha1\",\"kind\":"
                            "\"Subscription\",\"metadata\":{\"name\":\"" PKG "\"},\"spec\":{"
@@ -380,7 +392,42 @@ static void no_failed_authentication(long before, const char *when)
         IT_ASSERT(failed == 0, "%ld failed authentications at the API server (%s)", failed, when);
 }
 
-/* Subscribed with manual approval: nothing installed until the plan is approved */
+/* The operator's ServiceAccount reads no Secret cluster-wide: no ClusterRole bound to it
+ * (OLM's, from the CSV's clusterPermissions) names secrets */
+static void no_cluster_wide_secrets(void)
+{
+        cJSON *list = NULL;
+        const cJSON *b, *subj;
+        int bound = 0;
+
+        IT_ASSERT(kube_list(live_kc, &kube_clusterrolebindings, NULL, NULL, &list, NULL) == 0,
+                  "list ClusterRoleBindings");
+        cJSON_ArrayForEach (b, cJSON_GetObjectItem(list, "items")) {
+                cJSON_ArrayForEach (subj, cJSON_GetObjectItem(b, "subjects")) {
+                        cJSON *role;
+                        char *rules;
+                        if (strcmp(json_str(subj, "kind", NULL) ?: "", "ServiceAccount") != 0 ||
+                            strcmp(json_str(subj, "name", NULL) ?: "", PKG) != 0 ||
+                            strcmp(json_str(subj, "namespace", NULL) ?: "", OP_NS) != 0)
+                                continue;
+                        role = get(&kube_clusterroles, NULL, json_str(b, "roleRef", "name"));
+                        rules = cJSON_PrintUnformatted(cJSON_GetObjectItem(role, "rules"));
+                        IT_ASSERT(rules && !strstr(rules, "\"secrets\""),
+                                  "ClusterRole %s, bound cluster-wide to the operator, grants "
+                                  "secrets: %s",
+                                  json_str(b, "roleRef", "name"), rules ? rules : "");
+                        bound++;
+                        free(rules);
+                        cJSON_Delete(role);
+                }
+        }
+        cJSON_Delete(list);
+        itest_log("SingleNamespace: %d ClusterRoles bound to the operator, none grants secrets",
+                  bound);
+}
+
+/* Subscribed with manual approval, the OperatorGroup targeting the instance's namespace only
+ * (SingleNamespace): nothing installed until the plan is approved */
 static void manual(void)
 {
         char name[64], buf[128], phase[64], before[128];
@@ -390,7 +437,7 @@ static void manual(void)
 
         snprintf(name, sizeof(name), PKG ".v%s", v1);
         incluster_seed_cache(OP_NS, PKG);
-        subscribe("Manual", v1);
+        subscribe("Manual", v1, ns);
         while (!(plan = plan_for(name)) ||
                strcmp(json_str(plan, "status", "phase") ?: "", "RequiresApproval") != 0) {
                 cJSON_Delete(plan);
@@ -412,6 +459,7 @@ static void manual(void)
         wait_leader(before, buf, sizeof(buf), 120);
         itest_log("approved: " PKG ".v%s Succeeded after %.1fs; %s leads", v1, t, buf);
         cJSON_Delete(plan);
+        no_cluster_wide_secrets();
         no_writes_since(mark, gen, "a reinstall (manual approval) finding the instance running");
 }
 
@@ -489,7 +537,7 @@ int main(void)
         atexit(cleanup);
         incluster_seed_cache(OP_NS, PKG);
         lease_holder(before, sizeof(before)); /* a pod of a test before may have held it */
-        subscribe("Automatic", v0);
+        subscribe("Automatic", v0, NULL);
         t0 = itest_now();
         itest_log("Subscription (automatic) to CSV Succeeded: %.1fs", wait_csv(v0, 180));
         check_install(v0, registry);

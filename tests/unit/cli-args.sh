@@ -40,6 +40,10 @@ for bad in "a,,b" "a,b,a" "Upper" "x-" ",a"; do
         expect 2 "--watch-namespace=$bad" "$bin" run --watch-namespace "$bad"
 done
 expect 1 "cannot load" "$bin" run --watch-namespace "team-a,team-b" --kubeconfig "$dir/none"
+# or from $WATCH_NAMESPACE (OLM's olm.targetNamespaces), the flag winning; empty: all
+expect 2 "WATCH_NAMESPACE=a,,b" env WATCH_NAMESPACE=a,,b "$bin" run
+expect 1 "cannot load" env WATCH_NAMESPACE=a,,b "$bin" run --watch-namespace a --kubeconfig "$dir/none"
+expect 1 "cannot load" env WATCH_NAMESPACE= "$bin" run --kubeconfig "$dir/none"
 # render against the release catalog: an entry (-f's own or --release FILE) gives its images;
 # a bad entry or a release nobody has is said, naming the field
 cat >"$dir/cr.yaml" <<'EOF'
