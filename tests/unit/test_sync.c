@@ -105,16 +105,24 @@ static void test_stamp_catches_removed_fields(void **state)
         cJSON_Delete(smaller);
 }
 
-static bool rolled(const char *json)
+/* f (sync_rollout_done or _lost) of the workload in json; what it says into why */
+static bool on(bool (*f)(const cJSON *, char *, size_t), const char *json, char why[256])
 {
         cJSON *o = cJSON_Parse(json);
-        char why[256];
         bool r;
 
         assert_non_null(o);
-        r = sync_rollout_done(o, why, sizeof(why));
+        why[0] = '\0';
+        r = f(o, why, 256);
         cJSON_Delete(o);
         return r;
+}
+
+static bool rolled(const char *json)
+{
+        char why[256];
+
+        return on(sync_rollout_done, json, why);
 }
 
 static void test_rollout_is_finished_only_when_all_replicas_are_new_and_ready(void **state)
@@ -157,15 +165,11 @@ static void test_rollout_is_finished_only_when_all_replicas_are_new_and_ready(vo
 
 static bool lost(const char *json)
 {
-        cJSON *o = cJSON_Parse(json);
-        char why[256] = "";
-        bool r;
+        char why[256];
+        bool r = on(sync_rollout_lost, json, why);
 
-        assert_non_null(o);
-        r = sync_rollout_lost(o, why, sizeof(why));
         if (r)
                 assert_non_null(strstr(why, "replicas ready"));
-        cJSON_Delete(o);
         return r;
 }
 
