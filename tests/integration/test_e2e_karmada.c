@@ -175,33 +175,60 @@ static double wait_ready(const char *name, const char *want, const char *reason,
         return wait_condition(name, "Ready", want, reason, timeout);
 }
 
+/* Whether a Warning ComponentUnavailable event of the instance names step (its note
+ * "<step>: ...") */
+static bool went_unavailable(const cJSON *list, const char *name, const char *step)
+{
+        const cJSON *e;
+
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem(list, "items"))
+                if (strcmp(str_at(e, "regarding", "name"), name) == 0 &&
+                    strcmp(str_at(e, "reason", NULL), "ComponentUnavailable") == 0 &&
+                    strncmp(str_at(e, "note", NULL), step, strlen(step)) == 0 &&
+                    str_at(e, "note", NULL)[strlen(step)] == ':')
+                        return true;
+        return false;
+}
+
 /* Each milestone of an install is one Event, sent once: a reconcile that reads the Karmada
  * object from a cache not yet showing its last status write must not see the condition flip
- * again (which would also move its lastTransitionTime). */
+ * again (which would also move its lastTransitionTime). A component that really crashed after
+ * it was ready (ko-plane restarts it; a controller that started before its API server's name
+ * resolved exits) is ready a second time: allowed only with its ComponentUnavailable Warning.
+ * Returns the events sent, repeats counted. */
 static int milestones_once(const char *name)
 {
         cJSON *list = NULL;
         const cJSON *e;
         char seen[4096] = ",";
-        int n = 0;
+        int n = 0, distinct = 0;
 
         IT_ASSERT(kube_list(kc, &kube_events, ns, NULL, &list, NULL) == 0, "list events");
         cJSON_ArrayForEach (e, cJSON_GetObjectItem(list, "items")) {
-                char key[160];
+                const cJSON *count = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "series"), "count");
+                char key[160], step[128];
+                bool again;
 
                 if (strcmp(str_at(e, "reportingController", NULL), "karmada-operator") != 0 ||
                     strcmp(str_at(e, "regarding", "name"), name) != 0 ||
                     strcmp(str_at(e, "type", NULL), "Normal") != 0)
                         continue;
-                IT_ASSERT(!cJSON_GetObjectItem(e, "series"), "event %s repeated: series %s",
-                          str_at(e, "reason", NULL),
-                          cJSON_PrintUnformatted(cJSON_GetObjectItem(e, "series")));
                 snprintf(key, sizeof(key), ",%s,", str_at(e, "reason", NULL));
-                IT_ASSERT(strstr(seen, key) == NULL, "event %s sent twice", key);
-                snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", key + 1);
-                n++;
+                again = cJSON_IsNumber(count) || strstr(seen, key);
+                snprintf(step, sizeof(step), "%s", str_at(e, "note", NULL));
+                if (strstr(step, " is ready"))
+                        *strstr(step, " is ready") = '\0';
+                IT_ASSERT(
+                        !again || went_unavailable(list, name, step),
+                        "event %s repeated (series %s) with no ComponentUnavailable of %s between",
+                        str_at(e, "reason", NULL),
+                        cJSON_PrintUnformatted(cJSON_GetObjectItem(e, "series")), step);
+                if (!strstr(seen, key))
+                        snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", key + 1);
+                n += cJSON_IsNumber(count) ? count->valueint : 1;
+                distinct++;
         }
-        IT_ASSERT(n >= 2, "milestone events of %s: %d", name, n);
+        IT_ASSERT(distinct >= 2, "milestone events of %s: %d", name, distinct);
         cJSON_Delete(list);
         return n;
 }
@@ -222,9 +249,9 @@ static void check_milestones_once(const char *const *names)
         recorded = prom_sum(&d, "karmada_operator_events_total", "type=\"Normal\"");
         prom_doc_free(&d);
         strbuf_free(&sb);
-        IT_ASSERT(recorded == sent, "%.0f Normal events recorded, %d distinct ones sent", recorded,
-                  sent);
-        itest_log("%d milestone events, each recorded and sent once", sent);
+        IT_ASSERT(recorded == sent, "%.0f Normal events recorded, %d sent (repeats counted)",
+                  recorded, sent);
+        itest_log("%d milestone events sent, as many recorded", sent);
 }
 
 static cJSON *list_instance(const struct kube_resource *r, const char *instance)
