@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The host cluster's etcd stopped for 30 s while the operator installs an instance (label
- * "fault"; it runs alone: the whole cluster loses its store). Nothing can be written to the
- * API server then, the instance's status included, so what says so is the operator itself:
+ * "fault"; on a cluster of its own, fixture fault_cluster: the whole cluster loses its store).
+ * Nothing can be written to the API server then, the instance's status included, so what says so is
+ * the operator itself:
  *   - the leader cannot renew its Lease: it says so and exits 1 within the renew deadline and
  *     a margin (no crash; a supervisor, here the test, starts it again after 1 s, as a kubelet
  *     would);

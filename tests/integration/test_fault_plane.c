@@ -7,7 +7,7 @@
  *   - then Degraded=False and Ready=True once it serves again, within 120 s;
  *   - a ConfigMap written in the Karmada API server before the kills reads back the same.
  * And an instance that cannot progress (its Karmada API server cannot be scheduled) costs no
- * write while it waits: 0 in 15 s, counted by the API server's audit log (each reconcile issued
+ * write while it waits: 0 in 12 s, counted by the API server's audit log (each reconcile issued
  * its kubeconfigs' certificate anew, and status.certificates listed it, once every 5 s). */
 #include <dirent.h>
 #include <fcntl.h>
@@ -120,11 +120,11 @@ static void stuck_writes_nothing(void)
         live_condition(ns, "stuck", "Ready", cond, sizeof(cond));
         sleep(2); /* the last status write of the step that found it */
         mark = audit_mark();
-        sleep(15);
+        sleep(12);
         audit_count(mark, &c);
-        IT_ASSERT(c.writes == 0, "%d writes in 15 s while an instance waits: %s", c.writes,
+        IT_ASSERT(c.writes == 0, "%d writes in 12 s while an instance waits: %s", c.writes,
                   c.summary);
-        itest_log("an instance waiting (Ready %.100s): 0 writes in 15 s (%d other requests: %s)",
+        itest_log("an instance waiting (Ready %.100s): 0 writes in 12 s (%d other requests: %s)",
                   cond, c.requests, c.requests ? c.summary : "none");
 }
 
