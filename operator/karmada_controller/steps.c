@@ -200,11 +200,12 @@ static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct des
  * it had rolled out became unavailable since */
 static bool step_was_ready(const struct pass *p, const struct step *s)
 {
-        const cJSON *c = condition_get(json_at(p->status, "conditions", NULL), s->rec->condition),
+        const cJSON *c = s->rec->condition ? condition_get(json_at(p->status, "conditions", NULL),
+                                                           s->rec->condition)
+                                           : NULL,
                     *gen = json_at(c, "observedGeneration", NULL);
 
-        return s->rec->condition && cJSON_IsNumber(gen) &&
-               (long long)gen->valuedouble == p->k->generation &&
+        return cJSON_IsNumber(gen) && (long long)gen->valuedouble == p->k->generation &&
                (strcmp(json_str(c, "status", NULL) ?: "", "True") == 0 ||
                 strcmp(json_str(c, "reason", NULL) ?: "", KO_COMPONENT_UNAVAILABLE) == 0);
 }
