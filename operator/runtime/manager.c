@@ -40,7 +40,6 @@ struct manager {
         } cleanups[MAX_PARTS];
         size_t n_cleanups;
         atomic_bool controllers_started;
-        atomic_bool lost_leadership;
         atomic_bool stop_requested;
         atomic_llong heartbeat_ms;
         sigset_t signals;
@@ -167,11 +166,16 @@ static void on_started_leading(void *userdata)
         (void)userdata;
 }
 
+/* Leadership lost: exit 1 at once, from the elector's thread, as client-go's users do. Waiting
+ * for in-flight reconciles would let them write without the lease (while a new leader acts),
+ * and the main loop may itself be inside a request to an API server that does not answer (an
+ * Event, up to the request timeout). Nothing is lost: the operator is safe to kill, and a fresh
+ * process starts clean as a standby. */
 static void on_stopped_leading(void *userdata)
 {
-        struct manager *m = userdata;
-
-        atomic_store(&m->lost_leadership, true);
+        (void)userdata;
+        log_error("exiting: another replica may lead now");
+        _exit(1);
 }
 
 int manager_new(const struct manager_options *o, struct manager **ret)
@@ -432,7 +436,7 @@ static void stop_parts(struct manager *m)
                     !controller_stop(m->controllers[i], m->o.shutdown_timeout_ms))
                         log_warn("reconciles still running at shutdown; exiting without them");
         events_flush(m->events);
-        if (m->leader && !atomic_load(&m->lost_leadership))
+        if (m->leader)
                 leader_release(m->leader);
         for (size_t i = 0; i < m->n_informers; i++)
                 informer_request_stop(m->informers[i]);
@@ -474,7 +478,6 @@ int manager_run(struct manager *m)
         uint64_t wd_usec = notify_watchdog_interval_usec();
         long long last_wd = 0, last_status = 0;
         bool ready_sent = false;
-        int status = 0;
 
         if (start_parts(m) < 0)
                 return 1;
@@ -493,13 +496,9 @@ int manager_run(struct manager *m)
                 }
                 if (atomic_load(&m->stop_requested))
                         break;
-                if (atomic_load(&m->lost_leadership)) {
-                        status = 1; /* a fresh process starts clean as a standby */
-                        break;
-                }
                 tick(m, now, wd_usec, &ready_sent, &last_wd, &last_status);
         }
         stop_parts(m);
-        log_info("stopped", "status", status ? "leadership lost" : "ok");
-        return status;
+        log_info("stopped");
+        return 0;
 }

@@ -45,7 +45,8 @@ int manager_add_controller(struct manager *m, struct controller *c);
 /* Call fn(data) when the manager is freed, after its parts (last added, first called). */
 int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data);
 
-/* Run until SIGTERM/SIGINT (exit status 0) or until leadership is lost (1). */
+/* Run until SIGTERM/SIGINT (returns 0, after a graceful stop). Leadership lost: the process
+ * exits 1 at once (in-flight reconciles are abandoned: they would act without the lease). */
 int manager_run(struct manager *m);
 /* Ask manager_run() to return (as on SIGTERM); callable from any thread. */
 void manager_request_stop(struct manager *m);
