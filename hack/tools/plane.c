@@ -18,18 +18,21 @@
  *                 files take their new content in place 5 s after it changed, as a kubelet
  *                 refreshes them (subPath mounts keep the old file); a crash restarts it with
  *                 backoff (1 s, doubled to 30 s; afresh after 20 s of running). One pod per
- * workload. A Deployment that rolls with surge (the default RollingUpdate below 4 replicas) and
- * runs a generic API server (kube-apiserver, karmada-aggregated-apiserver; run with
- * --permit-port-sharing) starts its new process beside the old one, at the same address, and stops
- * the old one once the new one logs that it serves: no gap in service, as with a new pod behind a
- * Service. Others stop, then start. readiness     the test clusters' kwok makes a pod of an
- * operator's workload Ready only once ko-plane annotates it ko-plane.karmada.io/serving
- * (hack/kwok-stages.yaml): when its process runs the pod's template and serves (etcd, an API server
- * or the webhook once it logs so, as its readiness probe would pass; any other once it runs, as a
- * container without a probe), at once for a pod it does not run. When the process exits (a crash, a
- * kill), the annotation becomes "false" and the pod not Ready, until the restarted process serves
- * again. DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file maps
- * <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
+ *                 workload. A Deployment that rolls with surge (the default RollingUpdate
+ *                 below 4 replicas) and runs a generic API server (kube-apiserver,
+ *                 karmada-aggregated-apiserver; run with --permit-port-sharing) starts its new
+ *                 process beside the old one, at the same address, and stops the old one once
+ *                 the new one logs that it serves: no gap in service, as with a new pod
+ *                 behind a Service. Others stop, then start.
+ *   readiness     the test clusters' kwok makes a pod of an operator's workload Ready only
+ *                 once ko-plane annotates it ko-plane.karmada.io/serving (hack/kwok-stages.yaml):
+ *                 when its process runs the pod's template and serves (etcd, an API server or
+ *                 the webhook once it logs so, as its readiness probe would pass; any other
+ *                 once it runs, as a container without a probe), at once for a pod it does
+ *                 not run. When the process exits (a crash, a kill), the annotation becomes
+ *                 "false" and the pod not Ready, until the restarted process serves again.
+ *   DNS           every pod and Service gets its own address in 127.0.0.0/8; a hosts file
+ *                 maps <svc>.<ns>[.svc[.<domain>]] and the pods of StatefulSets
  *                 (<pod>.<svc>.<ns>.svc.<domain>) to them, and every process runs with that file
  *                 bind-mounted on /etc/hosts (unshare -m).
  *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
@@ -1599,13 +1602,13 @@ struct pending {
 static void mark(struct plane *pl, const char *ns, const char *name, bool serving)
 {
         struct kube_status st;
+        char body[128];
 
-        if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE,
-                       serving ? "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
-                                 "\":\"true\"}}}"
-                               : "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION
-                                 "\":\"false\"}}}",
-                       NULL, NULL, &st) < 0)
+        snprintf(body, sizeof(body),
+                 "{\"metadata\":{\"annotations\":{\"" SERVING_ANNOTATION "\":\"%s\"}}}",
+                 serving ? "true" : "false");
+        if (kube_patch(pl->client, &kube_pods, ns, name, KUBE_PATCH_MERGE, body, NULL, NULL, &st) <
+            0)
                 say("pod %s/%s: %s", ns, name, st.message);
         else if (!serving)
                 say("pod %s/%s: its process does not serve: not ready", ns, name);
