@@ -86,7 +86,7 @@ static int sealing_key(struct reconcile_ctx *ctx, const struct restore_source *s
         cJSON *ks = NULL;
         int r;
 
-        if (restore_source_key(s, key) == 0) {
+        if (seal_key_decode(s->seal_key, key) == 0) {
                 *len = SEAL_KEY_LEN;
                 return 0;
         }
@@ -192,7 +192,7 @@ static int verify(const struct restore_source *s, const struct s3_client *c, cha
         char aad[256];
         int r;
 
-        if (s->format && restore_source_key(s, &key) < 0) {
+        if (s->format && seal_key_decode(s->seal_key, &key) < 0) {
                 snprintf(err, errlen, "the backup's encryption key is not 32 bytes");
                 return -EBADMSG;
         }

@@ -11,7 +11,6 @@
 #include "names.h"
 #include "util/base64.h"
 #include "util/json.h"
-#include "util/seal.h"
 
 void restore_source_free(struct restore_source *s)
 {
@@ -25,11 +24,6 @@ void restore_source_free(struct restore_source *s)
         free(s->secret_key);
         free(s->seal_key);
         *s = (struct restore_source){0};
-}
-
-int restore_source_key(const struct restore_source *s, unsigned char **key)
-{
-        return seal_key_decode(s->seal_key, key);
 }
 
 /* The source from the document a restore keeps (source.json: the bucket as in spec.s3, the

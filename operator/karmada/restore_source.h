@@ -23,11 +23,8 @@ struct restore_source {
         const char *backup, *karmada; /* the KarmadaBackup, the instance it backed up */
         const char *uid, *format;     /* the KarmadaBackup's; format NULL: a backup of before */
         char *access_key, *secret_key;
-        char *seal_key; /* the backup's encryption key, base64; NULL for a backup of before whose
-                         * restore Secret was written without it */
+        char *seal_key; /* the backup's encryption key, base64 (seal_key_decode); NULL for a
+                         * backup of before whose restore Secret was written without it */
 };
-/* The backup's encryption key (32 bytes, *key wiped and freed by the caller): 0, or -EINVAL
- * when the source has none. */
-int restore_source_key(const struct restore_source *s, unsigned char **key);
 int restore_source(const struct karmada *k, struct desired *d, struct restore_source *s);
 void restore_source_free(struct restore_source *s);
