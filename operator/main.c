@@ -201,6 +201,8 @@ static int bad(const char *flag, const char *value, const char *why)
         return -EINVAL;
 }
 
+#define NAMESPACES_WANTED "want namespace names (DNS labels), separated by commas, each once"
+
 /* A comma-separated list of namespace names (RFC 1123 labels), none twice */
 static bool namespaces_valid(const char *list)
 {
@@ -329,9 +331,7 @@ static int operator_option(int c, char *arg, struct run_args *a)
         case OPT_WATCH_NS:
                 a->watch_namespace = *arg ? arg : NULL;
                 if (*arg && !namespaces_valid(arg))
-                        r = bad("watch-namespace", arg,
-                                "want namespace names (DNS labels), separated by commas, each "
-                                "once");
+                        r = bad("watch-namespace", arg, NAMESPACES_WANTED);
                 break;
         case OPT_OPERATOR_IMAGE:
                 if (!arg[0] || strpbrk(arg, " \t\n"))
@@ -359,10 +359,7 @@ static int watch_namespace_env(struct run_args *a)
         if (!v || !*v)
                 return 0;
         if (!namespaces_valid(v)) {
-                fprintf(stderr,
-                        "karmada-operator: WATCH_NAMESPACE=%s: want namespace names (DNS labels), "
-                        "separated by commas, each once\n",
-                        v);
+                fprintf(stderr, "karmada-operator: WATCH_NAMESPACE=%s: " NAMESPACES_WANTED "\n", v);
                 return -EINVAL;
         }
         a->watch_namespace = v;

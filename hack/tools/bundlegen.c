@@ -155,11 +155,10 @@ static const cJSON *find_named(const cJSON *docs, const char *kind, const char *
                 if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0)
                         return d;
         }
-        die("no ClusterRole named ", name);
+        die("no document in rbac.yaml named ", name);
         return NULL;
 }
 
-/* Every rule of the operator's two ClusterRoles: what OLM grants it cluster-wide */
 /* The CSV's permissions: what lives in namespaces (the ClusterRole karmada-operator) and the
  * leader election's Role. OLM grants them in the target namespaces of the OperatorGroup (and
  * its own), or cluster-wide when it targets all namespaces. */

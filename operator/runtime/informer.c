@@ -37,6 +37,12 @@ struct informer {
         _Atomic time_t last_resync;
 };
 
+/* Its namespace, for logs */
+static const char *ns_label(const struct reflector *rf)
+{
+        return rf->ns ? rf->ns : "(all)";
+}
+
 /* One reflector per name of the comma-separated list ns (one for all when ns is NULL) */
 static int reflectors_new(struct informer *inf, const char *ns)
 {
@@ -182,11 +188,11 @@ static int do_list(struct reflector *rf, char **ret_rv)
                         log_warn(st.code == 404 ? "informer cannot list: the API server does not "
                                                   "serve this resource (is its CRD installed?)"
                                                 : "informer cannot list; not ready until it can",
-                                 "informer", inf->name, "namespace", rf->ns ? rf->ns : "(all)",
-                                 "error", st.message);
+                                 "informer", inf->name, "namespace", ns_label(rf), "error",
+                                 st.message);
                 else
                         log_debug("informer list failed", "informer", inf->name, "namespace",
-                                  rf->ns ? rf->ns : "(all)", "error", st.message);
+                                  ns_label(rf), "error", st.message);
                 return r;
         }
         rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(list, "metadata"),
@@ -318,11 +324,11 @@ static void *run(void *arg)
                 if (r == -ESTALE) {
                         count(inf, &inf->stats.relists_410);
                         log_debug("watch expired; listing again", "informer", inf->name,
-                                  "namespace", rf->ns ? rf->ns : "(all)", "reason", st.message);
+                                  "namespace", ns_label(rf), "reason", st.message);
                         continue;
                 }
                 log_debug("watch failed; listing again", "informer", inf->name, "namespace",
-                          rf->ns ? rf->ns : "(all)", "error", st.message);
+                          ns_label(rf), "error", st.message);
                 backoff = next_backoff(backoff);
                 if (sleep_or_stop(inf, backoff))
                         break;
