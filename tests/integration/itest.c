@@ -89,13 +89,19 @@ int itest_cluster_ctl_flag(const char *verb, const char *component, const char *
         if (pid < 0)
                 IT_FAIL("fork: %m");
         if (pid == 0) {
-                dup2(STDERR_FILENO, STDOUT_FILENO);
+                const char *argv[7];
+                int n = 0;
+
+                argv[n++] = script;
+                argv[n++] = verb;
+                argv[n++] = component;
                 if (flag)
-                        execl(script, script, verb, component, flag, "--state-dir", state_dir(),
-                              (char *)NULL);
-                else
-                        execl(script, script, verb, component, "--state-dir", state_dir(),
-                              (char *)NULL);
+                        argv[n++] = flag;
+                argv[n++] = "--state-dir";
+                argv[n++] = state_dir();
+                argv[n] = NULL;
+                dup2(STDERR_FILENO, STDOUT_FILENO);
+                execv(script, (char *const *)argv);
                 _exit(127);
         }
         if (waitpid(pid, &status, 0) < 0)
