@@ -132,27 +132,39 @@ static enum phase parse(struct pass *p)
         return PHASE_GO;
 }
 
+/* Whether the host's Secret `name`, as observed, is what is desired of it */
+static bool secret_held(const struct pass *p, const char *name)
+{
+        const cJSON *live = observation_get(p->ob, &kube_secrets, p->k->namespace, name);
+        char why[256];
+
+        for (size_t i = 0; i < p->d.n && live; i++) {
+                const struct desired_object *o = &p->d.objs[i];
+                if (o->resource == &kube_secrets && !o->in_karmada &&
+                    strcmp(meta_str(o->obj, "name") ?: "", name) == 0)
+                        return sync_in_sync(o->obj, live, why, sizeof(why));
+        }
+        return false;
+}
+
 /* status.certificates: those the instance's Secrets hold now. One issued in this reconcile and
  * not stored (its step waits) is left out: each reconcile would issue another, and the status
- * would change with each. */
+ * would change with each. A Secret's certificates come one after another: it is checked once. */
 static cJSON *stored_certificates(const struct pass *p)
 {
         cJSON *out = cJSON_CreateArray();
+        const char *checked = NULL;
+        bool held = false;
         const cJSON *e;
 
         cJSON_ArrayForEach (e, p->d.certs) {
                 const char *secret = json_str(e, "secretRef", "name") ?: "";
-                const cJSON *live = observation_get(p->ob, &kube_secrets, p->k->namespace, secret);
-                char why[256];
-                for (size_t i = 0; i < p->d.n && live; i++) {
-                        const struct desired_object *o = &p->d.objs[i];
-                        if (o->resource == &kube_secrets && !o->in_karmada &&
-                            strcmp(meta_str(o->obj, "name") ?: "", secret) == 0) {
-                                if (sync_in_sync(o->obj, live, why, sizeof(why)))
-                                        cJSON_AddItemToArray(out, cJSON_Duplicate(e, true));
-                                break;
-                        }
+                if (!checked || strcmp(checked, secret) != 0) {
+                        checked = secret;
+                        held = secret_held(p, secret);
                 }
+                if (held)
+                        cJSON_AddItemToArray(out, cJSON_Duplicate(e, true));
         }
         return out;
 }
