@@ -351,6 +351,7 @@ struct request {
         const char *body;
         size_t body_len;
         bool idempotent;
+        bool once; /* never retried (a probe) */
         /* response */
         struct strbuf out;
         long retry_after;
@@ -655,7 +656,8 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
                         continue;
                 }
                 /* a stream is resumed by its caller (from where it got to), never replayed */
-                if (rq->sink || !kube_should_retry(cls, rq->idempotent, attempt, c->max_retries))
+                if (rq->sink || rq->once ||
+                    !kube_should_retry(cls, rq->idempotent, attempt, c->max_retries))
                         return r;
                 if (sleep_cancellable(retry_delay_ms(attempt, rq->retry_after, random_unit()),
                                       rq->cancel) < 0)
@@ -949,6 +951,22 @@ int kube_get_raw(struct kube_client *c, const char *path, char **ret, size_t *re
                 if (!*ret)
                         r = -ENOMEM;
         }
+        strbuf_free(&rq.out);
+        return r;
+}
+
+int kube_probe(struct kube_client *c, const char *path, long timeout_ms, struct kube_status *st)
+{
+        struct request rq = {.verb = "GET",
+                             .path = path,
+                             .idempotent = true,
+                             .once = true,
+                             .timeout_ms = timeout_ms};
+        int r;
+
+        if (path[0] != '/')
+                return -EINVAL;
+        r = perform(c, &rq, st);
         strbuf_free(&rq.out);
         return r;
 }

@@ -121,6 +121,9 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const char
 /* Any path below the server ("/version", "/readyz"): GET, body returned as text. */
 int kube_get_raw(struct kube_client *c, const char *path, char **ret, size_t *ret_len,
                  struct kube_status *st);
+/* GET a path once (no retry), within timeout_ms (0: the client's), the body dropped: whether
+ * the server answers it, and how. */
+int kube_probe(struct kube_client *c, const char *path, long timeout_ms, struct kube_status *st);
 /* POST to a path that is not a resource collection (e.g. a TokenRequest subresource). */
 int kube_post_raw(struct kube_client *c, const char *path, const cJSON *body, cJSON **ret,
                   struct kube_status *st);

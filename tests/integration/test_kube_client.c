@@ -736,6 +736,30 @@ static void test_tls_verification(void)
         itest_log("tls-server-name: verified against the certificate (%s)", st.message);
 }
 
+/* A probe answers once, and fails at once where nothing listens (no retry) */
+static void test_probe(void)
+{
+        struct kube_config cfg = *admin_cfg;
+        struct kube_client *c;
+        struct kube_client_stats s;
+        struct kube_status st;
+        double t0;
+        int r;
+
+        CHECK(kube_probe(kc, "/api/v1/nodes?limit=1", 5000, ST));
+        cfg.server = "https://127.0.0.1:1";
+        c = client_for(&cfg, 0);
+        t0 = itest_now();
+        r = kube_probe(c, "/readyz", 5000, &st);
+        kube_client_stats(c, &s);
+        IT_ASSERT(r < 0 && s.requests == 1 && s.retries == 0,
+                  "a probe of a closed port: %d, %llu requests, %llu retries", r,
+                  (unsigned long long)s.requests, (unsigned long long)s.retries);
+        itest_log("a probe of a closed port failed once in %.3f s: %s", itest_now() - t0,
+                  st.message);
+        kube_client_free(c);
+}
+
 int main(void)
 {
         struct kube_config_options o = {.kubeconfig = itest_kubeconfig()};
@@ -759,6 +783,7 @@ int main(void)
         test_rate_limit();
         test_body_limit();
         test_tls_verification();
+        test_probe();
         test_service_account_token_and_forbidden();
         test_watch_order_and_cancel();
         test_watch_resume_misses_nothing();
