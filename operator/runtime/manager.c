@@ -37,8 +37,8 @@ struct manager {
         struct {
                 void (*fn)(void *);
                 void *data;
-        } cleanups[MAX_PARTS];
-        size_t n_cleanups;
+        } cleanups[MAX_PARTS], stoppers[MAX_PARTS];
+        size_t n_cleanups, n_stoppers;
         atomic_bool controllers_started;
         atomic_bool stop_requested;
         atomic_llong heartbeat_ms;
@@ -282,6 +282,15 @@ void manager_free(struct manager *m)
         free(m);
 }
 
+int manager_add_stopper(struct manager *m, void (*fn)(void *data), void *data)
+{
+        if (m->n_stoppers >= MAX_PARTS)
+                return -ENOSPC;
+        m->stoppers[m->n_stoppers].fn = fn;
+        m->stoppers[m->n_stoppers++].data = data;
+        return 0;
+}
+
 int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data)
 {
         if (m->n_cleanups >= MAX_PARTS)
@@ -435,6 +444,8 @@ static void stop_parts(struct manager *m)
                 if (atomic_load(&m->controllers_started) &&
                     !controller_stop(m->controllers[i], m->o.shutdown_timeout_ms))
                         log_warn("reconciles still running at shutdown; exiting without them");
+        for (size_t i = 0; i < m->n_stoppers; i++)
+                m->stoppers[i].fn(m->stoppers[i].data);
         events_flush(m->events);
         if (m->leader)
                 leader_release(m->leader);

@@ -42,6 +42,9 @@ void manager_observe_client(struct manager *m, struct kube_client *c);
 int manager_add_informer(struct manager *m, struct informer *inf);
 int manager_add_controller(struct manager *m, struct controller *c);
 
+/* Call fn(data) when the manager stops, once the controllers' workers have stopped and before
+ * the informers stop: for parts a controller started itself (in the order added). */
+int manager_add_stopper(struct manager *m, void (*fn)(void *data), void *data);
 /* Call fn(data) when the manager is freed, after its parts (last added, first called). */
 int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data);
 
