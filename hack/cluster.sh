@@ -5,7 +5,10 @@
 # (hack/kwok-stages.yaml) make the pods of an operator's workload wait for ko-plane
 # (hack/plane.sh) to see their process serve; other pods are Ready at once.
 #
-#   hack/cluster.sh up     [--name N | --state-dir DIR] [--nodes K]   start; print the kubeconfig path
+#   hack/cluster.sh up     [--name N | --state-dir DIR] [--nodes K] [--node-ports A-B]
+#                                  start; print the kubeconfig path. Node ports come from A-B
+#                                  (default 30000-31999): two clusters whose ranges differ can
+#                                  both forward them on 127.0.0.1 (ko-plane)
 #   hack/cluster.sh down   [--name N | --state-dir DIR]               stop what `up` started; remove state
 #   hack/cluster.sh status [--name N | --state-dir DIR]               show components and health
 #   hack/cluster.sh stop   COMPONENT [--name N | --state-dir DIR]     stop one component (tests)
@@ -202,7 +205,8 @@ args_of() {
                         --client-ca-file="$p/ca.crt" --authorization-mode=Node,RBAC --allow-privileged=true
                         --service-account-issuer=https://kubernetes.default.svc.cluster.local
                         --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key"
-                        --service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none --profiling=false --v=1
+                        --service-cluster-ip-range=10.0.0.0/24 --service-node-port-range="${NODE_PORTS:-30000-32767}"
+                        --endpoint-reconciler-type=none --profiling=false --v=1
                         --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/logs/audit.log"
                         --audit-log-format=json) ;;
         kube-controller-manager)
@@ -352,6 +356,7 @@ cmd_up() {
                 echo "STATE=$STATE"
                 pick_ports
                 echo "KUBE_VERSION=$KUBE_VERSION"
+                echo "NODE_PORTS=$NODE_PORTS"
         } >"$STATE/cluster.env"
         load_env
         make_pki
@@ -435,13 +440,14 @@ main() {
         -h | --help | help) usage; exit 0 ;;
         start | stop | kill | run | user) component=${1:-}; [ -n "$component" ] || die "$cmd needs a name"; shift ;;
         esac
-        NAME=local STATE="" NODES=1 RESTRICTED=false
+        NAME=local STATE="" NODES=1 RESTRICTED=false NODE_PORTS=30000-31999
         while [ $# -gt 0 ]; do
                 case $1 in
                 --restricted) RESTRICTED=true; shift ;;
                 --name) NAME=$2; shift 2 ;;
                 --state-dir) STATE=$2; shift 2 ;;
                 --nodes) NODES=$2; shift 2 ;;
+                --node-ports) NODE_PORTS=$2; shift 2 ;;
                 --) shift; break ;;
                 *) die "unknown argument '$1'" ;;
                 esac

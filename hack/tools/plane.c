@@ -1742,8 +1742,13 @@ static void pass(struct plane *pl)
         struct pod pods[256];
         int n_pods = 0;
         const cJSON *w, *s;
+        int r = kube_list(pl->client, &karmadas, NULL, NULL, &ks, NULL);
 
-        if (kube_list(pl->client, &karmadas, NULL, NULL, &ks, NULL) < 0 ||
+        /* a remote host cluster of the operator has no Karmada CRD: its instances are elsewhere
+         * (their DNS domain the default) */
+        if (r == -ENOENT)
+                ks = cJSON_CreateObject();
+        if ((r < 0 && r != -ENOENT) ||
             kube_list(pl->client, &kube_services, NULL, &lo, &svcs, NULL) < 0 ||
             kube_list(pl->client, &kube_deployments, NULL, pl->registry ? NULL : &lo, &deps, NULL) <
                     0 ||
