@@ -353,6 +353,12 @@ static int resolve_instance(struct bctl *bc, const struct backup_spec *b, struct
                 retry(res, "get Karmada %s: %s", b->karmada, st.message);
         else if (registry_parse(kobj, &k, &se) < 0)
                 fail(res, "InvalidKarmada", "Karmada %s: %s", b->karmada, se.message);
+        else if (k->host_secret_name)
+                fail(res, "HostClusterUnsupported",
+                     "spec.karmadaRef.name: Karmada %s runs in another cluster "
+                     "(spec.hostCluster.secretRef), whose etcd the operator cannot reach for a "
+                     "snapshot yet",
+                     b->karmada);
         else if (k->etcd_external)
                 fail(res, "ExternalEtcd",
                      "spec.karmadaRef.name: Karmada %s uses an external etcd, which the operator "

@@ -37,6 +37,11 @@ cJSON *manifest_karmada_object(const struct karmada *k, const struct kube_resour
         cJSON_AddStringToObject(labels, KO_LABEL_MANAGED_BY, KO_MANAGER);
         cJSON_AddStringToObject(labels, KO_LABEL_NAME, app);
         cJSON_AddStringToObject(labels, KO_LABEL_INSTANCE, k->name);
+        if (k->host_secret_name && k->uid) { /* garbage collection by label there */
+                cJSON_AddStringToObject(labels, KO_LABEL_OWNER_NAMESPACE, k->namespace);
+                cJSON_AddStringToObject(labels, KO_LABEL_OWNER_NAME, k->name);
+                cJSON_AddStringToObject(labels, KO_LABEL_OWNER_UID, k->uid);
+        }
         return o;
 }
 

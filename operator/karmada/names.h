@@ -61,6 +61,12 @@ extern const struct names_component_info names_components[KO_N_COMPONENTS];
 /* What the certificates stored with a backup are sealed with besides the key (pki.enc) */
 #define KO_BACKUP_PKI_AAD "karmada-operator backup pki v1"
 
+/* on what the operator makes in another cluster (spec.hostCluster.secretRef), where owner
+ * references cannot point: the Karmada object that owns it */
+#define KO_LABEL_OWNER_NAMESPACE "operator.karmada.io/owner-namespace"
+#define KO_LABEL_OWNER_NAME      "operator.karmada.io/owner-name"
+#define KO_LABEL_OWNER_UID       "operator.karmada.io/owner-uid"
+
 /* on what the operator makes in the Karmada API server: the reconciler that wants it */
 #define KO_LABEL_RECONCILER "operator.karmada.io/reconciler"
 

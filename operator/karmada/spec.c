@@ -285,6 +285,13 @@ static void parse_host(struct spec_reader *p, struct karmada *k, const cJSON *sp
                 spec_str(p, c, "namespace", "spec.hostCluster.secretRef.namespace");
         if (!k->host_secret_namespace)
                 k->host_secret_namespace = k->namespace;
+        else if (k->namespace && strcmp(k->host_secret_namespace, k->namespace) != 0)
+                spec_problem(p, "spec.hostCluster.secretRef.namespace",
+                             "must be the Karmada's own namespace \"%s\", not \"%s\": the "
+                             "kubeconfig of another namespace is not read",
+                             k->namespace, k->host_secret_namespace);
+        if (c && !k->host_secret_name)
+                spec_problem(p, "spec.hostCluster.secretRef.name", "is required");
 }
 
 /* spec.privateRegistry, spec.featureGates, spec.suspend, spec.features, spec.restore */
@@ -309,6 +316,10 @@ static void parse_settings(struct spec_reader *p, struct karmada *k, const cJSON
                                      "name", "spec.restore.backupRef.name");
         if (c && (!k->restore_backup || !k->restore_backup[0]))
                 spec_problem(p, "spec.restore.backupRef.name", "required");
+        else if (c && k->host_secret_name) /* parse_host() came first */
+                spec_problem(p, "spec.restore",
+                             "not supported yet for a control plane in another cluster "
+                             "(spec.hostCluster.secretRef)");
 }
 
 /* spec.crdTarball: where Karmada's CRDs come from, and how often */

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gates a parsed spec passes before anything is applied, in order. Each says "go on", or
- * stops the reconcile having said why in the status: suspended; installing into another cluster
- * (not supported); a version the running one cannot reach; a change of the etcd member count; a
- * change of version or images, which is an upgrade (or its rollback, once it failed); and the
- * backup an upgrade may wait for. */
+ * stops the reconcile having said why in the status: suspended; a version the running one cannot
+ * reach; a change of the etcd member count; a change of version or images, which is an upgrade
+ * (or its rollback, once it failed); and the backup an upgrade may wait for. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,17 +27,6 @@ static enum phase suspended(struct pass *p)
         summary_suspended(p->status, p->k->generation);
         if (status_write(p->kc, p->obj->json, p->status, &st) < 0)
                 log_warn("write status", "karmada", p->key, "error", st.message);
-        return PHASE_STOP;
-}
-
-static enum phase host_cluster(struct pass *p)
-{
-        if (!p->k->host_secret_name)
-                return PHASE_GO;
-        status_refuse(p, "HostClusterUnsupported",
-                      "spec.hostCluster.secretRef: installing into another cluster is not "
-                      "supported yet",
-                      false);
         return PHASE_STOP;
 }
 
@@ -123,7 +111,7 @@ static enum phase pre_upgrade_backup(struct pass *p)
 enum phase gates_run(struct pass *p)
 {
         static enum phase (*const gates[])(struct pass *) = {
-                suspended, host_cluster, version_skew, etcd_scaling, upgrade, pre_upgrade_backup,
+                suspended, version_skew, etcd_scaling, upgrade, pre_upgrade_backup,
         };
 
         p->last = upgrade_last_ready(p->obj->json, p->status);

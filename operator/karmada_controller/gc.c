@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "runtime/log.h"
 #include "util/digest.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 #define DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
@@ -54,16 +55,18 @@ int gc_set_finalizer(struct kctl *kc, const struct kube_resource *r, const cJSON
                           KUBE_PATCH_JSON, body, NULL, NULL, st);
 }
 
-/* Objects of an instance in the caches, by label. */
-static bool belongs(const struct kobj *o, const char *ns, const char *name)
+/* Objects of an instance in the caches, by label: in another cluster, by its owner's uid too
+ * (another operator's instance of that name may live there). */
+static bool belongs(const struct kobj *o, const char *ns, const char *name, const char *uid)
 {
-        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(o->json, "metadata"), "labels");
-        const cJSON *inst = cJSON_GetObjectItemCaseSensitive(labels, KO_LABEL_INSTANCE);
+        const char *inst =
+                json_str(json_at(o->json, "metadata", "labels"), KO_LABEL_INSTANCE, NULL);
+        const char *owner =
+                json_str(json_at(o->json, "metadata", "labels"), KO_LABEL_OWNER_UID, NULL);
         const char *ons = meta_str(o->json, "namespace");
 
-        return cJSON_IsString(inst) && strcmp(inst->valuestring, name) == 0 && ons &&
-               strcmp(ons, ns) == 0;
+        return inst && strcmp(inst, name) == 0 && ons && strcmp(ons, ns) == 0 &&
+               (!uid || (owner && strcmp(owner, uid) == 0));
 }
 
 /* keep (NULL: nothing) wants the object of r named name on that side (the host cluster, or the
@@ -85,7 +88,7 @@ static bool wanted(const struct desired *keep, bool in_karmada, const struct kub
 
 /* Delete the objects of an instance in the caches that keep does not list (NULL: all of them).
  * Returns how many were deleted, or -EIO (err says the last failure). */
-static int delete_owned(struct kctl *kc, const char *ns, const char *instance,
+static int delete_owned(struct host *h, const char *ns, const char *instance, const char *uid,
                         const struct desired *keep, char *err, size_t errlen)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
@@ -94,19 +97,19 @@ static int delete_owned(struct kctl *kc, const char *ns, const char *instance,
         for (size_t i = 0; i < N_OWNED; i++) {
                 struct kobj **l;
                 size_t n;
-                if (store_list(informer_store(kc->owned[i]), &l, &n) < 0)
+                if (store_list(informer_store(h->owned[i]), &l, &n) < 0)
                         return -ENOMEM;
                 for (size_t j = 0; j < n; j++) {
                         const char *name = meta_str(l[j]->json, "name");
                         struct kube_status st;
                         int r;
-                        if (!belongs(l[j], ns, instance) ||
+                        if (!belongs(l[j], ns, instance, uid) ||
                             wanted(keep, false, owned_resources[i], NULL, name))
                                 continue;
                         if (keep)
                                 log_info("deleting what is no longer wanted", "karmada", instance,
                                          "kind", owned_resources[i]->kind, "name", name);
-                        r = kube_delete(kc->client, owned_resources[i], ns, name, &del, &st);
+                        r = kube_delete(h->client, owned_resources[i], ns, name, &del, &st);
                         if (r < 0 && r != -ENOENT) {
                                 snprintf(err, errlen, "delete %s %s/%s: %s",
                                          owned_resources[i]->kind, ns, name, st.message);
@@ -120,7 +123,7 @@ static int delete_owned(struct kctl *kc, const char *ns, const char *instance,
         return failures ? -EIO : deleted;
 }
 
-static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *prefix, char *err,
+static int delete_etcd_volumes(struct kube_client *c, const char *ns, const char *prefix, char *err,
                                size_t errlen)
 {
         char want[KO_NAME_MAX + 32];
@@ -129,15 +132,14 @@ static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *pref
         int r;
 
         snprintf(want, sizeof(want), "etcd-data-%s-etcd-", prefix);
-        r = kube_list(kc->client, &kube_persistentvolumeclaims, ns, NULL, &list, NULL);
+        r = kube_list(c, &kube_persistentvolumeclaims, ns, NULL, &list, NULL);
         if (r < 0)
                 return r;
         cJSON_ArrayForEach (pvc, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const char *n = meta_str(pvc, "name");
                 struct kube_status st;
                 if (n && strncmp(n, want, strlen(want)) == 0 &&
-                    (r = kube_delete(kc->client, &kube_persistentvolumeclaims, ns, n, NULL, &st)) <
-                            0 &&
+                    (r = kube_delete(c, &kube_persistentvolumeclaims, ns, n, NULL, &st)) < 0 &&
                     r != -ENOENT) {
                         snprintf(err, errlen, "delete PersistentVolumeClaim %s/%s: %s", ns, n,
                                  st.message);
@@ -149,8 +151,8 @@ static int delete_etcd_volumes(struct kctl *kc, const char *ns, const char *pref
         return r;
 }
 
-/* The instance a finalize hook is given: its spec, or, when that does not parse (an edit after
- * the install), the last spec that was Ready; NULL when neither does (nothing was installed). */
+/* The instance to finalize: its spec, or, when that does not parse (an edit after the install),
+ * the last spec that was Ready; NULL when neither does (nothing was installed). */
 static struct karmada *instance_of(const cJSON *cr)
 {
         struct karmada *k = NULL;
@@ -160,23 +162,22 @@ static struct karmada *instance_of(const cJSON *cr)
         return upgrade_last_ready(cr, cJSON_GetObjectItemCaseSensitive(cr, "status"));
 }
 
-/* Every reconciler's finalize hook, with the instance. */
-static int finalize_hooks(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out)
+/* Every reconciler's finalize hook, with the instance (NULL: none to finalize with). */
+static int finalize_hooks(struct kctl *kc, struct host *h, const struct karmada *k, const cJSON *cr,
+                          struct reconcile_outcome *out)
 {
-        struct karmada *k = NULL;
         int r = 0;
 
         for (const struct reconciler *const *rec = registry_reconcilers; *rec && r >= 0; rec++) {
-                struct reconcile_ctx ctx = {.host = kc->client, .events = kc->events};
+                struct reconcile_ctx ctx = {.host = h->client, .events = kc->events, .k = k};
                 if (!(*rec)->finalize)
                         continue;
-                if (!k && !(k = instance_of(cr))) {
+                if (!k) {
                         log_warn("no spec to finalize with: it does not parse and none was Ready",
                                  "karmada", meta_str(cr, "name"), "namespace",
                                  meta_str(cr, "namespace"));
                         break;
                 }
-                ctx.k = k;
                 r = (*rec)->finalize(&ctx);
                 if (r < 0) {
                         snprintf(out->error, sizeof(out->error), "%s: finalize: %s", (*rec)->name,
@@ -184,47 +185,91 @@ static int finalize_hooks(struct kctl *kc, const cJSON *cr, struct reconcile_out
                         out->result = RECONCILE_ERROR;
                 }
         }
-        karmada_free(k);
         return r;
 }
 
-void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out)
+/* The host the instance to finalize ran on, held, its caches filled. NULL when it cannot be had:
+ * *gone when it never can (its kubeconfig Secret is missing or unusable, and no host made from it
+ * before serves: what was made there stays), else out says why (retried). */
+static struct host *finalize_host(struct kctl *kc, const char *key, const cJSON *cr,
+                                  const struct karmada *k, bool *gone,
+                                  struct reconcile_outcome *out)
+{
+        char why[768] = "";
+        int error;
+        struct host *h = hosts_acquire(kc, key, k, &error, why, sizeof(why));
+
+        *gone = !h && (error == -EINVAL || error == -ENOENT);
+        for (size_t i = 0; h && i < N_OWNED; i++)
+                if (!informer_has_synced(h->owned[i])) {
+                        snprintf(why, sizeof(why), "the caches of the host cluster fill");
+                        hosts_release(kc, h);
+                        h = NULL;
+                }
+        if (*gone) {
+                log_warn("the host cluster cannot be reached: what the instance made there is "
+                         "left in place",
+                         "karmada", key, "error", why);
+                events_record(kc->events, cr, "Warning", "HostClusterGone", "Delete", "%s", why);
+        } else if (!h) {
+                out->result = RECONCILE_ERROR;
+                snprintf(out->error, sizeof(out->error), "finalize: %s", why);
+        }
+        return h;
+}
+
+/* What the instance made in its host cluster, deleted (its etcd's volumes too when asked). */
+static int delete_instance(struct host *h, const cJSON *cr, const char *uid, char *err,
+                           size_t errlen)
 {
         const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
-        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "labels");
-        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
-        const cJSON *nocascade = cJSON_GetObjectItemCaseSensitive(labels, KO_NO_CASCADE_LABEL);
-        const cJSON *deldata = cJSON_GetObjectItemCaseSensitive(ann, DELETE_DATA_ANNOTATION);
-        bool cascade = !(cJSON_IsString(nocascade) && strcmp(nocascade->valuestring, "true") == 0);
-        int idx = gc_finalizer_index(cr, KO_FINALIZER), r;
-        struct kube_status st;
+        const char *deldata =
+                json_str(json_at(cr, "metadata", "annotations"), DELETE_DATA_ANNOTATION, NULL);
         char prefix[KO_NAME_MAX];
+        int r = delete_owned(h, ns, name, uid, NULL, err, errlen);
 
-        if (idx < 0)
+        if (r >= 0 && deldata && strcmp(deldata, "true") == 0 &&
+            names_prefix(name, prefix, sizeof(prefix)) == 0)
+                r = delete_etcd_volumes(h->client, ns, prefix, err, errlen);
+        return r;
+}
+
+void gc_finalize(struct kctl *kc, const char *key, const cJSON *cr, struct reconcile_outcome *out)
+{
+        const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
+        const char *nocascade =
+                json_str(json_at(cr, "metadata", "labels"), KO_NO_CASCADE_LABEL, NULL);
+        bool cascade = !(nocascade && strcmp(nocascade, "true") == 0), gone = false;
+        struct karmada *k = NULL;
+        struct host *h = NULL;
+        struct kube_status st;
+        int r;
+
+        if (gc_finalizer_index(cr, KO_FINALIZER) < 0)
                 return; /* nothing of ours to do */
-        if (cascade) {
-                r = delete_owned(kc, ns, name, NULL, out->error, sizeof(out->error));
-                if (r >= 0 && cJSON_IsString(deldata) &&
-                    strcmp(deldata->valuestring, "true") == 0 &&
-                    names_prefix(name, prefix, sizeof(prefix)) == 0)
-                        r = delete_etcd_volumes(kc, ns, prefix, out->error, sizeof(out->error));
-                if (r < 0) {
-                        out->result = RECONCILE_ERROR;
-                        return;
-                }
+        k = instance_of(cr);
+        h = finalize_host(kc, key, cr, k, &gone, out);
+        if (!h && !gone)
+                goto done;
+        if (cascade && h &&
+            delete_instance(h, cr, h == &kc->local ? NULL : meta_str(cr, "uid"), out->error,
+                            sizeof(out->error)) < 0) {
+                out->result = RECONCILE_ERROR;
+                goto done;
         }
-        if (finalize_hooks(kc, cr, out) < 0)
-                return;
+        if (h && finalize_hooks(kc, h, k, cr, out) < 0)
+                goto done;
         r = gc_set_finalizer(kc, &karmada_karmadas, cr, KO_FINALIZER, false, &st);
         if (r < 0 && r != -ENOENT) {
                 snprintf(out->error, sizeof(out->error), "remove finalizer: %s", st.message);
                 out->result = RECONCILE_ERROR;
-                return;
+                goto done;
         }
         log_info("deleted", "karmada", name, "namespace", ns, "cascade",
                  cascade ? "true" : "false");
+done:
+        hosts_release(kc, h);
+        karmada_free(k);
 }
 
 /* Delete the objects of kind r the operator made in the Karmada API server (label
@@ -316,7 +361,8 @@ void gc_collect(struct pass *p)
         }
         /* what was made earlier and is no longer wanted (a component switched off) */
         if (!any_waiting && !any_failed &&
-            delete_owned(p->kc, p->k->namespace, p->k->name, &p->d, err, sizeof(err)) < 0)
+            delete_owned(p->host, p->k->namespace, p->k->name,
+                         p->host == &p->kc->local ? NULL : p->k->uid, &p->d, err, sizeof(err)) < 0)
                 log_warn("cannot delete what is no longer wanted", "karmada", p->key, "error", err);
         if (all_ready && !any_failed)
                 prune_in_karmada(p->kc, p->run, &p->d, p->ob, p->key);

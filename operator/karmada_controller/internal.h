@@ -26,6 +26,7 @@ struct written; /* status.c: the status last written for an object */
 /* What the operator creates in the host cluster, watched so changes to them are undone. */
 #define N_OWNED 5
 extern const struct kube_resource *const owned_resources[N_OWNED];
+extern const struct informer_handlers owned_handlers;
 
 static inline const char *meta_str(const cJSON *obj, const char *key)
 {
@@ -35,19 +36,42 @@ static inline const char *meta_str(const cJSON *obj, const char *key)
         return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A cluster the control planes run in (hosts.c): the operator's own, or one a kubeconfig Secret
+ * reaches (spec.hostCluster.secretRef). Its client, the caches of what the operator made there,
+ * and the address of one of its nodes (NodePort). A remote one is shared by the instances that
+ * name the same Secret, made when the first needs it and stopped when none does. */
+struct host {
+        char key[320];            /* "": the operator's own cluster; else "namespace/secret" */
+        char sum[SHA256_HEX_LEN]; /* of the kubeconfig it was made from */
+        char server[256];
+        struct kube_client *client;
+        struct informer *owned[N_OWNED];
+        int refs;             /* the map's, and each pass's that holds it (kctl.hosts_lock) */
+        pthread_mutex_t lock; /* what follows */
+        char node_addr[128];
+        long long node_at_ms;
+        char error[512];         /* the last probe's failure; "" while it answers */
+        char reason[32];         /* its reason: Unreachable, Unauthorized, Forbidden; "" */
+        long long probed_ms;     /* when it was last probed (remote only) */
+        struct hashmap *ensured; /* namespaces known to exist there */
+};
+
 struct kctl {
         struct karmada_controller_options o;
         struct manager *m;
-        struct kube_client *client;
+        struct kube_client *client; /* the operator's own cluster: the Karmada objects */
         struct event_recorder *events;
         struct informer *karmadas;
-        struct informer *owned[N_OWNED];
         struct controller *ctrl;
         struct informer *releases; /* KarmadaRelease objects (releases.c) */
         struct controller *rctl;   /* their status and finalizer */
-        pthread_mutex_t node_lock;
-        char node_addr[128];
-        long long node_at_ms;
+        struct host local;         /* the operator's own cluster as a host */
+        pthread_mutex_t hosts_lock;
+        struct hashmap *hosts;   /* "namespace/secret" -> struct host (remote ones) */
+        struct hashmap *host_of; /* instance key -> the key of its remote host (a strdup) */
+        pthread_t prober;        /* probes the remote hosts */
+        bool prober_started;
+        bool stopping;
         pthread_mutex_t written_lock;
         struct hashmap *written; /* key -> struct written */
         pthread_mutex_t planes_lock;
@@ -91,6 +115,7 @@ struct step {
  * what they do not hold (plan.c). */
 struct reader {
         struct kctl *kc;
+        struct host *host;
         const char *prefix; /* the instance's names start with it: those live in the caches */
         struct observation_source src;
 };
@@ -100,6 +125,7 @@ struct pass {
         struct kctl *kc;
         const char *key; /* namespace/name */
         struct reconcile_outcome *out;
+        struct host *host;         /* where the instance runs (held until pass_done) */
         struct kobj *obj;          /* the Karmada object, from the cache */
         struct karmada *k;         /* its spec, parsed */
         cJSON *status;             /* the status being made, from the current one */
@@ -123,8 +149,26 @@ enum phase { PHASE_GO, PHASE_STOP };
 /* ---- plan.c: what runs, what is observed, the desired state ---- */
 enum phase plan_build(struct pass *p);
 
-/* ---- gates.c: suspend, host cluster, version skew, etcd scaling, upgrade, backup ---- */
+/* ---- gates.c: suspend, version skew, etcd scaling, upgrade, backup ---- */
 enum phase gates_run(struct pass *p);
+
+/* ---- hosts.c: the clusters the control planes run in ---- */
+int hosts_setup(struct kctl *kc);
+void hosts_free(struct kctl *kc);
+/* The host of instance `key` whose spec is k (NULL: the operator's own cluster), held
+ * (hosts_release); NULL with why filled when it cannot be had. *error says why: -EINVAL, the
+ * Secret's kubeconfig is unusable (a spec error); -ENOENT, there is no such Secret; else the API
+ * error reading it, or making the client. */
+struct host *hosts_acquire(struct kctl *kc, const char *key, const struct karmada *k, int *error,
+                           char *why, size_t whylen);
+void hosts_release(struct kctl *kc, struct host *h);
+/* Instance `key` is gone: the remote host it used stops when no other instance uses it. */
+void hosts_forget(struct kctl *kc, const char *key);
+/* The pass's host, held; the condition HostClusterReachable of a remote one. Stops the pass
+ * (status written) when it cannot be had. */
+enum phase hosts_bind(struct pass *p);
+/* The address of one of the host's nodes (for NodePort), or NULL. */
+const char *hosts_node_address(struct host *h, char *buf, size_t size);
 
 /* ---- releases.c: the release catalog (KarmadaRelease objects) ---- */
 int releases_setup(struct kctl *kc);
@@ -150,7 +194,7 @@ int gc_finalizer_index(const cJSON *obj, const char *name);
  * is already so. */
 int gc_set_finalizer(struct kctl *kc, const struct kube_resource *r, const cJSON *obj,
                      const char *name, bool on, struct kube_status *st);
-void gc_finalize(struct kctl *kc, const cJSON *cr, struct reconcile_outcome *out);
+void gc_finalize(struct kctl *kc, const char *key, const cJSON *cr, struct reconcile_outcome *out);
 /* After the steps: what is no longer wanted, in the host and in the Karmada API server. */
 void gc_collect(struct pass *p);
 

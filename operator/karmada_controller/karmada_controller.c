@@ -95,6 +95,9 @@ static void owned_delete(void *userdata, struct kobj *o)
         owned_event(userdata, o);
 }
 
+const struct informer_handlers owned_handlers = {
+        .on_add = owned_add, .on_update = owned_update, .on_delete = owned_delete};
+
 /* ---- one reconcile ---- */
 
 /* Deleting: finalize. New: the finalizer first. */
@@ -103,7 +106,7 @@ static enum phase lifecycle(struct pass *p)
         struct kube_status st;
 
         if (meta_str(p->obj->json, "deletionTimestamp")) {
-                gc_finalize(p->kc, p->obj->json, p->out);
+                gc_finalize(p->kc, p->key, p->obj->json, p->out);
                 return PHASE_STOP;
         }
         if (gc_set_finalizer(p->kc, &karmada_karmadas, p->obj->json, KO_FINALIZER, true, &st) >= 0)
@@ -230,6 +233,7 @@ static void pass_done(struct pass *p)
         observation_free(p->ob);
         karmada_free(p->last);
         karmada_free(p->k);
+        hosts_release(p->kc, p->host);
         kobj_unref(p->obj);
 }
 
@@ -241,10 +245,11 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
         if (!p.obj) { /* gone */
                 status_forget(p.kc, key);
                 plane_forget(p.kc, key);
+                hosts_forget(p.kc, key);
                 return;
         }
         if (lifecycle(&p) == PHASE_GO && parse(&p) == PHASE_GO && gates_run(&p) == PHASE_GO &&
-            plan_build(&p) == PHASE_GO) {
+            hosts_bind(&p) == PHASE_GO && plan_build(&p) == PHASE_GO) {
                 steps_apply(&p);
                 if (p.upgrading && !p.rollback)
                         upgrade_track(&p);
@@ -260,7 +265,7 @@ static void kctl_free(void *p)
 {
         struct kctl *kc = p;
 
-        pthread_mutex_destroy(&kc->node_lock);
+        hosts_free(kc);
         pthread_mutex_destroy(&kc->written_lock);
         pthread_mutex_destroy(&kc->planes_lock);
         for (const struct hashmap_entry *e = hashmap_first(kc->written); e;
@@ -278,8 +283,6 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
 {
         static const struct informer_handlers karmada_handlers = {
                 .on_add = karmada_add, .on_update = karmada_update, .on_delete = karmada_delete};
-        static const struct informer_handlers owned_handlers = {
-                .on_add = owned_add, .on_update = owned_update, .on_delete = owned_delete};
         struct kctl *kc;
         char err[256];
         int r;
@@ -301,7 +304,6 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         kc->m = m;
         kc->client = manager_client(m);
         kc->events = manager_events(m);
-        pthread_mutex_init(&kc->node_lock, NULL);
         pthread_mutex_init(&kc->written_lock, NULL);
         pthread_mutex_init(&kc->planes_lock, NULL);
         kc->written = hashmap_new();
@@ -336,20 +338,9 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
                 r = -ENOMEM;
                 goto fail;
         }
-        for (size_t i = 0; i < N_OWNED; i++) {
-                r = informer_new(&(struct informer_options){.client = kc->client,
-                                                            .resource = owned_resources[i],
-                                                            .namespace = o->namespace,
-                                                            .label_selector = KO_LABEL_MANAGED_BY
-                                                            "=" KO_MANAGER,
-                                                            .handlers = &owned_handlers,
-                                                            .userdata = kc,
-                                                            .name = owned_resources[i]->resource},
-                                 &kc->owned[i]);
-                if (r < 0)
-                        goto fail;
-                manager_add_informer(m, kc->owned[i]);
-        }
+        r = hosts_setup(kc);
+        if (r < 0)
+                goto fail;
         return manager_add_controller(m, kc->ctrl);
 fail:
         controller_free(kc->ctrl);

@@ -3,35 +3,34 @@
  * what it observes (the caches, and direct reads of what they do not hold), the desired state
  * every enabled reconciler contributes to, and the steps. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "internal.h"
 #include "karmada/sync.h"
-#include "util/timeutil.h"
 
 #define KEY_ALG_ANNOTATION "operator.karmada.io/key-algorithm"
 
-static struct informer *informer_of(struct kctl *kc, const struct kube_resource *r)
+static struct informer *informer_of(struct host *h, const struct kube_resource *r)
 {
         for (size_t i = 0; i < N_OWNED; i++)
                 if (owned_resources[i] == r)
-                        return kc->owned[i];
+                        return h->owned[i];
         return NULL;
 }
 
 static struct store *store_of(void *userdata, const struct kube_resource *r)
 {
         struct reader *rd = userdata;
-        struct informer *inf = informer_of(rd->kc, r);
+        struct informer *inf = informer_of(rd->host, r);
 
         return inf ? informer_store(inf) : NULL;
 }
 
 /* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the backup a
- * restore starts from is not cached: those are read (once per reconcile). */
+ * restore starts from is not cached: those are read (once per reconcile), the Secrets in the
+ * host cluster, the backup beside the Karmada object. */
 static int read_direct(void *userdata, const struct kube_resource *r, const char *ns,
                        const char *name, cJSON **ret)
 {
@@ -41,60 +40,14 @@ static int read_direct(void *userdata, const struct kube_resource *r, const char
               strncmp(name, rd->prefix, strlen(rd->prefix)) != 0) &&
             r != &karmada_backups)
                 return -ENOENT;
-        return kube_get(rd->kc->client, r, ns, name, ret, NULL);
+        return kube_get(r == &karmada_backups ? rd->kc->client : rd->host->client, r, ns, name, ret,
+                        NULL);
 }
 
 static const cJSON *observe(void *userdata, const struct kube_resource *r, const char *ns,
                             const char *name)
 {
         return observation_get(userdata, r, ns, name);
-}
-
-/* The address of a control-plane node (for NodePort): looked up once per process (a restart
- * picks up a new one), and while none is found at most once a minute. No timer reads it again:
- * an instance that keeps reconciling (one that stays Degraded is checked every 10 s) and every
- * resync would otherwise list the nodes, and at rest the operator sends nothing. */
-static const char *node_address(struct kctl *kc, char *buf, size_t size)
-{
-        static const char *const selectors[] = {"node-role.kubernetes.io/control-plane",
-                                                "node-role.kubernetes.io/master", NULL};
-        long long now = time_mono_ms();
-
-        pthread_mutex_lock(&kc->node_lock);
-        if (kc->node_addr[0] || (kc->node_at_ms && now - kc->node_at_ms < 60000)) {
-                snprintf(buf, size, "%s", kc->node_addr);
-                pthread_mutex_unlock(&kc->node_lock);
-                return buf[0] ? buf : NULL;
-        }
-        pthread_mutex_unlock(&kc->node_lock);
-        buf[0] = '\0';
-        for (int i = 0; !buf[0] && i <= 2; i++) {
-                struct kube_list_options lo = {.label_selector = selectors[i], .limit = 10};
-                cJSON *list = NULL;
-                const cJSON *node, *addr;
-                if (kube_list(kc->client, &kube_nodes, NULL, &lo, &list, NULL) < 0)
-                        break;
-                cJSON_ArrayForEach (node, cJSON_GetObjectItemCaseSensitive(list, "items")) {
-                        cJSON_ArrayForEach (
-                                addr, cJSON_GetObjectItemCaseSensitive(
-                                              cJSON_GetObjectItemCaseSensitive(node, "status"),
-                                              "addresses")) {
-                                const cJSON *t = cJSON_GetObjectItemCaseSensitive(addr, "type");
-                                const cJSON *a = cJSON_GetObjectItemCaseSensitive(addr, "address");
-                                if (!buf[0] && cJSON_IsString(t) &&
-                                    strcmp(t->valuestring, "InternalIP") == 0 && cJSON_IsString(a))
-                                        snprintf(buf, size, "%s", a->valuestring);
-                        }
-                        if (buf[0])
-                                break;
-                }
-                cJSON_Delete(list);
-        }
-        pthread_mutex_lock(&kc->node_lock);
-        snprintf(kc->node_addr, sizeof(kc->node_addr), "%s", buf);
-        kc->node_at_ms = now;
-        pthread_mutex_unlock(&kc->node_lock);
-        return buf[0] ? buf : NULL;
 }
 
 static enum pki_key_type key_type(struct kctl *kc, const cJSON *cr)
@@ -117,6 +70,7 @@ enum phase plan_build(struct pass *p)
 
         p->run = p->rollback ? p->last : p->k;
         p->rd = (struct reader){.kc = kc,
+                                .host = p->host,
                                 .prefix = p->k->prefix,
                                 .src = {.store_of = store_of, .read = read_direct}};
         p->rd.src.userdata = &p->rd;
@@ -127,7 +81,7 @@ enum phase plan_build(struct pass *p)
         }
         p->observed = (struct observed){.get = observe, .userdata = p->ob};
         if (strcmp(p->run->service_type, "NodePort") == 0)
-                p->observed.node_address = node_address(kc, p->node, sizeof(p->node));
+                p->observed.node_address = hosts_node_address(p->host, p->node, sizeof(p->node));
         if (registry_build_desired(p->run, &p->observed, key_type(kc, p->obj->json), &p->d, err,
                                    sizeof(err)) < 0) {
                 p->out->result = RECONCILE_ERROR;

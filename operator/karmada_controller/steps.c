@@ -145,8 +145,9 @@ static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const stru
 
 /* After a step's host objects are rolled out: its objects in the Karmada API server, then its
  * reconcile hook. */
-static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct desired *d,
-                            struct observation *ob, struct step *s, int i, const char *key)
+static void step_in_karmada(struct kctl *kc, struct host *host, const struct karmada *k,
+                            struct desired *d, struct observation *ob, struct step *s, int i,
+                            const char *key)
 {
         bool objects = false;
         struct kube_client *c;
@@ -175,7 +176,7 @@ static void step_in_karmada(struct kctl *kc, const struct karmada *k, struct des
                 return;
         r = s->rec->reconcile(&(struct reconcile_ctx){.k = k,
                                                       .d = d,
-                                                      .host = kc->client,
+                                                      .host = host->client,
                                                       .karmada = c,
                                                       .events = kc->events,
                                                       .memo = &p->hook[i],
@@ -245,7 +246,7 @@ static void apply_in_host(struct pass *p, struct step *s)
                 if (!sync_in_sync(o->obj, live, why, sizeof(why))) {
                         log_debug("applying", "karmada", k->name, "kind", o->resource->kind, "name",
                                   name, "because", why);
-                        if (kube_apply(p->kc->client, o->resource, k->namespace, o->obj, &wo,
+                        if (kube_apply(p->host->client, o->resource, k->namespace, o->obj, &wo,
                                        &applied, &st) < 0) {
                                 step_set(s, false, "ApplyFailed", "%s %s: %s", o->resource->kind,
                                          name, st.message);
@@ -335,6 +336,6 @@ void steps_apply(struct pass *p)
                 if (waiting)
                         step_set(s, false, "Waiting", "waiting for %s", waiting);
                 else
-                        step_in_karmada(p->kc, p->run, &p->d, p->ob, s, ord[pos], p->key);
+                        step_in_karmada(p->kc, p->host, p->run, &p->d, p->ob, s, ord[pos], p->key);
         }
 }

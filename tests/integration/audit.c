@@ -43,10 +43,17 @@ static const char *counted_user(void)
         return user ? user : own_user();
 }
 
+static const char *cluster; /* NULL: $KO_TEST_CLUSTER */
+
+void audit_set_cluster(const char *dir)
+{
+        cluster = dir;
+}
+
 static const char *log_path(void)
 {
         static char path[4096];
-        const char *d = getenv("KO_TEST_CLUSTER");
+        const char *d = cluster ? cluster : getenv("KO_TEST_CLUSTER");
 
         IT_ASSERT(d && *d, "KO_TEST_CLUSTER is not set");
         snprintf(path, sizeof(path), "%s/logs/audit.log", d);

@@ -10,6 +10,9 @@
 /* Count the requests of this user from now on (default the test's own; the operator in a
  * pod: "system:serviceaccount:<ns>:karmada-operator"). */
 void audit_set_user(const char *user);
+/* Count from the audit log of the cluster of state directory dir from now on (NULL: the shared
+ * test cluster's, $KO_TEST_CLUSTER). */
+void audit_set_cluster(const char *dir);
 /* The kubeconfig of the test's own operator user (made on first use). */
 const char *audit_operator_kubeconfig(void);
 /* Before the first use: the test's own user is not in system:masters (only RBAC grants it) */

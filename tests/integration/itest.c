@@ -79,6 +79,11 @@ int itest_cluster_ctl(const char *verb, const char *component)
 
 int itest_cluster_ctl_flag(const char *verb, const char *component, const char *flag)
 {
+        return itest_cluster_ctl_in(state_dir(), verb, component, flag);
+}
+
+int itest_cluster_ctl_in(const char *dir, const char *verb, const char *component, const char *flag)
+{
         const char *hack = getenv("KO_HACK_DIR");
         char script[4096];
         int status;
@@ -98,7 +103,7 @@ int itest_cluster_ctl_flag(const char *verb, const char *component, const char *
                 if (flag)
                         argv[n++] = flag;
                 argv[n++] = "--state-dir";
-                argv[n++] = state_dir();
+                argv[n++] = dir;
                 argv[n] = NULL;
                 dup2(STDERR_FILENO, STDOUT_FILENO);
                 execv(script, (char *const *)argv);

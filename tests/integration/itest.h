@@ -34,6 +34,9 @@ const char *itest_cluster_var(const char *name);
 int itest_cluster_ctl(const char *verb, const char *component);
 /* The same with one more flag ("--restricted") */
 int itest_cluster_ctl_flag(const char *verb, const char *component, const char *flag);
+/* The same on the cluster of state directory dir (another cluster than the shared one) */
+int itest_cluster_ctl_in(const char *dir, const char *verb, const char *component,
+                         const char *flag);
 /* A DNS-1123 name unique to this run: "<prefix>-<pid>-<n>". Static buffer per call slot. */
 const char *itest_unique_name(const char *prefix);
 /* Monotonic seconds. */

@@ -101,6 +101,50 @@ static void test_golden_upstream_sample(void **state)
         golden(path, "upstream-karmada-sample.yaml");
 }
 
+/* Upstream's sample installed into another cluster (spec.hostCluster.secretRef, as upstream
+ * documents it): accepted; what it renders carries the labels that name its owner, and no owner
+ * reference (none can cross clusters). */
+static void test_upstream_sample_on_another_cluster(void **state)
+{
+        const char *src = getenv("KO_KARMADA_SRC");
+        char path[1024], tmp[] = "/tmp/ko-remote-sample-XXXXXX", *text = NULL, *out, err[256];
+        cJSON *doc = NULL, *host, *ref;
+        size_t len;
+        FILE *f;
+
+        (void)state;
+        if (!src)
+                skip();
+        snprintf(path, sizeof(path), "%s/operator/config/samples/karmada.yaml", src);
+        assert_int_equal(fileio_read(path, 1u << 20, &text, &len), 0);
+        assert_int_equal(yaml_parse_one(text, len, path, NULL, &doc, err, sizeof(err)), 0);
+        free(text);
+        assert_non_null(cJSON_GetObjectItemCaseSensitive(doc, "spec"));
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "uid",
+                                "1b2c-uid");
+        host = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "spec"),
+                                                "hostCluster");
+        if (!host)
+                host = cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(doc, "spec"),
+                                               "hostCluster");
+        ref = cJSON_AddObjectToObject(host, "secretRef");
+        cJSON_AddStringToObject(ref, "name", "remote-kubeconfig");
+        text = cJSON_Print(doc);
+        f = fdopen(mkstemp(tmp), "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        out = render_file(tmp);
+        unlink(tmp);
+        assert_non_null(strstr(out, "operator.karmada.io/owner-uid: 1b2c-uid"));
+        assert_non_null(strstr(out, "operator.karmada.io/owner-name: karmada-demo"));
+        assert_non_null(strstr(out, "operator.karmada.io/owner-namespace: test"));
+        assert_null(strstr(out, "ownerReferences"));
+        free(out);
+        free(text);
+        cJSON_Delete(doc);
+}
+
 static struct karmada *parse(const char *y)
 {
         struct karmada_spec_error err;
@@ -582,6 +626,7 @@ int main(void)
                 cmocka_unit_test(test_priority_scheduling_said_off_on_v1_19),
                 cmocka_unit_test(test_golden_our_sample),
                 cmocka_unit_test(test_golden_upstream_sample),
+                cmocka_unit_test(test_upstream_sample_on_another_cluster),
                 cmocka_unit_test(test_user_settings_win_over_contributions),
                 cmocka_unit_test(test_every_object_is_labelled_and_owned),
                 cmocka_unit_test(test_certificates_are_listed_with_their_renewal),

@@ -246,6 +246,15 @@ static void test_invalid_specs_name_their_field(void **state)
               "spec: {components: {etcd: {local: {}}, karmadaAPIServer: {serviceType: ClusterIP}}, "
               "hostCluster: {secretRef: {name: remote}}}\n",
               "serviceType", "another cluster");
+        FAILS(META "spec: {components: {karmadaAPIServer: {serviceType: NodePort}}, hostCluster: "
+                   "{secretRef: {name: remote, namespace: other}}}\n",
+              "spec.hostCluster.secretRef.namespace", "own namespace");
+        FAILS(META "spec: {components: {karmadaAPIServer: {serviceType: NodePort}}, hostCluster: "
+                   "{secretRef: {namespace: team}}}\n",
+              "spec.hostCluster.secretRef.name", "required");
+        FAILS(META "spec: {components: {karmadaAPIServer: {serviceType: NodePort}}, hostCluster: "
+                   "{secretRef: {name: remote}}, restore: {backupRef: {name: b}}}\n",
+              "spec.restore", "another cluster");
         FAILS(META "spec: {components: []}\n", "spec.components", "object");
         FAILS(META "spec: {suspend: maybe}\n", "spec.suspend");
         FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {namespace: "

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A control plane installed into another cluster (spec.hostCluster.secretRef). The management
+ * cluster is the shared test cluster; the remote host is the cluster of fixture fault_cluster
+ * ($KO_REMOTE_CLUSTER), ko-plane running its pods. The kubeconfig in the Secret is of a user of
+ * its own there, not in system:masters, bound only to bundle/remote-host/rbac.yaml. One operator
+ * runs two remote instances ("far", "twin") and a local one ("near"):
+ *   - a kubeconfig Secret without the key gives InvalidSpec naming the field;
+ *   - far and twin reach Ready through one connection to the remote cluster; far's objects are
+ *     there only, labelled with their owner (no owner reference), the namespace made there;
+ *   - an edit there is undone; deleting twin removes its objects and keeps far's (and the
+ *     connection); a version bump upgrades far;
+ *   - the remote API server killed for 60 s: far says HostClusterReachable=False (with the
+ *     server and the error) within the probe period, while near stays Ready and still undoes a
+ *     deletion; once that API server is back, far is Ready again writing nothing there (its
+ *     audit log); no request there was denied;
+ *   - the Secret rotated to another user and the first one revoked: the new kubeconfig is used;
+ *   - deleting far removes every object it had there, and the connection is dropped. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "itest.h"
+#include "karmada/names.h"
+#include "karmada/spec.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "live.h"
+#include "util/base64.h"
+#include "util/fileio.h"
+#include "util/json.h"
+#include "util/strbuf.h"
+
+#define FROM     "v1.18.1"
+#define TO       "v1.18.2"
+#define OUTAGE_S 60.0
+#define PROBE_S  5.0 /* the operator's probe period (hosts.c) */
+
+static const char *remote;     /* the remote cluster's state directory */
+static struct kube_client *rc; /* its admin */
+static const char *ns, *local_ns;
+
+static struct kube_client *client_of(const char *kubeconfig)
+{
+        struct kube_config_options co = {.kubeconfig = kubeconfig};
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        char err[512];
+
+        IT_ASSERT(kube_config_load(&co, &cfg, err, sizeof(err)) == 0, "%s", err);
+        IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg}, &c) == 0, "client");
+        kube_config_free(cfg);
+        return c;
+}
+
+/* Run `hack/cluster.sh kubectl --state-dir remote -- ARGS` */
+static void remote_kubectl(char *const args[])
+{
+        const char *hack = getenv("KO_HACK_DIR");
+        char script[4096], *argv[16];
+        int n = 0;
+
+        snprintf(script, sizeof(script), "%s/cluster.sh", hack ? hack : "hack");
+        argv[n++] = script;
+        argv[n++] = "kubectl";
+        argv[n++] = "--state-dir";
+        argv[n++] = (char *)remote;
+        argv[n++] = "--";
+        for (int i = 0; args[i] && n < 15; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        IT_ASSERT(itest_wait_exit(itest_spawn(argv, NULL, NULL), 120) == 0, "kubectl %s", args[0]);
+}
+
+/* An operator's user `user` in the remote cluster, bound to what bundle/remote-host/ grants;
+ * its kubeconfig, base64 */
+static char *remote_user(const char *user)
+{
+        char rbac[4096], path[4096], *text = NULL, *b64 = NULL;
+        size_t len;
+
+        IT_ASSERT(itest_cluster_ctl_in(remote, "user", user, "--restricted") == 0, "user");
+        snprintf(rbac, sizeof(rbac), "%s/bundle/remote-host/rbac.yaml", KO_SOURCE_DIR);
+        remote_kubectl((char *[]){"apply", "-f", rbac, NULL});
+        live_create_in(rc, &kube_clusterrolebindings, NULL, true,
+                       "{\"metadata\":{\"name\":\"%s\"},\"roleRef\":{\"apiGroup\":"
+                       "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":"
+                       "\"karmada-operator-host\"},\"subjects\":[{\"apiGroup\":"
+                       "\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"%s\"}]}",
+                       user, user);
+        snprintf(path, sizeof(path), "%s/kubeconfig/%s", remote, user);
+        IT_ASSERT(fileio_read(path, 1u << 20, &text, &len) == 0, "%s", path);
+        IT_ASSERT(base64_encode((const unsigned char *)text, len, &b64) == 0, "base64");
+        free(text);
+        return b64;
+}
+
+/* Every object of `kind` in the remote cluster whose owner is uid: how many */
+static int remote_owned(const struct kube_resource *r, const char *uid)
+{
+        char sel[256];
+        cJSON *list = NULL;
+        struct kube_status st;
+        int n;
+
+        snprintf(sel, sizeof(sel), KO_LABEL_OWNER_UID "=%s", uid);
+        IT_ASSERT(kube_list(rc, r, NULL, &(struct kube_list_options){.label_selector = sel}, &list,
+                            &st) == 0,
+                  "list %s: %s", r->resource, st.message);
+        n = cJSON_GetArraySize(cJSON_GetObjectItem(list, "items"));
+        cJSON_Delete(list);
+        return n;
+}
+
+static void check_placement(const char *uid)
+{
+        cJSON *d = NULL;
+        struct kube_status st;
+
+        IT_ASSERT(kube_get(rc, &kube_deployments, ns, "far-karmada-apiserver", &d, &st) == 0,
+                  "the API server's Deployment in the remote cluster: %s", st.message);
+        IT_ASSERT(!json_at(d, "metadata", "ownerReferences"), "an owner reference across clusters");
+        IT_ASSERT(
+                strcmp(json_str(json_at(d, "metadata", "labels"), KO_LABEL_OWNER_NAME, NULL) ?: "",
+                       "far") == 0,
+                "owner-name label");
+        cJSON_Delete(d);
+        IT_ASSERT(kube_get(live_kc, &kube_deployments, ns, "far-karmada-apiserver", NULL, &st) <
+                                  0 &&
+                          st.code == 404,
+                  "far's Deployment in the management cluster");
+        itest_log("far's objects are in the remote cluster only: %d Deployments, %d Secrets, "
+                  "%d Services, %d StatefulSets",
+                  remote_owned(&kube_deployments, uid), remote_owned(&kube_secrets, uid),
+                  remote_owned(&kube_services, uid), remote_owned(&kube_statefulsets, uid));
+}
+
+/* An image edited in the remote cluster is put back */
+static void check_drift(void)
+{
+        static const char patch[] = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":"
+                                    "\"karmada-scheduler\",\"image\":\"evil.example/x:1\"}]}}}}";
+        double t0 = itest_now();
+        cJSON *d = NULL;
+        const char *img;
+
+        IT_ASSERT(kube_patch(rc, &kube_deployments, ns, "far-karmada-scheduler",
+                             KUBE_PATCH_STRATEGIC, patch, NULL, NULL, NULL) == 0,
+                  "edit");
+        for (;;) {
+                IT_ASSERT(kube_get(rc, &kube_deployments, ns, "far-karmada-scheduler", &d, NULL) ==
+                                  0,
+                          "get");
+                img = json_str(
+                        cJSON_GetArrayItem(
+                                json_at(json_at(d, "spec", "template"), "spec", "containers"), 0),
+                        "image", NULL);
+                if (img && !strstr(img, "evil.example"))
+                        break;
+                cJSON_Delete(d);
+                IT_ASSERT(itest_now() - t0 < 30,
+                          "an edit in the remote cluster not undone in 30 s");
+                usleep(100 * 1000);
+        }
+        cJSON_Delete(d);
+        itest_log("an edited image in the remote cluster was reverted in %.2f s", itest_now() - t0);
+}
+
+/* near's Service deleted: made again (the local instance still reconciles) */
+static void check_local_reconciles(void)
+{
+        double t0 = itest_now();
+        struct kube_status st;
+
+        IT_ASSERT(kube_delete(live_kc, &kube_services, local_ns, "near-karmada-webhook", NULL,
+                              &st) == 0,
+                  "delete: %s", st.message);
+        while (kube_get(live_kc, &kube_services, local_ns, "near-karmada-webhook", NULL, NULL) <
+               0) {
+                IT_ASSERT(itest_now() - t0 < 30, "near's Service not made again in 30 s");
+                usleep(100 * 1000);
+        }
+        itest_log("near's deleted Service was made again in %.2f s", itest_now() - t0);
+}
+
+/* The remote API server stopped for OUTAGE_S; far unreachable, near untouched; then back. */
+static void check_outage(void)
+{
+        char buf[1024];
+        struct audit_counts c;
+        double t0, t;
+        long mark;
+
+        t0 = itest_now();
+        IT_ASSERT(itest_cluster_ctl_in(remote, "kill", "kube-apiserver", NULL) == 0, "kill");
+        live_wait_condition(ns, "far", "HostClusterReachable", "False Unreachable",
+                            2 * PROBE_S + 10);
+        t = itest_now() - t0;
+        IT_ASSERT(t <= PROBE_S + 3, "HostClusterReachable=False after %.1f s", t);
+        itest_log("HostClusterReachable=False %.1f s after the remote API server was killed: %s", t,
+                  live_condition(ns, "far", "HostClusterReachable", buf, sizeof(buf)));
+        IT_ASSERT(strstr(buf, "127.0.0.1"), "the condition names the server: %s", buf);
+        live_condition(local_ns, "near", "Ready", buf, sizeof(buf));
+        IT_ASSERT(strncmp(buf, "True", 4) == 0, "near is not Ready: %s", buf);
+        check_local_reconciles();
+        while (itest_now() - t0 < OUTAGE_S)
+                usleep(200 * 1000);
+        live_condition(local_ns, "near", "Ready", buf, sizeof(buf));
+        IT_ASSERT(strncmp(buf, "True", 4) == 0, "near is not Ready: %s", buf);
+        IT_ASSERT(itest_cluster_ctl_in(remote, "start", "kube-apiserver", NULL) == 0, "start");
+        mark = audit_mark();
+        t = live_wait_condition(ns, "far", "Ready", "True", 120);
+        itest_log("far Ready again %.1f s after the remote API server came back", t);
+        sleep(3);
+        audit_count(mark, &c);
+        IT_ASSERT(c.writes == 0, "%d writes in the remote cluster after it came back: %s", c.writes,
+                  c.summary);
+        itest_log("after the outage: %d requests to the remote cluster (%d denied while it "
+                  "started), 0 writes",
+                  c.requests, c.denied);
+}
+
+static void check_invalid_secret(void)
+{
+        char buf[1024];
+
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"no-key\"},\"data\":{\"config\":\"eA==\"}}");
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"hostCluster\":{\"secretRef\":"
+                        "{\"name\":\"no-key\"}},\"components\":{\"etcd\":{\"local\":{}},"
+                        "\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
+        live_wait_condition(ns, "bad", "Ready", "False InvalidSpec", 60);
+        live_condition(ns, "bad", "Ready", buf, sizeof(buf));
+        IT_ASSERT(strstr(buf, "spec.hostCluster.secretRef") && strstr(buf, "kubeconfig"),
+                  "the message names the field and the key: %s", buf);
+        itest_log("a Secret without the key: %s", buf);
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bad", NULL, NULL) == 0, "delete");
+        live_wait_deleted(ns, "bad", 60);
+}
+
+/* Lines of the operator's log that say `what` */
+static int log_lines(const char *what)
+{
+        char *text = NULL;
+        size_t len = 0;
+        int n = 0;
+
+        IT_ASSERT(fileio_read(live_operator_log(0), 64u << 20, &text, &len) == 0, "log");
+        for (const char *at = text; (at = strstr(at, what)); at++)
+                n++;
+        free(text);
+        return n;
+}
+
+/* The Secret now holds another user's kubeconfig, and the first user's binding is deleted (its
+ * credentials revoked): the operator goes on with the new ones (an edit there is undone). */
+static void check_rotation(void)
+{
+        char *b64 = remote_user("karmada-operator-remote-host-b");
+        double t0 = itest_now();
+        struct kube_status st;
+        struct strbuf patch = {0};
+
+        strbuf_printf(&patch, "{\"data\":{\"kubeconfig\":\"%s\"}}", b64);
+        free(b64);
+        IT_ASSERT(kube_patch(live_kc, &kube_secrets, ns, "far-host", KUBE_PATCH_MERGE, patch.buf,
+                             NULL, NULL, &st) == 0,
+                  "patch the Secret: %s", st.message);
+        strbuf_free_secret(&patch);
+        IT_ASSERT(kube_delete(rc, &kube_clusterrolebindings, NULL, "karmada-operator-remote-host",
+                              NULL, &st) == 0,
+                  "revoke: %s", st.message);
+        while (log_lines("connected to a host cluster") < 2) {
+                IT_ASSERT(itest_now() - t0 < 3 * PROBE_S + 10,
+                          "the new kubeconfig not used %.0f s after the old one was revoked",
+                          3 * PROBE_S + 10);
+                usleep(200 * 1000);
+        }
+        itest_log("the rotated kubeconfig was in use %.1f s after the old user was revoked",
+                  itest_now() - t0);
+        check_drift();
+        live_wait_condition(ns, "far", "HostClusterReachable", "True", 30);
+}
+
+static void create_remote(const char *name, const char *version)
+{
+        live_create(ns,
+                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaVersion\":\"%s\","
+                    "\"hostCluster\":{\"secretRef\":{\"name\":\"far-host\"}},\"components\":{"
+                    "\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
+                    "\"NodePort\"}}}}",
+                    name, version);
+}
+
+/* Every object owned by uid gone from the remote cluster */
+static void check_nothing_left(const char *name, const char *uid)
+{
+        const struct kube_resource *r[] = {&kube_deployments, &kube_statefulsets, &kube_services,
+                                           &kube_secrets, &kube_poddisruptionbudgets};
+
+        for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+                IT_ASSERT(remote_owned(r[i], uid) == 0, "%s of %s left in the remote cluster",
+                          r[i]->resource, name);
+}
+
+static void uid_of(const char *name, char *buf, size_t size)
+{
+        cJSON *o = live_get(ns, name);
+
+        snprintf(buf, size, "%s", json_str(o, "metadata", "uid") ?: "");
+        cJSON_Delete(o);
+}
+
+int main(void)
+{
+        char path[4096], *b64, uid[128], twin_uid[128];
+        struct audit_counts all;
+        long mark;
+        double t0;
+
+        remote = getenv("KO_REMOTE_CLUSTER");
+        IT_ASSERT(remote && *remote, "KO_REMOTE_CLUSTER is not set (ctest sets it)");
+        live_setup();
+        snprintf(path, sizeof(path), "%s/kubeconfig/admin", remote);
+        rc = client_of(path);
+        b64 = remote_user("karmada-operator-remote-host");
+        ns = itest_unique_name("remote");
+        local_ns = itest_unique_name("local");
+        live_make_ns(ns);
+        live_make_ns(local_ns);
+        live_create_object(
+                &kube_secrets, ns,
+                "{\"metadata\":{\"name\":\"far-host\"},\"data\":{\"kubeconfig\":\"%s\"}}", b64);
+        free(b64);
+        audit_set_cluster(remote);
+        audit_set_user("karmada-operator-remote-host");
+        mark = audit_mark();
+        snprintf(path, sizeof(path), "%s,%s", ns, local_ns);
+        live_watch_namespaces(path);
+        live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
+        check_invalid_secret();
+        t0 = itest_now();
+        live_create_instance(local_ns, "near", NULL);
+        create_remote("far", FROM);
+        create_remote("twin", TO);
+        live_wait_condition(ns, "far", "Ready", "True", 300);
+        live_wait_condition(ns, "twin", "Ready", "True", 300);
+        live_wait_condition(local_ns, "near", "Ready", "True", 300);
+        itest_log("far and twin (remote) and near (local) Ready after %.1f s", itest_now() - t0);
+        IT_ASSERT(log_lines("connected to a host cluster") == 1,
+                  "two instances on one host cluster: %d connections made",
+                  log_lines("connected to a host cluster"));
+        uid_of("far", uid, sizeof(uid));
+        uid_of("twin", twin_uid, sizeof(twin_uid));
+        check_placement(uid);
+        check_drift();
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "twin", NULL, NULL) == 0, "delete");
+        live_wait_deleted(ns, "twin", 120);
+        check_nothing_left("twin", twin_uid);
+        IT_ASSERT(remote_owned(&kube_deployments, uid) > 0, "far's objects went with twin's");
+        IT_ASSERT(log_lines("no instance runs on a host cluster") == 0,
+                  "disconnected while far still runs there");
+        t0 = itest_now();
+        live_patch(ns, "far", "{\"spec\":{\"karmadaVersion\":\"" TO "\"}}");
+        live_wait_condition(ns, "far", "Upgrading", "False Upgraded", 240);
+        itest_log("far upgraded " FROM " -> " TO " in %.1f s", itest_now() - t0);
+        /* (a kube-apiserver that starts again may deny a request or two until its RBAC
+         * caches are filled: counted before the outage) */
+        audit_count(mark, &all);
+        IT_ASSERT(all.denied == 0, "%d requests denied in the remote cluster: %s", all.denied,
+                  all.summary);
+        itest_log("%d requests of the operator in the remote cluster, 0 denied", all.requests);
+        check_outage();
+        check_rotation();
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "far", NULL, NULL) == 0, "delete");
+        live_wait_deleted(ns, "far", 120);
+        check_nothing_left("far", uid);
+        IT_ASSERT(log_lines("no instance runs on a host cluster") == 1,
+                  "the host cluster's connection not dropped with its last instance");
+        itest_log("far deleted: nothing of it left in the remote cluster, its connection dropped");
+        live_stop_operator(0);
+        live_teardown();
+        return 0;
+}
