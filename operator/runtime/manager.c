@@ -34,7 +34,7 @@ struct manager {
         struct controller *controllers[MAX_PARTS];
         size_t n_controllers;
         struct http_server *metrics_server, *probe_server;
-        struct {
+        struct call {
                 void (*fn)(void *);
                 void *data;
         } cleanups[MAX_PARTS], stoppers[MAX_PARTS];
@@ -282,22 +282,22 @@ void manager_free(struct manager *m)
         free(m);
 }
 
+static int add_call(struct call *list, size_t *n, void (*fn)(void *data), void *data)
+{
+        if (*n >= MAX_PARTS)
+                return -ENOSPC;
+        list[(*n)++] = (struct call){.fn = fn, .data = data};
+        return 0;
+}
+
 int manager_add_stopper(struct manager *m, void (*fn)(void *data), void *data)
 {
-        if (m->n_stoppers >= MAX_PARTS)
-                return -ENOSPC;
-        m->stoppers[m->n_stoppers].fn = fn;
-        m->stoppers[m->n_stoppers++].data = data;
-        return 0;
+        return add_call(m->stoppers, &m->n_stoppers, fn, data);
 }
 
 int manager_add_cleanup(struct manager *m, void (*fn)(void *data), void *data)
 {
-        if (m->n_cleanups >= MAX_PARTS)
-                return -ENOSPC;
-        m->cleanups[m->n_cleanups].fn = fn;
-        m->cleanups[m->n_cleanups++].data = data;
-        return 0;
+        return add_call(m->cleanups, &m->n_cleanups, fn, data);
 }
 
 void manager_observe_client(struct manager *m, struct kube_client *c)
