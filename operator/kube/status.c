@@ -75,10 +75,19 @@ int kube_status_errno(const struct kube_status *st)
 void kube_status_transport(struct kube_status *st, const char *verb, const char *url,
                            const char *what)
 {
+        char *at;
+        size_t digits;
+
         if (!st)
                 return;
         memset(st, 0, sizeof(*st));
         snprintf(st->message, sizeof(st->message), "%s %s: %s", verb, url, what);
+        /* libcurl's " after 12 ms": the same failure says the same (a status condition that
+         * carries it would change with each attempt) */
+        at = strstr(st->message, " after ");
+        digits = at ? strspn(at + 7, "0123456789") : 0;
+        if (digits && strncmp(at + 7 + digits, " ms", 3) == 0)
+                memmove(at, at + 10 + digits, strlen(at + 10 + digits) + 1);
 }
 
 bool kube_should_retry(enum kube_retry_class cls, bool idempotent, int attempt, int max_retries)

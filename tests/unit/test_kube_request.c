@@ -155,6 +155,12 @@ static void test_transport_error_names_the_url(void **state)
         assert_int_equal(st.code, 0);
         assert_string_equal(st.message,
                             "GET https://127.0.0.1:6443/api/v1/pods: Connection refused");
+        /* libcurl's time taken is left out: the same failure reads the same */
+        kube_status_transport(&st, "GET", "https://127.0.0.1:1/readyz",
+                              "Failed to connect to 127.0.0.1 port 1 after 12 ms: Couldn't "
+                              "connect to server");
+        assert_string_equal(st.message, "GET https://127.0.0.1:1/readyz: Failed to connect to "
+                                        "127.0.0.1 port 1: Couldn't connect to server");
 }
 
 static void test_retry_decisions(void **state)
