@@ -266,7 +266,51 @@ static void parse_version(struct spec_reader *p, struct karmada *k, const cJSON 
         k->version = strdup(k->release.name);
 }
 
-/* spec.hostCluster: the DNS domain, another cluster's kubeconfig Secret */
+/* ":<1..65535>" */
+static bool port_valid(const char *s)
+{
+        char *rest = NULL;
+        long port;
+
+        if (s[0] != ':' || !s[1] || strspn(s + 1, "0123456789") != strlen(s + 1))
+                return false;
+        port = strtol(s + 1, &rest, 10);
+        return !*rest && port >= 1 && port <= 65535;
+}
+
+/* spec.hostCluster.apiEndpoint: hostname, hostname:port, IP or IP:port ([IPv6]:port), its host
+ * kept */
+static void parse_endpoint(struct spec_reader *p, struct karmada *k, const char *v)
+{
+        const char *end, *host = v;
+        size_t n;
+
+        if (!v)
+                return;
+        if (v[0] == '[') { /* [IPv6] or [IPv6]:port */
+                host = v + 1;
+                end = strchr(host, ']');
+        } else {
+                end = strchr(v, ':');
+                if (end && strchr(end + 1, ':')) /* a bare IPv6 address */
+                        end = v + strlen(v);
+        }
+        if (!end)
+                end = v + strlen(v);
+        n = (size_t)(end - host);
+        if (end[0] == ']')
+                end++;
+        if (n == 0 || n >= sizeof(k->host_endpoint) || strpbrk(v, " /@?#") ||
+            (end[0] && !port_valid(end))) {
+                spec_problem(p, "spec.hostCluster.apiEndpoint",
+                             "\"%s\" is not a hostname, hostname:port, IP or IP:port", v);
+                return;
+        }
+        memcpy(k->host_endpoint, host, n);
+        k->host_endpoint[n] = '\0';
+}
+
+/* spec.hostCluster: the DNS domain, another cluster's kubeconfig Secret, its address */
 static void parse_host(struct spec_reader *p, struct karmada *k, const cJSON *spec)
 {
         const cJSON *host, *net, *c;
@@ -292,6 +336,7 @@ static void parse_host(struct spec_reader *p, struct karmada *k, const cJSON *sp
                              k->namespace, k->host_secret_namespace);
         if (c && !k->host_secret_name)
                 spec_problem(p, "spec.hostCluster.secretRef.name", "is required");
+        parse_endpoint(p, k, spec_str(p, host, "apiEndpoint", "spec.hostCluster.apiEndpoint"));
 }
 
 /* spec.privateRegistry, spec.featureGates, spec.suspend, spec.features, spec.restore */

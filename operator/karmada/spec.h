@@ -110,6 +110,7 @@ struct karmada {
 
         const char *host_secret_name; /* remote host cluster, or NULL */
         const char *host_secret_namespace;
+        char host_endpoint[256]; /* spec.hostCluster.apiEndpoint's host, or "" */
 
         char *crd_url;
         const char *crd_sha256; /* the tarball's SHA-256 (a KarmadaRelease's), or NULL */

@@ -124,6 +124,27 @@ static void test_private_registry_replaces_default_registries_only(void **state)
         karmada_free(k);
 }
 
+/* spec.hostCluster.apiEndpoint: its host, whichever of the four forms */
+static void test_host_endpoint(void **state)
+{
+        static const char *const forms[][2] = {{"far.example.com", "far.example.com"},
+                                               {"far.example.com:6443", "far.example.com"},
+                                               {"10.1.2.3:6443", "10.1.2.3"},
+                                               {"'[fd00::1]:6443'", "fd00::1"},
+                                               {"'fd00::1'", "fd00::1"}};
+        char y[512];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+                struct karmada *k;
+                snprintf(y, sizeof(y), META "spec: {hostCluster: {apiEndpoint: %s}}\n",
+                         forms[i][0]);
+                k = parse_ok(y);
+                assert_string_equal(k->host_endpoint, forms[i][1]);
+                karmada_free(k);
+        }
+}
+
 static void test_upstream_shaped_spec(void **state)
 {
         struct karmada *k = parse_ok(
@@ -255,6 +276,11 @@ static void test_invalid_specs_name_their_field(void **state)
         FAILS(META "spec: {components: {karmadaAPIServer: {serviceType: NodePort}}, hostCluster: "
                    "{secretRef: {name: remote}}, restore: {backupRef: {name: b}}}\n",
               "spec.restore", "another cluster");
+        FAILS(META "spec: {hostCluster: {apiEndpoint: 'https://h:1'}}\n",
+              "spec.hostCluster.apiEndpoint");
+        FAILS(META "spec: {hostCluster: {apiEndpoint: 'h:99999'}}\n",
+              "spec.hostCluster.apiEndpoint");
+        FAILS(META "spec: {hostCluster: {apiEndpoint: ':6443'}}\n", "spec.hostCluster.apiEndpoint");
         FAILS(META "spec: {components: []}\n", "spec.components", "object");
         FAILS(META "spec: {suspend: maybe}\n", "spec.suspend");
         FAILS("apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {namespace: "
@@ -461,6 +487,7 @@ int main(void)
                 cmocka_unit_test(test_version_drives_every_default_tag),
                 cmocka_unit_test(test_private_registry_replaces_default_registries_only),
                 cmocka_unit_test(test_upstream_shaped_spec),
+                cmocka_unit_test(test_host_endpoint),
                 cmocka_unit_test(test_invalid_specs_name_their_field),
                 cmocka_unit_test(test_feature_blocks_go_to_their_reconcilers),
                 cmocka_unit_test(test_several_problems_are_all_reported),
