@@ -90,6 +90,8 @@ struct plane {
                 applied[KO_MAX_RECONCILERS]; /* objects of each step, checked and applied */
         struct reconciler_memo hook[KO_MAX_RECONCILERS]; /* each step's reconcile hook */
         char pruned[SHA256_HEX_LEN];  /* the wanted objects last pruned against */
+        bool reached;                 /* a request there was answered */
+        char unreachable[600];        /* why the last one was not; "" */
         struct {                      /* the upgrade in progress */
                 long long generation; /* of the spec it rolls out */
                 int step;             /* the step it waits for */
@@ -181,6 +183,11 @@ struct plane *plane_get(struct kctl *kc, const char *key);
 void plane_forget(struct kctl *kc, const char *key);
 struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
                                  struct observation *ob, char *why, size_t whylen);
+/* A request to the instance's Karmada API server was answered (st NULL), or not (st says why) */
+void plane_reached(struct plane *p, const struct kube_status *st);
+/* Condition KarmadaAPIServerReachable of instance `key`: once a request was sent there, whether
+ * the last one was answered, naming the address. */
+void plane_condition(struct kctl *kc, const char *key, cJSON *conditions, long long generation);
 
 /* ---- certificates.c: the certificates' expiry metric ---- */
 struct metrics;

@@ -199,6 +199,8 @@ static void finish(struct pass *p)
                 in.encryption_phase = p->d.encryption_phase;
                 in.encryption_rotated = p->d.encryption_rotated;
         }
+        plane_condition(p->kc, p->key, cJSON_GetObjectItemCaseSensitive(p->status, "conditions"),
+                        p->k->generation);
         summary_compute(&in, p->status, &sum);
         status_send_events(p->kc, p->obj->json, &sum.events);
         if (status_write_pass(p) < 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "karmada/conditions.h"
 #include "kube/config.h"
 #include "runtime/manager.h"
 #include "util/base64.h"
@@ -92,4 +93,29 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
         memset(p->applied, 0, sizeof(p->applied));
         memset(p->hook, 0, sizeof(p->hook));
         return c;
+}
+
+void plane_reached(struct plane *p, const struct kube_status *st)
+{
+        p->reached = p->reached || !st;
+        snprintf(p->unreachable, sizeof(p->unreachable), "%s", st ? st->message : "");
+}
+
+void plane_condition(struct kctl *kc, const char *key, cJSON *conditions, long long generation)
+{
+        struct plane *p = plane_get(kc, key);
+        char msg[900];
+
+        if (!p || !p->client || (!p->reached && !p->unreachable[0]))
+                return;
+        if (p->unreachable[0]) {
+                snprintf(msg, sizeof(msg), "the Karmada API server at %s: %s", p->server,
+                         p->unreachable);
+                condition_set(conditions, "KarmadaAPIServerReachable", KO_FALSE, "Unreachable", msg,
+                              generation);
+        } else {
+                snprintf(msg, sizeof(msg), "the Karmada API server at %s answers", p->server);
+                condition_set(conditions, "KarmadaAPIServerReachable", KO_TRUE, "Reachable", msg,
+                              generation);
+        }
 }

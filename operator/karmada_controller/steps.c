@@ -112,8 +112,10 @@ static int apply_in_karmada(struct kctl *kc, const struct karmada *k, const stru
                         /* not (yet) reachable: a rollout that has not finished, as a rule */
                         step_set(s, false, "Waiting", "the Karmada API server at %s: %s", p->server,
                                  st.message);
+                        plane_reached(p, &st);
                         return -1;
                 }
+                plane_reached(p, NULL);
                 if (r < 0) {
                         step_set(s, false, "ApplyFailed", "%s %s in the Karmada API server: %s",
                                  o->resource->kind, meta_str(o->obj, "name"), st.message);

@@ -5,6 +5,9 @@
  * its own there, not in system:masters, bound only to bundle/remote-host/rbac.yaml. One operator
  * runs two remote instances ("far", "twin") and a local one ("near"):
  *   - a kubeconfig Secret without the key gives InvalidSpec naming the field;
+ *   - twin, its apiEndpoint where nothing listens, says KarmadaAPIServerReachable=False naming
+ *     the address; with apiEndpoint localhost, its admin kubeconfig points there (far's at a
+ *     node's InternalIP);
  *   - far and twin reach Ready through one connection to the remote cluster; far's objects are
  *     there only, labelled with their owner (no owner reference), the namespace made there;
  *   - an edit there is undone; deleting twin removes its objects and keeps far's (and the
@@ -284,15 +287,42 @@ static void check_rotation(void)
         live_wait_condition(ns, "far", "HostClusterReachable", "True", 30);
 }
 
-static void create_remote(const char *name, const char *version)
+/* A remote instance; endpoint: its spec.hostCluster.apiEndpoint, or NULL */
+static void create_remote(const char *name, const char *version, const char *endpoint)
 {
+        char ep[128] = "";
+
+        if (endpoint)
+                snprintf(ep, sizeof(ep), "\"apiEndpoint\":\"%s\",", endpoint);
         live_create(ns,
                     "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
                     "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaVersion\":\"%s\","
-                    "\"hostCluster\":{\"secretRef\":{\"name\":\"far-host\"}},\"components\":{"
+                    "\"hostCluster\":{%s\"secretRef\":{\"name\":\"far-host\"}},\"components\":{"
                     "\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
                     "\"NodePort\"}}}}",
-                    name, version);
+                    name, version, ep);
+}
+
+/* The server of instance `prefix`'s admin kubeconfig, in the remote cluster, into buf */
+static void admin_server(const char *prefix, char *buf, size_t size)
+{
+        char name[128], *text = NULL;
+        unsigned char *raw = NULL;
+        const char *b64, *at;
+        size_t len = 0;
+        cJSON *s = NULL;
+
+        snprintf(name, sizeof(name), "%s-admin-config", prefix);
+        IT_ASSERT(kube_get(rc, &kube_secrets, ns, name, &s, NULL) == 0, "Secret %s", name);
+        b64 = json_str(json_at(s, "data", NULL), KO_KUBECONFIG_KEY, NULL);
+        IT_ASSERT(b64 && base64_decode(b64, strlen(b64), &raw, &len) == 0, "%s: no kubeconfig",
+                  name);
+        text = strndup((const char *)raw, len);
+        at = strstr(text, "server: ");
+        snprintf(buf, size, "%.*s", at ? (int)strcspn(at + 8, "\n") : 0, at ? at + 8 : "");
+        free(text);
+        free(raw);
+        cJSON_Delete(s);
 }
 
 /* Every object owned by uid gone from the remote cluster */
@@ -316,7 +346,7 @@ static void uid_of(const char *name, char *buf, size_t size)
 
 int main(void)
 {
-        char path[4096], *b64, uid[128], twin_uid[128];
+        char path[4096], *b64, uid[128], twin_uid[128], server[256], server2[256];
         struct audit_counts all;
         long mark;
         double t0;
@@ -344,10 +374,16 @@ int main(void)
         check_invalid_secret();
         t0 = itest_now();
         live_create_instance(local_ns, "near", NULL);
-        create_remote("far", FROM);
-        create_remote("twin", TO);
+        create_remote("far", FROM, NULL);
+        create_remote("twin", TO, "127.0.0.2"); /* where nothing listens */
+        live_wait_condition(ns, "twin", "KarmadaAPIServerReachable", "False Unreachable", 300);
+        live_condition(ns, "twin", "KarmadaAPIServerReachable", server, sizeof(server));
+        IT_ASSERT(strstr(server, "https://127.0.0.2:"), "the address tried: %s", server);
+        itest_log("twin's apiEndpoint where nothing listens: %s", server);
+        live_patch(ns, "twin", "{\"spec\":{\"hostCluster\":{\"apiEndpoint\":\"localhost:6443\"}}}");
         live_wait_condition(ns, "far", "Ready", "True", 300);
         live_wait_condition(ns, "twin", "Ready", "True", 300);
+        live_wait_condition(ns, "twin", "KarmadaAPIServerReachable", "True Reachable", 30);
         live_wait_condition(local_ns, "near", "Ready", "True", 300);
         itest_log("far and twin (remote) and near (local) Ready after %.1f s", itest_now() - t0);
         IT_ASSERT(log_lines("connected to a host cluster") == 1,
@@ -355,6 +391,13 @@ int main(void)
                   log_lines("connected to a host cluster"));
         uid_of("far", uid, sizeof(uid));
         uid_of("twin", twin_uid, sizeof(twin_uid));
+        admin_server("far-karmada", server, sizeof(server));
+        IT_ASSERT(strncmp(server, "https://127.0.0.1:", 18) == 0, "far's server: %s", server);
+        admin_server("twin-karmada", server2, sizeof(server2));
+        IT_ASSERT(strncmp(server2, "https://localhost:", 18) == 0, "twin's server: %s", server2);
+        itest_log("the Karmada API servers: far's at a node's InternalIP (%s), twin's at its "
+                  "apiEndpoint (%s)",
+                  server, server2);
         check_placement(uid);
         check_drift();
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "twin", NULL, NULL) == 0, "delete");
