@@ -245,15 +245,21 @@ void live_create_in(struct kube_client *c, const struct kube_resource *r, const 
 
 void live_create_instance(const char *ns, const char *name, const char *version)
 {
+        live_create_instance_with(ns, name, version, "");
+}
+
+void live_create_instance_with(const char *ns, const char *name, const char *version,
+                               const char *spec)
+{
         char v[96] = "";
 
         if (version)
                 snprintf(v, sizeof(v), "\"karmadaVersion\":\"%s\",", version);
         live_create(ns,
                     "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{%s\"components\":{\"etcd\":{"
+                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{%s%s\"components\":{\"etcd\":{"
                     "\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}",
-                    name, v);
+                    name, v, spec);
 }
 
 void live_patch(const char *ns, const char *name, const char *fmt, ...)

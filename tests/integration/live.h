@@ -55,6 +55,9 @@ void live_create_in(struct kube_client *c, const struct kube_resource *r, const 
                     bool exist_ok, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A Karmada of `version` (NULL: the default) with a local etcd and a NodePort API server. */
 void live_create_instance(const char *ns, const char *name, const char *version);
+/* The same with more of the spec: `spec` is members of it, each followed by a comma */
+void live_create_instance_with(const char *ns, const char *name, const char *version,
+                               const char *spec);
 /* Merge-patch a Karmada object (JSON as a printf format). */
 void live_patch(const char *ns, const char *name, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

@@ -290,17 +290,13 @@ static void check_rotation(void)
 /* A remote instance; endpoint: its spec.hostCluster.apiEndpoint, or NULL */
 static void create_remote(const char *name, const char *version, const char *endpoint)
 {
-        char ep[128] = "";
+        char host[256];
 
-        if (endpoint)
-                snprintf(ep, sizeof(ep), "\"apiEndpoint\":\"%s\",", endpoint);
-        live_create(ns,
-                    "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"karmadaVersion\":\"%s\","
-                    "\"hostCluster\":{%s\"secretRef\":{\"name\":\"far-host\"}},\"components\":{"
-                    "\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
-                    "\"NodePort\"}}}}",
-                    name, version, ep);
+        snprintf(host, sizeof(host),
+                 "\"hostCluster\":{%s%s%s\"secretRef\":{\"name\":\"far-host\"}},",
+                 endpoint ? "\"apiEndpoint\":\"" : "", endpoint ? endpoint : "",
+                 endpoint ? "\"," : "");
+        live_create_instance_with(ns, name, version, host);
 }
 
 /* The server of instance `prefix`'s admin kubeconfig, in the remote cluster, into buf */
