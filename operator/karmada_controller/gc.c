@@ -86,12 +86,13 @@ static bool wanted(const struct desired *keep, bool in_karmada, const struct kub
         return false;
 }
 
-/* Delete the objects of an instance in the caches that keep does not list (NULL: all of them).
- * Returns how many were deleted, or -EIO (err says the last failure). */
+/* Delete the objects of an instance (its uid) in the host's caches that keep does not list
+ * (NULL: all of them). Returns how many were deleted, or -EIO (err says the last failure). */
 static int delete_owned(struct host *h, const char *ns, const char *instance, const char *uid,
                         const struct desired *keep, char *err, size_t errlen)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
+        const char *owner = h->key[0] ? uid : NULL; /* labelled so in another cluster only */
         int deleted = 0, failures = 0;
 
         for (size_t i = 0; i < N_OWNED; i++) {
@@ -103,7 +104,7 @@ static int delete_owned(struct host *h, const char *ns, const char *instance, co
                         const char *name = meta_str(l[j]->json, "name");
                         struct kube_status st;
                         int r;
-                        if (!belongs(l[j], ns, instance, uid) ||
+                        if (!belongs(l[j], ns, instance, owner) ||
                             wanted(keep, false, owned_resources[i], NULL, name))
                                 continue;
                         if (keep)
@@ -219,14 +220,13 @@ static struct host *finalize_host(struct kctl *kc, const char *key, const cJSON 
 }
 
 /* What the instance made in its host cluster, deleted (its etcd's volumes too when asked). */
-static int delete_instance(struct host *h, const cJSON *cr, const char *uid, char *err,
-                           size_t errlen)
+static int delete_instance(struct host *h, const cJSON *cr, char *err, size_t errlen)
 {
         const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
         const char *deldata =
                 json_str(json_at(cr, "metadata", "annotations"), DELETE_DATA_ANNOTATION, NULL);
         char prefix[KO_NAME_MAX];
-        int r = delete_owned(h, ns, name, uid, NULL, err, errlen);
+        int r = delete_owned(h, ns, name, meta_str(cr, "uid"), NULL, err, errlen);
 
         if (r >= 0 && deldata && strcmp(deldata, "true") == 0 &&
             names_prefix(name, prefix, sizeof(prefix)) == 0)
@@ -251,9 +251,7 @@ void gc_finalize(struct kctl *kc, const char *key, const cJSON *cr, struct recon
         h = finalize_host(kc, key, cr, k, &gone, out);
         if (!h && !gone)
                 goto done;
-        if (cascade && h &&
-            delete_instance(h, cr, h == &kc->local ? NULL : meta_str(cr, "uid"), out->error,
-                            sizeof(out->error)) < 0) {
+        if (cascade && h && delete_instance(h, cr, out->error, sizeof(out->error)) < 0) {
                 out->result = RECONCILE_ERROR;
                 goto done;
         }
@@ -361,8 +359,8 @@ void gc_collect(struct pass *p)
         }
         /* what was made earlier and is no longer wanted (a component switched off) */
         if (!any_waiting && !any_failed &&
-            delete_owned(p->host, p->k->namespace, p->k->name,
-                         p->host == &p->kc->local ? NULL : p->k->uid, &p->d, err, sizeof(err)) < 0)
+            delete_owned(p->host, p->k->namespace, p->k->name, p->k->uid, &p->d, err, sizeof(err)) <
+                    0)
                 log_warn("cannot delete what is no longer wanted", "karmada", p->key, "error", err);
         if (all_ready && !any_failed)
                 prune_in_karmada(p->kc, p->run, &p->d, p->ob, p->key);

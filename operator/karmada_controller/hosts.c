@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "internal.h"
 #include "karmada/conditions.h"
 #include "kube/config.h"
@@ -120,9 +118,9 @@ static int secret_kubeconfig(struct kctl *kc, const char *ns, const char *name, 
         return !v ? -EINVAL : *b64 ? 0 : -ENOMEM;
 }
 
-/* A new remote host from a kubeconfig (base64): -EINVAL when it is not usable. */
-static int host_new(struct kctl *kc, const char *key, const char *b64, struct host **ret, char *why,
-                    size_t whylen)
+/* A new remote host from a kubeconfig (base64, its digest sum): -EINVAL when it is not usable. */
+static int host_new(struct kctl *kc, const char *key, const char *b64, const char *sum,
+                    struct host **ret, char *why, size_t whylen)
 {
         unsigned char *text = NULL;
         size_t len = 0;
@@ -149,7 +147,7 @@ static int host_new(struct kctl *kc, const char *key, const char *b64, struct ho
                                     &h->client);
         if (r == 0) {
                 snprintf(h->server, sizeof(h->server), "%s", cfg->server);
-                sha256_hex(b64, strlen(b64), h->sum);
+                snprintf(h->sum, sizeof(h->sum), "%s", sum);
                 manager_observe_client(kc->m, h->client);
                 r = host_informers(kc, h, NULL);
         }
@@ -202,7 +200,7 @@ static struct host *remote_acquire(struct kctl *kc, const struct karmada *k, int
         sha256_hex(b64, strlen(b64), sum);
         h = hosts_find(kc, key, sum);
         if (!h) {
-                r = host_new(kc, key, b64, &h, why, whylen);
+                r = host_new(kc, key, b64, sum, &h, why, whylen);
                 *error = r;
                 if (r == 0)
                         hosts_put(kc, h);

@@ -82,7 +82,7 @@ enum phase plan_build(struct pass *p)
         p->observed = (struct observed){.get = observe, .userdata = p->ob};
         if (strcmp(p->run->service_type, "NodePort") == 0)
                 p->observed.node_address =
-                        p->k->host_secret_name && p->run->host_endpoint[0]
+                        p->run->host_secret_name && p->run->host_endpoint[0]
                                 ? p->run->host_endpoint
                                 : hosts_node_address(p->host, p->node, sizeof(p->node));
         if (registry_build_desired(p->run, &p->observed, key_type(kc, p->obj->json), &p->d, err,

@@ -935,24 +935,32 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const char
         return q;
 }
 
+/* A GET of any path below the server; the body into *ret when ret is not NULL */
+static int get_path(struct kube_client *c, struct request *rq, char **ret, size_t *ret_len,
+                    struct kube_status *st)
+{
+        int r;
+
+        if (rq->path[0] != '/')
+                return -EINVAL;
+        r = perform(c, rq, st);
+        if (r == 0 && ret) {
+                if (ret_len)
+                        *ret_len = rq->out.len;
+                *ret = strbuf_steal(&rq->out);
+                if (!*ret)
+                        r = -ENOMEM;
+        }
+        strbuf_free(&rq->out);
+        return r;
+}
+
 int kube_get_raw(struct kube_client *c, const char *path, char **ret, size_t *ret_len,
                  struct kube_status *st)
 {
         struct request rq = {.verb = "GET", .path = path, .idempotent = true};
-        int r;
 
-        if (path[0] != '/')
-                return -EINVAL;
-        r = perform(c, &rq, st);
-        if (r == 0) {
-                if (ret_len)
-                        *ret_len = rq.out.len;
-                *ret = strbuf_steal(&rq.out);
-                if (!*ret)
-                        r = -ENOMEM;
-        }
-        strbuf_free(&rq.out);
-        return r;
+        return get_path(c, &rq, ret, ret_len, st);
 }
 
 int kube_probe(struct kube_client *c, const char *path, long timeout_ms, struct kube_status *st)
@@ -962,13 +970,8 @@ int kube_probe(struct kube_client *c, const char *path, long timeout_ms, struct 
                              .idempotent = true,
                              .once = true,
                              .timeout_ms = timeout_ms};
-        int r;
 
-        if (path[0] != '/')
-                return -EINVAL;
-        r = perform(c, &rq, st);
-        strbuf_free(&rq.out);
-        return r;
+        return get_path(c, &rq, NULL, NULL, st);
 }
 
 int kube_post_raw(struct kube_client *c, const char *path, const cJSON *body, cJSON **ret,

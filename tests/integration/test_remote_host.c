@@ -34,6 +34,7 @@
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/strbuf.h"
+#include "util/yaml.h"
 
 #define FROM     "v1.18.1"
 #define TO       "v1.18.2"
@@ -57,35 +58,31 @@ static struct kube_client *client_of(const char *kubeconfig)
         return c;
 }
 
-/* Run `hack/cluster.sh kubectl --state-dir remote -- ARGS` */
-static void remote_kubectl(char *const args[])
+/* bundle/remote-host/rbac.yaml's ClusterRole, made in the remote cluster (once) */
+static void remote_rbac(void)
 {
-        const char *hack = getenv("KO_HACK_DIR");
-        char script[4096], *argv[16];
-        int n = 0;
+        char path[4096], *text = NULL, *json, err[256];
+        cJSON *role = NULL;
+        size_t len;
 
-        snprintf(script, sizeof(script), "%s/cluster.sh", hack ? hack : "hack");
-        argv[n++] = script;
-        argv[n++] = "kubectl";
-        argv[n++] = "--state-dir";
-        argv[n++] = (char *)remote;
-        argv[n++] = "--";
-        for (int i = 0; args[i] && n < 15; i++)
-                argv[n++] = args[i];
-        argv[n] = NULL;
-        IT_ASSERT(itest_wait_exit(itest_spawn(argv, NULL, NULL), 120) == 0, "kubectl %s", args[0]);
+        snprintf(path, sizeof(path), "%s/bundle/remote-host/rbac.yaml", KO_SOURCE_DIR);
+        IT_ASSERT(fileio_read(path, 1u << 20, &text, &len) == 0, "%s", path);
+        IT_ASSERT(yaml_parse_one(text, len, path, NULL, &role, err, sizeof(err)) == 0, "%s", err);
+        json = cJSON_PrintUnformatted(role);
+        live_create_in(rc, &kube_clusterroles, NULL, true, "%s", json);
+        free(json);
+        cJSON_Delete(role);
+        free(text);
 }
 
 /* An operator's user `user` in the remote cluster, bound to what bundle/remote-host/ grants;
  * its kubeconfig, base64 */
 static char *remote_user(const char *user)
 {
-        char rbac[4096], path[4096], *text = NULL, *b64 = NULL;
+        char path[4096], *text = NULL, *b64 = NULL;
         size_t len;
 
         IT_ASSERT(itest_cluster_ctl_in(remote, "user", user, "--restricted") == 0, "user");
-        snprintf(rbac, sizeof(rbac), "%s/bundle/remote-host/rbac.yaml", KO_SOURCE_DIR);
-        remote_kubectl((char *[]){"apply", "-f", rbac, NULL});
         live_create_in(rc, &kube_clusterrolebindings, NULL, true,
                        "{\"metadata\":{\"name\":\"%s\"},\"roleRef\":{\"apiGroup\":"
                        "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":"
@@ -352,6 +349,7 @@ int main(void)
         live_setup();
         snprintf(path, sizeof(path), "%s/kubeconfig/admin", remote);
         rc = client_of(path);
+        remote_rbac();
         b64 = remote_user("karmada-operator-remote-host");
         ns = itest_unique_name("remote");
         local_ns = itest_unique_name("local");
