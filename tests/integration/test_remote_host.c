@@ -4,7 +4,8 @@
  * ($KO_REMOTE_CLUSTER), ko-plane running its pods. The kubeconfig in the Secret is of a user of
  * its own there, not in system:masters, bound only to bundle/remote-host/rbac.yaml. One operator
  * runs two remote instances ("far", "twin") and a local one ("near"):
- *   - a kubeconfig Secret without the key gives InvalidSpec naming the field;
+ *   - a kubeconfig Secret without the key, or whose kubeconfig does not parse, gives
+ *     InvalidSpec naming the field and the key;
  *   - twin, its apiEndpoint where nothing listens, says KarmadaAPIServerReachable=False naming
  *     the address; with apiEndpoint localhost, its admin kubeconfig points there (far's at a
  *     node's InternalIP);
@@ -221,23 +222,35 @@ static void check_outage(void)
                   c.requests, c.denied);
 }
 
-static void check_invalid_secret(void)
+/* A kubeconfig Secret without the key, and one whose kubeconfig does not parse: InvalidSpec
+ * naming the field and the key; the Karmada is still deleted */
+static void check_invalid_secrets(void)
 {
+        static const char *const data[][2] = {
+                {"no-key", "\"config\":\"eA==\""},                  /* "x", under another key */
+                {"garbage", "\"kubeconfig\":\"Y2x1c3RlcnM6IFs=\""}, /* "clusters: [" */
+        };
         char buf[1024];
 
-        live_create_object(&kube_secrets, ns,
-                           "{\"metadata\":{\"name\":\"no-key\"},\"data\":{\"config\":\"eA==\"}}");
-        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
-                        "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"hostCluster\":{\"secretRef\":"
-                        "{\"name\":\"no-key\"}},\"components\":{\"etcd\":{\"local\":{}},"
-                        "\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}");
-        live_wait_condition(ns, "bad", "Ready", "False InvalidSpec", 60);
-        live_condition(ns, "bad", "Ready", buf, sizeof(buf));
-        IT_ASSERT(strstr(buf, "spec.hostCluster.secretRef") && strstr(buf, "kubeconfig"),
-                  "the message names the field and the key: %s", buf);
-        itest_log("a Secret without the key: %s", buf);
-        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bad", NULL, NULL) == 0, "delete");
-        live_wait_deleted(ns, "bad", 60);
+        for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+                live_create_object(&kube_secrets, ns,
+                                   "{\"metadata\":{\"name\":\"%s\"},\"data\":{%s}}", data[i][0],
+                                   data[i][1]);
+                live_create(ns,
+                            "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                            "\"metadata\":{\"name\":\"bad\"},\"spec\":{\"hostCluster\":{"
+                            "\"secretRef\":{\"name\":\"%s\"}},\"components\":{\"etcd\":{\"local\":"
+                            "{}},\"karmadaAPIServer\":{\"serviceType\":\"NodePort\"}}}}",
+                            data[i][0]);
+                live_wait_condition(ns, "bad", "Ready", "False InvalidSpec", 60);
+                live_condition(ns, "bad", "Ready", buf, sizeof(buf));
+                IT_ASSERT(strstr(buf, "spec.hostCluster.secretRef") && strstr(buf, "kubeconfig"),
+                          "the message names the field and the key: %s", buf);
+                itest_log("Secret %s: %s", data[i][0], buf);
+                IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "bad", NULL, NULL) == 0,
+                          "delete");
+                live_wait_deleted(ns, "bad", 60);
+        }
 }
 
 /* Lines of the operator's log that say `what` */
@@ -365,7 +378,7 @@ int main(void)
         snprintf(path, sizeof(path), "%s,%s", ns, local_ns);
         live_watch_namespaces(path);
         live_start_operator(0, itest_operator_bin(), ns, itest_operator_cache(), NULL);
-        check_invalid_secret();
+        check_invalid_secrets();
         t0 = itest_now();
         live_create_instance(local_ns, "near", NULL);
         create_remote("far", FROM, NULL);
