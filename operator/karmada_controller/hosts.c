@@ -13,16 +13,14 @@
 
 #include "internal.h"
 #include "karmada/conditions.h"
-#include "kube/config.h"
+#include "karmada/host_secret.h"
 #include "runtime/log.h"
 #include "runtime/manager.h"
-#include "util/base64.h"
 #include "util/hashmap.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 
-#define HOST_KUBECONFIG_KEY "kubeconfig" /* upstream's key in the Secret */
-#define PROBE_MS            5000         /* how often a remote host's API server is asked */
+#define PROBE_MS 5000 /* how often a remote host's API server is asked */
 
 static int host_init(struct host *h, const char *key)
 {
@@ -94,69 +92,28 @@ static void hosts_put(struct kctl *kc, struct host *h)
         hosts_release(kc, old);
 }
 
-/* The kubeconfig of Secret ns/name (key `kubeconfig`, base64 as the API returns it), into *b64
- * (the caller frees); -EINVAL when the Secret has no such key, other errors from the API. */
-static int secret_kubeconfig(struct kctl *kc, const char *ns, const char *name, char **b64,
-                             char *why, size_t whylen)
-{
-        struct kube_status st;
-        cJSON *secret = NULL;
-        const char *v;
-        int r = kube_get(kc->client, &kube_secrets, ns, name, &secret, &st);
-
-        if (r < 0) {
-                snprintf(why, whylen, "Secret %s/%s: %s", ns, name, st.message);
-                return r == -EINVAL ? -EIO : r;
-        }
-        v = json_str(secret, "data", HOST_KUBECONFIG_KEY);
-        *b64 = v ? strdup(v) : NULL;
-        json_delete_secret(secret);
-        if (!v)
-                snprintf(why, whylen,
-                         "spec.hostCluster.secretRef: Secret %s/%s has no key " HOST_KUBECONFIG_KEY,
-                         ns, name);
-        return !v ? -EINVAL : *b64 ? 0 : -ENOMEM;
-}
-
 /* A new remote host from a kubeconfig (base64, its digest sum): -EINVAL when it is not usable. */
 static int host_new(struct kctl *kc, const char *key, const char *b64, const char *sum,
                     struct host **ret, char *why, size_t whylen)
 {
-        unsigned char *text = NULL;
-        size_t len = 0;
-        struct kube_config *cfg = NULL;
         struct host *h = calloc(1, sizeof(*h));
-        char err[512] = "not base64";
         int r = h ? host_init(h, key) : -ENOMEM;
 
-        if (r == 0 && (base64_decode(b64, strlen(b64), &text, &len) < 0 ||
-                       kube_config_from_memory((const char *)text, len, HOST_KUBECONFIG_KEY, NULL,
-                                               &cfg, err, sizeof(err)) < 0)) {
-                snprintf(why, whylen,
-                         "spec.hostCluster.secretRef: key " HOST_KUBECONFIG_KEY
-                         " of Secret %s is not a usable kubeconfig: %s",
-                         key, err);
-                r = -EINVAL;
-        }
-        if (text)
-                free_secret(text, len);
-        if (r == 0)
-                r = kube_client_new(&(struct kube_client_options){.config = cfg,
-                                                                  .timeout_ms = 15000,
-                                                                  .connect_timeout_ms = 5000},
-                                    &h->client);
         if (r == 0) {
-                snprintf(h->server, sizeof(h->server), "%s", cfg->server);
+                r = host_secret_client(b64, key, &h->client, h->server, sizeof(h->server), why,
+                                       whylen);
+                if (r < 0) { /* why says it */
+                        host_free(h);
+                        return r;
+                }
                 snprintf(h->sum, sizeof(h->sum), "%s", sum);
                 manager_observe_client(kc->m, h->client);
                 r = host_informers(kc, h, NULL);
         }
         for (size_t i = 0; r == 0 && i < N_OWNED; i++)
                 r = informer_start(h->owned[i]);
-        kube_config_free(cfg);
-        if (r < 0 && r != -EINVAL)
-                snprintf(why, whylen, "host cluster %s: %s", key, strerror(-r));
         if (r < 0) {
+                snprintf(why, whylen, "host cluster %s: %s", key, strerror(-r));
                 host_free(h);
                 return r;
         }
@@ -192,7 +149,8 @@ static struct host *remote_acquire(struct kctl *kc, const struct karmada *k, int
         int r;
 
         snprintf(key, sizeof(key), "%s/%s", k->host_secret_namespace, k->host_secret_name);
-        r = secret_kubeconfig(kc, k->host_secret_namespace, k->host_secret_name, &b64, why, whylen);
+        r = host_secret_read(kc->client, k->host_secret_namespace, k->host_secret_name, &b64, why,
+                             whylen);
         if (r < 0) {
                 *error = r;
                 return hosts_find(kc, key, NULL);
@@ -200,10 +158,15 @@ static struct host *remote_acquire(struct kctl *kc, const struct karmada *k, int
         sha256_hex(b64, strlen(b64), sum);
         h = hosts_find(kc, key, sum);
         if (!h) {
-                r = host_new(kc, key, b64, sum, &h, why, whylen);
-                *error = r;
-                if (r == 0)
-                        hosts_put(kc, h);
+                pthread_mutex_lock(&kc->hosts_making);
+                h = hosts_find(kc, key, sum); /* made meanwhile by another worker */
+                if (!h) {
+                        r = host_new(kc, key, b64, sum, &h, why, whylen);
+                        *error = r;
+                        if (r == 0)
+                                hosts_put(kc, h);
+                }
+                pthread_mutex_unlock(&kc->hosts_making);
         }
         free_secret(b64, strlen(b64));
         return h;
@@ -359,6 +322,7 @@ int hosts_setup(struct kctl *kc)
         int r;
 
         pthread_mutex_init(&kc->hosts_lock, NULL);
+        pthread_mutex_init(&kc->hosts_making, NULL);
         r = host_init(&kc->local, "");
         kc->host_of = hashmap_new();
         kc->hosts = hashmap_new(); /* last: hosts_free() undoes all this once it is set */
@@ -388,6 +352,7 @@ void hosts_free(struct kctl *kc)
         hashmap_free(kc->local.ensured); /* its informers are the manager's */
         pthread_mutex_destroy(&kc->local.lock);
         pthread_mutex_destroy(&kc->hosts_lock);
+        pthread_mutex_destroy(&kc->hosts_making);
 }
 
 /* The instance's namespace in a remote host, made there once when it is missing. */

@@ -67,9 +67,11 @@ struct kctl {
         struct controller *rctl;   /* their status and finalizer */
         struct host local;         /* the operator's own cluster as a host */
         pthread_mutex_t hosts_lock;
-        struct hashmap *hosts;   /* "namespace/secret" -> struct host (remote ones) */
-        struct hashmap *host_of; /* instance key -> the key of its remote host (a strdup) */
-        pthread_t prober;        /* probes the remote hosts */
+        pthread_mutex_t hosts_making; /* one host made at a time: two instances of one Secret
+                                       * reconciled at once share one */
+        struct hashmap *hosts;        /* "namespace/secret" -> struct host (remote ones) */
+        struct hashmap *host_of;      /* instance key -> the key of its remote host (a strdup) */
+        pthread_t prober;             /* probes the remote hosts */
         bool prober_started;
         bool stopping;
         pthread_mutex_t written_lock;
