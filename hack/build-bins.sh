@@ -87,15 +87,23 @@ build_etcd() {
         rm -rf "$dir"
 }
 
+# kwok, and its PortForward CRD (the test clusters' pods/portforward, hack/cluster.sh) from the
+# same module
 build_kwok() {
-        have kwok "$KWOK_VERSION" && return 0
-        local dir="$KO_CACHE/src/kwok-$KWOK_VERSION"
-        log "building kwok $KWOK_VERSION"
-        rm -rf "$dir" && mkdir -p "$dir"
-        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@"$KWOK_VERSION" ||
-                die "building kwok $KWOK_VERSION failed (see output above)"
-        install -m 0755 "$dir/kwok" "$(cached_bin kwok "$KWOK_VERSION")"
-        rm -rf "$dir"
+        local crd dir="$KO_CACHE/src/kwok-$KWOK_VERSION"
+        crd=$(cached_bin kwok "$KWOK_VERSION")-portforwards.yaml
+        if ! have kwok "$KWOK_VERSION"; then
+                log "building kwok $KWOK_VERSION"
+                rm -rf "$dir" && mkdir -p "$dir"
+                CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@"$KWOK_VERSION" ||
+                        die "building kwok $KWOK_VERSION failed (see output above)"
+                install -m 0755 "$dir/kwok" "$(cached_bin kwok "$KWOK_VERSION")"
+                rm -rf "$dir"
+        fi
+        [ -s "$crd" ] && return 0
+        dir=$(go mod download -json sigs.k8s.io/kwok@"$KWOK_VERSION" | jq -r .Dir) ||
+                die "no module sigs.k8s.io/kwok@$KWOK_VERSION"
+        install -m 0644 "$dir/kustomize/crd/bases/kwok.x-k8s.io_portforwards.yaml" "$crd"
 }
 
 # Karmada's components (github.com/karmada-io/karmada has no replace lines, but `go install

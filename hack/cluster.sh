@@ -123,6 +123,7 @@ EOF
         issue_cert kube-controller-manager "/CN=system:kube-controller-manager" client
         issue_cert kube-scheduler "/CN=system:kube-scheduler" client
         issue_cert kwok "/O=system:masters/CN=kwok" client
+        issue_cert kwok-serving "/CN=kwok-node" server # the nodes' "kubelet" (logs, port-forward)
         # the operator's own user, so the audit log tells its requests from everyone else's
         issue_cert karmada-operator "/O=system:masters/O=karmada-operators/CN=karmada-operator" client
         openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
@@ -207,6 +208,7 @@ args_of() {
                         --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key"
                         --service-cluster-ip-range=10.0.0.0/24 --service-node-port-range="${NODE_PORTS:-30000-32767}"
                         --endpoint-reconciler-type=none --profiling=false --v=1
+                        --kubelet-certificate-authority="$p/ca.crt"
                         --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/logs/audit.log"
                         --audit-log-format=json) ;;
         kube-controller-manager)
@@ -222,7 +224,11 @@ args_of() {
         kwok)
                 # node leases keep the nodes Ready (without them the node lifecycle controller
                 # marks them NotReady between status heartbeats)
+                # kwok is the nodes' kubelet too (their port is its port): pods/portforward
+                # reaches a pod through the PortForward ko-plane makes for it
                 ARGS=(--kubeconfig="$k/kwok" --manage-all-nodes=true --server-address="127.0.0.1:$KWOK_PORT"
+                        --node-port="$KWOK_PORT" --tls-cert-file="$p/kwok-serving.crt"
+                        --tls-private-key-file="$p/kwok-serving.key" --enable-crds=PortForward
                         --node-lease-duration-seconds=40
                         --node-ip=127.0.0.1 --cidr=10.16.0.1/16
                         --config="$HACK_DIR/kwok-stages.yaml") ;;
@@ -306,6 +312,13 @@ node_ready() {
         [ "$(kubectl_ get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
 
+# kwok's PortForward CRD (built with kwok by build-bins.sh), served before kwok starts
+install_kwok_crds() {
+        kubectl_ apply -f "$(cached_bin kwok "$KWOK_VERSION")-portforwards.yaml" >/dev/null &&
+                kubectl_ wait --for=condition=established --timeout=60s \
+                        crd/portforwards.kwok.x-k8s.io >/dev/null
+}
+
 create_nodes() {
         local i name
         for ((i = 0; i < NODES; i++)); do
@@ -365,7 +378,10 @@ cmd_up() {
         for u in admin kube-controller-manager kube-scheduler kwok karmada-operator; do write_kubeconfig "$STATE/kubeconfig/$u" "$u"; done
         write_audit_policy
         local start=$SECONDS c ok=1
-        for c in "${COMPONENTS[@]}"; do start_component "$c" || { ok=0; break; }; done
+        for c in "${COMPONENTS[@]}"; do
+                if [ "$c" = kwok ]; then install_kwok_crds || { ok=0; break; }; fi
+                start_component "$c" || { ok=0; break; }
+        done
         if [ $ok = 1 ]; then create_nodes || ok=0; fi
         if [ $ok = 0 ]; then
                 log "bringing the cluster up failed; stopping what was started (logs kept in $STATE/logs)"

@@ -37,6 +37,9 @@
  *                 bind-mounted on /etc/hosts (unshare -m).
  *   kube-proxy    socat forwards each Service port to its pod, and each node port on 127.0.0.1
  *                 (the kwok node's address) too.
+ *   port-forward  kwok serves pods/portforward as the nodes' kubelet; each pod ko-plane runs
+ *                 gets a kwok PortForward (owned by the pod) to its address, for each port its
+ *                 containers declare (a cluster without kwok's CRD: none).
  *   load balancer a LoadBalancer Service gets its own address as status.loadBalancer.ingress.
  *   runtime       with --registry, a container whose image is in that registry runs from the
  *                 image (plane_image.c: pulled and unpacked once; ko-container: its own mount
@@ -107,6 +110,8 @@
 
 static const struct kube_resource karmadas = {"operator.karmada.io", "v1alpha1", "karmadas",
                                               "Karmada", true};
+static const struct kube_resource port_forwards = {"kwok.x-k8s.io", "v1alpha1", "portforwards",
+                                                   "PortForward", true};
 
 /* What one ko-plane process runs: its options, client, addresses and processes. */
 struct plane {
@@ -123,11 +128,12 @@ struct plane {
         char api_host[256]; /* the host cluster's API server, for KUBERNETES_SERVICE_* */
         int api_port;
         long token_rotate_s;
-        struct hashmap *images;  /* ref -> struct image */
-        struct hashmap *tokens;  /* pod key -> struct sa_token */
-        struct hashmap *stale;   /* volume file -> (long long *) ms since its source changed */
-        struct hashmap *pending; /* "ns/pod" -> struct pending: to mark once its process serves */
-        bool write_now;          /* the pod (re)starts: its volumes' files are written now */
+        struct hashmap *images;   /* ref -> struct image */
+        struct hashmap *tokens;   /* pod key -> struct sa_token */
+        struct hashmap *stale;    /* volume file -> (long long *) ms since its source changed */
+        struct hashmap *pending;  /* "ns/pod" -> struct pending: to mark once its process serves */
+        struct hashmap *forwards; /* "ns/pod" -> "uid address": its PortForward as applied */
+        bool write_now;           /* the pod (re)starts: its volumes' files are written now */
 };
 
 static volatile sig_atomic_t stop; /* set by SIGTERM and SIGINT */
@@ -1614,6 +1620,67 @@ static void mark(struct plane *pl, const char *ns, const char *name, bool servin
                 say("pod %s/%s: its process does not serve: not ready", ns, name);
 }
 
+/* kwok's PortForward for the pod (owned by it): what pods/portforward reaches is the pod's
+ * process, at its address, on each port its containers declare. Made once per pod and address
+ * (a cluster without the CRD: nothing). */
+static void forward_pod(struct plane *pl, const cJSON *obj, const struct pod *w)
+{
+        const char *ns = json_str(obj, "metadata", "namespace"),
+                   *name = json_str(obj, "metadata", "name"),
+                   *uid = json_str(obj, "metadata", "uid");
+        char key[512], applied[128];
+        const char *was;
+        cJSON *pf, *meta, *owner, *forwards;
+        const cJSON *c, *port;
+        struct kube_status st;
+
+        if (!uid || !w->ip[0])
+                return;
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        snprintf(applied, sizeof(applied), "%s %s", uid, w->ip);
+        was = hashmap_get(pl->forwards, key);
+        if (was && strcmp(was, applied) == 0)
+                return;
+        pf = cJSON_CreateObject();
+        cJSON_AddStringToObject(pf, "apiVersion", "kwok.x-k8s.io/v1alpha1");
+        cJSON_AddStringToObject(pf, "kind", "PortForward");
+        meta = cJSON_AddObjectToObject(pf, "metadata");
+        cJSON_AddStringToObject(meta, "name", name);
+        cJSON_AddStringToObject(meta, "namespace", ns);
+        owner = cJSON_CreateObject();
+        cJSON_AddStringToObject(owner, "apiVersion", "v1");
+        cJSON_AddStringToObject(owner, "kind", "Pod");
+        cJSON_AddStringToObject(owner, "name", name);
+        cJSON_AddStringToObject(owner, "uid", uid);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), owner);
+        forwards = cJSON_AddArrayToObject(cJSON_AddObjectToObject(pf, "spec"), "forwards");
+        cJSON_ArrayForEach (c, w->containers)
+                cJSON_ArrayForEach (port, cJSON_GetObjectItemCaseSensitive(c, "ports")) {
+                        int p = (int)cJSON_GetNumberValue(
+                                cJSON_GetObjectItemCaseSensitive(port, "containerPort"));
+                        cJSON *f = cJSON_CreateObject(), *t;
+                        cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "ports"),
+                                             cJSON_CreateNumber(p));
+                        t = cJSON_AddObjectToObject(f, "target");
+                        cJSON_AddStringToObject(t, "address", w->ip);
+                        cJSON_AddNumberToObject(t, "port", own_port(w, p));
+                        cJSON_AddItemToArray(forwards, f);
+                }
+        if (kube_apply(pl->client, &port_forwards, ns, pf,
+                       &(struct kube_write_options){.field_manager = "ko-plane", .force = true},
+                       NULL, &st) == 0 ||
+            st.code == 404) {
+                char *v = strdup(applied);
+                if (v && hashmap_put(pl->forwards, key, v, (void **)&was) == 0)
+                        free((void *)was);
+                else
+                        free(v);
+        } else {
+                say("PortForward %s/%s: %s", ns, name, st.message);
+        }
+        cJSON_Delete(pf);
+}
+
 static void pending_clear(struct plane *pl)
 {
         const struct hashmap_entry *e, *next;
@@ -1681,6 +1748,8 @@ static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
                 if (!ns || !name)
                         continue;
                 ours = w && w->proc && of_template(obj, w);
+                if (ours)
+                        forward_pod(pl, obj, w);
                 serves = ours &&
                          proc_serving(w->proc,
                                       serving_log(json_str(cJSON_GetArrayItem(w->containers, 0),
@@ -1947,6 +2016,7 @@ int main(int argc, char **argv)
         pl->tokens = hashmap_new();
         pl->stale = hashmap_new();
         pl->pending = hashmap_new();
+        pl->forwards = hashmap_new();
         pl->next_addr = address_block(pl->state);
         load_addresses(pl);
         /* the hosts file exists from the start, so that it can be bind-mounted at once */

@@ -530,6 +530,28 @@ static void observe(struct kube_client *c, const char *verb, int code, double se
                 c->observer(c->observer_userdata, c, verb, code, seconds);
 }
 
+int kube_client_endpoint(struct kube_client *c, struct kube_client_endpoint *e)
+{
+        *e = (struct kube_client_endpoint){.server = c->server,
+                                           .connect_to = c->connect_to,
+                                           .ca = c->ca,
+                                           .ca_len = c->ca_len,
+                                           .cert = c->cert,
+                                           .cert_len = c->cert_len,
+                                           .key = c->key,
+                                           .key_len = c->key_len,
+                                           .insecure = c->insecure,
+                                           .user_agent = c->user_agent,
+                                           .connect_timeout_ms = c->connect_timeout_ms};
+        e->token = token_current(c, false);
+        return e->token || (!c->token && !c->token_file) ? 0 : -ENOMEM;
+}
+
+void kube_client_count(struct kube_client *c, const char *verb, int code, double seconds)
+{
+        observe(c, verb, code, seconds, 1, false);
+}
+
 /* The headers of one attempt: Accept, Content-Type, the bearer token (the list holds its own
  * copy; the caller frees it with curl_slist_free_all). */
 static struct curl_slist *request_headers(const struct request *rq, const char *token)

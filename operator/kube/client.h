@@ -55,6 +55,23 @@ typedef void (*kube_request_observer)(void *userdata, const struct kube_client *
                                       int code, double seconds);
 void kube_client_set_observer(struct kube_client *c, kube_request_observer fn, void *userdata);
 
+/* For a connection of the kube layer's own (portforward.c): where the API server is and how
+ * to authenticate, as the client's requests do. Valid while c lives, but token: the caller
+ * wipes and frees it (free_secret). */
+struct kube_client_endpoint {
+        const char *server;     /* "https://host:port[/prefix]" */
+        const char *connect_to; /* "name:port:host:port" (tls-server-name), or NULL */
+        const unsigned char *ca, *cert, *key;
+        size_t ca_len, cert_len, key_len;
+        bool insecure;
+        const char *user_agent;
+        char *token; /* or NULL */
+        long connect_timeout_ms;
+};
+int kube_client_endpoint(struct kube_client *c, struct kube_client_endpoint *e);
+/* A request made on such a connection, counted as the client's own are (stats, observer). */
+void kube_client_count(struct kube_client *c, const char *verb, int code, double seconds);
+
 /* ---- requests ---- */
 
 struct kube_list_options {

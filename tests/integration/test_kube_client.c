@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The API client against the real kube-apiserver of hack/cluster.sh: CRUD, custom resources,
  * server-side apply, conflicts, pagination, watch (order, resume, 410 after compaction,
- * cancellation, API server restart), tokens and 403, connection reuse, size limits. */
+ * cancellation, API server restart), tokens and 403, connection reuse, size limits, and a
+ * port-forward to a pod (kwok's PortForward, to a listener of the test). */
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "itest.h"
 #include "kube/client.h"
+#include "kube/portforward.h"
 #include "util/strbuf.h"
 
 static struct kube_config *admin_cfg;
@@ -760,6 +768,187 @@ static void test_probe(void)
         kube_client_free(c);
 }
 
+/* ---- port-forward: through the API server to kwok, whose PortForward sends it here ---- */
+
+struct echo {
+        int listener;
+};
+
+/* One connection: what arrives goes back, until the other side closes */
+static void *echo_serve(void *arg)
+{
+        struct echo *e = arg;
+        char buf[8192];
+        ssize_t n;
+        int fd = accept(e->listener, NULL, NULL);
+
+        while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+                if (write(fd, buf, (size_t)n) != n)
+                        break;
+        if (fd >= 0)
+                close(fd);
+        return NULL;
+}
+
+static int listen_on(int port)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        IT_ASSERT(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0,
+                  "listen on %d", port);
+        return fd;
+}
+
+struct sender {
+        int fd;
+        const unsigned char *buf;
+        size_t len;
+};
+
+static void *send_all(void *arg)
+{
+        struct sender *s = arg;
+
+        for (size_t off = 0; off < s->len;) {
+                ssize_t n = write(s->fd, s->buf + off, s->len - off);
+                if (n <= 0)
+                        break;
+                off += (size_t)n;
+        }
+        return NULL;
+}
+
+static int open_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        int n = 0;
+
+        while (d && readdir(d))
+                n++;
+        if (d)
+                closedir(d);
+        return n;
+}
+
+/* The process's open fds back to n (a forward's thread closes its own a moment after) */
+static void wait_fds(int n)
+{
+        double t0 = itest_now();
+
+        while (open_fds() > n && itest_now() - t0 < 10)
+                usleep(50 * 1000);
+        if (open_fds() > n) {
+                struct dirent *e;
+                DIR *d = opendir("/proc/self/fd");
+                while ((e = readdir(d))) {
+                        char p[300], l[300] = "";
+                        snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+                        if (readlink(p, l, sizeof(l) - 1) > 0)
+                                fprintf(stderr, "fd %s -> %s\n", e->d_name, l);
+                }
+                closedir(d);
+        }
+        IT_ASSERT(open_fds() <= n, "%d fds open, %d before the forward", open_fds(), n);
+}
+
+/* A forward to port of pod "pf", once kwok knows its PortForward */
+static struct kube_port_forward *forward_to(int port, struct kube_status *st)
+{
+        struct kube_port_forward *pf = NULL;
+        double t0 = itest_now();
+
+        while (kube_port_forward_open(kc, ns, "pf", port, &pf, st) < 0 && itest_now() - t0 < 30)
+                usleep(200 * 1000);
+        return pf;
+}
+
+static const struct kube_resource port_forwards = {"kwok.x-k8s.io", "v1alpha1", "portforwards",
+                                                   "PortForward", true};
+
+static void test_port_forward(void)
+{
+        static unsigned char sent[300 * 1024], got[sizeof(sent)];
+        int echo_port = itest_free_port(), closed_port = itest_free_port();
+        struct echo e = {listen_on(echo_port)};
+        struct sender snd;
+        struct kube_port_forward *pf;
+        struct kube_status st;
+        pthread_t echo_thread, send_thread;
+        size_t have = 0;
+        ssize_t n;
+        int fd, fds;
+        char error[512];
+        cJSON *pod = json("{\"metadata\":{\"name\":\"pf\"},\"spec\":{\"nodeName\":\"kwok-node-0\","
+                          "\"containers\":[{\"name\":\"c\",\"image\":\"none\",\"ports\":["
+                          "{\"containerPort\":7000},{\"containerPort\":7001}]}]}}");
+        cJSON *fw = json("{\"apiVersion\":\"kwok.x-k8s.io/v1alpha1\",\"kind\":\"PortForward\","
+                         "\"metadata\":{\"name\":\"pf\"},\"spec\":{\"forwards\":["
+                         "{\"ports\":[7000],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}},"
+                         "{\"ports\":[7001],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}}]}}",
+                         echo_port, closed_port);
+
+        CHECK(kube_create(kc, &kube_pods, ns, pod, NULL, NULL, ST));
+        CHECK(kube_create(kc, &port_forwards, ns, fw, NULL, NULL, ST));
+        IT_ASSERT(RAND_bytes(sent, sizeof(sent)) == 1, "random");
+        pthread_create(&echo_thread, NULL, echo_serve, &e);
+        pf = forward_to(7000, &st);
+        IT_ASSERT(pf, "port-forward to pf:7000: %d %s", st.code, st.message);
+        fd = kube_port_forward_connect(pf);
+        IT_ASSERT(fd >= 0, "connect to %s", kube_port_forward_socket(pf));
+        {
+                int second = kube_port_forward_connect(pf); /* queued, then closed unserved */
+                char c;
+                IT_ASSERT(second < 0 || read(second, &c, 1) <= 0, "a second connection served");
+                if (second >= 0)
+                        close(second);
+        }
+        snd = (struct sender){fd, sent, sizeof(sent)};
+        pthread_create(&send_thread, NULL, send_all, &snd);
+        while (have < sizeof(got) && (n = read(fd, got + have, sizeof(got) - have)) > 0)
+                have += (size_t)n;
+        pthread_join(send_thread, NULL);
+        IT_ASSERT(have == sizeof(sent) && memcmp(sent, got, have) == 0,
+                  "%zu of %zu bytes came back as sent", have, sizeof(sent));
+        close(fd);
+        kube_port_forward_release(pf);
+        pthread_detach(echo_thread); /* kwok keeps its end of the echo's connection a while */
+        usleep(500 * 1000); /* the forward's thread ends; the first made OpenSSL's and lws's
+                             * lasting fds; kwok may keep the echo's connection a while */
+        fds = open_fds();
+
+        /* opened, never connected to: released, it closes */
+        pf = forward_to(7000, &st);
+        IT_ASSERT(pf, "port-forward to pf:7000: %s", st.message);
+        kube_port_forward_release(pf);
+        wait_fds(fds); /* nothing of the forward is left */
+
+        /* nothing listens behind 7001: the node says so on the error channel, the caller reads
+         * the end of the stream */
+        pf = forward_to(7001, &st);
+        IT_ASSERT(pf, "port-forward to pf:7001: %s", st.message);
+        fd = kube_port_forward_connect(pf);
+        IT_ASSERT(fd >= 0 && write(fd, "x", 1) == 1, "connect and write");
+        IT_ASSERT(read(fd, got, sizeof(got)) <= 0, "bytes from nowhere");
+        kube_port_forward_error(pf, error, sizeof(error));
+        IT_ASSERT(strstr(error, "7001"), "the error channel: \"%s\"", error);
+        close(fd);
+        kube_port_forward_release(pf);
+        wait_fds(fds); /* nothing of the forward is left */
+
+        IT_ASSERT(kube_port_forward_open(kc, ns, "no-such-pod", 7000, &pf, &st) == -ENOENT &&
+                          st.code == 404,
+                  "a pod that is not there: %d %s", st.code, st.message);
+        close(e.listener);
+        cJSON_Delete(pod);
+        cJSON_Delete(fw);
+        itest_log("port-forward: %zu KiB there and back through the API server and kwok; nothing "
+                  "listening: \"%s\"; no pod: %s",
+                  sizeof(sent) / 1024, error, st.message);
+}
+
 int main(void)
 {
         struct kube_config_options o = {.kubeconfig = itest_kubeconfig()};
@@ -784,6 +973,7 @@ int main(void)
         test_body_limit();
         test_tls_verification();
         test_probe();
+        test_port_forward();
         test_service_account_token_and_forbidden();
         test_watch_order_and_cancel();
         test_watch_resume_misses_nothing();
