@@ -1628,9 +1628,9 @@ static void forward_pod(struct plane *pl, const cJSON *obj, const struct pod *w)
         const char *ns = json_str(obj, "metadata", "namespace"),
                    *name = json_str(obj, "metadata", "name"),
                    *uid = json_str(obj, "metadata", "uid");
-        char key[512], applied[128];
+        char key[512], applied[128], body[1024];
         const char *was;
-        cJSON *pf, *meta, *owner, *forwards;
+        cJSON *pf, *forwards;
         const cJSON *c, *port;
         struct kube_status st;
 
@@ -1641,19 +1641,17 @@ static void forward_pod(struct plane *pl, const cJSON *obj, const struct pod *w)
         was = hashmap_get(pl->forwards, key);
         if (was && strcmp(was, applied) == 0)
                 return;
-        pf = cJSON_CreateObject();
-        cJSON_AddStringToObject(pf, "apiVersion", "kwok.x-k8s.io/v1alpha1");
-        cJSON_AddStringToObject(pf, "kind", "PortForward");
-        meta = cJSON_AddObjectToObject(pf, "metadata");
-        cJSON_AddStringToObject(meta, "name", name);
-        cJSON_AddStringToObject(meta, "namespace", ns);
-        owner = cJSON_CreateObject();
-        cJSON_AddStringToObject(owner, "apiVersion", "v1");
-        cJSON_AddStringToObject(owner, "kind", "Pod");
-        cJSON_AddStringToObject(owner, "name", name);
-        cJSON_AddStringToObject(owner, "uid", uid);
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), owner);
-        forwards = cJSON_AddArrayToObject(cJSON_AddObjectToObject(pf, "spec"), "forwards");
+        snprintf(body, sizeof(body),
+                 "{\"apiVersion\":\"kwok.x-k8s.io/v1alpha1\",\"kind\":\"PortForward\","
+                 "\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"ownerReferences\":"
+                 "[{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"name\":\"%s\",\"uid\":\"%s\"}]},"
+                 "\"spec\":{\"forwards\":[]}}",
+                 name, ns, name, uid);
+        pf = cJSON_Parse(body);
+        if (!pf)
+                return;
+        forwards = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pf, "spec"),
+                                                    "forwards");
         cJSON_ArrayForEach (c, w->containers)
                 cJSON_ArrayForEach (port, cJSON_GetObjectItemCaseSensitive(c, "ports")) {
                         int p = (int)cJSON_GetNumberValue(

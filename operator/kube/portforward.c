@@ -244,9 +244,9 @@ static int accepted(struct kube_port_forward *pf, struct lws *wsi)
         return -1; /* one connection: the listener closes */
 }
 
-/* Something can still pass: the caller may connect (it holds the forward), or its connection
- * is open and so is the stream or the listener. Once the caller's connection is closed nothing
- * can: the stream goes with the context, without waiting for the node's close. */
+/* Something can still pass: the caller may connect (it holds the forward), or it connected
+ * and the stream is open (once the caller's connection closes, the stream is closed at its
+ * next writable callback, before the context goes) */
 static bool serving(struct kube_port_forward *pf)
 {
         bool released;
@@ -256,7 +256,7 @@ static bool serving(struct kube_port_forward *pf)
         pthread_mutex_unlock(&pf->lock);
         if (!pf->connected)
                 return !released && (pf->ws || pf->lsn);
-        return pf->raw && pf->ws;
+        return pf->ws != NULL;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -324,6 +324,9 @@ static void *serve(void *arg)
         while (serving(pf))
                 if (lws_service(pf->ctx, 0) < 0)
                         break;
+        if (pf->ws) /* abandoned: the stream closes before its context goes (lws 4.1 keeps what
+                     * a connection open at lws_context_destroy() holds) */
+                lws_set_timeout(pf->ws, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
         settle(pf, DONE, 0, "closed");
         pthread_mutex_lock(&pf->ctx_lock); /* not while the caller wakes it */
         lws_context_destroy(pf->ctx);

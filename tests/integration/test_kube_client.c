@@ -865,13 +865,44 @@ static struct kube_port_forward *forward_to(int port, struct kube_status *st)
         return pf;
 }
 
+static size_t discard(char *buf, size_t size, size_t n, void *userdata)
+{
+        (void)buf;
+        *(size_t *)userdata += size * n;
+        return size * n;
+}
+
+/* A GET of https://localhost:<port>/readyz (the API server's own, reached through the forward,
+ * its certificate checked) with libcurl over the forward's socket, as the backups use it */
+static long https_through(struct kube_port_forward *pf, int port, size_t *got)
+{
+        struct curl_blob ca = {admin_cfg->ca, admin_cfg->ca_len, CURL_BLOB_COPY};
+        char url[128];
+        long code = 0;
+        CURL *h = curl_easy_init();
+
+        snprintf(url, sizeof(url), "https://localhost:%d/readyz", port);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_ABSTRACT_UNIX_SOCKET, kube_port_forward_socket(pf));
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, got);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+        if (curl_easy_perform(h) == CURLE_OK)
+                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(h);
+        return code;
+}
+
 static const struct kube_resource port_forwards = {"kwok.x-k8s.io", "v1alpha1", "portforwards",
                                                    "PortForward", true};
 
 static void test_port_forward(void)
 {
         static unsigned char sent[300 * 1024], got[sizeof(sent)];
-        int echo_port = itest_free_port(), closed_port = itest_free_port();
+        int echo_port = itest_free_port(), closed_port = itest_free_port(),
+            api_port = (int)strtol(strrchr(admin_cfg->server, ':') + 1, NULL, 10);
+        size_t body = 0;
         struct echo e = {listen_on(echo_port)};
         struct sender snd;
         struct kube_port_forward *pf;
@@ -887,8 +918,9 @@ static void test_port_forward(void)
         cJSON *fw = json("{\"apiVersion\":\"kwok.x-k8s.io/v1alpha1\",\"kind\":\"PortForward\","
                          "\"metadata\":{\"name\":\"pf\"},\"spec\":{\"forwards\":["
                          "{\"ports\":[7000],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}},"
-                         "{\"ports\":[7001],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}}]}}",
-                         echo_port, closed_port);
+                         "{\"ports\":[7001],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}},"
+                         "{\"ports\":[7002],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}}]}}",
+                         echo_port, closed_port, api_port);
 
         CHECK(kube_create(kc, &kube_pods, ns, pod, NULL, NULL, ST));
         CHECK(kube_create(kc, &port_forwards, ns, fw, NULL, NULL, ST));
@@ -938,14 +970,22 @@ static void test_port_forward(void)
         kube_port_forward_release(pf);
         wait_fds(fds); /* nothing of the forward is left */
 
+        /* TLS through it with libcurl, as a backup reads etcd: the API server's own readyz */
+        pf = forward_to(7002, &st);
+        IT_ASSERT(pf, "port-forward to pf:7002: %s", st.message);
+        IT_ASSERT(https_through(pf, 7002, &body) == 200 && body > 0,
+                  "GET /readyz through the forward: %zu bytes", body);
+        kube_port_forward_release(pf);
+        wait_fds(fds); /* nothing of the forward is left */
+
         IT_ASSERT(kube_port_forward_open(kc, ns, "no-such-pod", 7000, &pf, &st) == -ENOENT &&
                           st.code == 404,
                   "a pod that is not there: %d %s", st.code, st.message);
         close(e.listener);
         cJSON_Delete(pod);
         cJSON_Delete(fw);
-        itest_log("port-forward: %zu KiB there and back through the API server and kwok; nothing "
-                  "listening: \"%s\"; no pod: %s",
+        itest_log("port-forward: %zu KiB there and back through the API server and kwok; HTTPS "
+                  "with libcurl through it; nothing listening: \"%s\"; no pod: %s",
                   sizeof(sent) / 1024, error, st.message);
 }
 
