@@ -14,9 +14,11 @@
 #include "karmada/conditions.h"
 #include "karmada/manifests.h"
 #include "karmada/etcd_backup.h"
+#include "karmada/host_secret.h"
 #include "karmada/names.h"
 #include "karmada/retention.h"
 #include "karmada/spec.h"
+#include "kube/portforward.h"
 #include "reconciler.h"
 #include "runtime/log.h"
 #include "util/base64.h"
@@ -96,7 +98,7 @@ static void index_schedule(const cJSON *obj, const void *arg, store_emit_fn emit
 /* ---- Secrets ---- */
 
 /* The value of key in a Secret's data, decoded; *ret is NUL-terminated. Fills why on error. */
-static int secret_value(struct bctl *bc, const char *ns, const char *name, const char *field,
+static int secret_value(struct kube_client *c, const char *ns, const char *name, const char *field,
                         const char *key, unsigned char **ret, size_t *len, char *why, size_t wlen)
 {
         struct kube_status st;
@@ -104,7 +106,7 @@ static int secret_value(struct bctl *bc, const char *ns, const char *name, const
         const char *v;
         int r;
 
-        r = kube_get(bc->client, &kube_secrets, ns, name, &s, &st);
+        r = kube_get(c, &kube_secrets, ns, name, &s, &st);
         if (r == -ENOENT) {
                 snprintf(why, wlen, "%s: no Secret \"%s\" in namespace %s", field, name, ns);
                 return r;
@@ -156,11 +158,11 @@ static int s3_open(struct bctl *bc, const struct backup_spec *b, struct s3_bucke
         int r;
 
         *reason = "CredentialsUnavailable";
-        r = secret_value(bc, b->namespace, b->s3.credentials, field, "accessKeyID", &access, &len,
-                         why, wlen);
+        r = secret_value(bc->client, b->namespace, b->s3.credentials, field, "accessKeyID", &access,
+                         &len, why, wlen);
         if (r >= 0)
-                r = secret_value(bc, b->namespace, b->s3.credentials, field, "secretAccessKey",
-                                 &secret, &len, why, wlen);
+                r = secret_value(bc->client, b->namespace, b->s3.credentials, field,
+                                 "secretAccessKey", &secret, &len, why, wlen);
         if (r >= 0) {
                 r = s3_location_open(&b->s3, (char *)access, (char *)secret, s3, why, wlen);
                 if (r == -EINVAL)
@@ -235,9 +237,65 @@ static int patch_status(struct bctl *bc, const struct kube_resource *r, const cJ
         return rc;
 }
 
+/* Where the instance runs: the operator's cluster, or the one of its spec.hostCluster.secretRef
+ * (its etcd then reached through port-forwards of that cluster's API server, as the member's
+ * pod) */
+struct host {
+        struct kube_client *client; /* the operator's, or remote */
+        struct kube_client *remote; /* this backup's own, or NULL */
+        const char *ns;
+        char pod[KO_NAME_MAX + 16]; /* the member being asked */
+};
+
+static void *dial_member(void *arg, char *socket, size_t size, char *err, size_t errlen)
+{
+        struct host *h = arg;
+        struct kube_port_forward *pf;
+        struct kube_status st;
+
+        if (kube_port_forward_open(h->remote, h->ns, h->pod, KO_ETCD_CLIENT_PORT, &pf, &st) < 0) {
+                snprintf(err, errlen, "%s", st.message);
+                return NULL;
+        }
+        snprintf(socket, size, "%s", kube_port_forward_socket(pf));
+        return pf;
+}
+
+static void hang_up_member(void *conn)
+{
+        kube_port_forward_release(conn);
+}
+
+static int host_open(struct bctl *bc, const struct karmada *k, struct host *h, struct result *res)
+{
+        char key[320], why[1024] = "", server[256];
+        char *b64 = NULL;
+        int r;
+
+        h->client = bc->client;
+        h->ns = k->namespace;
+        if (!k->host_secret_name)
+                return 0;
+        snprintf(key, sizeof(key), "%s/%s", k->host_secret_namespace, k->host_secret_name);
+        r = host_secret_read(bc->client, k->host_secret_namespace, k->host_secret_name, &b64, why,
+                             sizeof(why));
+        if (r == 0) {
+                r = host_secret_client(b64, key, &h->remote, server, sizeof(server), why,
+                                       sizeof(why));
+                free_secret(b64, strlen(b64));
+        }
+        if (r == -ENOENT || r == -EINVAL)
+                fail(res, "HostClusterUnavailable", "Karmada %s: %s", k->name, why);
+        else if (r < 0)
+                retry(res, "Karmada %s: %s", k->name, why);
+        if (r == 0)
+                h->client = h->remote;
+        return r < 0 ? -1 : 0;
+}
+
 /* The first member that answers its status healthy: no errors, not a learner, a leader known. */
-static int pick_member(const struct karmada *k, struct etcd_backup_member *m, char *url,
-                       size_t size, struct result *res)
+static int pick_member(const struct karmada *k, struct host *h, struct etcd_backup_member *m,
+                       char *url, size_t size, struct result *res)
 {
         char name[KO_NAME_MAX + 16];
         struct strbuf why = {0};
@@ -250,7 +308,11 @@ static int pick_member(const struct karmada *k, struct etcd_backup_member *m, ch
 
                 snprintf(url, size, "https://%s-%d.%s.%s.svc.%s:%d", name, i, name, k->namespace,
                          k->dns_domain, KO_ETCD_CLIENT_PORT);
+                snprintf(h->pod, sizeof(h->pod), "%s-%d", name, i);
                 m->url = url;
+                m->dial = h->remote ? dial_member : NULL;
+                m->hang_up = hang_up_member;
+                m->dial_arg = h;
                 if (etcd_backup_status(m, &st, err, sizeof(err)) == 0 && !st.errors[0] &&
                     !st.learner && st.leader) {
                         snprintf(res->member, sizeof(res->member), "%s-%d", name, i);
@@ -269,7 +331,7 @@ static int pick_member(const struct karmada *k, struct etcd_backup_member *m, ch
 }
 
 /* The instance's Secrets (certificates, keys, kubeconfigs) as one JSON document, sealed. */
-static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned char *key,
+static int seal_pki(struct kube_client *host, const struct karmada *k, const unsigned char *key,
                     const char *uid, struct strbuf *out, char *why, size_t wlen)
 {
         char aad[256];
@@ -281,7 +343,7 @@ static int seal_pki(struct bctl *bc, const struct karmada *k, const unsigned cha
 
         snprintf(selector, sizeof(selector),
                  KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "=%s", k->name);
-        r = kube_list(bc->client, &kube_secrets, k->namespace,
+        r = kube_list(host, &kube_secrets, k->namespace,
                       &(struct kube_list_options){.label_selector = selector}, &list, &st);
         if (r < 0) {
                 snprintf(why, wlen, "list the instance's Secrets: %s", st.message);
@@ -353,12 +415,6 @@ static int resolve_instance(struct bctl *bc, const struct backup_spec *b, struct
                 retry(res, "get Karmada %s: %s", b->karmada, st.message);
         else if (registry_parse(kobj, &k, &se) < 0)
                 fail(res, "InvalidKarmada", "Karmada %s: %s", b->karmada, se.message);
-        else if (k->host_secret_name)
-                fail(res, "HostClusterUnsupported",
-                     "spec.karmadaRef.name: Karmada %s runs in another cluster "
-                     "(spec.hostCluster.secretRef), whose etcd the operator cannot reach for a "
-                     "snapshot yet",
-                     b->karmada);
         else if (k->etcd_external)
                 fail(res, "ExternalEtcd",
                      "spec.karmadaRef.name: Karmada %s uses an external etcd, which the operator "
@@ -380,8 +436,8 @@ static int resolve_instance(struct bctl *bc, const struct backup_spec *b, struct
 
 /* The bucket's client, the sealing key and etcd's client certificate. A missing or wrong Secret
  * fails the backup; an API error only delays it. */
-static int load_secrets(struct bctl *bc, const struct backup_spec *b, const struct karmada *k,
-                        struct secrets *sec, struct result *res)
+static int load_secrets(struct bctl *bc, struct kube_client *host, const struct backup_spec *b,
+                        const struct karmada *k, struct secrets *sec, struct result *res)
 {
         static const char cert[] = "etcd client certificate";
         const char *reason;
@@ -390,7 +446,7 @@ static int load_secrets(struct bctl *bc, const struct backup_spec *b, const stru
 
         if (r >= 0) {
                 reason = "EncryptionKeyUnavailable";
-                r = secret_value(bc, b->namespace, b->key_secret,
+                r = secret_value(bc->client, b->namespace, b->key_secret,
                                  "spec.encryptionKeySecretRef.name", b->key_key, &sec->key,
                                  &sec->key_len, why, sizeof(why));
         }
@@ -406,11 +462,11 @@ static int load_secrets(struct bctl *bc, const struct backup_spec *b, const stru
         if (res->outcome != OUTCOME_NONE)
                 return -1;
         names_join(k->prefix, "etcd-cert", name, sizeof(name));
-        if (secret_value(bc, b->namespace, name, cert, "etcd-ca.crt", &sec->ca, &sec->ca_len, why,
+        if (secret_value(host, b->namespace, name, cert, "etcd-ca.crt", &sec->ca, &sec->ca_len, why,
                          sizeof(why)) < 0 ||
-            secret_value(bc, b->namespace, name, cert, "etcd-client.crt", &sec->cert,
+            secret_value(host, b->namespace, name, cert, "etcd-client.crt", &sec->cert,
                          &sec->cert_len, why, sizeof(why)) < 0 ||
-            secret_value(bc, b->namespace, name, cert, "etcd-client.key", &sec->pkey,
+            secret_value(host, b->namespace, name, cert, "etcd-client.key", &sec->pkey,
                          &sec->pkey_len, why, sizeof(why)) < 0) {
                 fail(res, "EtcdCertificateUnavailable", "%s", why);
                 return -1;
@@ -433,8 +489,8 @@ static void object_keys(const struct backup_spec *b, struct result *res)
 }
 
 /* The snapshot, then the sealed certificates; no half backup: a failure removes the snapshot. */
-static void store(struct bctl *bc, const struct karmada *k, const char *uid, struct secrets *sec,
-                  const struct etcd_backup_member *m, struct result *res)
+static void store(struct kube_client *host, const struct karmada *k, const char *uid,
+                  struct secrets *sec, const struct etcd_backup_member *m, struct result *res)
 {
         struct strbuf sealed = {0};
         struct s3_error e = {0};
@@ -447,7 +503,7 @@ static void store(struct bctl *bc, const struct karmada *k, const char *uid, str
                 res->key[0] = res->pki_key[0] = '\0';
                 return;
         }
-        if (seal_pki(bc, k, sec->key, uid, &sealed, why, sizeof(why)) < 0 ||
+        if (seal_pki(host, k, sec->key, uid, &sealed, why, sizeof(why)) < 0 ||
             s3_put(&sec->s3.c, res->pki_key, sealed.buf, sealed.len, &e) < 0) {
                 if (!why[0])
                         snprintf(why, sizeof(why), "S3: %s", e.message);
@@ -472,9 +528,11 @@ static void take(struct bctl *bc, const struct backup_spec *b, const cJSON *obj,
         struct secrets sec = {0};
         struct etcd_backup_member m;
         struct karmada *k = NULL;
+        struct host h = {0};
         char url[768];
 
-        if (resolve_instance(bc, b, &k, res) == 0 && load_secrets(bc, b, k, &sec, res) == 0) {
+        if (resolve_instance(bc, b, &k, res) == 0 && k && host_open(bc, k, &h, res) == 0 &&
+            load_secrets(bc, h.client, b, k, &sec, res) == 0) {
                 m = (struct etcd_backup_member){.ca = (char *)sec.ca,
                                                 .ca_len = sec.ca_len,
                                                 .cert = (char *)sec.cert,
@@ -483,10 +541,11 @@ static void take(struct bctl *bc, const struct backup_spec *b, const cJSON *obj,
                                                 .key_len = sec.pkey_len};
                 object_keys(b, res);
                 if (mark_running(bc, obj, res) == 0 &&
-                    pick_member(k, &m, url, sizeof(url), res) == 0)
-                        store(bc, k, b->uid, &sec, &m, res);
+                    pick_member(k, &h, &m, url, sizeof(url), res) == 0)
+                        store(h.client, k, b->uid, &sec, &m, res);
         }
         secrets_wipe(&sec);
+        kube_client_free(h.remote);
         karmada_free(k);
 }
 

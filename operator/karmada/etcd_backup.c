@@ -15,8 +15,22 @@
 
 #define PART_SIZE (8u << 20)
 
+struct dialed {
+        const struct etcd_backup_member *m;
+        void *conn;    /* dial's, for hang_up after the request */
+        char why[512]; /* why dial failed */
+};
+
+static void hang_up(struct dialed *d)
+{
+        if (d->conn)
+                d->m->hang_up(d->conn);
+        d->conn = NULL;
+}
+
 static CURL *member_handle(const struct etcd_backup_member *m, const char *path,
-                           struct curl_slist **resolve, struct curl_slist **headers, char *errbuf)
+                           struct curl_slist **resolve, struct curl_slist **headers, char *errbuf,
+                           struct dialed *d)
 {
         struct curl_blob ca = {(void *)m->ca, m->ca_len, CURL_BLOB_COPY};
         struct curl_blob cert = {(void *)m->cert, m->cert_len, CURL_BLOB_COPY};
@@ -31,7 +45,16 @@ static CURL *member_handle(const struct etcd_backup_member *m, const char *path,
         }
         curl_easy_setopt(h, CURLOPT_URL, url.buf);
         strbuf_free(&url);
-        if (m->resolve) {
+        *d = (struct dialed){.m = m};
+        if (m->dial) {
+                char name[128];
+                d->conn = m->dial(m->dial_arg, name, sizeof(name), d->why, sizeof(d->why));
+                if (!d->conn) {
+                        curl_easy_cleanup(h);
+                        return NULL;
+                }
+                curl_easy_setopt(h, CURLOPT_ABSTRACT_UNIX_SOCKET, name);
+        } else if (m->resolve) {
                 *resolve = curl_slist_append(NULL, m->resolve);
                 curl_easy_setopt(h, CURLOPT_RESOLVE, *resolve);
         }
@@ -86,13 +109,14 @@ int etcd_backup_call(const struct etcd_backup_member *m, const char *path, const
         struct strbuf out = {0};
         long http = 0;
         CURLcode cc;
-        CURL *h = member_handle(m, path, &resolve, &headers, errbuf);
+        struct dialed d = {0};
+        CURL *h = member_handle(m, path, &resolve, &headers, errbuf, &d);
         int r = 0;
 
         *ret = NULL;
         if (!h) {
-                snprintf(err, errlen, "out of memory");
-                return -ENOMEM;
+                snprintf(err, errlen, "%s", d.why[0] ? d.why : "out of memory");
+                return d.why[0] ? -EIO : -ENOMEM;
         }
         curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body ? body : "{}");
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
@@ -101,11 +125,14 @@ int etcd_backup_call(const struct etcd_backup_member *m, const char *path, const
         cc = curl_easy_perform(h);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
         curl_easy_cleanup(h);
+        hang_up(&d);
         curl_slist_free_all(resolve);
         curl_slist_free_all(headers);
         if (cc != CURLE_OK) {
                 snprintf(err, errlen, "%s: %s", m->url,
-                         errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                         d.why[0]    ? d.why
+                         : errbuf[0] ? errbuf
+                                     : curl_easy_strerror(cc));
                 r = -EIO;
         } else if (http != 200 || !(*ret = cJSON_ParseWithLength(out.buf, out.len))) {
                 snprintf(err, errlen, "%s%s: HTTP %ld: %.200s", m->url, path, http,
@@ -236,6 +263,7 @@ int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct 
         struct stream s = {0};
         struct etcd_backup_status st;
         char errbuf[CURL_ERROR_SIZE] = "";
+        struct dialed d = {0};
         long http = 0;
         CURLcode cc;
         CURL *h;
@@ -266,10 +294,10 @@ int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct 
                 snprintf(err, errlen, "S3: %s", s.s3.message);
                 goto out;
         }
-        h = member_handle(m, "/v3/maintenance/snapshot", &resolve, &headers, errbuf);
+        h = member_handle(m, "/v3/maintenance/snapshot", &resolve, &headers, errbuf, &d);
         if (!h) {
-                r = -ENOMEM;
-                snprintf(err, errlen, "out of memory");
+                r = d.why[0] ? -EIO : -ENOMEM;
+                snprintf(err, errlen, "%s", d.why[0] ? d.why : "out of memory");
                 goto out;
         }
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, from_etcd);
@@ -279,6 +307,7 @@ int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct 
         cc = curl_easy_perform(h);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
         curl_easy_cleanup(h);
+        hang_up(&d);
         if (s.error) {
                 r = s.error;
                 res->s3_failed = s.s3.message[0] != '\0';
@@ -287,7 +316,10 @@ int etcd_backup_snapshot_to_s3(const struct etcd_backup_member *m, const struct 
         } else if (cc != CURLE_OK || http != 200) {
                 r = -EIO;
                 snprintf(err, errlen, "%s: snapshot: %s (HTTP %ld)", m->url,
-                         errbuf[0] ? errbuf : curl_easy_strerror(cc), http);
+                         d.why[0]    ? d.why
+                         : errbuf[0] ? errbuf
+                                     : curl_easy_strerror(cc),
+                         http);
         } else if ((r = etcd_snapshot_stream_finish(s.decoder, &res->size, res->sha256, err,
                                                     errlen)) == 0) {
                 r = finish_upload(&s, res, err, errlen);

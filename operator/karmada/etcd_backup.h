@@ -14,11 +14,23 @@
 #include "util/digest.h"
 #include "util/s3.h"
 
+/* A connection of its own to the member for each request (a port-forward through another
+ * cluster's API server): dial opens one and names the abstract Unix socket to connect to
+ * (CURLOPT_ABSTRACT_UNIX_SOCKET), returning a handle that hang_up drops after the request, or
+ * NULL with err saying why. */
+typedef void *(*etcd_backup_dial)(void *arg, char *socket, size_t size, char *err, size_t errlen);
+typedef void (*etcd_backup_hang_up)(void *conn);
+
 struct etcd_backup_member {
         const char *url;             /* https://<member or service>:2379 */
         const char *resolve;         /* "host:port:address" (CURLOPT_RESOLVE), or NULL */
         const char *ca, *cert, *key; /* PEM */
         size_t ca_len, cert_len, key_len;
+        etcd_backup_dial dial; /* NULL: connect to the url's host; else the url names the member
+                                * (its certificate is checked against that name) and each
+                                * request goes over a connection of dial's */
+        etcd_backup_hang_up hang_up;
+        void *dial_arg;
 };
 
 struct etcd_backup_status {

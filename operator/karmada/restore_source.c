@@ -115,8 +115,8 @@ static int from_backup(const struct karmada *k, struct desired *d, struct restor
                              r == -EINVAL ? err.message : "out of memory");
                 return r;
         }
-        cred = desired_observed(d, &kube_secrets, k->namespace, b->s3.credentials);
-        ks = desired_observed(d, &kube_secrets, k->namespace, b->key_secret);
+        cred = desired_observed(d, &karmada_backup_secrets, k->namespace, b->s3.credentials);
+        ks = desired_observed(d, &karmada_backup_secrets, k->namespace, b->key_secret);
         if (!b->phase || strcmp(b->phase, "Completed") != 0) {
                 desired_wait(d, "KarmadaBackup %s is not Completed (%s)", k->restore_backup,
                              b->phase ? b->phase : "no phase yet");

@@ -17,6 +17,10 @@ const struct kube_resource karmada_backups = {.group = "operator.karmada.io",
                                               .resource = "karmadabackups",
                                               .kind = "KarmadaBackup",
                                               .namespaced = true};
+/* The Secrets a KarmadaBackup names (its bucket's credentials, its key): beside it, in the
+ * operator's own cluster, whichever cluster the instance runs in */
+const struct kube_resource karmada_backup_secrets = {
+        .group = "", .version = "v1", .resource = "secrets", .kind = "Secret", .namespaced = true};
 const struct kube_resource karmada_backupschedules = {.group = "operator.karmada.io",
                                                       .version = "v1alpha1",
                                                       .resource = "karmadabackupschedules",
@@ -361,10 +365,6 @@ static void parse_settings(struct spec_reader *p, struct karmada *k, const cJSON
                                      "name", "spec.restore.backupRef.name");
         if (c && (!k->restore_backup || !k->restore_backup[0]))
                 spec_problem(p, "spec.restore.backupRef.name", "required");
-        else if (c && k->host_secret_name) /* parse_host() came first */
-                spec_problem(p, "spec.restore",
-                             "not supported yet for a control plane in another cluster "
-                             "(spec.hostCluster.secretRef)");
 }
 
 /* spec.crdTarball: where Karmada's CRDs come from, and how often */

@@ -140,6 +140,9 @@ struct karmada {
 
 /* operator.karmada.io/v1alpha1 karmadas, karmadabackups, karmadabackupschedules */
 extern const struct kube_resource karmada_karmadas, karmada_backups, karmada_backupschedules;
+/* Secrets, read where the KarmadaBackups are (the operator's cluster) rather than where the
+ * instance runs: those a KarmadaBackup names */
+extern const struct kube_resource karmada_backup_secrets;
 
 /* Parse, default and validate a Karmada object (takes a copy of obj). `features` (NULL-
  * terminated) parse the blocks of spec.features; a block no feature claims is a problem. NULL

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "karmada/spec.h"
 #include "util/hashmap.h"
 #include "util/strbuf.h"
 
@@ -71,7 +72,10 @@ void observation_free(struct observation *ob)
 static int key_of(const struct kube_resource *r, const char *ns, const char *name,
                   struct strbuf *key)
 {
-        return strbuf_printf(key, "%s/%s\x1f%s\x1f%s", r->group, r->resource, ns ? ns : "", name);
+        /* a KarmadaBackup's Secrets are read beside it, maybe in another cluster than the
+         * instance's: other objects than the instance's Secrets of the same name */
+        return strbuf_printf(key, "%s/%s%s\x1f%s\x1f%s", r->group, r->resource,
+                             r == &karmada_backup_secrets ? "@backup" : "", ns ? ns : "", name);
 }
 
 /* Look r's object up once: in its cache, else by a direct read; absent when neither has it. */

@@ -30,18 +30,18 @@ static struct store *store_of(void *userdata, const struct kube_resource *r)
 
 /* Secrets the user made (a custom CA, S3 credentials) carry no label of ours, and the backup a
  * restore starts from is not cached: those are read (once per reconcile), the Secrets in the
- * host cluster, the backup beside the Karmada object. */
+ * host cluster, the backup and the Secrets it names beside the Karmada object. */
 static int read_direct(void *userdata, const struct kube_resource *r, const char *ns,
                        const char *name, cJSON **ret)
 {
         struct reader *rd = userdata;
+        bool beside = r == &karmada_backups || r == &karmada_backup_secrets;
 
         if (!(r == &kube_secrets && rd->prefix &&
               strncmp(name, rd->prefix, strlen(rd->prefix)) != 0) &&
-            r != &karmada_backups)
+            !beside)
                 return -ENOENT;
-        return kube_get(r == &karmada_backups ? rd->kc->client : rd->host->client, r, ns, name, ret,
-                        NULL);
+        return kube_get(beside ? rd->kc->client : rd->host->client, r, ns, name, ret, NULL);
 }
 
 static const cJSON *observe(void *userdata, const struct kube_resource *r, const char *ns,

@@ -12,7 +12,9 @@
  *   - far and twin reach Ready through one connection to the remote cluster; far's objects are
  *     there only, labelled with their owner (no owner reference), the namespace made there;
  *   - an edit there is undone; deleting twin removes its objects and keeps far's (and the
- *     connection); a version bump upgrades far;
+ *     connection); a version bump upgrades far; a backup of far completes, its snapshot read
+ *     through the remote API server (pods/portforward); another remote instance restored from
+ *     it is Ready with far's Karmada objects;
  *   - the remote API server killed for 60 s: far says HostClusterReachable=False (with the
  *     server and the error) within the probe period, while near stays Ready and still undoes a
  *     deletion; once that API server is back, far is Ready again writing nothing there (its
@@ -24,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "audit.h"
 #include "itest.h"
 #include "karmada/names.h"
@@ -32,6 +36,8 @@
 #include "kube/config.h"
 #include "live.h"
 #include "util/base64.h"
+#include "util/s3.h"
+#include "util/seal.h"
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/strbuf.h"
@@ -253,6 +259,83 @@ static void check_invalid_secrets(void)
         }
 }
 
+/* Lines of the remote cluster's audit log, after byte `from`, with all of a and b */
+static int remote_audit_lines(long from, const char *a, const char *b)
+{
+        char path[4096], *text = NULL, *line, *save = NULL;
+        size_t len = 0;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "%s/logs/audit.log", remote);
+        IT_ASSERT(fileio_read(path, 256u << 20, &text, &len) == 0, "read %s", path);
+        for (line = strtok_r(text + ((size_t)from < len ? (size_t)from : len), "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save))
+                n += strstr(line, a) && strstr(line, b);
+        free(text);
+        return n;
+}
+
+/* A backup of far: etcd's snapshot read from its pod through the remote API server
+ * (pods/portforward, as the Secret's user), sealed into the bucket; its certificates read
+ * there too. The object in the bucket is what the status says. */
+static void check_backup(void)
+{
+        struct s3_client s3;
+        struct s3_error e = {0};
+        struct strbuf got = {0};
+        unsigned char key[SEAL_KEY_LEN];
+        char *enc = NULL, prefix[300];
+        const cJSON *st;
+        cJSON *b = NULL;
+        const char *phase = NULL;
+        double t0 = itest_now();
+        long from = audit_mark();
+
+        itest_s3_client(&s3);
+        live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
+        IT_ASSERT(RAND_bytes(key, sizeof(key)) == 1 && base64_encode(key, sizeof(key), &enc) == 0,
+                  "key");
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":\"%s\"}}", enc);
+        free(enc);
+        snprintf(prefix, sizeof(prefix), "t-%s", ns);
+        live_create_object(
+                &karmada_backups, ns,
+                "{\"metadata\":{\"name\":\"far-bk\"},\"spec\":{\"karmadaRef\":{\"name\":"
+                "\"far\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":\"%s\",\"prefix\":\"%s\","
+                "\"forcePathStyle\":true,\"credentialsSecretRef\":{\"name\":\"s3\"}},"
+                "\"encryptionKeySecretRef\":{\"name\":\"key\"}}}",
+                s3.target.endpoint, s3.target.bucket, prefix);
+        while (itest_now() - t0 < 120) {
+                cJSON_Delete(b);
+                b = NULL;
+                IT_ASSERT(kube_get(live_kc, &karmada_backups, ns, "far-bk", &b, NULL) == 0, "get");
+                phase = json_str(b, "status", "phase");
+                if (phase && (strcmp(phase, "Completed") == 0 || strcmp(phase, "Failed") == 0))
+                        break;
+                usleep(500 * 1000);
+        }
+        st = json_at(b, "status", NULL);
+        IT_ASSERT(phase && strcmp(phase, "Completed") == 0, "far's backup: %s: %s",
+                  phase ? phase : "(none)", json_str(st, "message", NULL) ?: "");
+        IT_ASSERT(strcmp(json_str(st, "etcdMember", NULL) ?: "", "far-karmada-etcd-0") == 0,
+                  "member %s", json_str(st, "etcdMember", NULL) ?: "(none)");
+        IT_ASSERT(s3_get(&s3, json_str(st, "objectKey", NULL), 512u << 20, &got, &e) == 0,
+                  "get %s: %s", json_str(st, "objectKey", NULL), e.message);
+        IT_ASSERT(got.len > 1024 &&
+                          (double)got.len == cJSON_GetNumberValue(cJSON_GetObjectItem(st, "size")),
+                  "the object holds %zu bytes; the status says %.0f", got.len,
+                  cJSON_GetNumberValue(cJSON_GetObjectItem(st, "size")));
+        IT_ASSERT(remote_audit_lines(from, "\"subresource\":\"portforward\"",
+                                     "\"name\":\"far-karmada-etcd-0\"") > 0,
+                  "no port-forward to far-karmada-etcd-0 in the remote cluster's audit log");
+        itest_log("far's backup completed in %.1f s through the remote API server's port-forward: "
+                  "%s",
+                  itest_now() - t0, json_str(st, "message", NULL));
+        strbuf_free(&got);
+        cJSON_Delete(b);
+}
+
 /* Lines of the operator's log that say `what` */
 static int log_lines(const char *what)
 {
@@ -309,12 +392,12 @@ static void create_remote(const char *name, const char *version, const char *end
         live_create_instance_with(ns, name, version, host);
 }
 
-/* The server of instance `prefix`'s admin kubeconfig, in the remote cluster, into buf */
-static void admin_server(const char *prefix, char *buf, size_t size)
+/* Instance `prefix`'s admin kubeconfig, from its Secret in the remote cluster (caller frees) */
+static char *admin_kubeconfig(const char *prefix)
 {
-        char name[128], *text = NULL;
+        char name[128], *text;
         unsigned char *raw = NULL;
-        const char *b64, *at;
+        const char *b64;
         size_t len = 0;
         cJSON *s = NULL;
 
@@ -324,11 +407,35 @@ static void admin_server(const char *prefix, char *buf, size_t size)
         IT_ASSERT(b64 && base64_decode(b64, strlen(b64), &raw, &len) == 0, "%s: no kubeconfig",
                   name);
         text = strndup((const char *)raw, len);
-        at = strstr(text, "server: ");
-        snprintf(buf, size, "%.*s", at ? (int)strcspn(at + 8, "\n") : 0, at ? at + 8 : "");
-        free(text);
         free(raw);
         cJSON_Delete(s);
+        return text;
+}
+
+/* The server of instance `prefix`'s admin kubeconfig, in the remote cluster, into buf */
+static void admin_server(const char *prefix, char *buf, size_t size)
+{
+        char *text = admin_kubeconfig(prefix);
+        const char *at = strstr(text, "server: ");
+
+        snprintf(buf, size, "%.*s", at ? (int)strcspn(at + 8, "\n") : 0, at ? at + 8 : "");
+        free(text);
+}
+
+/* A client of instance `prefix`'s Karmada API server, as its admin */
+static struct kube_client *karmada_client(const char *prefix)
+{
+        char *text = admin_kubeconfig(prefix), err[512];
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+
+        IT_ASSERT(kube_config_from_memory(text, strlen(text), prefix, NULL, &cfg, err,
+                                          sizeof(err)) == 0,
+                  "%s", err);
+        IT_ASSERT(kube_client_new(&(struct kube_client_options){.config = cfg}, &c) == 0, "client");
+        kube_config_free(cfg);
+        free(text);
+        return c;
 }
 
 /* Every object owned by uid gone from the remote cluster */
@@ -348,6 +455,47 @@ static void uid_of(const char *name, char *buf, size_t size)
 
         snprintf(buf, size, "%s", json_str(o, "metadata", "uid") ?: "");
         cJSON_Delete(o);
+}
+
+/* A ConfigMap in far's Karmada API server, which the backup then holds */
+static void mark_far(void)
+{
+        struct kube_client *kc = karmada_client("far-karmada");
+        cJSON *cm = cJSON_Parse("{\"metadata\":{\"name\":\"before-the-backup\"},"
+                                "\"data\":{\"from\":\"far\"}}");
+
+        IT_ASSERT(kube_create(kc, &kube_configmaps, "default", cm, NULL, NULL, NULL) == 0,
+                  "the marker in far's Karmada API server");
+        cJSON_Delete(cm);
+        kube_client_free(kc);
+}
+
+/* Another remote instance restored from far's backup: Ready, with far's Karmada objects; the
+ * backup's Secrets read beside it, copied into its own Secret there */
+static void check_restore(void)
+{
+        struct kube_client *kc;
+        cJSON *cm = NULL;
+        char uid[128];
+        double t0 = itest_now();
+
+        live_create_instance_with(ns, "copy", TO,
+                                  "\"hostCluster\":{\"secretRef\":{\"name\":\"far-host\"}},"
+                                  "\"restore\":{\"backupRef\":{\"name\":\"far-bk\"}},");
+        live_wait_condition(ns, "copy", "Ready", "True", 300);
+        kc = karmada_client("copy-karmada");
+        IT_ASSERT(kube_get(kc, &kube_configmaps, "default", "before-the-backup", &cm, NULL) == 0 &&
+                          strcmp(json_str(cm, "data", "from") ?: "", "far") == 0,
+                  "copy's Karmada API server lacks far's ConfigMap");
+        itest_log(
+                "copy (remote) restored from far's backup: Ready in %.1f s, far's ConfigMap there",
+                itest_now() - t0);
+        cJSON_Delete(cm);
+        kube_client_free(kc);
+        uid_of("copy", uid, sizeof(uid));
+        IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "copy", NULL, NULL) == 0, "delete");
+        live_wait_deleted(ns, "copy", 120);
+        check_nothing_left("copy", uid);
 }
 
 int main(void)
@@ -417,6 +565,9 @@ int main(void)
         live_patch(ns, "far", "{\"spec\":{\"karmadaVersion\":\"" TO "\"}}");
         live_wait_condition(ns, "far", "Upgrading", "False Upgraded", 240);
         itest_log("far upgraded " FROM " -> " TO " in %.1f s", itest_now() - t0);
+        mark_far();
+        check_backup();
+        check_restore();
         /* (a kube-apiserver that starts again may deny a request or two until its RBAC
          * caches are filled: counted before the outage) */
         audit_count(mark, &all);

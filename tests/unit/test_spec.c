@@ -145,6 +145,21 @@ static void test_host_endpoint(void **state)
         }
 }
 
+/* A restore into another cluster: the backup, and the Secrets it names, are read beside the
+ * Karmada; what the restore needs there is copied into the instance's own Secret */
+static void test_restore_into_another_cluster(void **state)
+{
+        struct karmada *k =
+                parse_ok(META "spec: {components: {etcd: {local: {}}, karmadaAPIServer: "
+                              "{serviceType: NodePort}}, hostCluster: {secretRef: "
+                              "{name: remote}}, restore: {backupRef: {name: b}}}\n");
+
+        (void)state;
+        assert_string_equal(k->host_secret_name, "remote");
+        assert_string_equal(k->restore_backup, "b");
+        karmada_free(k);
+}
+
 static void test_upstream_shaped_spec(void **state)
 {
         struct karmada *k = parse_ok(
@@ -273,9 +288,6 @@ static void test_invalid_specs_name_their_field(void **state)
         FAILS(META "spec: {components: {karmadaAPIServer: {serviceType: NodePort}}, hostCluster: "
                    "{secretRef: {namespace: team}}}\n",
               "spec.hostCluster.secretRef.name", "required");
-        FAILS(META "spec: {components: {karmadaAPIServer: {serviceType: NodePort}}, hostCluster: "
-                   "{secretRef: {name: remote}}, restore: {backupRef: {name: b}}}\n",
-              "spec.restore", "another cluster");
         FAILS(META "spec: {hostCluster: {apiEndpoint: 'https://h:1'}}\n",
               "spec.hostCluster.apiEndpoint");
         FAILS(META "spec: {hostCluster: {apiEndpoint: 'h:99999'}}\n",
@@ -488,6 +500,7 @@ int main(void)
                 cmocka_unit_test(test_private_registry_replaces_default_registries_only),
                 cmocka_unit_test(test_upstream_shaped_spec),
                 cmocka_unit_test(test_host_endpoint),
+                cmocka_unit_test(test_restore_into_another_cluster),
                 cmocka_unit_test(test_invalid_specs_name_their_field),
                 cmocka_unit_test(test_feature_blocks_go_to_their_reconcilers),
                 cmocka_unit_test(test_several_problems_are_all_reported),
