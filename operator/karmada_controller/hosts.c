@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The clusters the control planes run in: the operator's own, and those a kubeconfig Secret
  * reaches (spec.hostCluster.secretRef). A remote host is one client (one connection pool) and
- * one set of caches of what the operator made there, shared by every instance naming the same
- * Secret: made when the first needs it, made again when the Secret's kubeconfig changes (a new
- * token or certificate), stopped when no instance uses it. A thread probes each remote host's
- * API server; a change of its answer reconciles the instances that run there. */
+ * one set of caches of what the operator made there (in the Secret's namespace, the only one
+ * its instances use), shared by every instance naming the same Secret: made when the first needs
+ * it, made again when the Secret's kubeconfig changes (a new token or certificate), stopped when no
+ * instance uses it. A thread probes each remote host's API server; a change of its answer
+ * reconciles the instances that run there. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +93,10 @@ static void hosts_put(struct kctl *kc, struct host *h)
         hosts_release(kc, old);
 }
 
-/* A new remote host from a kubeconfig (base64, its digest sum): -EINVAL when it is not usable. */
-static int host_new(struct kctl *kc, const char *key, const char *b64, const char *sum,
-                    struct host **ret, char *why, size_t whylen)
+/* A new remote host from a kubeconfig (base64, its digest sum), its caches of namespace ns
+ * (the Secret's, so every instance's that names it): -EINVAL when it is not usable. */
+static int host_new(struct kctl *kc, const char *key, const char *ns, const char *b64,
+                    const char *sum, struct host **ret, char *why, size_t whylen)
 {
         struct host *h = calloc(1, sizeof(*h));
         int r = h ? host_init(h, key) : -ENOMEM;
@@ -108,7 +110,7 @@ static int host_new(struct kctl *kc, const char *key, const char *b64, const cha
                 }
                 snprintf(h->sum, sizeof(h->sum), "%s", sum);
                 manager_observe_client(kc->m, h->client);
-                r = host_informers(kc, h, NULL);
+                r = host_informers(kc, h, ns);
         }
         for (size_t i = 0; r == 0 && i < N_OWNED; i++)
                 r = informer_start(h->owned[i]);
@@ -161,7 +163,7 @@ static struct host *remote_acquire(struct kctl *kc, const struct karmada *k, int
                 pthread_mutex_lock(&kc->hosts_making);
                 h = hosts_find(kc, key, sum); /* made meanwhile by another worker */
                 if (!h) {
-                        r = host_new(kc, key, b64, sum, &h, why, whylen);
+                        r = host_new(kc, key, k->host_secret_namespace, b64, sum, &h, why, whylen);
                         *error = r;
                         if (r == 0)
                                 hosts_put(kc, h);

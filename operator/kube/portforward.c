@@ -88,7 +88,7 @@ static void settle(struct kube_port_forward *pf, enum state s, int code, const c
                         snprintf(pf->st.message, sizeof(pf->st.message), "port-forward %s: %s%s",
                                  pf->path, why,
                                  code == 403 ? " (forbidden: pods/portforward)" : "");
-                kube_client_count(pf->client, "POST", code, since(&pf->started));
+                kube_client_count(pf->client, "GET", code, since(&pf->started));
         }
         pf->state = s;
         pthread_cond_broadcast(&pf->cond);

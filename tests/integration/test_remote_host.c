@@ -2,15 +2,16 @@
 /* A control plane installed into another cluster (spec.hostCluster.secretRef). The management
  * cluster is the shared test cluster; the remote host is the cluster of fixture fault_cluster
  * ($KO_REMOTE_CLUSTER), ko-plane running its pods. The kubeconfig in the Secret is of a user of
- * its own there, not in system:masters, bound only to bundle/remote-host/rbac.yaml. One operator
- * runs two remote instances ("far", "twin") and a local one ("near"):
+ * its own there, not in system:masters, bound only to bundle/remote-host/rbac.yaml: its
+ * ClusterRole, and its Role in the instances' namespace there (made beforehand, to bind it in).
+ * One operator runs two remote instances ("far", "twin") and a local one ("near"):
  *   - a kubeconfig Secret without the key, or whose kubeconfig does not parse, gives
  *     InvalidSpec naming the field and the key;
  *   - twin, its apiEndpoint where nothing listens, says KarmadaAPIServerReachable=False naming
  *     the address; with apiEndpoint localhost, its admin kubeconfig points there (far's at a
  *     node's InternalIP);
  *   - far and twin reach Ready through one connection to the remote cluster; far's objects are
- *     there only, labelled with their owner (no owner reference), the namespace made there;
+ *     there only, labelled with their owner (no owner reference);
  *   - an edit there is undone; deleting twin removes its objects and keeps far's (and the
  *     connection); a version bump upgrades far; a backup of far completes, its snapshot read
  *     through the remote API server (pods/portforward); another remote instance restored from
@@ -69,33 +70,47 @@ static struct kube_client *client_of(const char *kubeconfig)
 static void remote_rbac(void)
 {
         char path[4096], *text = NULL, *json, err[256];
-        cJSON *role = NULL;
+        cJSON *docs = NULL, *doc;
         size_t len;
 
+        live_create_in(rc, &kube_namespaces, NULL, false, "{\"metadata\":{\"name\":\"%s\"}}", ns);
         snprintf(path, sizeof(path), "%s/bundle/remote-host/rbac.yaml", KO_SOURCE_DIR);
         IT_ASSERT(fileio_read(path, 1u << 20, &text, &len) == 0, "%s", path);
-        IT_ASSERT(yaml_parse_one(text, len, path, NULL, &role, err, sizeof(err)) == 0, "%s", err);
-        json = cJSON_PrintUnformatted(role);
-        live_create_in(rc, &kube_clusterroles, NULL, true, "%s", json);
-        free(json);
-        cJSON_Delete(role);
+        IT_ASSERT(yaml_parse_stream(text, len, path, NULL, &docs, err, sizeof(err)) == 0, "%s",
+                  err);
+        IT_ASSERT(cJSON_GetArraySize(docs) == 2, "%s: a ClusterRole and a Role", path);
+        cJSON_ArrayForEach (doc, docs) {
+                bool cluster = strcmp(json_str(doc, "kind", NULL) ?: "", "ClusterRole") == 0;
+                json = cJSON_PrintUnformatted(doc);
+                live_create_in(rc, cluster ? &kube_clusterroles : &kube_roles, cluster ? NULL : ns,
+                               cluster, "%s", json);
+                free(json);
+        }
+        cJSON_Delete(docs);
         free(text);
 }
 
-/* An operator's user `user` in the remote cluster, bound to what bundle/remote-host/ grants;
- * its kubeconfig, base64 */
+static void bind_user(const char *user, bool cluster)
+{
+        live_create_in(rc, cluster ? &kube_clusterrolebindings : &kube_rolebindings,
+                       cluster ? NULL : ns, cluster,
+                       "{\"metadata\":{\"name\":\"%s\"},\"roleRef\":{\"apiGroup\":"
+                       "\"rbac.authorization.k8s.io\",\"kind\":\"%s\",\"name\":"
+                       "\"karmada-operator-host\"},\"subjects\":[{\"apiGroup\":"
+                       "\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"%s\"}]}",
+                       user, cluster ? "ClusterRole" : "Role", user);
+}
+
+/* An operator's user `user` in the remote cluster, bound to what bundle/remote-host/ grants
+ * (the ClusterRole, and the Role in ns); its kubeconfig, base64 */
 static char *remote_user(const char *user)
 {
         char path[4096], *text = NULL, *b64 = NULL;
         size_t len;
 
         IT_ASSERT(itest_cluster_ctl_in(remote, "user", user, "--restricted") == 0, "user");
-        live_create_in(rc, &kube_clusterrolebindings, NULL, true,
-                       "{\"metadata\":{\"name\":\"%s\"},\"roleRef\":{\"apiGroup\":"
-                       "\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":"
-                       "\"karmada-operator-host\"},\"subjects\":[{\"apiGroup\":"
-                       "\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"%s\"}]}",
-                       user, user);
+        bind_user(user, true);
+        bind_user(user, false);
         snprintf(path, sizeof(path), "%s/kubeconfig/%s", remote, user);
         IT_ASSERT(fileio_read(path, 1u << 20, &text, &len) == 0, "%s", path);
         IT_ASSERT(base64_encode((const unsigned char *)text, len, &b64) == 0, "base64");
@@ -366,7 +381,9 @@ static void check_rotation(void)
                   "patch the Secret: %s", st.message);
         strbuf_free_secret(&patch);
         IT_ASSERT(kube_delete(rc, &kube_clusterrolebindings, NULL, "karmada-operator-remote-host",
-                              NULL, &st) == 0,
+                              NULL, &st) == 0 &&
+                          kube_delete(rc, &kube_rolebindings, ns, "karmada-operator-remote-host",
+                                      NULL, &st) == 0,
                   "revoke: %s", st.message);
         while (log_lines("connected to a host cluster") < 2) {
                 IT_ASSERT(itest_now() - t0 < 3 * PROBE_S + 10,
@@ -510,10 +527,10 @@ int main(void)
         live_setup();
         snprintf(path, sizeof(path), "%s/kubeconfig/admin", remote);
         rc = client_of(path);
-        remote_rbac();
-        b64 = remote_user("karmada-operator-remote-host");
         ns = itest_unique_name("remote");
         local_ns = itest_unique_name("local");
+        remote_rbac();
+        b64 = remote_user("karmada-operator-remote-host");
         live_make_ns(ns);
         live_make_ns(local_ns);
         live_create_object(
