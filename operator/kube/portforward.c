@@ -51,6 +51,44 @@ struct kube_port_forward {
         struct timespec started;
 };
 
+/* One lws context at a time in the process: lws 4.1 finds a context's TLS client context
+ * through an SSL_CTX ex_data index that every new context assigns anew, so a context destroyed
+ * after another was made cannot free its own (ASan: leaked in 2 of 40 forwards made one after
+ * the other, the last one's thread still destroying its context). A forward holds the slot
+ * from its context's making to its destruction. */
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_free = PTHREAD_COND_INITIALIZER;
+static bool slot_taken;
+
+static int slot_take(long timeout_ms)
+{
+        struct timespec deadline;
+        int r = 0;
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L)
+                deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+        pthread_mutex_lock(&slot_lock);
+        while (slot_taken && r == 0)
+                r = pthread_cond_timedwait(&slot_free, &slot_lock, &deadline);
+        if (!slot_taken)
+                slot_taken = true, r = 0;
+        else
+                r = -EBUSY;
+        pthread_mutex_unlock(&slot_lock);
+        return r;
+}
+
+static void slot_give(void)
+{
+        pthread_mutex_lock(&slot_lock);
+        slot_taken = false;
+        pthread_cond_signal(&slot_free);
+        pthread_mutex_unlock(&slot_lock);
+}
+
 static double since(const struct timespec *t0)
 {
         struct timespec t;
@@ -332,6 +370,7 @@ static void *serve(void *arg)
         lws_context_destroy(pf->ctx);
         pf->ctx = NULL;
         pthread_mutex_unlock(&pf->ctx_lock);
+        slot_give();
         put(pf);
         return NULL;
 }
@@ -486,6 +525,7 @@ static void fail(struct kube_port_forward *pf, struct kube_status *st, const cha
         snprintf(st->message, sizeof(st->message), "port-forward %s: %s", pf->path, why);
         if (pf->ctx)
                 lws_context_destroy(pf->ctx);
+        slot_give();
         pf->refs = 1;
         put(pf);
 }
@@ -536,6 +576,14 @@ int kube_port_forward_open(struct kube_client *c, const char *ns, const char *po
                 snprintf(st->message, sizeof(st->message), "port-forward to %s: %s", e.server,
                          "no socket, or not a server URL");
                 return -EINVAL;
+        }
+        if (slot_take(timeout_ms) < 0) {
+                snprintf(st->message, sizeof(st->message),
+                         "port-forward %s: another one still open after %ld ms", pf->path,
+                         timeout_ms);
+                pf->refs = 1;
+                put(pf);
+                return -EBUSY;
         }
         pf->ctx = context_new(pf, &e);
         if (!pf->ctx || connect_stream(pf) < 0) {

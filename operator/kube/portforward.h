@@ -6,7 +6,8 @@
  * libcurl's CURLOPT_ABSTRACT_UNIX_SOCKET; a thread of the forward's own moves the bytes between
  * that connection and the stream until either side closes. One forward carries one
  * connection; the stream cannot say that the caller only shut down its writing, so that ends
- * it too. */
+ * it too. One forward is open at a time in the process (libwebsockets 4.1 leaks the TLS context
+ * of one whose lifetime overlaps another's): the next waits for it. */
 #pragma once
 
 #include "client.h"

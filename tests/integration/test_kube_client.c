@@ -910,7 +910,8 @@ static void test_port_forward(void)
         pthread_t echo_thread, send_thread;
         size_t have = 0;
         ssize_t n;
-        int fd, fds;
+        int fd, fds, r;
+        double t0;
         char error[512];
         cJSON *pod = json("{\"metadata\":{\"name\":\"pf\"},\"spec\":{\"nodeName\":\"kwok-node-0\","
                           "\"containers\":[{\"name\":\"c\",\"image\":\"none\",\"ports\":["
@@ -922,7 +923,13 @@ static void test_port_forward(void)
                          "{\"ports\":[7002],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}}]}}",
                          echo_port, closed_port, api_port);
 
-        CHECK(kube_create(kc, &kube_pods, ns, pod, NULL, NULL, ST));
+        /* (the namespace's default ServiceAccount, which admission wants, may be a moment
+         * behind it) */
+        t0 = itest_now();
+        while ((r = kube_create(kc, &kube_pods, ns, pod, NULL, NULL, &st)) < 0 &&
+               itest_now() - t0 < 20)
+                usleep(200 * 1000);
+        IT_ASSERT(r == 0, "create pod pf: %s", st.message);
         CHECK(kube_create(kc, &port_forwards, ns, fw, NULL, NULL, ST));
         IT_ASSERT(RAND_bytes(sent, sizeof(sent)) == 1, "random");
         pthread_create(&echo_thread, NULL, echo_serve, &e);
@@ -971,11 +978,13 @@ static void test_port_forward(void)
         wait_fds(fds); /* nothing of the forward is left */
 
         /* TLS through it with libcurl, as a backup reads etcd: the API server's own readyz */
-        pf = forward_to(7002, &st);
-        IT_ASSERT(pf, "port-forward to pf:7002: %s", st.message);
-        IT_ASSERT(https_through(pf, 7002, &body) == 200 && body > 0,
-                  "GET /readyz through the forward: %zu bytes", body);
-        kube_port_forward_release(pf);
+        for (int i = 0; i < 10; i++) { /* one after the other, as a backup's requests */
+                pf = forward_to(7002, &st);
+                IT_ASSERT(pf, "port-forward to pf:7002: %s", st.message);
+                IT_ASSERT(https_through(pf, 7002, &body) == 200 && body > 0,
+                          "GET /readyz through the forward: %zu bytes", body);
+                kube_port_forward_release(pf);
+        }
         wait_fds(fds); /* nothing of the forward is left */
 
         IT_ASSERT(kube_port_forward_open(kc, ns, "no-such-pod", 7000, &pf, &st) == -ENOENT &&

@@ -15,7 +15,8 @@
  *   - an edit there is undone; deleting twin removes its objects and keeps far's (and the
  *     connection); a version bump upgrades far; a backup of far completes, its snapshot read
  *     through the remote API server (pods/portforward); another remote instance restored from
- *     it is Ready with far's Karmada objects;
+ *     it (a LoadBalancer API server, reached at its ingress there) is Ready with far's Karmada
+ *     objects;
  *   - the remote API server killed for 60 s: far says HostClusterReachable=False (with the
  *     server and the error) within the probe period, while near stays Ready and still undoes a
  *     deletion; once that API server is back, far is Ready again writing nothing there (its
@@ -487,6 +488,29 @@ static void mark_far(void)
         kube_client_free(kc);
 }
 
+/* A LoadBalancer Karmada API server in the remote cluster: its admin kubeconfig (which the
+ * operator uses too) names the Service's ingress address there */
+static void check_load_balancer(const char *prefix)
+{
+        char name[128], server[256], want[128];
+        cJSON *svc = NULL;
+        const char *ip;
+
+        snprintf(name, sizeof(name), "%s-apiserver", prefix);
+        IT_ASSERT(kube_get(rc, &kube_services, ns, name, &svc, NULL) == 0, "Service %s", name);
+        ip = json_str(cJSON_GetArrayItem(
+                              json_at(json_at(svc, "status", "loadBalancer"), "ingress", NULL), 0),
+                      "ip", NULL);
+        IT_ASSERT(ip, "Service %s has no ingress address", name);
+        snprintf(want, sizeof(want), "https://%s:", ip);
+        admin_server(prefix, server, sizeof(server));
+        IT_ASSERT(strncmp(server, want, strlen(want)) == 0, "%s's server %s, its ingress %s",
+                  prefix, server, ip);
+        itest_log("%s's Karmada API server (LoadBalancer) at its ingress there: %s", prefix,
+                  server);
+        cJSON_Delete(svc);
+}
+
 /* Another remote instance restored from far's backup: Ready, with far's Karmada objects; the
  * backup's Secrets read beside it, copied into its own Secret there */
 static void check_restore(void)
@@ -496,10 +520,14 @@ static void check_restore(void)
         char uid[128];
         double t0 = itest_now();
 
-        live_create_instance_with(ns, "copy", TO,
-                                  "\"hostCluster\":{\"secretRef\":{\"name\":\"far-host\"}},"
-                                  "\"restore\":{\"backupRef\":{\"name\":\"far-bk\"}},");
+        live_create_in(live_kc, &karmada_karmadas, ns, false,
+                       "{\"metadata\":{\"name\":\"copy\"},\"spec\":{\"karmadaVersion\":\"" TO "\","
+                       "\"hostCluster\":{\"secretRef\":{\"name\":\"far-host\"}},"
+                       "\"restore\":{\"backupRef\":{\"name\":\"far-bk\"}},\"components\":{"
+                       "\"etcd\":{\"local\":{}},\"karmadaAPIServer\":{\"serviceType\":"
+                       "\"LoadBalancer\"}}}}");
         live_wait_condition(ns, "copy", "Ready", "True", 300);
+        check_load_balancer("copy-karmada");
         kc = karmada_client("copy-karmada");
         IT_ASSERT(kube_get(kc, &kube_configmaps, "default", "before-the-backup", &cm, NULL) == 0 &&
                           strcmp(json_str(cm, "data", "from") ?: "", "far") == 0,
