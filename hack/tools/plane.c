@@ -470,6 +470,12 @@ struct pod {
  * network; here all share loopback, so each such pod gets a host port of its own (from its
  * address), its argument is rewritten to it and its Services forward there. Returns the host
  * port for `port` of this pod, or `port` itself. */
+/* Outside Linux's ephemeral range (32768-60999), where any outgoing connection may hold the
+ * port (an estimator failed "bind: address already in use" on 40384), and above the ports
+ * Karmada's and Kubernetes' components use (10250-10360) */
+#define OWN_PORT_BASE 11000
+#define OWN_PORTS     9000
+
 static int own_port(const struct pod *pod, int port)
 {
         const cJSON *c, *a;
@@ -486,7 +492,8 @@ static int own_port(const struct pod *pod, int port)
                                 if (v && strncmp(v, "--server-port=", 14) == 0 &&
                                     strtol(v + 14, NULL, 10) == port &&
                                     inet_pton(AF_INET, pod->ip, &ip) == 1)
-                                        return 40000 + (int)((ntohl(ip.s_addr) & 0xffff) % 20000);
+                                        return OWN_PORT_BASE +
+                                               (int)((ntohl(ip.s_addr) & 0xffff) % OWN_PORTS);
                         }
         }
         return port;
