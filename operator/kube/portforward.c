@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 #define PROTOCOL      "ko-port-forward"
 #define SUBPROTOCOL   "v4.channel.k8s.io" /* binary frames; the first byte is the channel */
@@ -48,7 +49,7 @@ struct kube_port_forward {
         bool eof;         /* the caller's end closed: close the stream once out is sent */
         size_t out_len;   /* of a frame waiting in out */
         unsigned char out[LWS_PRE + 1 + CHUNK];
-        struct timespec started;
+        long long started_ns;
 };
 
 /* Now plus ms, on the clock pthread_cond_timedwait() reads */
@@ -95,14 +96,6 @@ static void slot_give(void)
         pthread_mutex_unlock(&slot_lock);
 }
 
-static double since(const struct timespec *t0)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void put(struct kube_port_forward *pf)
 {
         int left;
@@ -132,7 +125,8 @@ static void settle(struct kube_port_forward *pf, enum state s, int code, const c
                         snprintf(pf->st.message, sizeof(pf->st.message), "port-forward %s: %s%s",
                                  pf->path, why,
                                  code == 403 ? " (forbidden: pods/portforward)" : "");
-                kube_client_count(pf->client, "GET", code, since(&pf->started));
+                kube_client_count(pf->client, "GET", code,
+                                  (double)(time_mono_ns() - pf->started_ns) / 1e9);
         }
         pf->state = s;
         pthread_cond_broadcast(&pf->cond);
@@ -276,15 +270,16 @@ static int accepted(struct kube_port_forward *pf, struct lws *wsi)
                 close(fd); /* another process: not for it */
                 return 0;
         }
+        pf->connected = true;
         pf->raw = adopt(wsi, fd);
         if (!pf->raw) {
                 close(fd);
                 pf->eof = true;
                 if (pf->ws)
                         lws_callback_on_writable(pf->ws);
+        } else {
+                pf->fd = fd;
         }
-        pf->fd = fd;
-        pf->connected = true;
         return -1; /* one connection: the listener closes */
 }
 
@@ -468,13 +463,24 @@ static int connect_stream(struct kube_port_forward *pf)
         return lws_client_connect_via_info(&ci) || pf->state != OPENING ? 0 : -EIO;
 }
 
+/* The abstract Unix socket address of name (sun_path[0] = 0: no file); its length */
+static socklen_t abstract_address(const char *name, struct sockaddr_un *a)
+{
+        size_t len = strlen(name);
+
+        *a = (struct sockaddr_un){.sun_family = AF_UNIX};
+        memcpy(a->sun_path + 1, name, len); /* name is shorter than sun_path (64 < 108) */
+        return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
+}
+
 /* The listener the caller connects to: an abstract Unix socket (no file, gone with its fd) of
  * a random name; accept() checks that the caller is this process. */
 static int listener_new(char *name, size_t size)
 {
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        struct sockaddr_un a;
         unsigned char rnd[16];
         size_t len;
+        socklen_t alen;
         int fd;
 
         if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -482,11 +488,9 @@ static int listener_new(char *name, size_t size)
         len = (size_t)snprintf(name, size, "karmada-operator/port-forward/");
         for (size_t i = 0; i < sizeof(rnd) && len + 2 < size; i++)
                 len += (size_t)snprintf(name + len, size - len, "%02x", rnd[i]);
-        memcpy(a.sun_path + 1, name, len); /* sun_path[0] = 0: abstract */
+        alen = abstract_address(name, &a);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd >= 0 && (bind(fd, (struct sockaddr *)&a,
-                             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0 ||
-                        listen(fd, 1) < 0)) {
+        if (fd >= 0 && (bind(fd, (struct sockaddr *)&a, alen) < 0 || listen(fd, 1) < 0)) {
                 close(fd);
                 return -1;
         }
@@ -513,7 +517,7 @@ static struct kube_port_forward *forward_new(struct kube_client *c, const char *
         pf->prefix[0] = pf->prefix[1] = 2;
         pf->insecure = e->insecure;
         pf->token = e->token;
-        clock_gettime(CLOCK_MONOTONIC, &pf->started);
+        pf->started_ns = time_mono_ns();
         pf->listener = listener_new(pf->name, sizeof(pf->name));
         if (pf->listener < 0 || endpoint_parse(pf, e) < 0) {
                 put(pf);
@@ -613,13 +617,11 @@ const char *kube_port_forward_socket(const struct kube_port_forward *pf)
 
 int kube_port_forward_connect(const struct kube_port_forward *pf)
 {
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        size_t len = strlen(pf->name);
+        struct sockaddr_un a;
+        socklen_t alen = abstract_address(pf->name, &a);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-        memcpy(a.sun_path + 1, pf->name, len);
-        if (fd >= 0 && connect(fd, (struct sockaddr *)&a,
-                               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&a, alen) < 0) {
                 close(fd);
                 return -1;
         }
