@@ -388,8 +388,14 @@ static int endpoint_parse(struct kube_port_forward *pf, const struct kube_client
         pf->tls = strncmp(e->server, "https://", 8) == 0;
         hp += 3;
         rest = hp + strcspn(hp, "/");
-        end = *hp == '[' ? memchr(hp, ']', (size_t)(rest - hp)) : NULL;
-        end = end ? end + 1 : hp + strcspn(hp, ":/");
+        if (*hp == '[') { /* [IPv6] */
+                end = memchr(hp, ']', (size_t)(rest - hp));
+                if (!end)
+                        return -EINVAL;
+                end++;
+        } else {
+                end = hp + strcspn(hp, ":/");
+        }
         portp = *end == ':' ? end + 1 : NULL;
         pf->port = portp ? (int)strtol(portp, NULL, 10) : pf->tls ? 443 : 80;
         if (*hp == '[')

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "kube/client.h"
+#include "kube/portforward.h"
 #include "kube/resource.h"
 #include "kube/status.h"
 #include "util/retry.h"
@@ -235,6 +236,28 @@ static void test_resource_versions_order_as_integers(void **state)
         }
 }
 
+/* A port-forward to a server URL that cannot be one: refused before anything is sent */
+static void test_port_forward_refuses_bad_servers(void **state)
+{
+        static const char *const bad[] = {"https://",    "https://:6443",   "https://[::1",
+                                          "https://h:0", "https://h:99999", "no-scheme"};
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct kube_config cfg = {.server = (char *)bad[i]};
+                struct kube_client *c = NULL;
+                struct kube_port_forward *pf = NULL;
+                struct kube_status st;
+
+                assert_int_equal(kube_client_new(&(struct kube_client_options){.config = &cfg}, &c),
+                                 0);
+                assert_int_equal(kube_port_forward_open(c, "ns", "pod", 2379, &pf, &st), -EINVAL);
+                assert_null(pf);
+                assert_non_null(strstr(st.message, "not a server URL"));
+                kube_client_free(c);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -243,6 +266,7 @@ int main(void)
                 cmocka_unit_test(test_query_building),
                 cmocka_unit_test(test_api_version),
                 cmocka_unit_test(test_resource_versions_order_as_integers),
+                cmocka_unit_test(test_port_forward_refuses_bad_servers),
                 cmocka_unit_test(test_status_body_is_parsed),
                 cmocka_unit_test(test_non_status_error_body_is_kept_short),
                 cmocka_unit_test(test_errno_mapping),
