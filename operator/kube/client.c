@@ -73,13 +73,17 @@ static void sleep_ms(long ms)
                 ;
 }
 
-/* Sleep, waking every 100 ms to check for cancellation. */
+/* Sleep, waking every 100 ms to check for cancellation (and for kube_wake(): then at once). */
 static int sleep_cancellable(long ms, struct kube_cancel *cancel)
 {
+        unsigned wakes = cancel ? atomic_load(&cancel->wakes) : 0;
+
         while (ms > 0) {
                 long step = ms > 100 ? 100 : ms;
                 if (cancel && atomic_load(&cancel->cancelled))
                         return -ECANCELED;
+                if (cancel && atomic_load(&cancel->wakes) != wakes)
+                        break;
                 sleep_ms(step);
                 ms -= step;
         }
@@ -1069,7 +1073,7 @@ static void watch_headers(void *userdata, int code)
 {
         struct watch_state *w = userdata;
 
-        if (w->o->on_state)
+        if (w->o->on_state && code == 200)
                 w->o->on_state(w->userdata, true);
 }
 

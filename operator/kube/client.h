@@ -160,10 +160,17 @@ typedef int (*kube_watch_fn)(void *userdata, enum kube_event_type type, cJSON *o
 
 struct kube_cancel {
         atomic_bool cancelled;
+        atomic_uint wakes; /* bumped by kube_wake() */
 };
 static inline void kube_cancel(struct kube_cancel *c)
 {
         atomic_store(&c->cancelled, true);
+}
+/* A wait before a retry (of a request, or of a watch after an error) ends at once: the server
+ * is known to answer again. */
+static inline void kube_wake(struct kube_cancel *c)
+{
+        atomic_fetch_add(&c->wakes, 1);
 }
 
 struct kube_watch_options {
@@ -173,7 +180,8 @@ struct kube_watch_options {
         long timeout_seconds;         /* server-side timeout of one watch request; default 300 */
         size_t max_event_size;        /* one event line; default: the client's max_body */
         struct kube_cancel *cancel;   /* checked at least once a second */
-        /* Called when a watch request has been answered (connected) or ends, for health. */
+        /* Called when a watch request has been answered with 200 (connected) and when it
+         * ends, for health. */
         void (*on_state)(void *userdata, bool connected);
 };
 

@@ -21,6 +21,7 @@ struct reflector {
         char *ns; /* NULL: all namespaces */
         pthread_t thread;
         atomic_bool synced;
+        atomic_bool watching;   /* its watch is connected */
         unsigned list_failures; /* before the first sync; only its thread */
 };
 
@@ -120,6 +121,19 @@ bool informer_has_synced(struct informer *inf)
                 if (!atomic_load(&inf->refl[i].synced))
                         return false;
         return true;
+}
+
+bool informer_is_current(struct informer *inf)
+{
+        for (size_t i = 0; i < inf->n_refl; i++)
+                if (!atomic_load(&inf->refl[i].synced) || !atomic_load(&inf->refl[i].watching))
+                        return false;
+        return true;
+}
+
+void informer_wake(struct informer *inf)
+{
+        kube_wake(&inf->cancel);
 }
 
 struct store *informer_store(struct informer *inf)
@@ -251,7 +265,8 @@ void informer_resync(struct informer *inf)
 
 static int on_event(void *userdata, enum kube_event_type type, cJSON *obj)
 {
-        struct informer *inf = userdata;
+        struct reflector *rf = userdata;
+        struct informer *inf = rf->inf;
         struct kobj *o, *old = NULL;
         cJSON *copy;
 
@@ -282,14 +297,24 @@ static long next_backoff(long b)
         return b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
 }
 
+/* Wait ms before a retry (less after informer_wake()); whether to stop */
 static bool sleep_or_stop(struct informer *inf, long ms)
 {
-        for (; ms > 0; ms -= 100) {
+        unsigned wakes = atomic_load(&inf->cancel.wakes);
+
+        for (; ms > 0 && atomic_load(&inf->cancel.wakes) == wakes; ms -= 100) {
                 if (atomic_load(&inf->cancel.cancelled))
                         return true;
                 nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
         }
         return atomic_load(&inf->cancel.cancelled);
+}
+
+static void on_watch_state(void *userdata, bool connected)
+{
+        struct reflector *rf = userdata;
+
+        atomic_store(&rf->watching, connected);
 }
 
 static void *run(void *arg)
@@ -300,6 +325,7 @@ static void *run(void *arg)
                 .label_selector = inf->o.label_selector,
                 .field_selector = inf->o.field_selector,
                 .cancel = &inf->cancel,
+                .on_state = on_watch_state,
         };
         long backoff = 0;
 
@@ -317,8 +343,7 @@ static void *run(void *arg)
                 }
                 atomic_store(&rf->synced, true);
                 backoff = 0;
-                r = kube_watch(inf->o.client, inf->o.resource, rf->ns, &wo, &rv, on_event, inf,
-                               &st);
+                r = kube_watch(inf->o.client, inf->o.resource, rf->ns, &wo, &rv, on_event, rf, &st);
                 if (r == -ECANCELED)
                         break;
                 if (r == -ESTALE) {

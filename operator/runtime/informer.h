@@ -42,6 +42,11 @@ void informer_request_stop(struct informer *inf);
 void informer_stop(struct informer *inf);
 void informer_free(struct informer *inf);
 bool informer_has_synced(struct informer *inf);
+/* Synced, and watching now: what the store holds is what the server holds (a moment ago). After
+ * an outage the store is as of before it until its watch is connected again. */
+bool informer_is_current(struct informer *inf);
+/* A wait to list or watch again after an error ends at once: the server answers again. */
+void informer_wake(struct informer *inf);
 /* When resync_seconds have passed since the last resync: on_update(o, o) for every cached
  * object. Called periodically by the manager's loop. */
 void informer_resync(struct informer *inf);

@@ -234,6 +234,20 @@ static bool converged(struct seen *s, struct informer *inf, char *why, size_t wh
         return ok;
 }
 
+/* Until the informer is (or is no longer) current: watching what it listed */
+static void wait_current(struct informer *inf, bool current, double timeout)
+{
+        double t0 = itest_now();
+
+        while (informer_is_current(inf) != current) {
+                IT_ASSERT(itest_now() - t0 < timeout, "the informer %s current after %.0f s",
+                          current ? "is not" : "is still", timeout);
+                usleep(100 * 1000);
+        }
+        itest_log("the informer is%s current %.1f s later", current ? "" : " no longer",
+                  itest_now() - t0);
+}
+
 static void wait_converged(struct seen *s, struct informer *inf, double timeout)
 {
         double deadline = itest_now() + timeout;
@@ -428,8 +442,11 @@ int main(void)
                 if (i == N + N / 2) {
                         itest_log("killing and restarting kube-apiserver");
                         IT_ASSERT(itest_cluster_ctl("kill", "kube-apiserver") == 0, "kill");
+                        wait_current(inf, false, 5);
                         compact_host_etcd();
                         IT_ASSERT(itest_cluster_ctl("start", "kube-apiserver") == 0, "start");
+                        informer_wake(inf);
+                        wait_current(inf, true, 10);
                 }
                 cm("create", i, true, "1");
         }
