@@ -278,6 +278,8 @@ static void probe_due(struct kctl *kc)
                         log_info(why[0] ? "a host cluster does not answer"
                                         : "a host cluster answers",
                                  "host_cluster", h->key, "error", why[0] ? why : NULL);
+                        for (size_t i = 0; !why[0] && i < N_OWNED; i++)
+                                informer_wake(h->owned[i]); /* not 30 s of stale caches */
                         pthread_mutex_lock(&kc->hosts_lock);
                         enqueue_users(kc, h);
                         pthread_mutex_unlock(&kc->hosts_lock);
@@ -397,6 +399,15 @@ static bool synced(struct host *h)
         return true;
 }
 
+/* Every cache of h synced and watching: not as of before an outage */
+static bool current(struct host *h)
+{
+        for (size_t i = 0; i < N_OWNED; i++)
+                if (!informer_is_current(h->owned[i]))
+                        return false;
+        return true;
+}
+
 /* A remote host that cannot be used now: HostClusterReachable=False (for `reason`) and
  * Ready=False, written; looked at again when the prober sees it answer (or in a while: a Secret
  * made later). */
@@ -441,7 +452,7 @@ enum phase hosts_bind(struct pass *p)
         }
         if (!p->host || why[0] || ensure_namespace(p->host, p->k->namespace, why, sizeof(why)) < 0)
                 return unreachable(p, reason[0] ? reason : "Unreachable", why);
-        if (!synced(p->host)) { /* the caches fill: a moment */
+        if (!current(p->host)) { /* the caches fill, or catch up after an outage: a moment */
                 p->out->result = RECONCILE_REQUEUE_AFTER;
                 p->out->requeue_after_ms = 500;
                 return PHASE_STOP;

@@ -159,6 +159,19 @@ static void check_placement(const char *uid)
                   remote_owned(&kube_services, uid), remote_owned(&kube_statefulsets, uid));
 }
 
+/* Every condition of instance `name`, one per line (what a failure leaves to read) */
+static void print_conditions(const char *name)
+{
+        cJSON *k = live_get(ns, name);
+        const cJSON *c;
+
+        cJSON_ArrayForEach (c, json_at(k, "status", "conditions"))
+                fprintf(stderr, "-- %s: %s %s %s: %s\n", name, json_str(c, "type", NULL) ?: "",
+                        json_str(c, "status", NULL) ?: "", json_str(c, "reason", NULL) ?: "",
+                        json_str(c, "message", NULL) ?: "");
+        cJSON_Delete(k);
+}
+
 /* An image edited in the remote cluster is put back */
 static void check_drift(void)
 {
@@ -182,6 +195,8 @@ static void check_drift(void)
                 if (img && !strstr(img, "evil.example"))
                         break;
                 cJSON_Delete(d);
+                if (itest_now() - t0 >= 30)
+                        print_conditions("far");
                 IT_ASSERT(itest_now() - t0 < 30,
                           "an edit in the remote cluster not undone in 30 s");
                 usleep(100 * 1000);
@@ -208,11 +223,38 @@ static void check_local_reconciles(void)
 }
 
 /* The remote API server stopped for OUTAGE_S; far unreachable, near untouched; then back. */
+/* How many of the operator's caches of the remote cluster (their namespaced watches, the
+ * only ones there) the remote API server serves now, from its own metric
+ * apiserver_longrunning_requests */
+static int remote_watches(void)
+{
+        static const char *const owned[] = {"deployments", "statefulsets", "services", "secrets",
+                                            "poddisruptionbudgets"};
+        char *text = NULL, *line, *save = NULL;
+        size_t len;
+        int n = 0;
+
+        if (kube_get_raw(rc, "/metrics", &text, &len, NULL) < 0)
+                return 0;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                bool mine = strncmp(line, "apiserver_longrunning_requests{", 31) == 0 &&
+                            strstr(line, "scope=\"namespace\"") && strstr(line, "verb=\"WATCH\"") &&
+                            strcmp(strrchr(line, ' ') ?: "", " 0") != 0;
+                for (size_t i = 0; mine && i < sizeof(owned) / sizeof(owned[0]); i++) {
+                        char want[64];
+                        snprintf(want, sizeof(want), "resource=\"%s\"", owned[i]);
+                        n += strstr(line, want) != NULL;
+                }
+        }
+        free(text);
+        return n;
+}
+
 static void check_outage(void)
 {
         char buf[1024];
         struct audit_counts c;
-        double t0, t;
+        double t0, t, t_up;
         long mark;
 
         t0 = itest_now();
@@ -233,8 +275,20 @@ static void check_outage(void)
         IT_ASSERT(strncmp(buf, "True", 4) == 0, "near is not Ready: %s", buf);
         IT_ASSERT(itest_cluster_ctl_in(remote, "start", "kube-apiserver", NULL) == 0, "start");
         mark = audit_mark();
-        t = live_wait_condition(ns, "far", "Ready", "True", 120);
-        itest_log("far Ready again %.1f s after the remote API server came back", t);
+        t_up = itest_now();
+        /* its caches watch again once the prober sees it answer, not after their backoff (25
+         * to 37 s more after 60 s): they are not as of before the outage for longer than that */
+        while (remote_watches() < 5) {
+                IT_ASSERT(itest_now() - t_up < PROBE_S + 5,
+                          "%d of the 5 caches watch the remote cluster %.0f s after it came back",
+                          remote_watches(), PROBE_S + 5.0);
+                usleep(100 * 1000);
+        }
+        itest_log("the caches watch the remote cluster again %.1f s after it came back",
+                  itest_now() - t_up);
+        live_wait_condition(ns, "far", "Ready", "True", 120);
+        itest_log("far Ready again %.1f s after the remote API server came back",
+                  itest_now() - t_up);
         sleep(3);
         audit_count(mark, &c);
         IT_ASSERT(c.writes == 0, "%d writes in the remote cluster after it came back: %s", c.writes,
