@@ -212,11 +212,17 @@ args_of() {
                         --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/logs/audit.log"
                         --audit-log-format=json) ;;
         kube-controller-manager)
+                # The fault tests stop an API server for up to 60 s. Nodes whose lease looks that
+                # old when it comes back would be marked NotReady, and every pod with them; kwok,
+                # unlike a kubelet, reports them Ready again only after its own watch backoff (up
+                # to 30 s more). The grace period is longer than such an outage: a stopped API
+                # server is what those tests are about, not lost nodes.
                 ARGS=(--kubeconfig="$k/kube-controller-manager" --authentication-kubeconfig="$k/kube-controller-manager"
                         --authorization-kubeconfig="$k/kube-controller-manager" --bind-address=127.0.0.1 --secure-port="$KCM_PORT"
                         --leader-elect=false --use-service-account-credentials=true --root-ca-file="$p/ca.crt"
                         --service-account-private-key-file="$p/sa.key" --cluster-signing-cert-file="$p/ca.crt"
-                        --cluster-signing-key-file="$p/ca.key" --profiling=false --v=1) ;;
+                        --cluster-signing-key-file="$p/ca.key" --node-monitor-grace-period=180s
+                        --profiling=false --v=1) ;;
         kube-scheduler)
                 ARGS=(--kubeconfig="$k/kube-scheduler" --authentication-kubeconfig="$k/kube-scheduler"
                         --authorization-kubeconfig="$k/kube-scheduler" --bind-address=127.0.0.1 --secure-port="$SCHED_PORT"

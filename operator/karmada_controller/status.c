@@ -133,7 +133,9 @@ int status_write(struct kctl *kc, const cJSON *cr, cJSON *status, struct kube_st
         status_changes(current, status, &changes);
         cJSON_Delete(current);
         log_debug("writing status", "karmada", meta_str(cr, "name"), "namespace",
-                  meta_str(cr, "namespace"), "changed", changes.buf ? changes.buf : "");
+                  meta_str(cr, "namespace"), "changed", changes.buf ? changes.buf : "", "ready",
+                  summary_cond_field(cJSON_GetObjectItemCaseSensitive(status, "conditions"),
+                                     "Ready", "message"));
         strbuf_free(&changes);
         patch = cJSON_CreateObject();
         cJSON_AddItemToObject(patch, "status", diff);
