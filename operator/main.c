@@ -27,7 +27,9 @@
 static const char usage_text[] =
         "Usage: karmada-operator [--help | --version]\n"
         "       karmada-operator run [OPTIONS]\n"
-        "       karmada-operator render -f FILE [--release FILE] [--json] [--show-secrets]\n"
+        "       karmada-operator render -f FILE [--release FILE] [-o yaml|json] "
+        "[--show-secrets]\n"
+        "       karmada-operator render -f FILE --diff [--kubeconfig PATH] [--context NAME]\n"
         "                               [--key-algorithm ALG]\n"
         "       karmada-operator releases [--kubeconfig PATH] [--context NAME]\n"
         "       karmada-operator etcd-restore OPTIONS  (the init container of restores)\n"
@@ -113,8 +115,18 @@ static const char usage_text[] =
         "                               KarmadaRelease objects they may name)\n"
         "  --release FILE               KarmadaRelease objects (the release catalog) to\n"
         "                               resolve spec.karmadaVersion with\n"
-        "  --json                       print JSON instead of YAML\n"
-        "  (the host cluster's objects come first, then those of the Karmada API server)\n"
+        "  -o, --output FORMAT          yaml (default) or json: one List (--json: the same);\n"
+        "                               the host cluster's objects come first, then those of\n"
+        "                               the Karmada API server (in JSON annotated\n"
+        "                               " KO_RENDER_TARGET_ANNOTATION "=karmada-apiserver)\n"
+        "  --diff                       what the operator would change in the cluster of the\n"
+        "                               kubeconfig (its host cluster): objects created (+),\n"
+        "                               changed (~, each field, from a server-side-apply dry\n"
+        "                               run) and deleted (-); Secrets' values never printed;\n"
+        "                               the Karmada API server's objects not compared; exit\n"
+        "                               0 when nothing would change, 1 when something would,\n"
+        "                               2 on an error\n"
+        "  --kubeconfig PATH, --context NAME  for --diff, as for run\n"
         "  --show-secrets               print the generated keys and certificates\n"
         "  --key-algorithm ALG          as for run\n"
         "\n"
@@ -481,11 +493,48 @@ static int cmd_run(int argc, char **argv)
         return status;
 }
 
+/* render --diff: a client of the cluster of k, into o->diff; the exit status on failure */
+static int render_client(const struct kube_config_options *k, struct kube_config **cfg,
+                         struct render_options *o)
+{
+        char err[512];
+
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (kube_config_load(k, cfg, err, sizeof(err)) < 0) {
+                fprintf(stderr, "karmada-operator render: %s\n", err);
+                return 2;
+        }
+        if (kube_client_new(&(struct kube_client_options){.config = *cfg}, &o->diff) < 0) {
+                fprintf(stderr, "karmada-operator render: cannot make a client of the cluster\n");
+                return 2;
+        }
+        return 0;
+}
+
+static int render_with(const char *file, bool diff, const struct kube_config_options *k,
+                       struct render_options *o)
+{
+        struct kube_config *cfg = NULL;
+        int status = diff ? render_client(k, &cfg, o) : 0;
+
+        if (status == 0)
+                status = render_manifests(file, o, stdout, stderr);
+        kube_client_free(o->diff);
+        kube_config_free(cfg);
+        if (diff)
+                curl_global_cleanup();
+        return status;
+}
+
 static int cmd_render(int argc, char **argv)
 {
         static const struct option opts[] = {
                 {"filename", required_argument, NULL, 'f'},
+                {"output", required_argument, NULL, 'o'},
                 {"json", no_argument, NULL, 'j'},
+                {"diff", no_argument, NULL, 'd'},
+                {"kubeconfig", required_argument, NULL, 'k'},
+                {"context", required_argument, NULL, 'c'},
                 {"show-secrets", no_argument, NULL, 's'},
                 {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
                 {"release", required_argument, NULL, 'r'},
@@ -493,17 +542,38 @@ static int cmd_render(int argc, char **argv)
                 {0},
         };
         struct render_options o = {.keys = PKI_RSA_3072};
+        struct kube_config_options k = {0};
         const char *file = NULL;
+        bool diff = false;
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
                         file = optarg;
                         break;
+                case 'o':
+                        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "yaml") != 0) {
+                                fprintf(stderr,
+                                        "karmada-operator render: -o takes yaml or json, "
+                                        "not '%s'\n",
+                                        optarg);
+                                return 2;
+                        }
+                        o.json = strcmp(optarg, "json") == 0;
+                        break;
                 case 'j':
                         o.json = true;
+                        break;
+                case 'd':
+                        diff = true;
+                        break;
+                case 'k':
+                        k.kubeconfig = optarg;
+                        break;
+                case 'c':
+                        k.context = optarg;
                         break;
                 case 'r':
                         o.release_file = optarg;
@@ -526,7 +596,12 @@ static int cmd_render(int argc, char **argv)
                 fprintf(stderr, "karmada-operator render: need -f FILE and nothing else\n");
                 return 2;
         }
-        return render_manifests(file, &o, stdout, stderr);
+        if (!diff && (k.kubeconfig || k.context)) {
+                fprintf(stderr, "karmada-operator render: --kubeconfig and --context are for "
+                                "--diff\n");
+                return 2;
+        }
+        return render_with(file, diff, &k, &o);
 }
 
 static int cmd_releases(int argc, char **argv)

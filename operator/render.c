@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* karmada-operator render -f FILE: every object the operator would apply for the Karmada
- * objects in FILE, as YAML, without a cluster. Generated key material is masked unless asked
- * for: the output is for review. */
+ * objects in FILE, as YAML or one JSON List, without a cluster (or, with --diff, what it would
+ * change in one: render_diff.c). Generated key material is masked unless asked for: the output
+ * is for review. */
 #include "render.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "karmada/encryption.h"
 #include "karmada/spec.h"
 #include "reconciler.h"
+#include "render_diff.h"
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/strbuf.h"
@@ -118,9 +120,23 @@ static int read_input(const char *path, char **text, size_t *len)
         return r == 0 && !*text ? -ENOMEM : r;
 }
 
-/* The objects of the host cluster (where 0) or of the Karmada API server (1), as YAML or JSON. */
+/* An object of the Karmada API server, marked so in JSON output */
+static cJSON *marked(const cJSON *obj)
+{
+        cJSON *c = cJSON_Duplicate(obj, true), *meta, *ann;
+
+        meta = cJSON_GetObjectItemCaseSensitive(c, "metadata");
+        ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+        if (!ann)
+                ann = cJSON_AddObjectToObject(meta, "annotations");
+        cJSON_AddStringToObject(ann, KO_RENDER_TARGET_ANNOTATION, "karmada-apiserver");
+        return c;
+}
+
+/* The objects of the host cluster (where 0) or of the Karmada API server (1): as YAML, or into
+ * the JSON List's items */
 static void print_objects(const struct karmada *k, struct desired *d, int where,
-                          const struct render_options *o, FILE *out)
+                          const struct render_options *o, FILE *out, cJSON *items)
 {
         const cJSON **objs = calloc(d->n + 1, sizeof(*objs));
         char *yaml = NULL;
@@ -135,36 +151,65 @@ static void print_objects(const struct karmada *k, struct desired *d, int where,
                         mask_generated(d, &d->objs[i]);
                 objs[m++] = d->objs[i].obj;
         }
+        for (size_t i = 0; o->json && i < m; i++)
+                cJSON_AddItemToArray(items,
+                                     where == 1 ? marked(objs[i]) : cJSON_Duplicate(objs[i], true));
         if (where == 1 && m && !o->json)
                 fprintf(out,
                         "# In the Karmada API server of %s/%s (through its admin kubeconfig):\n",
                         k->namespace, k->name);
-        for (size_t i = 0; o->json && i < m; i++) {
-                char *j = cJSON_Print(objs[i]);
-                fprintf(out, "%s\n", j ? j : "");
-                free(j);
-        }
         if (!o->json && m && yaml_emit(objs, m, &yaml) == 0)
                 fputs(yaml, out);
         free(yaml);
         free(objs);
 }
 
-/* One Karmada object: everything the operator would apply for it; 1 when it cannot be. */
+/* For --diff: the object as the cluster has it, so that the uid its objects name (owner
+ * references, labels) is the live one; a copy of doc */
+static cJSON *with_live_uid(struct kube_client *c, const cJSON *doc)
+{
+        cJSON *copy = cJSON_Duplicate(doc, true), *live = NULL, *meta;
+        const char *ns = json_str(doc, "metadata", "namespace");
+        const char *uid;
+
+        if (!copy)
+                return NULL;
+        if (kube_get(c, &karmada_karmadas, ns ? ns : "default",
+                     json_str(doc, "metadata", "name") ?: "", &live, NULL) < 0)
+                return copy;
+        uid = json_str(live, "metadata", "uid");
+        meta = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
+        if (uid && cJSON_IsObject(meta)) {
+                cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
+                cJSON_AddStringToObject(meta, "uid", uid);
+        }
+        cJSON_Delete(live);
+        return copy;
+}
+
+/* One Karmada object: everything the operator would apply for it (1 when it cannot be), or
+ * with o->diff what it would change (render_diff). */
 static int render_one(const char *path, const cJSON *doc, const struct render_options *o, FILE *out,
-                      FILE *errout)
+                      FILE *errout, cJSON *items)
 {
         struct karmada_spec_error serr = {{0}};
         struct karmada *k = NULL;
         struct desired d;
         char err[1024];
+        cJSON *live = o->diff ? with_live_uid(o->diff, doc) : NULL;
         /* render shows what a new instance gets: the namespace is the object's */
-        int r = registry_parse(doc, &k, &serr);
+        int r = registry_parse(live ? live : doc, &k, &serr);
 
+        cJSON_Delete(live);
         if (r < 0) {
                 fprintf(errout, "karmada-operator render: %s: invalid Karmada: %s\n", path,
                         r == -EINVAL ? serr.message : strerror(-r));
-                return 1;
+                return o->diff ? 2 : 1;
+        }
+        if (o->diff) {
+                r = render_diff(k, o->diff, o->keys, out, errout);
+                karmada_free(k);
+                return r;
         }
         r = registry_build_desired(k, NULL, o->keys, &d, err, sizeof(err));
         if (r < 0) {
@@ -176,8 +221,8 @@ static int render_one(const char *path, const cJSON *doc, const struct render_op
                 fprintf(errout, "# %s/%s: %s is not rendered without a cluster: it waits for %s\n",
                         k->namespace, k->name, d.waiting[i].owner, d.waiting[i].what);
         /* the host cluster's objects, then those of the Karmada API server */
-        print_objects(k, &d, 0, o, out);
-        print_objects(k, &d, 1, o, out);
+        print_objects(k, &d, 0, o, out, items);
+        print_objects(k, &d, 1, o, out, items);
         desired_free(&d);
         karmada_free(k);
         return 0;
@@ -224,12 +269,28 @@ static int load_docs(const char *path, cJSON *karmadas, cJSON *releases, FILE *e
         return r;
 }
 
+/* The JSON List of every object rendered */
+static void print_list(cJSON *items, FILE *out)
+{
+        cJSON *list = cJSON_CreateObject();
+        char *text;
+
+        cJSON_AddStringToObject(list, "apiVersion", "v1");
+        cJSON_AddStringToObject(list, "kind", "List");
+        cJSON_AddItemToObject(list, "items", items);
+        text = cJSON_Print(list);
+        fprintf(out, "%s\n", text ? text : "");
+        free(text);
+        cJSON_Delete(list);
+}
+
 int render_manifests(const char *path, const struct render_options *o, FILE *out, FILE *errout)
 {
         cJSON *karmadas = cJSON_CreateArray(), *releases = cJSON_CreateArray(), *doc;
-        int status = 1, n = 0;
+        cJSON *items = cJSON_CreateArray();
+        int status = o->diff ? 2 : 1, n = 0, r;
 
-        if (!karmadas || !releases)
+        if (!karmadas || !releases || !items)
                 goto out;
         if (o->release_file && strcmp(o->release_file, "-") == 0 && strcmp(path, "-") == 0) {
                 fprintf(errout, "karmada-operator render: -f and --release cannot both read "
@@ -243,14 +304,20 @@ int render_manifests(const char *path, const struct render_options *o, FILE *out
         release_catalog_set(release_catalog_array_lookup, releases);
         cJSON_ArrayForEach (doc, karmadas) {
                 n++;
-                status |= render_one(path, doc, o, out, errout);
+                r = render_one(path, doc, o, out, errout, items);
+                status = r > status ? r : status;
         }
         release_catalog_set(NULL, NULL);
         if (n == 0) {
                 fprintf(errout, "karmada-operator render: %s: no Karmada object found\n", path);
-                status = 1;
+                status = o->diff ? 2 : 1;
+        }
+        if (o->json && !o->diff && n > 0) {
+                print_list(items, out);
+                items = NULL;
         }
 out:
+        cJSON_Delete(items);
         cJSON_Delete(karmadas);
         cJSON_Delete(releases);
         return status;

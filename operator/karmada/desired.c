@@ -15,6 +15,11 @@
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
+const struct kube_resource *const desired_owned[DESIRED_N_OWNED] = {
+        &kube_deployments, &kube_statefulsets,         &kube_services,
+        &kube_secrets,     &kube_poddisruptionbudgets,
+};
+
 /* Components whose binary takes Karmada feature gates (--feature-gates), and so the
  * instance-wide spec.featureGates. Not karmada-descheduler, karmada-search and
  * karmada-metrics-adapter: they have no such flag (v1.18.2: "unknown flag: --feature-gates")

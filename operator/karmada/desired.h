@@ -15,6 +15,11 @@
 #include "pki.h"
 #include "spec.h"
 
+/* The kinds of what the operator makes in a host cluster (each labelled with the instance):
+ * watched there so that changes are undone, deleted there when no longer wanted. */
+#define DESIRED_N_OWNED 5
+extern const struct kube_resource *const desired_owned[DESIRED_N_OWNED];
+
 /* What exists now, read-only: the live objects the desired state depends on (existing
  * certificates, the API server's Service for its node port or load balancer address). */
 struct observed {

@@ -95,7 +95,7 @@ static int delete_owned(struct host *h, const char *ns, const char *instance, co
         const char *owner = h->key[0] ? uid : NULL; /* labelled so in another cluster only */
         int deleted = 0, failures = 0;
 
-        for (size_t i = 0; i < N_OWNED; i++) {
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++) {
                 struct kobj **l;
                 size_t n;
                 if (store_list(informer_store(h->owned[i]), &l, &n) < 0)
@@ -105,15 +105,15 @@ static int delete_owned(struct host *h, const char *ns, const char *instance, co
                         struct kube_status st;
                         int r;
                         if (!belongs(l[j], ns, instance, owner) ||
-                            wanted(keep, false, owned_resources[i], NULL, name))
+                            wanted(keep, false, desired_owned[i], NULL, name))
                                 continue;
                         if (keep)
                                 log_info("deleting what is no longer wanted", "karmada", instance,
-                                         "kind", owned_resources[i]->kind, "name", name);
-                        r = kube_delete(h->client, owned_resources[i], ns, name, &del, &st);
+                                         "kind", desired_owned[i]->kind, "name", name);
+                        r = kube_delete(h->client, desired_owned[i], ns, name, &del, &st);
                         if (r < 0 && r != -ENOENT) {
-                                snprintf(err, errlen, "delete %s %s/%s: %s",
-                                         owned_resources[i]->kind, ns, name, st.message);
+                                snprintf(err, errlen, "delete %s %s/%s: %s", desired_owned[i]->kind,
+                                         ns, name, st.message);
                                 failures++;
                         } else {
                                 deleted++;
@@ -201,7 +201,7 @@ static struct host *finalize_host(struct kctl *kc, const char *key, const cJSON 
         struct host *h = hosts_acquire(kc, key, k, &error, why, sizeof(why));
 
         *gone = !h && (error == -EINVAL || error == -ENOENT);
-        for (size_t i = 0; h && i < N_OWNED; i++)
+        for (size_t i = 0; h && i < DESIRED_N_OWNED; i++)
                 if (!informer_has_synced(h->owned[i])) {
                         snprintf(why, sizeof(why), "the caches of the host cluster fill");
                         hosts_release(kc, h);

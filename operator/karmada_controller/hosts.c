@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "karmada/conditions.h"
 #include "karmada/host_secret.h"
+#include "kube/nodes.h"
 #include "runtime/log.h"
 #include "runtime/manager.h"
 #include "util/hashmap.h"
@@ -34,17 +35,17 @@ static int host_init(struct host *h, const char *key)
 /* The caches of what the operator made in the host, of namespace ns (NULL: all). */
 static int host_informers(struct kctl *kc, struct host *h, const char *ns)
 {
-        for (size_t i = 0; i < N_OWNED; i++) {
-                int r = informer_new(
-                        &(struct informer_options){.client = h->client,
-                                                   .resource = owned_resources[i],
-                                                   .namespace = ns,
-                                                   .label_selector =
-                                                           KO_LABEL_MANAGED_BY "=" KO_MANAGER,
-                                                   .handlers = &owned_handlers,
-                                                   .userdata = kc,
-                                                   .name = owned_resources[i]->resource},
-                        &h->owned[i]);
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++) {
+                int r = informer_new(&(struct informer_options){.client = h->client,
+                                                                .resource = desired_owned[i],
+                                                                .namespace = ns,
+                                                                .label_selector =
+                                                                        KO_LABEL_MANAGED_BY
+                                                                "=" KO_MANAGER,
+                                                                .handlers = &owned_handlers,
+                                                                .userdata = kc,
+                                                                .name = desired_owned[i]->resource},
+                                     &h->owned[i]);
                 if (r < 0)
                         return r;
         }
@@ -56,10 +57,10 @@ static void host_free(struct host *h)
 {
         if (!h)
                 return;
-        for (size_t i = 0; i < N_OWNED; i++)
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
                 if (h->owned[i])
                         informer_request_stop(h->owned[i]);
-        for (size_t i = 0; i < N_OWNED; i++)
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
                 informer_free(h->owned[i]); /* stops and joins */
         kube_client_free(h->client);
         hashmap_free(h->ensured);
@@ -112,7 +113,7 @@ static int host_new(struct kctl *kc, const char *key, const char *ns, const char
                 manager_observe_client(kc->m, h->client);
                 r = host_informers(kc, h, ns);
         }
-        for (size_t i = 0; r == 0 && i < N_OWNED; i++)
+        for (size_t i = 0; r == 0 && i < DESIRED_N_OWNED; i++)
                 r = informer_start(h->owned[i]);
         if (r < 0) {
                 snprintf(why, whylen, "host cluster %s: %s", key, strerror(-r));
@@ -278,7 +279,7 @@ static void probe_due(struct kctl *kc)
                         log_info(why[0] ? "a host cluster does not answer"
                                         : "a host cluster answers",
                                  "host_cluster", h->key, "error", why[0] ? why : NULL);
-                        for (size_t i = 0; !why[0] && i < N_OWNED; i++)
+                        for (size_t i = 0; !why[0] && i < DESIRED_N_OWNED; i++)
                                 informer_wake(h->owned[i]); /* not 30 s of stale caches */
                         pthread_mutex_lock(&kc->hosts_lock);
                         enqueue_users(kc, h);
@@ -334,7 +335,7 @@ int hosts_setup(struct kctl *kc)
                 return -ENOMEM;
         kc->local.client = kc->client;
         r = host_informers(kc, &kc->local, kc->o.namespace);
-        for (size_t i = 0; r == 0 && i < N_OWNED; i++)
+        for (size_t i = 0; r == 0 && i < DESIRED_N_OWNED; i++)
                 r = manager_add_informer(kc->m, kc->local.owned[i]);
         if (r == 0)
                 r = manager_add_stopper(kc->m, hosts_stop, kc);
@@ -393,7 +394,7 @@ static int ensure_namespace(struct host *h, const char *ns, char *why, size_t wh
 
 static bool synced(struct host *h)
 {
-        for (size_t i = 0; i < N_OWNED; i++)
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
                 if (!informer_has_synced(h->owned[i]))
                         return false;
         return true;
@@ -402,7 +403,7 @@ static bool synced(struct host *h)
 /* Every cache of h synced and watching: not as of before an outage */
 static bool current(struct host *h)
 {
-        for (size_t i = 0; i < N_OWNED; i++)
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
                 if (!informer_is_current(h->owned[i]))
                         return false;
         return true;
@@ -467,8 +468,6 @@ enum phase hosts_bind(struct pass *p)
  * minute. No timer reads it again: at rest the operator sends nothing. */
 const char *hosts_node_address(struct host *h, char *buf, size_t size)
 {
-        static const char *const selectors[] = {"node-role.kubernetes.io/control-plane",
-                                                "node-role.kubernetes.io/master", NULL};
         long long now = time_mono_ms();
 
         pthread_mutex_lock(&h->lock);
@@ -478,25 +477,8 @@ const char *hosts_node_address(struct host *h, char *buf, size_t size)
                 return buf[0] ? buf : NULL;
         }
         pthread_mutex_unlock(&h->lock);
-        buf[0] = '\0';
-        for (int i = 0; !buf[0] && i <= 2; i++) {
-                struct kube_list_options lo = {.label_selector = selectors[i], .limit = 10};
-                cJSON *list = NULL;
-                const cJSON *node, *addr;
-                if (kube_list(h->client, &kube_nodes, NULL, &lo, &list, NULL) < 0)
-                        break;
-                cJSON_ArrayForEach (node, cJSON_GetObjectItemCaseSensitive(list, "items")) {
-                        cJSON_ArrayForEach (addr, json_at(node, "status", "addresses")) {
-                                const char *t = json_str(addr, "type", NULL);
-                                const char *a = json_str(addr, "address", NULL);
-                                if (!buf[0] && t && strcmp(t, "InternalIP") == 0 && a)
-                                        snprintf(buf, size, "%s", a);
-                        }
-                        if (buf[0])
-                                break;
-                }
-                cJSON_Delete(list);
-        }
+        if (kube_node_address(h->client, buf, size) < 0)
+                buf[0] = '\0';
         pthread_mutex_lock(&h->lock);
         snprintf(h->node_addr, sizeof(h->node_addr), "%s", buf);
         h->node_at_ms = now;

@@ -23,9 +23,6 @@
 
 struct written; /* status.c: the status last written for an object */
 
-/* What the operator creates in the host cluster, watched so changes to them are undone. */
-#define N_OWNED 5
-extern const struct kube_resource *const owned_resources[N_OWNED];
 extern const struct informer_handlers owned_handlers;
 
 static inline const char *meta_str(const cJSON *obj, const char *key)
@@ -45,7 +42,7 @@ struct host {
         char sum[SHA256_HEX_LEN]; /* of the kubeconfig it was made from */
         char server[256];
         struct kube_client *client;
-        struct informer *owned[N_OWNED];
+        struct informer *owned[DESIRED_N_OWNED];
         int refs;             /* the map's, and each pass's that holds it (kctl.hosts_lock) */
         pthread_mutex_t lock; /* what follows */
         char node_addr[128];

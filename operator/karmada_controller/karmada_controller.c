@@ -21,11 +21,6 @@
 #include "util/timeutil.h"
 
 /* What the operator creates in the host cluster, watched so changes to them are undone. */
-const struct kube_resource *const owned_resources[N_OWNED] = {
-        &kube_deployments, &kube_statefulsets,         &kube_services,
-        &kube_secrets,     &kube_poddisruptionbudgets,
-};
-
 /* ---- event handlers: every change maps to the key of its Karmada object ---- */
 
 static void enqueue(struct kctl *kc, const char *key)

@@ -14,8 +14,8 @@
 
 static struct informer *informer_of(struct host *h, const struct kube_resource *r)
 {
-        for (size_t i = 0; i < N_OWNED; i++)
-                if (owned_resources[i] == r)
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
+                if (desired_owned[i] == r)
                         return h->owned[i];
         return NULL;
 }

@@ -28,6 +28,7 @@
 #include "karmada/spec.h"
 #include "kube/client.h"
 #include "live.h"
+#include "util/fileio.h"
 
 #define FROM "v1.17.1"
 #define TO   "v1.18.2"
@@ -340,6 +341,65 @@ static void kill_if_reached(const char *inst, const char *to, int *kills)
         cJSON_Delete(d);
 }
 
+/* `karmada-operator render --diff` of instance `name` as the cluster holds it, with
+ * spec.karmadaVersion set to version (NULL: as it is): its exit status; its output into out */
+static int render_diff(const char *name, const char *version, char **out)
+{
+        char dir[] = "/tmp/ko-diff-XXXXXX", cr[300], res[300], cmd[2048];
+        cJSON *k = live_get(ns, name);
+        char *json;
+        size_t len;
+        int status;
+
+        IT_ASSERT(k && mkdtemp(dir), "%s and a directory", name);
+        if (version)
+                cJSON_ReplaceItemInObject(cJSON_GetObjectItem(k, "spec"), "karmadaVersion",
+                                          cJSON_CreateString(version));
+        cJSON_DeleteItemFromObject(k, "status");
+        json = cJSON_Print(k);
+        snprintf(cr, sizeof(cr), "%s/cr.json", dir);
+        snprintf(res, sizeof(res), "%s/out", dir);
+        IT_ASSERT(json && fileio_write_atomic(cr, json, strlen(json), 0600) == 0, "write %s", cr);
+        snprintf(cmd, sizeof(cmd), "exec %s render -f %s --diff --kubeconfig %s >%s",
+                 itest_operator_bin(), cr, itest_kubeconfig(), res);
+        status = itest_wait_exit(
+                itest_spawn((char *const[]){"/bin/sh", "-c", cmd, NULL}, NULL, NULL), 120);
+        IT_ASSERT(fileio_read(res, 1u << 20, out, &len) == 0, "read %s", res);
+        itest_rm_rf(dir);
+        free(json);
+        cJSON_Delete(k);
+        return status;
+}
+
+/* render --diff against the live instance: nothing for the CR as it is (exit 0); for a version
+ * bump (exit 1) the images of the Deployments that follow the version, and nothing created or
+ * deleted */
+static void check_render_diff(const char *name, const char *to)
+{
+        char *out = NULL, want[256];
+        int status = render_diff(name, NULL, &out), n = 0;
+
+        IT_ASSERT(status == 0 && !out[0], "render --diff of %s unchanged: exit %d:\n%s", name,
+                  status, out);
+        free(out);
+        status = render_diff(name, to, &out);
+        IT_ASSERT(status == 1, "render --diff of %s at %s: exit %d:\n%s", name, to, status, out);
+        for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+                snprintf(want, sizeof(want), "~ Deployment %s/%s-karmada-%s\n", ns, name, order[i]);
+                n += strstr(out, want) != NULL;
+        }
+        snprintf(want, sizeof(want), ":%s\"\n", to);
+        IT_ASSERT(n == (int)(sizeof(order) / sizeof(order[0])) && strstr(out, want) &&
+                          strstr(out, ".image: ") && !strstr(out, "\n+ ") && !strstr(out, "\n- ") &&
+                          out[0] == '~',
+                  "render --diff of %s at %s: %d of %zu Deployments changed:\n%s", name, to, n,
+                  sizeof(order) / sizeof(order[0]), out);
+        itest_log("render --diff of %s: nothing as it is; at %s its %d Deployments' images "
+                  "(%zu bytes of diff, its first lines:)\n%.600s",
+                  name, to, n, strlen(out), out);
+        free(out);
+}
+
 /* "other": PATCH_FROM -> TO and back, each through the ordered steps, no annotation; the first
  * resumes after each of the three kills, never taking a step out of order (checked in every
  * look), and ends Upgraded with every component at TO */
@@ -447,6 +507,7 @@ int main(void)
                 "EtcdScalingRefused", "spec.components.etcd.local.replicas", "1 to 3",
                 "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":null}}}}}");
         generations("other", other_before, sizeof(other_before));
+        check_render_diff("other", TO);
 
         /* data in the Karmada API server before the upgrade */
         kk = live_karmada_client(ns, "up", NULL);

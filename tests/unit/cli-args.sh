@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The binary's own argument checks: what is wrong is said and the exit status says so;
-# `render` resolves releases through the catalog entries it is given; `releases` lists the
+# `render` resolves releases through the catalog entries it is given, prints one JSON List and
+# refuses a bad -o or a --kubeconfig without --diff; `releases` lists the
 # built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else,
 # and refuses --sealed without a key of 32 bytes; `run` refuses a --watch-namespace that is not
 # a list of namespace names.
@@ -69,6 +70,15 @@ sed 's/version: v1.18.2,/version: v1.20.0,/' "$dir/release.yaml" >"$dir/bad.yaml
 expect 1 "KarmadaRelease v1.18.2-corp.1: spec.version: v1.20 is not a minor release" \
         "$bin" render -f "$dir/cr.yaml" --release "$dir/bad.yaml"
 expect 1 "no KarmadaRelease is named v1.18.2-corp.1" "$bin" render -f "$dir/cr.yaml"
+# render's output and --diff: a format it does not know, a kubeconfig without --diff, and a
+# --diff whose cluster cannot be reached (exit 2, as kubectl diff's errors)
+expect 2 "-o takes yaml or json, not 'xml'" "$bin" render -f "$dir/both.yaml" -o xml
+expect 2 "--kubeconfig and --context are for --diff" "$bin" render -f "$dir/both.yaml" \
+        --kubeconfig "$dir/none"
+expect 2 "" "$bin" render -f "$dir/both.yaml" --diff --kubeconfig "$dir/none"
+expect 0 "" "$bin" render -f "$dir/both.yaml" -o json --key-algorithm ecdsa
+jq -e '.kind == "List" and (.items | length) > 10' "$dir/out" >/dev/null ||
+        { echo "FAIL: render -o json is not one List" >&2; exit 1; }
 expect 2 "unexpected argument 'x'" "$bin" releases x
 expect 0 "" "$bin" releases
 grep -qF "v1.19.0 (built in; any v1.19.Z runs so" "$dir/out" ||

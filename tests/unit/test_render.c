@@ -21,9 +21,9 @@
 #include "util/json.h"
 #include "util/yaml.h"
 
-static char *render_file(const char *path)
+static char *render_with(const char *path, bool json)
 {
-        struct render_options o = {.keys = PKI_ECDSA_P256};
+        struct render_options o = {.keys = PKI_ECDSA_P256, .json = json};
         char *out = NULL, *err = NULL;
         size_t olen = 0, elen = 0;
         FILE *fo = open_memstream(&out, &olen), *fe = open_memstream(&err, &elen);
@@ -36,6 +36,11 @@ static char *render_file(const char *path)
                 fail_msg("render %s failed: %s", path, err);
         free(err);
         return out;
+}
+
+static char *render_file(const char *path)
+{
+        return render_with(path, false);
 }
 
 static void golden(const char *input, const char *golden_name)
@@ -104,6 +109,47 @@ static void test_golden_upstream_sample(void **state)
 /* Upstream's sample installed into another cluster (spec.hostCluster.secretRef, as upstream
  * documents it): accepted; what it renders carries the labels that name its owner, and no owner
  * reference (none can cross clusters). */
+/* -o json: one List of the objects the YAML stream holds, in its order; those of the Karmada
+ * API server annotated so (a List has no room for the YAML's comment) */
+static void test_json_is_one_list(void **state)
+{
+        char path[1024], *json, *yaml, err[256];
+        cJSON *list, *docs = NULL;
+        const cJSON *item;
+        struct yaml_limits lim = {0};
+        int i = 0, marked = 0;
+
+        (void)state;
+        snprintf(path, sizeof(path), "%s/../../crds/samples/karmada.yaml", KO_TEST_DATA);
+        json = render_with(path, true);
+        yaml = render_with(path, false);
+        list = cJSON_Parse(json);
+        assert_non_null(list);
+        assert_string_equal(json_str(list, "kind", NULL), "List");
+        assert_string_equal(json_str(list, "apiVersion", NULL), "v1");
+        assert_int_equal(
+                yaml_parse_stream(yaml, strlen(yaml), "yaml", &lim, &docs, err, sizeof(err)), 0);
+        assert_int_equal(cJSON_GetArraySize(json_at(list, "items", NULL)),
+                         cJSON_GetArraySize(docs));
+        cJSON_ArrayForEach (item, json_at(list, "items", NULL)) {
+                const cJSON *doc = cJSON_GetArrayItem(docs, i++);
+                const char *target = json_str(json_at(item, "metadata", "annotations"),
+                                              KO_RENDER_TARGET_ANNOTATION, NULL);
+                assert_string_equal(json_str(item, "kind", NULL), json_str(doc, "kind", NULL));
+                assert_string_equal(json_str(item, "metadata", "name"),
+                                    json_str(doc, "metadata", "name"));
+                if (target) {
+                        assert_string_equal(target, "karmada-apiserver");
+                        marked++;
+                }
+        }
+        assert_true(marked > 0 && marked < i);
+        cJSON_Delete(docs);
+        cJSON_Delete(list);
+        free(json);
+        free(yaml);
+}
+
 static void test_upstream_sample_on_another_cluster(void **state)
 {
         const char *src = getenv("KO_KARMADA_SRC");
@@ -625,6 +671,7 @@ int main(void)
                 cmocka_unit_test(test_patch_releases_render_their_minor_pairing),
                 cmocka_unit_test(test_priority_scheduling_said_off_on_v1_19),
                 cmocka_unit_test(test_golden_our_sample),
+                cmocka_unit_test(test_json_is_one_list),
                 cmocka_unit_test(test_golden_upstream_sample),
                 cmocka_unit_test(test_upstream_sample_on_another_cluster),
                 cmocka_unit_test(test_user_settings_win_over_contributions),
