@@ -174,6 +174,10 @@ void status_invalid(struct kctl *kc, const cJSON *cr, const char *message,
         cJSON *status = status_from(kc, cr);
         const cJSON *gen = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "generation");
+        const cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+        /* said already: the write of that status is itself a change that comes back here */
+        bool known = strcmp(summary_cond_field(conds, "Ready", "reason"), "InvalidSpec") == 0 &&
+                     strcmp(summary_cond_field(conds, "Ready", "message"), message) == 0;
         struct summary_events ev = {0};
         struct kube_status st;
 
@@ -184,8 +188,9 @@ void status_invalid(struct kctl *kc, const cJSON *cr, const char *message,
                 snprintf(out->error, sizeof(out->error), "write status: %s", st.message);
         }
         events_record(kc->events, cr, "Warning", "InvalidSpec", "Validate", "%s", message);
-        log_warn("invalid Karmada spec", "karmada", meta_str(cr, "name"), "namespace",
-                 meta_str(cr, "namespace"), "error", message);
+        if (!known)
+                log_warn("invalid Karmada spec", "karmada", meta_str(cr, "name"), "namespace",
+                         meta_str(cr, "namespace"), "error", message);
         cJSON_Delete(status);
 }
 
