@@ -52,16 +52,6 @@ struct kube_port_forward {
         long long started_ns;
 };
 
-/* Now plus ms, on the clock pthread_cond_timedwait() reads */
-static void deadline_in(long ms, struct timespec *t)
-{
-        clock_gettime(CLOCK_REALTIME, t);
-        t->tv_sec += ms / 1000;
-        t->tv_nsec += (ms % 1000) * 1000000L;
-        if (t->tv_nsec >= 1000000000L)
-                t->tv_sec++, t->tv_nsec -= 1000000000L;
-}
-
 /* One lws context at a time in the process: lws 4.1 finds a context's TLS client context
  * through an SSL_CTX ex_data index that every new context assigns anew, so a context destroyed
  * after another was made cannot free its own (ASan: leaked in 2 of 40 forwards made one after
@@ -73,10 +63,9 @@ static bool slot_taken;
 
 static int slot_take(long timeout_ms)
 {
-        struct timespec deadline;
+        struct timespec deadline = time_realtime_after_ns(timeout_ms * 1000000LL);
         int r = 0;
 
-        deadline_in(timeout_ms, &deadline);
         pthread_mutex_lock(&slot_lock);
         while (slot_taken && r == 0)
                 r = pthread_cond_timedwait(&slot_free, &slot_lock, &deadline);
@@ -549,10 +538,9 @@ static void fail(struct kube_port_forward *pf, struct kube_status *st, const cha
 /* Until the thread says it opened or not, or the time for it is over */
 static int wait_open(struct kube_port_forward *pf, long timeout_ms, struct kube_status *st)
 {
-        struct timespec deadline;
+        struct timespec deadline = time_realtime_after_ns(timeout_ms * 1000000LL);
         int r = 0;
 
-        deadline_in(timeout_ms, &deadline);
         pthread_mutex_lock(&pf->lock);
         while (pf->state == OPENING && r == 0)
                 r = pthread_cond_timedwait(&pf->cond, &pf->lock, &deadline);

@@ -352,21 +352,6 @@ int wq_num_requeues(struct workqueue *q, const char *key)
         return (int)n;
 }
 
-/* An absolute CLOCK_REALTIME time ns from now, for pthread_cond_timedwait(). */
-static struct timespec deadline_after(long long ns)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec += (long)(ns % 1000000000LL);
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
-        return ts;
-}
-
 char *wq_get(struct workqueue *q)
 {
         char *key = NULL;
@@ -382,7 +367,7 @@ char *wq_get(struct workqueue *q)
                 if (next < 0) {
                         pthread_cond_wait(&q->cond, &q->lock);
                 } else {
-                        struct timespec ts = deadline_after(next);
+                        struct timespec ts = time_realtime_after_ns(next);
                         pthread_cond_timedwait(&q->cond, &q->lock, &ts);
                 }
         }
@@ -448,7 +433,7 @@ bool wq_shutting_down(struct workqueue *q)
 
 bool wq_wait_idle(struct workqueue *q, long timeout_ms)
 {
-        struct timespec ts = deadline_after((long long)timeout_ms * 1000000LL);
+        struct timespec ts = time_realtime_after_ns((long long)timeout_ms * 1000000LL);
         bool idle;
 
         pthread_mutex_lock(&q->lock);

@@ -35,6 +35,20 @@ long long time_mono_ms(void)
         return time_mono_ns() / 1000000;
 }
 
+struct timespec time_realtime_after_ns(long long ns)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(ns / 1000000000LL);
+        ts.tv_nsec += (long)(ns % 1000000000LL);
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        return ts;
+}
+
 int time_parse_rfc3339(const char *s, time_t *ret)
 {
         struct tm tm = {0};

@@ -12,6 +12,8 @@ void time_now_rfc3339(char buf[TIME_RFC3339_MAX], int digits);
 /* Monotonic clock in nanoseconds and milliseconds. */
 long long time_mono_ns(void);
 long long time_mono_ms(void);
+/* CLOCK_REALTIME ns from now: the absolute deadline pthread_cond_timedwait() takes */
+struct timespec time_realtime_after_ns(long long ns);
 /* Parse RFC 3339 as Kubernetes writes it ("2026-11-28T06:00:00Z", fractional seconds and a
  * numeric offset allowed) into Unix seconds; -EINVAL otherwise. */
 int time_parse_rfc3339(const char *s, time_t *ret);
