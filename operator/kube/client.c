@@ -73,8 +73,7 @@ static void sleep_ms(long ms)
                 ;
 }
 
-/* Sleep, waking every 100 ms to check for cancellation (and for kube_wake(): then at once). */
-static int sleep_cancellable(long ms, struct kube_cancel *cancel)
+int kube_sleep(long ms, struct kube_cancel *cancel)
 {
         unsigned wakes = cancel ? atomic_load(&cancel->wakes) : 0;
 
@@ -685,8 +684,8 @@ static int perform(struct kube_client *c, struct request *rq, struct kube_status
                 if (rq->sink || rq->once ||
                     !kube_should_retry(cls, rq->idempotent, attempt, c->max_retries))
                         return r;
-                if (sleep_cancellable(retry_delay_ms(attempt, rq->retry_after, random_unit()),
-                                      rq->cancel) < 0)
+                if (kube_sleep(retry_delay_ms(attempt, rq->retry_after, random_unit()),
+                               rq->cancel) < 0)
                         return -ECANCELED;
                 attempt++;
         }
@@ -1154,9 +1153,8 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const char 
                 backoff_ms = backoff_ms ? backoff_ms * 2 : 200;
                 if (backoff_ms > WATCH_BACKOFF_MAX_MS)
                         backoff_ms = WATCH_BACKOFF_MAX_MS;
-                if (sleep_cancellable(backoff_ms +
-                                              (long)((double)backoff_ms * 0.25 * random_unit()),
-                                      o->cancel) < 0)
+                if (kube_sleep(backoff_ms + (long)((double)backoff_ms * 0.25 * random_unit()),
+                               o->cancel) < 0)
                         return -ECANCELED;
         }
 }

@@ -172,6 +172,9 @@ static inline void kube_wake(struct kube_cancel *c)
 {
         atomic_fetch_add(&c->wakes, 1);
 }
+/* Sleep ms, checking every 100 ms for cancellation (-ECANCELED) and for kube_wake() (then 0 at
+ * once): a wait before a retry. cancel may be NULL. */
+int kube_sleep(long ms, struct kube_cancel *cancel);
 
 struct kube_watch_options {
         const char *label_selector;

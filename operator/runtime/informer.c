@@ -297,19 +297,6 @@ static long next_backoff(long b)
         return b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
 }
 
-/* Wait ms before a retry (less after informer_wake()); whether to stop */
-static bool sleep_or_stop(struct informer *inf, long ms)
-{
-        unsigned wakes = atomic_load(&inf->cancel.wakes);
-
-        for (; ms > 0 && atomic_load(&inf->cancel.wakes) == wakes; ms -= 100) {
-                if (atomic_load(&inf->cancel.cancelled))
-                        return true;
-                nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
-        }
-        return atomic_load(&inf->cancel.cancelled);
-}
-
 static void on_watch_state(void *userdata, bool connected)
 {
         struct reflector *rf = userdata;
@@ -337,7 +324,7 @@ static void *run(void *arg)
                 r = do_list(rf, &rv);
                 if (r < 0) {
                         backoff = next_backoff(backoff);
-                        if (sleep_or_stop(inf, backoff))
+                        if (kube_sleep(backoff, &inf->cancel) < 0)
                                 break;
                         continue;
                 }
@@ -355,7 +342,7 @@ static void *run(void *arg)
                 log_debug("watch failed; listing again", "informer", inf->name, "namespace",
                           ns_label(rf), "error", st.message);
                 backoff = next_backoff(backoff);
-                if (sleep_or_stop(inf, backoff))
+                if (kube_sleep(backoff, &inf->cancel) < 0)
                         break;
         }
         return NULL;
