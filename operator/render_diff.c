@@ -192,15 +192,6 @@ static int diff_object(struct kube_client *c, struct desired_object *o, const cJ
         return 1;
 }
 
-static bool wanted(const struct desired *d, const struct kube_resource *r, const char *name)
-{
-        for (size_t i = 0; i < d->n; i++)
-                if (!d->objs[i].in_karmada && d->objs[i].resource == r &&
-                    strcmp(json_str(d->objs[i].obj, "metadata", "name") ?: "", name) == 0)
-                        return true;
-        return false;
-}
-
 /* The instance's objects in the host that d no longer wants: listed as deleted */
 static int diff_deleted(struct kube_client *c, const struct karmada *k, const struct desired *d,
                         FILE *out, FILE *errout)
@@ -222,7 +213,7 @@ static int diff_deleted(struct kube_client *c, const struct karmada *k, const st
                 }
                 cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                         const char *name = json_str(o, "metadata", "name") ?: "";
-                        if (wanted(d, desired_owned[i], name))
+                        if (desired_wants(d, false, desired_owned[i], NULL, name))
                                 continue;
                         fprintf(out, "- %s %s/%s (deleted)\n", desired_owned[i]->kind, k->namespace,
                                 name);

@@ -20,6 +20,20 @@ const struct kube_resource *const desired_owned[DESIRED_N_OWNED] = {
         &kube_secrets,     &kube_poddisruptionbudgets,
 };
 
+bool desired_wants(const struct desired *d, bool in_karmada, const struct kube_resource *r,
+                   const char *ns, const char *name)
+{
+        for (size_t i = 0; d && i < d->n; i++) {
+                const struct desired_object *o = &d->objs[i];
+                const char *ons = json_str(o->obj, "metadata", "namespace");
+                if (o->in_karmada == in_karmada && o->resource == r &&
+                    strcmp(json_str(o->obj, "metadata", "name") ?: "", name) == 0 &&
+                    (!ns || (ons && strcmp(ons, ns) == 0)))
+                        return true;
+        }
+        return false;
+}
+
 /* Components whose binary takes Karmada feature gates (--feature-gates), and so the
  * instance-wide spec.featureGates. Not karmada-descheduler, karmada-search and
  * karmada-metrics-adapter: they have no such flag (v1.18.2: "unknown flag: --feature-gates")

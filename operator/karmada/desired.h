@@ -126,6 +126,13 @@ int desired_certificate(struct desired *d, const char *name, const char *secret,
 void desired_wait(struct desired *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* What the named reconciler waits for, or NULL. */
 const char *desired_waiting(const struct desired *d, const char *owner);
+
+/* d (NULL: nothing) wants the object of r named name on that side (the host cluster, or the
+ * instance's Karmada API server), in namespace ns (NULL: any, as for the host, where all of an
+ * instance is in one namespace, and for cluster-scoped objects). */
+bool desired_wants(const struct desired *d, bool in_karmada, const struct kube_resource *r,
+                   const char *ns, const char *name);
+
 /* Merge every contribution into the command lines (base flags, then contributed flags and
  * gates, then spec.featureGates, then the component's featureGates, then its extraArgs), and
  * sort the flags. Call once after every reconciler contributed. */

@@ -69,23 +69,6 @@ static bool belongs(const struct kobj *o, const char *ns, const char *name, cons
                (!uid || (owner && strcmp(owner, uid) == 0));
 }
 
-/* keep (NULL: nothing) wants the object of r named name on that side (the host cluster, or the
- * instance's Karmada API server), in namespace ns (NULL: any, as for the host, where all of an
- * instance is in one namespace, and for cluster-scoped objects). */
-static bool wanted(const struct desired *keep, bool in_karmada, const struct kube_resource *r,
-                   const char *ns, const char *name)
-{
-        for (size_t x = 0; keep && x < keep->n; x++) {
-                const struct desired_object *o = &keep->objs[x];
-                const char *ons = meta_str(o->obj, "namespace");
-                if (o->in_karmada == in_karmada && o->resource == r &&
-                    strcmp(meta_str(o->obj, "name"), name) == 0 &&
-                    (!ns || (ons && strcmp(ons, ns) == 0)))
-                        return true;
-        }
-        return false;
-}
-
 /* Delete the objects of an instance (its uid) in the host's caches that keep does not list
  * (NULL: all of them). Returns how many were deleted, or -EIO (err says the last failure). */
 static int delete_owned(struct host *h, const char *ns, const char *instance, const char *uid,
@@ -105,7 +88,7 @@ static int delete_owned(struct host *h, const char *ns, const char *instance, co
                         struct kube_status st;
                         int r;
                         if (!belongs(l[j], ns, instance, owner) ||
-                            wanted(keep, false, desired_owned[i], NULL, name))
+                            desired_wants(keep, false, desired_owned[i], NULL, name))
                                 continue;
                         if (keep)
                                 log_info("deleting what is no longer wanted", "karmada", instance,
@@ -201,12 +184,11 @@ static struct host *finalize_host(struct kctl *kc, const char *key, const cJSON 
         struct host *h = hosts_acquire(kc, key, k, &error, why, sizeof(why));
 
         *gone = !h && (error == -EINVAL || error == -ENOENT);
-        for (size_t i = 0; h && i < DESIRED_N_OWNED; i++)
-                if (!informer_has_synced(h->owned[i])) {
-                        snprintf(why, sizeof(why), "the caches of the host cluster fill");
-                        hosts_release(kc, h);
-                        h = NULL;
-                }
+        if (h && !hosts_synced(h)) {
+                snprintf(why, sizeof(why), "the caches of the host cluster fill");
+                hosts_release(kc, h);
+                h = NULL;
+        }
         if (*gone) {
                 log_warn("the host cluster cannot be reached: what the instance made there is "
                          "left in place",
@@ -291,7 +273,7 @@ static int prune_kind(struct kube_client *c, const struct kube_resource *r, cons
         }
         cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(list, "items")) {
                 const char *ns = meta_str(o, "namespace"), *name = meta_str(o, "name");
-                if (!name || wanted(d, true, r, ns, name))
+                if (!name || desired_wants(d, true, r, ns, name))
                         continue;
                 log_info("deleting what is no longer wanted in the Karmada API server", "karmada",
                          key, "kind", r->kind, "name", name);

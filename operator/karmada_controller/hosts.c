@@ -392,7 +392,7 @@ static int ensure_namespace(struct host *h, const char *ns, char *why, size_t wh
         return r < 0 ? r : 0;
 }
 
-static bool synced(struct host *h)
+bool hosts_synced(struct host *h)
 {
         for (size_t i = 0; i < DESIRED_N_OWNED; i++)
                 if (!informer_has_synced(h->owned[i]))
@@ -448,7 +448,7 @@ enum phase hosts_bind(struct pass *p)
                 if (why[0])
                         snprintf(reason, sizeof(reason), "%s", p->host->reason);
                 pthread_mutex_unlock(&p->host->lock);
-                if (!why[0] && !synced(p->host))
+                if (!why[0] && !hosts_synced(p->host))
                         probe(p->host, why, sizeof(why), reason, sizeof(reason));
         }
         if (!p->host || why[0] || ensure_namespace(p->host, p->k->namespace, why, sizeof(why)) < 0)

@@ -163,6 +163,8 @@ void hosts_free(struct kctl *kc);
 struct host *hosts_acquire(struct kctl *kc, const char *key, const struct karmada *k, int *error,
                            char *why, size_t whylen);
 void hosts_release(struct kctl *kc, struct host *h);
+/* Every cache of h has listed once */
+bool hosts_synced(struct host *h);
 /* Instance `key` is gone: the remote host it used stops when no other instance uses it. */
 void hosts_forget(struct kctl *kc, const char *key);
 /* The pass's host, held; the condition HostClusterReachable of a remote one. Stops the pass

@@ -20,7 +20,6 @@
 #include "util/macro.h"
 #include "util/timeutil.h"
 
-/* What the operator creates in the host cluster, watched so changes to them are undone. */
 /* ---- event handlers: every change maps to the key of its Karmada object ---- */
 
 static void enqueue(struct kctl *kc, const char *key)
