@@ -268,6 +268,18 @@ static int parse_duration(const char *flag, const char *v, long *ret)
         return 0;
 }
 
+/* --kubeconfig and --context (run, render --diff, releases) into k; -ENOENT for another option */
+static int kube_option(int c, char *arg, struct kube_config_options *k)
+{
+        if (c == OPT_KUBECONFIG)
+                k->kubeconfig = arg;
+        else if (c == OPT_CONTEXT)
+                k->context = arg;
+        else
+                return -ENOENT;
+        return 0;
+}
+
 /* The options of the API connection and the leader election; -ENOENT for another option. */
 static int connection_option(int c, char *arg, struct run_args *a)
 {
@@ -276,11 +288,8 @@ static int connection_option(int c, char *arg, struct run_args *a)
 
         switch (c) {
         case OPT_KUBECONFIG:
-                a->kube.kubeconfig = arg;
-                break;
         case OPT_CONTEXT:
-                a->kube.context = arg;
-                break;
+                return kube_option(c, arg, &a->kube);
         case OPT_QPS:
                 r = parse_long("kube-api-qps", arg, 0, 100000, &n);
                 a->mgr.qps = (double)n;
@@ -534,8 +543,8 @@ static int cmd_render(int argc, char **argv)
                 {"output", required_argument, NULL, 'o'},
                 {"json", no_argument, NULL, 'j'},
                 {"diff", no_argument, NULL, 'd'},
-                {"kubeconfig", required_argument, NULL, 'k'},
-                {"context", required_argument, NULL, 'c'},
+                {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+                {"context", required_argument, NULL, OPT_CONTEXT},
                 {"show-secrets", no_argument, NULL, 's'},
                 {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
                 {"release", required_argument, NULL, 'r'},
@@ -570,11 +579,9 @@ static int cmd_render(int argc, char **argv)
                 case 'd':
                         diff = true;
                         break;
-                case 'k':
-                        k.kubeconfig = optarg;
-                        break;
-                case 'c':
-                        k.context = optarg;
+                case OPT_KUBECONFIG:
+                case OPT_CONTEXT:
+                        kube_option(c, optarg, &k);
                         break;
                 case 'r':
                         o.release_file = optarg;
@@ -608,8 +615,8 @@ static int cmd_render(int argc, char **argv)
 static int cmd_releases(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"kubeconfig", required_argument, NULL, 'k'},
-                {"context", required_argument, NULL, 'c'},
+                {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+                {"context", required_argument, NULL, OPT_CONTEXT},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -619,11 +626,9 @@ static int cmd_releases(int argc, char **argv)
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
-                case 'k':
-                        k.kubeconfig = optarg;
-                        break;
-                case 'c':
-                        k.context = optarg;
+                case OPT_KUBECONFIG:
+                case OPT_CONTEXT:
+                        kube_option(c, optarg, &k);
                         break;
                 case 'h':
                         usage(stdout);
