@@ -465,17 +465,17 @@ struct pod {
         const struct proc *proc;  /* its process, running this template, or NULL */
 };
 
-/* A port a pod's process listens on at every address, with no flag to bind it to one: the
- * gRPC port of karmada-scheduler-estimator (--server-port). In a cluster each pod has its own
- * network; here all share loopback, so each such pod gets a host port of its own (from its
- * address), its argument is rewritten to it and its Services forward there. Returns the host
- * port for `port` of this pod, or `port` itself. */
 /* Outside Linux's ephemeral range (32768-60999), where any outgoing connection may hold the
  * port (an estimator failed "bind: address already in use" on 40384), and above the ports
  * Karmada's and Kubernetes' components use (10250-10360) */
 #define OWN_PORT_BASE 11000
 #define OWN_PORTS     9000
 
+/* A port a pod's process listens on at every address, with no flag to bind it to one: the
+ * gRPC port of karmada-scheduler-estimator (--server-port). In a cluster each pod has its own
+ * network; here all share loopback, so each such pod gets a host port of its own (from its
+ * address), its argument is rewritten to it and its Services forward there. Returns the host
+ * port for `port` of this pod, or `port` itself. */
 static int own_port(const struct pod *pod, int port)
 {
         const cJSON *c, *a;

@@ -312,6 +312,20 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
         return remove(p);
 }
 
+int itest_file_lines(const char *path, long from, const char *a, const char *b)
+{
+        char *text = NULL, *line, *save = NULL;
+        size_t len = 0;
+        int n = 0;
+
+        IT_ASSERT(fileio_read(path, 256u << 20, &text, &len) == 0, "read %s", path);
+        for (line = strtok_r(text + ((size_t)from < len ? (size_t)from : len), "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save))
+                n += strstr(line, a) && (!b || strstr(line, b));
+        free(text);
+        return n;
+}
+
 void itest_rm_rf(const char *path)
 {
         nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -51,6 +51,9 @@ int itest_wait_exit(pid_t pid, double timeout);
 int itest_free_port(void);
 /* rm -rf */
 void itest_rm_rf(const char *path);
+/* How many lines of the file at path, after its byte `from`, hold a and b (b NULL: a alone);
+ * exits when it cannot be read. */
+int itest_file_lines(const char *path, long from, const char *a, const char *b);
 /* The karmada-operator binary under test ($KO_OPERATOR_BIN). */
 const char *itest_operator_bin(void);
 /* How a test runs the operator (`karmada-operator run`). */

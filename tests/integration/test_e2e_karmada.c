@@ -473,15 +473,7 @@ static void test_switched_off_is_deleted(const char *instance, const char *prefi
 /* How many lines of the operator's log hold both a and b */
 static int op_log_lines(const char *a, const char *b)
 {
-        char *text = NULL, *line, *save = NULL;
-        size_t len = 0;
-        int n = 0;
-
-        IT_ASSERT(fileio_read(op_log, 64u << 20, &text, &len) == 0, "read %s", op_log);
-        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-                n += strstr(line, a) && strstr(line, b);
-        free(text);
-        return n;
+        return itest_file_lines(op_log, 0, a, b);
 }
 
 static void test_invalid_spec(void)

@@ -32,6 +32,7 @@
 
 #include "audit.h"
 #include "itest.h"
+#include "karmada/desired.h"
 #include "karmada/names.h"
 #include "karmada/spec.h"
 #include "kube/client.h"
@@ -222,14 +223,11 @@ static void check_local_reconciles(void)
         itest_log("near's deleted Service was made again in %.2f s", itest_now() - t0);
 }
 
-/* The remote API server stopped for OUTAGE_S; far unreachable, near untouched; then back. */
 /* How many of the operator's caches of the remote cluster (their namespaced watches, the
  * only ones there) the remote API server serves now, from its own metric
  * apiserver_longrunning_requests */
 static int remote_watches(void)
 {
-        static const char *const owned[] = {"deployments", "statefulsets", "services", "secrets",
-                                            "poddisruptionbudgets"};
         char *text = NULL, *line, *save = NULL;
         size_t len;
         int n = 0;
@@ -240,9 +238,9 @@ static int remote_watches(void)
                 bool mine = strncmp(line, "apiserver_longrunning_requests{", 31) == 0 &&
                             strstr(line, "scope=\"namespace\"") && strstr(line, "verb=\"WATCH\"") &&
                             strcmp(strrchr(line, ' ') ?: "", " 0") != 0;
-                for (size_t i = 0; mine && i < sizeof(owned) / sizeof(owned[0]); i++) {
+                for (size_t i = 0; mine && i < DESIRED_N_OWNED; i++) {
                         char want[64];
-                        snprintf(want, sizeof(want), "resource=\"%s\"", owned[i]);
+                        snprintf(want, sizeof(want), "resource=\"%s\"", desired_owned[i]->resource);
                         n += strstr(line, want) != NULL;
                 }
         }
@@ -250,6 +248,7 @@ static int remote_watches(void)
         return n;
 }
 
+/* The remote API server stopped for OUTAGE_S; far unreachable, near untouched; then back. */
 static void check_outage(void)
 {
         char buf[1024];
@@ -278,10 +277,10 @@ static void check_outage(void)
         t_up = itest_now();
         /* its caches watch again once the prober sees it answer, not after their backoff (25
          * to 37 s more after 60 s): they are not as of before the outage for longer than that */
-        while (remote_watches() < 5) {
+        while (remote_watches() < DESIRED_N_OWNED) {
                 IT_ASSERT(itest_now() - t_up < PROBE_S + 5,
-                          "%d of the 5 caches watch the remote cluster %.0f s after it came back",
-                          remote_watches(), PROBE_S + 5.0);
+                          "%d of the %d caches watch the remote cluster %.0f s after it came back",
+                          remote_watches(), DESIRED_N_OWNED, PROBE_S + 5.0);
                 usleep(100 * 1000);
         }
         itest_log("the caches watch the remote cluster again %.1f s after it came back",
@@ -332,17 +331,10 @@ static void check_invalid_secrets(void)
 /* Lines of the remote cluster's audit log, after byte `from`, with all of a and b */
 static int remote_audit_lines(long from, const char *a, const char *b)
 {
-        char path[4096], *text = NULL, *line, *save = NULL;
-        size_t len = 0;
-        int n = 0;
+        char path[4096];
 
         snprintf(path, sizeof(path), "%s/logs/audit.log", remote);
-        IT_ASSERT(fileio_read(path, 256u << 20, &text, &len) == 0, "read %s", path);
-        for (line = strtok_r(text + ((size_t)from < len ? (size_t)from : len), "\n", &save); line;
-             line = strtok_r(NULL, "\n", &save))
-                n += strstr(line, a) && strstr(line, b);
-        free(text);
-        return n;
+        return itest_file_lines(path, from, a, b);
 }
 
 /* A backup of far: etcd's snapshot read from its pod through the remote API server
@@ -406,18 +398,10 @@ static void check_backup(void)
         cJSON_Delete(b);
 }
 
-/* Lines of the operator's log that say `what` */
+/* Lines of the operator's log that hold what */
 static int log_lines(const char *what)
 {
-        char *text = NULL;
-        size_t len = 0;
-        int n = 0;
-
-        IT_ASSERT(fileio_read(live_operator_log(0), 64u << 20, &text, &len) == 0, "log");
-        for (const char *at = text; (at = strstr(at, what)); at++)
-                n++;
-        free(text);
-        return n;
+        return itest_file_lines(live_operator_log(0), 0, what, NULL);
 }
 
 /* The Secret now holds another user's kubeconfig, and the first user's binding is deleted (its

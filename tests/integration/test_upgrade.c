@@ -230,10 +230,10 @@ static bool check_order_once(const char *inst, struct kube_client *kk, const cha
         return done;
 }
 
-/* The UpgradeStep events of "up" for TO, ordered by time: their step names must come in the
- * upgrade order. */
 static char webhook_note[256]; /* the UpgradeStep Event of the webhook */
 
+/* The UpgradeStep events of "up" for TO, ordered by time: their step names must come in the
+ * upgrade order. */
 static bool step_events_in_order(int *ret_n, const char **ret_missing)
 {
         static const char *const want[] = {
@@ -393,16 +393,15 @@ static void check_render_diff(const char *name, const char *to)
         free(out);
         status = render_diff(name, to, &out);
         IT_ASSERT(status == 1, "render --diff of %s at %s: exit %d:\n%s", name, to, status, out);
-        for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        for (size_t i = 0; i < N_ORDER; i++) {
                 snprintf(want, sizeof(want), "~ Deployment %s/%s-karmada-%s\n", ns, name, order[i]);
                 n += strstr(out, want) != NULL;
         }
         snprintf(want, sizeof(want), ":%s\"\n", to);
-        IT_ASSERT(n == (int)(sizeof(order) / sizeof(order[0])) && strstr(out, want) &&
-                          strstr(out, ".image: ") && !strstr(out, "\n+ ") && !strstr(out, "\n- ") &&
-                          out[0] == '~',
+        IT_ASSERT(n == (int)N_ORDER && strstr(out, want) && strstr(out, ".image: ") &&
+                          !strstr(out, "\n+ ") && !strstr(out, "\n- ") && out[0] == '~',
                   "render --diff of %s at %s: %d of %zu Deployments changed:\n%s", name, to, n,
-                  sizeof(order) / sizeof(order[0]), out);
+                  N_ORDER, out);
         itest_log("render --diff of %s: nothing as it is; at %s its %d Deployments' images "
                   "(%zu bytes of diff, its first lines:)\n%.600s",
                   name, to, n, strlen(out), out);
