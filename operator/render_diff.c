@@ -199,8 +199,12 @@ static int diff_deleted(struct kube_client *c, const struct karmada *k, const st
         char sel[512];
         int status = 0;
 
-        snprintf(sel, sizeof(sel), KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "=%s",
-                 k->name);
+        /* in another cluster, by its owner's uid too, as the finalizer deletes there (another
+         * operator's instance of that name may live there) */
+        snprintf(sel, sizeof(sel),
+                 KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "=%s%s%s", k->name,
+                 k->host_secret_name && k->uid ? "," KO_LABEL_OWNER_UID "=" : "",
+                 k->host_secret_name && k->uid ? k->uid : "");
         for (size_t i = 0; i < DESIRED_N_OWNED; i++) {
                 struct kube_status st = {0};
                 cJSON *list = NULL;
