@@ -312,7 +312,8 @@ stop_components() {
         done
 }
 
-kubectl_() { "$(bin_of kubectl)" --kubeconfig "$STATE/kubeconfig/admin" "$@"; }
+# by $KUBECONFIG, not --kubeconfig: kubectl finds a plugin only when no flag comes before it
+kubectl_() { KUBECONFIG="$STATE/kubeconfig/admin" "$(bin_of kubectl)" "$@"; }
 
 node_ready() {
         [ "$(kubectl_ get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]

@@ -21,6 +21,7 @@ PACKAGES=(
         libyaml-dev libarchive-dev libmicrohttpd-dev libxml2-dev libwebsockets-dev
         clang clang-format clang-tidy libclang-rt-14-dev
         buildah mmdebstrap skopeo umoci systemd
+        lua5.1 lua-cjson
 )
 
 as_root() {

@@ -375,6 +375,19 @@ static int seal_pki(struct kube_client *host, const struct karmada *k, const uns
         return r;
 }
 
+/* kstatus (Flux, kpt, `kubectl wait`): a backup under way says Reconciling, a failed one
+ * Stalled (it is never tried again); a completed one neither, so it is Current. */
+static void kstatus_condition(cJSON *status, const cJSON *obj, const char *type, const char *reason,
+                              const char *message)
+{
+        cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+
+        if (!conds)
+                conds = cJSON_AddArrayToObject(status, "conditions");
+        condition_set(conds, type, KO_TRUE, reason, message,
+                      (long long)cJSON_GetNumberValue(json_at(obj, "metadata", "generation")));
+}
+
 /* Running, from now: what a restarted operator finds if this process stops before the end */
 static int mark_running(struct bctl *bc, const cJSON *b, struct result *res)
 {
@@ -388,6 +401,7 @@ static int mark_running(struct bctl *bc, const cJSON *b, struct result *res)
         cJSON_AddStringToObject(status, "message", "taking a snapshot of etcd");
         cJSON_AddStringToObject(status, "startTime", start);
         cJSON_AddStringToObject(status, "karmadaVersion", res->version);
+        kstatus_condition(status, b, "Reconciling", "Running", "taking a snapshot of etcd");
         r = patch_status(bc, &karmada_backups, b, status, &st);
         if (r < 0) /* nothing done yet: again later */
                 retry(res, "write status: %s", st.message);
@@ -610,6 +624,8 @@ static cJSON *end_status(const cJSON *obj, const struct result *res)
         condition_set(cJSON_AddArrayToObject(status, "conditions"), "Succeeded",
                       ok ? KO_TRUE : KO_FALSE, res->reason, res->message,
                       (long long)cJSON_GetNumberValue(json_at(obj, "metadata", "generation")));
+        if (!ok)
+                kstatus_condition(status, obj, "Stalled", res->reason, res->message);
         return status;
 }
 
@@ -707,6 +723,7 @@ static void reconcile_backup(struct bctl *bc, const char *ns, const char *name,
                         status = cJSON_CreateObject();
                         cJSON_AddStringToObject(status, "phase", "Pending");
                         cJSON_AddStringToObject(status, "message", res.message);
+                        kstatus_condition(status, obj, "Reconciling", "Pending", res.message);
                         if (patch_status(bc, &karmada_backups, obj, status, &st) < 0)
                                 log_warn("status of a pending backup", "backup", name, "error",
                                          st.message);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -16,6 +17,7 @@
 #include "kube/config.h"
 #include "releases.h"
 #include "render.h"
+#include "status_report.h"
 #include "runtime/log.h"
 #include "karmada_controller/karmada_controller.h"
 #include "runtime/manager.h"
@@ -33,6 +35,8 @@ static const char usage_text[] =
         "       karmada-operator render -f FILE --diff [--release FILE] [--kubeconfig PATH]\n"
         "                               [--context NAME] [--key-algorithm ALG]\n"
         "       karmada-operator releases [--kubeconfig PATH] [--context NAME]\n"
+        "       karmada-operator status [-n NS | -A] [NAME] [-o text|json] [--kubeconfig PATH]\n"
+        "                               [--context NAME]\n"
         "       karmada-operator etcd-restore OPTIONS  (the init container of restores)\n"
         "\n"
         "Runs Karmada control planes declared by Karmada custom resources\n"
@@ -50,6 +54,16 @@ static const char usage_text[] =
         "                               their images: the built-in ones (the newest patch\n"
         "                               of each minor; any patch of it runs the same way),\n"
         "                               and with a kubeconfig the KarmadaRelease objects\n"
+        "  status                       one screen per Karmada instance: versions, Ready,\n"
+        "                               Degraded and Upgrading, each component's replicas,\n"
+        "                               image and pods not ready (and why), etcd members,\n"
+        "                               soonest certificate expiry, last and next backup,\n"
+        "                               the API server's URL and the member clusters (read\n"
+        "                               through the admin kubeconfig); the instances of the\n"
+        "                               context's namespace, or -A of every one; colour on a\n"
+        "                               terminal unless $NO_COLOR; exit 0 when every one is\n"
+        "                               healthy, 1 when one is not, 2 on an error. Also the\n"
+        "                               kubectl plugin kubectl-karmada_operator\n"
         "  etcd-restore                 restore an etcd member's data directory from a\n"
         "                               backup's snapshot in S3, once: --data-dir D\n"
         "                               --name N --initial-cluster C\n"
@@ -648,6 +662,93 @@ static int cmd_releases(int argc, char **argv)
         return status;
 }
 
+/* status: the client of the cluster, then the report; the exit status */
+static int status_with(const struct kube_config_options *k, struct status_options *o)
+{
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        char err[512];
+        int status = 2;
+
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (kube_config_load(k, &cfg, err, sizeof(err)) < 0)
+                fprintf(stderr, "karmada-operator status: %s\n", err);
+        else if (kube_client_new(&(struct kube_client_options){.config = cfg,
+                                                               .timeout_ms = 20000,
+                                                               .connect_timeout_ms = 5000},
+                                 &c) < 0)
+                fprintf(stderr, "karmada-operator status: cannot make a client of %s\n",
+                        cfg->server);
+        else {
+                if (o->namespace && !*o->namespace) /* neither -n nor -A: the context's */
+                        o->namespace = cfg->namespace;
+                status = status_report(c, o, stdout, stderr);
+        }
+        kube_client_free(c);
+        kube_config_free(cfg);
+        curl_global_cleanup();
+        return status;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"namespace", required_argument, NULL, 'n'},
+                {"all-namespaces", no_argument, NULL, 'A'},
+                {"output", required_argument, NULL, 'o'},
+                {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+                {"context", required_argument, NULL, OPT_CONTEXT},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        struct status_options o = {.namespace = ""};
+        struct kube_config_options k = {0};
+        bool all = false;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "n:Ao:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'n':
+                        o.namespace = optarg;
+                        break;
+                case 'A':
+                        all = true;
+                        break;
+                case 'o':
+                        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+                                fprintf(stderr,
+                                        "karmada-operator status: -o takes text or "
+                                        "json, not '%s'\n",
+                                        optarg);
+                                return 2;
+                        }
+                        o.json = strcmp(optarg, "json") == 0;
+                        break;
+                case OPT_KUBECONFIG:
+                case OPT_CONTEXT:
+                        kube_option(c, optarg, &k);
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        return 2;
+                }
+        }
+        if (optind < argc)
+                o.name = argv[optind++];
+        if (optind < argc || (all && (*o.namespace || o.name))) {
+                fprintf(stderr, "karmada-operator status: takes one NAME at most, and -A "
+                                "neither -n nor a NAME\n");
+                return 2;
+        }
+        if (all)
+                o.namespace = NULL;
+        o.color = !o.json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        return status_with(&k, &o);
+}
+
 /* One option of etcd-restore into o and c; -EINVAL when it is not one or is wrong. */
 static int restore_option(int opt, char *arg, struct etcd_restore_options *o, struct s3_client *c)
 {
@@ -795,6 +896,8 @@ int main(int argc, char **argv)
                 return cmd_render(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "releases") == 0)
                 return cmd_releases(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "status") == 0)
+                return cmd_status(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "etcd-restore") == 0)
                 return cmd_etcd_restore(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "run") == 0) {

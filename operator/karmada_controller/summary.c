@@ -47,6 +47,36 @@ static void set(cJSON *o, const char *k, cJSON *v)
                 cJSON_AddItemToObject(o, k, v);
 }
 
+/* kstatus (Flux, kpt, `kubectl wait`, sigs.k8s.io/cli-utils): Stalled while the spec cannot be
+ * carried out until it changes, Reconciling while it is being carried out (an install, an
+ * upgrade, a component coming back), neither once Ready; each present only while True. Both
+ * follow Ready and Upgrading, so they never cause a status write of their own. */
+static void kstatus_conditions(cJSON *status, long long generation)
+{
+        static const char *const stalled[] = {"InvalidSpec",        "UpgradeRefused",
+                                              "EtcdScalingRefused", "PreUpgradeBackupFailed",
+                                              "UpgradeFailed",      "RolledBack"};
+        cJSON *conds = conditions(status);
+        const char *reason = summary_cond_field(conds, "Ready", "reason");
+        const char *message = summary_cond_field(conds, "Ready", "message");
+        bool upgrading = condition_is_true(conds, "Upgrading"), is_stalled = false;
+
+        for (size_t i = 0; i < sizeof(stalled) / sizeof(stalled[0]); i++)
+                is_stalled = is_stalled || strcmp(reason, stalled[i]) == 0;
+        if (is_stalled)
+                condition_set(conds, "Stalled", KO_TRUE, reason, message, generation);
+        else
+                condition_remove(conds, "Stalled");
+        if (!is_stalled && upgrading)
+                condition_set(conds, "Reconciling", KO_TRUE, "Upgrading",
+                              summary_cond_field(conds, "Upgrading", "message"), generation);
+        else if (!is_stalled && !condition_is_true(conds, "Ready"))
+                condition_set(conds, "Reconciling", KO_TRUE, *reason ? reason : "Progressing",
+                              message, generation);
+        else
+                condition_remove(conds, "Reconciling");
+}
+
 void summary_refused(cJSON *status, long long generation, const char *reason, const char *message,
                      bool report, struct summary_events *ev)
 {
@@ -55,6 +85,7 @@ void summary_refused(cJSON *status, long long generation, const char *reason, co
                 add_event(ev, "Warning", reason, "Upgrade", "%s", message);
         condition_set(conditions(status), "Ready", KO_FALSE, reason, message, generation);
         set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
+        kstatus_conditions(status, generation);
 }
 
 void summary_suspended(cJSON *status, long long generation)
@@ -242,4 +273,5 @@ void summary_compute(const struct summary_input *in, cJSON *status, struct summa
         rotation_condition(in, status, out, "EncryptionKeyRotation", in->encryption_phase,
                            in->encryption_rotated, encryption_says);
         fields(in, status, out);
+        kstatus_conditions(status, in->k->generation);
 }

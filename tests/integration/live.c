@@ -19,6 +19,7 @@
 #include "kube/config.h"
 #include "util/base64.h"
 #include "util/fileio.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 #define MAX_OPS 4
@@ -493,4 +494,71 @@ void live_etcd_member_free(struct etcd_backup_member *m)
         free((char *)m->url);
         free((char *)m->resolve);
         *m = (struct etcd_backup_member){0};
+}
+
+/* Run argv with its output into *out (trimmed); its exit status */
+static int run_capture(char *const argv[], char **out)
+{
+        char log[256];
+        size_t len = 0;
+        int rc;
+
+        snprintf(log, sizeof(log), "/tmp/ko-gitops-%d.out", (int)getpid());
+        unlink(log);
+        rc = itest_wait_exit(itest_spawn(argv, log, NULL), 30);
+        if (fileio_read(log, 1u << 20, out, &len) < 0)
+                *out = strdup("");
+        while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == ' '))
+                (*out)[--len] = '\0';
+        unlink(log);
+        return rc;
+}
+
+/* The verdicts of kstatus (ko-kstatus) and of Argo CD's health script (lua5.1) on one
+ * snapshot of the object; 0 when both start as wanted */
+static int gitops_once(const struct kube_resource *r, const char *ns, const char *name,
+                       const char *kstatus, const char *argo, char **ks_out, char **argo_out)
+{
+        char file[256], script[1024], harness[1024], want[300];
+        cJSON *obj = NULL;
+        char *text;
+        int ok;
+
+        IT_ASSERT(kube_get(live_kc, r, ns, name, &obj, NULL) == 0, "get %s %s", r->kind, name);
+        text = cJSON_PrintUnformatted(obj);
+        snprintf(file, sizeof(file), "/tmp/ko-gitops-%d.json", (int)getpid());
+        IT_ASSERT(text && fileio_write_atomic(file, text, strlen(text), 0600) == 0, "%s", file);
+        free(text);
+        cJSON_Delete(obj);
+        snprintf(script, sizeof(script), "%s/bundle/gitops/%s", KO_SOURCE_DIR,
+                 r == &karmada_backups ? "karmadabackup-health.lua" : "karmada-health.lua");
+        snprintf(harness, sizeof(harness), "%s/tests/integration/argocd_health.lua", KO_SOURCE_DIR);
+        IT_ASSERT(getenv("KO_KSTATUS_BIN"), "KO_KSTATUS_BIN (tests/CMakeLists.txt) is not set");
+        run_capture((char *const[]){getenv("KO_KSTATUS_BIN"), file, NULL}, ks_out);
+        run_capture((char *const[]){"/usr/bin/lua5.1", harness, script, file, NULL}, argo_out);
+        unlink(file);
+        snprintf(want, sizeof(want), "%s/%s %s:", r->kind, name, kstatus);
+        ok = strncmp(*ks_out, want, strlen(want)) == 0;
+        snprintf(want, sizeof(want), "%s:", argo ? argo : "");
+        return ok && (!argo || strncmp(*argo_out, want, strlen(want)) == 0) ? 0 : -1;
+}
+
+void live_gitops_health(const struct kube_resource *r, const char *ns, const char *name,
+                        const char *kstatus, const char *argo)
+{
+        char *ks = NULL, *ar = NULL;
+
+        for (double t = itest_now();; usleep(250 * 1000)) {
+                free(ks);
+                free(ar);
+                if (gitops_once(r, ns, name, kstatus, argo, &ks, &ar) == 0)
+                        break;
+                IT_ASSERT(itest_now() - t < 15,
+                          "%s %s: want kstatus %s and Argo CD %s; 15s on they say \"%s\" and "
+                          "\"%s\"",
+                          r->kind, name, kstatus, argo ? argo : "(any)", ks, ar);
+        }
+        itest_log("%s %s: kstatus %s, Argo CD %s", r->kind, name, kstatus, argo ? argo : ar);
+        free(ks);
+        free(ar);
 }

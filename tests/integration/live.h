@@ -83,6 +83,11 @@ double live_wait_condition(const char *ns, const char *name, const char *type, c
  * (PEM) into *ret_ca when ret_ca is not NULL. */
 struct kube_client *live_karmada_client(const char *ns, const char *name, char **ret_ca);
 /* Wait until the Karmada object is gone. */
+/* What Flux and kpt (kstatus, by hack/tools/kstatus) and Argo CD (bundle/gitops's health
+ * script, by lua5.1) make of the object: each verdict as wanted ("InProgress", "Progressing";
+ * argo NULL: any) within 15 s, else the test fails with what they said. */
+void live_gitops_health(const struct kube_resource *r, const char *ns, const char *name,
+                        const char *kstatus, const char *argo);
 void live_wait_deleted(const char *ns, const char *name, double timeout);
 /* A Secret of S3 credentials (accessKeyID, secretAccessKey), as KarmadaBackups name them. */
 void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret);

@@ -122,6 +122,7 @@ static void expect_failed(const char *name, const char *reason, const char *in_m
                   status_str(b, "phase"), cond, reason, in_message);
         itest_log("%s: Failed %s", name, cond + 6);
         cJSON_Delete(b);
+        live_gitops_health(&karmada_backups, ns, name, "Failed", "Degraded");
 }
 
 static size_t count_objects(const char *prefix)
@@ -502,6 +503,7 @@ static void round_trip(void)
                   status_str(b, "message"));
         no_plaintext(b);
         cJSON_Delete(b);
+        live_gitops_health(&karmada_backups, ns, "rt", "Current", "Healthy");
         k2 = restored("bk2", "rt", before);
         /* resourceVersions never go backwards: what a client sees now (a list, a new write)
          * is above anything it saw before the backup (etcdutl --bump-revision; the restored

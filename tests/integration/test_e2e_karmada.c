@@ -5,6 +5,7 @@
  * nothing; two instances share a namespace; a kill -9 mid-install converges with the same CA;
  * nothing is written when nothing changed; deletion removes everything and the finalizer. */
 #include <errno.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -426,6 +427,167 @@ static void test_scaling_touches_only_that_component(const char *instance, const
         cJSON_Delete(after);
 }
 
+/* `kubectl karmada-operator status ARGS...` (the plugin found on PATH beside the operator):
+ * its exit status, its output (stdout and stderr) in *out */
+static int run_status(char **out, const char *const *args)
+{
+        char script[1024], log[256], path[4096], dir[1024], *argv[16];
+        const char *bin = itest_operator_bin(), *slash = strrchr(bin, '/');
+        size_t n = 0, len = 0;
+        int rc;
+
+        snprintf(script, sizeof(script), "%s/cluster.sh", getenv("KO_HACK_DIR"));
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - bin) : 1, slash ? bin : ".");
+        snprintf(path, sizeof(path), "PATH=%s:%s", dir, getenv("PATH") ?: "/usr/bin:/bin");
+        snprintf(log, sizeof(log), "/tmp/ko-e2e-status-%d.out", (int)getpid());
+        unlink(log);
+        argv[n++] = script;
+        argv[n++] = "kubectl";
+        argv[n++] = "--state-dir";
+        argv[n++] = getenv("KO_TEST_CLUSTER");
+        argv[n++] = "--";
+        argv[n++] = "karmada-operator";
+        argv[n++] = "status";
+        for (; *args && n < 15; args++)
+                argv[n++] = (char *)*args;
+        argv[n] = NULL;
+        rc = itest_wait_exit(itest_spawn(argv, log, (char *const[]){path, NULL}), 60);
+        *out = NULL;
+        if (fileio_read(log, 1u << 20, out, &len) < 0)
+                *out = strdup("");
+        unlink(log);
+        return rc;
+}
+
+/* text with each match of pattern replaced by with */
+static char *replace_all(char *text, const char *pattern, const char *with)
+{
+        struct strbuf sb = {0};
+        regmatch_t m;
+        regex_t re;
+        const char *p = text;
+
+        IT_ASSERT(regcomp(&re, pattern, REG_EXTENDED) == 0, "regex %s", pattern);
+        while (regexec(&re, p, 1, &m, p == text ? 0 : REG_NOTBOL) == 0 && m.rm_eo > 0) {
+                strbuf_append(&sb, p, (size_t)m.rm_so);
+                strbuf_puts(&sb, with);
+                p += m.rm_eo;
+        }
+        strbuf_puts(&sb, p);
+        regfree(&re);
+        free(text);
+        return strbuf_steal(&sb);
+}
+
+/* The output with what changes from run to run masked: the namespace, times, URLs */
+static char *masked(char *text)
+{
+        text = replace_all(text, ns, "NS");
+        text = replace_all(text, "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", "TIME");
+        text = replace_all(text, "in [0-9]+[dhms]\\)", "in N)");
+        text = replace_all(text, "[0-9]+[dhms] ago", "N ago");
+        return replace_all(text, "https://[^ )]+", "URL");
+}
+
+/* The status output against tests/data/golden/<name> (KO_UPDATE_GOLDEN=1 writes it) */
+static void check_golden(char *out, const char *name)
+{
+        char path[1024], *want = NULL;
+        size_t len = 0, line = 1;
+
+        snprintf(path, sizeof(path), "%s/tests/data/golden/%s", KO_SOURCE_DIR, name);
+        if (getenv("KO_UPDATE_GOLDEN")) {
+                IT_ASSERT(fileio_write_atomic(path, out, strlen(out), 0644) == 0, "write %s", path);
+                return;
+        }
+        IT_ASSERT(fileio_read(path, 1u << 20, &want, &len) == 0, "%s (KO_UPDATE_GOLDEN=1)", path);
+        for (size_t i = 0; want[i] && want[i] == out[i]; i++)
+                line += want[i] == '\n';
+        IT_ASSERT(strcmp(want, out) == 0, "status differs from %s at line %zu; it printed:\n%s",
+                  path, line, out);
+        free(want);
+}
+
+/* The scheduler's Deployment scaled to n by hand; wait until its status says so */
+static void scale_scheduler(const char *prefix, int n)
+{
+        char name[128], body[96];
+
+        snprintf(name, sizeof(name), "%s-scheduler", prefix);
+        snprintf(body, sizeof(body), "{\"spec\":{\"replicas\":%d}}", n);
+        IT_ASSERT(kube_patch(kc, &kube_deployments, ns, name, KUBE_PATCH_MERGE, body, NULL, NULL,
+                             NULL) == 0,
+                  "scale %s", name);
+        for (double t = itest_now(); itest_now() - t < 60; usleep(200 * 1000)) {
+                cJSON *d = NULL;
+                const cJSON *r = NULL;
+                bool done = kube_get(kc, &kube_deployments, ns, name, &d, NULL) == 0;
+                r = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "status"), "replicas");
+                done = done && (r ? r->valueint : 0) == n; /* 0 is left out */
+                cJSON_Delete(d);
+                if (done)
+                        return;
+        }
+        IT_FAIL("%s did not scale to %d in 60s", name, n);
+}
+
+/* `kubectl karmada-operator status` on a Ready instance (exit 0), -o json, then with its
+ * scheduler scaled to 0 while the operator is stopped (exit 1: it judges from the workloads,
+ * not the stale Ready), and a name that does not exist (exit 2). */
+static void test_status(const char *instance, const char *prefix)
+{
+        char *out = NULL;
+        cJSON *j;
+        int rc;
+
+        rc = run_status(&out, (const char *const[]){"-n", ns, instance, NULL});
+        IT_ASSERT(rc == 0, "status of the Ready %s exits %d:\n%s", instance, rc, out);
+        IT_ASSERT(!strchr(out, '\033'), "colour when stdout is not a terminal");
+        check_golden(out = masked(out), "status-healthy.txt");
+        free(out);
+        rc = run_status(&out, (const char *const[]){"-n", ns, instance, "-o", "json", NULL});
+        j = cJSON_Parse(out);
+        IT_ASSERT(rc == 0 && j, "status -o json exits %d:\n%s", rc, out);
+        {
+                const cJSON *inst = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "instances"), 0);
+                const cJSON *etcd =
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(inst, "etcd"), "members");
+                IT_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(inst, "healthy")), "healthy in JSON");
+                IT_ASSERT(cJSON_GetArraySize(etcd) == 1 &&
+                                  cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(etcd, 0),
+                                                                   "ready")),
+                          "one etcd member, ready");
+                IT_ASSERT(cJSON_GetObjectItem(cJSON_GetObjectItem(inst, "memberClusters"),
+                                              "clusters"),
+                          "member clusters read through the admin kubeconfig");
+        }
+        cJSON_Delete(j);
+        free(out);
+
+        stop_operator(SIGTERM);
+        scale_scheduler(prefix, 0);
+        rc = run_status(&out, (const char *const[]){"-n", ns, instance, NULL});
+        IT_ASSERT(rc == 1, "status with the scheduler at 0 exits %d:\n%s", rc, out);
+        check_golden(out = masked(out), "status-scaled-to-0.txt");
+        free(out);
+        out = NULL;
+        start_operator(); /* it scales the scheduler back */
+        for (double t = itest_now(); itest_now() - t < 90; usleep(500 * 1000)) {
+                free(out);
+                rc = run_status(&out, (const char *const[]){"-n", ns, instance, NULL});
+                if (rc == 0)
+                        break;
+        }
+        IT_ASSERT(rc == 0, "status is not 0 again 90s after the operator restarted:\n%s", out);
+        free(out);
+        rc = run_status(&out, (const char *const[]){"-n", ns, "no-such-instance", NULL});
+        IT_ASSERT(rc == 2 && strstr(out, "no-such-instance"), "status of a missing name: %d %s", rc,
+                  out);
+        free(out);
+        itest_log("status: exit 0 Ready (golden), 1 with the scheduler at 0 (golden), 0 once the "
+                  "operator restored it, 2 for a missing name; -o json; as a kubectl plugin");
+}
+
 static bool exists(const struct kube_resource *r, const char *name)
 {
         cJSON *o = NULL;
@@ -494,6 +656,7 @@ static void test_invalid_spec(void)
         IT_ASSERT(strstr(msg, "spec.karmadaVersion"), "the message names the field: %s", msg);
         IT_ASSERT(count_instance_objects("broken") == 0, "nothing was created for an invalid spec");
         itest_log("invalid spec: Ready=False InvalidSpec \"%s\"; nothing created", msg);
+        live_gitops_health(&karmada_karmadas, ns, "broken", "Failed", "Degraded");
         /* its own status write and a change of its labels come back as reconciles: the warning
          * is logged once (it was 2-3 times) */
         IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, "broken", KUBE_PATCH_MERGE,
@@ -752,6 +915,7 @@ static void test_degraded_while_an_apiservice_is_unavailable(const char *instanc
         itest_log("%s: Ready, and Degraded True (APIServiceUnavailable) after %.1fs: its "
                   "aggregated apiserver cannot run here",
                   instance, itest_now() - t0);
+        live_gitops_health(&karmada_karmadas, ns, instance, "Current", "Degraded");
         IT_ASSERT(kube_delete(kc, &karmada_karmadas, ns, instance, NULL, NULL) == 0, "delete %s",
                   instance);
         live_wait_deleted(ns, instance, 120);
@@ -851,9 +1015,11 @@ int main(void)
                 itest_log("Degraded: False for second and karmada-demo (their aggregated "
                           "apiservers run)");
         }
+        live_gitops_health(&karmada_karmadas, ns, "karmada-demo", "Current", "Healthy");
         audit_assert_at_rest("install", 10, op_metrics_port);
         check_milestones_once((const char *const[]){"karmada-demo", "second", NULL});
 
+        test_status("karmada-demo", "karmada-demo");
         test_drift_is_undone("karmada-demo");
         test_scaling_touches_only_that_component("karmada-demo", "karmada-demo");
         test_switched_off_is_deleted("karmada-demo", "karmada-demo");

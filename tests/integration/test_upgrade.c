@@ -169,6 +169,7 @@ static void refused(const char *name, const char *patch, const char *reason, con
         live_wait_condition(ns, name, "Ready", want, 60);
         live_condition(ns, name, "Ready", buf, sizeof(buf));
         IT_ASSERT(strstr(buf, needle) && strstr(buf, field), "%s", buf);
+        live_gitops_health(&karmada_karmadas, ns, name, "Failed", "Degraded");
         sleep(3); /* time for a change it would wrongly make */
         generations(name, after, sizeof(after));
         IT_ASSERT(strcmp(before, after) == 0, "refused, yet changed: %s -> %s", before, after);
@@ -499,9 +500,12 @@ int main(void)
         create_instance("up", FROM);
         create_instance("other", PATCH_FROM);
         t0 = itest_now();
+        live_gitops_health(&karmada_karmadas, ns, "up", "InProgress", "Progressing");
         live_wait_condition(ns, "up", "Ready", "True", 240);
         live_wait_condition(ns, "other", "Ready", "True", 240);
         itest_log("up (" FROM ") and other (" PATCH_FROM ") Ready after %.1fs", itest_now() - t0);
+        /* Argo CD's verdict on a Ready instance follows Degraded: test_e2e_karmada */
+        live_gitops_health(&karmada_karmadas, ns, "up", "Current", NULL);
         IT_ASSERT(strcmp(status_str("up", "karmadaVersion", buf, sizeof(buf)), FROM) == 0, "%s",
                   buf);
 
@@ -536,10 +540,13 @@ int main(void)
                 "\"operator\":\"In\",\"values\":[\"x\"]}]}]}}}}}}}");
         t0 = itest_now();
         live_wait_condition(ns, "up", "Upgrading", "True Upgrading", 60);
+        live_gitops_health(&karmada_karmadas, ns, "up", "InProgress", "Progressing");
         live_wait_condition(ns, "up", "Upgrading", "False UpgradeFailed", 180);
+        live_gitops_health(&karmada_karmadas, ns, "up", "Failed", "Degraded");
         live_condition(ns, "up", "Upgrading", buf, sizeof(buf));
         IT_ASSERT(strstr(buf, "webhook") && strstr(buf, "rolled back to " FROM), "%s", buf);
         live_wait_condition(ns, "up", "Ready", "False RolledBack", 120);
+        live_gitops_health(&karmada_karmadas, ns, "up", "Failed", "Degraded");
         itest_log("failed and rolled back after %.1fs: \"%.200s\"", itest_now() - t0, buf);
         for (size_t i = 0; i < N_ORDER; i++) {
                 d = deployment("up", order[i]);
@@ -563,6 +570,7 @@ int main(void)
         }
         live_wait_condition(ns, "up", "Upgrading", "False Upgraded", 30);
         live_wait_condition(ns, "up", "Ready", "True", 30);
+        live_gitops_health(&karmada_karmadas, ns, "up", "Current", NULL);
         itest_log("upgraded " FROM " -> " TO " in %.1fs (%d looks caught it half way, each "
                   "in order)",
                   itest_now() - t0, partial);
@@ -590,6 +598,13 @@ int main(void)
         live_condition(ns, "other", "Ready", buf, sizeof(buf));
         IT_ASSERT(strncmp(buf, "True", 4) == 0, "other: %s", buf);
         patch_upgrades();
+
+        /* suspended: nothing for kstatus to wait on; Argo CD shows it Suspended */
+        live_patch(ns, "other", "{\"spec\":{\"suspend\":true}}");
+        live_wait_condition(ns, "other", "Suspended", "True", 30);
+        live_gitops_health(&karmada_karmadas, ns, "other", "Current", "Suspended");
+        live_patch(ns, "other", "{\"spec\":{\"suspend\":null}}");
+        live_wait_condition(ns, "other", "Ready", "True", 30);
 
         kube_client_free(kk);
         IT_ASSERT(kube_delete(live_kc, &karmada_karmadas, ns, "up", NULL, NULL) == 0, "delete up");

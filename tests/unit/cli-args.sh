@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The binary's own argument checks: what is wrong is said and the exit status says so;
 # `render` resolves releases through the catalog entries it is given, prints one JSON List and
-# refuses a bad -o or a --kubeconfig without --diff; `releases` lists the
+# refuses a bad -o or a --kubeconfig without --diff; `status` refuses bad arguments and exits 2
+# when it cannot read a cluster; `releases` lists the
 # built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else,
 # and refuses --sealed without a key of 32 bytes; `run` refuses a --watch-namespace that is not
 # a list of namespace names.
@@ -79,6 +80,11 @@ expect 2 "" "$bin" render -f "$dir/both.yaml" --diff --kubeconfig "$dir/none"
 expect 0 "" "$bin" render -f "$dir/both.yaml" -o json --key-algorithm ecdsa
 jq -e '.kind == "List" and (.items | length) > 10' "$dir/out" >/dev/null ||
         { echo "FAIL: render -o json is not one List" >&2; exit 1; }
+# status: what it takes, and an error (2) when it cannot read the cluster
+expect 2 "-o takes text or json" "$bin" status -o yaml
+expect 2 "takes one NAME at most" "$bin" status a b
+expect 2 "takes one NAME at most" "$bin" status -A -n x
+expect 2 "$dir/none" "$bin" status --kubeconfig "$dir/none"
 expect 2 "unexpected argument 'x'" "$bin" releases x
 expect 0 "" "$bin" releases
 grep -qF "v1.19.0 (built in; any v1.19.Z runs so" "$dir/out" ||

@@ -296,6 +296,42 @@ static void test_suspended_and_refused(void **state)
         assert_string_equal(field(f, "Ready", "reason"), "HostClusterUnsupported");
 }
 
+/* kstatus: Reconciling while being carried out, Stalled when it cannot be until the spec
+ * changes, neither when Ready; each only while True */
+static void test_kstatus_conditions_follow_ready_and_upgrading(void **state)
+{
+        struct fixture *f = *state;
+        struct summary_events ev = {0};
+        cJSON *conds = cJSON_GetObjectItemCaseSensitive(f->status, "conditions");
+
+        step(&f->steps[1], &rec_api, true, false, "Progressing", "Deployment demo-apiserver: 0/1");
+        compute(f); /* installing */
+        assert_string_equal(field(f, "Reconciling", "status"), "True");
+        assert_string_equal(field(f, "Reconciling", "reason"), "Progressing");
+        assert_string_equal(field(f, "Stalled", "status"), "");
+        step(&f->steps[1], &rec_api, true, true, "Ready", "ok");
+        compute(f); /* Ready: neither */
+        assert_string_equal(field(f, "Reconciling", "status"), "");
+        assert_string_equal(field(f, "Stalled", "status"), "");
+        condition_set(conds, "Upgrading", KO_TRUE, "Upgrading", "v1.17.1 to v1.18.2: step etcd", 4);
+        compute(f); /* Ready while it upgrades: still being carried out */
+        assert_string_equal(field(f, "Ready", "status"), "True");
+        assert_string_equal(field(f, "Reconciling", "reason"), "Upgrading");
+        assert_string_equal(field(f, "Reconciling", "message"), "v1.17.1 to v1.18.2: step etcd");
+        condition_set(conds, "Upgrading", KO_FALSE, "UpgradeFailed", "step etcd: 20s", 4);
+        f->in.left = 0;
+        compute(f); /* failed: Stalled, no longer Reconciling */
+        assert_string_equal(field(f, "Stalled", "status"), "True");
+        assert_string_equal(field(f, "Stalled", "reason"), "UpgradeFailed");
+        assert_string_equal(field(f, "Reconciling", "status"), "");
+        summary_refused(f->status, 5, "HostClusterUnreachable", "timed out", false, &ev);
+        assert_string_equal(field(f, "Stalled", "status"), ""); /* it may answer again */
+        assert_string_equal(field(f, "Reconciling", "reason"), "HostClusterUnreachable");
+        summary_refused(f->status, 5, "InvalidSpec", "spec.karmadaVersion: no", false, &ev);
+        assert_string_equal(field(f, "Stalled", "message"), "spec.karmadaVersion: no");
+        assert_string_equal(field(f, "Reconciling", "status"), "");
+}
+
 static void test_transition_time_moves_only_on_a_flip(void **state)
 {
         struct fixture *f = *state;
@@ -328,6 +364,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_rolled_back, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_suspended_and_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kstatus_conditions_follow_ready_and_upgrading,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transition_time_moves_only_on_a_flip, setup,
                                                 teardown),
         };
