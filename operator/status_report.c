@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "karmada/conditions.h"
 #include "karmada/host_secret.h"
 #include "karmada/names.h"
 #include "karmada/pod_reason.h"
@@ -45,14 +46,9 @@ static void problem(struct gather *g, const char *fmt, ...)
         cJSON_AddItemToArray(g->problems, cJSON_CreateString(buf));
 }
 
-static const cJSON *find_condition(const cJSON *cr, const char *type)
+static const cJSON *find_condition(const cJSON *obj, const char *type)
 {
-        const cJSON *c;
-
-        cJSON_ArrayForEach (c, json_at(cr, "status", "conditions"))
-                if (strcmp(json_str(c, "type", NULL) ?: "", type) == 0)
-                        return c;
-        return NULL;
+        return condition_get(json_at(obj, "status", "conditions"), type);
 }
 
 static long long json_ll(const cJSON *o, const char *a, const char *b)

@@ -117,6 +117,8 @@ cJSON *manifest_workload(const struct karmada *k, enum names_component c, bool s
         tmpl = cJSON_AddObjectToObject(spec, "template");
         tmeta = cJSON_AddObjectToObject(tmpl, "metadata");
         labels = manifest_selector(k, c);
+        /* the operator's caches of pods select on it (not in the selector: immutable) */
+        cJSON_AddStringToObject(labels, KO_LABEL_MANAGED_BY, KO_MANAGER);
         merge_strings(labels, s->labels);
         cJSON_AddItemToObject(tmeta, "labels", labels);
         if (s->annotations)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conditions.h"
 #include "util/json.h"
 
 /* The first line of s, at most 160 bytes of it */
@@ -18,12 +19,7 @@ static void first_line(const char *s, char *buf, size_t size)
 
 static const cJSON *pod_condition(const cJSON *pod, const char *type)
 {
-        const cJSON *c;
-
-        cJSON_ArrayForEach (c, json_at(pod, "status", "conditions"))
-                if (strcmp(json_str(c, "type", NULL) ?: "", type) == 0)
-                        return c;
-        return NULL;
+        return condition_get(json_at(pod, "status", "conditions"), type);
 }
 
 static void set(struct pod_cause *c, const char *reason)

@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "karmada/conditions.h"
 #include "karmada/host_secret.h"
+#include "karmada/pod_reason.h"
 #include "kube/nodes.h"
 #include "runtime/log.h"
 #include "runtime/manager.h"
@@ -32,24 +33,28 @@ static int host_init(struct host *h, const char *key)
         return h->ensured ? 0 : -ENOMEM;
 }
 
-/* The caches of what the operator made in the host, of namespace ns (NULL: all). */
+/* The caches of what the operator made in the host, and of its workloads' pods, of namespace
+ * ns (NULL: all). A change of any is a reconcile of the instance it is labelled with. */
 static int host_informers(struct kctl *kc, struct host *h, const char *ns)
 {
-        for (size_t i = 0; i < DESIRED_N_OWNED; i++) {
-                int r = informer_new(&(struct informer_options){.client = h->client,
-                                                                .resource = desired_owned[i],
-                                                                .namespace = ns,
-                                                                .label_selector =
-                                                                        KO_LABEL_MANAGED_BY
-                                                                "=" KO_MANAGER,
-                                                                .handlers = &owned_handlers,
-                                                                .userdata = kc,
-                                                                .name = desired_owned[i]->resource},
-                                     &h->owned[i]);
+        for (size_t i = 0; i < HOST_N_CACHES; i++) {
+                const struct kube_resource *res = i == HOST_PODS ? &kube_pods : desired_owned[i];
+                int r = informer_new(
+                        &(struct informer_options){.client = h->client,
+                                                   .resource = res,
+                                                   .namespace = ns,
+                                                   .label_selector =
+                                                           KO_LABEL_MANAGED_BY "=" KO_MANAGER,
+                                                   .handlers = &owned_handlers,
+                                                   .userdata = kc,
+                                                   .transform = i == HOST_PODS ? pod_trim : NULL,
+                                                   .name = res->resource},
+                        &h->owned[i]);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return store_add_index(informer_store(h->owned[HOST_PODS]), HOST_PODS_BY_INSTANCE,
+                               store_index_label, KO_LABEL_INSTANCE);
 }
 
 /* A remote host nothing holds any more: its caches stopped, its client closed. */
@@ -57,10 +62,10 @@ static void host_free(struct host *h)
 {
         if (!h)
                 return;
-        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
+        for (size_t i = 0; i < HOST_N_CACHES; i++)
                 if (h->owned[i])
                         informer_request_stop(h->owned[i]);
-        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
+        for (size_t i = 0; i < HOST_N_CACHES; i++)
                 informer_free(h->owned[i]); /* stops and joins */
         kube_client_free(h->client);
         hashmap_free(h->ensured);
@@ -113,7 +118,7 @@ static int host_new(struct kctl *kc, const char *key, const char *ns, const char
                 manager_observe_client(kc->m, h->client);
                 r = host_informers(kc, h, ns);
         }
-        for (size_t i = 0; r == 0 && i < DESIRED_N_OWNED; i++)
+        for (size_t i = 0; r == 0 && i < HOST_N_CACHES; i++)
                 r = informer_start(h->owned[i]);
         if (r < 0) {
                 snprintf(why, whylen, "host cluster %s: %s", key, strerror(-r));
@@ -279,7 +284,7 @@ static void probe_due(struct kctl *kc)
                         log_info(why[0] ? "a host cluster does not answer"
                                         : "a host cluster answers",
                                  "host_cluster", h->key, "error", why[0] ? why : NULL);
-                        for (size_t i = 0; !why[0] && i < DESIRED_N_OWNED; i++)
+                        for (size_t i = 0; !why[0] && i < HOST_N_CACHES; i++)
                                 informer_wake(h->owned[i]); /* not 30 s of stale caches */
                         pthread_mutex_lock(&kc->hosts_lock);
                         enqueue_users(kc, h);
@@ -335,7 +340,7 @@ int hosts_setup(struct kctl *kc)
                 return -ENOMEM;
         kc->local.client = kc->client;
         r = host_informers(kc, &kc->local, kc->o.namespace);
-        for (size_t i = 0; r == 0 && i < DESIRED_N_OWNED; i++)
+        for (size_t i = 0; r == 0 && i < HOST_N_CACHES; i++)
                 r = manager_add_informer(kc->m, kc->local.owned[i]);
         if (r == 0)
                 r = manager_add_stopper(kc->m, hosts_stop, kc);
@@ -394,7 +399,7 @@ static int ensure_namespace(struct host *h, const char *ns, char *why, size_t wh
 
 bool hosts_synced(struct host *h)
 {
-        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
+        for (size_t i = 0; i < HOST_N_CACHES; i++)
                 if (!informer_has_synced(h->owned[i]))
                         return false;
         return true;
@@ -403,7 +408,7 @@ bool hosts_synced(struct host *h)
 /* Every cache of h synced and watching: not as of before an outage */
 static bool current(struct host *h)
 {
-        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
+        for (size_t i = 0; i < HOST_N_CACHES; i++)
                 if (!informer_is_current(h->owned[i]))
                         return false;
         return true;

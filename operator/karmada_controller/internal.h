@@ -37,12 +37,18 @@ static inline const char *meta_str(const cJSON *obj, const char *key)
  * reaches (spec.hostCluster.secretRef). Its client, the caches of what the operator made there,
  * and the address of one of its nodes (NodePort). A remote one is shared by the instances that
  * name the same Secret, made when the first needs it and stopped when none does. */
+#define HOST_PODS             DESIRED_N_OWNED
+#define HOST_N_CACHES         (DESIRED_N_OWNED + 1)
+#define HOST_PODS_BY_INSTANCE "instance"
+
 struct host {
         char key[320];            /* "": the operator's own cluster; else "namespace/secret" */
         char sum[SHA256_HEX_LEN]; /* of the kubeconfig it was made from */
         char server[256];
         struct kube_client *client;
-        struct informer *owned[DESIRED_N_OWNED];
+        /* caches: the kinds of desired_owned, then (HOST_PODS) the pods of their workloads,
+         * trimmed to what pod_reason reads, by instance (HOST_PODS_BY_INSTANCE) */
+        struct informer *owned[HOST_N_CACHES];
         int refs;             /* the map's, and each pass's that holds it (kctl.hosts_lock) */
         pthread_mutex_t lock; /* what follows */
         char node_addr[128];
@@ -91,6 +97,7 @@ struct plane {
         char pruned[SHA256_HEX_LEN];  /* the wanted objects last pruned against */
         bool reached;                 /* a request there was answered */
         char unreachable[600];        /* why the last one was not; "" */
+        int degraded_looks;           /* timed looks in a row that found it only Degraded */
         struct {                      /* the upgrade in progress */
                 long long generation; /* of the spec it rolls out */
                 int step;             /* the step it waits for */
@@ -110,6 +117,7 @@ struct step {
         bool degraded; /* ready, but what it made in the Karmada API server does not work */
         char degraded_reason[64];
         char degraded_message[512];
+        char cause[64]; /* a pod's failure its message names (pod_cause_is_failure), or "" */
 };
 
 /* Where one reconcile's observation comes from: the caches of owned objects, and direct reads of

@@ -167,6 +167,24 @@ static cJSON *stored_certificates(const struct pass *p)
 }
 
 /* The status from what the steps found, written; then what comes next. */
+
+/* How many timed looks in a row found the instance only Degraded, this one counted; -1 when
+ * it is not only Degraded (the count starts again) */
+static int degraded_looks(struct pass *p, const struct summary *sum)
+{
+        bool only = sum->all_ready && sum->any_degraded && !sum->any_failed && p->left != 0 &&
+                    !(p->planned && (p->d.ca_phase || p->d.encryption_phase));
+        struct plane *pl = plane_get(p->kc, p->key);
+
+        if (!pl)
+                return -1;
+        if (!only) {
+                pl->degraded_looks = 0;
+                return -1;
+        }
+        return pl->degraded_looks++;
+}
+
 static void finish(struct pass *p)
 {
         struct summary_input in = {.steps = p->steps,
@@ -177,6 +195,7 @@ static void finish(struct pass *p)
                                    .left = p->left,
                                    .spec = cJSON_GetObjectItemCaseSensitive(p->obj->json, "spec")};
         struct summary sum;
+        int looks;
         char name[KO_NAME_MAX + 16];
 
         names_join(p->k->prefix, "admin-config", name, sizeof(name));
@@ -199,6 +218,7 @@ static void finish(struct pass *p)
         status_send_events(p->kc, p->obj->json, &sum.events);
         if (status_write_pass(p) < 0)
                 return;
+        looks = degraded_looks(p, &sum);
         if (sum.any_failed) {
                 p->out->result = RECONCILE_ERROR;
                 for (int i = 0; i < p->n; i++)
@@ -210,7 +230,10 @@ static void finish(struct pass *p)
                 /* a rotation waits for rollouts */
                 p->out->result = RECONCILE_REQUEUE_AFTER;
                 p->out->requeue_after_ms =
-                        p->kc->o.progress_seconds * 1000 * (sum.all_ready ? 2 : 1);
+                        p->kc->o.progress_seconds * 1000L * (sum.all_ready ? 2 : 1);
+                if (looks >= 0) /* waiting on what it does not control: less and less often */
+                        p->out->requeue_after_ms =
+                                summary_degraded_requeue_ms(looks, p->out->requeue_after_ms);
                 if (p->left >= 0 && p->left + 100 < p->out->requeue_after_ms)
                         p->out->requeue_after_ms = p->left + 100; /* the step's deadline */
         } else if (p->planned && p->d.valid_until > 0) {

@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "karmada/conditions.h"
+#include "karmada/pod_reason.h"
 #include "karmada/sync.h"
 #include "runtime/log.h"
 #include "util/digest.h"
@@ -225,6 +226,57 @@ static void step_unavailable(struct step *s, const char *kind, const char *name,
         snprintf(s->degraded_message, sizeof(s->degraded_message), "%s %s: %s", kind, name, why);
 }
 
+static bool labels_match(const cJSON *want, const cJSON *labels)
+{
+        const cJSON *l;
+
+        cJSON_ArrayForEach (l, want) {
+                const char *v = json_str(labels, l->string, NULL);
+                if (!cJSON_IsString(l) || !v || strcmp(v, l->valuestring) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* Why a pod of workload w is not ready, from the cache of pods: a failure before a pod merely
+ * starting, then the first by name. Appended to why ("; pod NAME: cause"); a failure's reason
+ * into s->cause. */
+static void explain(struct pass *p, struct step *s, const cJSON *w, char *why, size_t whylen)
+{
+        const cJSON *sel = json_at(json_at(w, "spec", "selector"), "matchLabels", NULL);
+        const char *ns = json_str(w, "metadata", "namespace") ?: "";
+        struct pod_cause best = {.reason = "", .text = ""}, c;
+        const char *best_name = NULL;
+        bool best_fails = false;
+        struct kobj **l = NULL;
+        size_t n = 0, len = strlen(why);
+
+        if (!sel || store_by_index(informer_store(p->host->owned[HOST_PODS]), HOST_PODS_BY_INSTANCE,
+                                   p->k->name, &l, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                const cJSON *pod = l[i]->json;
+                const char *name = meta_str(pod, "name");
+                bool fails;
+                if (strcmp(meta_str(pod, "namespace") ?: "", ns) != 0 ||
+                    !labels_match(sel, json_at(pod, "metadata", "labels")) || !name ||
+                    !pod_reason(pod, &c))
+                        continue;
+                fails = pod_cause_is_failure(&c);
+                if (best_name &&
+                    (best_fails > fails || (best_fails == fails && strcmp(best_name, name) < 0)))
+                        continue;
+                best = c;
+                best_name = name;
+                best_fails = fails;
+        }
+        if (best_name && len < whylen)
+                snprintf(why + len, whylen - len, "; pod %s: %s", best_name, best.text);
+        if (best_fails)
+                snprintf(s->cause, sizeof(s->cause), "%s", best.reason);
+        store_list_free(l, n);
+}
+
 /* A step's objects in the host cluster: applied where they differ from what is observed, then
  * their rollouts; the step stays Ready unless one of them is not. */
 static void apply_in_host(struct pass *p, struct step *s)
@@ -261,8 +313,10 @@ static void apply_in_host(struct pass *p, struct step *s)
                                 live = NULL;
                 }
                 if (o->workload && rolled && !sync_rollout_done(live, why, sizeof(why))) {
-                        if (!changed && step_was_ready(p, s) &&
-                            sync_rollout_lost(live, why, sizeof(why)))
+                        bool lost = !changed && step_was_ready(p, s) &&
+                                    sync_rollout_lost(live, why, sizeof(why));
+                        explain(p, s, live, why, sizeof(why));
+                        if (lost)
                                 step_unavailable(s, o->resource->kind, name, why);
                         else
                                 step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,

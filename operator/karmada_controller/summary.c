@@ -114,6 +114,10 @@ static void step_conditions(const struct summary_input *in, cJSON *conds, struct
                 if (s->ready && !condition_is_true(conds, cond))
                         add_event(&out->events, "Normal", cond, "Reconcile", "%s is ready",
                                   s->rec->name);
+                /* a pod's failure, once for each cause it names */
+                if (s->cause[0] &&
+                    strcmp(summary_cond_field(conds, cond, "message"), s->message) != 0)
+                        add_event(&out->events, "Warning", s->cause, "Reconcile", "%s", s->message);
                 condition_set(conds, cond, s->ready ? KO_TRUE : KO_FALSE, s->reason, s->message,
                               in->k->generation);
                 if (s->failed)
@@ -261,6 +265,15 @@ static void fields(const struct summary_input *in, cJSON *status, const struct s
         if (in->has_apiserver_service &&
             names_join(k->prefix, "apiserver", name, sizeof(name)) == 0)
                 set(status, "apiServerService", ref(name, NULL));
+}
+
+long summary_degraded_requeue_ms(int looks, long base_ms)
+{
+        long ms = base_ms;
+
+        for (int i = SUMMARY_DEGRADED_STEADY_LOOKS; i <= looks && ms < SUMMARY_DEGRADED_MAX_MS; i++)
+                ms *= 2;
+        return ms < SUMMARY_DEGRADED_MAX_MS ? ms : SUMMARY_DEGRADED_MAX_MS;
 }
 
 void summary_compute(const struct summary_input *in, cJSON *status, struct summary *out)

@@ -58,5 +58,16 @@ void summary_refused(cJSON *status, long long generation, const char *reason, co
                      bool report, struct summary_events *ev);
 /* Suspended=True; nothing else changes. */
 void summary_suspended(cJSON *status, long long generation);
+/* The longest a Degraded instance, otherwise at rest, waits to be looked at again */
+#define SUMMARY_DEGRADED_MAX_MS 300000L /* 5 minutes */
+/* Looks at base_ms before backing off: a component starting makes an APIService unavailable
+ * for a while, and that is seen soon */
+#define SUMMARY_DEGRADED_STEADY_LOOKS 6
+/* How long a Degraded instance otherwise at rest waits to be looked at again, after `looks`
+ * such looks in a row: base_ms for the first SUMMARY_DEGRADED_STEADY_LOOKS, then doubled for
+ * each, at most SUMMARY_DEGRADED_MAX_MS. What it waits on (an APIService its component
+ * serves, a certificate it cannot renew) is outside the operator's hands, and a change of the
+ * instance or of what it owns is a reconcile at once. */
+long summary_degraded_requeue_ms(int looks, long base_ms);
 /* A field of condition `type` in a conditions array ("" when there is none). */
 const char *summary_cond_field(const cJSON *conds, const char *type, const char *field);

@@ -22,6 +22,8 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
+#include "promparse.h"
+
 #define MAX_OPS 4
 
 struct kube_client *live_kc;
@@ -561,4 +563,59 @@ void live_gitops_health(const struct kube_resource *r, const char *ns, const cha
         itest_log("%s %s: kstatus %s, Argo CD %s", r->kind, name, kstatus, argo ? argo : ar);
         free(ks);
         free(ar);
+}
+
+/* How many Warning Events of namespace ns regarding name have that reason (each a distinct
+ * note: repeats are a series of one Event), and in *with how many of them name needle */
+static int warning_events(const char *ns, const char *name, const char *reason, const char *needle,
+                          int *with)
+{
+        cJSON *list = NULL;
+        const cJSON *e;
+        int n = 0;
+
+        *with = 0;
+        IT_ASSERT(kube_list(live_kc, &kube_events, ns, NULL, &list, NULL) == 0, "list events");
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem(list, "items")) {
+                if (strcmp(json_str(e, "regarding", "name") ?: "", name) != 0 ||
+                    strcmp(json_str(e, "reason", NULL) ?: "", reason) != 0)
+                        continue;
+                n++;
+                *with += strstr(json_str(e, "note", NULL) ?: "", needle) != NULL;
+        }
+        cJSON_Delete(list);
+        return n;
+}
+
+/* The operator's own count of Warning Events with that reason, repeats included */
+static double recorded_warnings(int metrics_port, const char *reason)
+{
+        struct strbuf sb = {0};
+        struct prom_doc d;
+        char err[256], labels[128];
+        double v;
+
+        IT_ASSERT(itest_http_get(metrics_port, "/metrics", &sb) == 200, "scrape the operator");
+        IT_ASSERT(prom_parse(sb.buf, &d, err, sizeof(err)) == 0, "metrics: %s", err);
+        snprintf(labels, sizeof(labels), "reason=\"%s\"", reason); /* each is a Warning */
+        v = prom_sum(&d, "karmada_operator_events_total", labels);
+        prom_doc_free(&d);
+        strbuf_free(&sb);
+        return v;
+}
+
+int live_warnings_once(int metrics_port, const char *ns, const char *name, const char *reason,
+                       const char *needle)
+{
+        double recorded = 0;
+        int n = 0, with = 0;
+
+        for (double t = itest_now(); itest_now() - t < 5; usleep(200 * 1000)) {
+                recorded = recorded_warnings(metrics_port, reason);
+                n = warning_events(ns, name, reason, needle, &with);
+                if (with > 0 && recorded == n)
+                        return with;
+        }
+        IT_FAIL("Warning %s of %s: %.0f recorded by the operator, %d Events, %d naming \"%s\"",
+                reason, name, recorded, n, with, needle);
 }

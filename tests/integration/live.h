@@ -88,6 +88,12 @@ struct kube_client *live_karmada_client(const char *ns, const char *name, char *
  * argo NULL: any) within 15 s, else the test fails with what they said. */
 void live_gitops_health(const struct kube_resource *r, const char *ns, const char *name,
                         const char *kstatus, const char *argo);
+/* Each Warning Event with that reason was recorded once: the operator's count of them
+ * (karmada_operator_events_total, repeats included) equals the Events regarding name in ns
+ * (one per distinct note), and one names needle, within 5 s. Returns how many name it; fails
+ * when one was sent again or none names it. */
+int live_warnings_once(int metrics_port, const char *ns, const char *name, const char *reason,
+                       const char *needle);
 void live_wait_deleted(const char *ns, const char *name, double timeout);
 /* A Secret of S3 credentials (accessKeyID, secretAccessKey), as KarmadaBackups name them. */
 void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret);

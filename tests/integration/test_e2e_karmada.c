@@ -588,6 +588,35 @@ static void test_status(const char *instance, const char *prefix)
                   "operator restored it, 2 for a missing name; -o json; as a kubectl plugin");
 }
 
+/* An etcd whose volume claim cannot bind (a storage class nothing provisions): its condition
+ * names the cause the scheduler gave, not "0 of 1 replicas ready"; one Warning Event. */
+static void test_cause_of_an_unbound_claim(void)
+{
+        char buf[1024] = "";
+        double t0 = itest_now();
+
+        live_create(ns, "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"Karmada\","
+                        "\"metadata\":{\"name\":\"unbound\"},\"spec\":{\"components\":{\"etcd\":{"
+                        "\"local\":{\"volumeData\":{\"volumeClaim\":{\"metadata\":{\"name\":"
+                        "\"etcd-data\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
+                        "\"storageClassName\":\"ko-absent\",\"resources\":{\"requests\":{"
+                        "\"storage\":\"1Gi\"}}}}}}}}}}");
+        while (!strstr(live_condition(ns, "unbound", "EtcdReady", buf, sizeof(buf)),
+                       "unbound immediate PersistentVolumeClaims")) {
+                IT_ASSERT(itest_now() - t0 < 60, "EtcdReady does not name the claim: %s", buf);
+                usleep(250 * 1000);
+        }
+        sleep(3); /* more reconciles: the Event is not recorded again */
+        IT_ASSERT(live_warnings_once(op_metrics_port, ns, "unbound", "Unschedulable",
+                                     "PersistentVolumeClaims") == 1,
+                  "one Warning Unschedulable");
+        itest_log("unbound etcd claim: EtcdReady \"%.200s\" after %.1fs; one Warning", buf,
+                  itest_now() - t0);
+        IT_ASSERT(kube_delete(kc, &karmada_karmadas, ns, "unbound", NULL, NULL) == 0,
+                  "delete unbound");
+        live_wait_deleted(ns, "unbound", 60);
+}
+
 static bool exists(const struct kube_resource *r, const char *name)
 {
         cJSON *o = NULL;
@@ -1024,6 +1053,7 @@ int main(void)
         test_scaling_touches_only_that_component("karmada-demo", "karmada-demo");
         test_switched_off_is_deleted("karmada-demo", "karmada-demo");
         test_invalid_spec();
+        test_cause_of_an_unbound_claim();
         test_service_type_change("second", "second-karmada");
         test_kill_mid_install_keeps_the_ca();
         test_many_estimators("karmada-demo");

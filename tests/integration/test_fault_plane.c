@@ -105,7 +105,12 @@ static void kill_component(const char *prefix, const char *suffix, struct kube_c
         IT_ASSERT(again > 0 && again != pid, "%s runs as %d after the kill of %d", workload,
                   (int)again, (int)pid);
         value_is_kept(kk);
-        itest_log("%s killed: Degraded ComponentUnavailable after %.1fs, Ready again after %.1fs",
+        /* the cause, from its pod (kwok's stage says CrashLoopBackOff as a kubelet would),
+         * reached Events once for each message that named it */
+        live_warnings_once(live_operator_metrics_port(0), ns, INSTANCE, "CrashLoopBackOff",
+                           workload);
+        itest_log("%s killed: Degraded ComponentUnavailable after %.1fs, Ready again after %.1fs; "
+                  "the cause (CrashLoopBackOff, from its pod) in one Warning",
                   workload, down, up);
 }
 

@@ -223,6 +223,13 @@ static void check_local_reconciles(void)
         itest_log("near's deleted Service was made again in %.2f s", itest_now() - t0);
 }
 
+/* The operator's caches of a host: the kinds it makes there, and their workloads' pods */
+#define N_WATCHED (DESIRED_N_OWNED + 1)
+static const struct kube_resource *watched(size_t i)
+{
+        return i < DESIRED_N_OWNED ? desired_owned[i] : &kube_pods;
+}
+
 /* How many of the operator's caches of the remote cluster (their namespaced watches, the
  * only ones there) the remote API server serves now, from its own metric
  * apiserver_longrunning_requests */
@@ -238,9 +245,9 @@ static int remote_watches(void)
                 bool mine = strncmp(line, "apiserver_longrunning_requests{", 31) == 0 &&
                             strstr(line, "scope=\"namespace\"") && strstr(line, "verb=\"WATCH\"") &&
                             strcmp(strrchr(line, ' ') ?: "", " 0") != 0;
-                for (size_t i = 0; mine && i < DESIRED_N_OWNED; i++) {
+                for (size_t i = 0; mine && i < N_WATCHED; i++) {
                         char want[64];
-                        snprintf(want, sizeof(want), "resource=\"%s\"", desired_owned[i]->resource);
+                        snprintf(want, sizeof(want), "resource=\"%s\"", watched(i)->resource);
                         n += strstr(line, want) != NULL;
                 }
         }
@@ -277,10 +284,10 @@ static void check_outage(void)
         t_up = itest_now();
         /* its caches watch again once the prober sees it answer, not after their backoff (25
          * to 37 s more after 60 s): they are not as of before the outage for longer than that */
-        while (remote_watches() < DESIRED_N_OWNED) {
+        while (remote_watches() < N_WATCHED) {
                 IT_ASSERT(itest_now() - t_up < PROBE_S + 5,
                           "%d of the %d caches watch the remote cluster %.0f s after it came back",
-                          remote_watches(), DESIRED_N_OWNED, PROBE_S + 5.0);
+                          remote_watches(), N_WATCHED, PROBE_S + 5.0);
                 usleep(100 * 1000);
         }
         itest_log("the caches watch the remote cluster again %.1f s after it came back",

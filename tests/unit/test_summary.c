@@ -332,6 +332,21 @@ static void test_kstatus_conditions_follow_ready_and_upgrading(void **state)
         assert_string_equal(field(f, "Reconciling", "status"), "");
 }
 
+/* A Degraded instance at rest: looked at every base period for a minute, then less and less
+ * often, never more than 5 minutes apart */
+static void test_degraded_looks_back_off(void **state)
+{
+        (void)state;
+        assert_int_equal(summary_degraded_requeue_ms(0, 10000), 10000);
+        assert_int_equal(summary_degraded_requeue_ms(SUMMARY_DEGRADED_STEADY_LOOKS - 1, 10000),
+                         10000);
+        assert_int_equal(summary_degraded_requeue_ms(SUMMARY_DEGRADED_STEADY_LOOKS, 10000), 20000);
+        assert_int_equal(summary_degraded_requeue_ms(SUMMARY_DEGRADED_STEADY_LOOKS + 2, 10000),
+                         80000);
+        assert_int_equal(summary_degraded_requeue_ms(1000, 10000), SUMMARY_DEGRADED_MAX_MS);
+        assert_int_equal(summary_degraded_requeue_ms(1 << 30, 10000), SUMMARY_DEGRADED_MAX_MS);
+}
+
 static void test_transition_time_moves_only_on_a_flip(void **state)
 {
         struct fixture *f = *state;
@@ -366,6 +381,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_suspended_and_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kstatus_conditions_follow_ready_and_upgrading,
                                                 setup, teardown),
+                cmocka_unit_test(test_degraded_looks_back_off),
                 cmocka_unit_test_setup_teardown(test_transition_time_moves_only_on_a_flip, setup,
                                                 teardown),
         };
