@@ -604,6 +604,16 @@ static double recorded_warnings(int metrics_port, const char *reason)
         return v;
 }
 
+int live_warnings_naming(const char *ns, const char *name, const char *reason, const char *needle)
+{
+        int with = 0;
+
+        for (double t = itest_now(); itest_now() - t < 5; usleep(200 * 1000))
+                if (warning_events(ns, name, reason, needle, &with) > 0 && with > 0)
+                        return with;
+        IT_FAIL("no Warning %s of %s names \"%s\" within 5 s", reason, name, needle);
+}
+
 int live_warnings_once(int metrics_port, const char *ns, const char *name, const char *reason,
                        const char *needle)
 {

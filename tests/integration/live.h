@@ -94,6 +94,9 @@ void live_gitops_health(const struct kube_resource *r, const char *ns, const cha
  * when one was sent again or none names it. */
 int live_warnings_once(int metrics_port, const char *ns, const char *name, const char *reason,
                        const char *needle);
+/* How many Warning Events regarding name with that reason name needle; fails when none does
+ * within 5 s */
+int live_warnings_naming(const char *ns, const char *name, const char *reason, const char *needle);
 void live_wait_deleted(const char *ns, const char *name, double timeout);
 /* A Secret of S3 credentials (accessKeyID, secretAccessKey), as KarmadaBackups name them. */
 void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret);

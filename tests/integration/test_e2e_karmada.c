@@ -606,7 +606,16 @@ static void test_cause_of_an_unbound_claim(void)
                 IT_ASSERT(itest_now() - t0 < 60, "EtcdReady does not name the claim: %s", buf);
                 usleep(250 * 1000);
         }
-        sleep(3); /* more reconciles: the Event is not recorded again */
+        /* two more reconciles (a label changed), the cause unchanged: no Warning again */
+        for (int i = 0; i < 2; i++) {
+                char patch[96];
+                snprintf(patch, sizeof(patch), "{\"metadata\":{\"labels\":{\"touched\":\"%d\"}}}",
+                         i);
+                IT_ASSERT(kube_patch(kc, &karmada_karmadas, ns, "unbound", KUBE_PATCH_MERGE, patch,
+                                     NULL, NULL, NULL) == 0,
+                          "touch unbound");
+                sleep(1);
+        }
         IT_ASSERT(live_warnings_once(op_metrics_port, ns, "unbound", "Unschedulable",
                                      "PersistentVolumeClaims") == 1,
                   "one Warning Unschedulable");
