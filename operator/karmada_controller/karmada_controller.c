@@ -166,8 +166,6 @@ static cJSON *stored_certificates(const struct pass *p)
         return out;
 }
 
-/* The status from what the steps found, written; then what comes next. */
-
 /* How many timed looks in a row found the instance only Degraded, this one counted; -1 when
  * it is not only Degraded (the count starts again) */
 static int degraded_looks(struct pass *p, const struct summary *sum)
@@ -185,6 +183,7 @@ static int degraded_looks(struct pass *p, const struct summary *sum)
         return pl->degraded_looks++;
 }
 
+/* The status from what the steps found, written; then what comes next. */
 static void finish(struct pass *p)
 {
         struct summary_input in = {.steps = p->steps,
