@@ -341,8 +341,7 @@ static int seal_pki(struct kube_client *host, const struct karmada *k, const uns
         char *text;
         int r;
 
-        snprintf(selector, sizeof(selector),
-                 KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "=%s", k->name);
+        snprintf(selector, sizeof(selector), KO_INSTANCE_SELECTOR "%s", k->name);
         r = kube_list(host, &kube_secrets, k->namespace,
                       &(struct kube_list_options){.label_selector = selector}, &list, &st);
         if (r < 0) {

@@ -201,8 +201,7 @@ static int diff_deleted(struct kube_client *c, const struct karmada *k, const st
 
         /* in another cluster, by its owner's uid too, as the finalizer deletes there (another
          * operator's instance of that name may live there) */
-        snprintf(sel, sizeof(sel),
-                 KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "=%s%s%s", k->name,
+        snprintf(sel, sizeof(sel), KO_INSTANCE_SELECTOR "%s%s%s", k->name,
                  k->host_secret_name && k->uid ? "," KO_LABEL_OWNER_UID "=" : "",
                  k->host_secret_name && k->uid ? k->uid : "");
         for (size_t i = 0; i < DESIRED_N_OWNED; i++) {

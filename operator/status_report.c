@@ -206,8 +206,7 @@ static int add_components(struct gather *g, char *why, size_t whylen)
         const char *ns = json_str(g->cr, "metadata", "namespace");
         char sel[300];
 
-        snprintf(sel, sizeof(sel), KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "=%s",
-                 json_str(g->cr, "metadata", "name"));
+        snprintf(sel, sizeof(sel), KO_INSTANCE_SELECTOR "%s", json_str(g->cr, "metadata", "name"));
         for (size_t i = 0; i < 2; i++) {
                 struct kube_status st = {0};
                 cJSON *list = NULL;

@@ -48,6 +48,8 @@ extern const struct names_component_info names_components[KO_N_COMPONENTS];
 #define KO_FINALIZER        "operator.karmada.io/finalizer"
 #define KO_NO_CASCADE_LABEL "operator.karmada.io/disable-cascading-deletion"
 #define KO_HASH_ANNOTATION  "operator.karmada.io/applied-hash"
+/* The label selector of what the operator made for one instance: append the instance's name */
+#define KO_INSTANCE_SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "="
 /* on pod templates: what the Secrets the pod mounts hold (a renewed certificate rolls it) */
 #define KO_SECRETS_ANNOTATION "operator.karmada.io/secrets-checksum"
 /* on every workload's pod template: the instance's CAs and trust (ca_rotation.h) */
