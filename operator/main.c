@@ -517,20 +517,26 @@ static int cmd_run(int argc, char **argv)
         return status;
 }
 
-/* render --diff: a client of the cluster of k, into o->diff; the exit status on failure */
-static int render_client(const struct kube_config_options *k, struct kube_config **cfg,
-                         struct render_options *o)
+/* A command's client of the cluster of k (curl initialised first; the caller cleans up):
+ * 0, or -1 with why said on stderr. timeout_ms 0: the client's default. */
+static int cli_client(const char *cmd, const struct kube_config_options *k, long timeout_ms,
+                      struct kube_config **cfg, struct kube_client **c)
 {
         char err[512];
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
         if (kube_config_load(k, cfg, err, sizeof(err)) < 0) {
-                fprintf(stderr, "karmada-operator render: %s\n", err);
-                return 2;
+                fprintf(stderr, "karmada-operator %s: %s\n", cmd, err);
+                return -1;
         }
-        if (kube_client_new(&(struct kube_client_options){.config = *cfg}, &o->diff) < 0) {
-                fprintf(stderr, "karmada-operator render: cannot make a client of the cluster\n");
-                return 2;
+        if (kube_client_new(
+                    &(struct kube_client_options){.config = *cfg,
+                                                  .timeout_ms = timeout_ms,
+                                                  .connect_timeout_ms = timeout_ms ? 5000 : 0},
+                    c) < 0) {
+                fprintf(stderr, "karmada-operator %s: cannot make a client of %s\n", cmd,
+                        (*cfg)->server);
+                return -1;
         }
         return 0;
 }
@@ -539,7 +545,7 @@ static int render_with(const char *file, bool diff, const struct kube_config_opt
                        struct render_options *o)
 {
         struct kube_config *cfg = NULL;
-        int status = diff ? render_client(k, &cfg, o) : 0;
+        int status = diff && cli_client("render", k, 0, &cfg, &o->diff) < 0 ? 2 : 0;
 
         if (status == 0)
                 status = render_manifests(file, o, stdout, stderr);
@@ -667,19 +673,9 @@ static int status_with(const struct kube_config_options *k, struct status_option
 {
         struct kube_config *cfg = NULL;
         struct kube_client *c = NULL;
-        char err[512];
         int status = 2;
 
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        if (kube_config_load(k, &cfg, err, sizeof(err)) < 0)
-                fprintf(stderr, "karmada-operator status: %s\n", err);
-        else if (kube_client_new(&(struct kube_client_options){.config = cfg,
-                                                               .timeout_ms = 20000,
-                                                               .connect_timeout_ms = 5000},
-                                 &c) < 0)
-                fprintf(stderr, "karmada-operator status: cannot make a client of %s\n",
-                        cfg->server);
-        else {
+        if (cli_client("status", k, 20000, &cfg, &c) == 0) {
                 if (o->namespace && !*o->namespace) /* neither -n nor -A: the context's */
                         o->namespace = cfg->namespace;
                 status = status_report(c, o, stdout, stderr);
