@@ -188,6 +188,21 @@ int itest_wait_exit(pid_t pid, double timeout)
         return -1;
 }
 
+int itest_run(char *const argv[], char *const env[], double timeout, char **out)
+{
+        char log[256];
+        size_t len = 0;
+        int rc;
+
+        snprintf(log, sizeof(log), "/tmp/ko-itest-run-%d.out", (int)getpid());
+        unlink(log);
+        rc = itest_wait_exit(itest_spawn(argv, log, env), timeout);
+        if (fileio_read(log, 1u << 20, out, &len) < 0)
+                *out = strdup("");
+        unlink(log);
+        return rc;
+}
+
 int itest_free_port(void)
 {
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

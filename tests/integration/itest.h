@@ -47,6 +47,10 @@ pid_t itest_spawn(char *const argv[], const char *log, char *const env[]);
 /* Wait for pid to exit, at most timeout seconds; returns the exit status, 128+signal, or -1
  * on timeout (the process is left running) or when it was reaped already. */
 int itest_wait_exit(pid_t pid, double timeout);
+/* Run argv (env: "K=V" entries added, or NULL) for at most timeout seconds: its exit status as
+ * itest_wait_exit's, and its output (stdout and stderr, as written; "" when none) in *out, which
+ * the caller frees. */
+int itest_run(char *const argv[], char *const env[], double timeout, char **out);
 /* A free TCP port on 127.0.0.1 (bind to 0, read, close). */
 int itest_free_port(void);
 /* rm -rf */

@@ -501,18 +501,11 @@ void live_etcd_member_free(struct etcd_backup_member *m)
 /* Run argv with its output into *out (trimmed); its exit status */
 static int run_capture(char *const argv[], char **out)
 {
-        char log[256];
-        size_t len = 0;
-        int rc;
+        int rc = itest_run(argv, NULL, 30, out);
+        size_t len = strlen(*out);
 
-        snprintf(log, sizeof(log), "/tmp/ko-gitops-%d.out", (int)getpid());
-        unlink(log);
-        rc = itest_wait_exit(itest_spawn(argv, log, NULL), 30);
-        if (fileio_read(log, 1u << 20, out, &len) < 0)
-                *out = strdup("");
         while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == ' '))
                 (*out)[--len] = '\0';
-        unlink(log);
         return rc;
 }
 

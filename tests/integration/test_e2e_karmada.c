@@ -431,16 +431,13 @@ static void test_scaling_touches_only_that_component(const char *instance, const
  * its exit status, its output (stdout and stderr) in *out */
 static int run_status(char **out, const char *const *args)
 {
-        char script[1024], log[256], path[4096], dir[1024], *argv[16];
+        char script[1024], path[4096], dir[1024], *argv[16];
         const char *bin = itest_operator_bin(), *slash = strrchr(bin, '/');
-        size_t n = 0, len = 0;
-        int rc;
+        size_t n = 0;
 
         snprintf(script, sizeof(script), "%s/cluster.sh", getenv("KO_HACK_DIR"));
         snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - bin) : 1, slash ? bin : ".");
         snprintf(path, sizeof(path), "PATH=%s:%s", dir, getenv("PATH") ?: "/usr/bin:/bin");
-        snprintf(log, sizeof(log), "/tmp/ko-e2e-status-%d.out", (int)getpid());
-        unlink(log);
         argv[n++] = script;
         argv[n++] = "kubectl";
         argv[n++] = "--state-dir";
@@ -451,12 +448,7 @@ static int run_status(char **out, const char *const *args)
         for (; *args && n < 15; args++)
                 argv[n++] = (char *)*args;
         argv[n] = NULL;
-        rc = itest_wait_exit(itest_spawn(argv, log, (char *const[]){path, NULL}), 60);
-        *out = NULL;
-        if (fileio_read(log, 1u << 20, out, &len) < 0)
-                *out = strdup("");
-        unlink(log);
-        return rc;
+        return itest_run(argv, (char *const[]){path, NULL}, 60, out);
 }
 
 /* text with each match of pattern replaced by with */
