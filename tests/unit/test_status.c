@@ -121,6 +121,32 @@ static void test_ready_and_terminating(void **state)
         assert_string_equal(reason_of("{}"), "Pending");
 }
 
+/* A pod it did not write, of any shape: a cause or none, never a crash */
+static void test_malformed_pods(void **state)
+{
+        static const char *const bad[] = {
+                "[]",
+                "{\"status\":5}",
+                "{\"metadata\":{\"deletionTimestamp\":7},\"status\":{\"phase\":[]}}",
+                "{\"status\":{\"conditions\":\"x\",\"containerStatuses\":[1,\"a\",{\"state\":5},"
+                "{\"state\":{\"waiting\":3}},{\"state\":{\"terminated\":{\"exitCode\":\"1\"}}}]}}",
+                "{\"status\":{\"conditions\":[null,{\"type\":1},{\"type\":\"PodScheduled\","
+                "\"status\":\"False\",\"message\":{}}]}}",
+        };
+        struct pod_cause c;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                cJSON *pod = cJSON_Parse(bad[i]);
+                assert_non_null(pod);
+                assert_true(pod_reason(pod, &c)); /* none of them is a ready pod */
+                assert_true(c.reason[0] && c.text[0]);
+                pod_trim(pod);
+                pod_reason(pod, &c);
+                cJSON_Delete(pod);
+        }
+}
+
 static char *printed(const char *report, bool color)
 {
         cJSON *r = cJSON_Parse(report);
@@ -168,6 +194,7 @@ int main(void)
                 cmocka_unit_test(test_image_pull_and_probe),
                 cmocka_unit_test(test_failures_are_told_from_starting),
                 cmocka_unit_test(test_ready_and_terminating),
+                cmocka_unit_test(test_malformed_pods),
                 cmocka_unit_test(test_text_is_coloured_only_when_asked),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
