@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include "util/strbuf.h"
+
 struct faultproxy {
         struct MHD_Daemon *d;
         struct faultproxy_options o;
@@ -22,16 +24,14 @@ struct faultproxy {
 /* one request: its raw URI (from MHD's URI log callback) and its body */
 struct req {
         char *uri;
-        char *body;
-        size_t len;
-        bool headers_seen; /* MHD's first call: the headers, before any body */
+        struct strbuf body; /* grows by doubling: a part of megabytes comes in small pieces */
+        bool headers_seen;  /* MHD's first call: the headers, before any body */
 };
 
 /* the answer from the backend */
 struct relay {
         struct curl_slist *headers; /* "Name: value" to pass on */
-        char *body;
-        size_t len;
+        struct strbuf body;
 };
 
 static void *log_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -47,14 +47,8 @@ static void *log_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static size_t on_body(char *buf, size_t size, size_t n, void *userdata)
 {
         struct relay *rl = userdata;
-        char *b = realloc(rl->body, rl->len + size * n + 1);
 
-        if (!b)
-                return 0;
-        memcpy(b + rl->len, buf, size * n);
-        rl->body = b;
-        rl->len += size * n;
-        return size * n;
+        return strbuf_append(&rl->body, buf, size * n) < 0 ? 0 : size * n;
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
@@ -107,9 +101,9 @@ static long forward(struct faultproxy *p, struct MHD_Connection *c, const char *
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        if (r->len || strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? r->body : "");
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+        if (r->body.len || strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body.buf ? r->body.buf : "");
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
         }
         if (strcmp(method, "HEAD") == 0)
                 curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -143,7 +137,7 @@ static int fault_for(struct faultproxy *p, const char *method, const char *uri)
 static enum MHD_Result answer(struct MHD_Connection *c, long status, struct relay *rl)
 {
         struct MHD_Response *resp = MHD_create_response_from_buffer(
-                rl->len, rl->body ? rl->body : (void *)"", MHD_RESPMEM_MUST_COPY);
+                rl->body.len, rl->body.buf ? rl->body.buf : (void *)"", MHD_RESPMEM_MUST_COPY);
         enum MHD_Result ret;
 
         for (struct curl_slist *h = rl->headers; h; h = h->next) {
@@ -181,12 +175,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 return MHD_YES;
         }
         if (*size) { /* the body, piece by piece */
-                char *b = realloc(r->body, r->len + *size + 1);
-                if (!b)
+                if (strbuf_append(&r->body, data, *size) < 0)
                         return MHD_NO;
-                memcpy(b + r->len, data, *size);
-                r->body = b;
-                r->len += *size;
                 *size = 0;
                 return MHD_YES;
         }
@@ -195,14 +185,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (fault && p->o.after_forward) { /* the backend acts; its answer is lost */
                 forward(p, c, method, r, &rl);
                 curl_slist_free_all(rl.headers);
-                free(rl.body);
+                strbuf_free(&rl.body);
                 rl = (struct relay){0};
         }
         if (fault == 2)
                 return MHD_NO; /* the connection dropped, no answer */
         if (fault == 1) {
-                rl.body = strdup(slow_down);
-                rl.len = strlen(slow_down);
+                strbuf_puts(&rl.body, slow_down);
                 rl.headers = curl_slist_append(NULL, "Retry-After: 0");
                 rl.headers = curl_slist_append(rl.headers, "Content-Type: application/xml");
                 ret = answer(c, 503, &rl);
@@ -210,7 +199,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 ret = answer(c, forward(p, c, method, r, &rl), &rl);
         }
         curl_slist_free_all(rl.headers);
-        free(rl.body);
+        strbuf_free(&rl.body);
         return ret;
 }
 
@@ -222,7 +211,7 @@ static void done(void *cls, struct MHD_Connection *c, void **state,
         (void)cls, (void)c, (void)why;
         if (r) {
                 free(r->uri);
-                free(r->body);
+                strbuf_free(&r->body);
                 free(r);
         }
         *state = NULL;
