@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "backup_metrics.h"
 #include "karmada/backup_spec.h"
 #include "karmada/conditions.h"
 #include "karmada/manifests.h"
@@ -40,7 +41,8 @@ struct bctl {
         struct event_recorder *events;
         struct informer *backups, *schedules;
         struct controller *ctrl;
-        struct metric_family *m_total, *m_last, *m_size, *m_duration;
+        struct metric_family *m_total, *m_duration;
+        struct backup_metrics metrics; /* read from the cache (backup_metrics.c) */
 };
 
 /* ---- queue keys: "B<ns>/<name>" for backups, "S<ns>/<name>" for schedules ---- */
@@ -577,10 +579,6 @@ static void record(struct bctl *bc, const cJSON *b, const struct result *res, do
         labels[2] = ok ? "completed" : "failed";
         metric_add(bc->m_total, labels, 1);
         metric_observe(bc->m_duration, labels + 2, seconds);
-        if (ok) {
-                metric_set(bc->m_last, labels, (double)time(NULL));
-                metric_set(bc->m_size, labels, (double)res->snap.size);
-        }
         events_record(bc->events, b, ok ? "Normal" : "Warning",
                       ok ? "BackupCompleted" : res->reason, "Backup", "%s", res->message);
         if (ok)
@@ -1060,7 +1058,6 @@ int backup_controller_setup(struct manager *m, const struct backup_controller_op
         static const struct informer_handlers schedule_handlers = {.on_add = schedule_event,
                                                                    .on_update = schedule_update};
         static const double buckets[] = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
-        static const char *const labels[] = {"namespace", "karmada", NULL};
         static const char *const total_labels[] = {"namespace", "karmada", "result", NULL};
         static const char *const result_label[] = {"result", NULL};
         struct metrics *mt = manager_metrics(m);
@@ -1077,16 +1074,10 @@ int backup_controller_setup(struct manager *m, const struct backup_controller_op
         bc->m_total = metrics_family(mt, METRIC_COUNTER, "karmada_operator_backups_total",
                                      "KarmadaBackups finished, by result (completed, failed).",
                                      total_labels, NULL, 0);
-        bc->m_last = metrics_family(
-                mt, METRIC_GAUGE, "karmada_operator_backup_last_success_timestamp_seconds",
-                "When the last backup of an instance completed (Unix time).", labels, NULL, 0);
-        bc->m_size = metrics_family(mt, METRIC_GAUGE, "karmada_operator_backup_size_bytes",
-                                    "Size of the last completed snapshot of an instance.", labels,
-                                    NULL, 0);
         bc->m_duration = metrics_family(
                 mt, METRIC_HISTOGRAM, "karmada_operator_backup_duration_seconds",
                 "How long backups took, by result.", result_label, buckets, ELEMENTSOF(buckets));
-        if (!bc->m_total || !bc->m_last || !bc->m_size || !bc->m_duration)
+        if (!bc->m_total || !bc->m_duration)
                 return -ENOMEM;
         r = controller_new(&(struct controller_options){.name = "karmadabackup",
                                                         .workers = o->workers,
@@ -1117,6 +1108,11 @@ int backup_controller_setup(struct manager *m, const struct backup_controller_op
                                  &bc->schedules);
         if (r >= 0)
                 r = manager_add_informer(m, bc->schedules);
+        if (r >= 0) {
+                bc->metrics.backups = bc->backups;
+                bc->metrics.schedules = bc->schedules;
+                r = backup_metrics_setup(&bc->metrics, mt);
+        }
         if (r < 0) {
                 controller_free(bc->ctrl);
                 return r;

@@ -80,8 +80,8 @@ struct kctl {
         pthread_mutex_t written_lock;
         struct hashmap *written; /* key -> struct written */
         pthread_mutex_t planes_lock;
-        struct hashmap *planes;              /* key -> struct plane */
-        struct metric_family *m_cert_expiry; /* certificates.c */
+        struct hashmap *planes; /* key -> struct plane */
+        struct metric_family *m_condition, *m_cert_expiry, *m_cert_renewal; /* instance_metrics.c */
 };
 
 /* An instance's Karmada API server as the operator reaches it (through the admin kubeconfig),
@@ -198,9 +198,9 @@ void plane_reached(struct plane *p, const struct kube_status *st);
  * the last one was answered, naming the address. */
 void plane_condition(struct kctl *kc, const char *key, cJSON *conditions, long long generation);
 
-/* ---- certificates.c: the certificates' expiry metric ---- */
+/* ---- instance_metrics.c: the metrics read from the instances' status ---- */
 struct metrics;
-int certificates_metrics(struct kctl *kc, struct metrics *m);
+int instance_metrics(struct kctl *kc, struct metrics *m);
 
 /* ---- gc.c: finalizer and garbage collection ---- */
 /* The index of finalizer `name` in obj's metadata.finalizers, or -1. */

@@ -352,7 +352,7 @@ int karmada_controller_setup(struct manager *m, const struct karmada_controller_
         r = releases_setup(kc);
         if (r < 0)
                 goto fail;
-        if (certificates_metrics(kc, manager_metrics(m)) < 0) {
+        if (instance_metrics(kc, manager_metrics(m)) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
