@@ -5,9 +5,10 @@
 #   karmada-metrics-adapter, karmada-controller-manager, karmada-scheduler and
 #   karmada-scheduler-estimator; operator-verify and opm, the OLM
 #   validators; versitygw, an S3 server for backup tests; registry, an OCI registry for the
-#   images). A binary already in the cache is never rebuilt.
+#   images; promtool, which tests the alerting rules). A binary already in the cache is never
+#   rebuilt.
 # Usage: hack/build-bins.sh [GROUP...]   GROUP: etcd kwok kube karmada olm versitygw registry
-#   (default: all)
+#   prometheus (default: all)
 set -euo pipefail
 LOG_TAG=build
 . "$(dirname "$0")/lib.sh"
@@ -168,13 +169,14 @@ build_olm() {
         done
 }
 
-# go_install NAME VERSION PACKAGE: a module without replace lines, by `go install pkg@version`
+# go_install NAME VERSION PACKAGE [TAGS]: a module without replace lines, by `go install
+# pkg@version`
 go_install() {
         have "$1" "$2" && return 0
         local dir="$KO_CACHE/src/$1-$2"
         log "building $1 $2"
         rm -rf "$dir" && mkdir -p "$dir"
-        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" "$3@$2" ||
+        CGO_ENABLED=0 GOBIN="$dir" quiet go install -trimpath -ldflags "-s -w" -tags "${4:-}" "$3@$2" ||
                 die "building $1 $2 failed (see output above)"
         install -m 0755 "$dir/${3##*/}" "$(cached_bin "$1" "$2")"
         rm -rf "$dir"
@@ -186,17 +188,23 @@ build_versitygw() { go_install versitygw "$VERSITYGW_VERSION" github.com/versity
 # cluster: images built by hack/build-image.sh are pushed there, and pods run from there.
 build_registry() { go_install registry "$REGISTRY_VERSION" github.com/distribution/distribution/v3/cmd/registry; }
 
+# promtool (tests/monitoring): without the service discovery plugins, which it does not need
+# here (remove_all_sd: Prometheus's own build tag)
+build_prometheus() {
+        go_install promtool "$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/promtool remove_all_sd
+}
+
 main() {
         ensure_go_path
         mkdir -p "$KO_BIN_CACHE"
         exec 9>"$KO_CACHE/build.lock"
         flock 9
         local start=$SECONDS g groups=("$@")
-        [ ${#groups[@]} -gt 0 ] || groups=(etcd kwok kube karmada olm versitygw registry)
+        [ ${#groups[@]} -gt 0 ] || groups=(etcd kwok kube karmada olm versitygw registry prometheus)
         for g in "${groups[@]}"; do
                 case $g in
-                etcd | kwok | kube | karmada | olm | versitygw | registry) "build_$g" ;;
-                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw registry)" ;;
+                etcd | kwok | kube | karmada | olm | versitygw | registry | prometheus) "build_$g" ;;
+                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw registry prometheus)" ;;
                 esac
         done
         log "binaries ready in $KO_BIN_CACHE ($((SECONDS - start))s)"

@@ -392,6 +392,15 @@ bool prom_value(const struct prom_doc *d, const char *name, const char *labels, 
         return false;
 }
 
+size_t prom_count(const struct prom_doc *d, const char *name)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < d->n; i++)
+                n += strcmp(d->samples[i].name, name) == 0;
+        return n;
+}
+
 double prom_sum(const struct prom_doc *d, const char *name, const char *contains)
 {
         double s = 0;

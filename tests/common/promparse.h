@@ -25,5 +25,7 @@ void prom_doc_free(struct prom_doc *d);
 /* The value of the series name{labels} (labels canonical as above, "" for none); false when
  * there is no such series. */
 bool prom_value(const struct prom_doc *d, const char *name, const char *labels, double *ret);
+/* How many samples are named name (a histogram's buckets each count). */
+size_t prom_count(const struct prom_doc *d, const char *name);
 /* Sum of every series of name whose labels contain the given substring (or all). */
 double prom_sum(const struct prom_doc *d, const char *name, const char *contains);

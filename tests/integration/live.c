@@ -558,6 +558,38 @@ void live_gitops_health(const struct kube_resource *r, const char *ns, const cha
         free(ar);
 }
 
+void live_monitoring_metrics(int metrics_port)
+{
+        char rules[1024], dash[1024], err[256];
+        struct strbuf scrape = {0}, missing = {0};
+        struct prom_doc d = {0};
+        char *names = NULL, *save = NULL;
+        int n = 0;
+
+        snprintf(rules, sizeof(rules), "%s/bundle/monitoring/prometheusrule.yaml", KO_SOURCE_DIR);
+        snprintf(dash, sizeof(dash), "%s/bundle/monitoring/grafana-dashboard.json", KO_SOURCE_DIR);
+        IT_ASSERT(getenv("KO_PROMRULES_BIN"), "KO_PROMRULES_BIN (tests/CMakeLists.txt) is not set");
+        IT_ASSERT(
+                run_capture((char *const[]){getenv("KO_PROMRULES_BIN"), "names", rules, dash, NULL},
+                            &names) == 0,
+                "ko-promrules names: %s", names);
+        IT_ASSERT(itest_http_get(metrics_port, "/metrics", &scrape) == 200, "scrape the operator");
+        IT_ASSERT(prom_parse(scrape.buf, &d, err, sizeof(err)) == 0, "metrics: %s", err);
+        for (char *name = strtok_r(names, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+                n++;
+                if (prom_count(&d, name) == 0)
+                        strbuf_printf(&missing, " %s", name);
+        }
+        IT_ASSERT(n > 10 && !missing.len,
+                  "of the %d metrics the rules and the dashboard read, the operator exports no "
+                  "series of:%s",
+                  n, missing.buf ? missing.buf : "");
+        itest_log("all %d metrics the alerting rules and the dashboard read have series", n);
+        prom_doc_free(&d);
+        strbuf_free(&scrape);
+        free(names);
+}
+
 /* How many Warning Events of namespace ns regarding name have that reason (each a distinct
  * note: repeats are a series of one Event), and in *with how many of them name needle */
 static int warning_events(const char *ns, const char *name, const char *reason, const char *needle,

@@ -88,6 +88,10 @@ struct kube_client *live_karmada_client(const char *ns, const char *name, char *
  * argo NULL: any) within 15 s, else the test fails with what they said. */
 void live_gitops_health(const struct kube_resource *r, const char *ns, const char *name,
                         const char *kstatus, const char *argo);
+/* Every metric that bundle/monitoring's alerting rules and Grafana dashboard read (as
+ * ko-promrules names them) has a series in a scrape of the operator at metrics_port; the test
+ * fails naming each that does not. */
+void live_monitoring_metrics(int metrics_port);
 /* Each Warning Event with that reason was recorded once: the operator's count of them
  * (karmada_operator_events_total, repeats included) equals the Events regarding name in ns
  * (one per distinct note), and one names needle, within 5 s. Returns how many name it; fails

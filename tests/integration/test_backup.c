@@ -798,6 +798,8 @@ static void through_failing_front(void)
                           completed);
                 usleep(200 * 1000);
         }
+        /* with backups made, failed and scheduled: what the alerts and the dashboard read */
+        live_monitoring_metrics(live_operator_metrics_port(0));
         IT_ASSERT(kube_delete(live_kc, &karmada_backupschedules, ns, "flaky", NULL, NULL) == 0,
                   "delete the schedule");
         IT_ASSERT(faultproxy_failed(f) >= 2, "the front failed %u part uploads",
@@ -940,6 +942,13 @@ int main(void)
                           strstr(m.buf, "karmada_operator_backup_duration_seconds_count{result="
                                         "\"completed\"} 1"),
                   "backup metrics: %.2000s", m.buf);
+        snprintf(metric, sizeof(metric),
+                 "karmada_operator_karmada_status_condition{namespace=\"%s\",karmada=\"bk\","
+                 "type=\"Ready\",status=\"True\",reason=\"Ready\"} 1",
+                 ns);
+        IT_ASSERT(strstr(m.buf, metric) &&
+                          strstr(m.buf, "karmada_operator_certificate_renewal_timestamp_seconds{"),
+                  "no %s, or no renewal times", metric);
         strbuf_free(&m);
 
         round_trip();
