@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,30 +19,8 @@ static const char *completed_at(const cJSON *b)
                        : NULL;
 }
 
-static bool same_instance(const cJSON *a, const cJSON *b)
-{
-        return strcmp(json_str(a, "metadata", "namespace") ?: "",
-                      json_str(b, "metadata", "namespace") ?: "") == 0 &&
-               strcmp(json_str(json_at(a, "spec", "karmadaRef"), "name", NULL) ?: "",
-                      json_str(json_at(b, "spec", "karmadaRef"), "name", NULL) ?: "") == 0;
-}
-
-/* Whether backup i is the newest Completed one of its instance (stop times are RFC 3339 in
- * UTC, so they compare as strings; the first of equals wins). */
-static bool newest(struct kobj **list, size_t n, size_t i)
-{
-        const char *at = completed_at(list[i]->json);
-
-        for (size_t j = 0; at && j < n; j++) {
-                const char *other = j == i ? NULL : completed_at(list[j]->json);
-                int c = other ? strcmp(other, at) : -1;
-                if (c >= 0 && same_instance(list[i]->json, list[j]->json) && (c > 0 || j < i))
-                        return false;
-        }
-        return at != NULL;
-}
-
-/* The newest Completed backup of each instance: its stop time and size */
+/* The newest Completed backup of each instance: its stop time and size (the first of equal
+ * stop times wins) */
 static void collect_backups(struct backup_metrics *bm, struct kobj **list, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -51,12 +28,12 @@ static void collect_backups(struct backup_metrics *bm, struct kobj **list, size_
                 const char *labels[] = {json_str(b, "metadata", "namespace"),
                                         json_str(json_at(b, "spec", "karmadaRef"), "name", NULL),
                                         NULL};
+                double newest, size = cJSON_GetNumberValue(json_at(b, "status", "size"));
                 time_t t;
 
-                if (!labels[0] || !labels[1] || !newest(list, n, i) ||
-                    time_parse_rfc3339(completed_at(b), &t) < 0)
+                if (!labels[0] || !labels[1] || time_parse_rfc3339(completed_at(b), &t) < 0 ||
+                    (metric_get(bm->last, labels, &newest) && newest >= (double)t))
                         continue;
-                double size = cJSON_GetNumberValue(json_at(b, "status", "size"));
                 metric_set(bm->last, labels, (double)t);
                 if (!isnan(size))
                         metric_set(bm->size, labels, size);

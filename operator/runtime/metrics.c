@@ -143,8 +143,8 @@ out:
         return f;
 }
 
-/* with the lock held */
-static struct series *get_series(struct metric_family *f, const char *const *values)
+/* with the lock held: the series of these label values, made when create and absent */
+static struct series *find_series(struct metric_family *f, const char *const *values, bool create)
 {
         struct strbuf key = {0};
         struct series *s;
@@ -155,7 +155,7 @@ static struct series *get_series(struct metric_family *f, const char *const *val
         }
         strbuf_puts(&key, "");
         s = hashmap_get(f->series, key.buf);
-        if (!s) {
+        if (!s && create) {
                 s = calloc(1, sizeof(*s));
                 if (s && f->type == METRIC_HISTOGRAM)
                         s->buckets = calloc(f->n_bounds + 1, sizeof(*s->buckets));
@@ -179,6 +179,20 @@ static struct series *get_series(struct metric_family *f, const char *const *val
         return s;
 }
 
+bool metric_get(struct metric_family *f, const char *const *values, double *ret)
+{
+        struct series *s;
+
+        if (!f)
+                return false;
+        pthread_mutex_lock(&f->m->lock);
+        s = find_series(f, values, false);
+        if (s)
+                *ret = s->value;
+        pthread_mutex_unlock(&f->m->lock);
+        return s != NULL;
+}
+
 static void update(struct metric_family *f, const char *const *values, double v, bool add)
 {
         struct series *s;
@@ -186,7 +200,7 @@ static void update(struct metric_family *f, const char *const *values, double v,
         if (!f)
                 return;
         pthread_mutex_lock(&f->m->lock);
-        s = get_series(f, values);
+        s = find_series(f, values, true);
         if (s)
                 s->value = add ? s->value + v : v;
         pthread_mutex_unlock(&f->m->lock);
@@ -210,7 +224,7 @@ void metric_observe(struct metric_family *f, const char *const *values, double v
         if (!f || f->type != METRIC_HISTOGRAM)
                 return;
         pthread_mutex_lock(&f->m->lock);
-        s = get_series(f, values);
+        s = find_series(f, values, true);
         if (s) {
                 for (i = 0; i < f->n_bounds && v > f->bounds[i]; i++)
                         ;

@@ -3,6 +3,7 @@
  * text exposition format (version 0.0.4). Thread-safe. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/strbuf.h"
@@ -30,6 +31,8 @@ struct metric_family *metrics_family(struct metrics *m, enum metric_type type, c
 void metric_add(struct metric_family *f, const char *const *values, double v);     /* counter */
 void metric_set(struct metric_family *f, const char *const *values, double v);     /* gauge */
 void metric_observe(struct metric_family *f, const char *const *values, double v); /* histogram */
+/* The value of a counter's or gauge's series into *ret; false when it has no such series. */
+bool metric_get(struct metric_family *f, const char *const *values, double *ret);
 /* Remove every series of a gauge (before setting fresh values in a collector). */
 void metric_reset(struct metric_family *f);
 

@@ -100,6 +100,31 @@ static void expect_rejected(const char *text, const char *why)
                 fail_msg("error '%s' lacks '%s'", err, why);
 }
 
+/* metric_get reads a series without making it; a reset gauge has none */
+static void test_get(void **state)
+{
+        struct metrics *m = metrics_new();
+        struct metric_family *g = metrics_family(m, METRIC_GAUGE, "last", "Last time.",
+                                                 (const char *const[]){"name", NULL}, NULL, 0);
+        const char *const a[] = {"a"}, *const b[] = {"b"};
+        struct strbuf out = {0};
+        double v = -1;
+
+        (void)state;
+        assert_false(metric_get(g, a, &v));
+        metric_set(g, a, 42);
+        assert_true(metric_get(g, a, &v));
+        assert_true(v == 42);
+        assert_false(metric_get(g, b, &v));
+        assert_int_equal(metrics_render(m, &out), 0);
+        assert_null(strstr(out.buf, "name=\"b\"")); /* the miss made no series */
+        metric_reset(g);
+        assert_false(metric_get(g, a, &v));
+        assert_false(metric_get(NULL, a, &v));
+        strbuf_free(&out);
+        metrics_free(m);
+}
+
 static void test_strict_parser_rejects_bad_exposition(void **state)
 {
         expect_rejected("a 1\n", "without a TYPE");
@@ -127,6 +152,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_counters_gauges_histograms),
+                cmocka_unit_test(test_get),
                 cmocka_unit_test(test_strict_parser_rejects_bad_exposition),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
