@@ -25,6 +25,7 @@
 #include "promparse.h"
 
 #define MAX_OPS 4
+#define MAX_NS  16
 
 struct kube_client *live_kc;
 static struct kube_config *host_cfg;
@@ -34,6 +35,37 @@ static struct {
         int metrics_port;
         char log[256];
 } ops[MAX_OPS];
+
+/* The namespaces this test made: a test that fails removes them (below) */
+static char made_ns[MAX_NS][64];
+static int n_made;
+static bool torn_down;
+
+/* A failed test leaves no instance running: its pods' processes would load the machine and an
+ * operator watching every namespace (test_olm) would adopt them. The operator is gone, so the
+ * finalizers are dropped by hand; the namespace's deletion then takes everything with it. */
+static void remove_namespaces(void)
+{
+        static const struct kube_resource *const own[] = {&karmada_karmadas, &karmada_backups,
+                                                          &karmada_backupschedules};
+
+        for (int i = 0; i < n_made && live_kc; i++) {
+                for (size_t r = 0; r < sizeof(own) / sizeof(*own); r++) {
+                        cJSON *list = NULL;
+                        const cJSON *o;
+                        if (kube_list(live_kc, own[r], made_ns[i], NULL, &list, NULL) != 0)
+                                continue;
+                        cJSON_ArrayForEach (o, json_at(list, "items", NULL))
+                                kube_patch(live_kc, own[r], made_ns[i],
+                                           json_str(json_at(o, "metadata", NULL), "name", NULL),
+                                           KUBE_PATCH_MERGE, "{\"metadata\":{\"finalizers\":null}}",
+                                           NULL, NULL, NULL);
+                        cJSON_Delete(list);
+                }
+                kube_delete(live_kc, &kube_namespaces, NULL, made_ns[i], NULL, NULL);
+                fprintf(stderr, "-- the failed test's namespace %s deleted\n", made_ns[i]);
+        }
+}
 
 static void dump_logs(void)
 {
@@ -51,6 +83,8 @@ static void dump_logs(void)
                         free(text);
                 }
         }
+        if (!torn_down)
+                remove_namespaces();
 }
 
 void live_setup(void)
@@ -101,7 +135,9 @@ void live_teardown(void)
                         unlink(ops[i].log);
                 ops[i].log[0] = '\0';
         }
+        torn_down = true;
         kube_client_free(live_kc);
+        live_kc = NULL;
         kube_config_free(host_cfg);
         curl_global_cleanup();
 }
@@ -152,10 +188,28 @@ const char *live_operator_log(int slot)
         return ops[slot].log;
 }
 
+/* Every thread's stack of a process that does not exit when told (gdb, on stderr) */
+static void show_stacks(pid_t pid)
+{
+        char p[16];
+        char *const argv[] = {"/usr/bin/gdb",        "-p", p, "-batch", "-ex",
+                              "thread apply all bt", NULL};
+
+        snprintf(p, sizeof(p), "%d", (int)pid);
+        if (access(argv[0], X_OK) == 0)
+                itest_wait_exit(itest_spawn(argv, NULL, NULL), 60);
+}
+
 void live_stop_operator(int slot)
 {
+        int rc;
+
         kill(ops[slot].pid, SIGTERM);
-        IT_ASSERT(itest_wait_exit(ops[slot].pid, 10) == 0, "operator %d exits 0", slot);
+        rc = itest_wait_exit(ops[slot].pid, 10);
+        if (rc == -1)
+                show_stacks(ops[slot].pid);
+        IT_ASSERT(rc == 0, "operator %d exits 0 within 10 s of SIGTERM: %s %d", slot,
+                  rc == -1 ? "still running; pid" : "exit status", rc == -1 ? ops[slot].pid : rc);
         ops[slot].pid = 0;
 }
 
@@ -186,6 +240,8 @@ void live_make_ns(const char *ns)
         IT_ASSERT(kube_create(live_kc, &kube_namespaces, NULL, o, NULL, NULL, NULL) == 0,
                   "namespace");
         cJSON_Delete(o);
+        if (n_made < MAX_NS)
+                snprintf(made_ns[n_made++], sizeof(*made_ns), "%s", ns);
 }
 
 static void create_v(struct kube_client *c, const struct kube_resource *r, const char *ns,

@@ -235,7 +235,8 @@ int main(void)
         IT_ASSERT(pthread_create(&th, NULL, poll_apiserver, &p) == 0, "thread");
 
         rotate(old_kc);
-        live_wait_condition(ns, "rot", "Ready", "True", 120);
+        /* the last phase rolls the steps in turn: 20 s each on a loaded machine */
+        live_wait_condition(ns, "rot", "Ready", "True", 240);
         live_wait_condition(ns, "rot", "Degraded", "False", 120);
         p.stop = 1;
         pthread_join(th, NULL);
