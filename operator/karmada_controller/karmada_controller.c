@@ -166,21 +166,17 @@ static cJSON *stored_certificates(const struct pass *p)
         return out;
 }
 
-/* How many timed looks in a row found the instance only Degraded, this one counted; -1 when
- * it is not only Degraded (the count starts again) */
+/* How many timed looks found the instance only Degraded before this one, this one counted; -1
+ * when it is not only Degraded (summary_degraded_look) */
 static int degraded_looks(struct pass *p, const struct summary *sum)
 {
-        bool only = sum->all_ready && sum->any_degraded && !sum->any_failed && p->left != 0 &&
-                    !(p->planned && (p->d.ca_phase || p->d.encryption_phase));
+        bool steady = sum->all_ready && p->left != 0 &&
+                      !(p->planned && (p->d.ca_phase || p->d.encryption_phase));
         struct plane *pl = plane_get(p->kc, p->key);
 
-        if (!pl)
-                return -1;
-        if (!only) {
-                pl->degraded_looks = 0;
-                return -1;
-        }
-        return pl->degraded_looks++;
+        return pl ? summary_degraded_look(sum->any_degraded, sum->any_failed, steady,
+                                          &pl->degraded_looks)
+                  : -1;
 }
 
 /* The status from what the steps found, written; then what comes next. */

@@ -288,3 +288,12 @@ void summary_compute(const struct summary_input *in, cJSON *status, struct summa
         fields(in, status, out);
         kstatus_conditions(status, in->k->generation);
 }
+
+int summary_degraded_look(bool degraded, bool failed, bool steady, int *count)
+{
+        if (!degraded || failed) {
+                *count = 0;
+                return -1;
+        }
+        return steady ? (*count)++ : -1;
+}

@@ -69,5 +69,11 @@ void summary_suspended(cJSON *status, long long generation);
  * serves, a certificate it cannot renew) is outside the operator's hands, and a change of the
  * instance or of what it owns is a reconcile at once. */
 long summary_degraded_requeue_ms(int looks, long base_ms);
+/* Count a look at a Degraded instance in *count (kept across passes). `steady`: it is only
+ * Degraded (all ready, nothing failed, nothing under way): the look counts, and the looks before
+ * it are returned. Still Degraded but something not ready (a component crashing because of what
+ * degrades it): not counted and not forgotten, -1; a crash loop does not bring the looks back
+ * to every base period. No longer Degraded, or failed: the count starts again, -1. */
+int summary_degraded_look(bool degraded, bool failed, bool steady, int *count);
 /* A field of condition `type` in a conditions array ("" when there is none). */
 const char *summary_cond_field(const cJSON *conds, const char *type, const char *field);

@@ -347,6 +347,25 @@ static void test_degraded_looks_back_off(void **state)
         assert_int_equal(summary_degraded_requeue_ms(1 << 30, 10000), SUMMARY_DEGRADED_MAX_MS);
 }
 
+/* The looks are counted while the instance stays Degraded: a component that crashes meanwhile
+ * (not all ready) neither counts nor starts the count again; Degraded gone, or a failure, does */
+static void test_degraded_looks_survive_a_crash(void **state)
+{
+        int count = 0;
+
+        (void)state;
+        for (int i = 0; i < 8; i++)
+                assert_int_equal(summary_degraded_look(true, false, true, &count), i);
+        assert_int_equal(summary_degraded_look(true, false, false, &count), -1); /* a crash */
+        assert_int_equal(summary_degraded_look(true, false, true, &count), 8);
+        assert_true(summary_degraded_requeue_ms(8, 10000) > 10000);
+        assert_int_equal(summary_degraded_look(true, true, false, &count), -1); /* failed */
+        assert_int_equal(summary_degraded_look(true, false, true, &count), 0);
+        assert_int_equal(summary_degraded_look(true, false, true, &count), 1);
+        assert_int_equal(summary_degraded_look(false, false, true, &count), -1); /* well again */
+        assert_int_equal(summary_degraded_look(true, false, true, &count), 0);
+}
+
 static void test_transition_time_moves_only_on_a_flip(void **state)
 {
         struct fixture *f = *state;
@@ -382,6 +401,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_kstatus_conditions_follow_ready_and_upgrading,
                                                 setup, teardown),
                 cmocka_unit_test(test_degraded_looks_back_off),
+                cmocka_unit_test(test_degraded_looks_survive_a_crash),
                 cmocka_unit_test_setup_teardown(test_transition_time_moves_only_on_a_flip, setup,
                                                 teardown),
         };
