@@ -6,10 +6,10 @@
  *     operator's metric gives each one's notAfter;
  *   - 108 s after issue (two thirds of a life that begins 36 s early), with no other event, the
  *     leaves are renewed (a renewal's rollouts take 20 s per step on a loaded machine: 72 s, the
- *     life of 2 minutes, was too short to settle in): new notAfter in the status and the metric,
- * the karmada pair's key kept (it signs ServiceAccount tokens), the pods that read their kubeconfig
- * once rolled (their secrets-checksum changed), the Karmada API server not restarted and a client
- * polling it all along refused nothing;
+ *     renewal time of 2-minute leaves, was too short for them to settle): new notAfter in the
+ *     status and the metric, the karmada pair's key kept (it signs ServiceAccount tokens), the
+ *     pods that read their kubeconfig once rolled (their secrets-checksum changed), the Karmada
+ *     API server not restarted and a client polling it all along refused nothing;
  *   - afterwards Karmada's controller-manager, restarted with its renewed kubeconfig, still
  *     renews its leader lease in the Karmada API server, a member cluster joined then gets a
  *     Deployment propagated to it (the members fixture), and the instance is Ready;
