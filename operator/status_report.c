@@ -149,8 +149,8 @@ static void add_pods(struct gather *g, const cJSON *w, cJSON *comp, cJSON *membe
         cJSON_Delete(list);
 }
 
-/* The replicas the CR asks of workload name: its component's, else (a feature's workload) what
- * the workload says */
+/* The replicas the CR asks of workload name: its component's, else (a feature's workload, or
+ * a component whose replicas are managed elsewhere) what the workload says */
 static long long desired_replicas(const struct gather *g, const cJSON *w, const char *name,
                                   bool *is_etcd)
 {
@@ -162,7 +162,11 @@ static long long desired_replicas(const struct gather *g, const cJSON *w, const 
                     strcmp(n, name) != 0)
                         continue;
                 *is_etcd = i == KO_ETCD;
-                return g->k->comp[i].enabled ? g->k->comp[i].replicas : 0;
+                if (!g->k->comp[i].enabled)
+                        return 0;
+                if (!g->k->comp[i].replicas_external)
+                        return g->k->comp[i].replicas;
+                break;
         }
         if (!g->k) /* not parsed: still the etcd by its name */
                 *is_etcd = strlen(name) > 5 && strcmp(name + strlen(name) - 5, "-etcd") == 0;

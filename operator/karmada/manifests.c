@@ -107,7 +107,8 @@ cJSON *manifest_workload(const struct karmada *k, enum names_component c, bool s
         if (s->annotations)
                 cJSON_AddItemToObject(meta, "annotations", dup(s->annotations));
         spec = cJSON_AddObjectToObject(o, "spec");
-        cJSON_AddNumberToObject(spec, "replicas", s->replicas);
+        if (!s->replicas_external)
+                cJSON_AddNumberToObject(spec, "replicas", s->replicas);
         if (sts) {
                 cJSON_AddStringToObject(spec, "serviceName", name);
                 cJSON_AddStringToObject(spec, "podManagementPolicy", "Parallel");
@@ -130,7 +131,7 @@ cJSON *manifest_workload(const struct karmada *k, enum names_component c, bool s
                 cJSON_AddItemToObject(pspec, "tolerations", dup(s->tolerations));
         if (s->affinity) {
                 cJSON_AddItemToObject(pspec, "affinity", dup(s->affinity));
-        } else if (s->replicas > 1) {
+        } else if (s->replicas > 1 || s->replicas_external) {
                 /* spread replicas over nodes when possible, never block scheduling */
                 cJSON *pref = cJSON_CreateObject(), *term = cJSON_CreateObject(), *list;
                 cJSON_AddNumberToObject(pref, "weight", 100);

@@ -45,6 +45,8 @@ extern const struct names_component_info names_components[KO_N_COMPONENTS];
 #define KO_LABEL_NAME       "app.kubernetes.io/name"
 #define KO_LABEL_INSTANCE   "app.kubernetes.io/instance"
 #define KO_MANAGER          "karmada-operator"
+/* the field manager that keeps replicas managed elsewhere as they are (sync_replicas_handover) */
+#define KO_REPLICAS_MANAGER "karmada-operator-replicas-handover"
 #define KO_FINALIZER        "operator.karmada.io/finalizer"
 #define KO_NO_CASCADE_LABEL "operator.karmada.io/disable-cascading-deletion"
 #define KO_HASH_ANNOTATION  "operator.karmada.io/applied-hash"

@@ -536,6 +536,45 @@ static void parse_encryption(struct spec_reader *p, const cJSON *ann, struct kar
                 k->rotate_encryption_key = rot->valuestring;
 }
 
+/* KO_REPLICAS_EXTERNAL_ANNOTATION: each name a component's, etcd excluded (its replicas are
+ * its members, changed one by one by the operator) */
+static void parse_external_replicas(struct spec_reader *p, struct karmada *k)
+{
+        const cJSON *a = spec_get(spec_get(spec_get(k->obj, "metadata"), "annotations"),
+                                  KO_REPLICAS_EXTERNAL_ANNOTATION);
+        const char *path = "metadata.annotations[" KO_REPLICAS_EXTERNAL_ANNOTATION "]";
+        char name[64];
+
+        if (!a)
+                return;
+        if (!cJSON_IsString(a)) {
+                spec_problem(p, path, "a comma-separated list of component names");
+                return;
+        }
+        for (const char *s = a->valuestring; *s;) {
+                size_t n = strcspn(s, ","), b = 0;
+                int c = 0;
+                while (b < n && s[b] == ' ')
+                        b++;
+                snprintf(name, sizeof(name), "%.*s", (int)(n - b < 63 ? n - b : 63), s + b);
+                name[strcspn(name, " ")] = '\0';
+                while (c < KO_N_COMPONENTS && strcmp(names_components[c].app_name, name) != 0)
+                        c++;
+                if (c == KO_ETCD)
+                        spec_problem(p, path,
+                                     "etcd's replicas are its members: they change with "
+                                     "spec.components.etcd.local.replicas");
+                else if (c == KO_N_COMPONENTS)
+                        spec_problem(p, path,
+                                     "\"%s\" is not a component (karmada-apiserver, "
+                                     "karmada-webhook, karmada-scheduler, ...)",
+                                     name);
+                else
+                        k->comp[c].replicas_external = true;
+                s += n + (s[n] == ',');
+        }
+}
+
 static void parse_metadata(struct spec_reader *p, struct karmada *k)
 {
         const cJSON *meta, *labels, *ann;
@@ -604,6 +643,7 @@ int karmada_parse(const cJSON *in, const struct karmada_feature *const *features
         parse_metadata(&p, k);
         spec = spec_obj(&p, k->obj, "spec", "spec");
         parse_spec(&p, k, spec);
+        parse_external_replicas(&p, k);
         for (int i = 0; i < KO_N_COMPONENTS; i++)
                 if (k->comp[i].enabled && (!k->comp[i].image || !k->comp[i].image_tag))
                         r = -ENOMEM;

@@ -27,6 +27,11 @@
 /* a new value rotates the key Secrets are encrypted with at rest */
 #define KO_ROTATE_ENCRYPTION_KEY_ANNOTATION "operator.karmada.io/rotate-encryption-key"
 
+/* Components whose replicas an autoscaler (or a person) sets: a comma-separated list of their
+ * names (karmada-apiserver, karmada-webhook, ...; not etcd). The operator neither sets nor
+ * corrects their spec.replicas. */
+#define KO_REPLICAS_EXTERNAL_ANNOTATION "operator.karmada.io/replicas-managed-externally"
+
 enum karmada_encryption {
         KO_ENCRYPTION_DEFAULT, /* on for a new instance; as it is for one that ran before */
         KO_ENCRYPTION_ON,
@@ -51,6 +56,7 @@ struct karmada_settings {
         char *image_tag;
         const char *pull_policy;
         int replicas;
+        bool replicas_external; /* KO_REPLICAS_EXTERNAL_ANNOTATION names it */
         const char *priority_class;
         const cJSON *labels; /* objects of strings, or NULL */
         const cJSON *annotations;

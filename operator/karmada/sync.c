@@ -199,6 +199,26 @@ static const char *str(const cJSON *o, const char *a, const char *b)
         return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+cJSON *sync_replicas_handover(const cJSON *desired, const cJSON *live)
+{
+        const cJSON *n = json_at(live, "spec", "replicas");
+        cJSON *h, *meta;
+
+        if (!live || !cJSON_IsNumber(n) || !json_at(desired, "spec", NULL) ||
+            json_at(desired, "spec", "replicas"))
+                return NULL;
+        h = cJSON_CreateObject();
+        cJSON_AddStringToObject(h, "apiVersion", json_str(desired, "apiVersion", NULL) ?: "");
+        cJSON_AddStringToObject(h, "kind", json_str(desired, "kind", NULL) ?: "");
+        meta = cJSON_AddObjectToObject(h, "metadata");
+        cJSON_AddStringToObject(meta, "name", json_str(desired, "metadata", "name") ?: "");
+        if (json_str(desired, "metadata", "namespace"))
+                cJSON_AddStringToObject(meta, "namespace",
+                                        json_str(desired, "metadata", "namespace"));
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(h, "spec"), "replicas", n->valuedouble);
+        return h;
+}
+
 bool sync_rollout_done(const cJSON *live, char *why, size_t whylen)
 {
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(live, "kind");

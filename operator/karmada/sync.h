@@ -30,6 +30,12 @@ const char *sync_annotation(const cJSON *obj, const char *key);
 /* A stamped desired object is in sync when live carries the same hash and holds all of it. */
 bool sync_in_sync(const cJSON *desired, const cJSON *live, char *why, size_t whylen);
 
+/* For a workload whose desired state leaves spec.replicas to others (an autoscaler) while the
+ * live one has them: what a second field manager applies first, the replicas as they are, so
+ * that the operator's apply without them releases the field instead of resetting it to its
+ * default (server-side apply's transfer of ownership). NULL when nothing is needed. */
+cJSON *sync_replicas_handover(const cJSON *desired, const cJSON *live);
+
 /* Has this Deployment or StatefulSet finished rolling out: the controller saw the current
  * generation, and every desired replica is updated, ready and available (not merely one Ready
  * pod)? *why gets what is missing. */

@@ -277,6 +277,24 @@ static void explain(struct pass *p, struct step *s, const cJSON *w, char *why, s
         store_list_free(l, n);
 }
 
+/* Before a workload whose replicas are managed elsewhere is applied without them: a field
+ * manager of its own keeps them as they are (sync_replicas_handover). A conflict means another
+ * manager changed them since, and owns them: nothing to keep. */
+static int keep_replicas(struct pass *p, const struct desired_object *o, const cJSON *live,
+                         struct kube_status *st)
+{
+        cJSON *h = o->workload ? sync_replicas_handover(o->obj, live) : NULL;
+        int r;
+
+        if (!h)
+                return 0;
+        r = kube_apply(p->host->client, o->resource, p->run->namespace, h,
+                       &(struct kube_write_options){.field_manager = KO_REPLICAS_MANAGER}, NULL,
+                       st);
+        cJSON_Delete(h);
+        return r == -EBUSY ? 0 : r;
+}
+
 /* A step's objects in the host cluster: applied where they differ from what is observed, then
  * their rollouts; the step stays Ready unless one of them is not. */
 static void apply_in_host(struct pass *p, struct step *s)
@@ -300,7 +318,8 @@ static void apply_in_host(struct pass *p, struct step *s)
                 if (!sync_in_sync(o->obj, live, why, sizeof(why))) {
                         log_debug("applying", "karmada", k->name, "kind", o->resource->kind, "name",
                                   name, "because", why);
-                        if (kube_apply(p->host->client, o->resource, k->namespace, o->obj, &wo,
+                        if (keep_replicas(p, o, live, &st) < 0 ||
+                            kube_apply(p->host->client, o->resource, k->namespace, o->obj, &wo,
                                        &applied, &st) < 0) {
                                 step_set(s, false, "ApplyFailed", "%s %s: %s", o->resource->kind,
                                          name, st.message);

@@ -11,8 +11,10 @@
 
 #include <cmocka.h>
 
+#include "karmada/manifests.h"
 #include "karmada/spec.h"
 #include "reconciler.h"
+#include "util/json.h"
 #include "util/yaml.h"
 
 static cJSON *yaml(const char *y)
@@ -491,11 +493,47 @@ static void test_rotate_ca_annotation(void **state)
               "metadata.annotations[operator.karmada.io/rotate-ca]", "at most 63");
 }
 
+#define EXTERNAL(v)                                                                       \
+        "apiVersion: operator.karmada.io/v1alpha1\nkind: Karmada\nmetadata: {name: a, "   \
+        "namespace: b, annotations: {operator.karmada.io/replicas-managed-externally: " v \
+        "}}\nspec: {}\n"
+
+/* operator.karmada.io/replicas-managed-externally: the components named leave their replicas to
+ * others, and their workloads carry none; etcd and unknown names are refused, naming the field */
+static void test_replicas_managed_externally(void **state)
+{
+        struct karmada *k;
+        cJSON *c, *o;
+
+        (void)state;
+        k = parse_ok(EXTERNAL("'karmada-apiserver, karmada-webhook'"));
+        assert_true(k->comp[KO_APISERVER].replicas_external);
+        assert_true(k->comp[KO_WEBHOOK].replicas_external);
+        assert_false(k->comp[KO_SCHEDULER].replicas_external);
+        o = manifest_workload(k, KO_APISERVER, false, "c", "b", &c);
+        assert_null(json_at(o, "spec", "replicas"));
+        cJSON_Delete(o);
+        o = manifest_workload(k, KO_SCHEDULER, false, "c", "b", &c);
+        assert_int_equal(json_at(o, "spec", "replicas")->valueint, 1);
+        cJSON_Delete(o);
+        karmada_free(k);
+        FAILS(EXTERNAL("'karmada-apiserver,etcd'"),
+              "metadata.annotations[operator.karmada.io/replicas-managed-externally]",
+              "etcd's replicas are its members");
+        FAILS(EXTERNAL("karmada-apiservr"),
+              "metadata.annotations[operator.karmada.io/replicas-managed-externally]",
+              "\"karmada-apiservr\" is not a component");
+        FAILS(EXTERNAL("[karmada-apiserver]"),
+              "metadata.annotations[operator.karmada.io/replicas-managed-externally]",
+              "comma-separated");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_empty_spec_gets_upstream_defaults),
                 cmocka_unit_test(test_rotate_ca_annotation),
+                cmocka_unit_test(test_replicas_managed_externally),
                 cmocka_unit_test(test_version_drives_every_default_tag),
                 cmocka_unit_test(test_private_registry_replaces_default_registries_only),
                 cmocka_unit_test(test_upstream_shaped_spec),

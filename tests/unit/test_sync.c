@@ -211,6 +211,31 @@ static void test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas
         assert_false(sync_rollout_lost(NULL, (char[64]){0}, 64));
 }
 
+/* Replicas left to others: a second manager keeps the live count before an apply without it */
+static void test_replicas_handover(void **state)
+{
+        cJSON *want = cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                                  "\"metadata\":{\"name\":\"d\",\"namespace\":\"n\"},"
+                                  "\"spec\":{\"template\":{}}}");
+        cJSON *live = cJSON_Parse("{\"spec\":{\"replicas\":3}}"), *h;
+        char *text;
+
+        (void)state;
+        h = sync_replicas_handover(want, live);
+        assert_non_null(h);
+        text = cJSON_PrintUnformatted(h);
+        assert_string_equal(text, "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                                  "\"metadata\":{\"name\":\"d\",\"namespace\":\"n\"},"
+                                  "\"spec\":{\"replicas\":3}}");
+        free(text);
+        cJSON_Delete(h);
+        assert_null(sync_replicas_handover(want, NULL)); /* nothing to keep yet */
+        cJSON_AddNumberToObject(cJSON_GetObjectItem(want, "spec"), "replicas", 1);
+        assert_null(sync_replicas_handover(want, live)); /* the operator sets them */
+        cJSON_Delete(want);
+        cJSON_Delete(live);
+}
+
 static void test_conditions_move_time_only_on_flips(void **state)
 {
         cJSON *conds = cJSON_CreateArray();
@@ -272,6 +297,7 @@ int main(void)
                 cmocka_unit_test(test_rollout_is_finished_only_when_all_replicas_are_new_and_ready),
                 cmocka_unit_test(
                         test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas),
+                cmocka_unit_test(test_replicas_handover),
                 cmocka_unit_test(test_conditions_move_time_only_on_flips),
                 cmocka_unit_test(test_reasons_fit_the_api_pattern),
                 cmocka_unit_test(test_names),
