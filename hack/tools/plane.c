@@ -13,17 +13,22 @@
  *                 files in a private directory (0700) and their mount paths in the arguments
  *                 point there, emptyDir and claims become directories, $(VAR) is expanded from
  *                 the container's env (fieldRefs too), 0.0.0.0 becomes the pod's address. A
- *                 change of the command line, of its volumes or of the pod template's
- *                 annotations restarts it (a new pod); a running pod's Secret and ConfigMap
- *                 files take their new content in place 5 s after it changed, as a kubelet
- *                 refreshes them (subPath mounts keep the old file); a crash restarts it with
- *                 backoff (1 s, doubled to 30 s; afresh after 20 s of running). One pod per
- *                 workload. A Deployment that rolls with surge (the default RollingUpdate
- *                 below 4 replicas) and runs a generic API server (kube-apiserver,
- *                 karmada-aggregated-apiserver; run with --permit-port-sharing) starts its new
- *                 process beside the old one, at the same address, and stops the old one once
- *                 the new one logs that it serves: no gap in service, as with a new pod
- *                 behind a Service. Others stop, then start.
+ *                 change of the template's command line, of its volumes or of the pod
+ *                 template's annotations restarts it (a new pod), not a new value of a
+ *                 Secret its env reads (read when it starts, as a kubelet does); a running
+ *                 pod's Secret and ConfigMap files take their new content in place 5 s after
+ *                 it changed, as a kubelet refreshes them (subPath mounts keep the old file);
+ *                 a crash restarts it with backoff (1 s, doubled to 30 s; afresh after 20 s
+ *                 of running). One pod per Deployment (<name>-0); every pod of a StatefulSet
+ *                 (<name>-0 to -N-1, so a 3-member etcd runs 3 real members), each with its
+ *                 own address, directory, claims and DNS name under its governing Service; a
+ *                 Service forwards to its first pod. A Deployment that rolls with surge (the
+ *                 default RollingUpdate below 4 replicas) and runs a generic API server
+ *                 (kube-apiserver, karmada-aggregated-apiserver; run with
+ *                 --permit-port-sharing) starts its new process beside the old one, at the
+ *                 same address, and stops the old one once the new one logs that it serves:
+ *                 no gap in service, as with a new pod behind a Service. Others stop, then
+ *                 start.
  *   readiness     the test clusters' kwok makes a pod of an operator's workload Ready only
  *                 once ko-plane annotates it ko-plane.karmada.io/serving (hack/kwok-stages.yaml):
  *                 when its process runs the pod's template and serves (etcd, an API server or
@@ -926,7 +931,9 @@ static void host_cmd(struct plane *pl, const struct pod *pod, const cJSON *c, ch
                         b = replace_word(a, "/usr/local/bin/etcdutl", etcdutl, "");
                         free(a);
                         argv[argc++] = b;
-                        strbuf_printf(sum, "%s\n", b);
+                        /* the template's word: what env gives it is read at start only, as a
+                         * kubelet does (a Secret's new value restarts nothing) */
+                        strbuf_printf(sum, "%s\n", e->valuestring);
                 }
         }
         argv[argc] = NULL;
@@ -1598,7 +1605,9 @@ static const struct pod *owner_of(const cJSON *obj, const struct pod *pods, int 
         for (int i = 0; i < n_pods; i++)
                 if (strcmp(pods[i].ns, ns) == 0 && strlen(pods[i].workload) == len &&
                     strncmp(pods[i].workload, name, len) == 0 &&
-                    (strcmp(kind, "StatefulSet") == 0) == (pods[i].sts_service != NULL))
+                    (strcmp(kind, "StatefulSet") == 0) == (pods[i].sts_service != NULL) &&
+                    (!pods[i].sts_service ||
+                     strcmp(pods[i].name, json_str(obj, "metadata", "name") ?: "") == 0))
                         return &pods[i];
         return NULL;
 }
@@ -1809,6 +1818,29 @@ static bool runs_here(struct plane *pl, const cJSON *w)
                in_registry(pl, json_str(c, "image", NULL));
 }
 
+/* Pod `ordinal` of workload w (a Deployment's only one is <name>-0), run */
+static void add_pod(struct plane *pl, struct pod *p, const cJSON *w, bool sts, int ordinal)
+{
+        const cJSON *tmpl = json_at(w, "spec", "template");
+
+        snprintf(p->ns, sizeof(p->ns), "%s", json_str(w, "metadata", "namespace"));
+        snprintf(p->name, sizeof(p->name), "%s-%d", json_str(w, "metadata", "name"), ordinal);
+        snprintf(p->ip, sizeof(p->ip), "%s", addr_of(pl, "pod", p->ns, p->name));
+        p->annotations = json_at(tmpl, "metadata", "annotations");
+        p->labels = json_at(tmpl, "metadata", "labels");
+        p->containers = json_at(json_at(tmpl, "spec", NULL), "containers", NULL);
+        p->sts_service = sts ? json_str(w, "spec", "serviceName") : NULL;
+        p->surge = !sts && rolls_with_surge(w);
+        p->uid = json_str(w, "metadata", "uid");
+        p->workload = json_str(w, "metadata", "name");
+        p->runs = false;
+        p->proc = NULL;
+        host_entry(pl, p->ip, p->name);
+        run_pod(pl, p, json_at(tmpl, "spec", NULL),
+                sts ? json_at(w, "spec", "volumeClaimTemplates") : NULL,
+                sts ? json_str(w, "metadata", "name") : NULL);
+}
+
 static void pass(struct plane *pl)
 {
         struct kube_list_options lo = {.label_selector = SELECTOR};
@@ -1838,31 +1870,14 @@ static void pass(struct plane *pl)
                 cJSON_ArrayForEach (w,
                                     cJSON_GetObjectItemCaseSensitive(kind ? stss : deps, "items")) {
                         const cJSON *reps = json_at(w, "spec", "replicas");
-                        struct pod *p = &pods[n_pods];
-                        if (n_pods >= (int)(sizeof(pods) / sizeof(pods[0])) || !runs_here(pl, w) ||
-                            (cJSON_IsNumber(reps) && reps->valueint < 1) ||
-                            json_at(w, "metadata", "deletionTimestamp"))
+                        int n = !cJSON_IsNumber(reps) ? 1
+                                : kind                ? reps->valueint
+                                                      : reps->valueint > 0;
+                        if (!runs_here(pl, w) || json_at(w, "metadata", "deletionTimestamp"))
                                 continue;
-                        snprintf(p->ns, sizeof(p->ns), "%s", json_str(w, "metadata", "namespace"));
-                        snprintf(p->name, sizeof(p->name), "%s-0", json_str(w, "metadata", "name"));
-                        snprintf(p->ip, sizeof(p->ip), "%s", addr_of(pl, "pod", p->ns, p->name));
-                        p->labels = json_at(json_at(w, "spec", "template"), "metadata", NULL);
-                        p->annotations = cJSON_GetObjectItemCaseSensitive(p->labels, "annotations");
-                        p->labels = cJSON_GetObjectItemCaseSensitive(p->labels, "labels");
-                        p->containers = json_at(json_at(w, "spec", "template"), "spec", NULL);
-                        p->containers =
-                                cJSON_GetObjectItemCaseSensitive(p->containers, "containers");
-                        p->sts_service = kind ? json_str(w, "spec", "serviceName") : NULL;
-                        p->surge = !kind && rolls_with_surge(w);
-                        p->uid = json_str(w, "metadata", "uid");
-                        p->workload = json_str(w, "metadata", "name");
-                        p->runs = false;
-                        p->proc = NULL;
-                        host_entry(pl, p->ip, p->name);
-                        n_pods++;
-                        run_pod(pl, p, json_at(json_at(w, "spec", "template"), "spec", NULL),
-                                kind ? json_at(w, "spec", "volumeClaimTemplates") : NULL,
-                                kind ? json_str(w, "metadata", "name") : NULL);
+                        for (int i = 0; i < n && n_pods < (int)(sizeof(pods) / sizeof(pods[0]));
+                             i++)
+                                add_pod(pl, &pods[n_pods++], w, kind == 1, i);
                 }
         }
         cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(svcs, "items")) {
