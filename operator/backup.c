@@ -246,27 +246,8 @@ struct host {
         struct kube_client *client; /* the operator's, or remote */
         struct kube_client *remote; /* this backup's own, or NULL */
         const char *ns;
-        char pod[KO_NAME_MAX + 16]; /* the member being asked */
+        struct kube_port_forward_target member; /* the member being asked (remote) */
 };
-
-static void *dial_member(void *arg, char *socket, size_t size, char *err, size_t errlen)
-{
-        struct host *h = arg;
-        struct kube_port_forward *pf;
-        struct kube_status st;
-
-        if (kube_port_forward_open(h->remote, h->ns, h->pod, KO_ETCD_CLIENT_PORT, &pf, &st) < 0) {
-                snprintf(err, errlen, "%s", st.message);
-                return NULL;
-        }
-        snprintf(socket, size, "%s", kube_port_forward_socket(pf));
-        return pf;
-}
-
-static void hang_up_member(void *conn)
-{
-        kube_port_forward_release(conn);
-}
 
 static int host_open(struct bctl *bc, const struct karmada *k, struct host *h, struct result *res)
 {
@@ -310,11 +291,13 @@ static int pick_member(const struct karmada *k, struct host *h, struct etcd_back
 
                 snprintf(url, size, "https://%s-%d.%s.%s.svc.%s:%d", name, i, name, k->namespace,
                          k->dns_domain, KO_ETCD_CLIENT_PORT);
-                snprintf(h->pod, sizeof(h->pod), "%s-%d", name, i);
+                h->member = (struct kube_port_forward_target){
+                        .client = h->remote, .ns = h->ns, .port = KO_ETCD_CLIENT_PORT};
+                snprintf(h->member.pod, sizeof(h->member.pod), "%s-%d", name, i);
                 m->url = url;
-                m->dial = h->remote ? dial_member : NULL;
-                m->hang_up = hang_up_member;
-                m->dial_arg = h;
+                m->dial = h->remote ? kube_port_forward_dial : NULL;
+                m->hang_up = kube_port_forward_hang_up;
+                m->dial_arg = &h->member;
                 if (etcd_backup_status(m, &st, err, sizeof(err)) == 0 && !st.errors[0] &&
                     !st.learner && st.leader) {
                         snprintf(res->member, sizeof(res->member), "%s-%d", name, i);

@@ -134,8 +134,7 @@ static void restore_init(const struct karmada *k, const struct restore_source *s
 }
 
 /* The member's command line: itself, its peers, TLS everywhere. */
-static void etcd_args(const struct karmada *k, cJSON *c, const char *name, const char *client,
-                      const char *cluster)
+static void etcd_args(const struct karmada *k, cJSON *c, const char *name, const char *client)
 {
         char host[512];
 
@@ -148,8 +147,9 @@ static void etcd_args(const struct karmada *k, cJSON *c, const char *name, const
         manifest_add_arg(
                 c, "--initial-advertise-peer-urls=https://$(KARMADA_ETCD_NAME).%s.%s.svc.%s:%d",
                 name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
-        manifest_add_arg(c, "--initial-cluster=%s", cluster);
-        manifest_add_arg(c, "--initial-cluster-state=new");
+        /* read when a member starts without data: what it joins (members_secret) */
+        manifest_add_arg(c, "--initial-cluster=$(ETCD_INITIAL_CLUSTER)");
+        manifest_add_arg(c, "--initial-cluster-state=$(ETCD_INITIAL_CLUSTER_STATE)");
         manifest_add_arg(c, "--client-cert-auth=true");
         manifest_add_arg(c, "--trusted-ca-file=%s/etcd-ca-trust.crt", ETCD_PKI);
         manifest_add_arg(c, "--cert-file=%s/etcd-server.crt", ETCD_PKI);
@@ -190,11 +190,41 @@ static int etcd_services(const struct karmada *k, struct desired *d, const char 
         return r;
 }
 
+/* What a member that starts without data joins, in a Secret of its own that its env reads: a
+ * change does not restart the members that run (a kubelet reads env when a container starts),
+ * so the operator changes it before it adds a pod (etcd_pods), and the new member joins the
+ * existing cluster. */
+static int members_secret(const struct karmada *k, struct desired *d, cJSON *c, const char *cluster)
+{
+        const char *state = d->observed && d->observed->etcd_pods > 0 ? "existing" : "new";
+        char secret[KO_NAME_MAX + 16], body[512];
+        cJSON *env = cJSON_GetObjectItemCaseSensitive(c, "env");
+
+        common_obj_name(k, "etcd-members", secret, sizeof(secret));
+        for (int i = 0; i < 2; i++) {
+                snprintf(body, sizeof(body),
+                         "{\"name\":\"%s\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"%s\","
+                         "\"key\":\"%s\"}}}",
+                         i ? "ETCD_INITIAL_CLUSTER_STATE" : "ETCD_INITIAL_CLUSTER", secret,
+                         i ? "initial-cluster-state" : "initial-cluster");
+                cJSON_AddItemToArray(env, cJSON_Parse(body));
+        }
+        return desired_add(
+                d, &kube_secrets,
+                manifest_secret(k, secret,
+                                (const char *const[]){"initial-cluster", "initial-cluster-state"},
+                                (const char *const[]){cluster, state},
+                                (const size_t[]){strlen(cluster), strlen(state)}, 2),
+                false);
+}
+
 static int etcd_contribute(const struct karmada *k, struct desired *d)
 {
         char name[KO_NAME_MAX + 16], client[KO_NAME_MAX + 16], secret[KO_NAME_MAX + 16];
         struct strbuf cluster = {0};
         struct restore_source src = {0};
+        int pods = d->observed && d->observed->etcd_pods > 0 ? d->observed->etcd_pods
+                                                             : k->comp[KO_ETCD].replicas;
         cJSON *sts, *c, *env;
         int r;
 
@@ -205,7 +235,7 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
         common_comp_name(k, KO_ETCD, name, sizeof(name));
         common_obj_name(k, "etcd-client", client, sizeof(client));
         common_obj_name(k, "etcd-cert", secret, sizeof(secret));
-        for (int i = 0; i < k->comp[KO_ETCD].replicas; i++)
+        for (int i = 0; i < pods; i++)
                 strbuf_printf(&cluster, "%s%s-%d=https://%s-%d.%s.%s.svc.%s:%d", i ? "," : "", name,
                               i, name, i, name, k->namespace, k->dns_domain, KO_ETCD_PEER_PORT);
         sts = common_component_workload(d, KO_ETCD, "etcd", "/usr/local/bin/etcd", true, &c);
@@ -214,7 +244,9 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
                 restore_source_free(&src);
                 return -ENOMEM;
         }
-        etcd_args(k, c, name, client, cluster.buf);
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(sts, "spec"),
+                                               "replicas", cJSON_CreateNumber(pods));
+        etcd_args(k, c, name, client);
         env = cJSON_AddArrayToObject(c, "env");
         cJSON_AddItemToArray(
                 env, cJSON_Parse("{\"name\":\"KARMADA_ETCD_NAME\",\"valueFrom\":{\"fieldRef\":"
@@ -231,7 +263,12 @@ static int etcd_contribute(const struct karmada *k, struct desired *d)
                 restore_init(k, &src, sts, name, cluster.buf);
                 restore_source_free(&src);
         }
+        r = members_secret(k, d, c, cluster.buf ? cluster.buf : "");
         strbuf_free(&cluster);
+        if (r < 0) {
+                cJSON_Delete(sts);
+                return r;
+        }
         r = common_add_workload(d, KO_ETCD, sts);
         return r < 0 ? r : etcd_services(k, d, name, client);
 }

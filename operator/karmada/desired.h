@@ -28,6 +28,9 @@ struct observed {
                             const char *name);
         void *userdata;
         const char *node_address; /* a control-plane node's address (NodePort), or NULL */
+        /* while etcd's membership changes: its pods, one per member (one joining too), which
+         * then join an existing cluster; 0: as the spec says, a new cluster */
+        int etcd_pods;
 };
 
 struct desired_object {

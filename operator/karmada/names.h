@@ -49,6 +49,8 @@ extern const struct names_component_info names_components[KO_N_COMPONENTS];
 #define KO_REPLICAS_MANAGER "karmada-operator-replicas-handover"
 #define KO_FINALIZER        "operator.karmada.io/finalizer"
 #define KO_NO_CASCADE_LABEL "operator.karmada.io/disable-cascading-deletion"
+/* "true": etcd's volumes go with the instance, and with a member a scale-down removes */
+#define KO_DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
 #define KO_HASH_ANNOTATION  "operator.karmada.io/applied-hash"
 /* The label selector of what the operator made for one instance: append the instance's name */
 #define KO_INSTANCE_SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "="

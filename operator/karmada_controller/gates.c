@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gates a parsed spec passes before anything is applied, in order. Each says "go on", or
  * stops the reconcile having said why in the status: suspended; a version the running one cannot
- * reach; a change of the etcd member count; a change of version or images, which is an upgrade
- * (or its rollback, once it failed); and the backup an upgrade may wait for. */
+ * reach; a change of version or images, which is an upgrade (or its rollback, once it failed);
+ * and the backup an upgrade may wait for. */
 #include <stdio.h>
 #include <string.h>
 
@@ -50,23 +50,6 @@ static enum phase version_skew(struct pass *p)
         return PHASE_STOP;
 }
 
-static enum phase etcd_scaling(struct pass *p)
-{
-        const struct karmada *k = p->k, *last = p->last;
-        char msg[1024];
-
-        if (!last || k->etcd_external || last->etcd_external ||
-            k->comp[KO_ETCD].replicas == last->comp[KO_ETCD].replicas)
-                return PHASE_GO;
-        snprintf(msg, sizeof(msg),
-                 "spec.components.etcd.local.replicas: %d to %d on a running instance is "
-                 "refused: the operator does not add or remove etcd members; set it back to %d",
-                 last->comp[KO_ETCD].replicas, k->comp[KO_ETCD].replicas,
-                 last->comp[KO_ETCD].replicas);
-        status_refuse(p, "EtcdScalingRefused", msg, true);
-        return PHASE_STOP;
-}
-
 /* A change of version or images is an upgrade: checked, ordered, rolled back when a step does
  * not finish in time (then what runs is the last spec that was Ready). */
 static enum phase upgrade(struct pass *p)
@@ -111,7 +94,7 @@ static enum phase pre_upgrade_backup(struct pass *p)
 enum phase gates_run(struct pass *p)
 {
         static enum phase (*const gates[])(struct pass *) = {
-                suspended, version_skew, etcd_scaling, upgrade, pre_upgrade_backup,
+                suspended, version_skew, upgrade, pre_upgrade_backup,
         };
 
         p->last = upgrade_last_ready(p->obj->json, p->status);

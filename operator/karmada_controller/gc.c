@@ -12,8 +12,6 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
-#define DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
-
 int gc_finalizer_index(const cJSON *obj, const char *name)
 {
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(
@@ -206,7 +204,7 @@ static int delete_instance(struct host *h, const cJSON *cr, char *err, size_t er
 {
         const char *ns = meta_str(cr, "namespace"), *name = meta_str(cr, "name");
         const char *deldata =
-                json_str(json_at(cr, "metadata", "annotations"), DELETE_DATA_ANNOTATION, NULL);
+                json_str(json_at(cr, "metadata", "annotations"), KO_DELETE_DATA_ANNOTATION, NULL);
         char prefix[KO_NAME_MAX];
         int r = delete_owned(h, ns, name, meta_str(cr, "uid"), NULL, err, errlen);
 

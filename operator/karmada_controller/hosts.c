@@ -397,6 +397,14 @@ static int ensure_namespace(struct host *h, const char *ns, char *why, size_t wh
         return r < 0 ? r : 0;
 }
 
+struct informer *hosts_cache(struct host *h, const struct kube_resource *r)
+{
+        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
+                if (desired_owned[i] == r)
+                        return h->owned[i];
+        return NULL;
+}
+
 bool hosts_synced(struct host *h)
 {
         for (size_t i = 0; i < HOST_N_CACHES; i++)

@@ -140,6 +140,8 @@ struct pass {
         cJSON *status;             /* the status being made, from the current one */
         struct karmada *last;      /* the last spec that was all Ready, when it differs */
         bool upgrading, rollback;  /* the version or an image changed; rolling back */
+        int etcd_pods;             /* while etcd's members change: its pods (observed.etcd_pods) */
+        long scaling_requeue_ms;   /* a step of it under way: look again this soon; 0 */
         const struct karmada *run; /* what is applied: k, or last while rolling back */
         struct reader rd;
         struct observation *ob;
@@ -158,8 +160,12 @@ enum phase { PHASE_GO, PHASE_STOP };
 /* ---- plan.c: what runs, what is observed, the desired state ---- */
 enum phase plan_build(struct pass *p);
 
-/* ---- gates.c: suspend, version skew, etcd scaling, upgrade, backup ---- */
+/* ---- gates.c: suspend, version skew, upgrade, backup ---- */
 enum phase gates_run(struct pass *p);
+
+/* ---- scaling.c: etcd membership changes ---- */
+/* A new etcd member count on a running instance: its next step made (or refused) */
+enum phase scaling_run(struct pass *p);
 
 /* ---- hosts.c: the clusters the control planes run in ---- */
 int hosts_setup(struct kctl *kc);
@@ -173,6 +179,8 @@ struct host *hosts_acquire(struct kctl *kc, const char *key, const struct karmad
 void hosts_release(struct kctl *kc, struct host *h);
 /* Every cache of h has listed once */
 bool hosts_synced(struct host *h);
+/* The cache of the owned kind r in h, or NULL */
+struct informer *hosts_cache(struct host *h, const struct kube_resource *r);
 /* Instance `key` is gone: the remote host it used stops when no other instance uses it. */
 void hosts_forget(struct kctl *kc, const char *key);
 /* The pass's host, held; the condition HostClusterReachable of a remote one. Stops the pass

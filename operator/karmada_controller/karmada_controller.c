@@ -237,6 +237,12 @@ static void finish(struct pass *p)
                 p->out->result = RECONCILE_REQUEUE_AFTER;
                 p->out->requeue_after_ms = s < 1 ? 1000 : (long)(s * 1000 + 500);
         }
+        if (p->scaling_requeue_ms > 0 && p->out->result != RECONCILE_ERROR &&
+            (p->out->result != RECONCILE_REQUEUE_AFTER ||
+             p->out->requeue_after_ms > p->scaling_requeue_ms)) { /* etcd's next member step */
+                p->out->result = RECONCILE_REQUEUE_AFTER;
+                p->out->requeue_after_ms = p->scaling_requeue_ms;
+        }
 }
 
 static void pass_done(struct pass *p)
@@ -263,7 +269,8 @@ static void reconcile(void *userdata, const char *key, struct reconcile_outcome 
                 return;
         }
         if (lifecycle(&p) == PHASE_GO && parse(&p) == PHASE_GO && gates_run(&p) == PHASE_GO &&
-            hosts_bind(&p) == PHASE_GO && plan_build(&p) == PHASE_GO) {
+            hosts_bind(&p) == PHASE_GO && scaling_run(&p) == PHASE_GO &&
+            plan_build(&p) == PHASE_GO) {
                 steps_apply(&p);
                 if (p.upgrading && !p.rollback)
                         upgrade_track(&p);

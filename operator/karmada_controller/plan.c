@@ -12,18 +12,10 @@
 
 #define KEY_ALG_ANNOTATION "operator.karmada.io/key-algorithm"
 
-static struct informer *informer_of(struct host *h, const struct kube_resource *r)
-{
-        for (size_t i = 0; i < DESIRED_N_OWNED; i++)
-                if (desired_owned[i] == r)
-                        return h->owned[i];
-        return NULL;
-}
-
 static struct store *store_of(void *userdata, const struct kube_resource *r)
 {
         struct reader *rd = userdata;
-        struct informer *inf = informer_of(rd->host, r);
+        struct informer *inf = hosts_cache(rd->host, r);
 
         return inf ? informer_store(inf) : NULL;
 }
@@ -79,7 +71,8 @@ enum phase plan_build(struct pass *p)
                 snprintf(p->out->error, sizeof(p->out->error), "out of memory");
                 return PHASE_STOP;
         }
-        p->observed = (struct observed){.get = observe, .userdata = p->ob};
+        p->observed = (struct observed){
+                .get = observe, .userdata = p->ob, .etcd_pods = p->etcd_pods};
         if (strcmp(p->run->service_type, "NodePort") == 0)
                 p->observed.node_address =
                         p->run->host_secret_name && p->run->host_endpoint[0]

@@ -642,3 +642,22 @@ void kube_port_forward_release(struct kube_port_forward *pf)
         pthread_mutex_unlock(&pf->ctx_lock);
         put(pf);
 }
+
+void *kube_port_forward_dial(void *target, char *socket, size_t size, char *err, size_t errlen)
+{
+        const struct kube_port_forward_target *t = target;
+        struct kube_port_forward *pf;
+        struct kube_status st;
+
+        if (kube_port_forward_open(t->client, t->ns, t->pod, t->port, &pf, &st) < 0) {
+                snprintf(err, errlen, "%s", st.message);
+                return NULL;
+        }
+        snprintf(socket, size, "%s", kube_port_forward_socket(pf));
+        return pf;
+}
+
+void kube_port_forward_hang_up(void *forward)
+{
+        kube_port_forward_release(forward);
+}

@@ -28,3 +28,14 @@ void kube_port_forward_error(struct kube_port_forward *pf, char *buf, size_t len
 /* Drop the caller's hold: a forward nobody connected to by now closes; one connected lives as
  * long as its connection. Accepts NULL. */
 void kube_port_forward_release(struct kube_port_forward *pf);
+
+/* For clients that open one connection per request (the etcd client's dial and hang_up): a
+ * forward to a pod's port opened, its socket's name into socket; NULL with err saying why. */
+struct kube_port_forward_target {
+        struct kube_client *client;
+        const char *ns;
+        char pod[300];
+        int port;
+};
+void *kube_port_forward_dial(void *target, char *socket, size_t size, char *err, size_t errlen);
+void kube_port_forward_hang_up(void *forward);

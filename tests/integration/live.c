@@ -495,13 +495,14 @@ void live_s3_credentials(const char *ns, const char *name, const char *access, c
 }
 
 /* ko-plane's address of a Service (its addresses file) */
-static void service_address(const char *ns, const char *name, char *ip, size_t size)
+/* ko-plane's address of a Service ("svc") or pod ("pod") */
+static void plane_address(const char *kind, const char *ns, const char *name, char *ip, size_t size)
 {
         char path[1024], key[300], k[600], a[64];
         FILE *f;
 
         snprintf(path, sizeof(path), "%s/plane/addresses", getenv("KO_TEST_CLUSTER"));
-        snprintf(key, sizeof(key), "svc:%s/%s", ns, name);
+        snprintf(key, sizeof(key), "%s:%s/%s", kind, ns, name);
         ip[0] = '\0';
         f = fopen(path, "re");
         IT_ASSERT(f, "%s", path);
@@ -520,9 +521,10 @@ static char *secret_key(const cJSON *secret, const char *key, size_t *len)
         return v;
 }
 
-void live_etcd_member(const char *ns, const char *instance, struct etcd_backup_member *m)
+void live_etcd_member_at(const char *ns, const char *instance, int ordinal,
+                         struct etcd_backup_member *m)
 {
-        char name[300], host[300], ip[64], url[400], resolve[500];
+        char name[300], host[600], ip[64], url[700], resolve[800], sts[300];
         cJSON *secret = NULL;
 
         snprintf(name, sizeof(name), "%s-karmada-etcd-cert", instance);
@@ -533,13 +535,25 @@ void live_etcd_member(const char *ns, const char *instance, struct etcd_backup_m
         m->cert = secret_key(secret, "etcd-client.crt", &m->cert_len);
         m->key = secret_key(secret, "etcd-client.key", &m->key_len);
         cJSON_Delete(secret);
-        snprintf(name, sizeof(name), "%s-karmada-etcd-client", instance);
-        service_address(ns, name, ip, sizeof(ip));
-        snprintf(host, sizeof(host), "%s.%s.svc.cluster.local", name, ns);
+        snprintf(sts, sizeof(sts), "%s-karmada-etcd", instance);
+        if (ordinal < 0) {
+                snprintf(name, sizeof(name), "%s-karmada-etcd-client", instance);
+                plane_address("svc", ns, name, ip, sizeof(ip));
+                snprintf(host, sizeof(host), "%s.%s.svc.cluster.local", name, ns);
+        } else {
+                snprintf(name, sizeof(name), "%s-%d", sts, ordinal);
+                plane_address("pod", ns, name, ip, sizeof(ip));
+                snprintf(host, sizeof(host), "%s.%s.%s.svc.cluster.local", name, sts, ns);
+        }
         snprintf(url, sizeof(url), "https://%s:2379", host);
         snprintf(resolve, sizeof(resolve), "%s:2379:%s", host, ip);
         m->url = strdup(url);
         m->resolve = strdup(resolve);
+}
+
+void live_etcd_member(const char *ns, const char *instance, struct etcd_backup_member *m)
+{
+        live_etcd_member_at(ns, instance, -1, m);
 }
 
 void live_etcd_member_free(struct etcd_backup_member *m)

@@ -113,4 +113,7 @@ void live_s3_credentials(const char *ns, const char *name, const char *access, c
 /* The etcd of instance `instance` as the operator reaches it (its client Service, the etcd
  * client certificate of its Secret, in memory); free with live_etcd_member_free */
 void live_etcd_member(const char *ns, const char *instance, struct etcd_backup_member *m);
+/* The same, member `ordinal` itself (its pod's address and name) */
+void live_etcd_member_at(const char *ns, const char *instance, int ordinal,
+                         struct etcd_backup_member *m);
 void live_etcd_member_free(struct etcd_backup_member *m);

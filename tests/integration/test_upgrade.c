@@ -515,8 +515,8 @@ int main(void)
                 "{\"spec\":{\"karmadaVersion\":\"" FROM "\"}}");
         refused("up", "{\"spec\":{\"karmadaVersion\":\"v1.16.0\"}}", "UpgradeRefused",
                 "spec.karmadaVersion", "downgrade", "{\"spec\":{\"karmadaVersion\":\"" FROM "\"}}");
-        refused("other", "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":3}}}}}",
-                "EtcdScalingRefused", "spec.components.etcd.local.replicas", "1 to 3",
+        refused("other", "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":2}}}}}",
+                "EtcdScalingRefused", "spec.components.etcd.local.replicas", "is even",
                 "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":null}}}}}");
         generations("other", other_before, sizeof(other_before));
         check_render_diff("other", TO);
