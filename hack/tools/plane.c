@@ -239,22 +239,35 @@ static void host_entry(struct plane *pl, const char *ip, const char *name)
         strbuf_printf(&pl->hosts, "%s %s\n", ip, name);
 }
 
-/* rewrite the hosts file in place (it is bind-mounted: its inode must stay) when it changed */
+/* Rewrite the hosts file in place (it is bind-mounted: its inode must stay) when it changed:
+ * one write over the old bytes, never truncated first (a lookup in between would find no
+ * names), and never shorter: what is left of a longer old file becomes a comment. */
 static void write_hosts(struct plane *pl)
 {
-        char path[4200], buf[1 << 16];
+        char path[4200], buf[1 << 16], want[1 << 16];
+        size_t len = pl->hosts.len;
         ssize_t n = 0;
         int fd;
 
         snprintf(path, sizeof(path), "%s/hosts", pl->state);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
+        if (fd < 0 || len > sizeof(want)) {
+                if (fd >= 0)
+                        close(fd);
                 return;
-        n = read(fd, buf, sizeof(buf));
-        if (n < 0 || (size_t)n != pl->hosts.len || memcmp(buf, pl->hosts.buf, (size_t)n) != 0) {
-                if (ftruncate(fd, 0) == 0 && pwrite(fd, pl->hosts.buf, pl->hosts.len, 0) < 0)
-                        say("cannot write %s: %s", path, strerror(errno));
         }
+        n = read(fd, buf, sizeof(buf));
+        if (len)
+                memcpy(want, pl->hosts.buf, len);
+        if (n > 0 && (size_t)n > len) { /* "#   ...\n", or a lone "\n" */
+                memset(want + len, ' ', (size_t)n - len);
+                want[len] = (size_t)n - len > 1 ? '#' : '\n';
+                want[n - 1] = '\n';
+                len = (size_t)n;
+        }
+        if ((n < 0 || (size_t)n != len || memcmp(buf, want, len) != 0) &&
+            pwrite(fd, want, len, 0) < 0)
+                say("cannot write %s: %s", path, strerror(errno));
         close(fd);
 }
 
@@ -729,6 +742,8 @@ static const char *field_value(const struct pod *pod, const char *field)
         static const char *const maps[] = {"metadata.annotations['", "metadata.labels['"};
         char key[256];
 
+        if (!pod)
+                return "";
         if (strcmp(field, "metadata.name") == 0)
                 return pod->name;
         if (strcmp(field, "metadata.namespace") == 0)
