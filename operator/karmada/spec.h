@@ -41,6 +41,8 @@ enum karmada_encryption {
 /* Back up before an upgrade, with the template of the KarmadaBackupSchedule it names; the
  * upgrade waits for the backup and stops when it fails. */
 #define KO_BACKUP_BEFORE_UPGRADE_ANNOTATION "operator.karmada.io/backup-before-upgrade"
+/* The same before a change of etcd's member count */
+#define KO_BACKUP_BEFORE_SCALING_ANNOTATION "operator.karmada.io/backup-before-scaling"
 #define KO_STEP_TIMEOUT_DEFAULT_MS          600000L
 
 enum karmada_volume_kind {

@@ -244,6 +244,16 @@ void steps_apply(struct pass *p);
 /* ---- upgrade.c: upgrades ---- */
 struct karmada *upgrade_last_ready(const cJSON *cr, const cJSON *status);
 const char *upgrade_image_change(const struct karmada *a, const struct karmada *b);
+/* A change that may wait for a backup first: the annotation naming the KarmadaBackupSchedule
+ * whose template is used, the change in words, the backup's name after "<karmada>-pre-", the
+ * label that marks it */
+struct pre_change {
+        const char *annotation, *what, *suffix, *label;
+};
+/* The backup change c waits for: 0 when the annotation asks for none or it Completed, 1 while
+ * it runs (msg says so), -1 when it failed or cannot be made (msg says why). */
+int pre_change_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k,
+                      const struct pre_change *c, char *msg, size_t size);
 int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
                        size_t size);
 /* After the steps of an upgrade: its Events, condition Upgrading and p->left. */

@@ -390,6 +390,31 @@ static enum phase scale(struct pass *p, struct etcd_conn *c, int live, int wante
         return PHASE_GO;
 }
 
+/* Before the first step, the backup operator.karmada.io/backup-before-scaling asks for: 0 done
+ * (or none asked), 1 while it runs, -1 failed (refused: nothing will change) */
+static int backed_up(struct pass *p, int wanted)
+{
+        char what[64], suffix[32], msg[1024];
+        int r;
+
+        snprintf(what, sizeof(what), "scaling etcd to %d members", wanted);
+        snprintf(suffix, sizeof(suffix), "etcd-%d", wanted);
+        r = pre_change_backup(
+                p->kc, p->obj->json, p->k,
+                &(struct pre_change){.annotation = KO_BACKUP_BEFORE_SCALING_ANNOTATION,
+                                     .what = what,
+                                     .suffix = suffix,
+                                     .label = "operator.karmada.io/pre-scaling"},
+                msg, sizeof(msg));
+        if (r < 0)
+                status_refuse(p, "PreScalingBackupFailed", msg, true);
+        if (r > 0) {
+                condition_set(conds(p), "Scaling", KO_TRUE, "BackingUp", msg, p->k->generation);
+                p->scaling_requeue_ms = 2000;
+        }
+        return r;
+}
+
 enum phase scaling_run(struct pass *p)
 {
         const struct karmada *k = p->k;
@@ -398,6 +423,7 @@ enum phase scaling_run(struct pass *p)
         struct etcd_conn c = {0};
         struct kobj *o;
         enum phase ph;
+        int r;
 
         if (k->etcd_external || p->rollback)
                 return PHASE_GO;
@@ -412,6 +438,8 @@ enum phase scaling_run(struct pass *p)
                 return PHASE_STOP;
         p->etcd_pods = live; /* unless a step changes it */
         p->scaling_requeue_ms = STEP_REQUEUE_MS;
+        if (!under_way(p) && (r = backed_up(p, wanted)) != 0)
+                return r < 0 ? PHASE_STOP : PHASE_GO; /* failed; running: nothing changes */
         ph = scale(p, &c, live, wanted);
         conn_close(&c);
         return ph;

@@ -53,9 +53,10 @@ static void set(cJSON *o, const char *k, cJSON *v)
  * follow Ready and Upgrading, so they never cause a status write of their own. */
 static void kstatus_conditions(cJSON *status, long long generation)
 {
-        static const char *const stalled[] = {"InvalidSpec",        "UpgradeRefused",
-                                              "EtcdScalingRefused", "PreUpgradeBackupFailed",
-                                              "UpgradeFailed",      "RolledBack"};
+        static const char *const stalled[] = {"InvalidSpec",           "UpgradeRefused",
+                                              "EtcdScalingRefused",    "PreUpgradeBackupFailed",
+                                              "UpgradeFailed",         "RolledBack",
+                                              "PreScalingBackupFailed"};
         cJSON *conds = conditions(status);
         const char *reason = summary_cond_field(conds, "Ready", "reason");
         const char *message = summary_cond_field(conds, "Ready", "message");

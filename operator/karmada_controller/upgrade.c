@@ -43,11 +43,8 @@ const char *upgrade_image_change(const struct karmada *a, const struct karmada *
         return NULL;
 }
 
-/* The backup an upgrade waits for when the annotation asks for one (from the template of the
- * KarmadaBackupSchedule it names): 0 when there is none to wait for or it Completed, 1 while it
- * runs (msg says so), -1 when it failed or cannot be made (msg says why). */
-/* How the backup before an upgrade went: 0 Completed, -1 Failed, 1 not finished (msg says). */
-static int backup_state(const cJSON *b, const struct karmada *k, const char *name, char *msg,
+/* How the backup before a change went: 0 Completed, -1 Failed, 1 not finished (msg says). */
+static int backup_state(const cJSON *b, const struct pre_change *c, const char *name, char *msg,
                         size_t size)
 {
         const cJSON *status = cJSON_GetObjectItemCaseSensitive(b, "status");
@@ -58,30 +55,27 @@ static int backup_state(const cJSON *b, const struct karmada *k, const char *nam
                 return 0;
         if (phase && strcmp(phase, "Failed") == 0) {
                 snprintf(msg, size,
-                         "the backup before the upgrade to %s failed (KarmadaBackup %s: %s); "
-                         "nothing was upgraded. Delete it to try again, or remove the "
-                         "annotation " KO_BACKUP_BEFORE_UPGRADE_ANNOTATION,
-                         k->version, name, why ? why : "no message");
+                         "the backup before %s failed (KarmadaBackup %s: %s); nothing changed. "
+                         "Delete it to try again, or remove the annotation %s",
+                         c->what, name, why ? why : "no message", c->annotation);
                 return -1;
         }
-        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s is %s%s%s",
-                 k->version, name, phase ? phase : "new", why ? ": " : "", why ? why : "");
+        snprintf(msg, size, "backing up before %s: KarmadaBackup %s is %s%s%s", c->what, name,
+                 phase ? phase : "new", why ? ": " : "", why ? why : "");
         return 1;
 }
 
 /* The backup from the schedule's template, of this instance. */
-static int create_pre_backup(struct kctl *kc, const struct karmada *k, const char *sched,
-                             const char *name, char *msg, size_t size)
+static int create_pre_backup(struct kctl *kc, const struct karmada *k, const struct pre_change *c,
+                             const char *sched, const char *name, char *msg, size_t size)
 {
         struct kube_status st;
         cJSON *s = NULL, *obj;
         int r = kube_get(kc->client, &karmada_backupschedules, k->namespace, sched, &s, &st);
 
         if (r < 0) {
-                snprintf(msg, size,
-                         "metadata.annotations[" KO_BACKUP_BEFORE_UPGRADE_ANNOTATION
-                         "]: KarmadaBackupSchedule %s: %s",
-                         sched, r == -ENOENT ? "not found" : st.message);
+                snprintf(msg, size, "metadata.annotations[%s]: KarmadaBackupSchedule %s: %s",
+                         c->annotation, sched, r == -ENOENT ? "not found" : st.message);
                 return r == -ENOENT ? -1 : 1;
         }
         obj = backup_spec_from_template(s, name, k->name);
@@ -93,43 +87,42 @@ static int create_pre_backup(struct kctl *kc, const struct karmada *k, const cha
         cJSON_AddStringToObject(
                 cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
                                         "labels"),
-                "operator.karmada.io/pre-upgrade", k->name);
+                c->label, k->name);
         r = kube_create(kc->client, &karmada_backups, k->namespace, obj, NULL, NULL, &st);
         cJSON_Delete(obj);
         if (r < 0 && r != -EEXIST) {
                 snprintf(msg, size, "create KarmadaBackup %s: %s", name, st.message);
                 return r == -EINVAL ? -1 : 1;
         }
-        snprintf(msg, size, "backing up before the upgrade to %s: KarmadaBackup %s created",
-                 k->version, name);
+        snprintf(msg, size, "backing up before %s: KarmadaBackup %s created", c->what, name);
         return 1;
 }
 
-int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
-                       size_t size)
+int pre_change_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k,
+                      const struct pre_change *c, char *msg, size_t size)
 {
         const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cr, "metadata"), "annotations");
-        const char *sched = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(ann, KO_BACKUP_BEFORE_UPGRADE_ANNOTATION));
-        char name[256], ver[64];
+        const char *sched =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ann, c->annotation));
+        char name[256], suffix[64];
         struct kube_status st;
         cJSON *b = NULL;
         int r;
 
         if (!sched || !*sched)
                 return 0;
-        snprintf(ver, sizeof(ver), "%s", k->version);
-        for (char *c = ver; *c; c++)
-                if (*c == '.' || *c == '+' || *c == '_')
-                        *c = '-';
-        snprintf(name, sizeof(name), "%.60s-pre-%s-g%lld", k->name, ver, k->generation);
-        for (char *c = name; *c; c++)
-                if (*c >= 'A' && *c <= 'Z')
-                        *c = (char)(*c - 'A' + 'a');
+        snprintf(suffix, sizeof(suffix), "%s", c->suffix);
+        for (char *p = suffix; *p; p++)
+                if (*p == '.' || *p == '+' || *p == '_')
+                        *p = '-';
+        snprintf(name, sizeof(name), "%.60s-pre-%s-g%lld", k->name, suffix, k->generation);
+        for (char *p = name; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char)(*p - 'A' + 'a');
         r = kube_get(kc->client, &karmada_backups, k->namespace, name, &b, &st);
         if (r == 0) {
-                r = backup_state(b, k, name, msg, size);
+                r = backup_state(b, c, name, msg, size);
                 cJSON_Delete(b);
                 return r;
         }
@@ -137,7 +130,22 @@ int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k
                 snprintf(msg, size, "get KarmadaBackup %s: %s", name, st.message);
                 return 1;
         }
-        return create_pre_backup(kc, k, sched, name, msg, size);
+        return create_pre_backup(kc, k, c, sched, name, msg, size);
+}
+
+int upgrade_pre_backup(struct kctl *kc, const cJSON *cr, const struct karmada *k, char *msg,
+                       size_t size)
+{
+        char what[96];
+
+        snprintf(what, sizeof(what), "the upgrade to %s", k->version);
+        return pre_change_backup(
+                kc, cr, k,
+                &(struct pre_change){.annotation = KO_BACKUP_BEFORE_UPGRADE_ANNOTATION,
+                                     .what = what,
+                                     .suffix = k->version,
+                                     .label = "operator.karmada.io/pre-upgrade"},
+                msg, size);
 }
 
 /* After a pass of an upgrade: an Event for each step that finished (in order), the Upgrading

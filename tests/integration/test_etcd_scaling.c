@@ -7,7 +7,9 @@
  *     a second one, and the members never outnumber the most wanted;
  *   - once a change is done, no member logs a peer it cannot reach;
  *   - refused with nothing changed: an even count, and a change during an upgrade;
- *   - the operator killed (-9) while a member joins: a new one resumes from where etcd stands.
+ *   - the operator killed (-9) while a member joins: a new one resumes from where etcd stands;
+ *   - with operator.karmada.io/backup-before-scaling, the first change waits for a backup (to
+ *     the test cluster's S3) from the named schedule's template, which completes first.
  * Each step's time is logged from status.etcdScaling (README: Upgrades and scaling). */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +25,8 @@
 #include "kube/client.h"
 #include "live.h"
 #include "util/json.h"
+#include "util/s3.h"
+#include "util/timeutil.h"
 
 #define NAME    "es"
 #define STS     NAME "-karmada-etcd"
@@ -300,6 +304,59 @@ static void lead(int to)
         itest_log(STS "-%d leads", to);
 }
 
+/* The schedule whose template the backup before scaling is made from (real S3: versitygw),
+ * named by the instance's annotation */
+static void backup_first(void)
+{
+        static struct s3_client s3; /* kept: its strings live as long as the test */
+
+        itest_s3_client(&s3);
+        live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":"
+                           "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"}}");
+        live_create_object(
+                &karmada_backupschedules, ns,
+                "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"
+                "\"KarmadaBackupSchedule\",\"metadata\":{\"name\":\"before\"},\"spec\":{"
+                "\"schedule\":\"@daily\",\"suspend\":true,\"template\":{\"spec\":{"
+                "\"karmadaRef\":{\"name\":\"any\"},\"s3\":{\"endpoint\":\"%s\",\"bucket\":"
+                "\"%s\",\"prefix\":\"%s\",\"forcePathStyle\":true,\"credentialsSecretRef\":"
+                "{\"name\":\"s3\"}},\"encryptionKeySecretRef\":{\"name\":\"key\"}}}}}",
+                s3.target.endpoint, s3.target.bucket, ns);
+        live_patch(ns, NAME,
+                   "{\"metadata\":{\"annotations\":{\"" KO_BACKUP_BEFORE_SCALING_ANNOTATION
+                   "\":\"before\"}}}");
+}
+
+/* the backup before the first change completed before its first step began */
+static void backed_up_first(void)
+{
+        cJSON *list = NULL, *k = live_get(ns, NAME);
+        const cJSON *b;
+        time_t done = 0, first = 0;
+
+        IT_ASSERT(kube_list(live_kc, &karmada_backups, ns,
+                            &(struct kube_list_options){
+                                    .label_selector = "operator.karmada.io/pre-scaling=" NAME},
+                            &list, NULL) == 0,
+                  "list the backups");
+        b = cJSON_GetArrayItem(json_at(list, "items", NULL), 0);
+        IT_ASSERT(b && strcmp(json_str(json_at(b, "status", NULL), "phase", NULL) ?: "",
+                              "Completed") == 0,
+                  "no Completed backup before scaling");
+        time_parse_rfc3339(json_str(json_at(b, "status", NULL), "stopTime", NULL), &done);
+        time_parse_rfc3339(json_str(json_at(k, "status", "etcdScaling"), "startTime", NULL),
+                           &first);
+        IT_ASSERT(done && first && done <= first,
+                  "the backup ended at %lld, the scaling began %lld", (long long)done,
+                  (long long)first);
+        itest_log("KarmadaBackup %s Completed before the first step",
+                  json_str(b, "metadata", "name"));
+        cJSON_Delete(list);
+        cJSON_Delete(k);
+}
+
 /* 3 -> 5 with the operator killed while the first new member joins */
 static void killed_while_joining(void)
 {
@@ -360,7 +417,9 @@ int main(void)
 
         refused("{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":2}}}}}", "is even",
                 "{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":1}}}}}", 1);
+        backup_first();
         scale_to(1, 3, NULL);
+        backed_up_first();
         refused("{\"spec\":{\"components\":{\"etcd\":{\"local\":{\"replicas\":5}},"
                 "\"karmadaScheduler\":{\"imageRepository\":\"example.com/karmada-scheduler\"}}}}",
                 "during an upgrade",
