@@ -51,7 +51,7 @@ extern const struct names_component_info names_components[KO_N_COMPONENTS];
 #define KO_NO_CASCADE_LABEL "operator.karmada.io/disable-cascading-deletion"
 /* "true": etcd's volumes go with the instance, and with a member a scale-down removes */
 #define KO_DELETE_DATA_ANNOTATION "operator.karmada.io/delete-etcd-data"
-#define KO_HASH_ANNOTATION  "operator.karmada.io/applied-hash"
+#define KO_HASH_ANNOTATION        "operator.karmada.io/applied-hash"
 /* The label selector of what the operator made for one instance: append the instance's name */
 #define KO_INSTANCE_SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER "," KO_LABEL_INSTANCE "="
 /* on pod templates: what the Secrets the pod mounts hold (a renewed certificate rolls it) */

@@ -93,9 +93,8 @@ static enum phase pre_upgrade_backup(struct pass *p)
 
 enum phase gates_run(struct pass *p)
 {
-        static enum phase (*const gates[])(struct pass *) = {
-                suspended, version_skew, upgrade, pre_upgrade_backup,
-        };
+        static enum phase (*const gates[])(struct pass *) = {suspended, version_skew, upgrade,
+                                                             pre_upgrade_backup};
 
         p->last = upgrade_last_ready(p->obj->json, p->status);
         for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++)

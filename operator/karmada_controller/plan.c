@@ -71,8 +71,8 @@ enum phase plan_build(struct pass *p)
                 snprintf(p->out->error, sizeof(p->out->error), "out of memory");
                 return PHASE_STOP;
         }
-        p->observed = (struct observed){
-                .get = observe, .userdata = p->ob, .etcd_pods = p->etcd_pods};
+        p->observed =
+                (struct observed){.get = observe, .userdata = p->ob, .etcd_pods = p->etcd_pods};
         if (strcmp(p->run->service_type, "NodePort") == 0)
                 p->observed.node_address =
                         p->run->host_secret_name && p->run->host_endpoint[0]
