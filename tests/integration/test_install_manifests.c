@@ -70,21 +70,14 @@ static void write_manifests(const char *image)
 }
 
 /* At exit, failed or not: the operator uninstalled, so that it reconciles nothing of the
- * tests after this one (it watches every namespace); at the end of a test that passed, also
- * its namespace gone, which test_olm installs into next on this cluster. */
-static void uninstall_waiting(bool wait)
+ * tests after this one (it watches every namespace). */
+static void uninstall(void)
 {
         if (!manifests[0])
                 return;
-        INCLUSTER_KUBECTL(NULL, "delete", "-f", manifests,
-                          wait ? "--timeout=100s" : "--wait=false");
+        INCLUSTER_KUBECTL(NULL, "delete", "-f", manifests, "--wait=false");
         unlink(manifests);
         manifests[0] = '\0';
-}
-
-static void uninstall(void)
-{
-        uninstall_waiting(false);
 }
 
 /* the Lease's holder, or "" */
@@ -400,7 +393,7 @@ int main(void)
         estimators();
         delete_instances();
         counted_by_the_api_server(audit_from, failed_before, t_start);
-        uninstall_waiting(true);
+        uninstall();
         fileserver_stop(fs);
         free(image);
         live_teardown();
