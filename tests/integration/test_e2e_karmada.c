@@ -755,7 +755,8 @@ static void test_service_type_change(const char *instance, const char *prefix)
                              "\"serviceType\":\"LoadBalancer\"}}}}",
                              NULL, NULL, NULL) == 0,
                   "patch serviceType");
-        t = wait_ready(instance, "True", NULL, 60);
+        /* new SANs: every component rolls, which takes longer beside another live test */
+        t = wait_ready(instance, "True", NULL, 180);
         ing = object_field(&kube_services, svc, path);
         server = admin_server(prefix);
         IT_ASSERT(ing && server, "load balancer address and admin kubeconfig");
