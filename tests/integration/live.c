@@ -494,6 +494,15 @@ void live_s3_credentials(const char *ns, const char *name, const char *access, c
         free(e2);
 }
 
+void live_backup_secrets(const char *ns, struct s3_client *s3)
+{
+        itest_s3_client(s3);
+        live_s3_credentials(ns, "s3", s3->access_key, s3->secret_key);
+        live_create_object(&kube_secrets, ns,
+                           "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":"
+                           "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"}}");
+}
+
 /* ko-plane's address of a Service (its addresses file) */
 /* ko-plane's address of a Service ("svc") or pod ("pod") */
 static void plane_address(const char *kind, const char *ns, const char *name, char *ip, size_t size)

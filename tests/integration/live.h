@@ -104,6 +104,10 @@ int live_warnings_naming(const char *ns, const char *name, const char *reason, c
 void live_wait_deleted(const char *ns, const char *name, double timeout);
 /* A Secret of S3 credentials (accessKeyID, secretAccessKey), as KarmadaBackups name them. */
 void live_s3_credentials(const char *ns, const char *name, const char *access, const char *secret);
+/* The test cluster's S3 into *s3, and the Secrets a KarmadaBackup of it names in ns: the S3
+ * credentials "s3" and the encryption key "key" (a fixed test key) */
+struct s3_client;
+void live_backup_secrets(const char *ns, struct s3_client *s3);
 /* A member's kubeconfig (as JSON string content, escaped) whose API server nothing answers at:
  * an estimator given it runs and keeps retrying, as while its member is away */
 #define LIVE_UNREACHABLE_KUBECONFIG                                                            \

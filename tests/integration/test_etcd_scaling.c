@@ -310,11 +310,7 @@ static void backup_first(void)
 {
         static struct s3_client s3; /* kept: its strings live as long as the test */
 
-        itest_s3_client(&s3);
-        live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
-        live_create_object(&kube_secrets, ns,
-                           "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":"
-                           "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"}}");
+        live_backup_secrets(ns, &s3);
         live_create_object(
                 &karmada_backupschedules, ns,
                 "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":"

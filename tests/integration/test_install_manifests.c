@@ -148,11 +148,7 @@ static void backup_and_restore(void)
         char phase[64], cond[600];
         double t0 = itest_now();
 
-        itest_s3_client(&s3);
-        live_s3_credentials(ns, "s3", s3.access_key, s3.secret_key);
-        live_create_object(&kube_secrets, ns,
-                           "{\"metadata\":{\"name\":\"key\"},\"data\":{\"key\":"
-                           "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\"}}");
+        live_backup_secrets(ns, &s3);
         live_create_object(
                 &karmada_backups, ns,
                 "{\"apiVersion\":\"operator.karmada.io/v1alpha1\",\"kind\":\"KarmadaBackup\","
