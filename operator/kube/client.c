@@ -38,7 +38,8 @@ struct kube_client {
         size_t ca_len, cert_len, key_len;
         bool insecure;
         char *user_agent;
-        long timeout_ms, connect_timeout_ms;
+        atomic_long timeout_ms; /* kube_client_set_timeout() */
+        long connect_timeout_ms;
         size_t max_body;
         int max_retries;
 
@@ -262,6 +263,11 @@ const char *kube_client_server(const struct kube_client *c)
         return c->server;
 }
 
+void kube_client_set_timeout(struct kube_client *c, long timeout_ms)
+{
+        atomic_store(&c->timeout_ms, timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS);
+}
+
 void kube_client_set_observer(struct kube_client *c, kube_request_observer fn, void *userdata)
 {
         c->observer = fn;
@@ -430,7 +436,8 @@ static void setup_handle(struct kube_client *c, CURL *h, struct request *rq, con
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms ? rq->timeout_ms : c->timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                         rq->timeout_ms ? rq->timeout_ms : atomic_load(&c->timeout_ms));
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);

@@ -47,6 +47,8 @@ int kube_client_new(const struct kube_client_options *o, struct kube_client **re
 void kube_client_free(struct kube_client *c);
 void kube_client_stats(struct kube_client *c, struct kube_client_stats *ret);
 const char *kube_client_server(const struct kube_client *c);
+/* The time a request may take from now on (0: the default), as timeout_ms */
+void kube_client_set_timeout(struct kube_client *c, long timeout_ms);
 
 /* Called after each request (for metrics): verb, HTTP code (0: none), seconds taken. */
 /* Called after every request: which client, the verb, the status code (0: no response), the

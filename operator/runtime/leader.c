@@ -27,6 +27,11 @@ struct leader {
         char observed_renew[64];
         long long observed_ms;
         long long last_renew_ms;
+        /* while we hold the lease: what we last wrote to it, so that a renewal is one PUT with
+         * its resourceVersion (client-go's optimistic update); empty rv: read it first */
+        char held_rv[64];
+        char held_acquire[64];
+        double held_transitions;
         bool unanswered; /* the last request about the lease had no answer, or a 5xx */
         struct metric_family *m_status;
 };
@@ -131,76 +136,149 @@ static cJSON *new_lease(struct leader *l, const char *holder, const char *acquir
         return lease;
 }
 
-/* One attempt; true when we hold the lease afterwards. */
-static bool try_acquire_or_renew(struct leader *l)
+/* The lease as we wrote it (the API server's answer): what the next renewal updates */
+static void remember_written(struct leader *l, const cJSON *lease, const char *now,
+                             long long now_ms)
 {
-        struct kube_status st;
-        cJSON *lease = NULL, *upd;
-        const cJSON *spec;
-        const char *holder, *renew, *rv;
-        char now[TIME_RFC3339_MAX];
-        long long now_ms = time_mono_ms();
-        long duration_s = (l->o.lease_duration_ms + 999) / 1000;
-        bool ok = false, ours;
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
+
+        pthread_mutex_lock(&l->lock);
+        snprintf(l->observed_holder, sizeof(l->observed_holder), "%s", l->identity);
+        snprintf(l->observed_renew, sizeof(l->observed_renew), "%s", now);
+        l->observed_ms = now_ms;
+        snprintf(l->held_rv, sizeof(l->held_rv), "%s",
+                 spec_str(cJSON_GetObjectItemCaseSensitive(lease, "metadata"), "resourceVersion"));
+        snprintf(l->held_acquire, sizeof(l->held_acquire), "%s", spec_str(spec, "acquireTime"));
+        l->held_transitions = spec_num(spec, "leaseTransitions");
+        pthread_mutex_unlock(&l->lock);
+}
+
+/* PUT of the lease with our identity over the version rv; 0 and remembered, or the error */
+static int write_lease(struct leader *l, const char *holder, const char *acquire, const char *now,
+                       long duration_s, double transitions, const char *rv, struct kube_status *st)
+{
+        cJSON *upd = new_lease(l, holder, acquire, now, duration_s, transitions), *got = NULL;
         int r;
 
-        time_now_rfc3339(now, 6);
-        r = kube_get(l->o.client, &kube_leases, l->o.namespace, l->o.name, &lease, &st);
-        answered(l, r == -ENOENT ? 0 : r, &st);
-        if (r == -ENOENT) {
-                upd = new_lease(l, l->identity, now, now, duration_s, 0);
-                r = kube_create(l->o.client, &kube_leases, l->o.namespace, upd, NULL, NULL, &st);
-                cJSON_Delete(upd);
-                if (r < 0)
-                        return false;
-                pthread_mutex_lock(&l->lock);
-                snprintf(l->observed_holder, sizeof(l->observed_holder), "%s", l->identity);
-                snprintf(l->observed_renew, sizeof(l->observed_renew), "%s", now);
-                l->observed_ms = now_ms;
-                pthread_mutex_unlock(&l->lock);
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(upd, "metadata"),
+                                "resourceVersion", rv);
+        r = kube_update(l->o.client, &kube_leases, l->o.namespace, upd, NULL, &got, st);
+        cJSON_Delete(upd);
+        if (r == 0 && *holder)
+                remember_written(l, got, now, time_mono_ms());
+        cJSON_Delete(got);
+        return r;
+}
+
+/* A renewal of the lease we hold, one request: true when renewed. A transport failure keeps
+ * what we know (the next attempt tries the same); any answer but success (a conflict: someone
+ * wrote it since) forgets it, and *fallback says to read the lease now. */
+static bool renew_held(struct leader *l, const char *now, long duration_s, bool *fallback)
+{
+        struct kube_status st = {0};
+        char acquire[64], rv[64];
+        double transitions;
+        int r;
+
+        pthread_mutex_lock(&l->lock);
+        snprintf(acquire, sizeof(acquire), "%s", l->held_acquire);
+        snprintf(rv, sizeof(rv), "%s", l->held_rv);
+        transitions = l->held_transitions;
+        pthread_mutex_unlock(&l->lock);
+        r = write_lease(l, l->identity, acquire, now, duration_s, transitions, rv, &st);
+        answered(l, r, &st);
+        if (r == 0)
                 return true;
+        log_debug("renewing the lease failed", "lease", l->o.name, "error", st.message);
+        *fallback = st.code != 0 && st.code < 500;
+        if (*fallback) {
+                pthread_mutex_lock(&l->lock);
+                l->held_rv[0] = 0;
+                pthread_mutex_unlock(&l->lock);
         }
-        if (r < 0) {
-                log_debug("get lease failed", "lease", l->o.name, "error", st.message);
-                return false;
-        }
-        spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
-        holder = spec_str(spec, "holderIdentity");
-        renew = spec_str(spec, "renewTime");
-        rv = spec_str(cJSON_GetObjectItemCaseSensitive(lease, "metadata"), "resourceVersion");
+        return false;
+}
+
+/* Whether we hold the lease by what we last wrote, within its duration */
+static bool holding(struct leader *l, long long now_ms)
+{
+        bool held;
+
+        pthread_mutex_lock(&l->lock);
+        held = l->held_rv[0] && l->observed_ms + l->o.lease_duration_ms > now_ms;
+        pthread_mutex_unlock(&l->lock);
+        return held;
+}
+
+/* The lease read, its record noted (observed_*): whether someone else holds it, its record
+ * changed within its duration */
+static bool held_by_other(struct leader *l, const cJSON *lease, long long now_ms)
+{
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
+        const char *holder = spec_str(spec, "holderIdentity"), *renew = spec_str(spec, "renewTime");
+        bool other;
+
         pthread_mutex_lock(&l->lock);
         if (strcmp(holder, l->observed_holder) != 0 || strcmp(renew, l->observed_renew) != 0) {
                 snprintf(l->observed_holder, sizeof(l->observed_holder), "%s", holder);
                 snprintf(l->observed_renew, sizeof(l->observed_renew), "%s", renew);
                 l->observed_ms = now_ms;
         }
-        ours = strcmp(holder, l->identity) == 0;
-        /* someone else holds it and its record changed within the lease duration */
-        if (*holder && !ours &&
-            l->observed_ms + (long long)spec_num(spec, "leaseDurationSeconds") * 1000 > now_ms) {
-                pthread_mutex_unlock(&l->lock);
-                goto out;
-        }
+        other = *holder && strcmp(holder, l->identity) != 0 &&
+                l->observed_ms + (long long)spec_num(spec, "leaseDurationSeconds") * 1000 > now_ms;
         pthread_mutex_unlock(&l->lock);
-        upd = new_lease(l, l->identity, ours ? spec_str(spec, "acquireTime") : now, now, duration_s,
-                        spec_num(spec, "leaseTransitions") + (ours ? 0 : 1));
-        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(upd, "metadata"),
-                                "resourceVersion", rv);
-        r = kube_update(l->o.client, &kube_leases, l->o.namespace, upd, NULL, NULL, &st);
-        cJSON_Delete(upd);
+        return other;
+}
+
+/* One attempt; true when we hold the lease afterwards. While we hold it, a renewal is one
+ * PUT; the lease is read first only to acquire it, or after a renewal was refused. */
+static bool try_acquire_or_renew(struct leader *l)
+{
+        struct kube_status st;
+        cJSON *lease = NULL, *got = NULL;
+        const cJSON *spec;
+        char now[TIME_RFC3339_MAX];
+        long long now_ms = time_mono_ms();
+        long duration_s = (l->o.lease_duration_ms + 999) / 1000;
+        bool ours, fallback = false;
+        int r;
+
+        time_now_rfc3339(now, 6);
+        if (holding(l, now_ms)) {
+                if (renew_held(l, now, duration_s, &fallback))
+                        return true;
+                if (!fallback)
+                        return false;
+        }
+        r = kube_get(l->o.client, &kube_leases, l->o.namespace, l->o.name, &lease, &st);
+        answered(l, r == -ENOENT ? 0 : r, &st);
+        if (r == -ENOENT) {
+                cJSON *upd = new_lease(l, l->identity, now, now, duration_s, 0);
+                r = kube_create(l->o.client, &kube_leases, l->o.namespace, upd, NULL, &got, &st);
+                cJSON_Delete(upd);
+                if (r == 0)
+                        remember_written(l, got, now, now_ms);
+                cJSON_Delete(got);
+                return r == 0;
+        }
         if (r < 0) {
-                log_debug("update lease failed", "lease", l->o.name, "error", st.message);
-                goto out;
+                log_debug("get lease failed", "lease", l->o.name, "error", st.message);
+                return false;
         }
-        pthread_mutex_lock(&l->lock);
-        snprintf(l->observed_holder, sizeof(l->observed_holder), "%s", l->identity);
-        snprintf(l->observed_renew, sizeof(l->observed_renew), "%s", now);
-        l->observed_ms = now_ms;
-        pthread_mutex_unlock(&l->lock);
-        ok = true;
-out:
+        spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
+        ours = strcmp(spec_str(spec, "holderIdentity"), l->identity) == 0;
+        r = -EBUSY;
+        if (!held_by_other(l, lease, now_ms)) {
+                r = write_lease(l, l->identity, ours ? spec_str(spec, "acquireTime") : now, now,
+                                duration_s, spec_num(spec, "leaseTransitions") + (ours ? 0 : 1),
+                                spec_str(cJSON_GetObjectItemCaseSensitive(lease, "metadata"),
+                                         "resourceVersion"),
+                                &st);
+                if (r < 0)
+                        log_debug("update lease failed", "lease", l->o.name, "error", st.message);
+        }
         cJSON_Delete(lease);
-        return ok;
+        return r == 0;
 }
 
 /* Sleep up to ms, waking early when stopping; true when stopping. */
@@ -241,9 +319,13 @@ static void *run(void *arg)
         log_info("became leader", "lease", l->o.name, "identity", l->identity);
         if (l->o.on_started_leading)
                 l->o.on_started_leading(l->o.userdata);
-        /* renew */
+        /* renew: an attempt may take what is left of the renew deadline (as client-go's
+         * context), so a slow API server costs leadership only once the deadline has passed */
         while (!wait_or_stop(l, l->o.retry_period_ms)) {
-                if (try_acquire_or_renew(l)) {
+                long left = l->o.renew_deadline_ms - (long)(time_mono_ms() - l->last_renew_ms);
+
+                kube_client_set_timeout(l->o.client, left);
+                if (left > 0 && try_acquire_or_renew(l)) {
                         l->last_renew_ms = time_mono_ms();
                         continue;
                 }
@@ -269,12 +351,27 @@ int leader_start(struct leader *l)
         return 0;
 }
 
+/* The lease given up over the version rv, said in the log */
+static int release_over(struct leader *l, double transitions, const char *rv)
+{
+        struct kube_status st = {0};
+        char now[TIME_RFC3339_MAX];
+        int r;
+
+        time_now_rfc3339(now, 6);
+        r = write_lease(l, "", now, now, 1, transitions, rv, &st);
+        if (r == 0)
+                log_info("released the lease", "lease", l->o.name);
+        else if (r != -EBUSY)
+                log_warn("releasing the lease failed", "lease", l->o.name, "error", st.message);
+        return r;
+}
+
 void leader_release(struct leader *l)
 {
         struct kube_status st;
-        cJSON *lease = NULL, *upd;
+        cJSON *lease = NULL;
         const cJSON *spec;
-        char now[TIME_RFC3339_MAX];
 
         if (!l || !l->started)
                 return;
@@ -284,24 +381,18 @@ void leader_release(struct leader *l)
         if (!leader_is_leader(l))
                 return;
         set_leading(l, false);
+        /* shutdown is not held up by a slow API server for longer than a retry period */
+        kube_client_set_timeout(l->o.client, l->o.retry_period_ms);
+        /* one request over what we last wrote; read it first only when that was refused */
+        if (l->held_rv[0] && release_over(l, l->held_transitions, l->held_rv) != -EBUSY)
+                return;
         if (kube_get(l->o.client, &kube_leases, l->o.namespace, l->o.name, &lease, &st) < 0)
                 return;
         spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
-        if (strcmp(spec_str(spec, "holderIdentity"), l->identity) == 0) {
-                time_now_rfc3339(now, 6);
-                upd = new_lease(l, "", now, now, 1, spec_num(spec, "leaseTransitions"));
-                cJSON_AddStringToObject(
-                        cJSON_GetObjectItemCaseSensitive(upd, "metadata"), "resourceVersion",
-                        spec_str(cJSON_GetObjectItemCaseSensitive(lease, "metadata"),
-                                 "resourceVersion"));
-                if (kube_update(l->o.client, &kube_leases, l->o.namespace, upd, NULL, NULL, &st) ==
-                    0)
-                        log_info("released the lease", "lease", l->o.name);
-                else
-                        log_warn("releasing the lease failed", "lease", l->o.name, "error",
-                                 st.message);
-                cJSON_Delete(upd);
-        }
+        if (strcmp(spec_str(spec, "holderIdentity"), l->identity) == 0)
+                release_over(l, spec_num(spec, "leaseTransitions"),
+                             spec_str(cJSON_GetObjectItemCaseSensitive(lease, "metadata"),
+                                      "resourceVersion"));
         cJSON_Delete(lease);
 }
 

@@ -215,8 +215,9 @@ int manager_new(const struct manager_options *o, struct manager **ret)
                 goto fail;
         kube_client_set_observer(m->client, observe_request, m);
         if (m->o.leader_elect) {
-                /* its own client: every attempt bounded by the retry period, never retried
-                 * behind its back, so a lost API server cannot stall renewals or shutdown */
+                /* its own client, never retried behind the elector's back: an attempt to
+                 * acquire is bounded by the retry period, a renewal by what is left of the
+                 * renew deadline (leader.c), so a lost API server cannot stall either */
                 struct kube_client_options lo = {
                         .config = o->config,
                         .timeout_ms = m->o.retry_period_ms > 0 ? m->o.retry_period_ms : 2000,

@@ -2,6 +2,7 @@
 #include "audit.h"
 
 #include <errno.h> /* program_invocation_short_name */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,6 +125,7 @@ static void count_line(const char *line, struct audit_counts *out, struct strbuf
         if (strcmp(resource, "leases") == 0 &&
             strcmp(str(ev, "objectRef", "apiGroup"), "coordination.k8s.io") == 0) {
                 out->lease++;
+                out->lease_reads += strcmp(verb, "get") == 0;
         } else if (strcmp(verb, "watch") == 0) {
                 out->watches++;
         } else {
@@ -157,23 +159,22 @@ void audit_count(long mark, struct audit_counts *out)
         strbuf_free(&summary);
 }
 
-/* rest_client_requests_total for the host cluster, less the leader election's requests */
-static double metric_requests(int port)
+/* rest_client_requests_total for the host cluster, less the leader election's requests, and
+ * those (leader_election_requests_total) */
+static void metric_requests(int port, double *requests, double *lease)
 {
         struct strbuf sb = {0}, host = {0};
         struct prom_doc d;
         char err[256];
-        double n;
 
         IT_ASSERT(itest_http_get(port, "/metrics", &sb) == 200, "scrape the operator");
         IT_ASSERT(prom_parse(sb.buf, &d, err, sizeof(err)) == 0, "metrics: %s", err);
         strbuf_printf(&host, "host=\"https://127.0.0.1:%s\"", itest_cluster_var("API_PORT"));
-        n = prom_sum(&d, "rest_client_requests_total", host.buf) -
-            prom_sum(&d, "leader_election_requests_total", NULL);
+        *lease = prom_sum(&d, "leader_election_requests_total", NULL);
+        *requests = prom_sum(&d, "rest_client_requests_total", host.buf) - *lease;
         prom_doc_free(&d);
         strbuf_free(&sb);
         strbuf_free(&host);
-        return n;
 }
 
 /* Wait until the operator has sent nothing but the lease's requests and watch renewals for
@@ -220,7 +221,7 @@ static double unsent_events(int port)
 void audit_assert_at_rest(const char *after, double seconds, int metrics_port)
 {
         struct audit_counts c;
-        double m0 = 0, m1 = 0, t0 = itest_now();
+        double m0 = 0, m1 = 0, l0 = 0, l1 = 0, t0 = itest_now();
         long mark;
 
         /* what it recorded is sent (a repeat's series count waits up to its 30 s interval) */
@@ -233,12 +234,12 @@ void audit_assert_at_rest(const char *after, double seconds, int metrics_port)
         }
         wait_quiet(after, 5, 120);
         if (metrics_port > 0)
-                m0 = metric_requests(metrics_port);
+                metric_requests(metrics_port, &m0, &l0);
         mark = audit_mark();
         usleep((useconds_t)(seconds * 1e6));
         audit_count(mark, &c);
         if (metrics_port > 0)
-                m1 = metric_requests(metrics_port);
+                metric_requests(metrics_port, &m1, &l1);
         IT_ASSERT(c.requests == 0,
                   "at rest after %s: the API server's audit log has %d requests of the operator "
                   "in %.0f s (lease %d, watches %d): %.1500s",
@@ -247,8 +248,17 @@ void audit_assert_at_rest(const char *after, double seconds, int metrics_port)
                   "at rest after %s: the operator's rest_client_requests_total (less the lease) "
                   "grew by %.0f, the audit log counts %d requests and %d watches",
                   after, m1 - m0, c.requests, c.watches);
+        IT_ASSERT(c.lease_reads == 0,
+                  "at rest after %s: %d of the %d lease requests in %.0f s are gets: a renewal "
+                  "of the lease held is one update",
+                  after, c.lease_reads, c.lease, seconds);
+        /* a renewal every retry period goes on while the metric is read: one either side */
+        IT_ASSERT(metrics_port <= 0 || fabs(l1 - l0 - c.lease) <= 1,
+                  "at rest after %s: the operator's leader_election_requests_total grew by %.0f, "
+                  "the audit log counts %d lease requests",
+                  after, l1 - l0, c.lease);
         itest_log("at rest after %s: 0 requests in %.0f s by the API server's audit log (lease %d, "
-                  "watches %d)%s",
+                  "all updates; watches %d)%s",
                   after, seconds, c.lease, c.watches,
-                  metrics_port > 0 ? "; the operator's metric agrees" : "");
+                  metrics_port > 0 ? "; the operator's metrics agree" : "");
 }

@@ -21,6 +21,7 @@ void audit_restricted_user(void);
 struct audit_counts {
         int requests;       /* every request but the lease's and watches */
         int lease;          /* coordination.k8s.io leases (the leader election) */
+        int lease_reads;    /* of those: get (a renewal of a lease held is an update alone) */
         int watches;        /* watches that ended (the server closes them on their timeout) */
         int writes;         /* of the requests: create, update, patch, delete but of Events */
         int denied;         /* of all: answered 401 or 403 */
@@ -34,7 +35,9 @@ void audit_count(long mark, struct audit_counts *out);
 /* Once the operator has sent the events it recorded (with metrics_port: its gauge
  * karmada_operator_events_unsent is 0) and been quiet for 5 s (it must settle within 120 s),
  * assert that it sends no request but the lease's (and the renewal of a watch) for `seconds`,
- * counted by the audit log. With metrics_port > 0, its own metric must agree:
- * rest_client_requests_total for the host cluster, less leader_election_requests_total, grows
- * by what the log counts, watches included. `after` names the situation for the log line. */
+ * counted by the audit log, and that each renewal of its lease is one request (an update, no
+ * get). With metrics_port > 0, its own metrics must agree: rest_client_requests_total for the
+ * host cluster, less leader_election_requests_total, grows by what the log counts, watches
+ * included, and leader_election_requests_total by the log's lease requests. `after` names the
+ * situation for the log line. */
 void audit_assert_at_rest(const char *after, double seconds, int metrics_port);
