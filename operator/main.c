@@ -22,6 +22,7 @@
 #include "karmada_controller/karmada_controller.h"
 #include "runtime/manager.h"
 #include "util/duration.h"
+#include "util/keypool.h"
 #include "util/seal.h"
 #include "version.h"
 
@@ -124,6 +125,10 @@ static const char usage_text[] =
         "upstream;\n"
         "                               the default) or ecdsa (P-256); a Karmada object's\n"
         "                               operator.karmada.io/key-algorithm annotation wins\n"
+        "  --key-pool-size N            private keys made ahead, per key type in use, by\n"
+        "                               threads that take only idle CPU, so that a new\n"
+        "                               instance does not wait for them (default 9, one\n"
+        "                               instance's worth; 0 makes each when it is needed)\n"
         "\n"
         "Options of render:\n"
         "  -f, --filename FILE          YAML or JSON with one or more Karmada objects (and\n"
@@ -176,6 +181,7 @@ enum {
         OPT_LOG_FORMAT,
         OPT_VERSION,
         OPT_KEY_ALG,
+        OPT_KEY_POOL,
         OPT_CACHE_DIR,
         OPT_OPERATOR_IMAGE,
         OPT_WATCH_NS,
@@ -201,6 +207,7 @@ struct run_args {
         enum log_level log_level;
         enum log_format log_format;
         enum pki_key_type keys;
+        int key_pool;
         const char *cache_dir;
         char cache_buf[4096];
         const char *watch_namespace;
@@ -364,6 +371,10 @@ static int operator_option(int c, char *arg, struct run_args *a)
         case OPT_KEY_ALG:
                 r = parse_key_alg(arg, &a->keys);
                 break;
+        case OPT_KEY_POOL:
+                r = parse_long("key-pool-size", arg, 0, 1024, &n);
+                a->key_pool = (int)n;
+                break;
         case OPT_WATCH_NS:
                 a->watch_namespace = *arg ? arg : NULL;
                 if (*arg && !namespaces_valid(arg))
@@ -421,6 +432,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"key-algorithm", required_argument, NULL, OPT_KEY_ALG},
+                {"key-pool-size", required_argument, NULL, OPT_KEY_POOL},
                 {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
                 {"operator-image", required_argument, NULL, OPT_OPERATOR_IMAGE},
                 {"watch-namespace", required_argument, NULL, OPT_WATCH_NS},
@@ -431,6 +443,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 
         *a = (struct run_args){
                 .concurrency = 5,
+                .key_pool = 9,
                 .log_level = LOG_LEVEL_INFO,
                 .log_format = LOG_FORMAT_AUTO,
                 .mgr = {.leader_elect = true,
@@ -511,7 +524,12 @@ static int cmd_run(int argc, char **argv)
                 kube_config_free(cfg);
                 return 1;
         }
+        r = keypool_start(a.key_pool, 0,
+                          a.keys == PKI_ECDSA_P256 ? KEYPOOL_ECDSA_P256 : KEYPOOL_RSA3072);
+        if (r < 0)
+                log_warn("no key pool: keys are made when needed", "error", strerror(-r));
         status = manager_run(m);
+        keypool_stop();
         manager_free(m);
         kube_config_free(cfg);
         return status;

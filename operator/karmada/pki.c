@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "util/keypool.h"
 #include "util/macro.h"
 
 struct pki_cert {
@@ -43,9 +44,10 @@ bool pki_san_is_ip(const char *san)
         return inet_pton(AF_INET, san, buf) == 1 || inet_pton(AF_INET6, san, buf) == 1;
 }
 
+/* a key never used before: from the pool made ahead (util/keypool.c), or made now */
 static EVP_PKEY *new_key(enum pki_key_type t)
 {
-        return t == PKI_ECDSA_P256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(3072);
+        return keypool_take(t == PKI_ECDSA_P256 ? KEYPOOL_ECDSA_P256 : KEYPOOL_RSA3072);
 }
 
 /* r->key_of's key when it is of the wanted type (one more reference), else a new one */
