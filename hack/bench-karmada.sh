@@ -3,19 +3,22 @@
 # ko-plane running each instance's etcd and kube-apiserver for real (the operator installs
 # Karmada's CRDs and webhook configurations through it): time from creating Karmada objects to
 # Ready, API requests per reconcile (and writes in a steady state, which must be 0), and the
-# operator's memory — for 1 instance, then for N (default 20) in all.
-#   hack/bench-karmada.sh [N] [--key-algorithm rsa|ecdsa]
+# operator's memory — for 1 instance, then for N (default 20) in all. The first instance is
+# created once the operator's key pool is full (an operator that has been up a while), and the
+# log says how many keys came from the pool and how many were made on demand.
+#   hack/bench-karmada.sh [N] [--key-algorithm rsa|ecdsa] [--key-pool-size K]
 set -euo pipefail
 LOG_TAG=bench
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT_DIR"
 
-N=20 ALG=rsa
+N=20 ALG=rsa POOL=9
 while [ $# -gt 0 ]; do
         case $1 in
         --key-algorithm) ALG=$2; shift 2 ;;
+        --key-pool-size) POOL=$2; shift 2 ;;
         [0-9]*) N=$1; shift ;;
-        *) die "usage: $0 [N] [--key-algorithm rsa|ecdsa]" ;;
+        *) die "usage: $0 [N] [--key-algorithm rsa|ecdsa] [--key-pool-size K]" ;;
         esac
 done
 STEADY=${KO_BENCH_STEADY_SECONDS:-30}
@@ -30,7 +33,7 @@ apply_operator_crds kubectl
 mport=$(free_port)
 "$HACK_DIR/cluster.sh" run karmada-operator --name bench -- build/ci/operator/karmada-operator run \
         --kubeconfig "$kubeconfig" --leader-election-namespace kube-system --key-algorithm "$ALG" \
-        --cache-dir "$cache" \
+        --key-pool-size "$POOL" --cache-dir "$cache" \
         --metrics-bind-address "127.0.0.1:$mport" --health-probe-bind-address 0
 pid=$(awk '{print $1}' "$state/pids/karmada-operator")
 metrics() { curl -fsS --max-time 5 "http://127.0.0.1:$mport/metrics"; }
@@ -96,7 +99,7 @@ phase() {
         t0=$(date +%s.%N)
         create "$first" "$last"
         took=$(wait_condition "$t0" "$total" Ready True)
-        log "$n new instance(s) ($total in all) Ready ${took}s after creation ($ALG keys)"
+        log "$n new instance(s) ($total in all) Ready ${took}s after creation ($ALG keys; so far $(keys_by_source))"
         # Degraded flips to False once the aggregated API servers answer: a real change, so the
         # steady state starts after it
         took=$(wait_condition "$t0" "$total" Degraded False)
@@ -126,6 +129,19 @@ phase() {
         log "operator memory with $total instance(s): $(memory)"
 }
 
+keytype=$([ "$ALG" = rsa ] && echo rsa-3072 || echo ecdsa-p256)
+pool_keys() { metrics | msum karmada_operator_key_pool_keys "type=\"$keytype\""; }
+keys_by_source() {
+        local m
+        m=$(metrics)
+        echo "$(msum karmada_operator_keys_total "type=\"$keytype\".*source=\"pool\"" <<<"$m") from the pool, $(msum karmada_operator_keys_total "type=\"$keytype\".*source=\"made\"" <<<"$m") made on demand"
+}
+t_pool=$SECONDS
+while [ "$POOL" -gt 0 ] && [ "$(pool_keys)" -lt "$POOL" ]; do
+        [ $((SECONDS - t_pool)) -lt 300 ] || die "the key pool holds $(pool_keys) of $POOL keys after 300 s"
+        sleep 0.5
+done
+log "the key pool holds $POOL $keytype keys $((SECONDS - t_pool)) s after the operator answered"
 log "operator memory before any instance: $(memory)"
 phase 1 1
 phase 2 "$N"
