@@ -12,7 +12,7 @@ LOG_TAG=bench
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT_DIR"
 
-N=20 ALG=rsa POOL=9
+N=20 ALG=rsa POOL=15
 while [ $# -gt 0 ]; do
         case $1 in
         --key-algorithm) ALG=$2; shift 2 ;;
@@ -144,4 +144,4 @@ done
 log "the key pool holds $POOL $keytype keys $((SECONDS - t_pool)) s after the operator answered"
 log "operator memory before any instance: $(memory)"
 phase 1 1
-phase 2 "$N"
+[ "$N" -lt 2 ] || phase 2 "$N"

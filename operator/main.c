@@ -128,7 +128,7 @@ static const char usage_text[] =
         "                               operator.karmada.io/key-algorithm annotation wins\n"
         "  --key-pool-size N            private keys made ahead, per key type in use, by\n"
         "                               threads that take only idle CPU, so that a new\n"
-        "                               instance does not wait for them (default 9, one\n"
+        "                               instance does not wait for them (default 15, one\n"
         "                               instance's worth; 0 makes each when it is needed)\n"
         "\n"
         "Options of render:\n"
@@ -444,7 +444,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 
         *a = (struct run_args){
                 .concurrency = 5,
-                .key_pool = 9,
+                .key_pool = 15,
                 .log_level = LOG_LEVEL_INFO,
                 .log_format = LOG_FORMAT_AUTO,
                 .mgr = {.leader_elect = true,
