@@ -153,7 +153,8 @@ static void remember_written(struct leader *l, const cJSON *lease, const char *n
         pthread_mutex_unlock(&l->lock);
 }
 
-/* PUT of the lease with our identity over the version rv; 0 and remembered, or the error */
+/* PUT of the lease held by holder over the version rv: 0 (and, when we are the holder, what
+ * was written remembered), or the error */
 static int write_lease(struct leader *l, const char *holder, const char *acquire, const char *now,
                        long duration_s, double transitions, const char *rv, struct kube_status *st)
 {

@@ -8,7 +8,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <openssl/ec.h>
 #include <openssl/rsa.h>
 
 #define MAX_THREADS 4
@@ -28,11 +27,6 @@ static struct {
         uint64_t taken[KEYPOOL_TYPES], made[KEYPOOL_TYPES];
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-static EVP_PKEY *generate_now(enum keypool_type t)
-{
-        return t == KEYPOOL_ECDSA_P256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(3072);
-}
-
 /* OpenSSL's progress callback: 0 abandons the key being generated */
 static int going_on(EVP_PKEY_CTX *ctx)
 {
@@ -40,8 +34,9 @@ static int going_on(EVP_PKEY_CTX *ctx)
         return !atomic_load(&pool.stop);
 }
 
-/* A key for the pool; NULL when stopping (or OpenSSL fails) */
-static EVP_PKEY *generate_abortable(enum keypool_type t)
+/* A new key of type t; a filler's (abortable) is abandoned when the pool stops. NULL then, or
+ * when OpenSSL fails. */
+static EVP_PKEY *generate(enum keypool_type t, bool abortable)
 {
         EVP_PKEY_CTX *ctx =
                 EVP_PKEY_CTX_new_from_name(NULL, t == KEYPOOL_ECDSA_P256 ? "EC" : "RSA", NULL);
@@ -51,11 +46,10 @@ static EVP_PKEY *generate_abortable(enum keypool_type t)
         if (ok)
                 ok = t == KEYPOOL_ECDSA_P256 ? EVP_PKEY_CTX_set_group_name(ctx, "P-256") > 0
                                              : EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 3072) > 0;
-        if (ok) {
+        if (ok && abortable)
                 EVP_PKEY_CTX_set_cb(ctx, going_on);
-                if (EVP_PKEY_generate(ctx, &k) <= 0)
-                        k = NULL;
-        }
+        if (ok && EVP_PKEY_generate(ctx, &k) <= 0)
+                k = NULL;
         EVP_PKEY_CTX_free(ctx);
         return k;
 }
@@ -85,7 +79,7 @@ static void *filler(void *arg)
                 }
                 pool.making[t]++;
                 pthread_mutex_unlock(&pool.lock);
-                k = generate_abortable((enum keypool_type)t);
+                k = generate((enum keypool_type)t, true);
                 pthread_mutex_lock(&pool.lock);
                 pool.making[t]--;
                 if (k && pool.n[t] < pool.size)
@@ -151,7 +145,7 @@ EVP_PKEY *keypool_take(enum keypool_type t)
                 pool.made[t]++;
         }
         pthread_mutex_unlock(&pool.lock);
-        return k ? k : generate_now(t);
+        return k ? k : generate(t, false);
 }
 
 void keypool_stats(struct keypool_stats *ret)
