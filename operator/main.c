@@ -483,29 +483,42 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         return r;
 }
 
-/* The key pool's state at each scrape */
+/* The key pool's metrics, registered once, set at each scrape */
+static struct {
+        struct metric_family *ready, *total;
+} keypool_metrics;
+
 static void collect_keypool(void *userdata, struct metrics *mt)
 {
         static const char *const names[KEYPOOL_TYPES] = {"rsa-3072", "ecdsa-p256"};
+        struct keypool_stats st;
+
+        (void)userdata;
+        (void)mt;
+        keypool_stats(&st);
+        for (int t = 0; t < KEYPOOL_TYPES; t++) {
+                metric_set(keypool_metrics.ready, (const char *const[]){names[t]}, st.ready[t]);
+                metric_set(keypool_metrics.total, (const char *const[]){names[t], "pool"},
+                           (double)st.taken[t]);
+                metric_set(keypool_metrics.total, (const char *const[]){names[t], "made"},
+                           (double)st.made[t]);
+        }
+}
+
+static void register_keypool_metrics(struct metrics *mt)
+{
         static const char *const type[] = {"type", NULL}, *const type_source[] = {"type", "source",
                                                                                   NULL};
-        struct metric_family *ready = metrics_family(
+
+        keypool_metrics.ready = metrics_family(
                 mt, METRIC_GAUGE, "karmada_operator_key_pool_keys",
                 "Private keys made ahead and not handed out yet, by key type.", type, NULL, 0);
-        struct metric_family *total = metrics_family(
+        keypool_metrics.total = metrics_family(
                 mt, METRIC_COUNTER, "karmada_operator_keys_total",
                 "Private keys handed out for new certificates, by key type and source (pool: "
                 "made ahead; made: the pool was empty).",
                 type_source, NULL, 0);
-        struct keypool_stats st;
-
-        (void)userdata;
-        keypool_stats(&st);
-        for (int t = 0; t < KEYPOOL_TYPES; t++) {
-                metric_set(ready, (const char *const[]){names[t]}, st.ready[t]);
-                metric_set(total, (const char *const[]){names[t], "pool"}, (double)st.taken[t]);
-                metric_set(total, (const char *const[]){names[t], "made"}, (double)st.made[t]);
-        }
+        metrics_add_collector(mt, collect_keypool, NULL);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -555,7 +568,7 @@ static int cmd_run(int argc, char **argv)
         if (r < 0)
                 log_warn("no key pool: keys are made when needed", "error", strerror(-r));
         else
-                metrics_add_collector(manager_metrics(m), collect_keypool, NULL);
+                register_keypool_metrics(manager_metrics(m));
         status = manager_run(m);
         keypool_stop();
         manager_free(m);

@@ -5,7 +5,7 @@
 # when it cannot read a cluster; `releases` lists the
 # built-in ones; `etcd-restore` on a member that has data does nothing and asks for nothing else,
 # and refuses --sealed without a key of 32 bytes; `run` refuses a --watch-namespace that is not
-# a list of namespace names.
+# a list of namespace names, and a --key-pool-size out of 0..1024.
 #   tests/unit/cli-args.sh BINARY
 set -euo pipefail
 bin=$1
@@ -36,6 +36,10 @@ expect 2 "BACKUP_ENCRYPTION_KEY" env AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=s
 expect 2 "BACKUP_ENCRYPTION_KEY" env AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=s \
         BACKUP_ENCRYPTION_KEY=c2hvcnQ= "$bin" "${sealed[@]}"
 expect 2 "--operator-image=" "$bin" run --operator-image ""
+# --key-pool-size: 0 to 1024 keys
+for bad in -1 1025 abc ""; do
+        expect 2 "--key-pool-size=$bad: not a number in range" "$bin" run --key-pool-size "$bad"
+done
 expect 2 "--operator-image=a b" "$bin" run --operator-image "a b"
 # --watch-namespace: namespace names, separated by commas, each once
 for bad in "a,,b" "a,b,a" "Upper" "x-" ",a"; do
