@@ -277,6 +277,7 @@ const struct reconciler reconciler_etcd = {
         .name = "etcd",
         .after = (const char *const[]){"restore", "pki", NULL},
         .condition = "EtcdReady",
+        .quorum = true,
         .enabled = etcd_enabled,
         .contribute = etcd_contribute,
 };

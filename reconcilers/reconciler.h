@@ -72,6 +72,9 @@ struct reconciler {
          * protocol without version skew), not after it; NULL: in its own step */
         const char *upgrades_with;
         const char *condition; /* the status condition this step sets, or NULL */
+        /* its StatefulSet's members vote (etcd): fewer ready than a majority is named as a lost
+         * quorum, not as missing replicas */
+        bool quorum;
         /* the kinds it adds to the Karmada API server (NULL-terminated; NULL: none) */
         const struct kube_resource *const *karmada_kinds;
         /* its block of spec.features (parsed by its own code), or NULL; a feature's reconciler

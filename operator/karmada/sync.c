@@ -301,6 +301,23 @@ bool sync_rollout_lost(const cJSON *live, char *why, size_t whylen)
         return true;
 }
 
+bool sync_quorum_lost(const cJSON *live, char *why, size_t whylen)
+{
+        const cJSON *n = json_at(live, "spec", "replicas");
+        long long ready = (long long)num(live, "status", "readyReplicas"), members, need;
+
+        if (strcmp(json_str(live, "kind", NULL) ?: "", "StatefulSet") != 0 || !cJSON_IsNumber(n) ||
+            n->valuedouble < 2)
+                return false;
+        members = (long long)n->valuedouble;
+        need = members / 2 + 1;
+        if (ready >= need)
+                return false;
+        snprintf(why, whylen, "etcd has no quorum: %lld of %lld members ready, %lld needed", ready,
+                 members, need);
+        return true;
+}
+
 bool sync_rolled_with(const cJSON *live, const char *key, const char *value)
 {
         char why[256];

@@ -46,6 +46,10 @@ bool sync_rollout_done(const cJSON *live, char *why, size_t whylen);
  * replica runs it, and no new or old one is being added. A pod that crashed or was lost, not a
  * rollout; *why says how many are ready. */
 bool sync_rollout_lost(const cJSON *live, char *why, size_t whylen);
+/* Whether the members of live (a StatefulSet of more than one replica, whose members vote, as
+ * etcd's) lost their quorum: fewer ready than a majority of its replicas. why says so ("etcd
+ * has no quorum: 1 of 3 members ready, 2 needed"). */
+bool sync_quorum_lost(const cJSON *live, char *why, size_t whylen);
 /* A workload whose pod template carries annotation key = value and that has rolled out: every
  * replica runs that template (a rotation's phase waits for it). */
 bool sync_rolled_with(const cJSON *live, const char *key, const char *value);

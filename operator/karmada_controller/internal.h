@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -108,6 +109,14 @@ struct plane {
 
 /* The reason of a step, Ready and Degraded when a workload it rolled out lost ready replicas */
 #define KO_COMPONENT_UNAVAILABLE "ComponentUnavailable"
+/* The same when those are members that vote (etcd) and fewer than a majority are ready */
+#define KO_QUORUM_LOST "EtcdQuorumLost"
+
+/* reason is one of the two above: a workload that had rolled out lost ready replicas */
+static inline bool reason_is_lost(const char *reason)
+{
+        return strcmp(reason, KO_COMPONENT_UNAVAILABLE) == 0 || strcmp(reason, KO_QUORUM_LOST) == 0;
+}
 
 struct step {
         const struct reconciler *rec;

@@ -211,18 +211,20 @@ static bool step_was_ready(const struct pass *p, const struct step *s)
 
         return cJSON_IsNumber(gen) && (long long)gen->valuedouble == p->k->generation &&
                (strcmp(json_str(c, "status", NULL) ?: "", "True") == 0 ||
-                strcmp(json_str(c, "reason", NULL) ?: "", KO_COMPONENT_UNAVAILABLE) == 0);
+                reason_is_lost(json_str(c, "reason", NULL) ?: ""));
 }
 
 /* A workload the step had rolled out lost ready replicas (a crash, a node gone): the step is not
- * Ready, and the instance Degraded, until they are back. */
-static void step_unavailable(struct step *s, const char *kind, const char *name, const char *why)
+ * Ready, and the instance Degraded, until they are back; reason says which of the two losses
+ * (reason_is_lost). */
+static void step_unavailable(struct step *s, const char *reason, const char *kind, const char *name,
+                             const char *why)
 {
-        step_set(s, false, KO_COMPONENT_UNAVAILABLE, "%s %s: %s", kind, name, why);
+        step_set(s, false, reason, "%s %s: %s", kind, name, why);
         if (s->degraded)
                 return;
         s->degraded = true;
-        snprintf(s->degraded_reason, sizeof(s->degraded_reason), KO_COMPONENT_UNAVAILABLE);
+        snprintf(s->degraded_reason, sizeof(s->degraded_reason), "%s", reason);
         snprintf(s->degraded_message, sizeof(s->degraded_message), "%s %s: %s", kind, name, why);
 }
 
@@ -334,9 +336,13 @@ static void apply_in_host(struct pass *p, struct step *s)
                 if (o->workload && rolled && !sync_rollout_done(live, why, sizeof(why))) {
                         bool lost = !changed && step_was_ready(p, s) &&
                                     sync_rollout_lost(live, why, sizeof(why));
+                        bool quorum =
+                                lost && s->rec->quorum && sync_quorum_lost(live, why, sizeof(why));
                         explain(p, s, live, why, sizeof(why));
                         if (lost)
-                                step_unavailable(s, o->resource->kind, name, why);
+                                step_unavailable(s,
+                                                 quorum ? KO_QUORUM_LOST : KO_COMPONENT_UNAVAILABLE,
+                                                 o->resource->kind, name, why);
                         else
                                 step_set(s, false, "Progressing", "%s %s: %s", o->resource->kind,
                                          name, why);

@@ -127,8 +127,8 @@ static void step_conditions(const struct summary_input *in, cJSON *conds, struct
         }
 }
 
-/* Ready: every step, or the first that is not (ComponentUnavailable when that one ran and does not
- * now), or the upgrade's failure or rollback. */
+/* Ready: every step, or the first that is not (ComponentUnavailable or EtcdQuorumLost when that one
+ * ran and does not now), or the upgrade's failure or rollback. */
 static void ready_condition(const struct summary_input *in, cJSON *status, struct summary *out)
 {
         const struct karmada *k = in->k, *run = in->run;
@@ -140,8 +140,8 @@ static void ready_condition(const struct summary_input *in, cJSON *status, struc
         for (int i = 0; i < in->n && !first; i++)
                 if (in->steps[i].enabled && !in->steps[i].ready)
                         first = &in->steps[i];
-        if (first && !out->any_failed && strcmp(first->reason, KO_COMPONENT_UNAVAILABLE) == 0)
-                reason = KO_COMPONENT_UNAVAILABLE; /* it ran, and does not now */
+        if (first && !out->any_failed && reason_is_lost(first->reason))
+                reason = first->reason; /* it ran, and does not now */
         if (first)
                 snprintf(msg, sizeof(msg), "%s: %s", first->rec->name, first->message);
         else

@@ -211,6 +211,40 @@ static void test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas
         assert_false(sync_rollout_lost(NULL, (char[64]){0}, 64));
 }
 
+/* A StatefulSet of voting members (etcd) with the ready replicas given, of replicas: NULL, or
+ * why its quorum is lost */
+static const char *quorum(const char *kind, int replicas, int ready, char *why, size_t len)
+{
+        char json[256];
+        cJSON *o;
+        bool r;
+
+        snprintf(json, sizeof(json),
+                 "{\"kind\":\"%s\",\"spec\":{\"replicas\":%d},\"status\":{\"replicas\":%d,"
+                 "\"readyReplicas\":%d}}",
+                 kind, replicas, replicas, ready);
+        o = cJSON_Parse(json);
+        r = sync_quorum_lost(o, why, len);
+        cJSON_Delete(o);
+        return r ? why : NULL;
+}
+
+static void test_quorum_lost_below_a_majority_of_members(void **state)
+{
+        char why[128];
+
+        (void)state;
+        assert_string_equal(quorum("StatefulSet", 3, 1, why, sizeof(why)),
+                            "etcd has no quorum: 1 of 3 members ready, 2 needed");
+        assert_string_equal(quorum("StatefulSet", 5, 2, why, sizeof(why)),
+                            "etcd has no quorum: 2 of 5 members ready, 3 needed");
+        assert_null(quorum("StatefulSet", 3, 2, why, sizeof(why))); /* one lost: a majority */
+        assert_null(quorum("StatefulSet", 5, 3, why, sizeof(why)));
+        assert_null(quorum("StatefulSet", 1, 0, why, sizeof(why))); /* one member: only lost */
+        assert_null(quorum("Deployment", 3, 0, why, sizeof(why)));  /* nothing votes */
+        assert_false(sync_quorum_lost(NULL, why, sizeof(why)));
+}
+
 /* Replicas left to others: a second manager keeps the live count before an apply without it */
 static void test_replicas_handover(void **state)
 {
@@ -297,6 +331,7 @@ int main(void)
                 cmocka_unit_test(test_rollout_is_finished_only_when_all_replicas_are_new_and_ready),
                 cmocka_unit_test(
                         test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas),
+                cmocka_unit_test(test_quorum_lost_below_a_majority_of_members),
                 cmocka_unit_test(test_replicas_handover),
                 cmocka_unit_test(test_conditions_move_time_only_on_flips),
                 cmocka_unit_test(test_reasons_fit_the_api_pattern),
