@@ -297,9 +297,14 @@ static void probe_due(struct kctl *kc)
 static void *prober(void *arg)
 {
         struct kctl *kc = arg;
+        long long closed_ms = time_mono_ms();
 
         while (!__atomic_load_n(&kc->stopping, __ATOMIC_ACQUIRE)) {
                 probe_due(kc);
+                if (time_mono_ms() - closed_ms >= PLANE_IDLE_MS / 3) {
+                        planes_close_idle(kc);
+                        closed_ms = time_mono_ms();
+                }
                 usleep(200 * 1000);
         }
         return NULL;

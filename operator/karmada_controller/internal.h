@@ -75,7 +75,7 @@ struct kctl {
                                        * reconciled at once share one */
         struct hashmap *hosts;        /* "namespace/secret" -> struct host (remote ones) */
         struct hashmap *host_of;      /* instance key -> the key of its remote host (a strdup) */
-        pthread_t prober;             /* probes the remote hosts */
+        pthread_t prober;             /* probes the remote hosts, closes idle connections */
         bool prober_started;
         bool stopping;
         pthread_mutex_t written_lock;
@@ -87,7 +87,8 @@ struct kctl {
 
 /* An instance's Karmada API server as the operator reaches it (through the admin kubeconfig),
  * and what each step remembers of what it did there. Used only by the worker that reconciles
- * the instance (the work queue never hands one key to two workers). */
+ * the instance (the work queue never hands one key to two workers), but for the prober, which
+ * closes the client's idle connections under planes_lock (the worker replaces it under it). */
 struct plane {
         char sum[SHA256_HEX_LEN]; /* of the admin kubeconfig the client was made from */
         char server[256];
@@ -210,6 +211,10 @@ void plane_forget(struct kctl *kc, const char *key);
 struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
                                  struct observation *ob, char *why, size_t whylen);
 /* A request to the instance's Karmada API server was answered (st NULL), or not (st says why) */
+/* The connections to Karmada API servers idle for PLANE_IDLE_MS closed (called by the prober):
+ * an instance at rest holds no TLS state */
+#define PLANE_IDLE_MS 30000
+void planes_close_idle(struct kctl *kc);
 void plane_reached(struct plane *p, const struct kube_status *st);
 /* Condition KarmadaAPIServerReachable of instance `key`: once a request was sent there, whether
  * the last one was answered, naming the address. */

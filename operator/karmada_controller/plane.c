@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "karmada/conditions.h"
 #include "kube/config.h"
+#include "runtime/log.h"
 #include "runtime/manager.h"
 #include "util/base64.h"
 #include "util/digest.h"
@@ -86,13 +87,34 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
         manager_observe_client(kc->m, c);
         snprintf(p->server, sizeof(p->server), "%s", cfg->server);
         kube_config_free(cfg);
-        kube_client_free(p->client);
+        pthread_mutex_lock(&kc->planes_lock); /* planes_close_idle() reads p->client */
+        kube_client_free(p->client);          /* this worker's alone: no request of it is running */
         p->client = c;
+        pthread_mutex_unlock(&kc->planes_lock);
         snprintf(p->sum, sizeof(p->sum), "%s", sum);
         /* another server or other credentials: what was checked before proves nothing */
         memset(p->applied, 0, sizeof(p->applied));
         memset(p->hook, 0, sizeof(p->hook));
         return c;
+}
+
+void planes_close_idle(struct kctl *kc)
+{
+        char n_s[24];
+        size_t n = 0;
+
+        pthread_mutex_lock(&kc->planes_lock);
+        for (const struct hashmap_entry *e = hashmap_first(kc->planes); e;
+             e = hashmap_next(kc->planes, e)) {
+                struct plane *p = hashmap_entry_value(e);
+                if (p->client)
+                        n += kube_client_close_idle(p->client, PLANE_IDLE_MS);
+        }
+        pthread_mutex_unlock(&kc->planes_lock);
+        if (n) {
+                snprintf(n_s, sizeof(n_s), "%zu", n);
+                log_debug("closed idle connections to Karmada API servers", "connections", n_s);
+        }
 }
 
 void plane_reached(struct plane *p, const struct kube_status *st)

@@ -52,7 +52,8 @@ struct kube_client {
         struct token_bucket rate; /* qps 0: no limit */
 
         pthread_mutex_t pool_lock;
-        CURL *idle[MAX_IDLE_HANDLES];
+        CURL *idle[MAX_IDLE_HANDLES]; /* a stack: the last put on top */
+        long long idle_since_ms[MAX_IDLE_HANDLES];
         size_t n_idle;
 
         CURLSH *share;
@@ -300,12 +301,35 @@ static void handle_put(struct kube_client *c, CURL *h, bool keep)
         curl_easy_setopt(h, CURLOPT_SHARE, c->share);
         pthread_mutex_lock(&c->pool_lock);
         if (keep && c->n_idle < MAX_IDLE_HANDLES) {
+                c->idle_since_ms[c->n_idle] = time_mono_ms();
                 c->idle[c->n_idle++] = h;
                 h = NULL;
         }
         pthread_mutex_unlock(&c->pool_lock);
         if (h)
                 curl_easy_cleanup(h);
+}
+
+size_t kube_client_close_idle(struct kube_client *c, long idle_ms)
+{
+        CURL *old[MAX_IDLE_HANDLES];
+        long long now = time_mono_ms();
+        size_t n = 0, kept = 0;
+
+        pthread_mutex_lock(&c->pool_lock);
+        for (size_t i = 0; i < c->n_idle; i++) {
+                if (now - c->idle_since_ms[i] >= idle_ms) {
+                        old[n++] = c->idle[i];
+                        continue;
+                }
+                c->idle_since_ms[kept] = c->idle_since_ms[i];
+                c->idle[kept++] = c->idle[i];
+        }
+        c->n_idle = kept;
+        pthread_mutex_unlock(&c->pool_lock);
+        for (size_t i = 0; i < n; i++)
+                curl_easy_cleanup(old[i]); /* its connection and TLS state with it */
+        return n;
 }
 
 /* ---- auth and rate limit ---- */

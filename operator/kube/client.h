@@ -50,7 +50,10 @@ const char *kube_client_server(const struct kube_client *c);
 /* The time a request may take from now on (0: the default), as timeout_ms */
 void kube_client_set_timeout(struct kube_client *c, long timeout_ms);
 
-/* Called after each request (for metrics): verb, HTTP code (0: none), seconds taken. */
+/* Closes the connections of the handles idle for idle_ms or longer, freeing their TLS state (a
+ * later request opens a new one); returns how many. */
+size_t kube_client_close_idle(struct kube_client *c, long idle_ms);
+
 /* Called after every request: which client, the verb, the status code (0: no response), the
  * time it took. */
 typedef void (*kube_request_observer)(void *userdata, const struct kube_client *c, const char *verb,

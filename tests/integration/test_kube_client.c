@@ -638,8 +638,17 @@ static void test_connection_reuse(void)
         if (s.connects != 1)
                 IT_FAIL("50 sequential GETs made %llu connections, want 1",
                         (unsigned long long)s.connects);
+        /* idle: closed only once it has been idle that long, and the next request reconnects */
+        IT_ASSERT(kube_client_close_idle(c, 60000) == 0, "a handle idle < 60 s was closed");
+        usleep(300 * 1000);
+        IT_ASSERT(kube_client_close_idle(c, 200) == 1, "the handle idle 300 ms was not closed");
+        CHECK(kube_get(c, &kube_namespaces, NULL, ns, NULL, ST));
+        kube_client_stats(c, &s);
+        IT_ASSERT(s.connects == 2, "after closing the idle one: %llu connections, want 2",
+                  (unsigned long long)s.connects);
         kube_client_free(c);
-        itest_log("50 GETs on one thread: 1 connection (1 TLS handshake)");
+        itest_log("50 GETs on one thread: 1 connection (1 TLS handshake); closed when idle, "
+                  "the next GET opens a second");
 }
 
 static void test_rate_limit(void)
