@@ -96,6 +96,15 @@ void summary_suspended(cJSON *status, long long generation)
         set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
 }
 
+/* The part of a step's message that names a pod's cause ("; pod NAME: cause", steps.c), or all
+ * of it */
+static const char *pod_cause_part(const char *message)
+{
+        const char *c = strstr(message, "; pod ");
+
+        return c ? c : message;
+}
+
 /* Each step's own condition (removed when the step is off), and what it adds up to. */
 static void step_conditions(const struct summary_input *in, cJSON *conds, struct summary *out)
 {
@@ -115,9 +124,10 @@ static void step_conditions(const struct summary_input *in, cJSON *conds, struct
                 if (s->ready && !condition_is_true(conds, cond))
                         add_event(&out->events, "Normal", cond, "Reconcile", "%s is ready",
                                   s->rec->name);
-                /* a pod's failure, once for each cause it names */
+                /* a pod's failure, once for each cause it names, whatever the rest of the
+                 * message says (the workload's progress changes under the same cause) */
                 if (s->cause[0] &&
-                    strcmp(summary_cond_field(conds, cond, "message"), s->message) != 0)
+                    !strstr(summary_cond_field(conds, cond, "message"), pod_cause_part(s->message)))
                         add_event(&out->events, "Warning", s->cause, "Reconcile", "%s", s->message);
                 condition_set(conds, cond, s->ready ? KO_TRUE : KO_FALSE, s->reason, s->message,
                               in->k->generation);

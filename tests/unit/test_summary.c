@@ -190,6 +190,40 @@ static void test_failed_step_is_a_warning(void **state)
         assert_int_equal(events_with(&f->out, "Warning", "ApplyFailed"), 1);
 }
 
+/* A pod's failure is a Warning once for the cause it names, while the workload's progress in
+ * the same message changes */
+static void test_pod_cause_is_a_warning_once(void **state)
+{
+        static const char *const cause = "; pod demo-etcd-0: not scheduled: Unschedulable: 0/1 "
+                                         "nodes are available: pod has unbound immediate "
+                                         "PersistentVolumeClaims.";
+        struct fixture *f = *state;
+        char msg[512];
+
+        snprintf(msg, sizeof(msg),
+                 "StatefulSet demo-etcd: its controller has not seen "
+                 "generation 1 yet%s",
+                 cause);
+        step(&f->steps[0], &rec_etcd, true, false, "Progressing", msg);
+        snprintf(f->steps[0].cause, sizeof(f->steps[0].cause), "Unschedulable");
+        compute(f);
+        assert_int_equal(events_with(&f->out, "Warning", "Unschedulable"), 1);
+        snprintf(msg, sizeof(msg), "StatefulSet demo-etcd: 0 of 1 replicas ready%s", cause);
+        step(&f->steps[0], &rec_etcd, true, false, "Progressing", msg);
+        snprintf(f->steps[0].cause, sizeof(f->steps[0].cause), "Unschedulable");
+        compute(f);
+        assert_string_equal(field(f, "EtcdReady", "message"), msg);
+        assert_int_equal(events_with(&f->out, "Warning", "Unschedulable"), 0);
+        /* another cause: a Warning again */
+        snprintf(msg, sizeof(msg),
+                 "StatefulSet demo-etcd: 0 of 1 replicas ready; pod demo-etcd-0: "
+                 "container etcd: CrashLoopBackOff");
+        step(&f->steps[0], &rec_etcd, true, false, "Progressing", msg);
+        snprintf(f->steps[0].cause, sizeof(f->steps[0].cause), "CrashLoopBackOff");
+        compute(f);
+        assert_int_equal(events_with(&f->out, "Warning", "CrashLoopBackOff"), 1);
+}
+
 static void test_degraded_names_the_step(void **state)
 {
         struct fixture *f = *state;
@@ -391,6 +425,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_progressing_names_the_first_step_not_ready,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_step_is_a_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pod_cause_is_a_warning_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_degraded_names_the_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_upgrade_in_progress_keeps_the_running_version,
                                                 setup, teardown),
