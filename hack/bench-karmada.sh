@@ -3,7 +3,9 @@
 # ko-plane running each instance's etcd and kube-apiserver for real (the operator installs
 # Karmada's CRDs and webhook configurations through it): time from creating Karmada objects to
 # Ready, API requests per reconcile (and writes in a steady state, which must be 0), and the
-# operator's memory — for 1 instance, then for N (default 20) in all. The first instance is
+# operator's memory, after the last reconcile and again at rest (KO_BENCH_REST_SECONDS later,
+# default 45: the Karmada API server connections closed) — for 1 instance, then for N
+# (default 20) in all. The first instance is
 # created once the operator's key pool is full (an operator that has been up a while), and the
 # log says how many keys came from the pool and how many were made on demand.
 #   hack/bench-karmada.sh [N] [--key-algorithm rsa|ecdsa] [--key-pool-size K]
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
         *) die "usage: $0 [N] [--key-algorithm rsa|ecdsa] [--key-pool-size K]" ;;
         esac
 done
-STEADY=${KO_BENCH_STEADY_SECONDS:-30}
+STEADY=${KO_BENCH_STEADY_SECONDS:-30} REST=${KO_BENCH_REST_SECONDS:-45}
 
 # the Karmada API servers and the aggregated API servers behind their APIServices for real
 # (the controllers stay simulated: 20 of each would not fit on 2 cores)
@@ -127,6 +129,8 @@ phase() {
         read -r r1 w1 c1 ar1 aw1 <<<"$(snapshot)"
         log "forced reconcile of $total unchanged instance(s): $((c1 - c0)) reconciles, $((aw1 - aw0)) writes, $((ar1 - ar0)) reads (all API servers; $(awk -v r=$((ar1 - ar0)) -v c=$((c1 - c0)) 'BEGIN {printf "%.1f", r / c}') reads per reconcile)"
         log "operator memory with $total instance(s): $(memory)"
+        sleep "$REST" # the connections to the Karmada API servers closed after 30 s idle
+        log "operator memory with $total instance(s) at rest (${REST}s later): $(memory)"
 }
 
 keytype=$([ "$ALG" = rsa ] && echo rsa-3072 || echo ecdsa-p256)
