@@ -108,6 +108,10 @@ struct plane {
         } upgrade;
 };
 
+/* What a step's message says of a pod's cause begins with this ("; pod NAME: cause"): steps.c
+ * writes it, summary.c finds it */
+#define KO_POD_CAUSE_PREFIX "; pod "
+
 /* The reason of a step, Ready and Degraded when a workload it rolled out lost ready replicas */
 #define KO_COMPONENT_UNAVAILABLE "ComponentUnavailable"
 /* The same when those are members that vote (etcd) and fewer than a majority are ready */
@@ -210,11 +214,11 @@ struct plane *plane_get(struct kctl *kc, const char *key);
 void plane_forget(struct kctl *kc, const char *key);
 struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
                                  struct observation *ob, char *why, size_t whylen);
-/* A request to the instance's Karmada API server was answered (st NULL), or not (st says why) */
 /* The connections to Karmada API servers idle for PLANE_IDLE_MS closed (called by the prober):
  * an instance at rest holds no TLS state */
 #define PLANE_IDLE_MS 30000
 void planes_close_idle(struct kctl *kc);
+/* A request to the instance's Karmada API server was answered (st NULL), or not (st says why) */
 void plane_reached(struct plane *p, const struct kube_status *st);
 /* Condition KarmadaAPIServerReachable of instance `key`: once a request was sent there, whether
  * the last one was answered, naming the address. */

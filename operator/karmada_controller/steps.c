@@ -273,7 +273,8 @@ static void explain(struct pass *p, struct step *s, const cJSON *w, char *why, s
                 best_fails = fails;
         }
         if (best_name && len < whylen)
-                snprintf(why + len, whylen - len, "; pod %s: %s", best_name, best.text);
+                snprintf(why + len, whylen - len, KO_POD_CAUSE_PREFIX "%s: %s", best_name,
+                         best.text);
         if (best_fails)
                 snprintf(s->cause, sizeof(s->cause), "%s", best.reason);
         store_list_free(l, n);

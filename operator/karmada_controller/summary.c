@@ -96,11 +96,10 @@ void summary_suspended(cJSON *status, long long generation)
         set(status, "observedGeneration", cJSON_CreateNumber((double)generation));
 }
 
-/* The part of a step's message that names a pod's cause ("; pod NAME: cause", steps.c), or all
- * of it */
+/* The part of a step's message that names a pod's cause (KO_POD_CAUSE_PREFIX), or all of it */
 static const char *pod_cause_part(const char *message)
 {
-        const char *c = strstr(message, "; pod ");
+        const char *c = strstr(message, KO_POD_CAUSE_PREFIX);
 
         return c ? c : message;
 }
