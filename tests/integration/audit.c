@@ -120,8 +120,13 @@ static void count_line(const char *line, struct audit_counts *out, struct strbuf
         resource = str(ev, "objectRef", "resource");
         code = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(ev, "responseStatus"), "code");
-        if (cJSON_IsNumber(code) && (code->valueint == 401 || code->valueint == 403))
-                out->denied++;
+        if (cJSON_IsNumber(code) && (code->valueint == 401 || code->valueint == 403) &&
+            out->denied++ == 0)
+                snprintf(out->denied_first, sizeof(out->denied_first),
+                         "at %s: %s %s %s/%s: %d %s: %.200s", str(ev, "stageTimestamp", NULL), verb,
+                         resource, str(ev, "objectRef", "namespace"), str(ev, "objectRef", "name"),
+                         code->valueint, str(ev, "responseStatus", "reason"),
+                         str(ev, "responseStatus", "message"));
         if (strcmp(resource, "leases") == 0 &&
             strcmp(str(ev, "objectRef", "apiGroup"), "coordination.k8s.io") == 0) {
                 out->lease++;

@@ -26,6 +26,8 @@ struct audit_counts {
         int writes;         /* of the requests: create, update, patch, delete but of Events */
         int denied;         /* of all: answered 401 or 403 */
         char summary[2048]; /* the requests by verb, resource and code: "patch events 404 x3; " */
+        char denied_first[512]; /* the first denied request, lease and watch ones included:
+                                   "at TIME: VERB RESOURCE NS/NAME: CODE REASON: MESSAGE" */
 };
 
 /* A point in the log to count from (its length now). */

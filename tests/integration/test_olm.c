@@ -303,8 +303,9 @@ static void no_writes_since(long mark, long gen_before, const char *after)
         audit_assert_at_rest(after, 10, 0);
         audit_count(mark, &c);
         IT_ASSERT(c.writes == 0 && c.denied == 0,
-                  "%s: %d writes and %d denied requests of %s (audit log): %.1500s", after,
-                  c.writes, c.denied, OP_USER, c.summary);
+                  "%s: %d writes and %d denied requests of %s (audit log): %.1500s; first denied "
+                  "%s",
+                  after, c.writes, c.denied, OP_USER, c.summary, c.denied_first);
         IT_ASSERT(generations() == gen_before, "%s: the instance's workloads changed generation",
                   after);
         live_wait_condition(ns, instance, "Ready", "True", 5);
@@ -321,8 +322,9 @@ static int none_denied(long mark, const char *while_)
         struct audit_counts c;
 
         audit_count(mark, &c);
-        IT_ASSERT(c.denied == 0, "%s: %d requests of %s denied (audit log): %.1500s", while_,
-                  c.denied, OP_USER, c.summary);
+        IT_ASSERT(c.denied == 0,
+                  "%s: %d requests of %s denied (audit log), the first %s; all: %.1500s", while_,
+                  c.denied, OP_USER, c.denied_first, c.summary);
         return c.requests;
 }
 

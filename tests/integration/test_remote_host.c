@@ -661,8 +661,8 @@ int main(void)
         /* (a kube-apiserver that starts again may deny a request or two until its RBAC
          * caches are filled: counted before the outage) */
         audit_count(mark, &all);
-        IT_ASSERT(all.denied == 0, "%d requests denied in the remote cluster: %s", all.denied,
-                  all.summary);
+        IT_ASSERT(all.denied == 0, "%d requests denied in the remote cluster (the first %s): %s",
+                  all.denied, all.denied_first, all.summary);
         itest_log("%d requests of the operator in the remote cluster, 0 denied", all.requests);
         check_outage();
         check_rotation();
