@@ -27,9 +27,11 @@
 #define DEFAULT_MAX_BODY           (64u << 20)
 #define DEFAULT_MAX_RETRIES        5
 #define DEFAULT_WATCH_TIMEOUT_S    300L
-#define TOKEN_REFRESH_S            60
-#define MAX_IDLE_HANDLES           16
-#define WATCH_BACKOFF_MAX_MS       30000L
+/* a token file re-read this often (client-go: a minute): a kubelet may replace the token any
+ * time, and the one before is refused once it is invalidated */
+#define TOKEN_REFRESH_S      10
+#define MAX_IDLE_HANDLES     16
+#define WATCH_BACKOFF_MAX_MS 30000L
 
 struct kube_client {
         char *server;     /* URL prefix of every request */
