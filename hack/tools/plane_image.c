@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,16 @@
 #include "util/digest.h"
 #include "util/fileio.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 
-/* run argv to its end, its output appended to log; 0 when it exits 0 */
+#define RUN_TIMEOUT_MS 120000 /* a pull or an unpack that hangs is killed, and fails */
+
+/* run argv to its end (at most RUN_TIMEOUT_MS), its output appended to log; 0 when it exits 0 */
 static int run(char *const argv[], const char *log)
 {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600), status = -1;
-        pid_t pid;
+        long long t0 = time_mono_ms();
+        pid_t pid, r;
 
         if (fd < 0)
                 return -errno;
@@ -37,9 +42,17 @@ static int run(char *const argv[], const char *log)
         close(fd);
         if (pid < 0)
                 return -errno;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+        while ((r = waitpid(pid, &status, WNOHANG)) == 0 || (r < 0 && errno == EINTR)) {
+                if (r == 0 && time_mono_ms() - t0 > RUN_TIMEOUT_MS) {
+                        fprintf(stderr, "ko-plane: %s did not end in %ds: killed\n", argv[0],
+                                RUN_TIMEOUT_MS / 1000);
+                        kill(pid, SIGKILL);
+                        waitpid(pid, &status, 0);
+                        return -ETIMEDOUT;
+                }
+                usleep(50 * 1000);
+        }
+        return r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
 /* the blob `digest` ("sha256:...") of the OCI layout in dir, parsed */
