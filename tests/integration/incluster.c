@@ -2,6 +2,7 @@
 #include "incluster.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,4 +208,48 @@ long incluster_failed_authentications(void)
         }
         free(out);
         return n;
+}
+
+/* The last `max` lines of the cluster's file `name` that contain one of the words (all lines
+ * when words is NULL), logged under a title; nothing when the file is missing. */
+static void log_tail(const char *name, const char *const *words, int max)
+{
+        char path[512], *text = NULL, *line, *save = NULL, **keep;
+        size_t len;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "%s/%s", getenv("KO_TEST_CLUSTER"), name);
+        if (fileio_read(path, 512u << 20, &text, &len) < 0)
+                return;
+        keep = calloc((size_t)max, sizeof(*keep));
+        for (line = strtok_r(text, "\n", &save); line && keep; line = strtok_r(NULL, "\n", &save)) {
+                bool hit = !words;
+                for (const char *const *w = words; w && *w && !hit; w++)
+                        hit = strstr(line, *w) != NULL;
+                if (hit)
+                        keep[n++ % max] = line;
+        }
+        itest_log("%s (%d lines, the last %d):", name, n, n < max ? n : max);
+        for (int i = n < max ? 0 : n - max; keep && i < n; i++)
+                fprintf(stderr, "    %s\n", keep[i % max]);
+        free(keep);
+        free(text);
+}
+
+void incluster_explain(const char *ns, const char *pod)
+{
+        char *out = NULL, name[512];
+
+        INCLUSTER_KUBECTL(&out, "-n", ns, "get", "pods", "-o", "wide");
+        itest_log("pods of %s:\n%s", ns, out ? out : "");
+        free(out);
+        out = NULL;
+        INCLUSTER_KUBECTL(&out, "-n", ns, "get", "events", "--sort-by=.lastTimestamp");
+        itest_log("events of %s:\n%s", ns, out ? out : "");
+        free(out);
+        snprintf(name, sizeof(name), "%s/%s", ns, pod);
+        log_tail("logs/ko-plane.log", (const char *const[]){name, "pull", "ko-plane:", NULL}, 20);
+        log_tail("plane/images/pull.log", NULL, 10);
+        snprintf(name, sizeof(name), "plane/pods/%s_%s/log", ns, pod);
+        log_tail(name, NULL, 20);
 }

@@ -32,3 +32,6 @@ void incluster_pod_ip(const char *pod, char *ip, size_t size);
 bool incluster_probes_ok(const char *pod, double timeout);
 /* authentication_attempts{result="error"} + {result="failure"} of the host kube-apiserver. */
 long incluster_failed_authentications(void);
+/* Why pod ns/name may not run, logged before a test fails on it: the namespace's pods and
+ * Events, what ko-plane logged of it and of its image's pull, and the end of its own log. */
+void incluster_explain(const char *ns, const char *pod);

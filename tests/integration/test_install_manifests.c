@@ -102,9 +102,11 @@ static void install(const char *image)
                   "kubectl apply -f %s:\n%s", manifests, out);
         free(out);
         out = NULL;
-        IT_ASSERT(INCLUSTER_KUBECTL(&out, "-n", OP_NS, "wait", "--for=condition=Available",
-                                    "--timeout=90s", "deployment/karmada-operator") == 0,
-                  "the operator's Deployment is not Available:\n%s", out);
+        if (INCLUSTER_KUBECTL(&out, "-n", OP_NS, "wait", "--for=condition=Available",
+                              "--timeout=90s", "deployment/karmada-operator") != 0) {
+                incluster_explain(OP_NS, "karmada-operator-0");
+                IT_FAIL("the operator's Deployment is not Available:\n%s", out);
+        }
         free(out);
         /* the pod from the image: its Lease, under its own hostname */
         for (out = lease_holder(); strncmp(out, "karmada-operator-0", 18) != 0;

@@ -107,6 +107,8 @@ static double wait_csv(const char *version, double timeout)
         char phase[64];
 
         while (strcmp(csv_phase(version, phase, sizeof(phase)), "Succeeded") != 0) {
+                if (strcmp(phase, "Failed") == 0 || itest_now() - t0 >= timeout)
+                        incluster_explain(OP_NS, PKG "-0");
                 IT_ASSERT(strcmp(phase, "Failed") != 0 && itest_now() - t0 < timeout,
                           "CSV " PKG ".v%s: phase \"%s\" after %.0fs (logs: "
                           "$KO_TEST_CLUSTER/logs/olm-*.log)",
