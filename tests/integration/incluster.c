@@ -249,6 +249,7 @@ void incluster_explain(const char *ns, const char *pod)
         free(out);
         snprintf(name, sizeof(name), "%s/%s", ns, pod);
         log_tail("logs/ko-plane.log", (const char *const[]){name, "pull", "ko-plane:", NULL}, 20);
+        log_tail("logs/ko-plane.log", NULL, 30); /* a stall shows as a gap in time */
         log_tail("plane/images/pull.log", NULL, 10);
         snprintf(name, sizeof(name), "plane/pods/%s_%s/log", ns, pod);
         log_tail(name, NULL, 20);
