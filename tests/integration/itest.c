@@ -135,9 +135,15 @@ double itest_now(void)
 
 void itest_log(const char *fmt, ...)
 {
+        char stamp[16] = "";
+        time_t now = time(NULL);
+        struct tm tm;
         va_list ap;
 
-        fputs("-- ", stderr);
+        /* the time of day, as hack/'s scripts log it: where a test spends its time shows */
+        if (localtime_r(&now, &tm))
+                strftime(stamp, sizeof(stamp), "%H:%M:%S ", &tm);
+        fprintf(stderr, "-- %s", stamp);
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
