@@ -55,11 +55,15 @@ snapshot() { # -> "reads writes reconciles karmada-reads karmada-writes" (not th
                 "$(($(msum rest_client_requests_total 'method="GET"' <<<"$m") - lr))" \
                 "$(($(msum rest_client_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m") - lw))"
 }
-memory() {
-        local rss pd
+mib() { echo "$(($1 / 1024)).$((($1 % 1024) * 10 / 1024)) MiB"; } # KiB -> "N.N MiB"
+memory() { # and the heap's split (karmada_operator_heap_bytes): live data, free chunks kept
+        local rss pd m
         rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
         pd=$(awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup")
-        echo "RSS $((rss / 1024)).$(((rss % 1024) * 10 / 1024)) MiB, private dirty $((pd / 1024)).$(((pd % 1024) * 10 / 1024)) MiB"
+        m=$(metrics)
+        echo "RSS $(mib "$rss"), private dirty $(mib "$pd"), heap in use" \
+                "$(mib $(($(msum karmada_operator_heap_bytes 'state="in_use"' <<<"$m") / 1024))), free" \
+                "$(mib $(($(msum karmada_operator_heap_bytes 'state="free"' <<<"$m") / 1024)))"
 }
 # how many instances have condition TYPE with status STATUS
 count_condition() {
