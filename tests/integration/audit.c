@@ -3,6 +3,7 @@
 
 #include <errno.h> /* program_invocation_short_name */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -182,10 +183,11 @@ static void metric_requests(int port, double *requests, double *lease)
         strbuf_free(&host);
 }
 
-/* Wait until the operator has sent nothing but the lease's requests and watch renewals for
- * `quiet` seconds: what it does after a change (the last status writes, deletions) is over. A
- * loop never settles: after `timeout` seconds the test fails with what it kept sending. */
-static void wait_quiet(const char *after, double quiet, double timeout)
+/* Wait until the operator has sent nothing but the lease's requests and watch renewals (with
+ * writes_only: no write) for `quiet` seconds: what it does after a change (the last status
+ * writes, deletions) is over. A loop never settles: after `timeout` seconds the test fails with
+ * what it kept sending. */
+static void wait_quiet(const char *after, double quiet, double timeout, bool writes_only)
 {
         double t0 = itest_now(), since = t0;
         long mark = audit_mark();
@@ -195,16 +197,21 @@ static void wait_quiet(const char *after, double quiet, double timeout)
         while (itest_now() - since < quiet) {
                 usleep(250 * 1000);
                 audit_count(mark, &c);
-                if (!c.requests)
+                if (!(writes_only ? c.writes : c.requests))
                         continue;
-                total += c.requests;
+                total += writes_only ? c.writes : c.requests;
                 IT_ASSERT(itest_now() - t0 < timeout,
-                          "after %s the operator did not settle in %.0f s: %d requests, the last "
+                          "after %s the operator did not settle in %.0f s: %d %s, the last "
                           "ones: %.1500s",
-                          after, timeout, total, c.summary);
+                          after, timeout, total, writes_only ? "writes" : "requests", c.summary);
                 since = itest_now();
                 mark = audit_mark();
         }
+}
+
+void audit_wait_no_writes(const char *after, double quiet, double timeout)
+{
+        wait_quiet(after, quiet, timeout, true);
 }
 
 /* karmada_operator_events_unsent of the operator: events recorded, not sent yet */
@@ -237,7 +244,7 @@ void audit_assert_at_rest(const char *after, double seconds, int metrics_port)
                           after, unsent_events(metrics_port));
                 usleep(500 * 1000);
         }
-        wait_quiet(after, 5, 120);
+        wait_quiet(after, 5, 120, false);
         if (metrics_port > 0)
                 metric_requests(metrics_port, &m0, &l0);
         mark = audit_mark();

@@ -34,6 +34,9 @@ struct audit_counts {
 long audit_mark(void);
 /* Count what the log holds after mark. */
 void audit_count(long mark, struct audit_counts *out);
+/* Wait until the operator has written nothing (Events aside) for `quiet` seconds; fails the
+ * test when writes go on for `timeout` seconds, naming them. Reads may go on. */
+void audit_wait_no_writes(const char *after, double quiet, double timeout);
 /* Once the operator has sent the events it recorded (with metrics_port: its gauge
  * karmada_operator_events_unsent is 0) and been quiet for 5 s (it must settle within 120 s),
  * assert that it sends no request but the lease's (and the renewal of a watch) for `seconds`,
