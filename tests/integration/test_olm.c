@@ -107,12 +107,13 @@ static double wait_csv(const char *version, double timeout)
         char phase[64];
 
         while (strcmp(csv_phase(version, phase, sizeof(phase)), "Succeeded") != 0) {
-                if (strcmp(phase, "Failed") == 0 || itest_now() - t0 >= timeout)
+                double waited = itest_now() - t0;
+                if (strcmp(phase, "Failed") == 0 || waited >= timeout) {
                         incluster_explain(OP_NS, PKG "-0");
-                IT_ASSERT(strcmp(phase, "Failed") != 0 && itest_now() - t0 < timeout,
-                          "CSV " PKG ".v%s: phase \"%s\" after %.0fs (logs: "
-                          "$KO_TEST_CLUSTER/logs/olm-*.log)",
-                          version, phase, itest_now() - t0);
+                        IT_FAIL("CSV " PKG ".v%s: phase \"%s\" after %.0fs (logs: "
+                                "$KO_TEST_CLUSTER/logs/olm-*.log)",
+                                version, phase, waited);
+                }
                 usleep(250 * 1000);
         }
         return itest_now() - t0;
