@@ -76,7 +76,8 @@ static void observe_lease_request(void *userdata, const struct kube_client *clie
 }
 
 /* What the process's memory holds: live data, or free chunks malloc keeps (a fragmented heap
- * shows as RSS with little in use). Zero under a sanitizer, whose allocator is its own. */
+ * shows as RSS with little in use). glibc's heap: under a sanitizer, whose allocator is its
+ * own, it holds little. */
 static void collect_heap(struct manager *m)
 {
         struct mallinfo2 mi = mallinfo2();
