@@ -130,6 +130,61 @@ bool sync_subset(const cJSON *desired, const cJSON *live, char *where, size_t wh
         return subset(desired, live, path, sizeof(path), 0, where, wherelen);
 }
 
+/* Remove the member at path ("a.b.c"; "a[].b": b in every element of list a) wherever it is. */
+static void drop_path(cJSON *o, const char *path)
+{
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        bool each = n > 2 && strncmp(path + n - 2, "[]", 2) == 0;
+        char name[64];
+        cJSON *child, *e;
+
+        snprintf(name, sizeof(name), "%.*s", (int)(each ? n - 2 : n), path);
+        if (!dot) {
+                cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+                return;
+        }
+        child = cJSON_GetObjectItemCaseSensitive(o, name);
+        if (!each)
+                drop_path(child, dot + 1);
+        else if (cJSON_IsArray(child))
+                cJSON_ArrayForEach (e, child)
+                        drop_path(e, dot + 1);
+}
+
+void sync_trim(cJSON *live)
+{
+        /* none of these is set by any desired object (test_render proves it of every fixture),
+         * and none can come from a user's spec (extraVolumes may carry a volume's defaultMode,
+         * so volumes are kept whole) */
+        static const char *const drop[] = {
+                "metadata.managedFields",
+                "metadata.creationTimestamp",
+                "spec.progressDeadlineSeconds",
+                "spec.revisionHistoryLimit",
+                "spec.template.spec.dnsPolicy",
+                "spec.template.spec.restartPolicy",
+                "spec.template.spec.schedulerName",
+                "spec.template.spec.securityContext",
+                "spec.template.spec.terminationGracePeriodSeconds",
+                "spec.template.spec.containers[].terminationMessagePath",
+                "spec.template.spec.containers[].terminationMessagePolicy",
+                "spec.template.spec.initContainers[].terminationMessagePath",
+                "spec.template.spec.initContainers[].terminationMessagePolicy",
+                "spec.clusterIPs",
+                "spec.ipFamilies",
+                "spec.ipFamilyPolicy",
+                "spec.internalTrafficPolicy",
+                "spec.sessionAffinity",
+                "status.conditions[].message", /* sync_rollout_lost reads type and reason */
+                "status.conditions[].lastUpdateTime",
+                "status.conditions[].lastTransitionTime",
+        };
+
+        for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+                drop_path(live, drop[i]);
+}
+
 const char *sync_annotation(const cJSON *obj, const char *key)
 {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(

@@ -17,6 +17,12 @@
  * value ("1000m" == "1"). On a difference, *where (may be NULL) gets its path. */
 bool sync_subset(const cJSON *desired, const cJSON *live, char *where, size_t wherelen);
 
+/* For the caches of owned objects: removes from a live object, in place, what the server sets
+ * and nothing here reads or desires (defaults the operator never sets, such as a container's
+ * terminationMessagePath or a Service's ipFamilies; the times and messages of a workload's
+ * conditions; managedFields), so that sync_subset answers as it would on the whole object. */
+void sync_trim(cJSON *live);
+
 /* Stamp desired with the hash of its content (annotation operator.karmada.io/applied-hash), so
  * a field removed from the desired state shows as a change too. */
 int sync_stamp(cJSON *desired);

@@ -16,6 +16,7 @@
 #include "karmada/conditions.h"
 #include "karmada/host_secret.h"
 #include "karmada/pod_reason.h"
+#include "karmada/sync.h"
 #include "kube/nodes.h"
 #include "runtime/log.h"
 #include "runtime/manager.h"
@@ -40,15 +41,15 @@ static int host_informers(struct kctl *kc, struct host *h, const char *ns)
         for (size_t i = 0; i < HOST_N_CACHES; i++) {
                 const struct kube_resource *res = i == HOST_PODS ? &kube_pods : desired_owned[i];
                 int r = informer_new(
-                        &(struct informer_options){.client = h->client,
-                                                   .resource = res,
-                                                   .namespace = ns,
-                                                   .label_selector =
-                                                           KO_LABEL_MANAGED_BY "=" KO_MANAGER,
-                                                   .handlers = &owned_handlers,
-                                                   .userdata = kc,
-                                                   .transform = i == HOST_PODS ? pod_trim : NULL,
-                                                   .name = res->resource},
+                        &(struct informer_options){
+                                .client = h->client,
+                                .resource = res,
+                                .namespace = ns,
+                                .label_selector = KO_LABEL_MANAGED_BY "=" KO_MANAGER,
+                                .handlers = &owned_handlers,
+                                .userdata = kc,
+                                .transform = i == HOST_PODS ? pod_trim : sync_trim,
+                                .name = res->resource},
                         &h->owned[i]);
                 if (r < 0)
                         return r;

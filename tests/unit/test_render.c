@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "karmada/desired.h"
+#include "karmada/sync.h"
 #include "reconciler.h"
 #include "render.h"
 #include "util/fileio.h"
@@ -637,6 +638,45 @@ static void test_certificates_are_listed_with_their_renewal(void **state)
         karmada_free(k);
 }
 
+/* The caches of owned objects keep them trimmed (sync_trim): it removes nothing that any object
+ * of any fixture desires, so drift is seen in the cache as it would be in the whole object. */
+static void test_trim_keeps_everything_desired(void **state)
+{
+        static const char *const kinds[] = {"Deployment", "StatefulSet", "Service", "Secret",
+                                            "PodDisruptionBudget"};
+        const char *inputs[] = {KO_TEST_DATA "/karmada-full.yaml",
+                                KO_TEST_DATA "/karmada-features.yaml",
+                                KO_TEST_DATA "/karmada-v1.19.yaml",
+                                KO_TEST_DATA "/../../crds/samples/karmada.yaml"};
+        size_t n = 0;
+
+        (void)state;
+        for (size_t f = 0; f < sizeof(inputs) / sizeof(inputs[0]); f++) {
+                char *out = render_with(inputs[f], true);
+                cJSON *list = cJSON_Parse(out), *it;
+                assert_non_null(list);
+                cJSON_ArrayForEach (it, cJSON_GetObjectItem(list, "items")) {
+                        const char *kind = json_str(it, "kind", NULL) ?: "";
+                        cJSON *copy;
+                        bool owned = false;
+                        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+                                owned = owned || strcmp(kind, kinds[i]) == 0;
+                        if (!owned)
+                                continue;
+                        copy = cJSON_Duplicate(it, true);
+                        sync_trim(copy);
+                        if (!cJSON_Compare(copy, it, true))
+                                fail_msg("%s: sync_trim removes part of %s %s", inputs[f], kind,
+                                         json_str(it, "metadata", "name"));
+                        cJSON_Delete(copy);
+                        n++;
+                }
+                cJSON_Delete(list);
+                free(out);
+        }
+        assert_true(n > 60);
+}
+
 static void test_invalid_input_is_reported_not_rendered(void **state)
 {
         struct render_options o = {.keys = PKI_ECDSA_P256};
@@ -677,6 +717,7 @@ int main(void)
                 cmocka_unit_test(test_user_settings_win_over_contributions),
                 cmocka_unit_test(test_every_object_is_labelled_and_owned),
                 cmocka_unit_test(test_certificates_are_listed_with_their_renewal),
+                cmocka_unit_test(test_trim_keeps_everything_desired),
                 cmocka_unit_test(test_invalid_input_is_reported_not_rendered),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -246,6 +246,49 @@ static void test_quorum_lost_below_a_majority_of_members(void **state)
 }
 
 /* Replicas left to others: a second manager keeps the live count before an apply without it */
+/* A live Deployment as the API server returns it, trimmed for the cache: the defaults the server
+ * added and its conditions' times and messages go; what was desired, the replicas, the
+ * conditions' reasons and the user's volumes (a defaultMode of theirs) stay, and it is still in
+ * sync. */
+static void test_trim_drops_server_defaults_only(void **state)
+{
+        static const char desired[] =
+                "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"template\":{\"spec\":{"
+                "\"containers\":[{\"name\":\"c\",\"image\":\"i\"}],"
+                "\"volumes\":[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\"}}]}}}}";
+        cJSON *want = cJSON_Parse(desired),
+              *live = cJSON_Parse(
+                      "{\"metadata\":{\"name\":\"d\",\"uid\":\"u\",\"creationTimestamp\":\"t\","
+                      "\"managedFields\":[{}]},\"spec\":{\"replicas\":1,\"revisionHistoryLimit\":"
+                      "10,"
+                      "\"template\":{\"spec\":{\"dnsPolicy\":\"ClusterFirst\",\"securityContext\":{"
+                      "},"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"terminationMessagePath\":"
+                      "\"/dev/termination-log\",\"imagePullPolicy\":\"IfNotPresent\"}],"
+                      "\"volumes\":[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\","
+                      "\"defaultMode\":420}}]}}},\"status\":{\"replicas\":1,\"conditions\":[{"
+                      "\"type\":"
+                      "\"Progressing\",\"status\":\"True\",\"reason\":\"NewReplicaSetAvailable\","
+                      "\"message\":\"m\",\"lastUpdateTime\":\"t\",\"lastTransitionTime\":\"t\"}]}"
+                      "}");
+        char *text, where[256] = "";
+
+        (void)state;
+        sync_trim(live);
+        text = cJSON_PrintUnformatted(live);
+        assert_string_equal(
+                text, "{\"metadata\":{\"name\":\"d\",\"uid\":\"u\"},\"spec\":{\"replicas\":1,"
+                      "\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\","
+                      "\"imagePullPolicy\":\"IfNotPresent\"}],\"volumes\":[{\"name\":\"v\","
+                      "\"secret\":{\"secretName\":\"s\",\"defaultMode\":420}}]}}},\"status\":{"
+                      "\"replicas\":1,\"conditions\":[{\"type\":\"Progressing\",\"status\":"
+                      "\"True\",\"reason\":\"NewReplicaSetAvailable\"}]}}");
+        assert_true(sync_subset(want, live, where, sizeof(where)));
+        free(text);
+        cJSON_Delete(want);
+        cJSON_Delete(live);
+}
+
 static void test_replicas_handover(void **state)
 {
         cJSON *want = cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
@@ -332,6 +375,7 @@ int main(void)
                 cmocka_unit_test(
                         test_rollout_lost_is_a_rolled_out_workload_with_fewer_ready_replicas),
                 cmocka_unit_test(test_quorum_lost_below_a_majority_of_members),
+                cmocka_unit_test(test_trim_drops_server_defaults_only),
                 cmocka_unit_test(test_replicas_handover),
                 cmocka_unit_test(test_conditions_move_time_only_on_flips),
                 cmocka_unit_test(test_reasons_fit_the_api_pattern),
