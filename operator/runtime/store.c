@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "util/hashmap.h"
+#include "util/intern.h"
 
 #define MAX_INDEXES 8
+#define SHARED_MIN  512 /* a cached string this long is held once (a certificate, a kubeconfig) */
 
 struct index {
         const char *name;
@@ -60,6 +62,7 @@ struct kobj *kobj_new(cJSON *json)
                 return NULL;
         }
         atomic_init(&o->refs, 1);
+        intern_json(json, SHARED_MIN);
         o->json = json;
         o->key = strdup(key);
         o->rv = strdup(cJSON_IsString(rv) ? rv->valuestring : "");
@@ -81,6 +84,7 @@ void kobj_unref(struct kobj *o)
 {
         if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
                 return;
+        intern_json_release(o->json);
         cJSON_Delete(o->json);
         free(o->key);
         free(o->rv);

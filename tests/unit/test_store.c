@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "runtime/store.h"
+#include "util/intern.h"
 
 static struct kobj *obj(const char *ns, const char *name, const char *rv, const char *app,
                         const char *owner)
@@ -254,6 +255,50 @@ static void *reader(void *arg)
         return NULL;
 }
 
+/* A long string that several cached objects hold (a kubeconfig in each component's Secret) is
+ * held once, and freed with the last of them; a short one stays each object's own, and a copy
+ * of a cached object owns all of its strings. */
+static void test_long_strings_are_held_once(void **state)
+{
+        char long_value[2048], buf[4096];
+        struct kobj *a, *b;
+        cJSON *copy;
+        size_t n, bytes;
+
+        (void)state;
+        memset(long_value, 'k', sizeof(long_value) - 1);
+        long_value[sizeof(long_value) - 1] = '\0';
+        snprintf(buf, sizeof(buf),
+                 "{\"metadata\":{\"name\":\"a\"},\"data\":{\"c\":\"%s\",\"s\":\"x\"}}", long_value);
+        a = kobj_new(cJSON_Parse(buf));
+        buf[21] = 'b'; /* another name, the same data */
+        b = kobj_new(cJSON_Parse(buf));
+        assert_non_null(a);
+        assert_non_null(b);
+        intern_stats(&n, &bytes);
+        assert_int_equal(n, 1);
+        assert_int_equal(bytes, sizeof(long_value) - 1);
+        assert_ptr_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "data"), "c")->valuestring,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "c")->valuestring);
+        assert_ptr_not_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "data"), "s")->valuestring,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "s")->valuestring);
+        copy = cJSON_Duplicate(a->json, true);
+        kobj_unref(a);
+        assert_string_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "c")->valuestring,
+                long_value);
+        kobj_unref(b);
+        intern_stats(&n, &bytes);
+        assert_int_equal(n, 0);
+        assert_int_equal(bytes, 0);
+        assert_string_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "data"), "c")->valuestring,
+                long_value);
+        cJSON_Delete(copy);
+}
+
 static void test_readers_and_writers_at_once(void **state)
 {
         struct stress st = {.s = new_store()};
@@ -295,6 +340,7 @@ int main(void)
                 cmocka_unit_test(test_indexes_follow_updates),
                 cmocka_unit_test(test_replace_reports_adds_changes_and_deletes),
                 cmocka_unit_test(test_replace_of_one_namespace_keeps_the_others),
+                cmocka_unit_test(test_long_strings_are_held_once),
                 cmocka_unit_test(test_readers_and_writers_at_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
