@@ -457,6 +457,10 @@ static void setup_handle(struct kube_client *c, CURL *h, struct request *rq, con
 
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+        /* a handle's requests run one at a time on its own connection, so HTTP/2 would multiplex
+         * nothing, and its session state (nghttp2's, curl's stream buffers) stays with every
+         * connection the pool keeps (bench-karmada.sh: 0.7 MiB less private memory) */
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);

@@ -9,7 +9,7 @@
  *   - a client that follows the admin kubeconfig the operator distributes (as the components
  *     do) polls the Karmada API server all along: 0 failed requests. A kube-apiserver that is
  *     stopping (a rollout replaced it) answers what reaches it 503 with Retry-After: 1, and
- *     closes its HTTP/2 connections with GOAWAY, so that clients go to another server; the
+ *     closes its connections (HTTP/2: GOAWAY), so that clients go to another server; the
  *     client does, as client-go does (each 503 retried after 1 s, at most 10 times; a
  *     connection lost under a request retried once at once), and counts those retries;
  *   - at the end every CA is new, the karmada key (ServiceAccount tokens) is kept, the instance
@@ -95,16 +95,17 @@ struct poller {
         char last_error[256];
 };
 
-/* A stopping kube-apiserver's answer: 503 "apiserver is shutting down", Retry-After: 1. (Its
- * HTTP/2 GOAWAY, which ends a connection under a request, shows as a transport error: retried
- * once at once, on a new connection, as Go's HTTP/2 transport does for client-go.) */
+/* A stopping kube-apiserver's answer: 503 "apiserver is shutting down", Retry-After: 1. (A
+ * connection it closes under a request (HTTP/2: GOAWAY; this client speaks HTTP/1.1) shows as
+ * a transport error: retried once at once, on a new connection, as Go's transport does for
+ * client-go.) */
 static bool stopping(const struct kube_status *st)
 {
         return st->code == 503 && strstr(st->message, "shutting down");
 }
 
 /* served(), again as a client follows a stopping server's Retry-After (at most 10 times, 1 s
- * apart, as client-go's rest client) or after one dropped connection (HTTP/2 GOAWAY);
+ * apart, as client-go's rest client) or after one dropped connection;
  * *retried counts those */
 static bool served_retrying(struct kube_client *c, struct kube_status *st, int *retried)
 {
