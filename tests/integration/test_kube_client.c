@@ -922,6 +922,7 @@ static void test_port_forward(void)
         int fd, fds, r;
         double t0;
         char error[512];
+        cJSON *sa;
         cJSON *pod = json("{\"metadata\":{\"name\":\"pf\"},\"spec\":{\"nodeName\":\"kwok-node-0\","
                           "\"containers\":[{\"name\":\"c\",\"image\":\"none\",\"ports\":["
                           "{\"containerPort\":7000},{\"containerPort\":7001}]}]}}");
@@ -932,8 +933,13 @@ static void test_port_forward(void)
                          "{\"ports\":[7002],\"target\":{\"address\":\"127.0.0.1\",\"port\":%d}}]}}",
                          echo_port, closed_port, api_port);
 
-        /* (the namespace's default ServiceAccount, which admission wants, may be a moment
-         * behind it) */
+        /* the namespace's default ServiceAccount, which admission wants, made here: on the fault
+         * cluster, whose API server the tests restart, kube-controller-manager's informers may
+         * still be backing off (a run waited 20 s for it in vain); 409 when it was first */
+        sa = json("{\"metadata\":{\"name\":\"default\"}}");
+        r = kube_create(kc, &kube_serviceaccounts, ns, sa, NULL, NULL, &st);
+        IT_ASSERT(r == 0 || st.code == 409, "create serviceaccount default: %s", st.message);
+        cJSON_Delete(sa);
         t0 = itest_now();
         while ((r = kube_create(kc, &kube_pods, ns, pod, NULL, NULL, &st)) < 0 &&
                itest_now() - t0 < 20)
