@@ -42,7 +42,7 @@ static const char *take(const char *s)
                 memcpy(e->key, key, sizeof(key));
                 memcpy(e->s, s, len + 1);
                 if (hashmap_put(table, key, e, NULL) < 0) {
-                        free(e);
+                        free_secret(e, sizeof(*e) + len + 1);
                         e = NULL;
                 } else {
                         total_bytes += len;
