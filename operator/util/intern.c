@@ -19,11 +19,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap *table; /* digest -> struct shared */
 static size_t total_bytes;
 
-/* The shared copy of s (one more holder), or NULL: out of memory, or another string under
- * its digest (never in practice, but then s stays its holder's own). */
-static const char *take(const char *s)
+/* The shared copy of s, of len bytes (one more holder), or NULL: out of memory, or another
+ * string under its digest (never in practice, but then s stays its holder's own). */
+static const char *take(const char *s, size_t len)
 {
-        size_t len = strlen(s);
         char key[SHA256_HEX_LEN];
         struct shared *e = NULL;
 
@@ -68,14 +67,15 @@ static void give_back(char *s)
 void intern_json(cJSON *o, size_t min_len)
 {
         cJSON *it;
+        size_t len;
 
         if (!o)
                 return;
         if (cJSON_IsString(o) && !(o->type & cJSON_IsReference) && o->valuestring &&
-            strlen(o->valuestring) >= min_len) {
-                const char *s = take(o->valuestring);
+            (len = strlen(o->valuestring)) >= min_len) {
+                const char *s = take(o->valuestring, len);
                 if (s) {
-                        free_secret(o->valuestring, strlen(o->valuestring));
+                        free_secret(o->valuestring, len);
                         o->valuestring = (char *)s;
                         o->type |= cJSON_IsReference;
                 }
