@@ -6,6 +6,8 @@
 #   hack/plane.sh [--name N | --state-dir DIR] [--bin PATH_TO_KO_PLANE] [--only IMAGE,...]
 #                 [--operator-bin PATH]   (runs the init containers of restores)
 #                 [--registry] [--token-rotate SECONDS]
+#                 [--front-to NAMESPACE]  (hack/bench-scale.sh: only that namespace's instance
+#                                          runs; the others' API servers are fronts to it)
 # With --registry, images in the cluster's registry (hack/registry.sh, started if need be) run
 # as containers from their unpacked image (ko-container next to ko-plane): the operator's own
 # Deployment among them, with a projected ServiceAccount token (rotated every SECONDS, the one
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
         --operator-bin) only+=(--operator-bin "$2"); shift 2 ;;
         --registry) registry=true; shift ;;
         --token-rotate) only+=(--token-rotate "$2"); shift 2 ;;
+        --front-to) only+=(--front-to "$2"); shift 2 ;;
         *) die "unknown argument '$1'" ;;
         esac
 done

@@ -70,6 +70,9 @@
  *            [--container-bin PATH] (ko-container; default: next to ko-plane)
  *            [--token-rotate S]     (a new ServiceAccount token every S seconds, the one
  *                                    before the last invalidated then: rotation tested fast)
+ *            [--front-to NS]        (hack/bench-scale.sh: only NS's instance runs for real;
+ *                                    the API servers of the others are TLS fronts to it and
+ *                                    their other pods are simulated: plane_front.c)
  *
  * Binaries: <bin-dir>/etcd-<etcd-version>, <bin-dir>/kube-apiserver-<kube-version>,
  * <bin-dir>/kube-controller-manager-<kube-version>, <bin-dir>/<karmada image name>-<image tag>.
@@ -94,6 +97,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "plane_front.h"
 #include "plane_image.h"
 #include "plane_volumes.h"
 
@@ -112,6 +116,7 @@
 
 #define SELECTOR KO_LABEL_MANAGED_BY "=" KO_MANAGER
 #define MAX_ARGS 256
+#define MAX_PODS 4096 /* in one pass (bench-scale.sh: a hundred instances' and more) */
 
 static const struct kube_resource karmadas = {"operator.karmada.io", "v1alpha1", "karmadas",
                                               "Karmada", true};
@@ -139,6 +144,7 @@ struct plane {
         struct hashmap *pending;  /* "ns/pod" -> struct pending: to mark once its process serves */
         struct hashmap *forwards; /* "ns/pod" -> "uid address": its PortForward as applied */
         bool write_now;           /* the pod (re)starts: its volumes' files are written now */
+        struct fronts *fronts;    /* --front-to: other instances' API servers are fronts */
 };
 
 static volatile sig_atomic_t stop; /* set by SIGTERM and SIGINT */
@@ -1143,8 +1149,12 @@ static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *p
         const struct image *img = image_of(pl, ref);
         struct mount mounts[32];
         int n_mounts = 0;
-        char *bin = img ? NULL : binary_for(pl, ref);
+        char *bin;
+        int first;
 
+        if (!fronts_runs(pl->fronts, pod->ns, ref))
+                return 0;
+        bin = img ? NULL : binary_for(pl, ref);
         if (!img && !bin)
                 return 0;
         if (container_env(pl, pod, c, env) < 0 ||
@@ -1159,6 +1169,15 @@ static int container_cmd(struct plane *pl, const struct pod *pod, const cJSON *p
                                ? -1
                                : 1;
         host_cmd(pl, pod, c, bin, mounts, n_mounts, env, argv, ret_argc, sum);
+        for (first = 0; first < *ret_argc && argv[first] != bin; first++)
+                ;
+        if (pl->fronts && fronts_argv(pl->fronts, pod->ns, pod->ip, ref, argv, first, ret_argc,
+                                      MAX_ARGS + 8, sum) < 0) {
+                for (int i = 0; i < *ret_argc; i++)
+                        free(argv[i]);
+                *ret_argc = 0;
+                return -1;
+        }
         return 1;
 }
 
@@ -1315,6 +1334,14 @@ static const char *serving_log(const char *image)
         return NULL;
 }
 
+/* What a pod's process logs once it serves (a front's, with --front-to); NULL: once it runs */
+static const char *pod_serving_log(const struct plane *pl, const struct pod *pod)
+{
+        const char *image = json_str(cJSON_GetArrayItem(pod->containers, 0), "image", NULL);
+
+        return fronts_is_front(pl->fronts, pod->ns, image) ? FRONT_SERVING : serving_log(image);
+}
+
 /* Whether the process serves: it runs, and logged its serving line since it started */
 static bool proc_serving(const struct proc *p, const char *line)
 {
@@ -1322,13 +1349,12 @@ static bool proc_serving(const struct proc *p, const char *line)
 }
 
 /* The new process of key serves (up to 2 min) or exited: stop the old one */
-static void hand_over(const char *key, const struct proc *p, pid_t old)
+static void hand_over(const char *key, const struct proc *p, pid_t old, const char *line)
 {
         struct proc was = {.pid = old};
         long long t0 = time_mono_ms();
 
-        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 &&
-               !proc_serving(p, "Serving securely on")) {
+        while (!stop && p->pid > 0 && time_mono_ms() - t0 < 120000 && !proc_serving(p, line)) {
                 siginfo_t info = {0};
                 if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
                     info.si_pid == p->pid)
@@ -1400,7 +1426,8 @@ static void run_pod(struct plane *pl, struct pod *pod, const cJSON *pspec,
         cJSON *env = cJSON_CreateObject();
         struct proc *p;
         const char *sa;
-        bool shares = shares_port(json_str(c, "image", NULL));
+        bool shares = shares_port(json_str(c, "image", NULL)) &&
+                      !fronts_is_front(pl->fronts, pod->ns, json_str(c, "image", NULL));
         pid_t old = 0;
 
         snprintf(dir, sizeof(dir), "%s/pods/%s_%s", pl->state, pod->ns, pod->name);
@@ -1448,7 +1475,7 @@ static void run_pod(struct plane *pl, struct pod *pod, const cJSON *pspec,
         proc_run(pl, key, argv, argc, h, log);
         p = hashmap_get(pl->procs, key);
         if (old > 0 && p)
-                hand_over(key, p, old);
+                hand_over(key, p, old, pod_serving_log(pl, pod));
         pod->proc = p;
         goto out;
 keep: /* cannot tell what it should run now: leave what runs alone */
@@ -1729,7 +1756,7 @@ static void pending_add(struct plane *pl, const char *ns, const char *name, cons
                 return;
         snprintf(key, sizeof(key), "%s/%s", ns, name);
         snprintf(p->proc, sizeof(p->proc), "pod:%s/%s", w->ns, w->name);
-        p->line = serving_log(json_str(cJSON_GetArrayItem(w->containers, 0), "image", NULL));
+        p->line = pod_serving_log(pl, w);
         if (hashmap_put(pl->pending, key, p, NULL) < 0)
                 free(p);
 }
@@ -1779,10 +1806,7 @@ static void mark_serving(struct plane *pl, const struct pod *pods, int n_pods)
                 ours = w && w->proc && of_template(obj, w);
                 if (ours)
                         forward_pod(pl, obj, w);
-                serves = ours &&
-                         proc_serving(w->proc,
-                                      serving_log(json_str(cJSON_GetArrayItem(w->containers, 0),
-                                                           "image", NULL)));
+                serves = ours && proc_serving(w->proc, pod_serving_log(pl, w));
                 if (was && strcmp(was, "true") == 0) {
                         if (ours && w->runs && !serves) /* it crashed, or was killed */
                                 mark(pl, ns, name, false);
@@ -1860,7 +1884,7 @@ static void pass(struct plane *pl)
 {
         struct kube_list_options lo = {.label_selector = SELECTOR};
         cJSON *ks = NULL, *svcs = NULL, *deps = NULL, *stss = NULL;
-        struct pod pods[256];
+        struct pod *pods = calloc(MAX_PODS, sizeof(*pods));
         int n_pods = 0;
         const cJSON *w, *s;
         int r = kube_list(pl->client, &karmadas, NULL, NULL, &ks, NULL);
@@ -1869,7 +1893,7 @@ static void pass(struct plane *pl)
          * (their DNS domain the default) */
         if (r == -ENOENT)
                 ks = cJSON_CreateObject();
-        if ((r < 0 && r != -ENOENT) ||
+        if (!pods || (r < 0 && r != -ENOENT) ||
             kube_list(pl->client, &kube_services, NULL, &lo, &svcs, NULL) < 0 ||
             kube_list(pl->client, &kube_deployments, NULL, pl->registry ? NULL : &lo, &deps, NULL) <
                     0 ||
@@ -1890,8 +1914,7 @@ static void pass(struct plane *pl)
                                                       : reps->valueint > 0;
                         if (!runs_here(pl, w) || json_at(w, "metadata", "deletionTimestamp"))
                                 continue;
-                        for (int i = 0; i < n && n_pods < (int)(sizeof(pods) / sizeof(pods[0]));
-                             i++)
+                        for (int i = 0; i < n && n_pods < MAX_PODS; i++)
                                 add_pod(pl, &pods[n_pods++], w, kind == 1, i);
                 }
         }
@@ -1907,6 +1930,7 @@ static void pass(struct plane *pl)
         mark_serving(pl, pods, n_pods);
         volumes_tend(pl->client, pl->state);
 out:
+        free(pods);
         cJSON_Delete(ks);
         cJSON_Delete(svcs);
         cJSON_Delete(deps);
@@ -1968,6 +1992,7 @@ int main(int argc, char **argv)
                 {"container-bin", required_argument, NULL, 'C'},
                 {"token-rotate", required_argument, NULL, 'T'},
                 {"karmada-version", required_argument, NULL, 'V'},
+                {"front-to", required_argument, NULL, 'F'},
                 {0},
         };
         struct plane plane = {0}, *pl = &plane;
@@ -2011,12 +2036,17 @@ int main(int argc, char **argv)
                 case 'V':
                         pl->karmada_version = optarg;
                         break;
+                case 'F':
+                        pl->fronts = fronts_new(optarg);
+                        if (!pl->fronts)
+                                return 1;
+                        break;
                 default:
                         fprintf(stderr, "usage: ko-plane --kubeconfig FILE --state DIR --bin-dir "
                                         "DIR [--kube-version V] [--etcd-version V] [--only "
                                         "IMAGE,...] [--operator-bin PATH] [--karmada-version V] "
                                         "[--registry HOST:PORT [--container-bin PATH] "
-                                        "[--token-rotate SECONDS]]\n");
+                                        "[--token-rotate SECONDS]] [--front-to NAMESPACE]\n");
                         return 2;
                 }
         }
@@ -2071,6 +2101,7 @@ int main(int argc, char **argv)
         procs_stop(pl, true);
         say("stopped");
         kube_client_free(pl->client);
+        fronts_free(pl->fronts);
         curl_global_cleanup();
         return 0;
 }
