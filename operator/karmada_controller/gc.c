@@ -250,13 +250,14 @@ done:
         karmada_free(k);
 }
 
-/* Delete the objects of kind r the operator made in the Karmada API server (label
- * KO_LABEL_RECONCILER) that d does not want; how many could not be listed or deleted. */
+/* Delete the objects of kind r the operator made in the Karmada API server for this instance
+ * (selector: label KO_LABEL_RECONCILER and the instance's name) that d does not want; how many
+ * could not be listed or deleted. */
 static int prune_kind(struct kube_client *c, const struct kube_resource *r, const struct desired *d,
-                      const char *key)
+                      const char *selector, const char *key)
 {
         struct kube_delete_options del = {.propagation = KUBE_PROPAGATION_BACKGROUND};
-        struct kube_list_options lo = {.label_selector = KO_LABEL_RECONCILER};
+        struct kube_list_options lo = {.label_selector = selector};
         struct kube_status st;
         cJSON *list = NULL;
         const cJSON *o;
@@ -295,7 +296,7 @@ static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const str
 {
         const struct kube_resource *kinds[64];
         struct strbuf all = {0};
-        char fp[SHA256_HEX_LEN], why[512];
+        char fp[SHA256_HEX_LEN], why[512], selector[KO_NAME_MAX + 96];
         struct plane *p = plane_get(kc, key);
         struct kube_client *c;
         size_t n_kinds;
@@ -317,9 +318,13 @@ static void prune_in_karmada(struct kctl *kc, const struct karmada *k, const str
         c = plane_client(kc, p, k, ob, why, sizeof(why));
         if (!c)
                 return;
+        /* only this instance's: another's objects there (one Karmada API server behind several
+         * instances, as in hack/bench-scale.sh) are not this one's to delete */
+        snprintf(selector, sizeof(selector), "%s,%s=%s", KO_LABEL_RECONCILER, KO_LABEL_INSTANCE,
+                 k->name);
         n_kinds = registry_karmada_kinds(kinds, sizeof(kinds) / sizeof(kinds[0]));
         for (size_t i = 0; i < n_kinds; i++)
-                failures += prune_kind(c, kinds[i], d, key);
+                failures += prune_kind(c, kinds[i], d, selector, key);
         if (!failures)
                 memcpy(p->pruned, fp, sizeof(fp));
 }
