@@ -10,8 +10,9 @@
 # log says how many keys came from the pool and how many were made on demand.
 #   hack/bench-karmada.sh [N] [--key-algorithm rsa|ecdsa] [--key-pool-size K]
 set -euo pipefail
-LOG_TAG=bench
+LOG_TAG=bench BENCH_NAME=bench
 . "$(dirname "$0")/lib.sh"
+. "$HACK_DIR/bench-lib.sh"
 cd "$ROOT_DIR"
 
 N=20 ALG=rsa POOL=15
@@ -27,76 +28,12 @@ STEADY=${KO_BENCH_STEADY_SECONDS:-30} REST=${KO_BENCH_REST_SECONDS:-45}
 
 # the Karmada API servers and the aggregated API servers behind their APIServices for real
 # (the controllers stay simulated: 20 of each would not fit on 2 cores)
-bench_cluster bench etcd,kube-apiserver,karmada-aggregated-apiserver,karmada-metrics-adapter
+bench_cluster "$BENCH_NAME" etcd,kube-apiserver,karmada-aggregated-apiserver,karmada-metrics-adapter
 version=$KARMADA_UPSTREAM_VERSION
 cache=$state/operator-cache
 seed_crd_cache "$cache" "$version"
 apply_operator_crds kubectl
-mport=$(free_port)
-"$HACK_DIR/cluster.sh" run karmada-operator --name bench -- build/ci/operator/karmada-operator run \
-        --kubeconfig "$kubeconfig" --leader-election-namespace kube-system --key-algorithm "$ALG" \
-        --key-pool-size "$POOL" --cache-dir "$cache" \
-        --metrics-bind-address "127.0.0.1:$mport" --health-probe-bind-address 0
-pid=$(awk '{print $1}' "$state/pids/karmada-operator")
-metrics() { curl -fsS --max-time 5 "http://127.0.0.1:$mport/metrics"; }
-wait_until 60 "the operator" metrics >/dev/null
-
-# sum of a family's samples whose labels match a regular expression
-msum() { awk -v f="$1" -v re="$2" '$1 ~ "^"f"({|$)" && $1 ~ re {s += $NF} END {printf "%d\n", s}'; }
-host=$(kubectl config view -o 'jsonpath={.clusters[0].cluster.server}')
-snapshot() { # -> "reads writes reconciles karmada-reads karmada-writes" (not the lease)
-        local m lr lw
-        m=$(metrics)
-        lr=$(msum leader_election_requests_total 'method="GET"' <<<"$m")
-        lw=$(msum leader_election_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m")
-        echo "$(($(msum rest_client_requests_total "host=\"$host\".*method=\"GET\"" <<<"$m") - lr))" \
-                "$(($(msum rest_client_requests_total "host=\"$host\".*method=\"(POST|PUT|PATCH|DELETE)\"" <<<"$m") - lw))" \
-                "$(msum controller_runtime_reconcile_total '' <<<"$m")" \
-                "$(($(msum rest_client_requests_total 'method="GET"' <<<"$m") - lr))" \
-                "$(($(msum rest_client_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m") - lw))"
-}
-mib() { echo "$(($1 / 1024)).$((($1 % 1024) * 10 / 1024)) MiB"; } # KiB -> "N.N MiB"
-memory() { # and the heap's split (karmada_operator_heap_bytes): live data, free chunks kept
-        local rss pd m
-        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-        pd=$(awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup")
-        m=$(metrics)
-        echo "RSS $(mib "$rss"), private dirty $(mib "$pd"), heap in use" \
-                "$(mib $(($(msum karmada_operator_heap_bytes 'state="in_use"' <<<"$m") / 1024))), free" \
-                "$(mib $(($(msum karmada_operator_heap_bytes 'state="free"' <<<"$m") / 1024)))"
-}
-# how many instances have condition TYPE with status STATUS
-count_condition() {
-        kubectl get karmadas -A -o "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"$1\")].status}{\"\\n\"}{end}" |
-                grep -c "^$2\$" || true
-}
-# wait_condition T0 TOTAL TYPE STATUS: until TOTAL instances have it; prints seconds since T0
-wait_condition() {
-        while [ "$(count_condition "$3" "$4")" -lt "$2" ]; do
-                sleep 0.2
-                awk -v t0="$1" -v now="$(date +%s.%N)" 'BEGIN {exit !(now - t0 > 600)}' &&
-                        die "not all $2 $3=$4 after 600s"
-        done
-        awk -v t0="$1" -v now="$(date +%s.%N)" 'BEGIN {printf "%.1f", now - t0}'
-}
-create() { # create FIRST LAST: instance bench-i in namespace bench-i
-        local i
-        for ((i = $1; i <= $2; i++)); do
-                cat <<EOT
-apiVersion: v1
-kind: Namespace
-metadata: {name: bench-$i}
----
-apiVersion: operator.karmada.io/v1alpha1
-kind: Karmada
-metadata: {name: bench-$i, namespace: bench-$i}
-spec:
-  karmadaVersion: $version
-  components: {etcd: {local: {}}, karmadaAPIServer: {serviceType: NodePort}}
----
-EOT
-        done | kubectl create -f - >/dev/null
-}
+bench_operator "$cache" "$ALG" "$POOL"
 
 # phase: create FIRST..LAST, time to all Ready, steady state, one forced reconcile each
 phase() {
@@ -137,19 +74,7 @@ phase() {
         log "operator memory with $total instance(s) at rest (${REST}s later): $(memory)"
 }
 
-keytype=$([ "$ALG" = rsa ] && echo rsa-3072 || echo ecdsa-p256)
-pool_keys() { metrics | msum karmada_operator_key_pool_keys "type=\"$keytype\""; }
-keys_by_source() {
-        local m
-        m=$(metrics)
-        echo "$(msum karmada_operator_keys_total "type=\"$keytype\".*source=\"pool\"" <<<"$m") from the pool, $(msum karmada_operator_keys_total "type=\"$keytype\".*source=\"made\"" <<<"$m") made on demand"
-}
-t_pool=$SECONDS
-while [ "$POOL" -gt 0 ] && [ "$(pool_keys)" -lt "$POOL" ]; do
-        [ $((SECONDS - t_pool)) -lt 300 ] || die "the key pool holds $(pool_keys) of $POOL keys after 300 s"
-        sleep 0.5
-done
-log "the key pool holds $POOL $keytype keys $((SECONDS - t_pool)) s after the operator answered"
+wait_pool "$POOL"
 log "operator memory before any instance: $(memory)"
 phase 1 1
 [ "$N" -lt 2 ] || phase 2 "$N"

@@ -5,10 +5,11 @@
 #   karmada-metrics-adapter, karmada-controller-manager, karmada-scheduler and
 #   karmada-scheduler-estimator; operator-verify and opm, the OLM
 #   validators; versitygw, an S3 server for backup tests; registry, an OCI registry for the
-#   images; promtool, which tests the alerting rules). A binary already in the cache is never
-#   rebuilt.
+#   images; promtool, which tests the alerting rules; on request only, upstream's
+#   karmada-operator, which hack/bench-scale.sh compares with). A binary already in the cache is
+#   never rebuilt.
 # Usage: hack/build-bins.sh [GROUP...]   GROUP: etcd kwok kube karmada olm versitygw registry
-#   prometheus (default: all)
+#   prometheus upstream-operator (default: all but upstream-operator)
 set -euo pipefail
 LOG_TAG=build
 . "$(dirname "$0")/lib.sh"
@@ -139,6 +140,27 @@ build_karmada() {
         rm -rf "$dir"
 }
 
+# Upstream's operator (hack/bench-scale.sh only; not built by default), from the same module as
+# Karmada's components, with the version its defaults (images, CRD tarball URL) follow
+build_upstream-operator() {
+        local v=$KARMADA_UPSTREAM_VERSION dir
+        have karmada-operator-upstream "$v" && return 0
+        dir="$KO_CACHE/src/karmada-operator-$v"
+        log "building upstream's karmada-operator $v"
+        rm -rf "$dir" && mkdir -p "$dir"
+        printf 'module ko.local/karmada-operator-build\n\n%s\n' \
+                "$(grep -E '^go [0-9]' "$(go mod download -json "github.com/karmada-io/karmada@$v" | jq -r .GoMod)")" >"$dir/go.mod"
+        (
+                cd "$dir"
+                quiet go get "github.com/karmada-io/karmada/operator/cmd/operator@$v"
+                CGO_ENABLED=0 go build -trimpath -tags kubernetes_protomessage_one_more_release \
+                        -ldflags "-s -w -X github.com/karmada-io/karmada/pkg/version.gitVersion=$v" \
+                        -o operator github.com/karmada-io/karmada/operator/cmd/operator
+        ) || die "building upstream's karmada-operator $v failed (see output above)"
+        install -m 0755 "$dir/operator" "$(cached_bin karmada-operator-upstream "$v")"
+        rm -rf "$dir"
+}
+
 # operator-framework's validators (tests of bundle/) and OLM v0's olm and catalog operators
 # (hack/olm.sh): each module from a wrapper module, because `go install mod@version` refuses
 # modules with replace lines; opm without cgo needs the containers_image_openpgp tag. The two
@@ -203,8 +225,8 @@ main() {
         [ ${#groups[@]} -gt 0 ] || groups=(etcd kwok kube karmada olm versitygw registry prometheus)
         for g in "${groups[@]}"; do
                 case $g in
-                etcd | kwok | kube | karmada | olm | versitygw | registry | prometheus) "build_$g" ;;
-                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw registry prometheus)" ;;
+                etcd | kwok | kube | karmada | olm | versitygw | registry | prometheus | upstream-operator) "build_$g" ;;
+                *) die "unknown group '$g' (etcd kwok kube karmada olm versitygw registry prometheus upstream-operator)" ;;
                 esac
         done
         log "binaries ready in $KO_BIN_CACHE ($((SECONDS - start))s)"

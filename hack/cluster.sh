@@ -206,7 +206,7 @@ args_of() {
                         --client-ca-file="$p/ca.crt" --authorization-mode=Node,RBAC --allow-privileged=true
                         --service-account-issuer=https://kubernetes.default.svc.cluster.local
                         --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key"
-                        --service-cluster-ip-range=10.0.0.0/24 --service-node-port-range="${NODE_PORTS:-30000-32767}"
+                        --service-cluster-ip-range=10.0.0.0/16 --service-node-port-range="${NODE_PORTS:-30000-32767}"
                         --endpoint-reconciler-type=none --profiling=false --v=1
                         --kubelet-certificate-authority="$p/ca.crt"
                         --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/logs/audit.log"

@@ -107,18 +107,19 @@ apply_operator_crds() {
         done
 }
 
-# bench_cluster NAME IMAGES: for a benchmark, the ci build of the operator and ko-plane, a cluster
-# NAME brought up (and down at exit) with ko-plane running only IMAGES (comma-separated); sets
-# kubeconfig and state, and a kubectl function for that cluster
+# bench_cluster NAME IMAGES [PLANE_ARGS...]: for a benchmark, the ci build of the operator and
+# ko-plane, a cluster NAME of BENCH_NODES kwok nodes (1; 250 pods each) brought up (and down at
+# exit) with ko-plane running only IMAGES (comma-separated, and with hack/plane.sh's
+# PLANE_ARGS); sets kubeconfig and state, and a kubectl function for that cluster
 bench_cluster() {
         cmake --preset ci >/dev/null
         cmake --build --preset ci -j "$(nproc)" --target karmada-operator ko-plane >/dev/null
-        kubeconfig=$("$HACK_DIR/cluster.sh" up --name "$1")
+        kubeconfig=$("$HACK_DIR/cluster.sh" up --name "$1" --nodes "${BENCH_NODES:-1}")
         # shellcheck disable=SC2064 # the name is fixed now
         trap "\"$HACK_DIR/cluster.sh\" down --name $1 >/dev/null 2>&1" EXIT
         kubectl() { "$(cached_bin kubectl "$KUBE_VERSION")" --kubeconfig "$kubeconfig" "$@"; }
         state=$("$HACK_DIR/cluster.sh" env --name "$1" | sed -n 's/^STATE=//p')
-        "$HACK_DIR/plane.sh" --name "$1" --bin build/ci/hack/ko-plane --only "$2"
+        "$HACK_DIR/plane.sh" --name "$1" --bin build/ci/hack/ko-plane --only "$2" "${@:3}"
 }
 
 # beside_cluster ARGS...: for the scripts that run something beside a cluster of cluster.sh.
