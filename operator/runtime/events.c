@@ -11,8 +11,9 @@
 #include <time.h>
 
 #include "log.h"
-#include "util/timeutil.h"
+#include "util/digest.h"
 #include "util/hashmap.h"
+#include "util/timeutil.h"
 #include "util/random.h"
 
 #define FORGET_AFTER_S 1800 /* an event not seen again for this long is forgotten */
@@ -39,7 +40,7 @@ struct event_recorder {
         struct events_options o;
         char *controller, *instance;
         pthread_mutex_t lock;
-        struct hashmap *tracked; /* dedup key -> struct tracked */
+        struct hashmap *tracked; /* SHA-256 of the dedup key -> struct tracked */
         struct metric_family *m_events, *m_unsent;
 };
 
@@ -126,7 +127,8 @@ static void count_unsent(struct event_recorder *r)
 void events_record(struct event_recorder *r, const cJSON *regarding, const char *type,
                    const char *reason, const char *action, const char *fmt, ...)
 {
-        char note[MAX_NOTE], key[2048], now[TIME_RFC3339_MAX];
+        char note[MAX_NOTE], full[2048], key[SHA256_HEX_LEN], now[TIME_RFC3339_MAX];
+        int len;
         const char *ns, *name, *uid;
         struct tracked *t;
         cJSON *ev, *reg;
@@ -144,8 +146,13 @@ void events_record(struct event_recorder *r, const cJSON *regarding, const char 
                 return;
         if (r->m_events)
                 metric_add(r->m_events, (const char *const[]){type, reason}, 1);
-        snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", uid, ns, name, type,
-                 reason, action, note);
+        /* what makes two Events one series, kept as its digest: a note is up to 1 KiB, and each
+         * instance's install records dozens, tracked for FORGET_AFTER_S */
+        len = snprintf(full, sizeof(full), "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", uid, ns, name,
+                       type, reason, action, note);
+        if (len < 0 ||
+            sha256_hex(full, len < (int)sizeof(full) ? (size_t)len : sizeof(full) - 1, key) < 0)
+                return;
         time_now_rfc3339(now, 6);
         pthread_mutex_lock(&r->lock);
         t = hashmap_get(r->tracked, key);
@@ -202,7 +209,7 @@ struct pending {
         cJSON *create; /* or NULL: a series update */
         int count;
         char last_observed[TIME_RFC3339_MAX];
-        char key[2048];
+        char key[SHA256_HEX_LEN];
 };
 
 /* Due now: a create, or a series update (at most every series interval), each not before the
