@@ -15,9 +15,17 @@ struct shared {
         char s[];
 };
 
+/* Member names are few and the same in every object ("metadata", "name", label keys): each is
+ * held once, for good (never freed, so that a copy of an object, which cJSON_Duplicate makes by
+ * pointing at a constant name, never outlives it), up to NAMES_MAX names of NAME_MAX_LEN bytes;
+ * beyond that a name stays its object's own. */
+#define NAMES_MAX    8192
+#define NAME_MAX_LEN 128
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap *table; /* digest -> struct shared */
 static size_t total_bytes;
+static struct hashmap *names; /* member name -> its copy, held for good */
 
 /* The shared copy of s, of len bytes (one more holder), or NULL: out of memory, or another
  * string under its digest (never in practice, but then s stays its holder's own). */
@@ -64,13 +72,39 @@ static void give_back(char *s)
         pthread_mutex_unlock(&lock);
 }
 
+/* The copy of member name s held for good, or NULL (too long, too many, out of memory) */
+static char *name_of(const char *s)
+{
+        char *p;
+
+        if (strlen(s) > NAME_MAX_LEN)
+                return NULL;
+        pthread_mutex_lock(&lock);
+        if (!names)
+                names = hashmap_new();
+        p = names ? hashmap_get(names, s) : NULL;
+        if (!p && names && hashmap_size(names) < NAMES_MAX && (p = strdup(s)) &&
+            hashmap_put(names, s, p, NULL) < 0) {
+                free(p);
+                p = NULL;
+        }
+        pthread_mutex_unlock(&lock);
+        return p;
+}
+
 void intern_json(cJSON *o, size_t min_len)
 {
         cJSON *it;
         size_t len;
+        char *name;
 
         if (!o)
                 return;
+        if (o->string && !(o->type & cJSON_StringIsConst) && (name = name_of(o->string))) {
+                free(o->string);
+                o->string = name;
+                o->type |= cJSON_StringIsConst;
+        }
         if (cJSON_IsString(o) && !(o->type & cJSON_IsReference) && o->valuestring &&
             (len = strlen(o->valuestring)) >= min_len) {
                 const char *s = take(o->valuestring, len);
@@ -101,10 +135,12 @@ void intern_json_release(cJSON *o)
                 intern_json_release(it);
 }
 
-void intern_stats(size_t *strings, size_t *bytes)
+void intern_stats(size_t *strings, size_t *bytes, size_t *n_names)
 {
         pthread_mutex_lock(&lock);
         *strings = table ? hashmap_size(table) : 0;
         *bytes = total_bytes;
+        if (n_names)
+                *n_names = names ? hashmap_size(names) : 0;
         pthread_mutex_unlock(&lock);
 }

@@ -2,7 +2,8 @@
 /* Long strings held once however many parsed objects hold them: the caches keep several copies
  * of the same certificate or kubeconfig (a control plane's components each have a Secret with
  * the same kubeconfig). Thread-safe; each string is counted and freed (wiped: it may be key
- * material) with its last holder. */
+ * material) with its last holder. Member names too ("metadata", label keys: a cached object
+ * has hundreds), held for good. */
 #pragma once
 
 #include <stddef.h>
@@ -10,10 +11,11 @@
 #include <cjson/cJSON.h>
 
 /* Each string value of o of at least min_len bytes replaced by the one shared copy (a cJSON
- * reference, which cJSON_Delete leaves alone; cJSON_Duplicate still copies it). Values it
- * cannot share (out of memory) stay o's own. */
+ * reference, which cJSON_Delete leaves alone; cJSON_Duplicate still copies it), and each member
+ * name by the one held for good (a constant name, which cJSON_Delete leaves alone and
+ * cJSON_Duplicate points at). What it cannot share (out of memory, a table full) stays o's own. */
 void intern_json(cJSON *o, size_t min_len);
 /* Give back o's shared strings (before cJSON_Delete(o)); their members are left NULL. */
 void intern_json_release(cJSON *o);
-/* How many strings are shared now, and their bytes. */
-void intern_stats(size_t *strings, size_t *bytes);
+/* How many strings are shared now, and their bytes; how many member names are held (or NULL). */
+void intern_stats(size_t *strings, size_t *bytes, size_t *n_names);

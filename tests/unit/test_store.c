@@ -275,7 +275,7 @@ static void test_long_strings_are_held_once(void **state)
         b = kobj_new(cJSON_Parse(buf));
         assert_non_null(a);
         assert_non_null(b);
-        intern_stats(&n, &bytes);
+        intern_stats(&n, &bytes, NULL);
         assert_int_equal(n, 1);
         assert_int_equal(bytes, sizeof(long_value) - 1);
         assert_ptr_equal(
@@ -290,12 +290,50 @@ static void test_long_strings_are_held_once(void **state)
                 cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "c")->valuestring,
                 long_value);
         kobj_unref(b);
-        intern_stats(&n, &bytes);
+        intern_stats(&n, &bytes, NULL);
         assert_int_equal(n, 0);
         assert_int_equal(bytes, 0);
         assert_string_equal(
                 cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "data"), "c")->valuestring,
                 long_value);
+        cJSON_Delete(copy);
+}
+
+/* A member name is held once for every cached object and for good: copies point at it and
+ * outlive the objects; a name too long to be worth it stays the object's own. */
+static void test_member_names_are_held_once(void **state)
+{
+        char long_name[200], buf[512];
+        struct kobj *a, *b;
+        cJSON *copy;
+        size_t n, bytes, names0, names1;
+
+        (void)state;
+        memset(long_name, 'n', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+        intern_stats(&n, &bytes, &names0);
+        snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"%s\":1}}",
+                 long_name);
+        a = kobj_new(cJSON_Parse(buf));
+        buf[21] = 'b';
+        b = kobj_new(cJSON_Parse(buf));
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_ptr_equal(cJSON_GetObjectItem(a->json, "metadata")->string,
+                         cJSON_GetObjectItem(b->json, "metadata")->string);
+        assert_ptr_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "metadata"), "name")->string,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "metadata"), "name")->string);
+        assert_ptr_not_equal(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "spec"), long_name)->string,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "spec"), long_name)->string);
+        intern_stats(&n, &bytes, &names1);
+        assert_true(names1 >= names0 && names1 <= names0 + 3); /* metadata, name, spec at most */
+        copy = cJSON_Duplicate(a->json, true);
+        kobj_unref(a);
+        kobj_unref(b);
+        assert_string_equal(cJSON_GetObjectItem(copy, "metadata")->string, "metadata");
+        assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "spec"), long_name));
         cJSON_Delete(copy);
 }
 
@@ -341,6 +379,7 @@ int main(void)
                 cmocka_unit_test(test_replace_reports_adds_changes_and_deletes),
                 cmocka_unit_test(test_replace_of_one_namespace_keeps_the_others),
                 cmocka_unit_test(test_long_strings_are_held_once),
+                cmocka_unit_test(test_member_names_are_held_once),
                 cmocka_unit_test(test_readers_and_writers_at_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
