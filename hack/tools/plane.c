@@ -247,22 +247,26 @@ static void host_entry(struct plane *pl, const char *ip, const char *name)
 
 /* Rewrite the hosts file in place (it is bind-mounted: its inode must stay) when it changed:
  * one write over the old bytes, never truncated first (a lookup in between would find no
- * names), and never shorter: what is left of a longer old file becomes a comment. */
+ * names), and never shorter: what is left of a longer old file becomes a comment. Any size (a
+ * hundred instances' names pass 64 KiB). */
 static void write_hosts(struct plane *pl)
 {
-        char path[4200], buf[1 << 16], want[1 << 16];
-        size_t len = pl->hosts.len;
+        char path[4200], *buf = NULL, *want = NULL;
+        size_t len = pl->hosts.len, size;
         ssize_t n = 0;
+        struct stat sb;
         int fd;
 
         snprintf(path, sizeof(path), "%s/hosts", pl->state);
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0 || len > sizeof(want)) {
-                if (fd >= 0)
-                        close(fd);
-                return;
-        }
-        n = read(fd, buf, sizeof(buf));
+        if (fd < 0 || fstat(fd, &sb) < 0)
+                goto out;
+        size = ((size_t)sb.st_size > len ? (size_t)sb.st_size : len) + 1;
+        buf = malloc(size);
+        want = malloc(size);
+        if (!buf || !want)
+                goto out;
+        n = pread(fd, buf, size, 0);
         if (len)
                 memcpy(want, pl->hosts.buf, len);
         if (n > 0 && (size_t)n > len) { /* "#   ...\n", or a lone "\n" */
@@ -274,7 +278,11 @@ static void write_hosts(struct plane *pl)
         if ((n < 0 || (size_t)n != len || memcmp(buf, want, len) != 0) &&
             pwrite(fd, want, len, 0) < 0)
                 say("cannot write %s: %s", path, strerror(errno));
-        close(fd);
+out:
+        if (fd >= 0)
+                close(fd);
+        free(buf);
+        free(want);
 }
 
 /* ---- processes ---- */
