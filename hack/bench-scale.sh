@@ -203,6 +203,7 @@ for l in "${levels[@]:1}"; do
                 echo "ours: private memory per added instance from $prev to $l: $(((M[ours,$l,private] - M[ours,$prev,private]) / (l - prev))) KiB"
         prev=$l
 done
+$UPSTREAM || exit 0
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else printf "-"}'; }
 echo
 echo "| instances | time to Ready | CPU to install | host requests to install | Karmada requests to install | RSS at rest | private at rest | peak RSS |"
