@@ -1269,14 +1269,8 @@ static bool run_init(const struct pod *pod, const char *dir, const char *name, c
  * pods behind one Service would. Others restart in place. */
 static bool shares_port(const char *image)
 {
-        static const char *const names[] = {"kube-apiserver", "karmada-aggregated-apiserver"};
-        const char *slash = image ? strrchr(image, '/') : NULL, *base = slash ? slash + 1 : image;
-        size_t len = base ? strcspn(base, ":@") : 0;
-
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-                if (len == strlen(names[i]) && strncmp(base, names[i], len) == 0)
-                        return true;
-        return false;
+        return image_named(image, "kube-apiserver") ||
+               image_named(image, "karmada-aggregated-apiserver");
 }
 
 /* Whether a Deployment rolls with surge: RollingUpdate (the default) whose maxUnavailable
@@ -1326,18 +1320,8 @@ static const struct {
 
 static const char *serving_log(const char *image)
 {
-        const char *slash, *base;
-        size_t len;
-
-        if (!image)
-                return NULL;
-        slash = strrchr(image, '/');
-        base = slash ? slash + 1 : image;
-        len = strcspn(base, ":@");
-
         for (size_t i = 0; i < sizeof(serving_logs) / sizeof(serving_logs[0]); i++)
-                if (len == strlen(serving_logs[i].image) &&
-                    strncmp(base, serving_logs[i].image, len) == 0)
+                if (image_named(image, serving_logs[i].image))
                         return serving_logs[i].line;
         return NULL;
 }

@@ -18,6 +18,7 @@
  * operator sees each instance's own address, certificates and CA; what answers is one real
  * Karmada API server, which every instance's objects in the Karmada API server share. */
 #include "plane_front.h"
+#include "plane_image.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -56,14 +57,11 @@ void fronts_free(struct fronts *f)
         free(f);
 }
 
-/* which of images ref is (its name, without registry or tag), or -1 */
+/* which of images ref names, or -1 */
 static int image_index(const char *ref)
 {
-        const char *slash = ref ? strrchr(ref, '/') : NULL, *base = slash ? slash + 1 : ref;
-        size_t len = base ? strcspn(base, ":@") : 0;
-
         for (int i = 0; i < FRONT_N; i++)
-                if (len == strlen(images[i]) && strncmp(base, images[i], len) == 0)
+                if (image_named(ref, images[i]))
                         return i;
         return -1;
 }

@@ -140,6 +140,14 @@ void image_free(struct image *img)
         *img = (struct image){0};
 }
 
+bool image_named(const char *ref, const char *name)
+{
+        const char *slash = ref ? strrchr(ref, '/') : NULL, *base = slash ? slash + 1 : ref;
+        size_t len = base ? strcspn(base, ":@") : 0;
+
+        return base && len == strlen(name) && strncmp(base, name, len) == 0;
+}
+
 void image_user(const struct image *img, long *uid, long *gid)
 {
         const char *u = json_str(img->config, "User", NULL);

@@ -3,6 +3,8 @@
  * projected ServiceAccount token (plane_image.c). */
 #pragma once
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 
 struct kube_client;
@@ -16,6 +18,9 @@ struct image {
  * with the reason on stderr and in <state>/images/pull.log. */
 int image_pull(const char *state, const char *ref, struct image *img);
 void image_free(struct image *img);
+/* Whether image reference ref names image name (its last path part, without tag or digest):
+ * "docker.io/karmada/karmada-webhook:v1.18.2" names "karmada-webhook". */
+bool image_named(const char *ref, const char *name);
 /* The image's User as numbers ("uid[:gid]"; a name is taken as nobody); 0 when unset. */
 void image_user(const struct image *img, long *uid, long *gid);
 
