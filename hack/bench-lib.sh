@@ -38,12 +38,12 @@ snapshot() { # -> "reads writes reconciles karmada-reads karmada-writes" (not th
                 "$(($(msum rest_client_requests_total 'method="(POST|PUT|PATCH|DELETE)"' <<<"$m") - lw))"
 }
 mib() { echo "$(($1 / 1024)).$((($1 % 1024) * 10 / 1024)) MiB"; } # KiB -> "N.N MiB"
+kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$pid/status"; } # VmRSS, VmHWM (KiB)
+private() { awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup"; } # KiB
 memory() { # and the heap's split (karmada_operator_heap_bytes, ours only): live data, free chunks kept
-        local rss pd m
-        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-        pd=$(awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup")
+        local m
         m=$(metrics)
-        printf 'RSS %s, private dirty %s' "$(mib "$rss")" "$(mib "$pd")"
+        printf 'RSS %s, private dirty %s' "$(mib "$(kib VmRSS)")" "$(mib "$(private)")"
         grep -q '^karmada_operator_heap_bytes' <<<"$m" &&
                 printf ', heap in use %s, free %s' \
                         "$(mib $(($(msum karmada_operator_heap_bytes 'state="in_use"' <<<"$m") / 1024)))" \

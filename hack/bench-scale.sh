@@ -105,8 +105,6 @@ karmada_side() {
 }
 reconciles() { metrics | msum controller_runtime_reconcile_total ''; }
 cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$pid/stat"; }
-kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$pid/status"; } # VmRSS, VmHWM
-private() { awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup"; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 
 declare -A M # M[kind,level,measure]
