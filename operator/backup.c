@@ -59,11 +59,11 @@ static void enqueue(struct bctl *bc, char kind, const char *ns, const char *name
 
 static void backup_event(void *userdata, struct kobj *o)
 {
-        const char *ns = json_str(o->json, "metadata", "namespace");
+        const char *ns = json_str(kobj_json(o), "metadata", "namespace");
 
-        enqueue(userdata, 'B', ns, json_str(o->json, "metadata", "name"));
+        enqueue(userdata, 'B', ns, json_str(kobj_json(o), "metadata", "name"));
         enqueue(userdata, 'S', ns,
-                json_str(json_at(o->json, "metadata", "labels"), SCHEDULE_LABEL, NULL));
+                json_str(json_at(kobj_json(o), "metadata", "labels"), SCHEDULE_LABEL, NULL));
 }
 
 static void backup_update(void *userdata, struct kobj *old, struct kobj *new)
@@ -74,8 +74,8 @@ static void backup_update(void *userdata, struct kobj *old, struct kobj *new)
 
 static void schedule_event(void *userdata, struct kobj *o)
 {
-        enqueue(userdata, 'S', json_str(o->json, "metadata", "namespace"),
-                json_str(o->json, "metadata", "name"));
+        enqueue(userdata, 'S', json_str(kobj_json(o), "metadata", "namespace"),
+                json_str(kobj_json(o), "metadata", "name"));
 }
 
 static void schedule_update(void *userdata, struct kobj *old, struct kobj *new)
@@ -624,7 +624,7 @@ static int load_backup(struct bctl *bc, const char *ns, const char *name, cJSON 
 
         snprintf(key, sizeof(key), "%s/%s", ns, name);
         o = store_get(informer_store(bc->backups), key);
-        r = o && !terminal(json_str(o->json, "status", "phase"));
+        r = o && !terminal(json_str(kobj_json(o), "status", "phase"));
         kobj_unref(o);
         if (!r) /* gone, or done: nothing to do, nothing read */
                 return -ENOENT;
@@ -792,11 +792,11 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                 return -ENOMEM;
         }
         for (size_t i = 0; i < n; i++) {
-                const char *phase = json_str(list[i]->json, "status", "phase");
+                const char *phase = json_str(kobj_json(list[i]), "status", "phase");
                 time_t created;
-                if (!terminal(phase) ||
-                    time_parse_rfc3339(json_str(list[i]->json, "metadata", "creationTimestamp"),
-                                       &created) < 0)
+                if (!terminal(phase) || time_parse_rfc3339(json_str(kobj_json(list[i]), "metadata",
+                                                                    "creationTimestamp"),
+                                                           &created) < 0)
                         continue;
                 items[m] = (struct backup_spec_item){
                         .name = list[i]->key,
@@ -804,11 +804,11 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                         .succeeded = strcmp(phase, "Completed") == 0,
                 };
                 if (items[m].succeeded && items[m].created >= newest) {
-                        const char *stop = json_str(list[i]->json, "status", "stopTime");
+                        const char *stop = json_str(kobj_json(list[i]), "status", "stopTime");
                         newest = items[m].created;
                         cJSON_DeleteItemFromObjectCaseSensitive(status, "lastSuccessfulBackup");
                         cJSON_AddStringToObject(status, "lastSuccessfulBackup",
-                                                json_str(list[i]->json, "metadata", "name"));
+                                                json_str(kobj_json(list[i]), "metadata", "name"));
                         cJSON_DeleteItemFromObjectCaseSensitive(status, "lastSuccessfulTime");
                         if (stop)
                                 cJSON_AddStringToObject(status, "lastSuccessfulTime", stop);
@@ -824,7 +824,7 @@ static int retain(struct bctl *bc, const cJSON *sched, long long max_age_s, cJSO
                         continue;
                 for (size_t j = 0; j < n; j++)
                         if (list[j]->key == items[i].name)
-                                r = remove_backup(bc, list[j]->json, why, wlen);
+                                r = remove_backup(bc, kobj_json(list[j]), why, wlen);
         }
         free(items);
         store_list_free(list, n);
@@ -991,7 +991,7 @@ static void reconcile_schedule(struct bctl *bc, const char *ns, const char *name
         o = store_get(informer_store(bc->schedules), key);
         if (!o)
                 return;
-        sp.sched = o->json;
+        sp.sched = kobj_json(o);
         sp.spec = json_at(sp.sched, "spec", NULL);
         sp.status = cJSON_Duplicate(json_at(sp.sched, "status", NULL), true);
         if (!sp.status)

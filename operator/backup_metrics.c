@@ -24,7 +24,7 @@ static const char *completed_at(const cJSON *b)
 static void collect_backups(struct backup_metrics *bm, struct kobj **list, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
-                const cJSON *b = list[i]->json;
+                const cJSON *b = kobj_json(list[i]);
                 const char *labels[] = {json_str(b, "metadata", "namespace"),
                                         json_str(json_at(b, "spec", "karmadaRef"), "name", NULL),
                                         NULL};
@@ -43,7 +43,7 @@ static void collect_backups(struct backup_metrics *bm, struct kobj **list, size_
 static void collect_schedules(struct backup_metrics *bm, struct kobj **list, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
-                const cJSON *s = list[i]->json;
+                const cJSON *s = kobj_json(list[i]);
                 const cJSON *ref = json_at(json_at(s, "spec", "template"), "spec", "karmadaRef");
                 const char *labels[] = {json_str(s, "metadata", "namespace"),
                                         json_str(s, "metadata", "name"),

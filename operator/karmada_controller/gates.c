@@ -25,7 +25,7 @@ static enum phase suspended(struct pass *p)
                 return PHASE_GO;
         }
         summary_suspended(p->status, p->k->generation);
-        if (status_write(p->kc, p->obj->json, p->status, &st) < 0)
+        if (status_write(p->kc, kobj_json(p->obj), p->status, &st) < 0)
                 log_warn("write status", "karmada", p->key, "error", st.message);
         return PHASE_STOP;
 }
@@ -75,7 +75,7 @@ static enum phase pre_upgrade_backup(struct pass *p)
 
         if (!p->upgrading || p->rollback)
                 return PHASE_GO;
-        r = upgrade_pre_backup(p->kc, p->obj->json, p->k, msg, sizeof(msg));
+        r = upgrade_pre_backup(p->kc, kobj_json(p->obj), p->k, msg, sizeof(msg));
         if (r == 0)
                 return PHASE_GO;
         if (r < 0) {
@@ -84,7 +84,7 @@ static enum phase pre_upgrade_backup(struct pass *p)
         }
         /* the upgrade waits; the instance stays as it runs */
         condition_set(conds(p), "Upgrading", KO_TRUE, "BackingUp", msg, p->k->generation);
-        if (status_write(p->kc, p->obj->json, p->status, &st) < 0)
+        if (status_write(p->kc, kobj_json(p->obj), p->status, &st) < 0)
                 log_warn("write status", "karmada", p->key, "error", st.message);
         p->out->result = RECONCILE_REQUEUE_AFTER;
         p->out->requeue_after_ms = 2000;
@@ -96,7 +96,7 @@ enum phase gates_run(struct pass *p)
         static enum phase (*const gates[])(struct pass *) = {suspended, version_skew, upgrade,
                                                              pre_upgrade_backup};
 
-        p->last = upgrade_last_ready(p->obj->json, p->status);
+        p->last = upgrade_last_ready(kobj_json(p->obj), p->status);
         for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++)
                 if (gates[i](p) == PHASE_STOP)
                         return PHASE_STOP;

@@ -55,13 +55,12 @@ int gc_set_finalizer(struct kctl *kc, const struct kube_resource *r, const cJSON
 
 /* Objects of an instance in the caches, by label: in another cluster, by its owner's uid too
  * (another operator's instance of that name may live there). */
-static bool belongs(const struct kobj *o, const char *ns, const char *name, const char *uid)
+static bool belongs(struct kobj *o, const char *ns, const char *name, const char *uid)
 {
-        const char *inst =
-                json_str(json_at(o->json, "metadata", "labels"), KO_LABEL_INSTANCE, NULL);
-        const char *owner =
-                json_str(json_at(o->json, "metadata", "labels"), KO_LABEL_OWNER_UID, NULL);
-        const char *ons = meta_str(o->json, "namespace");
+        const cJSON *labels = json_at(kobj_json(o), "metadata", "labels");
+        const char *inst = json_str(labels, KO_LABEL_INSTANCE, NULL);
+        const char *owner = json_str(labels, KO_LABEL_OWNER_UID, NULL);
+        const char *ons = meta_str(kobj_json(o), "namespace");
 
         return inst && strcmp(inst, name) == 0 && ons && strcmp(ons, ns) == 0 &&
                (!uid || (owner && strcmp(owner, uid) == 0));
@@ -82,7 +81,7 @@ static int delete_owned(struct host *h, const char *ns, const char *instance, co
                 if (store_list(informer_store(h->owned[i]), &l, &n) < 0)
                         return -ENOMEM;
                 for (size_t j = 0; j < n; j++) {
-                        const char *name = meta_str(l[j]->json, "name");
+                        const char *name = meta_str(kobj_json(l[j]), "name");
                         struct kube_status st;
                         int r;
                         if (!belongs(l[j], ns, instance, owner) ||

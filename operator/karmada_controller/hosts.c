@@ -458,7 +458,7 @@ enum phase hosts_bind(struct pass *p)
                 return PHASE_GO;
         }
         if (!p->host && error == -EINVAL) {
-                status_invalid(p->kc, p->obj->json, why, p->out);
+                status_invalid(p->kc, kobj_json(p->obj), why, p->out);
                 return PHASE_STOP;
         }
         if (p->host) {

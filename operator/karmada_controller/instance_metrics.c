@@ -67,8 +67,8 @@ static void collect(void *userdata, struct metrics *m)
         if (store_list(informer_store(kc->karmadas), &list, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                collect_conditions(kc, list[i]->json);
-                collect_certificates(kc, list[i]->json);
+                collect_conditions(kc, kobj_json(list[i]));
+                collect_certificates(kc, kobj_json(list[i]));
         }
         store_list_free(list, n);
 }

@@ -29,15 +29,15 @@ static void enqueue(struct kctl *kc, const char *key)
 
 static void karmada_add(void *userdata, struct kobj *o)
 {
-        releases_karmada_changed(userdata, NULL, o->json);
+        releases_karmada_changed(userdata, NULL, kobj_json(o));
         enqueue(userdata, o->key);
 }
 
 /* Status updates (our own) need no reconcile; spec and metadata changes do. */
 static void karmada_update(void *userdata, struct kobj *old, struct kobj *new)
 {
-        const cJSON *om = cJSON_GetObjectItemCaseSensitive(old->json, "metadata");
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(new->json, "metadata");
+        const cJSON *om = cJSON_GetObjectItemCaseSensitive(kobj_json(old), "metadata");
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(kobj_json(new), "metadata");
         static const char *const keys[] = {"generation", "labels", "annotations",
                                            "deletionTimestamp", "finalizers"};
 
@@ -45,7 +45,7 @@ static void karmada_update(void *userdata, struct kobj *old, struct kobj *new)
                 enqueue(userdata, new->key);
                 return;
         }
-        releases_karmada_changed(userdata, old->json, new->json);
+        releases_karmada_changed(userdata, kobj_json(old), kobj_json(new));
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(om, keys[i]),
                                    cJSON_GetObjectItemCaseSensitive(nm, keys[i]), true)) {
@@ -56,16 +56,16 @@ static void karmada_update(void *userdata, struct kobj *old, struct kobj *new)
 
 static void karmada_delete(void *userdata, struct kobj *o)
 {
-        releases_karmada_changed(userdata, o->json, NULL);
+        releases_karmada_changed(userdata, kobj_json(o), NULL);
         enqueue(userdata, o->key);
 }
 
-static void owned_event(struct kctl *kc, const struct kobj *o)
+static void owned_event(struct kctl *kc, struct kobj *o)
 {
         const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(o->json, "metadata"), "labels");
+                cJSON_GetObjectItemCaseSensitive(kobj_json(o), "metadata"), "labels");
         const cJSON *inst = cJSON_GetObjectItemCaseSensitive(labels, KO_LABEL_INSTANCE);
-        const char *ns = meta_str(o->json, "namespace");
+        const char *ns = meta_str(kobj_json(o), "namespace");
         char key[512];
 
         if (!cJSON_IsString(inst) || !ns)
@@ -99,11 +99,12 @@ static enum phase lifecycle(struct pass *p)
 {
         struct kube_status st;
 
-        if (meta_str(p->obj->json, "deletionTimestamp")) {
-                gc_finalize(p->kc, p->key, p->obj->json, p->out);
+        if (meta_str(kobj_json(p->obj), "deletionTimestamp")) {
+                gc_finalize(p->kc, p->key, kobj_json(p->obj), p->out);
                 return PHASE_STOP;
         }
-        if (gc_set_finalizer(p->kc, &karmada_karmadas, p->obj->json, KO_FINALIZER, true, &st) >= 0)
+        if (gc_set_finalizer(p->kc, &karmada_karmadas, kobj_json(p->obj), KO_FINALIZER, true,
+                             &st) >= 0)
                 return PHASE_GO;
         p->out->result = st.code == 409 || st.code == 422 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
         snprintf(p->out->error, sizeof(p->out->error), "add finalizer: %s", st.message);
@@ -114,10 +115,10 @@ static enum phase lifecycle(struct pass *p)
 static enum phase parse(struct pass *p)
 {
         struct karmada_spec_error serr = {{0}};
-        int r = registry_parse(p->obj->json, &p->k, &serr);
+        int r = registry_parse(kobj_json(p->obj), &p->k, &serr);
 
         if (r == -EINVAL) {
-                status_invalid(p->kc, p->obj->json, serr.message, p->out);
+                status_invalid(p->kc, kobj_json(p->obj), serr.message, p->out);
                 return PHASE_STOP;
         }
         if (r < 0) {
@@ -125,7 +126,7 @@ static enum phase parse(struct pass *p)
                 snprintf(p->out->error, sizeof(p->out->error), "parse: %s", strerror(-r));
                 return PHASE_STOP;
         }
-        p->status = status_from(p->kc, p->obj->json);
+        p->status = status_from(p->kc, kobj_json(p->obj));
         return PHASE_GO;
 }
 
@@ -182,13 +183,14 @@ static int degraded_looks(struct pass *p, const struct summary *sum)
 /* The status from what the steps found, written; then what comes next. */
 static void finish(struct pass *p)
 {
-        struct summary_input in = {.steps = p->steps,
-                                   .n = p->n,
-                                   .k = p->k,
-                                   .run = p->run,
-                                   .rollback = p->rollback,
-                                   .left = p->left,
-                                   .spec = cJSON_GetObjectItemCaseSensitive(p->obj->json, "spec")};
+        struct summary_input in = {
+                .steps = p->steps,
+                .n = p->n,
+                .k = p->k,
+                .run = p->run,
+                .rollback = p->rollback,
+                .left = p->left,
+                .spec = cJSON_GetObjectItemCaseSensitive(kobj_json(p->obj), "spec")};
         struct summary sum;
         int looks;
         char name[KO_NAME_MAX + 16];
@@ -210,7 +212,7 @@ static void finish(struct pass *p)
         plane_condition(p->kc, p->key, cJSON_GetObjectItemCaseSensitive(p->status, "conditions"),
                         p->k->generation);
         summary_compute(&in, p->status, &sum);
-        status_send_events(p->kc, p->obj->json, &sum.events);
+        status_send_events(p->kc, kobj_json(p->obj), &sum.events);
         if (status_write_pass(p) < 0)
                 return;
         looks = degraded_looks(p, &sum);

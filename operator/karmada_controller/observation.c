@@ -34,7 +34,7 @@ static void seen_free(struct seen *s)
 
 static const cJSON *seen_json(const struct seen *s)
 {
-        return s->cached ? s->cached->json : s->own;
+        return s->cached ? kobj_json(s->cached) : s->own;
 }
 
 int observation_new(const struct observation_source *src, struct observation **ret)

@@ -78,8 +78,8 @@ enum phase plan_build(struct pass *p)
                         p->run->host_secret_name && p->run->host_endpoint[0]
                                 ? p->run->host_endpoint
                                 : hosts_node_address(p->host, p->node, sizeof(p->node));
-        if (registry_build_desired(p->run, &p->observed, key_type(kc, p->obj->json), &p->d, err,
-                                   sizeof(err)) < 0) {
+        if (registry_build_desired(p->run, &p->observed, key_type(kc, kobj_json(p->obj)), &p->d,
+                                   err, sizeof(err)) < 0) {
                 p->out->result = RECONCILE_ERROR;
                 snprintf(p->out->error, sizeof(p->out->error), "%s", err);
                 return PHASE_STOP;

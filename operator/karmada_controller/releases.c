@@ -24,7 +24,7 @@ static cJSON *lookup(const char *name, void *ctx)
 {
         struct kctl *kc = ctx;
         struct kobj *o = store_get(informer_store(kc->releases), name);
-        cJSON *copy = o ? cJSON_Duplicate(o->json, true) : NULL;
+        cJSON *copy = o ? cJSON_Duplicate(kobj_json(o), true) : NULL;
 
         kobj_unref(o);
         return copy;
@@ -68,7 +68,7 @@ void releases_karmada_changed(struct kctl *kc, const cJSON *old, const cJSON *ne
 }
 
 /* KarmadaRelease events: its own reconcile, and every Karmada that names or runs it */
-static void release_event(struct kctl *kc, const struct kobj *o)
+static void release_event(struct kctl *kc, struct kobj *o)
 {
         struct kobj **list = NULL;
         size_t n = 0;
@@ -89,12 +89,12 @@ static void release_add(void *userdata, struct kobj *o)
 /* its status is its own reconcile's: only spec and metadata changes count */
 static void release_update(void *userdata, struct kobj *old, struct kobj *new)
 {
-        const cJSON *om = cJSON_GetObjectItemCaseSensitive(old->json, "metadata");
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(new->json, "metadata");
+        const cJSON *om = cJSON_GetObjectItemCaseSensitive(kobj_json(old), "metadata");
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(kobj_json(new), "metadata");
 
         if (old == new ||
-            !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(old->json, "spec"),
-                           cJSON_GetObjectItemCaseSensitive(new->json, "spec"), true) ||
+            !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(kobj_json(old), "spec"),
+                           cJSON_GetObjectItemCaseSensitive(kobj_json(new), "spec"), true) ||
             !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(om, "deletionTimestamp"),
                            cJSON_GetObjectItemCaseSensitive(nm, "deletionTimestamp"), true) ||
             !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(om, "finalizers"),
@@ -234,13 +234,13 @@ static void reconcile_release(void *userdata, const char *key, struct reconcile_
         /* in use: the finalizer before the status says so; unused: the status first (without
          * the finalizer a deleted entry goes at once) */
         if (n > 0) {
-                r = gc_set_finalizer(kc, &karmada_releases, o->json, fin, true, &st);
+                r = gc_set_finalizer(kc, &karmada_releases, kobj_json(o), fin, true, &st);
                 if (r >= 0)
-                        r = write_status(kc, o->json, list, n, &st);
+                        r = write_status(kc, kobj_json(o), list, n, &st);
         } else {
-                r = write_status(kc, o->json, list, n, &st);
+                r = write_status(kc, kobj_json(o), list, n, &st);
                 if (r >= 0)
-                        r = gc_set_finalizer(kc, &karmada_releases, o->json, fin, false, &st);
+                        r = gc_set_finalizer(kc, &karmada_releases, kobj_json(o), fin, false, &st);
         }
         if (r < 0 && r != -ENOENT) {
                 out->result = r == -EBUSY || r == -EINVAL ? RECONCILE_REQUEUE : RECONCILE_ERROR;

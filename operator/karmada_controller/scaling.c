@@ -58,9 +58,9 @@ static int conn_open(struct pass *p, struct etcd_conn *c, char *why, size_t wlen
         names_join(p->k->prefix, "etcd", c->sts, sizeof(c->sts));
         names_join(p->k->prefix, "etcd-cert", name, sizeof(name));
         s = cached(p, &kube_secrets, name);
-        c->ca = manifest_secret_value(s ? s->json : NULL, "etcd-ca.crt", &c->ca_len);
-        c->cert = manifest_secret_value(s ? s->json : NULL, "etcd-client.crt", &c->cert_len);
-        c->key = manifest_secret_value(s ? s->json : NULL, "etcd-client.key", &c->key_len);
+        c->ca = manifest_secret_value(s ? kobj_json(s) : NULL, "etcd-ca.crt", &c->ca_len);
+        c->cert = manifest_secret_value(s ? kobj_json(s) : NULL, "etcd-client.crt", &c->cert_len);
+        c->key = manifest_secret_value(s ? kobj_json(s) : NULL, "etcd-client.key", &c->key_len);
         kobj_unref(s);
         if (!c->ca || !c->cert || !c->key) {
                 snprintf(why, wlen, "Secret %s lacks etcd's client certificate", name);
@@ -249,7 +249,7 @@ static bool healthy(struct pass *p, struct etcd_conn *c, const struct etcd_membe
  * the claim until the pod is gone) */
 static void drop_volume(struct pass *p, const char *member)
 {
-        const char *del = json_str(json_at(p->obj->json, "metadata", "annotations"),
+        const char *del = json_str(json_at(kobj_json(p->obj), "metadata", "annotations"),
                                    KO_DELETE_DATA_ANNOTATION, NULL);
         char pvc[KO_NAME_MAX + 48];
         struct kube_status st;
@@ -306,7 +306,7 @@ static int act(struct pass *p, struct etcd_conn *c, const struct etcd_scale_step
                         [ETCD_SCALE_MOVE_LEADER] = "EtcdLeaderMoved",
                         [ETCD_SCALE_REMOVE] = "EtcdMemberRemoved",
                 };
-                events_record(p->kc->events, p->obj->json, "Normal", said[s->action], "Scale",
+                events_record(p->kc->events, kobj_json(p->obj), "Normal", said[s->action], "Scale",
                               "etcd: %s: done", text);
                 log_info("etcd scaling", "karmada", p->key, "step", text);
         }
@@ -337,7 +337,7 @@ static void finished(struct pass *p, int live, int wanted, const struct etcd_mem
         record(p, live, wanted, "done", ms, true);
         condition_set(conds(p), "Scaling", KO_FALSE, "Scaled", msg, p->k->generation);
         if (was)
-                events_record(p->kc->events, p->obj->json, "Normal", "EtcdScaled", "Scale",
+                events_record(p->kc->events, kobj_json(p->obj), "Normal", "EtcdScaled", "Scale",
                               "etcd scaled from %d to %d members in %.1f s",
                               cJSON_IsNumber(from) ? from->valueint : live, wanted,
                               (double)(now_ms(now) - started) / 1000);
@@ -400,7 +400,7 @@ static int backed_up(struct pass *p, int wanted)
         snprintf(what, sizeof(what), "scaling etcd to %d members", wanted);
         snprintf(suffix, sizeof(suffix), "etcd-%d", wanted);
         r = pre_change_backup(
-                p->kc, p->obj->json, p->k,
+                p->kc, kobj_json(p->obj), p->k,
                 &(struct pre_change){.annotation = KO_BACKUP_BEFORE_SCALING_ANNOTATION,
                                      .what = what,
                                      .suffix = suffix,
@@ -429,8 +429,8 @@ enum phase scaling_run(struct pass *p)
                 return PHASE_GO;
         names_join(k->prefix, "etcd", sts, sizeof(sts));
         o = cached(p, &kube_statefulsets, sts);
-        if (o && cJSON_IsNumber(json_at(o->json, "spec", "replicas")))
-                live = json_at(o->json, "spec", "replicas")->valueint;
+        if (o && cJSON_IsNumber(json_at(kobj_json(o), "spec", "replicas")))
+                live = json_at(kobj_json(o), "spec", "replicas")->valueint;
         kobj_unref(o);
         if (live < 1 || (live == wanted && !under_way(p)))
                 return PHASE_GO; /* not made yet (made at its size), or not changing */

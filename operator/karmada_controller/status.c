@@ -205,7 +205,7 @@ void status_send_events(struct kctl *kc, const cJSON *cr, const struct summary_e
 int status_write_pass(struct pass *p)
 {
         struct kube_status st = {0};
-        int r = status_write(p->kc, p->obj->json, p->status, &st);
+        int r = status_write(p->kc, kobj_json(p->obj), p->status, &st);
 
         if (r < 0) {
                 p->out->result = st.code == 409 ? RECONCILE_REQUEUE : RECONCILE_ERROR;
@@ -222,6 +222,6 @@ void status_refuse(struct pass *p, const char *reason, const char *message, bool
         if (ev.n) /* a new reason */
                 log_warn("change refused", "karmada", p->k->name, "namespace", p->k->namespace,
                          "reason", reason, "message", message);
-        status_send_events(p->kc, p->obj->json, &ev);
+        status_send_events(p->kc, kobj_json(p->obj), &ev);
         status_write_pass(p);
 }

@@ -257,7 +257,7 @@ static void explain(struct pass *p, struct step *s, const cJSON *w, char *why, s
                                    p->k->name, &l, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                const cJSON *pod = l[i]->json;
+                const cJSON *pod = kobj_json(l[i]);
                 const char *name = meta_str(pod, "name");
                 bool fails;
                 if (strcmp(meta_str(pod, "namespace") ?: "", ns) != 0 ||

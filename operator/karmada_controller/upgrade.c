@@ -209,7 +209,7 @@ void upgrade_track(struct pass *p)
 
         if (pl)
                 p->left =
-                        upgrade_progress(p->kc, p->obj->json,
+                        upgrade_progress(p->kc, kobj_json(p->obj),
                                          cJSON_GetObjectItemCaseSensitive(p->status, "conditions"),
                                          pl, p->last->version, p->k, p->steps, p->n);
 }

@@ -8,10 +8,8 @@
 #include <string.h>
 
 #include "util/hashmap.h"
-#include "util/intern.h"
 
 #define MAX_INDEXES 8
-#define SHARED_MIN  512 /* a cached string this long is held once (a certificate, a kubeconfig) */
 
 struct index {
         const char *name;
@@ -43,52 +41,6 @@ int kube_object_key(const cJSON *obj, char *buf, size_t size)
         else
                 n = snprintf(buf, size, "%s", name->valuestring);
         return n < 0 || (size_t)n >= size ? -ENOBUFS : 0;
-}
-
-struct kobj *kobj_new(cJSON *json)
-{
-        const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(json, "metadata"), "resourceVersion");
-        char key[512];
-        struct kobj *o;
-
-        if (kube_object_key(json, key, sizeof(key)) < 0) {
-                cJSON_Delete(json);
-                return NULL;
-        }
-        o = calloc(1, sizeof(*o));
-        if (!o) {
-                cJSON_Delete(json);
-                return NULL;
-        }
-        atomic_init(&o->refs, 1);
-        intern_json(json, SHARED_MIN);
-        o->json = json;
-        o->key = strdup(key);
-        o->rv = strdup(cJSON_IsString(rv) ? rv->valuestring : "");
-        if (!o->key || !o->rv) {
-                kobj_unref(o);
-                return NULL;
-        }
-        return o;
-}
-
-struct kobj *kobj_ref(struct kobj *o)
-{
-        if (o)
-                atomic_fetch_add(&o->refs, 1);
-        return o;
-}
-
-void kobj_unref(struct kobj *o)
-{
-        if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
-                return;
-        intern_json_release(o->json);
-        cJSON_Delete(o->json);
-        free(o->key);
-        free(o->rv);
-        free(o);
 }
 
 /* ---- index functions ---- */
@@ -208,13 +160,13 @@ static void index_emit(void *userdata, const char *value)
         }
 }
 
-static int index_update(struct store *s, const struct kobj *o, bool add)
+static int index_update(struct store *s, struct kobj *o, bool add)
 {
         int r = 0;
 
         for (size_t i = 0; i < s->n_indexes; i++) {
                 struct index_ctx c = {.ix = &s->indexes[i], .key = o->key, .add = add};
-                s->indexes[i].fn(o->json, s->indexes[i].arg, index_emit, &c);
+                s->indexes[i].fn(kobj_json(o), s->indexes[i].arg, index_emit, &c);
                 if (c.r < 0)
                         r = c.r;
         }
@@ -232,8 +184,11 @@ static int upsert_locked(struct store *s, struct kobj *o, struct kobj **ret_old)
                 kobj_unref(o);
                 return r;
         }
-        if (old)
+        kobj_in_store(o, true);
+        if (old) {
+                kobj_in_store(old, false);
                 index_update(s, old, false);
+        }
         r = index_update(s, o, true);
         if (ret_old)
                 *ret_old = old;
@@ -258,8 +213,10 @@ int store_delete(struct store *s, const char *key, struct kobj **ret_old)
 
         pthread_rwlock_wrlock(&s->lock);
         old = hashmap_remove(s->objects, key);
-        if (old)
+        if (old) {
+                kobj_in_store(old, false);
                 index_update(s, old, false);
+        }
         pthread_rwlock_unlock(&s->lock);
         if (ret_old)
                 *ret_old = old;
@@ -384,6 +341,7 @@ int store_replace(struct store *s, const char *ns, struct kobj **objs, size_t n,
                 struct kobj *old = hashmap_entry_value(e);
                 if (in_scope(old->key, ns) && !hashmap_contains(incoming, old->key)) {
                         hashmap_remove(s->objects, old->key);
+                        kobj_in_store(old, false);
                         index_update(s, old, false);
                         d[nd++] = (struct diff){.old = old};
                 }

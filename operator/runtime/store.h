@@ -3,24 +3,38 @@
  * "namespace/name" (or "name"), with secondary indexes (by a label's value, by owner UID). */
 #pragma once
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
 
-/* An API object as cached: never modified once created, shared by reference. */
+/* An API object as cached (kobj.c): never modified once created, shared by reference. At rest it
+ * is compact text; a reader gets its tree with kobj_json. */
 struct kobj {
         atomic_int refs;
-        cJSON *json;
         char *key; /* "namespace/name" or "name" */
         char *rv;  /* metadata.resourceVersion ("" when absent) */
+        /* kobj.c's own: */
+        pthread_mutex_t lock; /* tree and in_store */
+        cJSON *tree;          /* while a reader other than its store holds it; else NULL */
+        bool in_store;
+        char *text;          /* the JSON, shared strings as marks */
+        const char **shared; /* the shared strings the marks stand for (each held once) */
+        size_t n_shared;
 };
 
 /* Takes ownership of json. NULL when it has no metadata.name or on ENOMEM. */
 struct kobj *kobj_new(cJSON *json);
 struct kobj *kobj_ref(struct kobj *o);
 void kobj_unref(struct kobj *o);
+/* The object, valid while the caller holds its reference: made from the text when no other
+ * reader has it (NULL only when out of memory) */
+const cJSON *kobj_json(struct kobj *o);
+/* Whether a store holds o (the store's own calls): its tree is dropped when only the store does */
+void kobj_in_store(struct kobj *o, bool in);
+size_t kobj_text_len(const struct kobj *o);
 /* "namespace/name" or "name" of an object into buf; -EINVAL without a name, -ENOBUFS. */
 int kube_object_key(const cJSON *obj, char *buf, size_t size);
 

@@ -59,9 +59,14 @@ static const char *take(const char *s, size_t len)
         return e ? e->s : NULL;
 }
 
-static void give_back(char *s)
+static struct shared *shared_of(const char *s)
 {
-        struct shared *e = (struct shared *)(void *)(s - offsetof(struct shared, s));
+        return (struct shared *)(void *)(s - offsetof(struct shared, s));
+}
+
+static void give_back(const char *s)
+{
+        struct shared *e = shared_of(s);
 
         pthread_mutex_lock(&lock);
         if (--e->refs == 0) {
@@ -133,6 +138,19 @@ void intern_json_release(cJSON *o)
         }
         for (it = o->child; it; it = it->next)
                 intern_json_release(it);
+}
+
+const char *intern_hold(const char *s)
+{
+        pthread_mutex_lock(&lock);
+        shared_of(s)->refs++;
+        pthread_mutex_unlock(&lock);
+        return s;
+}
+
+void intern_drop(const char *s)
+{
+        give_back(s);
 }
 
 void intern_stats(size_t *strings, size_t *bytes, size_t *n_names)

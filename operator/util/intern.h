@@ -17,5 +17,9 @@
 void intern_json(cJSON *o, size_t min_len);
 /* Give back o's shared strings (before cJSON_Delete(o)); their members are left NULL. */
 void intern_json_release(cJSON *o);
+/* One more holder of s, a string intern_json shared (a member's value it made a reference);
+ * returns s. intern_drop gives one back. */
+const char *intern_hold(const char *s);
+void intern_drop(const char *s);
 /* How many strings are shared now, and their bytes; how many member names are held (or NULL). */
 void intern_stats(size_t *strings, size_t *bytes, size_t *n_names);

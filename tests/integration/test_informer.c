@@ -43,10 +43,10 @@ static int parse_index(const char *name)
         return *end || end == name + 4 || i < 0 || i >= 2L * N ? -1 : (int)i;
 }
 
-static int index_of(const struct kobj *o)
+static int index_of(struct kobj *o)
 {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(o->json, "metadata"), "name");
+                cJSON_GetObjectItemCaseSensitive(kobj_json(o), "metadata"), "name");
 
         return cJSON_IsString(name) ? parse_index(name->valuestring) : -1;
 }

@@ -52,7 +52,7 @@ static void test_keys(void **state)
         assert_int_equal(kube_object_key(nameless, key, sizeof(key)), -EINVAL);
         cJSON_Delete(nameless);
         assert_null(kobj_new(cJSON_Parse("{\"metadata\":{\"namespace\":\"x\"}}")));
-        assert_int_equal(kube_object_key(a->json, key, 3), -ENOBUFS);
+        assert_int_equal(kube_object_key(kobj_json(a), key, 3), -ENOBUFS);
         kobj_unref(a);
         kobj_unref(b);
 }
@@ -242,8 +242,8 @@ static void *reader(void *arg)
                 size_t n;
                 if (store_by_index(st->s, "app", "a", &l, &n) == 0) {
                         for (size_t i = 0; i < n; i++)
-                                assert_non_null(
-                                        cJSON_GetObjectItemCaseSensitive(l[i]->json, "metadata"));
+                                assert_non_null(cJSON_GetObjectItemCaseSensitive(kobj_json(l[i]),
+                                                                                 "metadata"));
                         store_list_free(l, n);
                 }
                 o = store_get(st->s, "o7");
@@ -279,15 +279,15 @@ static void test_long_strings_are_held_once(void **state)
         assert_int_equal(n, 1);
         assert_int_equal(bytes, sizeof(long_value) - 1);
         assert_ptr_equal(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "data"), "c")->valuestring,
-                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "c")->valuestring);
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(a), "data"), "c")->valuestring,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(b), "data"), "c")->valuestring);
         assert_ptr_not_equal(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "data"), "s")->valuestring,
-                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "s")->valuestring);
-        copy = cJSON_Duplicate(a->json, true);
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(a), "data"), "s")->valuestring,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(b), "data"), "s")->valuestring);
+        copy = cJSON_Duplicate(kobj_json(a), true);
         kobj_unref(a);
         assert_string_equal(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "data"), "c")->valuestring,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(b), "data"), "c")->valuestring,
                 long_value);
         kobj_unref(b);
         intern_stats(&n, &bytes, NULL);
@@ -319,22 +319,72 @@ static void test_member_names_are_held_once(void **state)
         b = kobj_new(cJSON_Parse(buf));
         assert_non_null(a);
         assert_non_null(b);
-        assert_ptr_equal(cJSON_GetObjectItem(a->json, "metadata")->string,
-                         cJSON_GetObjectItem(b->json, "metadata")->string);
+        assert_ptr_equal(cJSON_GetObjectItem(kobj_json(a), "metadata")->string,
+                         cJSON_GetObjectItem(kobj_json(b), "metadata")->string);
         assert_ptr_equal(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "metadata"), "name")->string,
-                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "metadata"), "name")->string);
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(a), "metadata"), "name")->string,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(b), "metadata"), "name")->string);
         assert_ptr_not_equal(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(a->json, "spec"), long_name)->string,
-                cJSON_GetObjectItem(cJSON_GetObjectItem(b->json, "spec"), long_name)->string);
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(a), "spec"), long_name)->string,
+                cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(b), "spec"), long_name)->string);
         intern_stats(&n, &bytes, &names1);
         assert_true(names1 >= names0 && names1 <= names0 + 3); /* metadata, name, spec at most */
-        copy = cJSON_Duplicate(a->json, true);
+        copy = cJSON_Duplicate(kobj_json(a), true);
         kobj_unref(a);
         kobj_unref(b);
         assert_string_equal(cJSON_GetObjectItem(copy, "metadata")->string, "metadata");
         assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "spec"), long_name));
         cJSON_Delete(copy);
+}
+
+/* At rest a cached object is text without its long strings (held once, apart); a reader gets
+ * the same tree back, the long string the shared one, strings that look like the text's marks
+ * their own; the tree is dropped again when the store is its only holder. */
+static void test_cached_objects_rest_as_text(void **state)
+{
+        char long_value[2048], buf[4096];
+        struct store *s = new_store();
+        struct kobj *o, *other, *r;
+        const cJSON *t;
+        cJSON *want;
+        size_t n, bytes;
+
+        (void)state;
+        memset(long_value, 'k', sizeof(long_value) - 1);
+        long_value[sizeof(long_value) - 1] = '\0';
+        snprintf(buf, sizeof(buf),
+                 "{\"metadata\":{\"name\":\"a\",\"labels\":{\"app\":\"x\"}},\"data\":{\"c\":"
+                 "\"%s\",\"m\":\"\\u00010\",\"mm\":\"\\u0001\\u0001y\",\"n\":[1,true,null,"
+                 "\"\\u0001\"]}}",
+                 long_value);
+        want = cJSON_Parse(buf);
+        o = kobj_new(cJSON_Parse(buf));
+        buf[21] = 'b';
+        other = kobj_new(cJSON_Parse(buf));
+        assert_non_null(o);
+        assert_non_null(other);
+        assert_int_equal(store_upsert(s, o, NULL), 0);
+        kobj_unref(o);
+        assert_null(o->tree); /* the store alone holds it */
+        assert_true(kobj_text_len(o) < 200);
+
+        r = store_get(s, "a");
+        assert_ptr_equal(r, o);
+        t = kobj_json(r);
+        assert_true(cJSON_Compare(t, want, true));
+        assert_ptr_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "data"), "c")->valuestring,
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(kobj_json(other), "data"), "c")
+                                 ->valuestring);
+        assert_ptr_equal(kobj_json(r), t); /* read again: the same tree */
+        kobj_unref(r);
+        assert_null(o->tree);
+        kobj_unref(other);
+        intern_stats(&n, &bytes, NULL);
+        assert_int_equal(n, 1); /* the store's object still holds it */
+        store_free(s);
+        intern_stats(&n, &bytes, NULL);
+        assert_int_equal(n, 0);
+        cJSON_Delete(want);
 }
 
 static void test_readers_and_writers_at_once(void **state)
@@ -359,7 +409,8 @@ static void test_readers_and_writers_at_once(void **state)
         for (size_t i = 0; i < n; i++) {
                 const cJSON *app = cJSON_GetObjectItemCaseSensitive(
                         cJSON_GetObjectItemCaseSensitive(
-                                cJSON_GetObjectItemCaseSensitive(l[i]->json, "metadata"), "labels"),
+                                cJSON_GetObjectItemCaseSensitive(kobj_json(l[i]), "metadata"),
+                                "labels"),
                         "app");
                 in_index += strcmp(app->valuestring, "a") == 0;
         }
@@ -380,6 +431,7 @@ int main(void)
                 cmocka_unit_test(test_replace_of_one_namespace_keeps_the_others),
                 cmocka_unit_test(test_long_strings_are_held_once),
                 cmocka_unit_test(test_member_names_are_held_once),
+                cmocka_unit_test(test_cached_objects_rest_as_text),
                 cmocka_unit_test(test_readers_and_writers_at_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
