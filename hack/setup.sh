@@ -18,7 +18,7 @@ PACKAGES=(
         build-essential cmake pkg-config git ca-certificates curl openssl iproute2 unzip
         socat util-linux jq
         libcurl4-openssl-dev libcjson-dev libssl-dev libsystemd-dev libcmocka-dev
-        libyaml-dev libarchive-dev libmicrohttpd-dev libxml2-dev libwebsockets-dev
+        libyaml-dev libarchive-dev libmicrohttpd-dev libxml2-dev libwebsockets-dev zlib1g-dev
         clang clang-format clang-tidy libclang-rt-14-dev
         buildah mmdebstrap skopeo umoci systemd
         lua5.1 lua-cjson

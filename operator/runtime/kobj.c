@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A cached object at rest is text: its compact JSON, each long string (a certificate, a
- * kubeconfig: held once, util/intern.c) written as a mark, "\x01N", the Nth string it holds. A
- * tree of cJSON nodes takes four to five times the text's memory; it is made from the text when
- * a reader asks (kobj_json) and dropped when the store is the only holder again. */
+ * kubeconfig: held once, util/intern.c) written as a mark, "\x01N", the Nth string it holds,
+ * and the whole deflated (zlib: JSON's member names repeat). A tree of cJSON nodes takes four to
+ * five times the text's memory, and twenty times the deflated text's; it is made when a reader
+ * asks (kobj_json) and dropped when the store is the only holder again. */
 #include "store.h"
 
 #include <errno.h>
@@ -11,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "util/intern.h"
-#include "util/strbuf.h"
 
 #define SHARED_MIN 512 /* a cached string this long is held once (a certificate, a kubeconfig) */
 #define MARK       '\x01'
+/* deflate's window and memory level: objects are a few KiB, and its state stays small (64 KiB) */
+#define WINDOW_BITS 13
+#define MEM_LEVEL   6
 
 /* What pack() changed in the tree to print it, put back after. */
 struct swap {
@@ -77,15 +82,45 @@ static void mark(struct packing *p, cJSON *t)
         }
 }
 
-/* o's text, from its tree */
+/* text (len bytes) deflated into o */
+static int deflated(struct kobj *o, const char *text, size_t len)
+{
+        z_stream z = {0};
+        unsigned char *out, *fit;
+        int r = Z_MEM_ERROR;
+
+        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -WINDOW_BITS, MEM_LEVEL,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+                return -ENOMEM;
+        out = malloc(deflateBound(&z, len));
+        if (out) {
+                z.next_in = (unsigned char *)text, z.avail_in = len;
+                z.next_out = out, z.avail_out = deflateBound(&z, len);
+                r = deflate(&z, Z_FINISH);
+                o->packed_len = z.total_out;
+                o->text_len = len;
+        }
+        deflateEnd(&z);
+        if (!out || r != Z_STREAM_END) {
+                free(out);
+                return -ENOMEM;
+        }
+        fit = realloc(out, o->packed_len ? o->packed_len : 1);
+        o->packed = fit ? fit : out;
+        return 0;
+}
+
+/* o's deflated text, from its tree */
 static int pack(struct kobj *o, cJSON *tree)
 {
         struct packing p = {.o = o};
+        char *text = NULL;
 
         mark(&p, tree->child);
         if (p.r == 0) {
-                o->text = cJSON_PrintUnformatted(tree);
-                p.r = o->text ? 0 : -ENOMEM;
+                text = cJSON_PrintUnformatted(tree);
+                p.r = text ? deflated(o, text, strlen(text)) : -ENOMEM;
+                free(text);
         }
         while (p.n_swaps--) {
                 struct swap *s = &p.swaps[p.n_swaps];
@@ -117,8 +152,19 @@ static void unmark(const struct kobj *o, cJSON *t)
 
 static cJSON *unpack(const struct kobj *o)
 {
-        cJSON *t = cJSON_Parse(o->text);
+        char *text = malloc(o->text_len + 1);
+        z_stream z = {.next_in = o->packed, .avail_in = o->packed_len};
+        cJSON *t = NULL;
+        int r = Z_MEM_ERROR;
 
+        if (text && inflateInit2(&z, -WINDOW_BITS) == Z_OK) {
+                z.next_out = (unsigned char *)text, z.avail_out = o->text_len;
+                r = inflate(&z, Z_FINISH);
+                inflateEnd(&z);
+        }
+        if (r == Z_STREAM_END && z.total_out == o->text_len)
+                t = cJSON_ParseWithLength(text, o->text_len);
+        free(text);
         if (t) {
                 unmark(o, t->child);
                 intern_json(t, SIZE_MAX); /* its member names: those held for good */
@@ -187,7 +233,7 @@ void kobj_unref(struct kobj *o)
         for (size_t i = 0; i < o->n_shared; i++)
                 intern_drop(o->shared[i]);
         free(o->shared);
-        free(o->text);
+        free(o->packed);
         free(o->key);
         free(o->rv);
         pthread_mutex_destroy(&o->lock);
@@ -199,7 +245,7 @@ const cJSON *kobj_json(struct kobj *o)
         const cJSON *t;
 
         pthread_mutex_lock(&o->lock);
-        if (!o->tree && o->text)
+        if (!o->tree && o->packed)
                 o->tree = unpack(o);
         t = o->tree;
         pthread_mutex_unlock(&o->lock);
@@ -213,7 +259,7 @@ void kobj_in_store(struct kobj *o, bool in)
         pthread_mutex_unlock(&o->lock);
 }
 
-size_t kobj_text_len(const struct kobj *o)
+size_t kobj_rest_bytes(const struct kobj *o)
 {
-        return o->text ? strlen(o->text) : 0;
+        return o->packed_len + o->n_shared * sizeof(*o->shared);
 }

@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 /* An API object as cached (kobj.c): never modified once created, shared by reference. At rest it
- * is compact text; a reader gets its tree with kobj_json. */
+ * is deflated text; a reader gets its tree with kobj_json. */
 struct kobj {
         atomic_int refs;
         char *key; /* "namespace/name" or "name" */
@@ -20,7 +20,8 @@ struct kobj {
         pthread_mutex_t lock; /* tree and in_store */
         cJSON *tree;          /* while a reader other than its store holds it; else NULL */
         bool in_store;
-        char *text;          /* the JSON, shared strings as marks */
+        unsigned char *packed; /* the JSON, shared strings as marks, deflated */
+        size_t packed_len, text_len;
         const char **shared; /* the shared strings the marks stand for (each held once) */
         size_t n_shared;
 };
@@ -34,7 +35,8 @@ void kobj_unref(struct kobj *o);
 const cJSON *kobj_json(struct kobj *o);
 /* Whether a store holds o (the store's own calls): its tree is dropped when only the store does */
 void kobj_in_store(struct kobj *o, bool in);
-size_t kobj_text_len(const struct kobj *o);
+/* What it holds at rest (its long strings, held once, apart) */
+size_t kobj_rest_bytes(const struct kobj *o);
 /* "namespace/name" or "name" of an object into buf; -EINVAL without a name, -ENOBUFS. */
 int kube_object_key(const cJSON *obj, char *buf, size_t size);
 
