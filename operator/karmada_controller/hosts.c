@@ -7,6 +7,9 @@
  * instance uses it. A thread probes each remote host's API server; a change of its answer
  * reconciles the instances that run there. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +298,27 @@ static void probe_due(struct kctl *kc)
         }
 }
 
+/* The connections to Karmada API servers and remote hosts idle for PLANE_IDLE_MS closed */
+static void close_idle(struct kctl *kc)
+{
+        size_t n = planes_close_idle(kc);
+        char n_s[24];
+
+        pthread_mutex_lock(&kc->hosts_lock);
+        for (const struct hashmap_entry *e = hashmap_first(kc->hosts); e;
+             e = hashmap_next(kc->hosts, e))
+                n += kube_client_close_idle(((struct host *)hashmap_entry_value(e))->client,
+                                            PLANE_IDLE_MS);
+        pthread_mutex_unlock(&kc->hosts_lock);
+        if (n) {
+                snprintf(n_s, sizeof(n_s), "%zu", n);
+                log_debug("closed idle connections", "connections", n_s);
+#ifdef __GLIBC__
+                malloc_trim(0); /* their TLS state's pages back to the system, not kept free */
+#endif
+        }
+}
+
 static void *prober(void *arg)
 {
         struct kctl *kc = arg;
@@ -303,7 +327,7 @@ static void *prober(void *arg)
         while (!__atomic_load_n(&kc->stopping, __ATOMIC_ACQUIRE)) {
                 probe_due(kc);
                 if (time_mono_ms() - closed_ms >= PLANE_IDLE_MS / 3) {
-                        planes_close_idle(kc);
+                        close_idle(kc);
                         closed_ms = time_mono_ms();
                 }
                 usleep(200 * 1000);

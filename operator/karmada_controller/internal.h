@@ -214,10 +214,10 @@ struct plane *plane_get(struct kctl *kc, const char *key);
 void plane_forget(struct kctl *kc, const char *key);
 struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct karmada *k,
                                  struct observation *ob, char *why, size_t whylen);
-/* The connections to Karmada API servers idle for PLANE_IDLE_MS closed (called by the prober):
- * an instance at rest holds no TLS state */
+/* The connections to Karmada API servers idle for PLANE_IDLE_MS closed (called by the prober,
+ * which closes the remote hosts' too): an instance at rest holds no TLS state. How many. */
 #define PLANE_IDLE_MS 30000
-void planes_close_idle(struct kctl *kc);
+size_t planes_close_idle(struct kctl *kc);
 /* A request to the instance's Karmada API server was answered (st NULL), or not (st says why) */
 void plane_reached(struct plane *p, const struct kube_status *st);
 /* Condition KarmadaAPIServerReachable of instance `key`: once a request was sent there, whether

@@ -3,9 +3,6 @@
  * made from the admin kubeconfig (again when that changes), and what the steps remember of what
  * they did there. */
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +98,8 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
         return c;
 }
 
-void planes_close_idle(struct kctl *kc)
+size_t planes_close_idle(struct kctl *kc)
 {
-        char n_s[24];
         size_t n = 0;
 
         pthread_mutex_lock(&kc->planes_lock);
@@ -114,13 +110,7 @@ void planes_close_idle(struct kctl *kc)
                         n += kube_client_close_idle(p->client, PLANE_IDLE_MS);
         }
         pthread_mutex_unlock(&kc->planes_lock);
-        if (n) {
-                snprintf(n_s, sizeof(n_s), "%zu", n);
-                log_debug("closed idle connections to Karmada API servers", "connections", n_s);
-#ifdef __GLIBC__
-                malloc_trim(0); /* their TLS state's pages back to the system, not kept free */
-#endif
-        }
+        return n;
 }
 
 void plane_reached(struct plane *p, const struct kube_status *st)

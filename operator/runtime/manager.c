@@ -47,7 +47,13 @@ struct manager {
         struct metric_family *m_requests, *m_latency, *m_lease_requests, *m_build, *m_rss, *m_heap,
                 *m_vsz, *m_cpu, *m_fds, *m_max_fds, *m_start;
         double start_time;
+        long long idle_checked_ms;
 };
+
+/* A connection of the operator's own clients unused this long is closed: an install opens a
+ * dozen (lists, writes), each with its TLS state and buffers; at rest only the lease's and the
+ * watches' are used. */
+#define CLIENT_IDLE_MS 30000
 
 /* ---- metrics ---- */
 
@@ -475,9 +481,26 @@ static void stop_parts(struct manager *m)
 
 /* What the main loop does every tick once running: controllers when leading, resyncs, events,
  * the watchdog and the status line. */
+static void close_idle(struct manager *m, long long now)
+{
+        size_t n;
+
+        if (now - m->idle_checked_ms < CLIENT_IDLE_MS / 3)
+                return;
+        m->idle_checked_ms = now;
+        n = kube_client_close_idle(m->client, CLIENT_IDLE_MS);
+        if (m->leader_client)
+                n += kube_client_close_idle(m->leader_client, CLIENT_IDLE_MS);
+#ifdef __GLIBC__
+        if (n)
+                malloc_trim(0);
+#endif
+}
+
 static void tick(struct manager *m, long long now, uint64_t wd_usec, bool *ready_sent,
                  long long *last_wd, long long *last_status)
 {
+        close_idle(m, now);
         if (!*ready_sent && caches_synced(m, NULL)) {
                 *ready_sent = true;
                 notify_ready();
