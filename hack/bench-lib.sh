@@ -15,11 +15,12 @@ bench_run() {
 # ECDSA keys and a key pool of POOL
 bench_operator() {
         mport=$(free_port)
-        bench_run build/ci/operator/karmada-operator run \
+        bench_run ${KO_BENCH_WRAP-} build/ci/operator/karmada-operator run \
                 --kubeconfig "$("$HACK_DIR/cluster.sh" user karmada-operator --name "$BENCH_NAME")" \
                 --leader-election-namespace kube-system --key-algorithm "$2" \
                 --key-pool-size "$3" --cache-dir "$1" \
                 --metrics-bind-address "127.0.0.1:$mport" --health-probe-bind-address 0
+        [ -z "${KO_BENCH_WRAP-}" ] || pid=$(pgrep -n -f 'operator/karmada-operator run')
         keytype=$([ "$2" = rsa ] && echo rsa-3072 || echo ecdsa-p256)
 }
 metrics() { curl -fsS --max-time 5 "http://127.0.0.1:$mport/metrics"; }

@@ -19,6 +19,8 @@
 # and peak RSS; and for KO_BENCH_REST_SECONDS (300) at rest, the same requests, the lease's
 # per renewal period, and its reconciles. Upstream's levels stop at the first it does not
 # bring to Ready within KO_BENCH_UPSTREAM_LIMIT seconds (600), with its conditions then.
+# KO_BENCH_WRAP: a command ours runs under, for a profile (`heaptrack -o FILE`: its figures are
+# then the profiled operator's).
 #   hack/bench-scale.sh [N] [--key-algorithm rsa|ecdsa] [--key-pool-size K] [--no-upstream]
 set -euo pipefail
 LOG_TAG=scale
