@@ -13,15 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "util/intern.h"
+#include "util/zpack.h"
 
 #define SHARED_MIN 512 /* a cached string this long is held once (a certificate, a kubeconfig) */
 #define MARK       '\x01'
-/* deflate's window and memory level: objects are a few KiB, and its state stays small (64 KiB) */
-#define WINDOW_BITS 13
-#define MEM_LEVEL   6
 
 /* What pack() changed in the tree to print it, put back after. */
 struct swap {
@@ -67,48 +63,21 @@ static void mark(struct packing *p, cJSON *t)
 
         for (; t && p->r == 0; t = t->next) {
                 if (cJSON_IsString(t) && (t->type & cJSON_IsReference)) {
-                        const char **l = realloc(o->shared, (o->n_shared + 1) * sizeof(*l));
+                        const struct intern_str **l =
+                                realloc(o->shared, (o->n_shared + 1) * sizeof(*l));
                         if (!l || asprintf(&m, "%c%zu", MARK, o->n_shared) < 0) {
                                 o->shared = l ? l : o->shared;
                                 p->r = -ENOMEM;
                                 return;
                         }
                         o->shared = l;
-                        o->shared[o->n_shared++] = intern_hold(t->valuestring);
+                        o->shared[o->n_shared++] = intern_keep(t->valuestring);
                         swap_in(p, t, m);
                 } else if (cJSON_IsString(t) && t->valuestring && t->valuestring[0] == MARK) {
                         swap_in(p, t, asprintf(&m, "%c%s", MARK, t->valuestring) < 0 ? NULL : m);
                 }
                 mark(p, t->child);
         }
-}
-
-/* text (len bytes) deflated into o */
-static int deflated(struct kobj *o, const char *text, size_t len)
-{
-        z_stream z = {0};
-        unsigned char *out, *fit;
-        int r = Z_MEM_ERROR;
-
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -WINDOW_BITS, MEM_LEVEL,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
-                return -ENOMEM;
-        out = malloc(deflateBound(&z, len));
-        if (out) {
-                z.next_in = (unsigned char *)text, z.avail_in = len;
-                z.next_out = out, z.avail_out = deflateBound(&z, len);
-                r = deflate(&z, Z_FINISH);
-                o->packed_len = z.total_out;
-                o->text_len = len;
-        }
-        deflateEnd(&z);
-        if (!out || r != Z_STREAM_END) {
-                free(out);
-                return -ENOMEM;
-        }
-        fit = realloc(out, o->packed_len ? o->packed_len : 1);
-        o->packed = fit ? fit : out;
-        return 0;
 }
 
 /* o's deflated text, from its tree */
@@ -120,7 +89,8 @@ static int pack(struct kobj *o, cJSON *tree)
         mark(&p, tree->child);
         if (p.r == 0) {
                 text = cJSON_PrintUnformatted(tree);
-                p.r = text ? deflated(o, text, strlen(text)) : -ENOMEM;
+                o->text_len = text ? strlen(text) : 0;
+                p.r = text ? zpack(text, o->text_len, &o->packed, &o->packed_len) : -ENOMEM;
                 free(text);
         }
         while (p.n_swaps--) {
@@ -132,44 +102,44 @@ static int pack(struct kobj *o, cJSON *tree)
         return p.r;
 }
 
-/* The marks of t back to the strings they stand for (held once more, by the tree) */
-static void unmark(const struct kobj *o, cJSON *t)
+/* The marks of t back to the strings they stand for (held open, by the tree); -ENOMEM */
+static int unmark(const struct kobj *o, cJSON *t)
 {
         for (; t; t = t->next) {
                 char *s = cJSON_IsString(t) ? t->valuestring : NULL, *end;
+                const char *shared;
                 if (s && s[0] == MARK && s[1] == MARK) {
                         memmove(s, s + 1, strlen(s));
                 } else if (s && s[0] == MARK) {
                         unsigned long long i = strtoull(s + 1, &end, 10);
                         if (!*end && end != s + 1 && i < o->n_shared) {
+                                if (!(shared = intern_open(o->shared[i])))
+                                        return -ENOMEM;
                                 free(s);
-                                t->valuestring = (char *)intern_hold(o->shared[i]);
+                                t->valuestring = (char *)shared;
                                 t->type |= cJSON_IsReference;
                         }
                 }
-                unmark(o, t->child);
+                if (unmark(o, t->child) < 0)
+                        return -ENOMEM;
         }
+        return 0;
 }
 
 static cJSON *unpack(const struct kobj *o)
 {
         char *text = malloc(o->text_len + 1);
-        z_stream z = {.next_in = o->packed, .avail_in = o->packed_len};
         cJSON *t = NULL;
-        int r = Z_MEM_ERROR;
 
-        if (text && inflateInit2(&z, -WINDOW_BITS) == Z_OK) {
-                z.next_out = (unsigned char *)text, z.avail_out = o->text_len;
-                r = inflate(&z, Z_FINISH);
-                inflateEnd(&z);
-        }
-        if (r == Z_STREAM_END && z.total_out == o->text_len)
+        if (text && zunpack(o->packed, o->packed_len, text, o->text_len) == 0)
                 t = cJSON_ParseWithLength(text, o->text_len);
         free(text);
-        if (t) {
-                unmark(o, t->child);
-                intern_json(t, SIZE_MAX); /* its member names: those held for good */
+        if (t && unmark(o, t->child) < 0) {
+                intern_json_release(t);
+                cJSON_Delete(t);
+                return NULL;
         }
+        intern_json(t, SIZE_MAX); /* its member names: those held for good */
         return t;
 }
 

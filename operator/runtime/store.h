@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/intern.h"
+
 /* An API object as cached (kobj.c): never modified once created, shared by reference. At rest it
  * is deflated text; a reader gets its tree with kobj_json. */
 struct kobj {
@@ -22,7 +24,7 @@ struct kobj {
         bool in_store;
         unsigned char *packed; /* the JSON, shared strings as marks, deflated */
         size_t packed_len, text_len;
-        const char **shared; /* the shared strings the marks stand for (each held once) */
+        const struct intern_str **shared; /* the long strings the marks stand for */
         size_t n_shared;
 };
 
