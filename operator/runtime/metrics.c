@@ -47,10 +47,12 @@ struct metric_family {
         size_t n_bounds;
         struct hashmap *series;      /* joined label values -> struct series */
         struct series *first, *last; /* insertion order, for stable output */
+        bool collected;              /* reset by a collector: its series dropped once written */
 };
 
 struct metrics {
         pthread_mutex_t lock;
+        pthread_mutex_t render_lock; /* one exposition at a time: collect, write, drop */
         struct metric_family *families[MAX_FAMILIES];
         size_t n_families;
         struct {
@@ -64,8 +66,10 @@ struct metrics *metrics_new(void)
 {
         struct metrics *m = calloc(1, sizeof(*m));
 
-        if (m)
+        if (m) {
                 pthread_mutex_init(&m->lock, NULL);
+                pthread_mutex_init(&m->render_lock, NULL);
+        }
         return m;
 }
 
@@ -104,6 +108,7 @@ void metrics_free(struct metrics *m)
                 free(f);
         }
         pthread_mutex_destroy(&m->lock);
+        pthread_mutex_destroy(&m->render_lock);
         free(m);
 }
 
@@ -241,6 +246,7 @@ void metric_reset(struct metric_family *f)
                 return;
         pthread_mutex_lock(&f->m->lock);
         family_clear(f);
+        f->collected = true;
         pthread_mutex_unlock(&f->m->lock);
 }
 
@@ -355,15 +361,20 @@ int metrics_render(struct metrics *m, struct strbuf *out)
 {
         size_t n;
 
+        pthread_mutex_lock(&m->render_lock);
         pthread_mutex_lock(&m->lock);
         n = m->n_collectors;
         pthread_mutex_unlock(&m->lock);
         for (size_t i = 0; i < n; i++)
                 m->collectors[i].fn(m->collectors[i].userdata, m);
         pthread_mutex_lock(&m->lock);
-        for (size_t i = 0; i < m->n_families; i++)
+        for (size_t i = 0; i < m->n_families; i++) {
                 if (m->families[i]->first) /* a family without series says nothing */
                         render_family(out, m->families[i]);
+                if (m->families[i]->collected) /* made again at the next scrape */
+                        family_clear(m->families[i]);
+        }
         pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->render_lock);
         return 0;
 }

@@ -33,7 +33,9 @@ void metric_set(struct metric_family *f, const char *const *values, double v);  
 void metric_observe(struct metric_family *f, const char *const *values, double v); /* histogram */
 /* The value of a counter's or gauge's series into *ret; false when it has no such series. */
 bool metric_get(struct metric_family *f, const char *const *values, double *ret);
-/* Remove every series of a gauge (before setting fresh values in a collector). */
+/* Remove every series of a gauge, before setting fresh values in a collector: a family reset so
+ * is made at each scrape, and its series are dropped once written (they would be kept for
+ * nothing between scrapes: an instance's conditions and certificates are dozens). */
 void metric_reset(struct metric_family *f);
 
 /* Called at the start of every render, to set gauges read from elsewhere. */

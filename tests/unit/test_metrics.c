@@ -89,6 +89,40 @@ static void test_counters_gauges_histograms(void **state)
         metrics_free(m);
 }
 
+static void reset_and_set(void *userdata, struct metrics *m)
+{
+        metric_reset(userdata);
+        metric_set(userdata, (const char *const[]){"a"}, 1);
+}
+
+/* A family a collector resets is made at each scrape: written, then dropped, made again. One
+ * another code sets (never reset) is kept. */
+static void test_collected_series_are_dropped_once_written(void **state)
+{
+        struct metrics *m = metrics_new();
+        struct metric_family *col, *kept;
+        struct prom_doc d;
+        double v;
+        char *text;
+
+        col = metrics_family(m, METRIC_GAUGE, "per_instance", "Made by a collector.",
+                             (const char *const[]){"name", NULL}, NULL, 0);
+        kept = metrics_family(m, METRIC_GAUGE, "kept", "Set once.", NULL, NULL, 0);
+        metrics_add_collector(m, reset_and_set, col);
+        metric_set(kept, NULL, 3);
+        for (int i = 0; i < 2; i++) {
+                render_and_parse(m, &d, &text);
+                assert_true(prom_value(&d, "per_instance", "name=\"a\"", &v));
+                assert_true(v == 1);
+                assert_true(prom_value(&d, "kept", "", &v));
+                prom_doc_free(&d);
+                free(text);
+                assert_false(metric_get(col, (const char *const[]){"a"}, &v));
+                assert_true(metric_get(kept, NULL, &v));
+        }
+        metrics_free(m);
+}
+
 static void expect_rejected(const char *text, const char *why)
 {
         struct prom_doc d;
@@ -153,6 +187,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_counters_gauges_histograms),
                 cmocka_unit_test(test_get),
+                cmocka_unit_test(test_collected_series_are_dropped_once_written),
                 cmocka_unit_test(test_strict_parser_rejects_bad_exposition),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
