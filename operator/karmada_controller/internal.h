@@ -93,18 +93,18 @@ struct plane {
         char sum[SHA256_HEX_LEN]; /* of the admin kubeconfig the client was made from */
         char server[256];
         struct kube_client *client;
-        struct reconciler_memo
-                applied[KO_MAX_RECONCILERS]; /* objects of each step, checked and applied */
-        struct reconciler_memo hook[KO_MAX_RECONCILERS]; /* each step's reconcile hook */
-        char pruned[SHA256_HEX_LEN];  /* the wanted objects last pruned against */
-        bool reached;                 /* a request there was answered */
-        char unreachable[600];        /* why the last one was not; "" */
-        int degraded_looks;           /* looks at it only Degraded since it became so */
-        struct {                      /* the upgrade in progress */
-                long long generation; /* of the spec it rolls out */
-                int step;             /* the step it waits for */
-                int done;             /* steps reported done (Events) */
-                long long since_ms;   /* when it began to wait for `step` */
+        struct reconciler_memo *applied; /* objects of each step, checked and applied */
+        struct reconciler_memo *hook;    /* each step's reconcile hook */
+        size_t n_memos;                  /* of each: the registry's reconcilers */
+        char pruned[SHA256_HEX_LEN];     /* the wanted objects last pruned against */
+        bool reached;                    /* a request there was answered */
+        char unreachable[600];           /* why the last one was not; "" */
+        int degraded_looks;              /* looks at it only Degraded since it became so */
+        struct {                         /* the upgrade in progress */
+                long long generation;    /* of the spec it rolls out */
+                int step;                /* the step it waits for */
+                int done;                /* steps reported done (Events) */
+                long long since_ms;      /* when it began to wait for `step` */
         } upgrade;
 };
 

@@ -24,13 +24,30 @@ void plane_free(struct plane *p)
         free(p);
 }
 
+/* A plane with a memo of each kind for each reconciler of the registry, in one allocation */
+static struct plane *plane_new(void)
+{
+        size_t n = 0;
+        struct plane *p;
+
+        while (registry_reconcilers[n])
+                n++;
+        p = calloc(1, sizeof(*p) + 2 * n * sizeof(struct reconciler_memo));
+        if (p) {
+                p->applied = (struct reconciler_memo *)(void *)(p + 1);
+                p->hook = p->applied + n;
+                p->n_memos = n;
+        }
+        return p;
+}
+
 struct plane *plane_get(struct kctl *kc, const char *key)
 {
         struct plane *p;
 
         pthread_mutex_lock(&kc->planes_lock);
         p = hashmap_get(kc->planes, key);
-        if (!p && (p = calloc(1, sizeof(*p))) && hashmap_put(kc->planes, key, p, NULL) < 0) {
+        if (!p && (p = plane_new()) && hashmap_put(kc->planes, key, p, NULL) < 0) {
                 free(p);
                 p = NULL;
         }
@@ -55,7 +72,7 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
         unsigned char *text = NULL;
         struct kube_config *cfg = NULL;
         struct kube_client *c = NULL;
-        size_t len;
+        size_t len = 0;
 
         names_join(k->prefix, "admin-config", name, sizeof(name));
         secret = observation_get(ob, &kube_secrets, k->namespace, name);
@@ -79,11 +96,11 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
                          cfg    ? "cannot make a client"
                          : text ? err
                                 : "not base64");
-                free(text);
+                free_secret(text, len);
                 kube_config_free(cfg);
                 return NULL;
         }
-        free(text);
+        free_secret(text, len); /* the admin's key */
         manager_observe_client(kc->m, c);
         snprintf(p->server, sizeof(p->server), "%s", cfg->server);
         kube_config_free(cfg);
@@ -93,8 +110,8 @@ struct kube_client *plane_client(struct kctl *kc, struct plane *p, const struct 
         pthread_mutex_unlock(&kc->planes_lock);
         snprintf(p->sum, sizeof(p->sum), "%s", sum);
         /* another server or other credentials: what was checked before proves nothing */
-        memset(p->applied, 0, sizeof(p->applied));
-        memset(p->hook, 0, sizeof(p->hook));
+        memset(p->applied, 0, p->n_memos * sizeof(*p->applied));
+        memset(p->hook, 0, p->n_memos * sizeof(*p->hook));
         return c;
 }
 
