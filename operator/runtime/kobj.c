@@ -126,6 +126,12 @@ static int unmark(const struct kobj *o, cJSON *t)
         return 0;
 }
 
+static void tree_free(cJSON *t)
+{
+        intern_json_release(t);
+        cJSON_Delete(t);
+}
+
 static cJSON *unpack(const struct kobj *o)
 {
         char *text = malloc(o->text_len + 1);
@@ -135,18 +141,11 @@ static cJSON *unpack(const struct kobj *o)
                 t = cJSON_ParseWithLength(text, o->text_len);
         free(text);
         if (t && unmark(o, t->child) < 0) {
-                intern_json_release(t);
-                cJSON_Delete(t);
+                tree_free(t);
                 return NULL;
         }
         intern_json(t, SIZE_MAX); /* its member names: those held for good */
         return t;
-}
-
-static void tree_free(cJSON *t)
-{
-        intern_json_release(t);
-        cJSON_Delete(t);
 }
 
 struct kobj *kobj_new(cJSON *json)
